@@ -1,0 +1,3 @@
+module github.com/shardmq/shardmq
+
+go 1.26
