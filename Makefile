@@ -1,0 +1,68 @@
+# shardmq — every target describes itself; `make` alone lists them.
+
+GO        ?= go
+BIN       ?= bin
+DATA      ?= data
+FUZZTIME  ?= 30s
+STATICCHECK_VERSION ?= v0.8.2
+# Packages whose tests exercise goroutines, sockets or the catalog writer run under -race.
+RACE_PKGS ?= ./netio/... ./shards/... ./catalog/... ./httpapi/... ./bench/... ./cmd/...
+# Packages without concurrency run without -race (faster; the codec is single-threaded by design).
+PLAIN_PKGS ?= ./mqtt/...
+
+.DEFAULT_GOAL := help
+.PHONY: help deps build run test race fuzz bench bench-full lint readme-check
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+deps: ## install the Debian packages the tests and benchmarks use (idempotent, needs root)
+	@missing=""; for p in mosquitto mosquitto-clients; do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: mosquitto and mosquitto-clients already installed"; fi
+	@# Debian starts a system mosquitto on :1883 after install; the broker and the tests need the port.
+	@if command -v systemctl >/dev/null 2>&1; then systemctl disable --now mosquitto >/dev/null 2>&1 || true; fi
+	@pkill -x mosquitto 2>/dev/null || true
+	$(GO) mod download
+
+build: ## build the broker and the benchmark tool into ./bin
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+run: build ## start the broker with embedded defaults (MQTT 127.0.0.1:1883, API 127.0.0.1:18083)
+	$(BIN)/shardmq --data-dir $(DATA)
+
+test: ## go vet, then every test (-race on the packages with concurrency)
+	$(GO) vet ./...
+	$(GO) test -count=1 $(PLAIN_PKGS)
+	$(GO) test -count=1 -race $(RACE_PKGS)
+
+race: ## every package under the race detector
+	$(GO) test -count=1 -race ./...
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$t ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+bench: build ## short side-by-side benchmark: shardmq vs mosquitto vs mochi (about 3 minutes)
+	$(BIN)/shardmq-bench --profile short
+
+bench-full: build ## long side-by-side benchmark with repeats
+	$(BIN)/shardmq-bench --profile full
+
+lint: ## go vet, gofmt and staticcheck (installed through the Go module proxy)
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+readme-check: build ## run the README's `make run` for real and check the broker answers (used by CI)
+	bash .ci/readme-check
