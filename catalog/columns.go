@@ -1,0 +1,131 @@
+package catalog
+
+// kind is the SQL storage class of a column.
+type kind uint8
+
+const (
+	kindText kind = iota
+	kindInt
+	kindBool
+	kindNullText
+	kindNullInt
+)
+
+// Column describes one field of the client object: its API name (as in
+// CLIENTS_API.md and the fields projection), its SQL column name, and what
+// the query builder may do with it. Columns is the only source of column
+// names that ever reach SQL text.
+type Column struct {
+	// Name is the API name, e.g. "recv_msg.qos0".
+	Name string
+	// SQL is the column name in the clients table, e.g. "recv_msg_qos0".
+	SQL string
+	// Orderable reports whether Filter.OrderBy may name this column.
+	Orderable bool
+	// Rangeable reports whether Filter.Ranges may name this column.
+	Rangeable bool
+	kind      kind
+	// stat is the index in statColumns, or -1.
+	stat int
+	// ptr returns a pointer to the field in r (for scanning and reading).
+	ptr func(r *Row) any
+}
+
+// statFields returns pointers to the Counters fields in column order.
+func statFields(s *Counters) [numStats]*int64 {
+	return [numStats]*int64{
+		&s.SubscriptionsCnt, &s.SubscriptionsMax, &s.InflightCnt, &s.InflightMax,
+		&s.MqueueLen, &s.MqueueMax, &s.MqueueDropped, &s.AwaitingRelCnt, &s.AwaitingRelMax,
+		&s.RecvOct, &s.RecvCnt, &s.RecvPkt, &s.RecvMsg, &s.RecvMsgQoS0, &s.RecvMsgQoS1,
+		&s.RecvMsgQoS2, &s.RecvMsgDropped, &s.RecvMsgDroppedAwaitPubrelTimeout,
+		&s.SendOct, &s.SendCnt, &s.SendPkt, &s.SendMsg, &s.SendMsgQoS0, &s.SendMsgQoS1,
+		&s.SendMsgQoS2, &s.SendMsgDropped, &s.SendMsgDroppedExpired,
+		&s.SendMsgDroppedQueueFull, &s.SendMsgDroppedTooLarge,
+		&s.MailboxLen, &s.HeapSize, &s.Reductions,
+	}
+}
+
+// numStats is the number of fields in Counters.
+const numStats = 32
+
+// statNames are the API names of the Counters fields, in statFields order.
+var statNames = [numStats]string{
+	"subscriptions_cnt", "subscriptions_max", "inflight_cnt", "inflight_max",
+	"mqueue_len", "mqueue_max", "mqueue_dropped", "awaiting_rel_cnt", "awaiting_rel_max",
+	"recv_oct", "recv_cnt", "recv_pkt", "recv_msg", "recv_msg.qos0", "recv_msg.qos1",
+	"recv_msg.qos2", "recv_msg.dropped", "recv_msg.dropped.await_pubrel_timeout",
+	"send_oct", "send_cnt", "send_pkt", "send_msg", "send_msg.qos0", "send_msg.qos1",
+	"send_msg.qos2", "send_msg.dropped", "send_msg.dropped.expired",
+	"send_msg.dropped.queue_full", "send_msg.dropped.too_large",
+	"mailbox_len", "heap_size", "reductions",
+}
+
+// Columns lists every field of the client object in the API's order.
+var Columns = buildColumns()
+
+// columnByName maps API names to their index in Columns.
+var columnByName = func() map[string]int {
+	m := make(map[string]int, len(Columns))
+	for i, c := range Columns {
+		m[c.Name] = i
+	}
+	return m
+}()
+
+func buildColumns() []Column {
+	cols := []Column{
+		{Name: "node", kind: kindText, ptr: func(r *Row) any { return &r.Node }},
+		{Name: "clientid", kind: kindText, Orderable: true, ptr: func(r *Row) any { return &r.ClientID }},
+		{Name: "username", kind: kindText, Orderable: true, ptr: func(r *Row) any { return &r.Username }},
+		{Name: "proto_name", kind: kindText, ptr: func(r *Row) any { return &r.ProtoName }},
+		{Name: "proto_ver", kind: kindInt, ptr: func(r *Row) any { return &r.ProtoVer }},
+		{Name: "ip_address", kind: kindText, ptr: func(r *Row) any { return &r.IPAddress }},
+		{Name: "port", kind: kindInt, ptr: func(r *Row) any { return &r.Port }},
+		{Name: "listener", kind: kindText, ptr: func(r *Row) any { return &r.Listener }},
+		{Name: "is_bridge", kind: kindBool, ptr: func(r *Row) any { return &r.IsBridge }},
+		{Name: "is_persistent", kind: kindBool, ptr: func(r *Row) any { return &r.IsPersistent }},
+		{Name: "enable_authn", kind: kindBool, ptr: func(r *Row) any { return &r.EnableAuthn }},
+		{Name: "peersni", kind: kindNullText, ptr: func(r *Row) any { return &r.PeerSNI }},
+		{Name: "cn", kind: kindNullText, ptr: func(r *Row) any { return &r.CN }},
+		{Name: "dn", kind: kindNullText, ptr: func(r *Row) any { return &r.DN }},
+		{Name: "tenant_id_from", kind: kindNullText, ptr: func(r *Row) any { return &r.TenantIDFrom }},
+		{Name: "zone", kind: kindText, ptr: func(r *Row) any { return &r.Zone }},
+		{Name: "connected", kind: kindBool, ptr: func(r *Row) any { return &r.Connected }},
+		{Name: "conn_state", kind: kindText, ptr: func(r *Row) any { return (*string)(&r.ConnState) }},
+		{Name: "connected_at", kind: kindInt, Orderable: true, ptr: func(r *Row) any { return &r.ConnectedAt }},
+		{Name: "disconnected_at", kind: kindNullInt, ptr: func(r *Row) any { return &r.DisconnectedAt }},
+		{Name: "created_at", kind: kindInt, Orderable: true, ptr: func(r *Row) any { return &r.CreatedAt }},
+		{Name: "keepalive", kind: kindInt, ptr: func(r *Row) any { return &r.Keepalive }},
+		{Name: "clean_start", kind: kindBool, ptr: func(r *Row) any { return &r.CleanStart }},
+		{Name: "expiry_interval", kind: kindInt, ptr: func(r *Row) any { return &r.ExpiryInterval }},
+	}
+	for i := range cols {
+		cols[i].stat = -1
+	}
+	for i, name := range statNames {
+		i := i
+		cols = append(cols, Column{
+			Name: name, kind: kindInt, Orderable: true, Rangeable: true, stat: i,
+			ptr: func(r *Row) any { return statFields(&r.Counters)[i] },
+		})
+	}
+	for i := range cols {
+		sql := []byte(cols[i].Name)
+		for j, b := range sql {
+			if b == '.' {
+				sql[j] = '_'
+			}
+		}
+		cols[i].SQL = string(sql)
+	}
+	return cols
+}
+
+// ColumnByName returns the column with the given API name.
+func ColumnByName(name string) (Column, bool) {
+	i, ok := columnByName[name]
+	if !ok {
+		return Column{}, false
+	}
+	return Columns[i], true
+}
