@@ -1,0 +1,45 @@
+package mqtt
+
+import "encoding/binary"
+
+// Unsuback is an UNSUBACK packet [MQTT-3.11].
+type Unsuback struct {
+	// PacketID is the packet identifier of the acknowledged UNSUBSCRIBE.
+	PacketID uint16
+	// Properties are the MQTT 5 properties.
+	Properties Properties
+	// ReasonCodes (MQTT 5 only) holds one code per filter, in order.
+	ReasonCodes []ReasonCode
+}
+
+// Decode parses the body of an UNSUBACK frame for protocol version v. The
+// byte slices in p.Properties alias body; p.ReasonCodes is re-sliced and
+// appended to. Before 5.0 the body is the packet identifier alone
+// (ErrTrailing otherwise); in 5.0 it checks that there is at least one code
+// (ErrNoReasonCodes), each code (ErrReasonCode) and the properties.
+func (p *Unsuback) Decode(h FixedHeader, body []byte, v Version) error {
+	return decodeCodeList(h, body, v, TypeUnsuback, &unsubackCodes, nil,
+		&p.PacketID, &p.Properties, &p.ReasonCodes)
+}
+
+// Size returns the length of p encoded for v, fixed header included.
+func (p *Unsuback) Size(v Version) int {
+	rl, _ := codeListLens(v, TypeUnsuback, &p.Properties, len(p.ReasonCodes))
+	return packetLen(rl)
+}
+
+// AppendUnsuback appends p encoded for protocol version v to dst and returns
+// the extended slice. Before 5.0 only the packet identifier is written.
+func AppendUnsuback(dst []byte, p *Unsuback, v Version) []byte {
+	rl, pl := codeListLens(v, TypeUnsuback, &p.Properties, len(p.ReasonCodes))
+	dst = appendHeader(dst, TypeUnsuback, 0, rl)
+	dst = binary.BigEndian.AppendUint16(dst, p.PacketID)
+	if v != V5 {
+		return dst
+	}
+	dst = p.Properties.append(dst, int(TypeUnsuback), pl)
+	for _, rc := range p.ReasonCodes {
+		dst = append(dst, byte(rc))
+	}
+	return dst
+}
