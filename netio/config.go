@@ -1,0 +1,83 @@
+package netio
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+)
+
+// Config configures a Server. A zero field means the documented default.
+type Config struct {
+	// Listeners are the TCP addresses to listen on ("127.0.0.1:1883").
+	// At least one is required.
+	Listeners []string
+	// Loops is the number of event loops. If zero, runtime.NumCPU() is used.
+	Loops int
+	// MaxPacketSize is the largest inbound MQTT packet accepted, whole frame
+	// included. If zero, 1 MiB is used.
+	MaxPacketSize int
+	// ConnectTimeout is how long a new connection may take to be accepted by
+	// the Handler (Conn.SetIdleTimeout). If zero, 10 s is used.
+	ConnectTimeout time.Duration
+	// OutboundSoftLimit is the number of unsent bytes above which
+	// Conn.OverSoftLimit reports true (the broker drops QoS 0 then). If zero,
+	// 1 MiB is used.
+	OutboundSoftLimit int
+	// OutboundHardLimit is the number of unsent bytes above which the
+	// connection is closed with ErrSlowConsumer. If zero, 8 MiB is used.
+	OutboundHardLimit int
+	// MaxConnections caps open connections; further ones are closed at once.
+	// If zero, 1,000,000 is used.
+	MaxConnections int
+	// TickInterval is how often each loop's timers run. If zero, 100 ms is
+	// used.
+	TickInterval time.Duration
+}
+
+// Validate reports whether c is usable.
+func (c *Config) Validate() error {
+	if len(c.Listeners) == 0 {
+		return fmt.Errorf("%w: no listeners", ErrInvalidConfig)
+	}
+	switch {
+	case c.Loops < 0:
+		return fmt.Errorf("%w: Loops %d < 0", ErrInvalidConfig, c.Loops)
+	case c.MaxPacketSize < 0 || c.MaxPacketSize > 268435460:
+		return fmt.Errorf("%w: MaxPacketSize %d out of range", ErrInvalidConfig, c.MaxPacketSize)
+	case c.ConnectTimeout < 0 || c.TickInterval < 0:
+		return fmt.Errorf("%w: negative duration", ErrInvalidConfig)
+	case c.OutboundSoftLimit < 0 || c.OutboundHardLimit < 0 || c.MaxConnections < 0:
+		return fmt.Errorf("%w: negative limit", ErrInvalidConfig)
+	}
+	d := c.withDefaults()
+	if d.OutboundSoftLimit > d.OutboundHardLimit {
+		return fmt.Errorf("%w: OutboundSoftLimit %d above OutboundHardLimit %d",
+			ErrInvalidConfig, d.OutboundSoftLimit, d.OutboundHardLimit)
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Loops == 0 {
+		c.Loops = runtime.NumCPU()
+	}
+	if c.MaxPacketSize == 0 {
+		c.MaxPacketSize = 1 << 20
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = 10 * time.Second
+	}
+	if c.OutboundSoftLimit == 0 {
+		c.OutboundSoftLimit = 1 << 20
+	}
+	if c.OutboundHardLimit == 0 {
+		c.OutboundHardLimit = 8 << 20
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = 1_000_000
+	}
+	if c.TickInterval == 0 {
+		c.TickInterval = 100 * time.Millisecond
+	}
+	return c
+}

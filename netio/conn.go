@@ -1,0 +1,193 @@
+package netio
+
+import (
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+)
+
+// Conn is one client connection. Its methods must be called on the loop
+// that owns it (Loop), inside a Handler callback or a Loop.Execute function,
+// unless a method says otherwise.
+type Conn struct {
+	gc   gnet.Conn
+	loop *Loop
+
+	// Data is the Handler's per-connection state; owned by the loop.
+	Data any
+
+	remote   netip.AddrPort
+	local    netip.AddrPort
+	openedAt time.Time
+	migrated bool
+
+	carry  []byte   // the partial frame left at the end of the last read
+	out    [][]byte // writes pending until the end of the batch
+	outN   int      // bytes in out
+	queued bool     // c is in loop.writers
+
+	closing   bool
+	closed    bool
+	rejected  bool // refused in OnOpen; the Handler never saw it
+	closeErr  error
+	migrateTo *Loop
+	movedAway bool
+
+	accepted bool          // the Handler called SetIdleTimeout
+	idle     time.Duration // 0: no idle timeout
+	lastRead int64         // Unix nanoseconds
+	deadline int64
+	heapIdx  int
+
+	bytesIn, bytesOut uint64
+	reads, writes     uint64
+}
+
+// handoff carries a migrating connection's state to its new loop.
+type handoff struct {
+	rest     []byte
+	openedAt time.Time
+	bytesIn  uint64
+	bytesOut uint64
+	reads    uint64
+	writes   uint64
+}
+
+// Loop returns the loop that owns c; safe from any goroutine.
+func (c *Conn) Loop() *Loop { return c.loop }
+
+// RemoteAddr returns the peer's address.
+func (c *Conn) RemoteAddr() netip.AddrPort { return c.remote }
+
+// LocalAddr returns the listener address the connection came in on.
+func (c *Conn) LocalAddr() netip.AddrPort { return c.local }
+
+// OpenedAt returns when the connection was accepted (before any migration).
+func (c *Conn) OpenedAt() time.Time { return c.openedAt }
+
+// Migrated reports whether c was handed over from another loop.
+func (c *Conn) Migrated() bool { return c.migrated }
+
+// Closing reports whether Close was called or the connection is closed.
+func (c *Conn) Closing() bool { return c.closing || c.closed }
+
+// BytesIn returns the bytes read from the socket so far.
+func (c *Conn) BytesIn() uint64 { return c.bytesIn }
+
+// BytesOut returns the bytes handed to the socket so far.
+func (c *Conn) BytesOut() uint64 { return c.bytesOut }
+
+// Reads returns the number of socket reads that delivered data.
+func (c *Conn) Reads() uint64 { return c.reads }
+
+// Writes returns the number of batched socket writes.
+func (c *Conn) Writes() uint64 { return c.writes }
+
+// Write queues b to be sent at the end of the current batch of events, in
+// order with other writes. b must stay unchanged until the batch ends (the
+// loop's OnFlush has returned and writes are flushed); several connections
+// may share the same b.
+func (c *Conn) Write(b []byte) {
+	if c.closing || c.closed || len(b) == 0 {
+		return
+	}
+	c.out = append(c.out, b)
+	c.outN += len(b)
+	if !c.queued {
+		c.queued = true
+		c.loop.writers = append(c.loop.writers, c)
+	}
+}
+
+// Outbound returns the bytes waiting to be sent: queued this batch plus
+// those the socket has not taken yet.
+func (c *Conn) Outbound() int {
+	if c.closed {
+		return 0
+	}
+	return c.outN + c.gc.OutboundBuffered()
+}
+
+// OverSoftLimit reports whether the connection's unsent bytes exceed
+// Config.OutboundSoftLimit; the broker drops QoS 0 messages then.
+func (c *Conn) OverSoftLimit() bool {
+	return c.Outbound() > c.loop.srv.cfg.OutboundSoftLimit
+}
+
+// Close closes the connection at the end of the current batch, after its
+// pending writes. err is passed to Handler.OnClose.
+func (c *Conn) Close(err error) {
+	if c.closing || c.closed {
+		return
+	}
+	c.closing = true
+	c.closeErr = err
+	c.loop.closers = append(c.loop.closers, c)
+}
+
+// SetIdleTimeout marks the connection accepted (ending the CONNECT timeout)
+// and closes it with ErrIdleTimeout when nothing is read for d; 0 disables
+// the idle timeout.
+func (c *Conn) SetIdleTimeout(d time.Duration) {
+	c.accepted = true
+	c.idle = d
+	c.schedule()
+}
+
+// MigrateTo hands the connection to loop l: after the running OnFrame
+// returns, no more frames are read here; l receives OnOpen (Migrated true)
+// and then the same frame again followed by the rest of the input. Call it
+// only from OnFrame, before writing anything to c.
+func (c *Conn) MigrateTo(l *Loop) {
+	if l != c.loop {
+		c.migrateTo = l
+	}
+}
+
+// nextDeadline returns the connection's current deadline and the error it
+// would expire with (0 when none).
+func (c *Conn) nextDeadline() (int64, error) {
+	if !c.accepted {
+		return c.openedAt.Add(c.loop.srv.cfg.ConnectTimeout).UnixNano(), ErrConnectTimeout
+	}
+	if c.idle > 0 {
+		return c.lastRead + int64(c.idle), ErrIdleTimeout
+	}
+	return 0, nil
+}
+
+// schedule puts c in or out of its loop's timer heap.
+func (c *Conn) schedule() {
+	d, _ := c.nextDeadline()
+	h := &c.loop.timers
+	switch {
+	case d == 0 && c.heapIdx >= 0:
+		h.remove(c)
+	case d != 0 && c.heapIdx < 0:
+		h.push(c, d)
+	case d != 0:
+		h.update(c, d)
+	}
+}
+
+func (c *Conn) resetOut() {
+	for i := range c.out {
+		c.out[i] = nil
+	}
+	if cap(c.out) > 64 {
+		c.out = nil
+	} else {
+		c.out = c.out[:0]
+	}
+	c.outN = 0
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.AddrPort()
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
+}

@@ -1,0 +1,29 @@
+package netio
+
+import "errors"
+
+// Sentinel errors reported by netio, as the err of Handler.OnClose or
+// returned from Server methods.
+var (
+	// ErrConnectTimeout reports a connection that sent no CONNECT (that the
+	// Handler did not accept) within Config.ConnectTimeout.
+	ErrConnectTimeout = errors.New("netio: connect timeout")
+	// ErrIdleTimeout reports a connection silent for longer than the idle
+	// timeout its Handler set (the MQTT keepalive × 1.5).
+	ErrIdleTimeout = errors.New("netio: idle timeout")
+	// ErrSlowConsumer reports a connection whose unsent outbound bytes stayed
+	// above Config.OutboundHardLimit.
+	ErrSlowConsumer = errors.New("netio: outbound hard limit exceeded")
+	// ErrTooManyConnections reports a connection refused because
+	// Config.MaxConnections were already open.
+	ErrTooManyConnections = errors.New("netio: too many connections")
+	// ErrServerClosed is returned by Serve after Shutdown.
+	ErrServerClosed = errors.New("netio: server closed")
+	// ErrNotServing is returned by methods that need a running engine.
+	ErrNotServing = errors.New("netio: server not serving")
+	// ErrInvalidConfig reports a Config that failed Validate.
+	ErrInvalidConfig = errors.New("netio: invalid config")
+	// ErrMigrated reports that a connection was handed to another loop; the
+	// Handler never sees it in OnClose.
+	ErrMigrated = errors.New("netio: connection migrated")
+)

@@ -1,0 +1,140 @@
+package netio
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+)
+
+// Loop is one event loop of a Server: a single goroutine that owns its
+// connections. The Handler keeps its per-loop state (a shard) in Data.
+type Loop struct {
+	srv   *Server
+	el    gnet.EventLoop
+	index int
+
+	// ticking is set while a tick is queued, so ticks never pile up.
+	ticking atomic.Bool
+
+	// Data is the Handler's per-loop state; owned by the loop goroutine.
+	Data any
+
+	// owned by the loop goroutine:
+	depth   int     // nesting of netio callbacks on this loop
+	cur     *Conn   // the connection whose OnTraffic/OnOpen is running
+	writers []*Conn // connections with pending writes this batch
+	closers []*Conn // connections to close at the end of this batch
+	timers  timerHeap
+	now     time.Time
+}
+
+// Index returns the loop's position in discovery order (0, 1, …). It is
+// stable for the Server's lifetime and safe to call from any goroutine.
+func (l *Loop) Index() int { return l.index }
+
+// Now returns the time the current batch of events started; call it on the
+// loop.
+func (l *Loop) Now() time.Time { return l.now }
+
+// Execute runs fn on the loop at some time soon, followed by the loop's
+// end-of-batch work (Handler.OnFlush, pending writes and closes). It is safe
+// to call from any goroutine; it returns an error when the engine is
+// shutting down, in which case fn never runs.
+func (l *Loop) Execute(fn func()) error {
+	return l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+		l.enter()
+		fn()
+		l.exit(nil)
+		return nil
+	}))
+}
+
+// enter marks the start of a callback on the loop.
+func (l *Loop) enter() {
+	if l.depth == 0 {
+		l.now = time.Now()
+	}
+	l.depth++
+}
+
+// exit ends a callback; the outermost one runs the end-of-batch work. It
+// reports whether cur (the connection of the running gnet callback, may be
+// nil) must be closed by returning gnet.Close.
+func (l *Loop) exit(cur *Conn) bool {
+	l.depth--
+	if l.depth > 0 {
+		return cur != nil && cur.closing
+	}
+	l.depth++ // closes below re-enter OnClose; keep them nested
+	for round := 0; round < 8; round++ {
+		l.srv.h.OnFlush(l)
+		l.flushWrites()
+		if len(l.closers) == 0 {
+			break
+		}
+		closers := l.closers
+		l.closers = nil
+		for _, c := range closers {
+			if c == cur || c.closed {
+				continue
+			}
+			_ = l.el.Close(c.gc)
+		}
+	}
+	l.depth--
+	return cur != nil && cur.closing
+}
+
+// flushWrites writes every connection's pending batch with one writev and
+// enforces the outbound hard limit.
+func (l *Loop) flushWrites() {
+	for i, c := range l.writers {
+		l.writers[i] = nil
+		c.queued = false
+		if c.closed || len(c.out) == 0 {
+			c.resetOut()
+			continue
+		}
+		n, err := c.gc.Writev(c.out)
+		c.resetOut()
+		if err != nil {
+			continue // gnet closed the connection and reported it
+		}
+		c.bytesOut += uint64(n)
+		c.writes++
+		if !c.closing && c.gc.OutboundBuffered() > l.srv.cfg.OutboundHardLimit {
+			l.srv.h.OnError(c, ErrSlowConsumer)
+			c.Close(ErrSlowConsumer)
+		}
+	}
+	l.writers = l.writers[:0]
+}
+
+// tick runs the loop's timers and the Handler's OnTick.
+func (l *Loop) tick() {
+	l.ticking.Store(false)
+	l.enter()
+	now := l.now.UnixNano()
+	for len(l.timers) > 0 && l.timers[0].deadline <= now {
+		c := l.timers[0]
+		next, why := c.nextDeadline()
+		if next == 0 {
+			l.timers.remove(c)
+			continue
+		}
+		if next > now {
+			l.timers.update(c, next)
+			continue
+		}
+		l.timers.remove(c)
+		if c.closing || c.closed {
+			continue
+		}
+		l.srv.h.OnError(c, why)
+		c.Close(why)
+	}
+	l.srv.h.OnTick(l, l.now)
+	l.exit(nil)
+}

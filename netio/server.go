@@ -1,0 +1,334 @@
+package netio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+)
+
+// Server runs the gnet engine: it accepts connections on the configured
+// listeners, frames their input and calls its Handler on the owning loop.
+type Server struct {
+	gnet.BuiltinEventEngine
+
+	cfg Config
+	h   Handler
+
+	booted   chan struct{}
+	done     chan struct{}
+	serveErr error
+	eng      gnet.Engine
+	addr     net.Addr
+	conns    atomic.Int64
+	stopping atomic.Bool
+	stopOnce sync.Once
+	stopErr  error
+
+	// mu guards the following fields.
+	mu    sync.Mutex
+	loops []*Loop
+	byEL  map[gnet.EventLoop]*Loop
+}
+
+// New returns a Server for cfg that reports to h; call Start or Serve.
+func New(cfg Config, h Handler) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, fmt.Errorf("%w: nil handler", ErrInvalidConfig)
+	}
+	return &Server{
+		cfg:    cfg.withDefaults(),
+		h:      h,
+		booted: make(chan struct{}),
+		done:   make(chan struct{}),
+		byEL:   make(map[gnet.EventLoop]*Loop),
+	}, nil
+}
+
+// Serve runs the engine and blocks until Shutdown (returning
+// ErrServerClosed) or a failure to listen.
+func (s *Server) Serve() error {
+	addrs := make([]string, len(s.cfg.Listeners))
+	for i, a := range s.cfg.Listeners {
+		addrs[i] = "tcp://" + a
+	}
+	err := gnet.Rotate(s, addrs,
+		gnet.WithMulticore(true),
+		gnet.WithNumEventLoop(s.cfg.Loops),
+		gnet.WithTicker(true),
+		gnet.WithReuseAddr(true),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithReadBufferCap(64<<10),
+		gnet.WithWriteBufferCap(4<<10),
+		gnet.WithLogger(quietLogger{}),
+	)
+	select {
+	case <-s.booted:
+	default:
+		close(s.booted)
+	}
+	s.serveErr = err
+	close(s.done)
+	if err == nil || s.stopping.Load() {
+		return ErrServerClosed
+	}
+	return err
+}
+
+// Start runs Serve in a goroutine and returns once the listeners accept
+// connections (or Serve failed).
+func (s *Server) Start() error {
+	go func() { _ = s.Serve() }()
+	<-s.booted
+	select {
+	case <-s.done:
+		if s.serveErr != nil {
+			return s.serveErr
+		}
+		return ErrServerClosed
+	default:
+		return nil
+	}
+}
+
+// Addr returns the first listener's bound address (useful with port 0);
+// nil before Start.
+func (s *Server) Addr() net.Addr { return s.addr }
+
+// Connections returns the number of open connections; safe from any
+// goroutine.
+func (s *Server) Connections() int { return int(s.conns.Load()) }
+
+// Loops returns the loops discovered so far (a loop is discovered when its
+// first connection opens); safe from any goroutine.
+func (s *Server) Loops() []*Loop {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*Loop(nil), s.loops...)
+}
+
+// Shutdown calls Handler.OnShutdown on every loop, waits for it (up to
+// ctx), then stops the engine, closing every connection. It is safe to call
+// more than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() {
+		s.stopping.Store(true)
+		select {
+		case <-s.booted:
+		case <-ctx.Done():
+			s.stopErr = ctx.Err()
+			return
+		}
+		select {
+		case <-s.done:
+			return
+		default:
+		}
+		var wg sync.WaitGroup
+		for _, l := range s.Loops() {
+			wg.Add(1)
+			if err := l.Execute(func() { s.h.OnShutdown(l); wg.Done() }); err != nil {
+				wg.Done()
+			}
+		}
+		waited := make(chan struct{})
+		go func() { wg.Wait(); close(waited) }()
+		select {
+		case <-waited:
+		case <-ctx.Done():
+		}
+		if err := s.eng.Stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.stopErr = err
+		}
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			s.stopErr = ctx.Err()
+		}
+	})
+	return s.stopErr
+}
+
+// OnBoot implements gnet.EventHandler.
+func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
+	s.eng = eng
+	if fd, err := eng.Dup(); err == nil {
+		if sa, err := unix.Getsockname(fd); err == nil {
+			switch a := sa.(type) {
+			case *unix.SockaddrInet4:
+				s.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+			case *unix.SockaddrInet6:
+				s.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+			}
+		}
+		_ = unix.Close(fd)
+	}
+	close(s.booted)
+	return gnet.None
+}
+
+// loopOf returns the Loop of el, discovering it on first sight.
+func (s *Server) loopOf(el gnet.EventLoop) *Loop {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.byEL[el]
+	if !ok {
+		l = &Loop{srv: s, el: el, index: len(s.loops)}
+		s.byEL[el] = l
+		s.loops = append(s.loops, l)
+	}
+	return l
+}
+
+// OnOpen implements gnet.EventHandler.
+func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	l := s.loopOf(gc.EventLoop())
+	c := &Conn{gc: gc, loop: l, heapIdx: -1,
+		remote: addrPort(gc.RemoteAddr()), local: addrPort(gc.LocalAddr())}
+	ho, _ := gc.Context().(*handoff)
+	gc.SetContext(c)
+	s.conns.Add(1)
+	l.enter()
+	c.openedAt = l.now
+	c.lastRead = l.now.UnixNano()
+	if ho != nil {
+		c.migrated = true
+		c.openedAt = ho.openedAt
+		c.bytesIn, c.bytesOut, c.reads, c.writes = ho.bytesIn, ho.bytesOut, ho.reads, ho.writes
+	} else if s.stopping.Load() || int(s.conns.Load()) > s.cfg.MaxConnections {
+		c.rejected = true
+		c.closing = true
+		l.exit(nil)
+		return nil, gnet.Close
+	}
+	c.schedule()
+	l.cur = c
+	s.h.OnOpen(c)
+	if ho != nil && !c.closing {
+		s.feed(c, ho.rest)
+	}
+	l.cur = nil
+	if l.exit(c) {
+		return nil, gnet.Close
+	}
+	return nil, gnet.None
+}
+
+// OnTraffic implements gnet.EventHandler.
+func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
+	c, ok := gc.Context().(*Conn)
+	if !ok || c.closing || c.closed {
+		_, _ = gc.Discard(-1)
+		return gnet.Close
+	}
+	l := c.loop
+	l.enter()
+	l.cur = c
+	buf, _ := gc.Next(-1)
+	c.bytesIn += uint64(len(buf))
+	c.reads++
+	c.lastRead = l.now.UnixNano()
+	s.feed(c, buf)
+	l.cur = nil
+	if l.exit(c) {
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// feed frames buf and carries out a migration the Handler asked for.
+func (s *Server) feed(c *Conn, buf []byte) {
+	rest, err := c.consume(buf)
+	if err != nil {
+		if !c.closing {
+			s.h.OnError(c, err)
+			c.Close(err)
+		}
+		return
+	}
+	if c.migrateTo != nil {
+		s.migrate(c, rest)
+	}
+}
+
+// migrate hands c's socket to c.migrateTo: the descriptor is duplicated and
+// enrolled on the target loop, and this side closes without telling the
+// Handler.
+func (s *Server) migrate(c *Conn, rest []byte) {
+	target := c.migrateTo
+	c.migrateTo = nil
+	ho := &handoff{rest: rest, openedAt: c.openedAt,
+		bytesIn: c.bytesIn, bytesOut: c.bytesOut, reads: c.reads, writes: c.writes}
+	fd, err := c.gc.Dup()
+	if err == nil {
+		f := os.NewFile(uintptr(fd), "")
+		var nc net.Conn
+		nc, err = net.FileConn(f)
+		_ = f.Close()
+		if err == nil {
+			ctx := gnet.NewContext(context.Background(), ho)
+			if _, err = target.el.Enroll(ctx, nc); err != nil {
+				_ = nc.Close()
+			}
+		}
+	}
+	if err != nil {
+		s.h.OnError(c, err)
+		c.Close(err)
+		return
+	}
+	c.movedAway = true
+	c.closing = true
+	c.loop.closers = append(c.loop.closers, c)
+}
+
+// OnClose implements gnet.EventHandler.
+func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
+	c, ok := gc.Context().(*Conn)
+	if !ok || c.closed {
+		return gnet.None
+	}
+	s.conns.Add(-1)
+	l := c.loop
+	l.enter()
+	c.closed = true
+	c.closing = true
+	if c.heapIdx >= 0 {
+		l.timers.remove(c)
+	}
+	if c.closeErr != nil {
+		err = c.closeErr
+	}
+	c.carry = nil
+	if !c.rejected && !c.movedAway {
+		s.h.OnClose(c, err)
+	}
+	l.exit(nil)
+	return gnet.None
+}
+
+// OnTick implements gnet.EventHandler; it runs on gnet's ticker goroutine
+// and schedules each loop's timers on the loop itself.
+func (s *Server) OnTick() (time.Duration, gnet.Action) {
+	for _, l := range s.Loops() {
+		if l.ticking.CompareAndSwap(false, true) {
+			if err := l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+				l.tick()
+				return nil
+			})); err != nil {
+				l.ticking.Store(false)
+			}
+		}
+	}
+	return s.cfg.TickInterval, gnet.None
+}
