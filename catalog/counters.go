@@ -1,0 +1,56 @@
+package catalog
+
+// Exact counts of whole-table slices are kept outside SQL: COUNT(*) over a
+// broad filter (conn_state=connected, 90% of rows) costs 25–110 ms at 1M
+// rows, while summing these counters costs well under a microsecond. The
+// writer keeps one counter per combination of the low-cardinality columns;
+// any filter made only of equalities on them (or no filter at all) is
+// counted by summing the matching combinations.
+
+// tupleKey is one combination of the low-cardinality columns.
+type tupleKey struct {
+	state      ConnState
+	zone       string
+	protoName  string
+	protoVer   int64
+	cleanStart bool
+}
+
+// tupleOf returns r's combination.
+func tupleOf(r *Row) tupleKey {
+	return tupleKey{r.ConnState, r.Zone, r.ProtoName, r.ProtoVer, r.CleanStart}
+}
+
+// tupleCountable reports whether f's conditions are all equalities on the
+// tuple columns, so that countTuples answers its count.
+func tupleCountable(f *Filter) bool {
+	return len(f.ClientIDs) == 0 && len(f.Usernames) == 0 && f.IPAddress == "" &&
+		!f.CreatedAt.set() && !f.ConnectedAt.set() && f.LikeClientID == "" &&
+		f.LikeUsername == "" && len(f.Ranges) == 0
+}
+
+// countTuples sums the counters matching f. The caller holds c.gate for
+// reading.
+func (c *Catalog) countTuples(f *Filter) int64 {
+	var n int64
+	for k, v := range c.tuples {
+		if (f.ConnState == "" || k.state == f.ConnState) &&
+			(f.Zone == "" || k.zone == f.Zone) &&
+			(f.ProtoName == "" || k.protoName == f.ProtoName) &&
+			(f.ProtoVer == 0 || k.protoVer == f.ProtoVer) &&
+			(f.CleanStart == nil || k.cleanStart == *f.CleanStart) {
+			n += v
+		}
+	}
+	return n
+}
+
+// addTuple adjusts the counter of k by d. The caller holds c.gate.
+func (c *Catalog) addTuple(k tupleKey, d int64) {
+	n := c.tuples[k] + d
+	if n == 0 {
+		delete(c.tuples, k)
+		return
+	}
+	c.tuples[k] = n
+}

@@ -1,0 +1,231 @@
+package catalog
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// The query builder. Every value reaches SQL as a bound argument; the only
+// identifiers written into SQL text are Column.SQL names taken from
+// Columns (the allow-list), and everything else is a fixed literal.
+
+// sqlQuery is a statement under construction.
+type sqlQuery struct {
+	b    strings.Builder
+	args []any
+}
+
+// where appends f's conditions (not the cursor's) as "WHERE …", or nothing,
+// and reports whether it wrote any.
+func (q *sqlQuery) where(f *Filter) bool {
+	n := 0
+	and := func() {
+		if n == 0 {
+			q.b.WriteString(" WHERE ")
+		} else {
+			q.b.WriteString(" AND ")
+		}
+		n++
+	}
+	eq := func(col string, v any) {
+		and()
+		q.b.WriteString(col)
+		q.b.WriteString(" = ?")
+		q.args = append(q.args, v)
+	}
+	in := func(col string, vs []string) {
+		if len(vs) == 1 {
+			eq(col, vs[0])
+			return
+		}
+		and()
+		q.b.WriteString(col)
+		q.b.WriteString(" IN (")
+		for i, v := range vs {
+			if i > 0 {
+				q.b.WriteByte(',')
+			}
+			q.b.WriteByte('?')
+			q.args = append(q.args, v)
+		}
+		q.b.WriteByte(')')
+	}
+	like := func(col, sub string) {
+		and()
+		q.likeCond(col, sub)
+	}
+	rng := func(col string, r Range) {
+		if r.Gte != nil {
+			and()
+			q.b.WriteString(col)
+			q.b.WriteString(" >= ?")
+			q.args = append(q.args, *r.Gte)
+		}
+		if r.Lte != nil {
+			and()
+			q.b.WriteString(col)
+			q.b.WriteString(" <= ?")
+			q.args = append(q.args, *r.Lte)
+		}
+	}
+	if len(f.ClientIDs) > 0 {
+		in("clientid", f.ClientIDs)
+	} else if f.LikeClientID != "" {
+		like("clientid", f.LikeClientID)
+	}
+	if len(f.Usernames) > 0 {
+		in("username", f.Usernames)
+	} else if f.LikeUsername != "" {
+		like("username", f.LikeUsername)
+	}
+	if f.Zone != "" {
+		eq("zone", f.Zone)
+	}
+	if f.IPAddress != "" {
+		eq("ip_address", f.IPAddress)
+	}
+	if f.ConnState != "" {
+		eq("conn_state", string(f.ConnState))
+	}
+	if f.CleanStart != nil {
+		eq("clean_start", *f.CleanStart)
+	}
+	if f.ProtoName != "" {
+		eq("proto_name", f.ProtoName)
+	}
+	if f.ProtoVer != 0 {
+		eq("proto_ver", f.ProtoVer)
+	}
+	rng("created_at", f.CreatedAt)
+	rng("connected_at", f.ConnectedAt)
+	for _, r := range f.Ranges {
+		c, _ := ColumnByName(r.Column) // Validate checked the allow-list
+		rng(c.SQL, r.Range)
+	}
+	return n > 0
+}
+
+// likeCond writes a case-sensitive, byte-exact substring test of col.
+//
+// For valid UTF-8 without NUL it is LIKE with '%', '_' and '\' escaped
+// (ESCAPE '\'), which matches characters exactly as bytes (the connection
+// sets case_sensitive_like). SQLite's LIKE reads its operands as
+// NUL-terminated UTF-8, so other needles use instr over the bytes instead;
+// rows always hold valid UTF-8 without NUL ([MQTT-1.5.4-1], [MQTT-1.5.4-2]).
+func (q *sqlQuery) likeCond(col, sub string) {
+	if utf8.ValidString(sub) && !strings.ContainsRune(sub, 0) {
+		q.b.WriteString(col)
+		q.b.WriteString(` LIKE ? ESCAPE '\'`)
+		q.args = append(q.args, "%"+escapeLike(sub)+"%")
+		return
+	}
+	q.b.WriteString("instr(CAST(")
+	q.b.WriteString(col)
+	q.b.WriteString(" AS BLOB), ?) > 0")
+	q.args = append(q.args, []byte(sub))
+}
+
+// escapeLike escapes LIKE's wildcards and its escape character.
+func escapeLike(s string) string {
+	if !strings.ContainsAny(s, `%_\`) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '%', '_', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// selectList returns the SQL column list for f's projection: every column,
+// or the projected ones plus clientid and the order column.
+func selectList(f *Filter) string {
+	if len(f.Fields) == 0 {
+		return allColumns
+	}
+	oc := f.orderColumn()
+	want := map[string]bool{"clientid": true, oc.Name: true}
+	for _, n := range f.Fields {
+		want[n] = true
+	}
+	var b strings.Builder
+	for _, c := range Columns {
+		if want[c.Name] {
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(c.SQL)
+		}
+	}
+	return b.String()
+}
+
+// allColumns is the select list of every column.
+var allColumns = func() string {
+	names := make([]string, len(Columns))
+	for i, c := range Columns {
+		names[i] = c.SQL
+	}
+	return strings.Join(names, ",")
+}()
+
+// pageSQL builds the page query: f's conditions, the keyset condition of
+// cur (if any), the order with its clientid tie-break in the same
+// direction (so one index serves it and row values compare it), and
+// LIMIT limit+1 (the extra row answers hasnext) OFFSET offset.
+func pageSQL(f *Filter, cur *cursor, offset int) (string, []any) {
+	var q sqlQuery
+	q.b.WriteString("SELECT ")
+	q.b.WriteString(selectList(f))
+	q.b.WriteString(" FROM clients")
+	hasWhere := q.where(f)
+	oc := f.orderColumn()
+	cmp, dir := " > ", " ASC"
+	if f.Desc {
+		cmp, dir = " < ", " DESC"
+	}
+	if cur != nil {
+		if !hasWhere {
+			q.b.WriteString(" WHERE ")
+		} else {
+			q.b.WriteString(" AND ")
+		}
+		if oc.Name == "clientid" {
+			q.b.WriteString("clientid")
+			q.b.WriteString(cmp)
+			q.b.WriteString("?")
+			q.args = append(q.args, cur.lastID)
+		} else {
+			q.b.WriteString("(")
+			q.b.WriteString(oc.SQL)
+			q.b.WriteString(", clientid)")
+			q.b.WriteString(cmp)
+			q.b.WriteString("(?, ?)")
+			q.args = append(q.args, cur.value(), cur.lastID)
+		}
+	}
+	q.b.WriteString(" ORDER BY ")
+	if oc.Name != "clientid" {
+		q.b.WriteString(oc.SQL)
+		q.b.WriteString(dir)
+		q.b.WriteString(", ")
+	}
+	q.b.WriteString("clientid")
+	q.b.WriteString(dir)
+	q.b.WriteString(" LIMIT ? OFFSET ?")
+	q.args = append(q.args, f.limit()+1, offset)
+	return q.b.String(), q.args
+}
+
+// countSQL builds the exact count of f's matches.
+func countSQL(f *Filter) (string, []any) {
+	var q sqlQuery
+	q.b.WriteString("SELECT COUNT(*) FROM clients")
+	q.where(f)
+	return q.b.String(), q.args
+}

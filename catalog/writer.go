@@ -1,0 +1,528 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/bits"
+	"slices"
+	"strings"
+	"time"
+)
+
+// slot mirrors, in Go, what the writer needs of one row: its rowid (stats
+// are written by rowid), its tuple (for the counters outside SQL) and its
+// last written counters (so that only changed columns are written).
+type slot struct {
+	rowid int64
+	tk    tupleKey
+	ctr   Counters
+}
+
+// effect is a change to the Go mirror, applied only once the chunk that
+// wrote it to SQL has committed, so mirror and database never diverge.
+type effect struct {
+	op    uint8 // effInsert, effUpdate, effDelete, effStats
+	id    string
+	rowid int64
+	row   *Row
+	ctr   *Counters
+}
+
+const (
+	effInsert = iota
+	effUpdate
+	effDelete
+	effStats
+)
+
+// maxStatStmts bounds the cache of per-changed-column-set statements; past
+// it, rows are written with the statement that sets every counter.
+const maxStatStmts = 512
+
+// writer is the state of the single writer goroutine; all of it is owned
+// by that goroutine.
+type writer struct {
+	c    *Catalog
+	conn *sql.Conn
+
+	index     map[string]int32 // clientid → index in slots
+	slots     []slot
+	free      []int32
+	nextRowID int64
+	intern    map[string]string
+
+	insert, update, del, allStats *sql.Stmt
+	statStmts                     map[uint32]*sql.Stmt
+	args                          []any
+
+	// The open chunk, if any.
+	inTx     bool
+	txStart  time.Time
+	txOps    int
+	effects  []effect
+	skipStat map[string]struct{} // ids changed by lifecycle during a stats batch
+
+	nextStats    time.Time
+	lastAnalyze  time.Time
+	rowsAnalyzed int64
+}
+
+func newWriter(c *Catalog, conn *sql.Conn) (*writer, error) {
+	w := &writer{
+		c:         c,
+		conn:      conn,
+		index:     make(map[string]int32),
+		intern:    make(map[string]string),
+		statStmts: make(map[uint32]*sql.Stmt),
+		nextRowID: 1,
+	}
+	ctx := context.Background()
+	names := make([]string, len(Columns))
+	marks := make([]string, len(Columns))
+	sets := make([]string, len(Columns))
+	for i, col := range Columns {
+		names[i], marks[i], sets[i] = col.SQL, "?", col.SQL+"=?"
+	}
+	var err error
+	prep := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var s *sql.Stmt
+		s, err = conn.PrepareContext(ctx, q)
+		return s
+	}
+	w.insert = prep("INSERT INTO clients (id," + strings.Join(names, ",") + ") VALUES (?," + strings.Join(marks, ",") + ")")
+	w.update = prep("UPDATE clients SET " + strings.Join(sets, ",") + " WHERE id=?")
+	w.del = prep("DELETE FROM clients WHERE id=?")
+	w.allStats = prep(statsUpdateSQL(1<<numStats - 1))
+	if err != nil {
+		return nil, fmt.Errorf("catalog: prepare: %w", err)
+	}
+	return w, nil
+}
+
+// statsUpdateSQL returns the UPDATE that writes the counters in mask.
+func statsUpdateSQL(mask uint32) string {
+	var b strings.Builder
+	b.WriteString("UPDATE clients SET ")
+	first := true
+	for i := 0; i < numStats; i++ {
+		if mask&(1<<i) == 0 {
+			continue
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		b.WriteString(Columns[statColumn0+i].SQL)
+		b.WriteString("=?")
+	}
+	b.WriteString(" WHERE id=?")
+	return b.String()
+}
+
+// statColumn0 is the index in Columns of the first counter.
+var statColumn0 = func() int {
+	for i, c := range Columns {
+		if c.stat == 0 {
+			return i
+		}
+	}
+	panic("catalog: no counter columns")
+}()
+
+func (w *writer) close() error {
+	for _, s := range w.statStmts {
+		s.Close()
+	}
+	for _, s := range []*sql.Stmt{w.insert, w.update, w.del, w.allStats} {
+		s.Close()
+	}
+	return w.conn.Close()
+}
+
+// run is the writer goroutine.
+func (c *Catalog) run() {
+	defer close(c.done)
+	w := c.w
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		var flushes []chan struct{}
+		select {
+		case <-c.quit:
+			return
+		case <-c.in.wake:
+		case <-timer.C:
+		case f := <-c.flushReq:
+			flushes = append(flushes, f)
+		}
+		w.applyLife()
+		now := time.Now()
+		if len(flushes) > 0 || !now.Before(w.nextStats) {
+			w.applyStats()
+		}
+		w.maybeAnalyze(len(flushes) > 0)
+		for _, f := range flushes {
+			close(f)
+		}
+		if _, _, n := c.in.pending(); n > 0 {
+			timer.Reset(max(time.Until(w.nextStats), 0))
+		}
+	}
+}
+
+// quitting reports whether Close was called.
+func (w *writer) quitting() bool {
+	select {
+	case <-w.c.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// begin opens a chunk: it shuts readers out and starts a transaction.
+func (w *writer) begin() error {
+	w.c.gate.Lock()
+	w.txStart = time.Now()
+	w.txOps = 0
+	if _, err := w.conn.ExecContext(context.Background(), "BEGIN"); err != nil {
+		w.c.gate.Unlock()
+		return err
+	}
+	w.inTx = true
+	return nil
+}
+
+// commit closes the chunk: on success the mirror takes the chunk's effects;
+// on failure the chunk is rolled back and its changes are lost (counted in
+// Stats.Errors), leaving mirror and database consistent.
+func (w *writer) commit() {
+	if !w.inTx {
+		return
+	}
+	ctx := context.Background()
+	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		w.c.fail(err)
+		w.conn.ExecContext(ctx, "ROLLBACK")
+	} else {
+		for i := range w.effects {
+			w.applyEffect(&w.effects[i])
+		}
+	}
+	clear(w.effects)
+	w.effects = w.effects[:0]
+	w.inTx = false
+	hold := time.Since(w.txStart)
+	w.c.rows.Store(int64(len(w.index)))
+	w.c.gate.Unlock()
+	if int64(hold) > w.c.maxHold.Load() {
+		w.c.maxHold.Store(int64(hold))
+	}
+}
+
+// abort rolls the open chunk back after a failed statement.
+func (w *writer) abort(err error) {
+	w.c.fail(err)
+	w.conn.ExecContext(context.Background(), "ROLLBACK")
+	clear(w.effects)
+	w.effects = w.effects[:0]
+	w.inTx = false
+	w.c.gate.Unlock()
+}
+
+// step is called after each statement of a chunk; it commits when the
+// chunk's budget is spent, so that readers get in.
+func (w *writer) step() {
+	w.txOps++
+	if w.txOps&31 == 0 && time.Since(w.txStart) >= w.c.cfg.ChunkBudget {
+		w.commit()
+	}
+}
+
+func (w *writer) applyEffect(e *effect) {
+	c := w.c
+	switch e.op {
+	case effInsert:
+		var i int32
+		if n := len(w.free); n > 0 {
+			i = w.free[n-1]
+			w.free = w.free[:n-1]
+		} else {
+			w.slots = append(w.slots, slot{})
+			i = int32(len(w.slots) - 1)
+		}
+		s := &w.slots[i]
+		s.rowid = e.rowid
+		s.tk = w.tupleOf(e.row)
+		s.ctr = e.row.Counters
+		w.index[e.id] = i
+		c.addTuple(s.tk, 1)
+	case effUpdate:
+		s := &w.slots[w.index[e.id]]
+		c.addTuple(s.tk, -1)
+		s.tk = w.tupleOf(e.row)
+		s.ctr = e.row.Counters
+		c.addTuple(s.tk, 1)
+	case effDelete:
+		i := w.index[e.id]
+		c.addTuple(w.slots[i].tk, -1)
+		w.slots[i] = slot{}
+		w.free = append(w.free, i)
+		delete(w.index, e.id)
+	case effStats:
+		if i, ok := w.index[e.id]; ok {
+			w.slots[i].ctr = *e.ctr
+		}
+	}
+}
+
+// tupleOf returns r's tuple with its strings interned, so that the mirror
+// does not keep one copy of "default" per client.
+func (w *writer) tupleOf(r *Row) tupleKey {
+	k := tupleOf(r)
+	k.zone = w.internStr(k.zone)
+	k.protoName = w.internStr(k.protoName)
+	return k
+}
+
+func (w *writer) internStr(s string) string {
+	if v, ok := w.intern[s]; ok {
+		return v
+	}
+	if len(w.intern) < 4096 {
+		w.intern[s] = s
+	}
+	return s
+}
+
+// applyLife applies every pending lifecycle change, in chunks.
+func (w *writer) applyLife() {
+	m, since := w.c.in.takeLife()
+	if len(m) == 0 {
+		return
+	}
+	w.c.lifeFrom.Store(since.UnixNano())
+	defer w.c.lifeFrom.Store(0)
+	ctx := context.Background()
+	for id, r := range m {
+		if w.skipStat != nil {
+			w.skipStat[id] = struct{}{}
+		}
+		i, exists := w.index[id]
+		if r == nil && !exists {
+			continue
+		}
+		if !w.inTx {
+			if err := w.begin(); err != nil {
+				w.c.fail(err)
+				return
+			}
+		}
+		var err error
+		switch {
+		case r == nil:
+			_, err = w.del.ExecContext(ctx, w.slots[i].rowid)
+			w.effects = append(w.effects, effect{op: effDelete, id: id})
+		case exists:
+			args := append(rowArgs(w.args[:0], r), w.slots[i].rowid)
+			_, err = w.update.ExecContext(ctx, args...)
+			w.args = args
+			w.effects = append(w.effects, effect{op: effUpdate, id: id, row: r})
+		default:
+			rowid := w.nextRowID
+			w.nextRowID++
+			args := rowArgs(append(w.args[:0], rowid), r)
+			_, err = w.insert.ExecContext(ctx, args...)
+			w.args = args
+			w.effects = append(w.effects, effect{op: effInsert, id: id, rowid: rowid, row: r})
+		}
+		if err != nil {
+			w.abort(fmt.Errorf("catalog: write %q: %w", id, err))
+			continue
+		}
+		w.step()
+	}
+	w.commit()
+}
+
+// rowArgs appends r's column values in Columns order.
+func rowArgs(dst []any, r *Row) []any {
+	for i := range Columns {
+		switch p := Columns[i].ptr(r).(type) {
+		case *string:
+			dst = append(dst, *p)
+		case *int64:
+			dst = append(dst, *p)
+		case *bool:
+			dst = append(dst, *p)
+		case **string:
+			if *p == nil {
+				dst = append(dst, nil)
+			} else {
+				dst = append(dst, **p)
+			}
+		case **int64:
+			if *p == nil {
+				dst = append(dst, nil)
+			} else {
+				dst = append(dst, **p)
+			}
+		}
+	}
+	return dst
+}
+
+// statUpdate is one pending counter update, resolved to its row.
+type statUpdate struct {
+	rowid int64
+	id    string
+	ctr   *Counters
+}
+
+// applyStats writes the pending counter updates: only rows whose counters
+// changed, only the changed columns, by rowid in rowid order, in chunks of
+// at most ChunkBudget, with lifecycle changes let in between chunks.
+func (w *writer) applyStats() {
+	m, since := w.c.in.takeStats()
+	if len(m) == 0 {
+		return
+	}
+	start := time.Now()
+	w.c.statsFrom.Store(since.UnixNano())
+	defer w.c.statsFrom.Store(0)
+	ups := make([]statUpdate, 0, len(m))
+	for id := range m {
+		i, ok := w.index[id]
+		if !ok {
+			continue
+		}
+		ctr := m[id]
+		ups = append(ups, statUpdate{rowid: w.slots[i].rowid, id: id, ctr: &ctr})
+	}
+	slices.SortFunc(ups, func(a, b statUpdate) int {
+		switch {
+		case a.rowid < b.rowid:
+			return -1
+		case a.rowid > b.rowid:
+			return 1
+		}
+		return 0
+	})
+	w.skipStat = make(map[string]struct{})
+	written := 0
+	ctx := context.Background()
+	for k := range ups {
+		u := &ups[k]
+		if _, skip := w.skipStat[u.id]; skip {
+			continue
+		}
+		i, ok := w.index[u.id]
+		if !ok {
+			continue
+		}
+		old := statFields(&w.slots[i].ctr)
+		nu := statFields(u.ctr)
+		var mask uint32
+		for j := 0; j < numStats; j++ {
+			if *old[j] != *nu[j] {
+				mask |= 1 << j
+			}
+		}
+		if mask == 0 {
+			continue
+		}
+		if !w.inTx {
+			if err := w.begin(); err != nil {
+				w.c.fail(err)
+				break
+			}
+		}
+		stmt, err := w.statStmt(ctx, mask)
+		if err == nil {
+			args := w.args[:0]
+			for j := 0; j < numStats; j++ {
+				if mask&(1<<j) != 0 || stmt == w.allStats {
+					args = append(args, *nu[j])
+				}
+			}
+			args = append(args, w.slots[i].rowid)
+			w.args = args
+			_, err = stmt.ExecContext(ctx, args...)
+		}
+		if err != nil {
+			w.abort(fmt.Errorf("catalog: write counters of %q: %w", u.id, err))
+			continue
+		}
+		w.effects = append(w.effects, effect{op: effStats, id: u.id, ctr: u.ctr})
+		written++
+		w.step()
+		if !w.inTx {
+			// A chunk just committed: let lifecycle changes in promptly.
+			if w.quitting() {
+				break
+			}
+			if w.c.in.hasLife() {
+				w.applyLife()
+			}
+		}
+	}
+	w.commit()
+	w.skipStat = nil
+	took := time.Since(start)
+	w.c.lastSnap.Store(int64(took))
+	w.c.lastSnapRows.Store(int64(written))
+	iv := max(w.c.cfg.StatsInterval, took)
+	w.c.interval.Store(int64(iv))
+	w.nextStats = start.Add(iv)
+}
+
+// statStmt returns the statement that writes the counters in mask.
+func (w *writer) statStmt(ctx context.Context, mask uint32) (*sql.Stmt, error) {
+	if s, ok := w.statStmts[mask]; ok {
+		return s, nil
+	}
+	if len(w.statStmts) >= maxStatStmts || bits.OnesCount32(mask) > numStats/2 {
+		return w.allStats, nil
+	}
+	s, err := w.conn.PrepareContext(ctx, statsUpdateSQL(mask))
+	if err != nil {
+		return nil, err
+	}
+	w.statStmts[mask] = s
+	return s, nil
+}
+
+// maybeAnalyze refreshes the planner's statistics when the row count moved
+// by more than 10% since the last ANALYZE, at most once per
+// AnalyzeInterval unless force (a Flush) is set.
+func (w *writer) maybeAnalyze(force bool) {
+	n := int64(len(w.index))
+	d := n - w.rowsAnalyzed
+	if d < 0 {
+		d = -d
+	}
+	if d <= w.rowsAnalyzed/10 || n < 1000 && !force {
+		return
+	}
+	if !force && time.Since(w.lastAnalyze) < w.c.cfg.AnalyzeInterval {
+		return
+	}
+	w.c.gate.Lock()
+	start := time.Now()
+	_, err := w.conn.ExecContext(context.Background(), "ANALYZE")
+	hold := time.Since(start)
+	w.c.gate.Unlock()
+	if int64(hold) > w.c.maxHold.Load() {
+		w.c.maxHold.Store(int64(hold))
+	}
+	if err != nil {
+		w.c.fail(fmt.Errorf("catalog: analyze: %w", err))
+		return
+	}
+	w.lastAnalyze = time.Now()
+	w.rowsAnalyzed = n
+}
