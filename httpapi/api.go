@@ -1,0 +1,233 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/shardmq/shardmq/catalog"
+)
+
+// Lister lists clients for GET /clients; *catalog.Catalog implements it.
+// List is called concurrently.
+type Lister interface {
+	List(ctx context.Context, f catalog.Filter) (catalog.Page, error)
+}
+
+// API is the REST API's http.Handler. It is safe for concurrent use.
+type API struct {
+	cfg    Config
+	lister Lister
+	broker Broker
+	keys   *KeyStore
+	router *httprouter.Router
+	// publishPaths are the only paths a publisher key may call.
+	publishPath, publishBulkPath string
+
+	// idPrefix and idSeq make message ids: 8 random bytes, then a counter.
+	idPrefix [8]byte
+	idSeq    atomic.Uint64
+}
+
+// New returns the API serving lister and broker, authenticating with keys.
+func New(cfg Config, lister Lister, broker Broker, keys *KeyStore) (*API, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if lister == nil || broker == nil {
+		return nil, fmt.Errorf("%w: lister and broker are required", ErrInvalidConfig)
+	}
+	if keys == nil || keys.Len() == 0 {
+		return nil, ErrNoKeys
+	}
+	a := &API{cfg: cfg.withDefaults(), lister: lister, broker: broker, keys: keys}
+	if _, err := rand.Read(a.idPrefix[:]); err != nil {
+		return nil, fmt.Errorf("httpapi: message id prefix: %w", err)
+	}
+	base := a.cfg.Base
+	a.publishPath, a.publishBulkPath = base+"/publish", base+"/publish/bulk"
+
+	r := httprouter.New()
+	// Strict routing: no redirects (a redirected POST loses its body), JSON
+	// errors for unknown paths and methods.
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.HandleMethodNotAllowed = true
+	r.HandleOPTIONS = false
+	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, &apiError{http.StatusNotFound, codeNotFound, "no such endpoint"})
+	})
+	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, &apiError{http.StatusMethodNotAllowed, codeMethodNotAllowed, "method not allowed on this endpoint"})
+	})
+	r.GET(base+"/clients", a.handle(a.listClients))
+	r.GET(base+"/clients/:clientid", a.handle(a.getClient))
+	r.DELETE(base+"/clients/:clientid", a.handle(a.kickClient))
+	r.GET(base+"/clients/:clientid/subscriptions", a.handle(a.clientSubscriptions))
+	r.POST(base+"/clients/:clientid/subscribe", a.handle(a.subscribe))
+	r.POST(base+"/clients/:clientid/subscribe/bulk", a.handle(a.subscribeBulk))
+	r.POST(base+"/clients/:clientid/unsubscribe", a.handle(a.unsubscribe))
+	r.POST(base+"/clients/:clientid/unsubscribe/bulk", a.handle(a.unsubscribeBulk))
+	// POST /clients/kickout/bulk shares its first segments with the
+	// per-client routes, which httprouter v1.3.0 cannot hold beside a
+	// wildcard: it is routed here as clientid "kickout".
+	r.POST(base+"/clients/:clientid/bulk", a.handle(a.kickoutBulk))
+	r.GET(base+"/subscriptions", a.handle(a.listSubscriptions))
+	r.POST(base+"/publish", a.handle(a.publish))
+	r.POST(base+"/publish/bulk", a.handle(a.publishBulk))
+	r.GET(base+"/stats", a.handle(a.stats))
+	a.router = r
+	return a, nil
+}
+
+// handlerFunc is a route handler: it writes the success response itself
+// and returns the error response to send otherwise.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) *apiError
+
+func (a *API) handle(h handlerFunc) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		if e := h(w, r, ps); e != nil {
+			writeError(w, e)
+		}
+	}
+}
+
+// ServeHTTP authenticates the request, checks the key's role and routes it.
+// A panic in a handler is recovered into a 500 without internals.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer a.recover(w, r)
+	key, secret, ok := r.BasicAuth()
+	if !ok {
+		unauthorized(w)
+		return
+	}
+	role, ok := a.keys.Check(key, secret)
+	if !ok {
+		unauthorized(w)
+		return
+	}
+	if !a.allowed(role, r) {
+		writeError(w, &apiError{http.StatusForbidden, codeUnauthorizedRole, fmt.Sprintf("API key role %s may not %s this endpoint", role, r.Method)})
+		return
+	}
+	// Route on the escaped path so that a client id holding "/" (sent as
+	// %2F) stays one segment; handlers unescape parameters.
+	u := *r.URL
+	u.Path, u.RawPath = r.URL.EscapedPath(), ""
+	r2 := r.WithContext(r.Context())
+	r2.URL = &u
+	a.router.ServeHTTP(w, r2)
+}
+
+// allowed reports whether role may make request r.
+func (a *API) allowed(role Role, r *http.Request) bool {
+	switch role {
+	case RoleAdministrator:
+		return true
+	case RoleViewer:
+		return r.Method == http.MethodGet
+	case RolePublisher:
+		return r.Method == http.MethodPost && (r.URL.Path == a.publishPath || r.URL.Path == a.publishBulkPath)
+	}
+	return false
+}
+
+func unauthorized(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Basic realm="shardmq", charset="UTF-8"`)
+	writeError(w, &apiError{http.StatusUnauthorized, codeBadKey, "missing or wrong API key or secret"})
+}
+
+// recover turns a handler panic into a logged 500 whose body holds no
+// internals. http.ErrAbortHandler is passed on, as net/http expects.
+func (a *API) recover(w http.ResponseWriter, r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	a.cfg.Logger.Error("httpapi: handler panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+	writeError(w, errInternal)
+}
+
+// clientIDParam returns the unescaped, validated client id of the route.
+func clientIDParam(ps httprouter.Params) (string, *apiError) {
+	id, err := url.PathUnescape(ps.ByName("clientid"))
+	if err != nil {
+		return "", badRequest("malformed client id in the path")
+	}
+	if err := validMQTTString(id); err != nil {
+		return "", badRequest("client id " + err.Error())
+	}
+	return id, nil
+}
+
+// command runs fn with the command timeout. It returns when fn does or when
+// the timeout passes, whichever comes first, so a broker that ignores its
+// context cannot hang the request; fn's results may be read only when it
+// returned (err is then fn's error, never ErrTimeout from the wait).
+func (a *API) command(ctx context.Context, fn func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.CommandTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- fn(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		// Give fn a moment to report its own outcome first.
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(10 * time.Millisecond):
+			return ErrTimeout
+		}
+	}
+}
+
+// brokerError maps a Broker error to the response.
+func (a *API) brokerError(r *http.Request, err error) *apiError {
+	switch {
+	case errors.Is(err, ErrClientNotFound):
+		return errNotFoundClient
+	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return errUnavailable
+	case errors.Is(err, ErrRejected):
+		return badRequest(err.Error())
+	}
+	a.cfg.Logger.Error("httpapi: broker error", "method", r.Method, "path", r.URL.Path, "err", err)
+	return errInternal
+}
+
+// newMessageID returns a unique message id of 32 hex digits.
+func (a *API) newMessageID() string {
+	var b [16]byte
+	copy(b[:8], a.idPrefix[:])
+	n := a.idSeq.Add(1)
+	for i := 0; i < 8; i++ {
+		b[15-i] = byte(n >> (8 * i))
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// NewServer returns an *http.Server for the API on addr with the configured
+// timeouts and header limit.
+func (a *API) NewServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           a,
+		ReadHeaderTimeout: a.cfg.ReadHeaderTimeout,
+		ReadTimeout:       a.cfg.ReadTimeout,
+		WriteTimeout:      a.cfg.WriteTimeout,
+		IdleTimeout:       a.cfg.IdleTimeout,
+		MaxHeaderBytes:    a.cfg.MaxHeaderBytes,
+	}
+}

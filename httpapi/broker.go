@@ -1,0 +1,161 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/shardmq/shardmq/catalog"
+)
+
+// Broker is what the API needs from the broker: live single-client reads and
+// every command, each answered by the session's owner. The broker (wired in
+// cmd) implements it; httpapi never imports the broker.
+//
+// Every method must honour ctx: when ctx is done the method returns
+// ctx.Err() (or an error wrapping ErrTimeout), and the handler answers 503.
+// Errors for an unknown client wrap ErrClientNotFound (404); errors wrapping
+// ErrRejected are a 400 with the error's text; any other error is a 500
+// whose text is not shown to the caller. Methods are called concurrently
+// from many request goroutines.
+type Broker interface {
+	// Client returns the live row of one client (connected or with an
+	// offline session), reflecting everything that happened before the
+	// call.
+	Client(ctx context.Context, clientid string) (catalog.Row, error)
+	// Kick closes the client's connection (MQTT 5: DISCONNECT 0x98) and
+	// discards its session.
+	Kick(ctx context.Context, clientid string) error
+	// Subscribe applies subs to the client's session, all or nothing, before
+	// it returns: a message published afterwards to a matching topic reaches
+	// the client (or its offline queue). subs are already validated. It
+	// returns one Subscription per request, in order.
+	Subscribe(ctx context.Context, clientid string, subs []SubscribeRequest) ([]Subscription, error)
+	// Unsubscribe removes topic filters from the client's session; filters
+	// it does not hold are ignored.
+	Unsubscribe(ctx context.Context, clientid string, topics []string) error
+	// Subscriptions returns the client's subscriptions in any order.
+	Subscriptions(ctx context.Context, clientid string) ([]Subscription, error)
+	// ListSubscriptions calls yield for every subscription of every session
+	// that matches f, in any order, and stops early when yield returns
+	// false.
+	ListSubscriptions(ctx context.Context, f SubscriptionFilter, yield func(Subscription) bool) error
+	// Publish publishes msgs in order, as the broker itself would on behalf
+	// of a client; msgs are already validated. It returns one result per
+	// message.
+	Publish(ctx context.Context, msgs []PublishRequest) ([]PublishResult, error)
+	// Stats returns the broker's current counts.
+	Stats(ctx context.Context) (Stats, error)
+}
+
+// SubscribeRequest is one subscription to make on behalf of a client. Topic
+// is a valid topic filter, possibly "$share/{group}/{filter}".
+type SubscribeRequest struct {
+	Topic string
+	// QoS is the maximum QoS, 0..2.
+	QoS byte
+	// NL is No Local, 0 or 1 (0 for a shared subscription).
+	NL byte
+	// RAP is Retain As Published, 0 or 1.
+	RAP byte
+	// RH is Retain Handling, 0..2.
+	RH byte
+}
+
+// Subscription is one subscription of a session.
+type Subscription struct {
+	// Node is the node that owns the session.
+	Node     string
+	ClientID string
+	// Topic is the topic filter as subscribed, including a "$share/{group}/"
+	// prefix.
+	Topic string
+	QoS   byte
+	NL    byte
+	RAP   byte
+	RH    byte
+}
+
+// SubscriptionFilter selects subscriptions for GET /subscriptions; every
+// non-zero field must match (AND).
+type SubscriptionFilter struct {
+	// ClientID matches the owning client exactly.
+	ClientID string
+	// Topic matches the subscribed topic filter exactly (without the
+	// "$share/{group}/" prefix for shared subscriptions).
+	Topic string
+	// QoS, when HasQoS, matches the subscription's maximum QoS.
+	QoS    byte
+	HasQoS bool
+	// ShareGroup matches shared subscriptions of that group.
+	ShareGroup string
+	// MatchTopic is a topic name; it selects subscriptions whose filter
+	// matches it.
+	MatchTopic string
+}
+
+// Matches reports whether s passes f. A Broker may use it to filter, or
+// filter better with its own index; httpapi applies it again to whatever
+// the Broker yields.
+func (f SubscriptionFilter) Matches(s Subscription) bool {
+	if f.ClientID != "" && s.ClientID != f.ClientID {
+		return false
+	}
+	if f.HasQoS && s.QoS != f.QoS {
+		return false
+	}
+	group, filter, shared := splitShare(s.Topic)
+	if f.Topic != "" && filter != f.Topic {
+		return false
+	}
+	if f.ShareGroup != "" && (!shared || group != f.ShareGroup) {
+		return false
+	}
+	if f.MatchTopic != "" && !topicMatch(filter, f.MatchTopic) {
+		return false
+	}
+	return true
+}
+
+// PublishRequest is one message to publish, validated.
+type PublishRequest struct {
+	// ID is the message's unique id (32 hex digits), as returned to the
+	// caller.
+	ID      string
+	Topic   string
+	Payload []byte
+	QoS     byte
+	Retain  bool
+	// Properties are the MQTT 5 properties the message carries.
+	Properties PublishProperties
+}
+
+// PublishProperties are the MQTT 5 PUBLISH properties settable through the
+// API. A nil pointer or empty value means absent.
+type PublishProperties struct {
+	PayloadFormatIndicator *byte
+	MessageExpiryInterval  *uint32
+	ResponseTopic          string
+	CorrelationData        []byte
+	ContentType            string
+	// UserProperties are name/value pairs, sorted by name.
+	UserProperties [][2]string
+}
+
+// PublishResult is the outcome of one published message.
+type PublishResult struct {
+	// Matched is the number of subscriptions the message matched; zero
+	// means no matching subscribers (HTTP 202 with reason code 16, as EMQX
+	// does).
+	Matched int
+}
+
+// Stats are broker-wide counts for GET /stats, in EMQX's names; each Max is
+// the highest value the count has reached since start.
+type Stats struct {
+	Connections, ConnectionsMax                 int64
+	LiveConnections, LiveConnectionsMax         int64
+	Sessions, SessionsMax                       int64
+	Subscriptions, SubscriptionsMax             int64
+	SubscriptionsShared, SubscriptionsSharedMax int64
+	Topics, TopicsMax                           int64
+	Retained, RetainedMax                       int64
+}

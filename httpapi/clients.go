@@ -1,0 +1,171 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/shardmq/shardmq/catalog"
+)
+
+// noQuery rejects query parameters on endpoints that take none.
+func noQuery(r *http.Request) *apiError {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	_, keys, e := parseQuery(r.URL.RawQuery)
+	if e != nil {
+		return e
+	}
+	if len(keys) > 0 {
+		return paramError(keys[0], "unknown parameter; this endpoint takes none")
+	}
+	return nil
+}
+
+// listClients serves GET /clients from the catalog.
+func (a *API) listClients(w http.ResponseWriter, r *http.Request, _ httprouter.Params) *apiError {
+	q, e := parseClientsQuery(r.URL.RawQuery)
+	if e != nil {
+		return e
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.ListTimeout)
+	defer cancel()
+	page, err := a.lister.List(ctx, q.filter)
+	if err != nil {
+		return a.listError(r, err)
+	}
+	b := make([]byte, 0, 128+len(page.Rows)*1400)
+	b = append(b, `{"meta":{"page":`...)
+	b = strconv.AppendInt(b, int64(q.page), 10)
+	b = append(b, `,"limit":`...)
+	b = strconv.AppendInt(b, int64(q.limit), 10)
+	b = append(b, `,"hasnext":`...)
+	b = strconv.AppendBool(b, page.HasNext)
+	b = append(b, `,"count":`...)
+	b = strconv.AppendInt(b, int64(page.Count), 10)
+	if page.HasNext && page.NextCursor != "" {
+		b = append(b, `,"cursor":`...)
+		b = appendJSONString(b, page.NextCursor)
+	}
+	b = append(b, `},"data":[`...)
+	for i := range page.Rows {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendClient(b, &page.Rows[i], q.fields)
+	}
+	b = append(b, "]}"...)
+	writeBody(w, http.StatusOK, b)
+	return nil
+}
+
+// listError maps a catalog error: its validation errors name the parameter
+// (400); anything else is logged and hidden (500), a deadline is a 503.
+func (a *API) listError(r *http.Request, err error) *apiError {
+	var fe *catalog.FieldError
+	switch {
+	case errors.As(err, &fe):
+		return paramError(fe.Field, "%s", fe.Reason)
+	case errors.Is(err, catalog.ErrInvalidCursor):
+		return paramError("cursor", "invalid or expired cursor, or issued for another filter or order")
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return &apiError{http.StatusServiceUnavailable, codeUnavailable, "the client catalog did not answer in time"}
+	}
+	a.cfg.Logger.Error("httpapi: catalog error", "err", err)
+	return errInternal
+}
+
+// getClient serves GET /clients/{clientid}, read live from the broker.
+func (a *API) getClient(w http.ResponseWriter, r *http.Request, ps httprouter.Params) *apiError {
+	id, e := clientIDParam(ps)
+	if e != nil {
+		return e
+	}
+	if e := noQuery(r); e != nil {
+		return e
+	}
+	var row catalog.Row
+	err := a.command(r.Context(), func(ctx context.Context) (err error) {
+		row, err = a.broker.Client(ctx, id)
+		return err
+	})
+	if err != nil {
+		return a.brokerError(r, err)
+	}
+	writeBody(w, http.StatusOK, appendClient(make([]byte, 0, 1400), &row, nil))
+	return nil
+}
+
+// kickClient serves DELETE /clients/{clientid}: close and discard.
+func (a *API) kickClient(w http.ResponseWriter, r *http.Request, ps httprouter.Params) *apiError {
+	id, e := clientIDParam(ps)
+	if e != nil {
+		return e
+	}
+	if e := noQuery(r); e != nil {
+		return e
+	}
+	if err := a.command(r.Context(), func(ctx context.Context) error { return a.broker.Kick(ctx, id) }); err != nil {
+		return a.brokerError(r, err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// kickoutBulk serves POST /clients/kickout/bulk: a JSON array of client ids,
+// each kicked; ids without a session are skipped, as EMQX does.
+func (a *API) kickoutBulk(w http.ResponseWriter, r *http.Request, ps httprouter.Params) *apiError {
+	if ps.ByName("clientid") != "kickout" {
+		return &apiError{http.StatusNotFound, codeNotFound, "no such endpoint"}
+	}
+	if e := noQuery(r); e != nil {
+		return e
+	}
+	body, e := readBody(w, r, a.cfg.MaxBodyBytes)
+	if e != nil {
+		return e
+	}
+	var ids []string
+	if e := decodeJSON(body, &ids); e != nil {
+		return e
+	}
+	if e := a.checkBulk(len(ids)); e != nil {
+		return e
+	}
+	for i, id := range ids {
+		if err := validMQTTString(id); err != nil || id == "" {
+			if err == nil {
+				err = errors.New("empty")
+			}
+			return badRequest(fmt.Sprintf("invalid JSON body: [%d]: client id %v", i, err))
+		}
+	}
+	err := a.command(r.Context(), func(ctx context.Context) error {
+		for _, id := range ids {
+			if err := a.broker.Kick(ctx, id); err != nil && !errors.Is(err, ErrClientNotFound) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return a.brokerError(r, err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// checkBulk bounds the size of a bulk request.
+func (a *API) checkBulk(n int) *apiError {
+	if n == 0 {
+		return badRequest("invalid JSON body: empty array")
+	}
+	if n > a.cfg.MaxBulk {
+		return badRequest(fmt.Sprintf("invalid JSON body: %d items, at most %d allowed in one request", n, a.cfg.MaxBulk))
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Error codes of the JSON error body {"code", "message"}.
+const (
+	codeBadRequest       = "BAD_REQUEST"
+	codeClientNotFound   = "CLIENTID_NOT_FOUND"
+	codeBadKey           = "BAD_API_KEY_OR_SECRET"
+	codeUnauthorizedRole = "UNAUTHORIZED_ROLE"
+	codeNotFound         = "NOT_FOUND"
+	codeMethodNotAllowed = "METHOD_NOT_ALLOWED"
+	codeTooLarge         = "PAYLOAD_TOO_LARGE"
+	codeUnsupportedMedia = "UNSUPPORTED_MEDIA_TYPE"
+	codeUnavailable      = "SERVICE_UNAVAILABLE"
+	codeInternal         = "INTERNAL_ERROR"
+)
+
+// apiError is a handler's failure: the status and the JSON body to send.
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+func badRequest(msg string) *apiError {
+	return &apiError{http.StatusBadRequest, codeBadRequest, msg}
+}
+
+var (
+	errNotFoundClient = &apiError{http.StatusNotFound, codeClientNotFound, "Client ID not found"}
+	errUnavailable    = &apiError{http.StatusServiceUnavailable, codeUnavailable, "the broker did not answer in time"}
+	errInternal       = &apiError{http.StatusInternalServerError, codeInternal, "internal error"}
+)
+
+// writeError sends e as the JSON error body.
+func writeError(w http.ResponseWriter, e *apiError) {
+	b := make([]byte, 0, 64+len(e.message))
+	b = append(b, `{"code":`...)
+	b = appendJSONString(b, e.code)
+	b = append(b, `,"message":`...)
+	b = appendJSONString(b, e.message)
+	b = append(b, '}')
+	writeBody(w, e.status, b)
+}
+
+// writeBody sends b as a JSON response with status.
+func writeBody(w http.ResponseWriter, status int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// writeJSON marshals v and sends it with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, errInternal)
+		return
+	}
+	writeBody(w, status, b)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD
+// as in encoding/json; <, > and & are kept as they are (no HTML escaping).
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < 0x80 {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		// U+2028 and U+2029 are escaped as encoding/json does, so the output
+		// is valid JavaScript too.
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

@@ -1,0 +1,107 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+)
+
+// readBody reads the whole request body, at most maxBytes, and checks that
+// its media type (when given) is JSON.
+func readBody(w http.ResponseWriter, r *http.Request, maxBytes int64) ([]byte, *apiError) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return nil, &apiError{http.StatusUnsupportedMediaType, codeUnsupportedMedia, "Content-Type must be application/json"}
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, &apiError{http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("request body larger than %d bytes", maxBytes)}
+		}
+		return nil, badRequest("could not read the request body")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, badRequest("empty request body")
+	}
+	return body, nil
+}
+
+// decodeJSON decodes body into dst (whose object types enforce their own
+// field names, see strictObject) and turns decoding errors into a 400 whose
+// message names the offending field without Go type names.
+func decodeJSON(body []byte, dst any) *apiError {
+	if err := json.Unmarshal(body, dst); err != nil {
+		return badRequest(jsonErrorMessage(err))
+	}
+	return nil
+}
+
+// fieldError is a strict-decoding failure that names the field.
+type fieldError struct {
+	field string
+	msg   string
+}
+
+func (e *fieldError) Error() string {
+	if e.field == "" {
+		return e.msg
+	}
+	return fmt.Sprintf("field %q: %s", e.field, e.msg)
+}
+
+// jsonErrorMessage renders a decoding error for the caller.
+func jsonErrorMessage(err error) string {
+	var (
+		typeErr   *json.UnmarshalTypeError
+		syntaxErr *json.SyntaxError
+		fieldErr  *fieldError
+	)
+	switch {
+	case errors.As(err, &fieldErr):
+		return "invalid JSON body: " + fieldErr.Error()
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return fmt.Sprintf("invalid JSON body: wrong type: got %s", typeErr.Value)
+		}
+		return fmt.Sprintf("invalid JSON body: field %q: wrong type or out of range: got %s", typeErr.Field, typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("invalid JSON body: malformed at byte %d", syntaxErr.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "invalid JSON body: unexpected end"
+	}
+	return "invalid JSON body"
+}
+
+// strictObject decodes the JSON object data into dst, a pointer to a struct
+// whose json tags are exactly fields. Unlike encoding/json alone it rejects
+// a null or non-object value, field names that differ from a tag only in
+// case, and unknown fields.
+func strictObject(data []byte, dst any, fields ...string) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return &fieldError{field: typeErr.Field, msg: "want a JSON object, got " + typeErr.Value}
+		}
+		return err
+	}
+	if m == nil {
+		return &fieldError{msg: "want a JSON object, got null"}
+	}
+	for k := range m {
+		if !slices.Contains(fields, k) {
+			return &fieldError{field: k, msg: "unknown field"}
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(dst)
+}

@@ -1,0 +1,198 @@
+package httpapi
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"net/http"
+	"slices"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/shardmq/shardmq/catalog"
+)
+
+// compareSubscriptions orders subscriptions by client id, then topic: the
+// stable order of every subscription listing.
+func compareSubscriptions(a, b Subscription) int {
+	if c := cmp.Compare(a.ClientID, b.ClientID); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Topic, b.Topic)
+}
+
+// clientSubscriptions serves GET /clients/{clientid}/subscriptions: the
+// client's subscriptions as a JSON array ordered by topic, as EMQX 5 does.
+func (a *API) clientSubscriptions(w http.ResponseWriter, r *http.Request, ps httprouter.Params) *apiError {
+	id, e := clientIDParam(ps)
+	if e != nil {
+		return e
+	}
+	if e := noQuery(r); e != nil {
+		return e
+	}
+	var subs []Subscription
+	err := a.command(r.Context(), func(ctx context.Context) (err error) {
+		subs, err = a.broker.Subscriptions(ctx, id)
+		return err
+	})
+	if err != nil {
+		return a.brokerError(r, err)
+	}
+	slices.SortFunc(subs, compareSubscriptions)
+	out := make([]subscriptionJSON, len(subs))
+	for i, s := range subs {
+		out[i] = a.subscriptionJSON(s)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// subscriptionsQuery is a parsed GET /subscriptions query.
+type subscriptionsQuery struct {
+	filter      SubscriptionFilter
+	page, limit int
+}
+
+// parseSubscriptionsQuery parses GET /subscriptions parameters: page,
+// limit (both spellings), clientid, topic, qos, share_group, match_topic.
+func parseSubscriptionsQuery(raw string) (subscriptionsQuery, *apiError) {
+	q := subscriptionsQuery{page: 1, limit: catalog.DefaultLimit}
+	vals, keys, e := parseQuery(raw)
+	if e != nil {
+		return q, e
+	}
+	seen := make(paramSet, len(keys))
+	var paging pagingParams
+	f := &q.filter
+	for _, key := range keys {
+		name, _ := canonicalName(key)
+		if e := seen.add(key, name); e != nil {
+			return q, e
+		}
+		if name == "page" || name == "limit" {
+			if e := parsePaging(vals, key, name, &paging); e != nil {
+				return q, e
+			}
+			continue
+		}
+		v, e := single(vals, key)
+		if e != nil {
+			return q, e
+		}
+		if _, e := parseStringParam(key, v); e != nil {
+			return q, e
+		}
+		switch name {
+		case "clientid":
+			f.ClientID = v
+		case "topic":
+			if err := validTopicFilter(v); err != nil {
+				return q, paramError(key, "invalid topic filter: %v", err)
+			}
+			if _, _, shared := splitShare(v); shared {
+				return q, paramError(key, "give the filter without $share/{group}/ and the group in share_group")
+			}
+			f.Topic = v
+		case "qos":
+			n, e := parseIntParam(key, v, 0, 2)
+			if e != nil {
+				return q, e
+			}
+			f.QoS, f.HasQoS = byte(n), true
+		case "share_group":
+			if err := validTopicFilter("$share/" + v + "/t"); err != nil {
+				return q, paramError(key, "invalid share group name")
+			}
+			f.ShareGroup = v
+		case "match_topic":
+			if err := validTopicName(v); err != nil {
+				return q, paramError(key, "invalid topic name: %v", err)
+			}
+			f.MatchTopic = v
+		default:
+			return q, paramError(key, "unknown parameter; see docs/api.md")
+		}
+	}
+	if paging.page > 0 {
+		q.page = paging.page
+	}
+	if paging.limit > 0 {
+		q.limit = paging.limit
+	}
+	return q, nil
+}
+
+// subHeap is a max-heap of subscriptions by compareSubscriptions: it keeps
+// the first k of a stream.
+type subHeap []Subscription
+
+func (h subHeap) Len() int           { return len(h) }
+func (h subHeap) Less(i, j int) bool { return compareSubscriptions(h[i], h[j]) > 0 }
+func (h subHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *subHeap) Push(x any)        { *h = append(*h, x.(Subscription)) }
+func (h *subHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// listSubscriptions serves GET /subscriptions: every matching subscription
+// of every session, ordered by client id and topic, paged with an exact
+// count. Only the first page*limit matches are held in memory.
+func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request, _ httprouter.Params) *apiError {
+	q, e := parseSubscriptionsQuery(r.URL.RawQuery)
+	if e != nil {
+		return e
+	}
+	keep := int64(q.page) * int64(q.limit)
+	if keep > int64(a.cfg.MaxSubscriptionsScan) {
+		return badRequest("page × limit is above the deepest page served; narrow the filter")
+	}
+	var (
+		count int
+		h     subHeap
+	)
+	err := a.command(r.Context(), func(ctx context.Context) error {
+		h = make(subHeap, 0, min(keep, 1024))
+		err := a.broker.ListSubscriptions(ctx, q.filter, func(s Subscription) bool {
+			if !q.filter.Matches(s) {
+				return true
+			}
+			count++
+			switch {
+			case int64(len(h)) < keep:
+				heap.Push(&h, s)
+			case compareSubscriptions(s, h[0]) < 0:
+				h[0] = s
+				heap.Fix(&h, 0)
+			}
+			return ctx.Err() == nil
+		})
+		if err == nil {
+			// A listing cut short by the deadline is not a complete answer.
+			err = ctx.Err()
+		}
+		return err
+	})
+	if err != nil {
+		return a.brokerError(r, err)
+	}
+	slices.SortFunc(h, compareSubscriptions)
+	from := min(len(h), (q.page-1)*q.limit)
+	data := make([]subscriptionJSON, 0, len(h)-from)
+	for _, s := range h[from:] {
+		data = append(data, a.subscriptionJSON(s))
+	}
+	type meta struct {
+		Page    int  `json:"page"`
+		Limit   int  `json:"limit"`
+		HasNext bool `json:"hasnext"`
+		Count   int  `json:"count"`
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Meta meta               `json:"meta"`
+		Data []subscriptionJSON `json:"data"`
+	}{meta{q.page, q.limit, int64(count) > keep, count}, data})
+	return nil
+}
