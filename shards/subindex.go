@@ -10,7 +10,8 @@ import (
 // Errors of the subscription index, the shared-subscription selector and the retained store.
 var (
 	// ErrBadFilter reports a topic filter that breaks the rules of [MQTT-4.7] or a malformed
-	// shared-subscription filter [MQTT-4.8.2]; the broker answers SUBACK 0x8F (v5) or 0x80 (v3).
+	// shared-subscription filter [MQTT-4.8.2]; the error also wraps mqtt.TopicFilterInvalid, which
+	// the broker answers in SUBACK (0x8F on v5, 0x80 on v3).
 	ErrBadFilter = errors.New("shards: invalid topic filter")
 	// ErrShareNoLocal reports No Local set on a shared subscription, a protocol error
 	// [MQTT-3.8.3-4]; the broker disconnects with 0x82.
@@ -161,9 +162,6 @@ func (ix *Index[S]) Subscribe(sub S, filter string, opts SubOptions) (SubscribeR
 	if err != nil {
 		return SubscribeResult{Shared: shared}, err
 	}
-	if !validFilter(inner) {
-		return SubscribeResult{}, ErrBadFilter
-	}
 	if shared && opts.NoLocal {
 		return SubscribeResult{Shared: true}, ErrShareNoLocal // [MQTT-3.8.3-4]
 	}
@@ -196,9 +194,6 @@ func (ix *Index[S]) Unsubscribe(sub S, filter string) (bool, error) {
 	group, inner, shared, err := splitShare(filter)
 	if err != nil {
 		return false, err
-	}
-	if !validFilter(inner) {
-		return false, ErrBadFilter
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
