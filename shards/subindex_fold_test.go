@@ -100,6 +100,9 @@ func TestFolderFold(t *testing.T) {
 }
 
 func TestFolderAllocs(t *testing.T) {
+	if subindexRace {
+		t.Skip("the race detector allocates inside map operations")
+	}
 	for _, n := range []int{8, 64} {
 		t.Run(fmt.Sprintf("hits=%d", n), func(t *testing.T) {
 			hits := make([]Hit[string], n)
