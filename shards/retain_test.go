@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -190,4 +192,58 @@ func cut(s string, sep byte) (string, string, bool) {
 		}
 	}
 	return s, "", false
+}
+
+// TestRetainConcurrent sets, replaces and deletes messages while readers look them up; run it with
+// -race. Readers check that a stable message is always found and that every message they get
+// matches their filter.
+func TestRetainConcurrent(t *testing.T) {
+	s := newTestRetainStore(t, RetainConfig{})
+	if err := s.Set(&Retained{Topic: "stable/x", Payload: []byte("p")}); err != nil {
+		t.Fatal(err)
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for range 2 {
+		wg.Go(func() {
+			var dst []*Retained
+			for i := 0; !stop.Load() && i < 1_000_000; i++ {
+				dst = s.Match("+/x", time.Time{}, dst[:0])
+				stable := 0
+				for _, m := range dst {
+					if len(m.Topic) < 2 || m.Topic[len(m.Topic)-2:] != "/x" {
+						errs <- fmt.Errorf("Match(+/x) returned %q", m.Topic)
+						return
+					}
+					if m.Topic == "stable/x" {
+						stable++
+					}
+				}
+				if stable != 1 {
+					errs <- fmt.Errorf("stable/x found %d times", stable)
+					return
+				}
+			}
+		})
+	}
+	for i := range 3000 {
+		topic := fmt.Sprintf("t%d/x", i%37)
+		payload := []byte("v")
+		if i%3 == 2 {
+			payload = nil
+		}
+		if err := s.Set(&Retained{Topic: topic, Payload: payload}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := len(s.Match("#", time.Time{}, nil)); got != s.Len() {
+		t.Fatalf("Match(#) found %d, Len is %d", got, s.Len())
+	}
 }

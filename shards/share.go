@@ -103,6 +103,7 @@ func (ix *Index[S]) Pick(g *ShareGroup[S], publisher []byte, available func(S) b
 	members := *ms
 	n := uint64(len(members))
 	var start uint64
+	var cur *shareMember[S] // the sticky member seen on entry
 	switch ix.cfg.ShareStrategy {
 	case ShareRoundRobin:
 		start = (g.next.Add(1) - 1) % n
@@ -111,16 +112,21 @@ func (ix *Index[S]) Pick(g *ShareGroup[S], publisher []byte, available func(S) b
 	case ShareHashClientID:
 		start = maphash.Bytes(ix.seed, publisher) % n
 	case ShareSticky:
-		if m := g.sticky.Load(); m != nil && !m.gone.Load() && (available == nil || available(m.sub)) {
-			return m.sub, m.opts, true
+		cur = g.sticky.Load()
+		if cur != nil && !cur.gone.Load() && (available == nil || available(cur.sub)) {
+			return cur.sub, cur.opts, true
 		}
 		start = rand.Uint64N(n)
 	}
 	for k := uint64(0); k < n; k++ {
 		m := members[(start+k)%n]
 		if available == nil || available(m.sub) {
-			if ix.cfg.ShareStrategy == ShareSticky {
-				g.sticky.Store(m)
+			if ix.cfg.ShareStrategy == ShareSticky && !g.sticky.CompareAndSwap(cur, m) {
+				// Another goroutine chose a new sticky member first: follow it if it can take
+				// the message, so that concurrent publishers converge on one member.
+				if w := g.sticky.Load(); w != nil && !w.gone.Load() && (available == nil || available(w.sub)) {
+					return w.sub, w.opts, true
+				}
 			}
 			return m.sub, m.opts, true
 		}

@@ -1,6 +1,7 @@
 package shards
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -117,4 +118,43 @@ func TestIndexMatchProperty(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzIndexMatch subscribes one filter and checks Match against mqtt.Match for one topic; invalid
+// filters must be refused with ErrBadFilter, valid topics only are published.
+func FuzzIndexMatch(f *testing.F) {
+	seeds := [][2]string{
+		{"a/#", "a"}, {"+/+", "/"}, {"#", "$SYS/x"}, {"$share/g/a/+", "a/b"}, {"$queue/#", "x"},
+		{"a//b", "a//b"}, {"+", ""}, {"a/+/#", "a/b/c"}, {"$SYS/#", "$SYS"}, {"a/#/b", "a"},
+	}
+	for _, s := range seeds {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, filter, topic string) {
+		ix := newTestIndex(t, ShareRoundRobin)
+		_, err := ix.Subscribe("c", filter, SubOptions{})
+		if mqtt.ValidTopicFilter([]byte(filter)) != nil {
+			if !errors.Is(err, ErrBadFilter) || ix.Len() != 0 {
+				t.Fatalf("Subscribe(%q) = %v, Len %d; want ErrBadFilter", filter, err, ix.Len())
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("Subscribe(%q): %v", filter, err)
+		}
+		if mqtt.ValidTopicName([]byte(topic)) != nil {
+			return
+		}
+		inner := []byte(filter)
+		if _, f, ok := mqtt.ParseShare(inner); ok {
+			inner = f
+		}
+		want := mqtt.Match(inner, []byte(topic))
+		if got := len(ix.Match([]byte(topic), nil)) == 1; got != want {
+			t.Fatalf("Match(%q) against %q = %v, mqtt.Match = %v", topic, filter, got, want)
+		}
+		if ok, err := ix.Unsubscribe("c", filter); !ok || err != nil || ix.Len() != 0 || !ix.root.empty() {
+			t.Fatalf("Unsubscribe(%q) = %v, %v; Len %d", filter, ok, err, ix.Len())
+		}
+	})
 }
