@@ -3,6 +3,7 @@ package shards
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -124,7 +125,7 @@ func BenchmarkIndexMatch(b *testing.B) {
 				for i, t := range topics {
 					tb[i] = []byte(t)
 				}
-				hits := make([]Hit[int], 0, 1024)
+				hits := make([]Hit[int], 0, 8192)
 				total := 0
 				b.ReportAllocs()
 				b.ResetTimer()
@@ -223,6 +224,36 @@ func BenchmarkFolderFold(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				f.Fold(hits, -1)
 			}
+		})
+	}
+}
+
+// BenchmarkIndexSubscribe measures adding b.N subscriptions of one shape to an empty index and
+// reports the heap the index holds per subscription (B/sub), the index's share of a client's memory.
+func BenchmarkIndexSubscribe(b *testing.B) {
+	for _, shape := range benchShapes {
+		b.Run("shape="+shape.name, func(b *testing.B) {
+			filters := shape.filters(rand.New(rand.NewPCG(5, 6)), b.N)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			ix, err := NewIndex[int](IndexConfig{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i, f := range filters {
+				if _, err := ix.Subscribe(i, f, SubOptions{QoS: 1}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "B/sub")
+			runtime.KeepAlive(ix)
+			runtime.KeepAlive(filters)
 		})
 	}
 }
