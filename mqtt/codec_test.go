@@ -430,3 +430,35 @@ func TestDecodedSlicesDoNotOverwriteBody(t *testing.T) {
 		t.Fatalf("payload overwritten: %q", p.Payload)
 	}
 }
+
+// TestPlainTopicName checks the PUBLISH fast path against the full rules:
+// it may only say yes to names ValidTopicName accepts.
+func TestPlainTopicName(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"", false},
+		{"a", true},
+		{"sensors/building-7/floor-3/temperature", true},
+		{"abcdefgh", true},
+		{"abcdefg+", false},
+		{"abcdefgh#", false},
+		{"abc\x00defgh", false},
+		{"/", true},
+		{"é/abcdefgh", false},
+		{"$SYS/broker/uptime", true},
+		{"abcdefghabcdefg#abcdefgh", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got := plainTopicName([]byte(tc.in))
+			if got != tc.want {
+				t.Fatalf("plainTopicName(%q) = %v", tc.in, got)
+			}
+			if got && (ValidTopicName([]byte(tc.in)) != nil || ValidUTF8String([]byte(tc.in)) != nil) {
+				t.Fatalf("fast path accepts %q, full rules refuse it", tc.in)
+			}
+		})
+	}
+}

@@ -1,6 +1,9 @@
 package mqtt
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"slices"
+)
 
 // Publish is a PUBLISH packet [MQTT-3.3].
 type Publish struct {
@@ -44,8 +47,14 @@ func (p *Publish) Decode(h FixedHeader, body []byte, v Version) error {
 	}
 	r := reader{b: body}
 	var err error
-	if p.Topic, err = r.str(); err != nil {
+	if p.Topic, err = r.binary(); err != nil {
 		return err
+	}
+	plain := plainTopicName(p.Topic)
+	if !plain {
+		if err := ValidUTF8String(p.Topic); err != nil {
+			return err
+		}
 	}
 	p.PacketID = 0
 	if p.QoS > 0 {
@@ -69,8 +78,10 @@ func (p *Publish) Decode(h FixedHeader, body []byte, v Version) error {
 		if !p.Properties.Present.Has(PropTopicAlias) {
 			return ErrEmptyTopic // [MQTT-3.3.2-7]
 		}
-	} else if err := ValidTopicName(p.Topic); err != nil {
-		return err // [MQTT-3.3.2-2] [MQTT-4.7.3-1]
+	} else if !plain {
+		if err := ValidTopicName(p.Topic); err != nil {
+			return err // [MQTT-3.3.2-2] [MQTT-4.7.3-1]
+		}
 	}
 	p.Payload = r.rest()
 	return nil
@@ -118,6 +129,7 @@ func (p *Publish) Size(v Version) int {
 // bytes or a packet longer than MaxPacketSize.
 func AppendPublish(dst []byte, p *Publish, v Version) []byte {
 	rl, pl := p.bodyLen(v)
+	dst = slices.Grow(dst, packetLen(rl))
 	dst = appendHeader(dst, TypePublish, p.flags(), rl)
 	dst = appendBytes(dst, p.Topic)
 	if p.QoS > 0 {
