@@ -131,7 +131,7 @@ func parseClientsQuery(raw string) (clientsQuery, *apiError) {
 				return q, e
 			}
 			var ms int64
-			if ms, e = parseTimeParam(key, v, seed); e != nil {
+			if ms, e = parseTimeParam(key, v, seed, strings.HasPrefix(name, "lte_")); e != nil {
 				return q, e
 			}
 			r := &f.CreatedAt

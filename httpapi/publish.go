@@ -29,7 +29,7 @@ type publishBody struct {
 // UnmarshalJSON decodes strictly: exact field names, no unknown field.
 func (b *publishBody) UnmarshalJSON(data []byte) error {
 	type plain publishBody
-	return strictObject(data, (*plain)(b), "topic", "payload", "payload_encoding", "qos", "retain", "properties", "clientid")
+	return strictObject(data, (*plain)(b))
 }
 
 // publishPropertiesBody are the MQTT 5 properties of a published message.
@@ -45,8 +45,7 @@ type publishPropertiesBody struct {
 // UnmarshalJSON decodes strictly: exact field names, no unknown field.
 func (b *publishPropertiesBody) UnmarshalJSON(data []byte) error {
 	type plain publishPropertiesBody
-	return strictObject(data, (*plain)(b), "payload_format_indicator", "message_expiry_interval",
-		"response_topic", "correlation_data", "user_properties", "content_type")
+	return strictObject(data, (*plain)(b))
 }
 
 // request validates b into a PublishRequest; errors name the field.

@@ -102,13 +102,17 @@ func parseStringParam(name, v string) (string, *apiError) {
 }
 
 // parseTimeParam parses a time bound into Unix milliseconds. seconds
-// selects the seed's spelling (`_gte_created_at`: Unix seconds); otherwise
-// EMQX 5's: Unix milliseconds or RFC 3339.
-func parseTimeParam(name, v string, seconds bool) (int64, *apiError) {
+// selects the seed's spelling (`_gte_created_at`: Unix seconds), compared
+// at the precision of a second: an upper bound of second S includes
+// S.999. Otherwise it is EMQX 5's: Unix milliseconds or RFC 3339, exact.
+func parseTimeParam(name, v string, seconds, upper bool) (int64, *apiError) {
 	if seconds {
 		n, e := parseIntParam(name, v, 0, maxUnixSeconds)
 		if e != nil {
 			return 0, paramError(name, "want Unix seconds in 0..%d", maxUnixSeconds)
+		}
+		if upper {
+			return n*1000 + 999, nil
 		}
 		return n * 1000, nil
 	}

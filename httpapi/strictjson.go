@@ -8,7 +8,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"slices"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"unicode/utf8"
 )
 
 // readBody reads the whole request body, at most maxBytes, and checks that
@@ -30,6 +34,10 @@ func readBody(w http.ResponseWriter, r *http.Request, maxBytes int64) ([]byte, *
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, badRequest("empty request body")
+	}
+	// encoding/json would silently turn invalid UTF-8 into U+FFFD.
+	if !utf8.Valid(body) {
+		return nil, badRequest("invalid JSON body: not valid UTF-8")
 	}
 	return body, nil
 }
@@ -81,27 +89,73 @@ func jsonErrorMessage(err error) string {
 }
 
 // strictObject decodes the JSON object data into dst, a pointer to a struct
-// whose json tags are exactly fields. Unlike encoding/json alone it rejects
-// a null or non-object value, field names that differ from a tag only in
-// case, and unknown fields.
-func strictObject(data []byte, dst any, fields ...string) error {
+// whose exported fields all have json tags. Unlike encoding/json alone it
+// rejects a null or non-object value, unknown fields, and field names that
+// differ from a tag only in case; each field is decoded on its own so that
+// an error names it, with a dotted path for nested objects.
+func strictObject(data []byte, dst any) error {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(data, &m); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
-			return &fieldError{field: typeErr.Field, msg: "want a JSON object, got " + typeErr.Value}
+			return &fieldError{msg: "want a JSON object, got " + typeErr.Value}
 		}
 		return err
 	}
 	if m == nil {
 		return &fieldError{msg: "want a JSON object, got null"}
 	}
+	v := reflect.ValueOf(dst).Elem()
+	tags := jsonTags(v.Type())
+	keys := make([]string, 0, len(m))
 	for k := range m {
-		if !slices.Contains(fields, k) {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		i, ok := tags[k]
+		if !ok {
 			return &fieldError{field: k, msg: "unknown field"}
 		}
+		if err := json.Unmarshal(m[k], v.Field(i).Addr().Interface()); err != nil {
+			var (
+				inner   *fieldError
+				typeErr *json.UnmarshalTypeError
+			)
+			switch {
+			case errors.As(err, &inner):
+				path := k
+				if inner.field != "" {
+					path += "." + inner.field
+				}
+				return &fieldError{field: path, msg: inner.msg}
+			case errors.As(err, &typeErr):
+				path := k
+				if typeErr.Field != "" {
+					path += "." + typeErr.Field
+				}
+				return &fieldError{field: path, msg: "wrong type or out of range: got " + typeErr.Value}
+			}
+			return &fieldError{field: k, msg: "invalid value"}
+		}
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	return dec.Decode(dst)
+	return nil
+}
+
+// tagCache maps a struct type to its json tag → field index map.
+var tagCache sync.Map
+
+func jsonTags(t reflect.Type) map[string]int {
+	if m, ok := tagCache.Load(t); ok {
+		return m.(map[string]int)
+	}
+	m := make(map[string]int, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			m[name] = i
+		}
+	}
+	tagCache.Store(t, m)
+	return m
 }

@@ -20,7 +20,7 @@ type subscribeBody struct {
 // UnmarshalJSON decodes strictly: exact field names, no unknown field.
 func (b *subscribeBody) UnmarshalJSON(data []byte) error {
 	type plain subscribeBody
-	return strictObject(data, (*plain)(b), "topic", "qos", "nl", "rap", "rh")
+	return strictObject(data, (*plain)(b))
 }
 
 // request validates b (CLIENTS_API.md decision 9).
@@ -66,7 +66,7 @@ type unsubscribeBody struct {
 // UnmarshalJSON decodes strictly: exact field names, no unknown field.
 func (b *unsubscribeBody) UnmarshalJSON(data []byte) error {
 	type plain unsubscribeBody
-	return strictObject(data, (*plain)(b), "topic")
+	return strictObject(data, (*plain)(b))
 }
 
 func (b *unsubscribeBody) topic() (string, error) {

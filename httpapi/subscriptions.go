@@ -6,6 +6,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/shardmq/shardmq/catalog"
@@ -100,7 +101,7 @@ func parseSubscriptionsQuery(raw string) (subscriptionsQuery, *apiError) {
 			}
 			f.QoS, f.HasQoS = byte(n), true
 		case "share_group":
-			if err := validTopicFilter("$share/" + v + "/t"); err != nil {
+			if strings.ContainsAny(v, "+#/") {
 				return q, paramError(key, "invalid share group name")
 			}
 			f.ShareGroup = v

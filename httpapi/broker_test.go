@@ -1,0 +1,213 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/shardmq/shardmq/catalog"
+)
+
+// fakeBroker is an in-memory Broker for handler tests: sessions are rows,
+// subscriptions a map, publishing counts matches. It mirrors kicks and
+// subscription counts into the catalog, as the real broker's snapshots do.
+type fakeBroker struct {
+	cat *catalog.Catalog
+
+	// mu guards the following fields.
+	mu        sync.Mutex
+	clients   map[string]catalog.Row
+	subs      map[string]map[string]Subscription // clientid → topic → sub
+	published []PublishRequest
+	kicked    []string
+	// mode: "" answers; "block" waits for ctx; "hang" ignores ctx until
+	// release is closed; "panic" panics; "fail" returns an internal error.
+	mode    string
+	release chan struct{}
+}
+
+func newFakeBroker(cat *catalog.Catalog, rows []catalog.Row) *fakeBroker {
+	b := &fakeBroker{cat: cat, clients: make(map[string]catalog.Row), subs: make(map[string]map[string]Subscription), release: make(chan struct{})}
+	for _, r := range rows {
+		b.clients[r.ClientID] = r
+	}
+	return b
+}
+
+func (b *fakeBroker) setMode(m string) {
+	b.mu.Lock()
+	b.mode = m
+	b.mu.Unlock()
+}
+
+// enter applies the failure mode; it returns with mu held on success.
+func (b *fakeBroker) enter(ctx context.Context) error {
+	b.mu.Lock()
+	mode := b.mode
+	switch mode {
+	case "":
+		return nil
+	case "panic":
+		b.mu.Unlock()
+		panic("fakeBroker: internal state /secret/path at 0xdeadbeef")
+	case "fail":
+		b.mu.Unlock()
+		return fmt.Errorf("fakeBroker: SELECT * FROM secret_table failed")
+	}
+	b.mu.Unlock()
+	if mode == "block" {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	<-b.release
+	return fmt.Errorf("fakeBroker: released")
+}
+
+func (b *fakeBroker) Client(ctx context.Context, id string) (catalog.Row, error) {
+	if err := b.enter(ctx); err != nil {
+		return catalog.Row{}, err
+	}
+	defer b.mu.Unlock()
+	r, ok := b.clients[id]
+	if !ok {
+		return catalog.Row{}, fmt.Errorf("fakeBroker: %q: %w", id, ErrClientNotFound)
+	}
+	r.SubscriptionsCnt = int64(len(b.subs[id]))
+	return r, nil
+}
+
+func (b *fakeBroker) Kick(ctx context.Context, id string) error {
+	if err := b.enter(ctx); err != nil {
+		return err
+	}
+	defer b.mu.Unlock()
+	if _, ok := b.clients[id]; !ok {
+		return ErrClientNotFound
+	}
+	delete(b.clients, id)
+	delete(b.subs, id)
+	b.kicked = append(b.kicked, id)
+	b.cat.Remove([]string{id})
+	return nil
+}
+
+func (b *fakeBroker) Subscribe(ctx context.Context, id string, reqs []SubscribeRequest) ([]Subscription, error) {
+	if err := b.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer b.mu.Unlock()
+	r, ok := b.clients[id]
+	if !ok {
+		return nil, ErrClientNotFound
+	}
+	// All or nothing: check the whole batch before applying any of it.
+	for _, s := range reqs {
+		if s.Topic == "quota/exceeded" {
+			return nil, fmt.Errorf("%w: subscriptions_max reached", ErrRejected)
+		}
+	}
+	if b.subs[id] == nil {
+		b.subs[id] = make(map[string]Subscription)
+	}
+	out := make([]Subscription, len(reqs))
+	for i, s := range reqs {
+		sub := Subscription{Node: "test@node", ClientID: id, Topic: s.Topic, QoS: s.QoS, NL: s.NL, RAP: s.RAP, RH: s.RH}
+		b.subs[id][s.Topic] = sub
+		out[i] = sub
+	}
+	r.SubscriptionsCnt = int64(len(b.subs[id]))
+	b.clients[id] = r
+	b.cat.Upsert([]catalog.Row{r})
+	return out, nil
+}
+
+func (b *fakeBroker) Unsubscribe(ctx context.Context, id string, topics []string) error {
+	if err := b.enter(ctx); err != nil {
+		return err
+	}
+	defer b.mu.Unlock()
+	if _, ok := b.clients[id]; !ok {
+		return ErrClientNotFound
+	}
+	for _, t := range topics {
+		delete(b.subs[id], t)
+	}
+	return nil
+}
+
+func (b *fakeBroker) Subscriptions(ctx context.Context, id string) ([]Subscription, error) {
+	if err := b.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer b.mu.Unlock()
+	if _, ok := b.clients[id]; !ok {
+		return nil, ErrClientNotFound
+	}
+	var out []Subscription
+	for _, s := range b.subs[id] {
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (b *fakeBroker) ListSubscriptions(ctx context.Context, f SubscriptionFilter, yield func(Subscription) bool) error {
+	if err := b.enter(ctx); err != nil {
+		return err
+	}
+	var all []Subscription
+	for _, m := range b.subs {
+		for _, s := range m {
+			all = append(all, s)
+		}
+	}
+	b.mu.Unlock()
+	// Yield in a scrambled order: the API must sort.
+	sort.Slice(all, func(i, j int) bool { return all[i].Topic+all[i].ClientID > all[j].Topic+all[j].ClientID })
+	for _, s := range all {
+		if !yield(s) {
+			break
+		}
+	}
+	return nil
+}
+
+func (b *fakeBroker) Publish(ctx context.Context, msgs []PublishRequest) ([]PublishResult, error) {
+	if err := b.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer b.mu.Unlock()
+	out := make([]PublishResult, len(msgs))
+	for i, m := range msgs {
+		for _, subs := range b.subs {
+			for _, s := range subs {
+				_, filter, _ := splitShare(s.Topic)
+				if topicMatch(filter, m.Topic) {
+					out[i].Matched++
+				}
+			}
+		}
+		b.published = append(b.published, m)
+	}
+	return out, nil
+}
+
+func (b *fakeBroker) Stats(ctx context.Context) (Stats, error) {
+	if err := b.enter(ctx); err != nil {
+		return Stats{}, err
+	}
+	defer b.mu.Unlock()
+	var s Stats
+	for _, r := range b.clients {
+		s.Sessions++
+		if r.Connected {
+			s.Connections++
+			s.LiveConnections++
+		}
+	}
+	for _, m := range b.subs {
+		s.Subscriptions += int64(len(m))
+	}
+	s.ConnectionsMax, s.SessionsMax, s.SubscriptionsMax = s.Connections, s.Sessions, s.Subscriptions
+	return s, nil
+}
