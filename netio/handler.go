@@ -34,6 +34,9 @@ type Handler interface {
 	// pending writes are flushed; the Handler sends its batched cross-loop
 	// work here.
 	OnFlush(l *Loop)
+	// OnWritten runs once the batch's writes are flushed and its closes
+	// done: byte slices the Handler passed to Conn.Write may be reused.
+	OnWritten(l *Loop)
 	// OnShutdown runs on each loop when Server.Shutdown starts, so that the
 	// Handler can say goodbye (MQTT 5 DISCONNECT 0x8B) and close connections.
 	OnShutdown(l *Loop)

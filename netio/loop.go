@@ -83,6 +83,7 @@ func (l *Loop) exit(cur *Conn) bool {
 			_ = l.el.Close(c.gc)
 		}
 	}
+	l.srv.h.OnWritten(l)
 	l.depth--
 	return cur != nil && cur.closing
 }

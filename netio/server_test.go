@@ -76,6 +76,7 @@ func (h *echoHandler) OnClose(c *Conn, err error) {
 
 func (h *echoHandler) OnTick(*Loop, time.Time) {}
 func (h *echoHandler) OnFlush(*Loop)           {}
+func (h *echoHandler) OnWritten(*Loop)         {}
 func (h *echoHandler) OnShutdown(l *Loop)      {}
 
 func (h *echoHandler) closedErrs() []error {

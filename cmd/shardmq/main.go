@@ -1,0 +1,27 @@
+// Command shardmq runs the shardmq MQTT broker.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	var o options
+	flag.StringVar(&o.mqttAddr, "mqtt-addr", "127.0.0.1:1883", "MQTT listener address")
+	flag.StringVar(&o.apiAddr, "api-addr", "127.0.0.1:18083", "HTTP API listener address")
+	flag.StringVar(&o.node, "node", "shardmq@127.0.0.1", "node name reported on client rows")
+	flag.StringVar(&o.dataDir, "data-dir", "data", "directory for the broker's files (API keys)")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "shardmq:", err)
+		os.Exit(1)
+	}
+}

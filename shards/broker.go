@@ -1,0 +1,192 @@
+package shards
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shardmq/shardmq/mqtt"
+	"github.com/shardmq/shardmq/netio"
+)
+
+// Broker is the MQTT broker: it implements netio.Handler, owns the
+// sessions (each on the shard of the loop that serves it), the session
+// registry, the subscription index and the retained store, and answers the
+// API's commands.
+//
+// Layout (docs/architecture.md): a shard is a netio event loop. A session
+// lives on the loop its first connection came in on; a later connection for
+// the same client id is moved to that loop, so session state is only ever
+// touched by one goroutine and needs no lock.
+type Broker struct {
+	cfg    Config
+	index  *Index[*session]
+	retain *RetainStore
+
+	// registry maps client id → *session. Only the owning shard stores or
+	// deletes an entry (LoadOrStore decides between two loops racing to
+	// create the same session).
+	registry sync.Map
+
+	started time.Time
+	seq     atomic.Uint64 // assigned client ids
+
+	// mu guards the following fields.
+	mu     sync.Mutex
+	shards []*shard
+}
+
+// New returns a Broker for cfg.
+func New(cfg Config) (*Broker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	ix, err := NewIndex[*session](cfg.Index)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := NewRetainStore(cfg.Retain)
+	if err != nil {
+		return nil, err
+	}
+	return &Broker{cfg: cfg, index: ix, retain: rs, started: time.Now()}, nil
+}
+
+var _ netio.Handler = (*Broker)(nil)
+
+// shardOf returns the shard of loop l, creating it on first use. It must
+// run on l.
+func (b *Broker) shardOf(l *netio.Loop) *shard {
+	if sh, ok := l.Data.(*shard); ok {
+		return sh
+	}
+	sh := newShard(b, l)
+	l.Data = sh
+	b.mu.Lock()
+	b.shards = append(b.shards, sh)
+	b.mu.Unlock()
+	return sh
+}
+
+// anyShard returns some shard, or nil when no loop has served a
+// connection yet.
+func (b *Broker) anyShard() *shard {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.shards) == 0 {
+		return nil
+	}
+	return b.shards[0]
+}
+
+// OnOpen implements netio.Handler.
+func (b *Broker) OnOpen(c *netio.Conn) {
+	b.shardOf(c.Loop())
+	c.Data = &connState{}
+}
+
+// OnFrame implements netio.Handler.
+func (b *Broker) OnFrame(c *netio.Conn, h mqtt.FixedHeader, frame, body []byte) error {
+	cs := c.Data.(*connState)
+	sh := b.shardOf(c.Loop())
+	if !cs.connected {
+		if h.Type != mqtt.TypeConnect {
+			return ErrProtocol // [MQTT-3.1.0-1]
+		}
+		return sh.onConnect(c, cs, h, body)
+	}
+	s := cs.sess
+	if s == nil {
+		return nil // taken over; the close is pending
+	}
+	s.counters.RecvPkt++
+	s.counters.Reductions++
+	s.markStats()
+	return sh.onPacket(s, c, cs, h, frame, body)
+}
+
+// OnError implements netio.Handler: an MQTT 5 client gets a DISCONNECT
+// with the reason before the close [MQTT-4.13.2].
+func (b *Broker) OnError(c *netio.Conn, err error) {
+	cs, _ := c.Data.(*connState)
+	if cs == nil {
+		return
+	}
+	sh := b.shardOf(c.Loop())
+	rc := reasonFor(err)
+	if !cs.connected {
+		// A CONNECT that failed to decode: MQTT 5 gets a CONNACK with the
+		// reason [MQTT-3.1.4-1]; earlier versions are just closed.
+		if cs.version == mqtt.V5 && rc >= 0x80 {
+			sh.writeConnack(c, mqtt.V5, &mqtt.Connack{ReasonCode: rc})
+		}
+		return
+	}
+	if cs.version == mqtt.V5 && rc >= 0x80 {
+		sh.writeDisconnect(c, cs, rc)
+	}
+}
+
+// reasonFor maps a close reason to the MQTT 5 reason code sent with it.
+func reasonFor(err error) mqtt.ReasonCode {
+	switch err {
+	case netio.ErrIdleTimeout:
+		return mqtt.KeepAliveTimeout
+	case netio.ErrSlowConsumer:
+		return mqtt.QuotaExceeded
+	case ErrProtocol:
+		return mqtt.ProtocolError
+	case ErrKicked:
+		return mqtt.AdministrativeAction
+	case ErrTakenOver:
+		return mqtt.SessionTakenOver
+	case ErrShuttingDown:
+		return mqtt.ServerShuttingDown
+	case netio.ErrConnectTimeout:
+		return 0
+	}
+	if rc := mqtt.Code(err); rc >= 0x80 {
+		return rc
+	}
+	return mqtt.UnspecifiedError
+}
+
+// OnClose implements netio.Handler.
+func (b *Broker) OnClose(c *netio.Conn, err error) {
+	cs, _ := c.Data.(*connState)
+	if cs == nil || cs.sess == nil {
+		return
+	}
+	b.shardOf(c.Loop()).detach(cs.sess, c, cs, err)
+}
+
+// OnTick implements netio.Handler.
+func (b *Broker) OnTick(l *netio.Loop, now time.Time) { b.shardOf(l).tick(now) }
+
+// OnFlush implements netio.Handler.
+func (b *Broker) OnFlush(l *netio.Loop) {
+	if sh, ok := l.Data.(*shard); ok {
+		sh.flushOutbox()
+	}
+}
+
+// OnWritten implements netio.Handler.
+func (b *Broker) OnWritten(l *netio.Loop) {
+	if sh, ok := l.Data.(*shard); ok {
+		sh.resetScratch()
+	}
+}
+
+// OnShutdown implements netio.Handler: every MQTT 5 client is told 0x8B
+// and every connection closed; sessions are left as a restart would find
+// them (not persisted: the broker keeps sessions in memory only).
+func (b *Broker) OnShutdown(l *netio.Loop) {
+	sh := b.shardOf(l)
+	for _, s := range sh.sessions {
+		if s.conn != nil {
+			s.cs.graceful = true // no wills at shutdown
+			sh.closeConn(s.conn, s.cs, ErrShuttingDown)
+		}
+	}
+}

@@ -1,0 +1,210 @@
+package shards
+
+import (
+	"context"
+	"time"
+
+	"github.com/shardmq/shardmq/mqtt"
+)
+
+// SubscribeRequest is one subscription made on behalf of a client by the
+// API. Topic may be "$share/{group}/{filter}".
+type SubscribeRequest struct {
+	Topic   string
+	Options SubOptions
+}
+
+// Subscription is one subscription of a session.
+type Subscription struct {
+	// ClientID is the subscribing client.
+	ClientID string
+	// Topic is the filter as subscribed, "$share/{group}/" prefix included.
+	Topic string
+	// Options are the subscription's options.
+	Options SubOptions
+}
+
+// PublishRequest is a message published by the API.
+type PublishRequest struct {
+	Topic   string
+	Payload []byte
+	QoS     byte
+	Retain  bool
+	// Properties are the MQTT 5 properties the message carries (payload
+	// format, message expiry, content type, response topic, correlation
+	// data, user properties); others are ignored.
+	Properties mqtt.Properties
+}
+
+// onOwner runs fn on the shard that owns clientid's session, with that
+// session, and waits for it up to ctx's deadline. It returns
+// ErrClientNotFound when there is no such session.
+func (b *Broker) onOwner(ctx context.Context, clientid string, fn func(s *session)) error {
+	for attempt := 0; attempt < 4; attempt++ {
+		v, ok := b.registry.Load(clientid)
+		if !ok {
+			return ErrClientNotFound
+		}
+		s := v.(*session)
+		done := make(chan bool, 1)
+		s.mailbox.Add(1)
+		err := s.sh.loop.Execute(func() {
+			s.mailbox.Add(-1)
+			cur := s.sh.sessions[clientid]
+			if cur != s || s.dead {
+				done <- false
+				return
+			}
+			s.counters.Reductions++
+			s.markStats()
+			fn(s)
+			done <- true
+		})
+		if err != nil {
+			s.mailbox.Add(-1)
+			return ErrNotServing
+		}
+		select {
+		case ran := <-done:
+			if ran {
+				return nil
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return ErrClientNotFound
+}
+
+// ClientInfo returns the live row of clientid's session. Safe from any
+// goroutine; it waits for the owning shard.
+func (b *Broker) ClientInfo(ctx context.Context, clientid string) (ClientRow, error) {
+	var row ClientRow
+	err := b.onOwner(ctx, clientid, func(s *session) { row = s.row(s.sh.loop.Now()) })
+	return row, err
+}
+
+// Kick closes clientid's connection (MQTT 5: DISCONNECT 0x98), publishes
+// its will, and discards its session. Safe from any goroutine; the session
+// is gone when Kick returns nil.
+func (b *Broker) Kick(ctx context.Context, clientid string) error {
+	return b.onOwner(ctx, clientid, func(s *session) {
+		if c := s.conn; c != nil {
+			cs := s.cs
+			s.sh.closeConn(c, cs, ErrKicked)
+			s.sh.detach(s, c, cs, ErrKicked)
+			return
+		}
+		s.end()
+	})
+}
+
+// Subscribe applies reqs to clientid's session (online or offline), all or
+// nothing, before it returns. Retained messages are delivered as for a
+// client's own SUBSCRIBE. Safe from any goroutine.
+func (b *Broker) Subscribe(ctx context.Context, clientid string, reqs []SubscribeRequest) ([]Subscription, error) {
+	var out []Subscription
+	var ferr error
+	err := b.onOwner(ctx, clientid, func(s *session) {
+		max := b.cfg.SubscriptionsMax
+		if max > 0 {
+			added := 0
+			for _, r := range reqs {
+				if _, ok := s.subs[r.Topic]; !ok {
+					added++
+				}
+			}
+			if len(s.subs)+added > max {
+				ferr = ErrTooManySubscriptions
+				return
+			}
+		}
+		for _, r := range reqs {
+			res, err := s.subscribe(r.Topic, r.Options)
+			if err != nil {
+				ferr = err // filters are validated by the caller; not reached
+				return
+			}
+			out = append(out, Subscription{ClientID: s.id, Topic: r.Topic, Options: r.Options})
+			o := r.Options
+			if !res.Shared && (o.RetainHandling == 0 || (o.RetainHandling == 1 && !res.Existed)) {
+				s.sh.sendRetained(s, r.Topic, o)
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, ferr
+}
+
+// Unsubscribe removes filters from clientid's session; absent ones are
+// ignored. Safe from any goroutine.
+func (b *Broker) Unsubscribe(ctx context.Context, clientid string, filters []string) error {
+	return b.onOwner(ctx, clientid, func(s *session) {
+		for _, f := range filters {
+			s.unsubscribe(f)
+		}
+	})
+}
+
+// Subscriptions returns clientid's subscriptions. Safe from any goroutine.
+func (b *Broker) Subscriptions(ctx context.Context, clientid string) ([]Subscription, error) {
+	var out []Subscription
+	err := b.onOwner(ctx, clientid, func(s *session) {
+		for f, o := range s.subs {
+			out = append(out, Subscription{ClientID: s.id, Topic: f, Options: o})
+		}
+	})
+	return out, err
+}
+
+// Publish publishes a message as the broker itself and returns how many
+// subscriptions it matched. It runs on a shard (routing needs one) and
+// waits for the routing; with no shard yet, only the retained store can
+// take the message. Safe from any goroutine.
+func (b *Broker) Publish(ctx context.Context, req PublishRequest) (int, error) {
+	p := &mqtt.Publish{QoS: req.QoS, Retain: req.Retain, Payload: req.Payload, Properties: req.Properties}
+	sh := b.anyShard()
+	if sh == nil {
+		if req.Retain {
+			m := newMessage(p, []byte(req.Topic), nil, nil, time.Now())
+			r := &Retained{Topic: req.Topic, Payload: m.payload, QoS: m.qos, Stored: time.Now(),
+				ExpiryInterval: m.expiry, Properties: encodeProps(&m.props)}
+			_ = b.retain.Set(r)
+		}
+		return 0, nil
+	}
+	done := make(chan int, 1)
+	err := sh.loop.Execute(func() {
+		m := newMessage(p, []byte(req.Topic), nil, nil, sh.loop.Now())
+		if req.Retain {
+			sh.storeRetained(m)
+		}
+		done <- sh.publish(m)
+	})
+	if err != nil {
+		return 0, ErrNotServing
+	}
+	select {
+	case n := <-done:
+		return n, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// Sessions returns the number of sessions (connected or kept offline).
+// Safe from any goroutine.
+func (b *Broker) Sessions() int {
+	n := 0
+	b.registry.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
+// SubscriptionCount returns the number of subscriptions in the index,
+// shared memberships included. Safe from any goroutine.
+func (b *Broker) SubscriptionCount() int { return b.index.Len() }
+
+// Retained returns the broker's retained store.
+func (b *Broker) Retained() *RetainStore { return b.retain }

@@ -1,0 +1,122 @@
+package shards
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config configures a Broker. A zero field means the documented default.
+type Config struct {
+	// Node is the node name on every client row. If empty,
+	// "shardmq@127.0.0.1" is used.
+	Node string
+	// Listener is the listener name on client rows. If empty, "tcp:default"
+	// is used.
+	Listener string
+	// Zone is the zone name on client rows. If empty, "default" is used.
+	Zone string
+	// InflightMax bounds unacknowledged outbound QoS 1/2 messages per
+	// session (further bounded by the client's Receive Maximum). If zero,
+	// 32 is used.
+	InflightMax int
+	// MqueueMax bounds each session's queue of messages waiting for the
+	// inflight window or for the client to come back; when full the oldest
+	// is dropped and counted. If zero, 1000 is used.
+	MqueueMax int
+	// AwaitingRelMax bounds inbound QoS 2 messages waiting for PUBREL. If
+	// zero, 100 is used.
+	AwaitingRelMax int
+	// AwaitPubrelTimeout drops an inbound QoS 2 exchange whose PUBREL does
+	// not come. If zero, 300 s is used.
+	AwaitPubrelTimeout time.Duration
+	// SessionExpiry is how long an MQTT 3 session with clean session 0 is
+	// kept offline. If zero, 2 h is used (EMQX's default).
+	SessionExpiry time.Duration
+	// MaxSessionExpiry caps the Session Expiry Interval an MQTT 5 client
+	// asks for. If zero, no cap beyond the protocol's (0xFFFFFFFF = never).
+	MaxSessionExpiry time.Duration
+	// SubscriptionsMax bounds each session's subscriptions; 0 means no
+	// limit.
+	SubscriptionsMax int
+	// MaxPacketSize is the largest packet the broker accepts, advertised to
+	// MQTT 5 clients; give netio the same value. If zero, 1 MiB is used.
+	MaxPacketSize int
+	// TopicAliasMaximum is the Topic Alias Maximum advertised to MQTT 5
+	// clients for their PUBLISHes. If zero, 65535 is used; negative
+	// disables inbound aliases.
+	TopicAliasMaximum int
+	// KeepaliveFactor multiplies the client's keepalive to get the idle
+	// timeout. If zero, 1.5 is used [MQTT-3.1.2-24].
+	KeepaliveFactor float64
+	// StatsInterval is how often changed counters reach the SnapshotSink. If
+	// zero, 1 s is used.
+	StatsInterval time.Duration
+	// CopyPerSubscription sends one copy per matching subscription instead
+	// of one copy at the highest granted QoS when several subscriptions of
+	// one client match.
+	CopyPerSubscription bool
+	// Index configures the subscription index (shared subscription
+	// strategy).
+	Index IndexConfig
+	// Retain bounds the retained store.
+	Retain RetainConfig
+	// Sink receives client rows; nil keeps rows to the broker.
+	Sink SnapshotSink
+}
+
+// Validate reports whether c is usable.
+func (c *Config) Validate() error {
+	if c.InflightMax < 0 || c.InflightMax > 65535 || c.MqueueMax < 0 || c.AwaitingRelMax < 0 ||
+		c.SubscriptionsMax < 0 || c.MaxPacketSize < 0 || c.TopicAliasMaximum > 65535 {
+		return fmt.Errorf("%w: limit out of range", ErrInvalidConfig)
+	}
+	if c.AwaitPubrelTimeout < 0 || c.SessionExpiry < 0 || c.MaxSessionExpiry < 0 || c.StatsInterval < 0 || c.KeepaliveFactor < 0 {
+		return fmt.Errorf("%w: negative duration", ErrInvalidConfig)
+	}
+	if err := c.Index.Validate(); err != nil {
+		return err
+	}
+	return c.Retain.Validate()
+}
+
+func (c Config) withDefaults() Config {
+	if c.Node == "" {
+		c.Node = "shardmq@127.0.0.1"
+	}
+	if c.Listener == "" {
+		c.Listener = "tcp:default"
+	}
+	if c.Zone == "" {
+		c.Zone = "default"
+	}
+	if c.InflightMax == 0 {
+		c.InflightMax = 32
+	}
+	if c.MqueueMax == 0 {
+		c.MqueueMax = 1000
+	}
+	if c.AwaitingRelMax == 0 {
+		c.AwaitingRelMax = 100
+	}
+	if c.AwaitPubrelTimeout == 0 {
+		c.AwaitPubrelTimeout = 300 * time.Second
+	}
+	if c.SessionExpiry == 0 {
+		c.SessionExpiry = 2 * time.Hour
+	}
+	if c.MaxPacketSize == 0 {
+		c.MaxPacketSize = 1 << 20
+	}
+	if c.TopicAliasMaximum == 0 {
+		c.TopicAliasMaximum = 65535
+	} else if c.TopicAliasMaximum < 0 {
+		c.TopicAliasMaximum = 0
+	}
+	if c.KeepaliveFactor == 0 {
+		c.KeepaliveFactor = 1.5
+	}
+	if c.StatsInterval == 0 {
+		c.StatsInterval = time.Second
+	}
+	return c
+}

@@ -1,0 +1,264 @@
+package shards
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/shardmq/shardmq/mqtt"
+	"github.com/shardmq/shardmq/netio"
+)
+
+// onConnect handles the first packet of a connection: protocol and client
+// id checks, the session's owner (moving the connection to the loop that
+// owns an existing session), takeover, clean start and CONNACK.
+func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, body []byte) error {
+	p := &sh.connect
+	err := p.Decode(h, body)
+	cs.version = p.Version
+	if err != nil {
+		switch {
+		case errors.Is(err, mqtt.ErrProtocolVersion), errors.Is(err, mqtt.ErrProtocolName):
+			// Unsupported level: 0x01 on MQTT 3, 0x84 on MQTT 5 [MQTT-3.1.2-2].
+			v := mqtt.V311
+			if p.Version >= mqtt.V5 {
+				v = mqtt.V5
+			}
+			cs.version = 0
+			sh.writeConnack(c, v, &mqtt.Connack{ReasonCode: mqtt.UnsupportedProtocolVersion})
+			c.Close(err)
+			return nil
+		case errors.Is(err, mqtt.ErrClientID):
+			// 0x02 identifier rejected on MQTT 3 [MQTT-3.1.3-9], 0x85 on 5.
+			sh.writeConnack(c, p.Version, &mqtt.Connack{ReasonCode: mqtt.ClientIdentifierNotValid})
+			cs.version = 0
+			c.Close(err)
+			return nil
+		}
+		if p.Version != mqtt.V5 {
+			cs.version = 0
+		}
+		return err
+	}
+	if p.Version == mqtt.V5 && p.Properties.Present.Has(mqtt.PropAuthMethod) {
+		// No authenticator is configured: every method is unsupported.
+		sh.writeConnack(c, mqtt.V5, &mqtt.Connack{ReasonCode: mqtt.BadAuthenticationMethod})
+		c.Close(mqtt.BadAuthenticationMethod)
+		return nil
+	}
+	id := string(p.ClientID)
+	assigned := id == ""
+	if assigned {
+		// Empty id: assigned by the broker [MQTT-3.1.3-6]; a 3.1.1 client
+		// without clean session was refused by Decode [MQTT-3.1.3-8].
+		id = sh.b.assignID()
+	}
+	// The session lives where it was created; move the connection there.
+	if v, ok := sh.b.registry.Load(id); ok {
+		if owner := v.(*session).sh; owner != sh {
+			c.MigrateTo(owner.loop)
+			return nil
+		}
+	}
+	now := sh.loop.Now()
+	s := sh.sessions[id]
+	present := false
+	if s != nil {
+		if s.conn != nil {
+			// Takeover [MQTT-3.1.4-3]: the old connection is closed with
+			// 0x8E and its will dropped (the client is back).
+			old, ocs := s.conn, s.cs
+			ocs.graceful = true
+			sh.detachConn(s)
+			sh.closeConn(old, ocs, ErrTakenOver)
+		}
+		s.will, s.willAt = nil, 0 // a resumed session cancels a delayed will
+		if p.CleanStart {
+			s.end()
+			s = nil
+		} else {
+			present = true
+			s.expireAt = 0
+		}
+	}
+	if s == nil {
+		s = newSession(sh, id, now)
+		if v, loaded := sh.b.registry.LoadOrStore(id, s); loaded {
+			if other := v.(*session); other.sh != sh {
+				c.MigrateTo(other.sh.loop) // another loop created it first
+				return nil
+			}
+			sh.b.registry.Store(id, s)
+		}
+		sh.sessions[id] = s
+	}
+	sh.attach(s, c, cs, p, now)
+
+	ack := mqtt.Connack{SessionPresent: present}
+	if p.Version == mqtt.V5 {
+		pr := &ack.Properties
+		if assigned {
+			pr.Present.Add(mqtt.PropAssignedClientID)
+			pr.AssignedClientID = []byte(id)
+		}
+		pr.Present.Add(mqtt.PropMaximumPacketSize)
+		pr.MaximumPacketSize = uint32(sh.b.cfg.MaxPacketSize)
+		pr.Present.Add(mqtt.PropReceiveMaximum)
+		pr.ReceiveMaximum = uint16(min(sh.b.cfg.AwaitingRelMax, 65535))
+		if sh.b.cfg.TopicAliasMaximum > 0 {
+			pr.Present.Add(mqtt.PropTopicAliasMaximum)
+			pr.TopicAliasMaximum = uint16(sh.b.cfg.TopicAliasMaximum)
+		}
+		if p.Properties.Present.Has(mqtt.PropSessionExpiry) && s.expiry != p.Properties.SessionExpiry {
+			pr.Present.Add(mqtt.PropSessionExpiry) // capped by MaxSessionExpiry
+			pr.SessionExpiry = s.expiry
+		}
+	}
+	start := len(sh.enc)
+	sh.enc = mqtt.AppendConnack(sh.enc, &ack, p.Version)
+	sh.emit(c, s, start)
+	s.resume()
+	s.markLife()
+	s.reschedule()
+	return nil
+}
+
+// assignID returns a fresh client id for a client that sent none.
+func (b *Broker) assignID() string {
+	return "shardmq-" + strconv.FormatInt(b.started.UnixNano()&0xffffffff, 36) + "-" +
+		strconv.FormatUint(b.seq.Add(1), 36)
+}
+
+// attach binds connection c to s with the parameters of CONNECT p.
+func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connect, now time.Time) {
+	cfg := &sh.b.cfg
+	s.conn, s.cs = c, cs
+	cs.sess, cs.connected = s, true
+	s.online.Store(true)
+	s.version = p.Version
+	s.username = string(p.Username)
+	s.bridge = p.Bridge
+	s.cleanStart = p.CleanStart
+	s.keepalive = p.KeepAlive
+	s.remote = c.RemoteAddr()
+	s.connectedAt = now
+	s.window = cfg.InflightMax
+	s.maxOut = 0
+	pr := &p.Properties
+	if p.Version == mqtt.V5 {
+		s.expiry = 0
+		if pr.Present.Has(mqtt.PropSessionExpiry) {
+			s.expiry = pr.SessionExpiry
+		}
+		if pr.Present.Has(mqtt.PropReceiveMaximum) {
+			s.window = min(s.window, int(pr.ReceiveMaximum))
+		}
+		if pr.Present.Has(mqtt.PropMaximumPacketSize) {
+			s.maxOut = int(pr.MaximumPacketSize)
+		}
+	} else if p.CleanStart {
+		s.expiry = 0
+	} else {
+		s.expiry = uint32(min(cfg.SessionExpiry/time.Second, neverExpire))
+	}
+	if cfg.MaxSessionExpiry > 0 && s.expiry > 0 {
+		s.expiry = uint32(min(int64(s.expiry), int64(cfg.MaxSessionExpiry/time.Second)))
+	}
+	if p.HasWill {
+		w := &mqtt.Publish{QoS: p.Will.QoS, Retain: p.Will.Retain, Payload: p.Will.Payload,
+			Properties: p.Will.Properties}
+		s.will = &willMsg{msg: newMessage(w, p.Will.Topic, s.idBytes, s, now), delay: p.Will.Properties.WillDelay}
+	}
+	if p.KeepAlive > 0 {
+		c.SetIdleTimeout(time.Duration(float64(p.KeepAlive) * cfg.KeepaliveFactor * float64(time.Second)))
+	} else {
+		c.SetIdleTimeout(0)
+	}
+}
+
+// detachConn unbinds s from its connection, folding the connection's
+// socket counters into the session's.
+func (sh *shard) detachConn(s *session) {
+	c := s.conn
+	if c == nil {
+		return
+	}
+	s.counters.RecvOct += int64(c.BytesIn())
+	s.counters.RecvCnt += int64(c.Reads())
+	s.counters.SendOct += int64(c.BytesOut())
+	s.counters.SendCnt += int64(c.Writes())
+	s.cs.sess = nil
+	s.conn, s.cs = nil, nil
+	s.online.Store(false)
+	s.disconnectedAt = sh.loop.Now()
+	s.markLife()
+}
+
+// detach handles the close of s's connection c: the will on an abnormal
+// loss, then the end of a non-persistent session or the offline expiry
+// timer of a persistent one.
+func (sh *shard) detach(s *session, c *netio.Conn, cs *connState, err error) {
+	if s.conn != c {
+		return
+	}
+	sh.detachConn(s)
+	if cs.graceful {
+		s.will = nil
+	} else if s.will != nil {
+		// Abnormal loss: keepalive expiry, socket error, protocol error,
+		// kick [MQTT-3.1.2-8]. A will delay defers it [MQTT-3.1.3-9].
+		if s.will.delay > 0 && s.persistent() {
+			s.willAt = sh.loop.Now().Add(time.Duration(s.will.delay) * time.Second).UnixNano()
+		} else {
+			s.publishWill()
+		}
+	}
+	if !s.persistent() || errors.Is(err, ErrKicked) {
+		s.end()
+		return
+	}
+	if s.expiry != neverExpire {
+		s.expireAt = sh.loop.Now().Add(time.Duration(s.expiry) * time.Second).UnixNano()
+	}
+	s.reschedule()
+}
+
+// end ends s: a pending delayed will is published [MQTT-3.1.3-9], its
+// subscriptions leave the index and its queues are dropped.
+func (s *session) end() {
+	if s.dead {
+		return
+	}
+	if s.will != nil && s.willAt != 0 {
+		s.publishWill()
+	}
+	s.dead = true
+	s.online.Store(false)
+	for f := range s.subs {
+		_, _ = s.sh.b.index.Unsubscribe(s, f)
+	}
+	s.subs = nil
+	sh := s.sh
+	delete(sh.sessions, s.id)
+	sh.b.registry.CompareAndDelete(s.id, s)
+	sh.removed = append(sh.removed, s.id)
+	sh.timers.remove(s)
+	s.queue, s.inflight, s.awaitRel = nil, nil, nil
+}
+
+// publishWill publishes s's will as if s had published it.
+func (s *session) publishWill() {
+	w := s.will
+	s.will, s.willAt = nil, 0
+	if w == nil {
+		return
+	}
+	m := w.msg
+	if m.expiry > 0 {
+		// The expiry counts from publication, not from CONNECT.
+		c := *m
+		c.expireAt = s.sh.loop.Now().Add(time.Duration(m.expiry) * time.Second).UnixNano()
+		m = &c
+	}
+	s.sh.publish(m)
+}

@@ -1,0 +1,227 @@
+package shards
+
+import (
+	"slices"
+
+	"github.com/shardmq/shardmq/mqtt"
+)
+
+// deliver hands d to s: sent at once when the connection and the inflight
+// window allow, else queued (offline sessions queue QoS 0 too, as EMQX's
+// mqueue_store_qos0 default does).
+func (s *session) deliver(d delivery) {
+	s.counters.Reductions++
+	s.markStats()
+	now := s.sh.loop.Now().UnixNano()
+	if d.msg.expired(now) {
+		s.dropExpired()
+		return
+	}
+	if s.conn == nil {
+		s.enqueue(d)
+		return
+	}
+	if d.qos == 0 {
+		if s.conn.OverSoftLimit() {
+			s.counters.SendMsgDropped++
+			s.counters.SendMsgDroppedQueueFull++
+			return
+		}
+		s.sendPublish(d, 0, false, now)
+		return
+	}
+	if len(s.inflight) < s.window && s.queueLen() == 0 {
+		s.sendNew(d, now)
+		return
+	}
+	s.enqueue(d)
+}
+
+func (s *session) dropExpired() {
+	s.counters.SendMsgDropped++
+	s.counters.SendMsgDroppedExpired++
+	s.markStats()
+}
+
+// enqueue appends d to the session's queue; a full queue drops its oldest
+// message (counted in mqueue_dropped and send_msg.dropped.queue_full).
+func (s *session) enqueue(d delivery) {
+	if s.queueLen() >= s.sh.b.cfg.MqueueMax {
+		old := s.queue[s.queueHead]
+		s.queue[s.queueHead] = delivery{}
+		s.queueHead++
+		s.heap -= int64(old.msg.size)
+		s.counters.MqueueDropped++
+		s.counters.SendMsgDropped++
+		s.counters.SendMsgDroppedQueueFull++
+	}
+	if s.queueHead > 0 && s.queueHead >= len(s.queue)/2 {
+		n := copy(s.queue, s.queue[s.queueHead:])
+		clear(s.queue[n:])
+		s.queue = s.queue[:n]
+		s.queueHead = 0
+	}
+	s.queue = append(s.queue, d)
+	s.heap += int64(d.msg.size)
+}
+
+// dequeue removes and returns the oldest queued delivery.
+func (s *session) dequeue() delivery {
+	d := s.queue[s.queueHead]
+	s.queue[s.queueHead] = delivery{}
+	s.queueHead++
+	if s.queueHead == len(s.queue) {
+		s.queue = s.queue[:0]
+		s.queueHead = 0
+		if cap(s.queue) > 64 {
+			s.queue = nil
+		}
+	}
+	s.heap -= int64(d.msg.size)
+	return d
+}
+
+// drain sends queued deliveries while the inflight window has room.
+func (s *session) drain() {
+	now := s.sh.loop.Now().UnixNano()
+	for s.conn != nil && s.queueLen() > 0 && len(s.inflight) < s.window {
+		d := s.dequeue()
+		if d.msg.expired(now) {
+			s.dropExpired()
+			continue
+		}
+		if d.qos == 0 {
+			s.sendPublish(d, 0, false, now)
+		} else {
+			s.sendNew(d, now)
+		}
+	}
+}
+
+// sendNew sends a QoS 1/2 delivery under a fresh packet id and keeps it
+// inflight until acknowledged.
+func (s *session) sendNew(d delivery, now int64) {
+	id := s.allocID()
+	if !s.sendPublish(d, id, false, now) {
+		return
+	}
+	s.inflight = append(s.inflight, &outMsg{d: d, id: id})
+	s.heap += int64(d.msg.size)
+}
+
+// allocID returns a packet id not used by an inflight message.
+func (s *session) allocID() uint16 {
+	for {
+		s.nextID++
+		if s.nextID == 0 {
+			s.nextID = 1
+		}
+		if s.findInflight(s.nextID) < 0 {
+			return s.nextID
+		}
+	}
+}
+
+func (s *session) findInflight(id uint16) int {
+	for i, om := range s.inflight {
+		if om.id == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// sendPublish encodes and queues a PUBLISH of d; it reports false when the
+// packet is over the client's Maximum Packet Size and was dropped
+// [MQTT-3.1.2-25].
+func (s *session) sendPublish(d delivery, id uint16, dup bool, now int64) bool {
+	sh := s.sh
+	p := &sh.out
+	*p = mqtt.Publish{Dup: dup, QoS: d.qos, Retain: d.retain, Topic: d.msg.topic,
+		PacketID: id, Payload: d.msg.payload}
+	if s.version == mqtt.V5 {
+		p.Properties = d.msg.props
+		if d.msg.expireAt != 0 {
+			p.Properties.Present.Add(mqtt.PropMessageExpiry)
+			p.Properties.MessageExpiry = d.msg.remaining(now) // [MQTT-3.3.2-6]
+		}
+		p.Properties.SubscriptionIDs = d.subIDs
+	}
+	if s.maxOut > 0 && p.Size(s.version) > s.maxOut {
+		s.counters.SendMsgDropped++
+		s.counters.SendMsgDroppedTooLarge++
+		s.markStats()
+		return false
+	}
+	start := len(sh.enc)
+	sh.enc = mqtt.AppendPublish(sh.enc, p, s.version)
+	sh.emit(s.conn, s, start)
+	*p = mqtt.Publish{}
+	s.counters.SendMsg++
+	switch d.qos {
+	case 0:
+		s.counters.SendMsgQoS0++
+	case 1:
+		s.counters.SendMsgQoS1++
+	case 2:
+		s.counters.SendMsgQoS2++
+	}
+	return true
+}
+
+// resume redelivers, on a new connection, every unacknowledged message
+// with DUP set and every PUBREL in the original order [MQTT-4.4.0-1], then
+// drains the queue.
+func (s *session) resume() {
+	now := s.sh.loop.Now().UnixNano()
+	kept := s.inflight[:0]
+	for _, om := range s.inflight {
+		if om.rel {
+			s.sh.ack(s, s.conn, mqtt.TypePubrel, om.id, mqtt.Success)
+		} else if !s.sendPublish(om.d, om.id, true, now) {
+			s.heap -= int64(om.d.msg.size)
+			continue
+		}
+		kept = append(kept, om)
+	}
+	clear(s.inflight[len(kept):])
+	s.inflight = kept
+	s.drain()
+}
+
+// removeInflight drops the inflight message at i and refills the window.
+func (s *session) removeInflight(i int) {
+	s.heap -= int64(s.inflight[i].d.msg.size)
+	s.inflight = slices.Delete(s.inflight, i, i+1)
+	s.drain()
+}
+
+// onPuback completes an outbound QoS 1 exchange.
+func (s *session) onPuback(id uint16) {
+	if i := s.findInflight(id); i >= 0 && s.inflight[i].d.qos == 1 {
+		s.removeInflight(i)
+	}
+}
+
+// onPubrec moves an outbound QoS 2 exchange to PUBREL; an MQTT 5 PUBREC
+// with a failure code ends it [MQTT-4.3.3-4].
+func (s *session) onPubrec(id uint16, rc mqtt.ReasonCode) {
+	i := s.findInflight(id)
+	if i < 0 || s.inflight[i].d.qos != 2 {
+		s.sh.ack(s, s.conn, mqtt.TypePubrel, id, mqtt.PacketIdentifierNotFound)
+		return
+	}
+	if rc >= 0x80 {
+		s.removeInflight(i)
+		return
+	}
+	s.inflight[i].rel = true
+	s.sh.ack(s, s.conn, mqtt.TypePubrel, id, mqtt.Success)
+}
+
+// onPubcomp completes an outbound QoS 2 exchange.
+func (s *session) onPubcomp(id uint16) {
+	if i := s.findInflight(id); i >= 0 && s.inflight[i].rel {
+		s.removeInflight(i)
+	}
+}

@@ -1,0 +1,29 @@
+package shards
+
+import "errors"
+
+// Errors of the broker's sessions and commands. (The index, shared
+// subscriptions and retained store declare theirs in subindex.go.)
+var (
+	// ErrClientNotFound reports a command for a client id that has neither a
+	// connection nor a kept session.
+	ErrClientNotFound = errors.New("shards: client not found")
+	// ErrNotServing reports a command sent before the broker serves or after
+	// it stopped.
+	ErrNotServing = errors.New("shards: broker not serving")
+	// ErrInvalidConfig reports a Config that failed Validate.
+	ErrInvalidConfig = errors.New("shards: invalid config")
+	// ErrTooManySubscriptions reports a subscription beyond
+	// Config.SubscriptionsMax.
+	ErrTooManySubscriptions = errors.New("shards: too many subscriptions")
+	// ErrProtocol reports a packet that breaks the protocol in a way the
+	// codec cannot see (a second CONNECT, a packet before CONNECT).
+	ErrProtocol = errors.New("shards: protocol violation")
+	// ErrKicked is the close reason of a connection kicked by command.
+	ErrKicked = errors.New("shards: kicked by administrator")
+	// ErrTakenOver is the close reason of a connection whose client id
+	// connected again.
+	ErrTakenOver = errors.New("shards: session taken over")
+	// ErrShuttingDown is the close reason of connections at broker shutdown.
+	ErrShuttingDown = errors.New("shards: broker shutting down")
+)

@@ -1,0 +1,82 @@
+package shards
+
+import (
+	"github.com/shardmq/shardmq/mqtt"
+	"github.com/shardmq/shardmq/netio"
+)
+
+// onPacket handles one packet of an accepted connection.
+func (sh *shard) onPacket(s *session, c *netio.Conn, cs *connState, h mqtt.FixedHeader, frame, body []byte) error {
+	v := cs.version
+	switch h.Type {
+	case mqtt.TypePublish:
+		return sh.onPublish(s, c, cs, h, body)
+	case mqtt.TypePuback:
+		var p mqtt.Puback
+		if err := p.Decode(h, body, v); err != nil {
+			return err
+		}
+		s.onPuback(p.PacketID)
+	case mqtt.TypePubrec:
+		var p mqtt.Pubrec
+		if err := p.Decode(h, body, v); err != nil {
+			return err
+		}
+		s.onPubrec(p.PacketID, p.ReasonCode)
+	case mqtt.TypePubcomp:
+		var p mqtt.Pubcomp
+		if err := p.Decode(h, body, v); err != nil {
+			return err
+		}
+		s.onPubcomp(p.PacketID)
+	case mqtt.TypePubrel:
+		var p mqtt.Pubrel
+		if err := p.Decode(h, body, v); err != nil {
+			return err
+		}
+		s.onPubrel(p.PacketID)
+	case mqtt.TypeSubscribe:
+		return sh.onSubscribe(s, h, body)
+	case mqtt.TypeUnsubscribe:
+		return sh.onUnsubscribe(s, h, body)
+	case mqtt.TypePingreq:
+		var p mqtt.Pingreq
+		if err := p.Decode(h, body, v); err != nil {
+			return err
+		}
+		start := len(sh.enc)
+		sh.enc = mqtt.AppendPingresp(sh.enc, &mqtt.Pingresp{}, v)
+		sh.emit(c, s, start)
+	case mqtt.TypeDisconnect:
+		var p mqtt.Disconnect
+		if err := p.Decode(h, body, v); err != nil {
+			return err
+		}
+		if v == mqtt.V5 && p.Properties.Present.Has(mqtt.PropSessionExpiry) {
+			if s.expiry == 0 && p.Properties.SessionExpiry != 0 {
+				return mqtt.ProtocolError // [MQTT-3.14.2-2]
+			}
+			s.expiry = p.Properties.SessionExpiry
+		}
+		// 0x04 asks for the will; any other DISCONNECT drops it [MQTT-3.14.4-3].
+		cs.graceful = p.ReasonCode != mqtt.DisconnectWithWill
+		c.Close(nil)
+	case mqtt.TypeConnect:
+		return ErrProtocol // a second CONNECT [MQTT-3.1.0-2]
+	default:
+		// CONNACK, SUBACK, UNSUBACK, PINGRESP, AUTH: never sent by a client
+		// to a broker without enhanced authentication.
+		return ErrProtocol
+	}
+	return nil
+}
+
+// emit queues the packet encoded at sh.enc[start:] on c and counts it for
+// s (nil: not counted).
+func (sh *shard) emit(c *netio.Conn, s *session, start int) {
+	c.Write(sh.enc[start:len(sh.enc):len(sh.enc)])
+	if s != nil {
+		s.counters.SendPkt++
+		s.markStats()
+	}
+}

@@ -1,0 +1,172 @@
+package shards
+
+import (
+	"github.com/shardmq/shardmq/mqtt"
+	"github.com/shardmq/shardmq/netio"
+)
+
+// onPublish handles an inbound PUBLISH: topic alias, QoS exchange,
+// retained store and routing.
+func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.FixedHeader, body []byte) error {
+	p := &sh.pub
+	v := cs.version
+	if err := p.Decode(h, body, v); err != nil {
+		return err
+	}
+	topic := p.Topic
+	if v == mqtt.V5 && p.Properties.Present.Has(mqtt.PropTopicAlias) {
+		a := p.Properties.TopicAlias
+		if a == 0 || int(a) > sh.b.cfg.TopicAliasMaximum {
+			return mqtt.TopicAliasInvalid // [MQTT-3.3.2-9]
+		}
+		if len(topic) > 0 {
+			if cs.aliases == nil {
+				cs.aliases = make(map[uint16][]byte)
+			}
+			cs.aliases[a] = append(cs.aliases[a][:0], topic...)
+		} else if topic = cs.aliases[a]; topic == nil {
+			return mqtt.ProtocolError // alias never set [MQTT-3.3.4-? unknown alias]
+		}
+	}
+	if len(p.Properties.SubscriptionIDs) > 0 {
+		return mqtt.ProtocolError // [MQTT-3.3.4-6]
+	}
+	s.counters.RecvMsg++
+	switch p.QoS {
+	case 0:
+		s.counters.RecvMsgQoS0++
+	case 1:
+		s.counters.RecvMsgQoS1++
+	case 2:
+		s.counters.RecvMsgQoS2++
+	}
+	now := sh.loop.Now()
+	if p.QoS == 2 {
+		if _, dup := s.awaitRel[p.PacketID]; dup {
+			// A resent QoS 2 PUBLISH is acknowledged, not routed again
+			// [MQTT-4.3.3-10].
+			sh.ack(s, c, mqtt.TypePubrec, p.PacketID, mqtt.Success)
+			return nil
+		}
+		if len(s.awaitRel) >= sh.b.cfg.AwaitingRelMax {
+			if v == mqtt.V5 {
+				return mqtt.ReceiveMaximumExceeded // [MQTT-3.3.4-9]
+			}
+			s.counters.RecvMsgDropped++
+			return nil
+		}
+	}
+	m := newMessage(p, topic, s.idBytes, s, now)
+	if p.Retain {
+		sh.storeRetained(m)
+	}
+	matched := sh.publish(m)
+	rc := mqtt.Success
+	if matched == 0 && v == mqtt.V5 {
+		rc = mqtt.NoMatchingSubscribers
+	}
+	switch p.QoS {
+	case 1:
+		sh.ack(s, c, mqtt.TypePuback, p.PacketID, rc)
+	case 2:
+		if s.awaitRel == nil {
+			s.awaitRel = make(map[uint16]int64)
+		}
+		s.awaitRel[p.PacketID] = now.UnixNano()
+		sh.ack(s, c, mqtt.TypePubrec, p.PacketID, rc)
+		if len(s.awaitRel) == 1 {
+			s.reschedule()
+		}
+	}
+	return nil
+}
+
+// ack sends a PUBACK, PUBREC, PUBREL or PUBCOMP.
+func (sh *shard) ack(s *session, c *netio.Conn, t mqtt.PacketType, id uint16, rc mqtt.ReasonCode) {
+	start := len(sh.enc)
+	v := s.version
+	switch t {
+	case mqtt.TypePuback:
+		sh.enc = mqtt.AppendPuback(sh.enc, &mqtt.Puback{PacketID: id, ReasonCode: rc}, v)
+	case mqtt.TypePubrec:
+		sh.enc = mqtt.AppendPubrec(sh.enc, &mqtt.Pubrec{PacketID: id, ReasonCode: rc}, v)
+	case mqtt.TypePubrel:
+		sh.enc = mqtt.AppendPubrel(sh.enc, &mqtt.Pubrel{PacketID: id, ReasonCode: rc}, v)
+	case mqtt.TypePubcomp:
+		sh.enc = mqtt.AppendPubcomp(sh.enc, &mqtt.Pubcomp{PacketID: id, ReasonCode: rc}, v)
+	}
+	sh.emit(c, s, start)
+}
+
+// onPubrel completes an inbound QoS 2 exchange.
+func (s *session) onPubrel(id uint16) {
+	rc := mqtt.Success
+	if _, ok := s.awaitRel[id]; ok {
+		delete(s.awaitRel, id)
+	} else {
+		rc = mqtt.PacketIdentifierNotFound
+	}
+	s.sh.ack(s, s.conn, mqtt.TypePubcomp, id, rc)
+}
+
+// publish routes m to every matching subscription and returns how many
+// matched. Sessions of this shard get it at once; others in this batch's
+// outbox.
+func (sh *shard) publish(m *message) int {
+	ix := sh.b.index
+	sh.hits = ix.Match(m.topic, sh.hits[:0])
+	sh.hits, sh.unserved = ix.Resolve(sh.hits, m.from, sessionOnline, sh.unserved[:0])
+	for _, g := range sh.unserved {
+		// No member online: one offline member's queue takes it.
+		if sub, opts, ok := ix.Pick(g, m.from, nil); ok {
+			sh.hits = append(sh.hits, Hit[*session]{Sub: sub, Opts: opts})
+		}
+	}
+	matched := len(sh.hits)
+	routes := sh.routes[:0]
+	for _, h := range sh.hits {
+		s := h.Sub
+		if h.Opts.NoLocal && s == m.sender {
+			continue // [MQTT-3.8.3-3]
+		}
+		qos := min(m.qos, h.Opts.QoS)
+		retain := m.retain && h.Opts.RetainAsPublished // [MQTT-3.3.1-12]
+		if !sh.b.cfg.CopyPerSubscription {
+			if i, ok := sh.agg[s]; ok {
+				// Overlapping subscriptions: one copy at the highest QoS
+				// carrying every identifier [MQTT-3.3.4-2] [MQTT-3.3.4-3].
+				r := &routes[i].d
+				r.qos = max(r.qos, qos)
+				r.retain = r.retain || retain
+				if h.Opts.ID > 0 {
+					r.subIDs = append(r.subIDs, h.Opts.ID)
+				}
+				continue
+			}
+			sh.agg[s] = len(routes)
+		}
+		d := delivery{msg: m, qos: qos, retain: retain}
+		if h.Opts.ID > 0 {
+			d.subIDs = []uint32{h.Opts.ID}
+		}
+		routes = append(routes, routed{s: s, d: d})
+	}
+	clear(sh.agg)
+	for i, r := range routes {
+		if r.s.sh == sh {
+			r.s.deliver(r.d)
+		} else {
+			sh.outbox[r.s.sh] = append(sh.outbox[r.s.sh], r)
+		}
+		routes[i] = routed{}
+	}
+	sh.routes = routes[:0]
+	for i := range sh.hits {
+		sh.hits[i] = Hit[*session]{}
+	}
+	return matched
+}
+
+// sessionOnline tells a shared group whether a member can take a message
+// now; it reads only the atomic mirror, so any shard may call it.
+func sessionOnline(s *session) bool { return s.online.Load() }

@@ -1,0 +1,101 @@
+package shards
+
+// ClientRow is one client (connected, or offline with a kept session) with
+// every field of the API's client object (CLIENTS_API.md). Its fields
+// mirror catalog.Row one for one so that cmd can convert it without
+// either package importing the other. Times are Unix milliseconds; nil
+// pointers are null in the API.
+type ClientRow struct {
+	Node         string
+	ClientID     string
+	Username     string
+	ProtoName    string
+	ProtoVer     int64
+	IPAddress    string
+	Port         int64
+	Listener     string
+	IsBridge     bool
+	IsPersistent bool
+	EnableAuthn  bool
+	PeerSNI      *string
+	CN           *string
+	DN           *string
+	TenantIDFrom *string
+	Zone         string
+	Connected    bool
+	// ConnState is "connected", "idle" or "disconnected".
+	ConnState string
+	// ConnectedAt is when the current (or last) connection was made.
+	ConnectedAt int64
+	// DisconnectedAt is set only when the client is not connected.
+	DisconnectedAt *int64
+	// CreatedAt is when the session was created.
+	CreatedAt      int64
+	Keepalive      int64
+	CleanStart     bool
+	ExpiryInterval int64
+
+	Counters
+}
+
+// Counters are the numeric fields of a client that change while it is
+// connected (field for field catalog.Counters). See CLIENTS_API.md decision
+// 11 for MailboxLen, HeapSize and Reductions.
+type Counters struct {
+	SubscriptionsCnt                 int64
+	SubscriptionsMax                 int64
+	InflightCnt                      int64
+	InflightMax                      int64
+	MqueueLen                        int64
+	MqueueMax                        int64
+	MqueueDropped                    int64
+	AwaitingRelCnt                   int64
+	AwaitingRelMax                   int64
+	RecvOct                          int64
+	RecvCnt                          int64
+	RecvPkt                          int64
+	RecvMsg                          int64
+	RecvMsgQoS0                      int64
+	RecvMsgQoS1                      int64
+	RecvMsgQoS2                      int64
+	RecvMsgDropped                   int64
+	RecvMsgDroppedAwaitPubrelTimeout int64
+	SendOct                          int64
+	SendCnt                          int64
+	SendPkt                          int64
+	SendMsg                          int64
+	SendMsgQoS0                      int64
+	SendMsgQoS1                      int64
+	SendMsgQoS2                      int64
+	SendMsgDropped                   int64
+	SendMsgDroppedExpired            int64
+	SendMsgDroppedQueueFull          int64
+	SendMsgDroppedTooLarge           int64
+	MailboxLen                       int64
+	HeapSize                         int64
+	Reductions                       int64
+}
+
+// StatsUpdate carries the current Counters of one client.
+type StatsUpdate struct {
+	// ClientID names the client.
+	ClientID string
+	// Counters are its current counters.
+	Counters Counters
+}
+
+// SnapshotSink receives the broker's client rows for the catalog. Shards
+// call it from their own goroutines, concurrently, with batches they no
+// longer touch: an implementation takes ownership of the slices and must
+// not block for long (queue them to a writer).
+type SnapshotSink interface {
+	// Upsert receives whole rows of clients whose lifecycle changed
+	// (connected, disconnected, session created or resumed, subscription
+	// count), within about 100 ms of the change.
+	Upsert(rows []ClientRow)
+	// UpdateStats receives the counters of clients whose counters changed,
+	// once per Config.StatsInterval.
+	UpdateStats(updates []StatsUpdate)
+	// Remove receives the ids of clients whose session ended.
+	Remove(clientIDs []string)
+}

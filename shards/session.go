@@ -1,0 +1,129 @@
+package shards
+
+import (
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/shardmq/shardmq/mqtt"
+	"github.com/shardmq/shardmq/netio"
+)
+
+// neverExpire is the MQTT 5 Session Expiry Interval meaning "never"
+// [MQTT-3.1.2-11 note].
+const neverExpire = 0xFFFFFFFF
+
+// session is one client's MQTT session. Every field except mailbox and
+// online is owned by the goroutine of the shard sh (the netio loop the
+// session lives on); other goroutines reach a session only through
+// sh.loop.Execute.
+type session struct {
+	sh      *shard
+	id      string
+	idBytes []byte
+
+	// mailbox counts deliveries and commands queued for this session at its
+	// shard by other goroutines (CLIENTS_API decision 11 mailbox_len).
+	mailbox atomic.Int64
+	// online mirrors conn != nil for other shards choosing a shared
+	// subscription member.
+	online atomic.Bool
+
+	// owned by the shard goroutine:
+	conn           *netio.Conn
+	cs             *connState
+	dead           bool // the session ended; deliveries to it are dropped
+	version        mqtt.Version
+	username       string
+	bridge         bool
+	cleanStart     bool
+	expiry         uint32 // Session Expiry Interval, seconds
+	keepalive      uint16
+	remote         netip.AddrPort
+	createdAt      time.Time
+	connectedAt    time.Time
+	disconnectedAt time.Time
+
+	will     *willMsg
+	willAt   int64 // Unix ns a delayed will is due; 0 when none
+	expireAt int64 // Unix ns an offline session ends; 0 when none
+	wakeAt   int64 // the deadline in the shard's timer heap; 0 when none
+	heapIdx  int
+
+	subs map[string]SubOptions // filter as subscribed → options
+
+	// outbound QoS 1/2
+	nextID    uint16
+	inflight  []*outMsg // in send order
+	queue     []delivery
+	queueHead int
+	window    int // min(InflightMax, client's Receive Maximum)
+	maxOut    int // client's Maximum Packet Size; 0: none
+
+	// inbound QoS 2: packet id → arrival (Unix ns)
+	awaitRel map[uint16]int64
+
+	counters  Counters // accumulated; socket counters of past connections included
+	heap      int64    // bytes held by queue and inflight
+	lifeDirty bool
+	statDirty bool
+}
+
+// connState is a connection's state as the broker sees it; it lives in
+// netio.Conn.Data and is owned by the connection's loop.
+type connState struct {
+	sess      *session // nil before CONNECT is accepted and after a takeover
+	version   mqtt.Version
+	connected bool // CONNECT accepted
+	// graceful is set by a DISCONNECT the will must not follow.
+	graceful bool
+	closeRC  mqtt.ReasonCode // reason code of a DISCONNECT the broker sends
+	aliases  map[uint16][]byte
+}
+
+// outMsg is one unacknowledged outbound QoS 1/2 message.
+type outMsg struct {
+	d   delivery
+	id  uint16
+	rel bool // PUBREC received, PUBREL sent
+}
+
+// willMsg is a session's will: the message and its delay.
+type willMsg struct {
+	msg   *message
+	delay uint32
+}
+
+func newSession(sh *shard, id string, now time.Time) *session {
+	return &session{
+		sh:        sh,
+		id:        id,
+		idBytes:   []byte(id),
+		createdAt: now,
+		heapIdx:   -1,
+		window:    sh.b.cfg.InflightMax,
+	}
+}
+
+// queueLen returns the number of queued deliveries.
+func (s *session) queueLen() int { return len(s.queue) - s.queueHead }
+
+// markLife records a lifecycle change for the next snapshot.
+func (s *session) markLife() {
+	if !s.lifeDirty {
+		s.lifeDirty = true
+		s.sh.lifeDirty = append(s.sh.lifeDirty, s)
+	}
+	s.markStats()
+}
+
+// markStats records a counter change for the next stats snapshot.
+func (s *session) markStats() {
+	if !s.statDirty {
+		s.statDirty = true
+		s.sh.statDirty = append(s.sh.statDirty, s)
+	}
+}
+
+// persistent reports whether the session outlives its connection.
+func (s *session) persistent() bool { return s.expiry > 0 }

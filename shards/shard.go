@@ -1,0 +1,190 @@
+package shards
+
+import (
+	"time"
+
+	"github.com/shardmq/shardmq/mqtt"
+	"github.com/shardmq/shardmq/netio"
+)
+
+// maxScratch is the largest encode buffer a shard keeps between batches.
+const maxScratch = 1 << 20
+
+// routed is one delivery addressed to a session, possibly on another
+// shard.
+type routed struct {
+	s *session
+	d delivery
+}
+
+// shard is the broker state of one event loop. All its fields are owned by
+// that loop's goroutine.
+type shard struct {
+	b    *Broker
+	loop *netio.Loop
+
+	sessions map[string]*session
+
+	// outbox holds this batch's deliveries for other shards; one
+	// Loop.Execute per target carries them all.
+	outbox map[*shard][]routed
+
+	// scratch, reused across packets:
+	enc      []byte // encoded packets written this batch
+	hits     []Hit[*session]
+	unserved []*ShareGroup[*session]
+	agg      map[*session]int
+	routes   []routed
+	ret      []*Retained
+	pub      mqtt.Publish
+	out      mqtt.Publish
+	sub      mqtt.Subscribe
+	unsub    mqtt.Unsubscribe
+	connect  mqtt.Connect
+
+	timers    sessionHeap
+	lifeDirty []*session
+	statDirty []*session
+	removed   []string
+	lastStats time.Time
+}
+
+func newShard(b *Broker, l *netio.Loop) *shard {
+	return &shard{
+		b:        b,
+		loop:     l,
+		sessions: make(map[string]*session),
+		outbox:   make(map[*shard][]routed),
+		agg:      make(map[*session]int),
+	}
+}
+
+// flushOutbox hands each other shard its batch of deliveries with one
+// Loop.Execute (one wake-up per target per batch).
+func (sh *shard) flushOutbox() {
+	for target, batch := range sh.outbox {
+		if len(batch) == 0 {
+			continue
+		}
+		sh.outbox[target] = nil
+		for _, r := range batch {
+			r.s.mailbox.Add(1)
+		}
+		err := target.loop.Execute(func() { target.receive(batch) })
+		if err != nil {
+			for _, r := range batch {
+				r.s.mailbox.Add(-1)
+			}
+		}
+	}
+}
+
+// receive delivers a batch sent by another shard.
+func (sh *shard) receive(batch []routed) {
+	for _, r := range batch {
+		r.s.mailbox.Add(-1)
+		if !r.s.dead {
+			r.s.deliver(r.d)
+		}
+	}
+}
+
+// resetScratch reclaims the encode buffer once the batch's writes are out.
+func (sh *shard) resetScratch() {
+	if cap(sh.enc) > maxScratch {
+		sh.enc = nil
+	} else {
+		sh.enc = sh.enc[:0]
+	}
+}
+
+// send encodes a packet with appendFn into the shard's scratch buffer and
+// queues it on c; it counts the packet for s (may be nil).
+func (sh *shard) send(c *netio.Conn, s *session, appendFn func([]byte) []byte) {
+	start := len(sh.enc)
+	sh.enc = appendFn(sh.enc)
+	c.Write(sh.enc[start:len(sh.enc):len(sh.enc)])
+	if s != nil {
+		s.counters.SendPkt++
+		s.markStats()
+	}
+}
+
+// writeConnack sends a CONNACK.
+func (sh *shard) writeConnack(c *netio.Conn, v mqtt.Version, p *mqtt.Connack) {
+	sh.send(c, nil, func(dst []byte) []byte { return mqtt.AppendConnack(dst, p, v) })
+}
+
+// writeDisconnect sends an MQTT 5 DISCONNECT with rc.
+func (sh *shard) writeDisconnect(c *netio.Conn, cs *connState, rc mqtt.ReasonCode) {
+	if cs.version != mqtt.V5 {
+		return
+	}
+	sh.send(c, cs.sess, func(dst []byte) []byte {
+		return mqtt.AppendDisconnect(dst, &mqtt.Disconnect{ReasonCode: rc}, mqtt.V5)
+	})
+}
+
+// closeConn says goodbye to an MQTT 5 client with the reason err maps to
+// and closes the connection.
+func (sh *shard) closeConn(c *netio.Conn, cs *connState, err error) {
+	if c.Closing() {
+		return
+	}
+	if rc := reasonFor(err); rc >= 0x80 {
+		sh.writeDisconnect(c, cs, rc)
+	}
+	c.Close(err)
+}
+
+// tick runs the shard's timers and snapshots.
+func (sh *shard) tick(now time.Time) {
+	ns := now.UnixNano()
+	for len(sh.timers) > 0 && sh.timers[0].wakeAt <= ns {
+		s := sh.timers[0]
+		sh.timers.remove(s)
+		s.wakeAt = 0
+		s.onTimer(ns)
+	}
+	sh.snapshot(now)
+}
+
+// snapshot sends changed rows to the sink: lifecycle changes every tick,
+// counters every StatsInterval.
+func (sh *shard) snapshot(now time.Time) {
+	sink := sh.b.cfg.Sink
+	if len(sh.removed) > 0 {
+		if sink != nil {
+			sink.Remove(sh.removed)
+		}
+		sh.removed = nil
+	}
+	if len(sh.lifeDirty) > 0 {
+		var rows []ClientRow
+		for _, s := range sh.lifeDirty {
+			s.lifeDirty = false
+			if !s.dead {
+				rows = append(rows, s.row(now))
+			}
+		}
+		sh.lifeDirty = sh.lifeDirty[:0]
+		if sink != nil && len(rows) > 0 {
+			sink.Upsert(rows)
+		}
+	}
+	if now.Sub(sh.lastStats) < sh.b.cfg.StatsInterval || len(sh.statDirty) == 0 {
+		return
+	}
+	sh.lastStats = now
+	var ups []StatsUpdate
+	for _, s := range sh.statDirty {
+		s.statDirty = false
+		if !s.dead {
+			ups = append(ups, StatsUpdate{ClientID: s.id, Counters: s.stats()})
+		}
+	}
+	sh.statDirty = sh.statDirty[:0]
+	if sink != nil && len(ups) > 0 {
+		sink.UpdateStats(ups)
+	}
+}

@@ -1,0 +1,66 @@
+package shards
+
+import (
+	"time"
+
+	"github.com/shardmq/shardmq/mqtt"
+)
+
+// stats returns s's counters now, the live connection's socket counters
+// included. It runs on s's shard.
+func (s *session) stats() Counters {
+	c := s.counters
+	cfg := &s.sh.b.cfg
+	c.SubscriptionsCnt = int64(len(s.subs))
+	c.SubscriptionsMax = int64(cfg.SubscriptionsMax)
+	c.InflightCnt = int64(len(s.inflight))
+	c.InflightMax = int64(s.window)
+	c.MqueueLen = int64(s.queueLen())
+	c.MqueueMax = int64(cfg.MqueueMax)
+	c.AwaitingRelCnt = int64(len(s.awaitRel))
+	c.AwaitingRelMax = int64(cfg.AwaitingRelMax)
+	if conn := s.conn; conn != nil {
+		c.RecvOct += int64(conn.BytesIn())
+		c.RecvCnt += int64(conn.Reads())
+		c.SendOct += int64(conn.BytesOut())
+		c.SendCnt += int64(conn.Writes())
+	}
+	c.MailboxLen = s.mailbox.Load()
+	c.HeapSize = s.heap
+	return c
+}
+
+// row returns s as a client row.
+func (s *session) row(now time.Time) ClientRow {
+	cfg := &s.sh.b.cfg
+	r := ClientRow{
+		Node:           cfg.Node,
+		ClientID:       s.id,
+		Username:       s.username,
+		ProtoName:      "MQTT",
+		ProtoVer:       int64(s.version),
+		IPAddress:      s.remote.Addr().Unmap().String(),
+		Port:           int64(s.remote.Port()),
+		Listener:       cfg.Listener,
+		IsBridge:       s.bridge,
+		IsPersistent:   s.persistent(),
+		Zone:           cfg.Zone,
+		Connected:      s.conn != nil,
+		ConnState:      "connected",
+		ConnectedAt:    s.connectedAt.UnixMilli(),
+		CreatedAt:      s.createdAt.UnixMilli(),
+		Keepalive:      int64(s.keepalive),
+		CleanStart:     s.cleanStart,
+		ExpiryInterval: int64(s.expiry),
+		Counters:       s.stats(),
+	}
+	if s.version == mqtt.V31 {
+		r.ProtoName = "MQIsdp"
+	}
+	if s.conn == nil {
+		r.ConnState = "disconnected"
+		at := s.disconnectedAt.UnixMilli()
+		r.DisconnectedAt = &at
+	}
+	return r
+}

@@ -1,0 +1,173 @@
+package shards
+
+import (
+	"errors"
+	"time"
+
+	"github.com/shardmq/shardmq/mqtt"
+)
+
+// onSubscribe handles SUBSCRIBE: every filter is added to the index, SUBACK
+// reports the granted QoS, then retained messages follow as each
+// subscription's Retain Handling asks [MQTT-3.8.4].
+func (sh *shard) onSubscribe(s *session, h mqtt.FixedHeader, body []byte) error {
+	p := &sh.sub
+	if err := p.Decode(h, body, s.version); err != nil {
+		return err
+	}
+	var id uint32
+	if len(p.Properties.SubscriptionIDs) > 0 {
+		id = p.Properties.SubscriptionIDs[0]
+	}
+	ack := mqtt.Suback{PacketID: p.PacketID, ReasonCodes: make([]mqtt.ReasonCode, len(p.Subscriptions))}
+	type pending struct {
+		filter string
+		opts   SubOptions
+	}
+	var retained []pending
+	for i, sub := range p.Subscriptions {
+		opts := SubOptions{QoS: sub.QoS, NoLocal: sub.NoLocal, RetainAsPublished: sub.RetainAsPublished,
+			RetainHandling: sub.RetainHandling, ID: id}
+		filter := string(sub.Filter)
+		res, err := s.subscribe(filter, opts)
+		if err != nil {
+			ack.ReasonCodes[i] = failureCode(err)
+			continue
+		}
+		ack.ReasonCodes[i] = mqtt.ReasonCode(sub.QoS)
+		if !res.Shared && (opts.RetainHandling == 0 || (opts.RetainHandling == 1 && !res.Existed)) {
+			retained = append(retained, pending{filter, opts})
+		}
+	}
+	start := len(sh.enc)
+	sh.enc = mqtt.AppendSuback(sh.enc, &ack, s.version)
+	sh.emit(s.conn, s, start)
+	for _, r := range retained {
+		sh.sendRetained(s, r.filter, r.opts)
+	}
+	return nil
+}
+
+// failureCode maps a subscribe error to its SUBACK code (MQTT 3 codecs
+// turn every failure into 0x80).
+func failureCode(err error) mqtt.ReasonCode {
+	switch {
+	case errors.Is(err, ErrBadFilter):
+		return mqtt.TopicFilterInvalid
+	case errors.Is(err, ErrTooManySubscriptions):
+		return mqtt.QuotaExceeded
+	case errors.Is(err, ErrShareNoLocal):
+		return mqtt.ProtocolError
+	}
+	return mqtt.UnspecifiedError
+}
+
+// subscribe adds filter with opts to s.
+func (s *session) subscribe(filter string, opts SubOptions) (SubscribeResult, error) {
+	max := s.sh.b.cfg.SubscriptionsMax
+	if _, ok := s.subs[filter]; !ok && max > 0 && len(s.subs) >= max {
+		return SubscribeResult{}, ErrTooManySubscriptions
+	}
+	res, err := s.sh.b.index.Subscribe(s, filter, opts)
+	if err != nil {
+		return res, err
+	}
+	if s.subs == nil {
+		s.subs = make(map[string]SubOptions)
+	}
+	s.subs[filter] = opts
+	s.markLife()
+	return res, nil
+}
+
+// unsubscribe removes filter from s and reports whether it was there.
+func (s *session) unsubscribe(filter string) bool {
+	if _, ok := s.subs[filter]; !ok {
+		return false
+	}
+	delete(s.subs, filter)
+	_, _ = s.sh.b.index.Unsubscribe(s, filter)
+	s.markLife()
+	return true
+}
+
+// onUnsubscribe handles UNSUBSCRIBE.
+func (sh *shard) onUnsubscribe(s *session, h mqtt.FixedHeader, body []byte) error {
+	p := &sh.unsub
+	if err := p.Decode(h, body, s.version); err != nil {
+		return err
+	}
+	ack := mqtt.Unsuback{PacketID: p.PacketID, ReasonCodes: make([]mqtt.ReasonCode, len(p.Filters))}
+	for i, f := range p.Filters {
+		if !s.unsubscribe(string(f)) {
+			ack.ReasonCodes[i] = mqtt.NoSubscriptionExisted
+		}
+	}
+	start := len(sh.enc)
+	sh.enc = mqtt.AppendUnsuback(sh.enc, &ack, s.version)
+	sh.emit(s.conn, s, start)
+	return nil
+}
+
+// sendRetained delivers the retained messages matching filter to s, with
+// the retain flag set [MQTT-3.3.1-8].
+func (sh *shard) sendRetained(s *session, filter string, opts SubOptions) {
+	now := sh.loop.Now()
+	sh.ret = sh.b.retain.Match(filter, now, sh.ret[:0])
+	for i, r := range sh.ret {
+		sh.ret[i] = nil
+		m := retainedMessage(r)
+		d := delivery{msg: m, qos: min(r.QoS, opts.QoS), retain: true}
+		if opts.ID > 0 {
+			d.subIDs = []uint32{opts.ID}
+		}
+		s.deliver(d)
+	}
+}
+
+// storeRetained stores (or, with an empty payload, deletes) m as the
+// retained message of its topic [MQTT-3.3.1-5] [MQTT-3.3.1-6].
+func (sh *shard) storeRetained(m *message) {
+	r := &Retained{Topic: string(m.topic), Payload: m.payload, QoS: m.qos,
+		Stored: sh.loop.Now(), ExpiryInterval: m.expiry}
+	if len(m.payload) > 0 {
+		r.Properties = encodeProps(&m.props)
+	}
+	_ = sh.b.retain.Set(r)
+}
+
+// encodeProps returns the forwarded properties of a message in their MQTT
+// 5 wire form (length prefix included), as Retained.Properties keeps them.
+func encodeProps(pr *mqtt.Properties) []byte {
+	if pr.Present == 0 && len(pr.User) == 0 {
+		return nil
+	}
+	// A PUBLISH to topic "a" with no payload: header, 2+1 bytes of topic,
+	// then exactly the property block.
+	frame := mqtt.AppendPublish(nil, &mqtt.Publish{Topic: []byte("a"), Properties: *pr}, mqtt.V5)
+	h, _, _ := mqtt.Frame(frame, 0)
+	return frame[h.HeaderLen+3:]
+}
+
+// retainedMessage rebuilds a routable message from a retained one.
+func retainedMessage(r *Retained) *message {
+	var p mqtt.Publish
+	p.QoS = r.QoS
+	p.Retain = true
+	p.Payload = r.Payload
+	if len(r.Properties) > 0 {
+		body := append([]byte{0, 1, 'a'}, r.Properties...)
+		h := mqtt.FixedHeader{Type: mqtt.TypePublish, RemainingLength: len(body), HeaderLen: 2}
+		var q mqtt.Publish
+		if q.Decode(h, body, mqtt.V5) == nil {
+			p.Properties = q.Properties
+		}
+	}
+	m := newMessage(&p, []byte(r.Topic), nil, nil, r.Stored)
+	m.payload = r.Payload
+	if r.ExpiryInterval > 0 {
+		m.expiry = r.ExpiryInterval
+		m.expireAt = r.Stored.Add(time.Duration(r.ExpiryInterval) * time.Second).UnixNano()
+	}
+	return m
+}

@@ -1,0 +1,121 @@
+package shards
+
+// sessionHeap is a shard's min-heap of sessions by wakeAt: each session
+// is in it at most once, at its earliest deadline (offline expiry, delayed
+// will, PUBREL timeout, queued message expiry).
+type sessionHeap []*session
+
+func (h *sessionHeap) push(s *session) {
+	s.heapIdx = len(*h)
+	*h = append(*h, s)
+	h.up(s.heapIdx)
+}
+
+func (h *sessionHeap) remove(s *session) {
+	i := s.heapIdx
+	if i < 0 {
+		return
+	}
+	last := len(*h) - 1
+	if i != last {
+		h.swap(i, last)
+	}
+	(*h)[last] = nil
+	*h = (*h)[:last]
+	s.heapIdx = -1
+	if i != last {
+		h.down(i)
+		h.up(i)
+	}
+}
+
+func (h sessionHeap) swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].heapIdx = i
+	h[j].heapIdx = j
+}
+
+func (h sessionHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if h[p].wakeAt <= h[i].wakeAt {
+			return
+		}
+		h.swap(i, p)
+		i = p
+	}
+}
+
+func (h sessionHeap) down(i int) {
+	n := len(h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		m := l
+		if r := l + 1; r < n && h[r].wakeAt < h[l].wakeAt {
+			m = r
+		}
+		if h[i].wakeAt <= h[m].wakeAt {
+			return
+		}
+		h.swap(i, m)
+		i = m
+	}
+}
+
+// reschedule puts s in its shard's heap at its earliest deadline, or takes
+// it out when it has none.
+func (s *session) reschedule() {
+	var next int64
+	earliest := func(t int64) {
+		if t != 0 && (next == 0 || t < next) {
+			next = t
+		}
+	}
+	earliest(s.expireAt)
+	earliest(s.willAt)
+	if len(s.awaitRel) > 0 {
+		timeout := int64(s.sh.b.cfg.AwaitPubrelTimeout)
+		for _, at := range s.awaitRel {
+			earliest(at + timeout)
+		}
+	}
+	h := &s.sh.timers
+	if s.heapIdx >= 0 {
+		h.remove(s)
+	}
+	s.wakeAt = next
+	if next != 0 && !s.dead {
+		h.push(s)
+	}
+}
+
+// onTimer runs whatever of s is due at now (Unix ns).
+func (s *session) onTimer(now int64) {
+	if s.dead {
+		return
+	}
+	if s.willAt != 0 && now >= s.willAt {
+		s.willAt = 0
+		s.publishWill()
+	}
+	if len(s.awaitRel) > 0 {
+		timeout := int64(s.sh.b.cfg.AwaitPubrelTimeout)
+		for id, at := range s.awaitRel {
+			if now >= at+timeout {
+				delete(s.awaitRel, id)
+				s.counters.RecvMsgDropped++
+				s.counters.RecvMsgDroppedAwaitPubrelTimeout++
+				s.markStats()
+			}
+		}
+	}
+	if s.expireAt != 0 && now >= s.expireAt && s.conn == nil {
+		s.expireAt = 0
+		s.end()
+		return
+	}
+	s.reschedule()
+}
