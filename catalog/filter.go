@@ -8,6 +8,9 @@ const (
 	DefaultLimit = 100
 	// MaxLimit is the largest accepted Filter.Limit.
 	MaxLimit = 10000
+	// MaxValues is the most values Filter.ClientIDs or Filter.Usernames
+	// may hold (SQLite binds at most 32766 arguments per statement).
+	MaxValues = 1000
 )
 
 // Range bounds an integer column; a nil bound is open. Both bounds are
@@ -94,6 +97,12 @@ type Filter struct {
 // ErrInvalidFilter) naming the first offending one in the API's spelling.
 func (f *Filter) Validate() error {
 	bad := func(field, reason string) error { return &FieldError{Field: field, Reason: reason} }
+	if len(f.ClientIDs) > MaxValues {
+		return bad("clientid", "more than "+strconv.Itoa(MaxValues)+" values")
+	}
+	if len(f.Usernames) > MaxValues {
+		return bad("username", "more than "+strconv.Itoa(MaxValues)+" values")
+	}
 	if f.ConnState != "" && !f.ConnState.Valid() {
 		return bad("conn_state", "must be connected, idle or disconnected")
 	}
