@@ -174,10 +174,10 @@ func (ix *Index[S]) Subscribe(sub S, filter string, opts SubOptions) (SubscribeR
 	} else {
 		t := n.subs.Load()
 		if t == nil {
-			t = newSlotTable(1, ix.tombSub, ix.subHash)
+			t = newSlotTable(1, ix.tombSub)
 		}
 		e := &subEntry[S]{sub: sub, opts: opts}
-		nt, ok := t.put(ix.subHash(e), e, func(p *subEntry[S]) bool { return p.sub == sub })
+		nt, ok := t.put(ix.subHash(e), e, func(p *subEntry[S]) bool { return p.sub == sub }, ix.subHash)
 		n.subs.Store(nt)
 		added = ok
 	}
@@ -206,7 +206,7 @@ func (ix *Index[S]) Unsubscribe(sub S, filter string) (bool, error) {
 		removed = ix.leaveGroupLocked(n, group, sub)
 	} else if t := n.subs.Load(); t != nil {
 		e := &subEntry[S]{sub: sub}
-		nt, old := t.remove(ix.subHash(e), func(p *subEntry[S]) bool { return p.sub == sub })
+		nt, old := t.remove(ix.subHash(e), func(p *subEntry[S]) bool { return p.sub == sub }, ix.subHash)
 		if nt.live == 0 {
 			nt = nil
 		}
@@ -275,8 +275,8 @@ func (ix *Index[S]) child(n *node[S], level []byte) *node[S] {
 	if t == nil {
 		return nil
 	}
-	h := maphash.Bytes(ix.seed, level)
-	for i, k := h&t.mask, 0; k < len(t.cells); i, k = (i+1)&t.mask, k+1 {
+	h, mask := maphash.Bytes(ix.seed, level), t.mask()
+	for i, k := h&mask, 0; k < len(t.cells); i, k = (i+1)&mask, k+1 {
 		p := t.cells[i].Load()
 		if p == nil {
 			return nil
@@ -348,10 +348,10 @@ func (ix *Index[S]) makeChildLocked(n *node[S], level string) *node[S] {
 			return c
 		}
 	} else {
-		t = newSlotTable(1, ix.tombNode, ix.nodeHash)
+		t = newSlotTable(1, ix.tombNode)
 	}
 	c := &node[S]{level: level, parent: n}
-	t, _ = t.put(h, c, ix.levelEq(level))
+	t, _ = t.put(h, c, ix.levelEq(level), ix.nodeHash)
 	n.children.Store(t)
 	ix.nodes++
 	return c
@@ -391,7 +391,7 @@ func (ix *Index[S]) pruneLocked(n *node[S]) {
 			p.hash.Store(nil)
 		default:
 			t := p.children.Load()
-			t, _ = t.remove(maphash.String(ix.seed, n.level), ix.levelEq(n.level))
+			t, _ = t.remove(maphash.String(ix.seed, n.level), ix.levelEq(n.level), ix.nodeHash)
 			if t.live == 0 {
 				t = nil
 			}
