@@ -178,7 +178,16 @@ func (a *API) command(ctx context.Context, fn func(ctx context.Context) error) e
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.CommandTimeout)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- fn(ctx) }()
+	go func() {
+		// A panic here would kill the process (it is not the request's
+		// goroutine, so net/http cannot catch it): report it as an error.
+		defer func() {
+			if v := recover(); v != nil {
+				done <- fmt.Errorf("%w: %v", errBrokerPanic, v)
+			}
+		}()
+		done <- fn(ctx)
+	}()
 	select {
 	case err := <-done:
 		return err

@@ -24,4 +24,8 @@ var (
 	ErrNoKeys = errors.New("httpapi: no API key configured")
 	// ErrInvalidConfig reports an invalid Config field; the error names it.
 	ErrInvalidConfig = errors.New("httpapi: invalid config")
+
+	// errBrokerPanic wraps a panic recovered from a Broker call; it is
+	// logged and answered with a 500.
+	errBrokerPanic = errors.New("httpapi: broker call panicked")
 )
