@@ -1,0 +1,131 @@
+package shards
+
+import (
+	"testing"
+	"time"
+
+	"github.com/shardmq/shardmq/mqtt"
+	"github.com/shardmq/shardmq/netio"
+)
+
+func TestConnectNegotiation(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	tests := []struct {
+		name string
+		raw  []byte // CONNECT bytes
+		want []byte // CONNACK bytes
+	}{
+		{
+			// "MQTT" level 6: unknown, answered in MQTT 5 form with 0x84.
+			name: "level=6",
+			raw:  []byte{0x10, 0x0d, 0, 4, 'M', 'Q', 'T', 'T', 6, 0x02, 0, 60, 0, 0, 0, 0, 0},
+			want: []byte{0x20, 0x03, 0x00, 0x84, 0x00},
+		},
+		{
+			// "MQTT" level 3 (3.1 needs "MQIsdp"): 3.x form, 0x01.
+			name: "level=3_with_MQTT",
+			raw:  []byte{0x10, 0x0c, 0, 4, 'M', 'Q', 'T', 'T', 3, 0x02, 0, 60, 0, 1, 'a'},
+			want: []byte{0x20, 0x02, 0x00, 0x01},
+		},
+		{
+			// 3.1.1, empty client id without clean session: 0x02.
+			name: "v311_empty_id_persistent",
+			raw:  []byte{0x10, 0x0c, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x00, 0, 60, 0, 0},
+			want: []byte{0x20, 0x02, 0x00, 0x02},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := dialRaw(t, tb.addr, mqtt.V311)
+			tc.raw[1] = byte(len(tc.raw) - 2)
+			rc.write(tc.raw)
+			got := make([]byte, len(tc.want))
+			_ = rc.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := ioReadFull(rc, got); err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(tc.want) {
+				t.Fatalf("CONNACK % x, want % x", got, tc.want)
+			}
+			rc.expectClosed()
+		})
+	}
+}
+
+func ioReadFull(rc *rawClient, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := rc.c.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func TestAssignedClientID(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	t.Run("v5", func(t *testing.T) {
+		_, ack := connectRaw(t, tb.addr, conn5(""))
+		if ack.ReasonCode != mqtt.Success || len(ack.Properties.AssignedClientID) == 0 {
+			t.Fatalf("ack %+v: want success with an assigned client id", ack)
+		}
+		tb.info(t, string(ack.Properties.AssignedClientID))
+	})
+	t.Run("v311_clean", func(t *testing.T) {
+		_, ack := connectRaw(t, tb.addr, conn311("", true))
+		if ack.ReasonCode != mqtt.Success {
+			t.Fatalf("ack %+v", ack)
+		}
+	})
+}
+
+func TestSecondConnectIsProtocolError(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	rc, _ := connectRaw(t, tb.addr, conn5("twice"))
+	rc.write(mqtt.AppendConnect(nil, conn5("twice"), mqtt.V5))
+	if code, ok := rc.expectClosed(); !ok || code != mqtt.ProtocolError {
+		t.Fatalf("DISCONNECT %v (sent %v), want 0x82", code, ok)
+	}
+}
+
+func TestTakeover(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{Loops: 2})
+	for _, v := range []mqtt.Version{mqtt.V311, mqtt.V5} {
+		t.Run("version="+v.String(), func(t *testing.T) {
+			id := "takeover-" + v.String()
+			p := &mqtt.Connect{Version: v, ClientID: []byte(id), KeepAlive: 60}
+			p.Properties.Present.Add(mqtt.PropSessionExpiry)
+			p.Properties.SessionExpiry = 60
+			first, _ := connectRaw(t, tb.addr, p)
+			first.subscribe(1, sub("to/"+id, 1))
+			// Several connections so that the new one may land on the
+			// other loop and be moved to the session's.
+			for i := 0; i < 3; i++ {
+				next, ack := connectRaw(t, tb.addr, p)
+				if !ack.SessionPresent {
+					t.Fatalf("takeover %d: session not present", i)
+				}
+				code, got := first.expectClosed()
+				if v == mqtt.V5 && (!got || code != mqtt.SessionTakenOver) {
+					t.Fatalf("old connection got %v (%v), want DISCONNECT 0x8E", code, got)
+				}
+				first = next
+			}
+			// The subscription survived every takeover.
+			pub, _ := connectRaw(t, tb.addr, conn5("pub-"+id))
+			pub.publish("to/"+id, "x", 0, false, 0)
+			if m := first.readPublish(); string(m.Payload) != "x" {
+				t.Fatalf("payload %q", m.Payload)
+			}
+		})
+	}
+}
+
+func TestPacketBeforeConnect(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	rc := dialRaw(t, tb.addr, mqtt.V311)
+	rc.write([]byte{0xc0, 0x00}) // PINGREQ
+	rc.expectClosed()
+}

@@ -1,0 +1,199 @@
+package shards
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/shardmq/shardmq/mqtt"
+	"github.com/shardmq/shardmq/netio"
+)
+
+func TestQoSExchangesRaw(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	for _, v := range []mqtt.Version{mqtt.V311, mqtt.V5} {
+		for pubQoS := byte(0); pubQoS <= 2; pubQoS++ {
+			for subQoS := byte(0); subQoS <= 2; subQoS++ {
+				name := fmt.Sprintf("v=%s/pub=%d/sub=%d", v, pubQoS, subQoS)
+				t.Run(name, func(t *testing.T) {
+					topic := "q/" + name
+					sp := &mqtt.Connect{Version: v, ClientID: []byte("s-" + name), CleanStart: true, KeepAlive: 30}
+					s, _ := connectRaw(t, tb.addr, sp)
+					if codes := s.subscribe(7, sub(topic, subQoS)); codes[0] != mqtt.ReasonCode(subQoS) {
+						t.Fatalf("granted %v", codes)
+					}
+					pp := &mqtt.Connect{Version: v, ClientID: []byte("p-" + name), CleanStart: true, KeepAlive: 30}
+					p, _ := connectRaw(t, tb.addr, pp)
+					p.publish(topic, "hello", pubQoS, false, 11)
+					switch pubQoS {
+					case 1:
+						if h, _ := p.read(); h.Type != mqtt.TypePuback {
+							t.Fatalf("publisher got %v, want PUBACK", h.Type)
+						}
+					case 2:
+						if h, _ := p.read(); h.Type != mqtt.TypePubrec {
+							t.Fatalf("publisher got %v, want PUBREC", h.Type)
+						}
+						p.write(mqtt.AppendPubrel(nil, &mqtt.Pubrel{PacketID: 11}, v))
+						if h, _ := p.read(); h.Type != mqtt.TypePubcomp {
+							t.Fatalf("publisher got %v, want PUBCOMP", h.Type)
+						}
+					}
+					m := s.readPublish()
+					want := min(pubQoS, subQoS)
+					if m.QoS != want || string(m.Payload) != "hello" || string(m.Topic) != topic || m.Dup || m.Retain {
+						t.Fatalf("got %+v, want qos %d", m, want)
+					}
+					switch want {
+					case 1:
+						s.write(mqtt.AppendPuback(nil, &mqtt.Puback{PacketID: m.PacketID}, v))
+					case 2:
+						s.write(mqtt.AppendPubrec(nil, &mqtt.Pubrec{PacketID: m.PacketID}, v))
+						h, body := s.read()
+						var rel mqtt.Pubrel
+						if h.Type != mqtt.TypePubrel || rel.Decode(h, body, v) != nil || rel.PacketID != m.PacketID {
+							t.Fatalf("subscriber got %v, want PUBREL %d", h.Type, m.PacketID)
+						}
+						s.write(mqtt.AppendPubcomp(nil, &mqtt.Pubcomp{PacketID: m.PacketID}, v))
+					}
+					waitFor(t, "inflight to empty", func() bool {
+						return tb.info(t, "s-"+name).InflightCnt == 0
+					})
+				})
+			}
+		}
+	}
+}
+
+// TestQoS2DuplicateNotRoutedTwice resends a QoS 2 PUBLISH before PUBREL:
+// the broker acknowledges it again without a second delivery.
+func TestQoS2DuplicateNotRoutedTwice(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	s, _ := connectRaw(t, tb.addr, conn311("dup-s", true))
+	s.subscribe(1, sub("dup/t", 0))
+	p, _ := connectRaw(t, tb.addr, conn311("dup-p", true))
+	p.publish("dup/t", "once", 2, false, 5)
+	p.read()
+	p.write(mqtt.AppendPublish(nil, &mqtt.Publish{Dup: true, QoS: 2, PacketID: 5, Topic: []byte("dup/t"), Payload: []byte("once")}, mqtt.V311))
+	if h, _ := p.read(); h.Type != mqtt.TypePubrec {
+		t.Fatalf("got %v, want PUBREC", h.Type)
+	}
+	s.readPublish()
+	s.expectSilence(200 * time.Millisecond)
+}
+
+// TestPersistentSessionResume queues QoS 1 and 2 messages while the client
+// is offline, leaves one unacknowledged, and checks the redelivery with DUP
+// on reconnect followed by the queue, in order.
+func TestPersistentSessionResume(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{Loops: 2})
+	for _, v := range []mqtt.Version{mqtt.V311, mqtt.V5} {
+		t.Run("version="+v.String(), func(t *testing.T) {
+			id := "persist-" + v.String()
+			cp := &mqtt.Connect{Version: v, ClientID: []byte(id), KeepAlive: 60}
+			if v == mqtt.V5 {
+				cp.Properties.Present.Add(mqtt.PropSessionExpiry)
+				cp.Properties.SessionExpiry = 300
+			}
+			s, ack := connectRaw(t, tb.addr, cp)
+			if ack.SessionPresent {
+				t.Fatal("fresh session reported present")
+			}
+			s.subscribe(1, sub("persist/"+id+"/#", 2))
+			p, _ := connectRaw(t, tb.addr, conn5("pub-"+id))
+			p.publish("persist/"+id+"/a", "m1", 1, false, 1)
+			p.read()
+			// Receive m1 but do not acknowledge it, then vanish.
+			first := s.readPublish()
+			if string(first.Payload) != "m1" || first.Dup {
+				t.Fatalf("first %+v", first)
+			}
+			s.c.Close()
+			waitFor(t, "offline", func() bool { return !tb.info(t, id).Connected })
+			p.publish("persist/"+id+"/b", "m2", 1, false, 2)
+			p.read()
+			p.publish("persist/"+id+"/c", "m3", 2, false, 3)
+			p.read()
+			p.write(mqtt.AppendPubrel(nil, &mqtt.Pubrel{PacketID: 3}, mqtt.V5))
+			p.read()
+			waitFor(t, "queued", func() bool { return tb.info(t, id).MqueueLen == 2 })
+
+			s2, ack := connectRaw(t, tb.addr, cp)
+			if !ack.SessionPresent {
+				t.Fatal("session not present on reconnect")
+			}
+			re := s2.readPublish()
+			if string(re.Payload) != "m1" || !re.Dup || re.PacketID != first.PacketID {
+				t.Fatalf("redelivery %+v, want m1 with DUP and id %d", re, first.PacketID)
+			}
+			m2 := s2.readPublish()
+			m3 := s2.readPublish()
+			if string(m2.Payload) != "m2" || m2.QoS != 1 || string(m3.Payload) != "m3" || m3.QoS != 2 {
+				t.Fatalf("queued %q/%d %q/%d", m2.Payload, m2.QoS, m3.Payload, m3.QoS)
+			}
+			s2.write(mqtt.AppendPuback(nil, &mqtt.Puback{PacketID: re.PacketID}, v))
+			s2.write(mqtt.AppendPuback(nil, &mqtt.Puback{PacketID: m2.PacketID}, v))
+			s2.write(mqtt.AppendPubrec(nil, &mqtt.Pubrec{PacketID: m3.PacketID}, v))
+			if h, _ := s2.read(); h.Type != mqtt.TypePubrel {
+				t.Fatalf("got %v, want PUBREL", h.Type)
+			}
+			// Vanish between PUBREC and PUBCOMP: the PUBREL is resent.
+			s2.c.Close()
+			waitFor(t, "offline again", func() bool { return !tb.info(t, id).Connected })
+			s3, _ := connectRaw(t, tb.addr, cp)
+			h, body := s3.read()
+			var rel mqtt.Pubrel
+			if h.Type != mqtt.TypePubrel || rel.Decode(h, body, v) != nil || rel.PacketID != m3.PacketID {
+				t.Fatalf("got %v, want PUBREL %d", h.Type, m3.PacketID)
+			}
+			s3.write(mqtt.AppendPubcomp(nil, &mqtt.Pubcomp{PacketID: m3.PacketID}, v))
+			waitFor(t, "inflight empty", func() bool { return tb.info(t, id).InflightCnt == 0 })
+		})
+	}
+}
+
+func TestCleanStartDiscardsSession(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	s, _ := connectRaw(t, tb.addr, conn311("cs", false))
+	s.subscribe(1, sub("cs/t", 1))
+	s.c.Close()
+	waitFor(t, "offline", func() bool { return !tb.info(t, "cs").Connected })
+	s2, ack := connectRaw(t, tb.addr, conn311("cs", true))
+	if ack.SessionPresent {
+		t.Fatal("clean session reported present")
+	}
+	if n := tb.info(t, "cs").SubscriptionsCnt; n != 0 {
+		t.Fatalf("subscriptions %d after clean start", n)
+	}
+	s2.write([]byte{0xe0, 0x00}) // DISCONNECT
+	s2.expectClosed()
+	waitFor(t, "session gone", func() bool { return tb.Sessions() == 0 })
+}
+
+// TestInflightWindowAndQueueLimit checks inflight_max and mqueue_max with
+// drops counted, for a subscriber that never acknowledges.
+func TestInflightWindowAndQueueLimit(t *testing.T) {
+	tb := startBroker(t, Config{InflightMax: 3, MqueueMax: 4}, netio.Config{})
+	s, _ := connectRaw(t, tb.addr, conn311("win", true))
+	s.subscribe(1, sub("win/t", 1))
+	p, _ := connectRaw(t, tb.addr, conn311("win-p", true))
+	for i := 0; i < 10; i++ {
+		p.publish("win/t", fmt.Sprint(i), 1, false, uint16(i+1))
+		p.read()
+	}
+	for i := 0; i < 3; i++ {
+		if m := s.readPublish(); string(m.Payload) != fmt.Sprint(i) {
+			t.Fatalf("got %q want %d", m.Payload, i)
+		}
+	}
+	s.expectSilence(100 * time.Millisecond)
+	r := tb.info(t, "win")
+	if r.InflightCnt != 3 || r.MqueueLen != 4 || r.MqueueDropped != 3 || r.SendMsgDroppedQueueFull != 3 {
+		t.Fatalf("inflight %d queue %d dropped %d/%d", r.InflightCnt, r.MqueueLen, r.MqueueDropped, r.SendMsgDroppedQueueFull)
+	}
+	// Acknowledging one frees a slot: the oldest kept (6) follows.
+	s.write(mqtt.AppendPuback(nil, &mqtt.Puback{PacketID: 1}, mqtt.V311))
+	if m := s.readPublish(); string(m.Payload) != "6" {
+		t.Fatalf("got %q want 6", m.Payload)
+	}
+}
