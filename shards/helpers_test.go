@@ -258,9 +258,9 @@ type memSink struct {
 
 func newMemSink() *memSink { return &memSink{ch: make(chan any, 1<<16)} }
 
-func (m *memSink) Upsert(rows []ClientRow)    { m.push(rows) }
+func (m *memSink) Upsert(rows []ClientRow)     { m.push(rows) }
 func (m *memSink) UpdateStats(u []StatsUpdate) { m.push(u) }
-func (m *memSink) Remove(ids []string)        { m.push(ids) }
+func (m *memSink) Remove(ids []string)         { m.push(ids) }
 func (m *memSink) push(v any) {
 	select {
 	case m.ch <- v:
