@@ -462,3 +462,34 @@ func TestPlainTopicName(t *testing.T) {
 		})
 	}
 }
+
+func TestEncodePanicsOnOversizedField(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("AppendPublish with a 65536-byte topic did not panic")
+		}
+	}()
+	AppendPublish(nil, &Publish{Topic: make([]byte, 65536)}, V311)
+}
+
+func TestNames(t *testing.T) {
+	if TypeConnect.String() != "CONNECT" || TypeAuth.String() != "AUTH" || PacketType(0).String() != "RESERVED" || PacketType(16).String() != "INVALID" {
+		t.Error("packet type names")
+	}
+	if V31.String() != "3.1" || V311.String() != "3.1.1" || V5.String() != "5.0" || Version(6).String() != "unknown" {
+		t.Error("version names")
+	}
+	if !V31.Valid() || !V5.Valid() || Version(2).Valid() || Version(6).Valid() {
+		t.Error("Version.Valid")
+	}
+	// Every code a packet may carry has a name.
+	for _, set := range []*codeSet{&connackCodes, &pubackCodes, &pubrelCodes, &subackCodes, &unsubackCodes, &disconnectCodes, &authCodes} {
+		for c := 0; c < 256; c++ {
+			if set.has(ReasonCode(c)) {
+				if _, ok := reasonText[ReasonCode(c)]; !ok {
+					t.Errorf("reason code %#x has no name", c)
+				}
+			}
+		}
+	}
+}

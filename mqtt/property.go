@@ -405,13 +405,6 @@ func (p *Properties) len(target int) int {
 	return n
 }
 
-// size returns the length of the encoded properties for target including
-// the property length.
-func (p *Properties) size(target int) int {
-	l := p.len(target)
-	return VarintLen(l) + l
-}
-
 // bytesOf returns the value of a string or binary property.
 func (p *Properties) bytesOf(id PropertyID) []byte {
 	switch id {
