@@ -121,7 +121,10 @@ func TestZeroAllocs(t *testing.T) {
 	}
 	t.Run("decode-every-vector-reused", func(t *testing.T) {
 		for _, tc := range vectors {
-			h, n, _ := Frame(tc.raw, 0)
+			h, n, err := Frame(tc.raw, 0)
+			if err != nil || n != len(tc.raw) {
+				t.Fatalf("%s: Frame = %d, %v", tc.name, n, err)
+			}
 			p := newPacket(h.Type)
 			body := tc.raw[h.HeaderLen:n]
 			if err := decodeInto(p, h, body, tc.v); err != nil {

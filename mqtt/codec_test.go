@@ -493,3 +493,30 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeWrongType checks that each Decode refuses a header of another
+// packet type, and that Properties.Has sees the slices.
+func TestDecodeWrongType(t *testing.T) {
+	h := FixedHeader{Type: TypePuback, HeaderLen: 2, RemainingLength: 2}
+	for typ := TypeConnect; typ <= TypeAuth; typ++ {
+		if typ == TypePuback {
+			continue
+		}
+		if err := decodeInto(newPacket(typ), h, []byte{0, 1}, V5); err != ErrPacketType {
+			t.Errorf("%v.Decode of a PUBACK header: %v", typ, err)
+		}
+	}
+	p := Properties{User: []UserProperty{{b("k"), b("v")}}, SubscriptionIDs: []uint32{1}}
+	p.Present.Add(PropTopicAlias)
+	if !p.Has(PropUserProperty) || !p.Has(PropSubscriptionID) || !p.Has(PropTopicAlias) || p.Has(PropContentType) {
+		t.Error("Properties.Has")
+	}
+	p.Present.Remove(PropTopicAlias)
+	p.Reset()
+	if p.Has(PropUserProperty) || p.Has(PropTopicAlias) || cap(p.User) == 0 {
+		t.Error("Properties.Reset")
+	}
+	if ErrTruncated.Error() != "mqtt: packet ends inside a field" {
+		t.Errorf("message %q", ErrTruncated.Error())
+	}
+}

@@ -63,8 +63,9 @@ func FuzzFrame(f *testing.F) {
 // the fuzzed first byte.
 func FuzzDecode(f *testing.F) {
 	for _, tc := range vectors {
-		h, n, _ := Frame(tc.raw, 0)
-		f.Add(tc.raw[0], tc.raw[h.HeaderLen:n], byte(tc.v))
+		if h, n, err := Frame(tc.raw, 0); err == nil && n > 0 {
+			f.Add(tc.raw[0], tc.raw[h.HeaderLen:n], byte(tc.v))
+		}
 	}
 	for _, tc := range malformedTests {
 		if h, n, err := Frame(tc.raw, 0); err == nil && n > 0 {

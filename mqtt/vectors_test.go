@@ -93,6 +93,45 @@ var vectors = []vector{
 	}, want: &Connect{Version: V5, Properties: props(Properties{AuthMethod: b("SCRAM"), AuthData: []byte{7}},
 		PropAuthMethod, PropAuthData), ClientID: b(""), HasPassword: true, Password: b("s")}},
 
+	{name: "connect/v5/every-property", v: V5, raw: []byte{
+		0x10, 0x56, // CONNECT, remaining length 86
+		0x00, 0x04, 'M', 'Q', 'T', 'T', // protocol name "MQTT"
+		0x05,       // protocol level 5
+		0x16,       // flags: will QoS 2, will, clean start
+		0x00, 0x00, // keep alive 0
+		0x23,                         // property length 35
+		0x11, 0x00, 0x00, 0x01, 0x2c, // session expiry interval 300 s
+		0x15, 0x00, 0x01, 'm', // authentication method "m"
+		0x16, 0x00, 0x01, 0x2a, // authentication data 2a
+		0x17, 0x00, // request problem information 0
+		0x19, 0x01, // request response information 1
+		0x21, 0x00, 0x64, // receive maximum 100
+		0x22, 0x00, 0x10, // topic alias maximum 16
+		0x27, 0x00, 0x10, 0x00, 0x00, // maximum packet size 1 MiB
+		0x26, 0x00, 0x01, 'a', 0x00, 0x01, 'b', // user property a=b
+		0x00, 0x01, 'c', // client id "c"
+		0x1f,       // will property length 31
+		0x01, 0x00, // payload format indicator 0
+		0x02, 0x00, 0x00, 0x00, 0x3c, // message expiry interval 60 s
+		0x03, 0x00, 0x01, 'j', // content type "j"
+		0x08, 0x00, 0x01, 'r', // response topic "r"
+		0x09, 0x00, 0x01, 0x05, // correlation data 05
+		0x18, 0x00, 0x00, 0x00, 0x00, // will delay interval 0
+		0x26, 0x00, 0x01, 'x', 0x00, 0x01, 'y', // user property x=y
+		0x00, 0x01, 'w', // will topic "w"
+		0x00, 0x00, // empty will payload
+	}, want: &Connect{Version: V5, CleanStart: true,
+		Properties: props(Properties{SessionExpiry: 300, AuthMethod: b("m"), AuthData: []byte{0x2a},
+			RequestResponseInfo: 1, ReceiveMaximum: 100, TopicAliasMaximum: 16, MaximumPacketSize: 1 << 20,
+			User: []UserProperty{{b("a"), b("b")}}},
+			PropSessionExpiry, PropAuthMethod, PropAuthData, PropRequestProblemInfo, PropRequestResponseInfo,
+			PropReceiveMaximum, PropTopicAliasMaximum, PropMaximumPacketSize),
+		ClientID: b("c"), HasWill: true,
+		Will: Will{QoS: 2, Properties: props(Properties{MessageExpiry: 60, ContentType: b("j"), ResponseTopic: b("r"),
+			CorrelationData: []byte{5}, User: []UserProperty{{b("x"), b("y")}}},
+			PropPayloadFormat, PropMessageExpiry, PropContentType, PropResponseTopic, PropCorrelationData, PropWillDelay),
+			Topic: b("w"), Payload: b("")}}},
+
 	// ---- CONNACK ----
 	{name: "connack/v3.1/accepted", v: V31, raw: []byte{
 		0x20, 0x02, // CONNACK, remaining length 2
@@ -134,6 +173,36 @@ var vectors = []vector{
 		0x8c, // reason code bad authentication method
 		0x00, // property length 0
 	}, want: &Connack{ReasonCode: BadAuthenticationMethod}},
+
+	{name: "connack/v5/every-property", v: V5, raw: []byte{
+		0x20, 0x3b, // CONNACK, remaining length 59
+		0x00,                         // acknowledge flags: none
+		0x00,                         // reason code success
+		0x38,                         // property length 56
+		0x11, 0x00, 0x00, 0x00, 0x0a, // session expiry interval 10 s
+		0x12, 0x00, 0x01, 'z', // assigned client identifier "z"
+		0x13, 0x00, 0x3c, // server keep alive 60 s
+		0x15, 0x00, 0x01, 'm', // authentication method "m"
+		0x16, 0x00, 0x00, // empty authentication data
+		0x1a, 0x00, 0x01, 'i', // response information "i"
+		0x1c, 0x00, 0x01, 's', // server reference "s"
+		0x1f, 0x00, 0x00, // empty reason string
+		0x21, 0xff, 0xff, // receive maximum 65535
+		0x22, 0x00, 0x00, // topic alias maximum 0
+		0x24, 0x00, // maximum QoS 0
+		0x25, 0x01, // retain available 1
+		0x27, 0x00, 0x00, 0x01, 0x00, // maximum packet size 256
+		0x28, 0x01, // wildcard subscription available 1
+		0x29, 0x00, // subscription identifiers available 0
+		0x2a, 0x01, // shared subscription available 1
+		0x26, 0x00, 0x00, 0x00, 0x00, // user property ""=""
+	}, want: &Connack{Properties: props(Properties{SessionExpiry: 10, AssignedClientID: b("z"), ServerKeepAlive: 60,
+		AuthMethod: b("m"), AuthData: b(""), ResponseInfo: b("i"), ServerReference: b("s"), ReasonString: b(""),
+		ReceiveMaximum: 65535, RetainAvailable: 1, MaximumPacketSize: 256, WildcardSubAvailable: 1,
+		SharedSubAvailable: 1, User: []UserProperty{{b(""), b("")}}},
+		PropSessionExpiry, PropAssignedClientID, PropServerKeepAlive, PropAuthMethod, PropAuthData, PropResponseInfo,
+		PropServerReference, PropReasonString, PropReceiveMaximum, PropTopicAliasMaximum, PropMaximumQoS,
+		PropRetainAvailable, PropMaximumPacketSize, PropWildcardSubAvailable, PropSubIDAvailable, PropSharedSubAvailable)}},
 
 	// ---- PUBLISH ----
 	{name: "publish/v3.1/qos0", v: V31, raw: []byte{
