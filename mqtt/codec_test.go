@@ -520,3 +520,27 @@ func TestDecodeWrongType(t *testing.T) {
 		t.Errorf("message %q", ErrTruncated.Error())
 	}
 }
+
+func TestCheckPayloadFormat(t *testing.T) {
+	utf8Format := props(Properties{PayloadFormat: 1}, PropPayloadFormat)
+	tests := []struct {
+		name string
+		p    Publish
+		want error
+	}{
+		{"no-indicator", Publish{Payload: []byte{0xff}}, nil},
+		{"bytes", Publish{Payload: []byte{0xff}, Properties: props(Properties{}, PropPayloadFormat)}, nil},
+		{"utf8-valid", Publish{Payload: b("héllo"), Properties: utf8Format}, nil},
+		{"utf8-invalid", Publish{Payload: []byte{0xc3, 0x28}, Properties: utf8Format}, ErrPayloadFormat},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.p.CheckPayloadFormat(); err != tc.want {
+				t.Fatalf("CheckPayloadFormat = %v, want %v", err, tc.want)
+			}
+			if tc.want != nil && Code(tc.want) != PayloadFormatInvalid {
+				t.Fatal("wrong code")
+			}
+		})
+	}
+}

@@ -109,6 +109,9 @@ var (
 	ErrReasonCode = &Error{MalformedPacket, "mqtt: invalid reason code for this packet"}
 	// ErrAuthData reports Authentication Data without Authentication Method.
 	ErrAuthData = &Error{ProtocolError, "mqtt: authentication data without authentication method"}
+	// ErrPayloadFormat reports a PUBLISH whose Payload Format Indicator says
+	// UTF-8 and whose payload is not well-formed UTF-8.
+	ErrPayloadFormat = &Error{PayloadFormatInvalid, "mqtt: payload is not UTF-8 as its payload format indicator says"}
 	// ErrConnackFlags reports reserved CONNACK acknowledge flags, or session
 	// present with a refusing return code [MQTT-3.2.2-1] [MQTT-3.2.2-4].
 	ErrConnackFlags = &Error{MalformedPacket, "mqtt: invalid CONNACK acknowledge flags"}

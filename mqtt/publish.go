@@ -3,6 +3,7 @@ package mqtt
 import (
 	"encoding/binary"
 	"slices"
+	"unicode/utf8"
 )
 
 // Publish is a PUBLISH packet [MQTT-3.3].
@@ -158,4 +159,16 @@ func PublishPacketIDOffset(frame []byte) int {
 		return -1
 	}
 	return off
+}
+
+// CheckPayloadFormat returns ErrPayloadFormat (PayloadFormatInvalid) when p
+// carries Payload Format Indicator 1 (UTF-8 character data) and its payload
+// is not well-formed UTF-8, and nil otherwise. Decode does not call it:
+// the check is optional for a receiver [MQTT-3.3.2.3.2] and costs a pass
+// over the payload.
+func (p *Publish) CheckPayloadFormat() error {
+	if p.Properties.Present.Has(PropPayloadFormat) && p.Properties.PayloadFormat == 1 && !utf8.Valid(p.Payload) {
+		return ErrPayloadFormat
+	}
+	return nil
 }
