@@ -2,6 +2,7 @@ package shards
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -195,5 +196,41 @@ func TestInflightWindowAndQueueLimit(t *testing.T) {
 	s.write(mqtt.AppendPuback(nil, &mqtt.Puback{PacketID: 1}, mqtt.V311))
 	if m := s.readPublish(); string(m.Payload) != "6" {
 		t.Fatalf("got %q want 6", m.Payload)
+	}
+}
+
+// TestOverlappingSubscriptions checks one copy at the highest QoS carrying
+// every matching Subscription Identifier, and the per-subscription mode.
+func TestOverlappingSubscriptions(t *testing.T) {
+	for _, perSub := range []bool{false, true} {
+		t.Run(fmt.Sprintf("copy_per_subscription=%v", perSub), func(t *testing.T) {
+			tb := startBroker(t, Config{CopyPerSubscription: perSub}, netio.Config{})
+			s, _ := connectRaw(t, tb.addr, conn5("ov"))
+			for i, f := range []string{"ov/+", "ov/#", "ov/a"} {
+				sp := &mqtt.Subscribe{PacketID: uint16(i + 1), Subscriptions: []mqtt.Subscription{sub(f, byte(i))}}
+				sp.Properties.SubscriptionIDs = []uint32{uint32(10 + i)}
+				s.write(mqtt.AppendSubscribe(nil, sp, mqtt.V5))
+				s.read()
+			}
+			p, _ := connectRaw(t, tb.addr, conn5("ov-p"))
+			p.publish("ov/a", "m", 2, false, 1)
+			if perSub {
+				seen := map[uint32]byte{}
+				for i := 0; i < 3; i++ {
+					m := s.readPublish()
+					seen[m.Properties.SubscriptionIDs[0]] = m.QoS
+				}
+				if seen[10] != 0 || seen[11] != 1 || seen[12] != 2 {
+					t.Fatalf("copies %v", seen)
+				}
+				return
+			}
+			m := s.readPublish()
+			slices.Sort(m.Properties.SubscriptionIDs) // any order [MQTT-3.3.4-4]
+			if m.QoS != 2 || fmt.Sprint(m.Properties.SubscriptionIDs) != "[10 11 12]" {
+				t.Fatalf("qos %d ids %v", m.QoS, m.Properties.SubscriptionIDs)
+			}
+			s.expectSilence(100 * time.Millisecond)
+		})
 	}
 }
