@@ -1,0 +1,148 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// Broker names.
+const (
+	// BrokerShardmq is the product, built from ./cmd/shardmq.
+	BrokerShardmq = "shardmq"
+	// BrokerMosquitto is Debian's mosquitto.
+	BrokerMosquitto = "mosquitto"
+	// BrokerMochi is mochi-mqtt v2.7.9 built from bench/peers/mochi.
+	BrokerMochi = "mochi"
+	// BrokerRelay is the in-process byte relay, the generator's ceiling.
+	BrokerRelay = "relay"
+)
+
+// Broker starts fresh instances of one broker.
+type Broker interface {
+	// Name returns the broker's name as reports show it.
+	Name() string
+	// Start starts a new instance whose files go to dir.
+	Start(ctx context.Context, dir string) (*Instance, error)
+}
+
+// Instance is one running broker.
+type Instance struct {
+	// Addr is the MQTT listener, host:port.
+	Addr string
+	// APIAddr is the HTTP API listener, or "" when the broker has none.
+	APIAddr string
+	// PID is the broker's process id, or 0 when it runs in-process.
+	PID int
+	// Relay reports that Addr is a Relay: connections send a pairing key
+	// instead of MQTT CONNECT.
+	Relay bool
+
+	stop func() error
+}
+
+// Stop stops the instance and waits for it to exit.
+func (in *Instance) Stop() error {
+	if in.stop == nil {
+		return nil
+	}
+	s := in.stop
+	in.stop = nil
+	return s()
+}
+
+// freeAddr returns a 127.0.0.1 address with a port that was free a moment
+// ago.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	return addr, ln.Close()
+}
+
+// startProcess runs path with args in dir, its output going to logName in
+// dir, and waits until addr accepts TCP connections.
+func startProcess(ctx context.Context, dir, logName, addr, path string, args ...string) (*Instance, error) {
+	logf, err := os.Create(filepath.Join(dir, logName))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); logf.Close() }()
+	stop := func() error {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		return nil
+	}
+	if err := waitListening(ctx, addr, exited, 15*time.Second); err != nil {
+		_ = stop()
+		tail, _ := os.ReadFile(filepath.Join(dir, logName))
+		if len(tail) > 400 {
+			tail = tail[len(tail)-400:]
+		}
+		return nil, fmt.Errorf("%w: %s: %v; log: %s", ErrBrokerNotReady, filepath.Base(path), err, bytes.TrimSpace(tail))
+	}
+	return &Instance{Addr: addr, PID: cmd.Process.Pid, stop: stop}, nil
+}
+
+// waitListening polls addr until it accepts a connection, the process
+// exits or the timeout passes.
+func waitListening(ctx context.Context, addr string, exited <-chan error, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		nc, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			nc.Close()
+			return nil
+		}
+		select {
+		case err := <-exited:
+			if err == nil {
+				err = errors.New("exited")
+			}
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+	}
+}
+
+// relayBroker runs a Relay in-process.
+type relayBroker struct{}
+
+// Name returns "relay".
+func (relayBroker) Name() string { return BrokerRelay }
+
+// Start starts a Relay on a free port.
+func (relayBroker) Start(context.Context, string) (*Instance, error) {
+	r, err := NewRelay("127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	return &Instance{Addr: r.Addr(), Relay: true, stop: r.Close}, nil
+}

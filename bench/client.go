@@ -1,0 +1,170 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/shardmq/shardmq/mqtt"
+)
+
+// readBufSize is the initial read buffer of a generator connection: large
+// enough that one read usually carries many frames.
+const readBufSize = 64 << 10
+
+// client is one generator connection speaking MQTT with the mqtt codec. One
+// goroutine reads (readFrame, serve); writes are serialised by wmu so a
+// publisher goroutine and its reader (sending acknowledgements) can share
+// the connection.
+type client struct {
+	nc net.Conn
+	v  mqtt.Version
+
+	// Owned by the reading goroutine.
+	rbuf []byte
+	r, w int
+
+	// wmu serialises writes to nc.
+	wmu sync.Mutex
+}
+
+// dialRaw opens a TCP connection to addr within timeout.
+func dialRaw(ctx context.Context, addr string, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{Timeout: timeout}
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	return nc, nil
+}
+
+// newClient wraps an open connection without any MQTT exchange (the relay
+// uses this).
+func newClient(nc net.Conn, v mqtt.Version) *client {
+	return &client{nc: nc, v: v, rbuf: make([]byte, readBufSize)}
+}
+
+// dialMQTT connects to addr, sends CONNECT with a clean session and no
+// keep alive (idle benchmark connections must not be pinged away), and
+// waits for a successful CONNACK.
+func dialMQTT(ctx context.Context, addr, clientID string, v mqtt.Version, timeout time.Duration) (*client, error) {
+	nc, err := dialRaw(ctx, addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	c := newClient(nc, v)
+	if err := c.handshake(clientID, timeout); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// handshake sends CONNECT and reads CONNACK.
+func (c *client) handshake(clientID string, timeout time.Duration) error {
+	_ = c.nc.SetDeadline(time.Now().Add(timeout))
+	defer c.nc.SetDeadline(time.Time{})
+	p := mqtt.Connect{Version: c.v, CleanStart: true, ClientID: []byte(clientID)}
+	if _, err := c.nc.Write(mqtt.AppendConnect(nil, &p, c.v)); err != nil {
+		return err
+	}
+	h, body, err := c.readFrame()
+	if err != nil {
+		return err
+	}
+	if h.Type != mqtt.TypeConnack {
+		return fmt.Errorf("%w: %v before CONNACK", ErrUnexpectedPacket, h.Type)
+	}
+	var ack mqtt.Connack
+	if err := ack.Decode(h, body, c.v); err != nil {
+		return err
+	}
+	if ack.ReasonCode != mqtt.ConnAccepted {
+		return fmt.Errorf("%w: code 0x%02x", ErrConnack, byte(ack.ReasonCode))
+	}
+	return nil
+}
+
+// subscribe sends one SUBSCRIBE and waits for its SUBACK; it must be called
+// before the connection's reader starts.
+func (c *client) subscribe(filter string, qos byte, timeout time.Duration) error {
+	_ = c.nc.SetDeadline(time.Now().Add(timeout))
+	defer c.nc.SetDeadline(time.Time{})
+	p := mqtt.Subscribe{PacketID: 1, Subscriptions: []mqtt.Subscription{{Filter: []byte(filter), QoS: qos}}}
+	if _, err := c.nc.Write(mqtt.AppendSubscribe(nil, &p, c.v)); err != nil {
+		return err
+	}
+	for {
+		h, body, err := c.readFrame()
+		if err != nil {
+			return err
+		}
+		if h.Type != mqtt.TypeSuback {
+			continue // a retained or early message; not expected, harmless
+		}
+		var ack mqtt.Suback
+		if err := ack.Decode(h, body, c.v); err != nil {
+			return err
+		}
+		if ack.PacketID != 1 || len(ack.ReasonCodes) != 1 || ack.ReasonCodes[0] >= 0x80 {
+			return fmt.Errorf("%w: %q codes %v", ErrSuback, filter, ack.ReasonCodes)
+		}
+		return nil
+	}
+}
+
+// write sends b; safe for concurrent use.
+func (c *client) write(b []byte) error {
+	c.wmu.Lock()
+	_, err := c.nc.Write(b)
+	c.wmu.Unlock()
+	return err
+}
+
+// buffered reports whether a complete frame is already in the read buffer,
+// so the caller can flush batched acknowledgements before readFrame blocks.
+func (c *client) buffered() bool {
+	_, n, err := mqtt.Frame(c.rbuf[c.r:c.w], 0)
+	return n > 0 || err != nil
+}
+
+// readFrame returns the next frame's fixed header and body. body aliases the
+// read buffer and is valid until the next call. Only the reading goroutine
+// may call it.
+func (c *client) readFrame() (mqtt.FixedHeader, []byte, error) {
+	for {
+		h, n, err := mqtt.Frame(c.rbuf[c.r:c.w], 0)
+		if err != nil {
+			return h, nil, err
+		}
+		if n > 0 {
+			body := c.rbuf[c.r+h.HeaderLen : c.r+n]
+			c.r += n
+			return h, body, nil
+		}
+		if c.r > 0 {
+			c.w = copy(c.rbuf, c.rbuf[c.r:c.w])
+			c.r = 0
+		}
+		if need := h.HeaderLen + h.RemainingLength; need > len(c.rbuf) {
+			c.rbuf = append(c.rbuf, make([]byte, need-len(c.rbuf))...)
+		}
+		m, err := c.nc.Read(c.rbuf[c.w:])
+		c.w += m
+		if err != nil && m == 0 {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return h, nil, err
+		}
+	}
+}
+
+// close closes the connection, unblocking its reader.
+func (c *client) close() { _ = c.nc.Close() }

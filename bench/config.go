@@ -1,0 +1,206 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shardmq/shardmq/mqtt"
+)
+
+// Profiles select the defaults of a Config.
+const (
+	// ProfileShort takes about three minutes for all brokers.
+	ProfileShort = "short"
+	// ProfileFull runs longer, with three repeats and 10k connections.
+	ProfileFull = "full"
+)
+
+// Config configures a benchmark run. A zero field takes the profile's
+// default; Validate reports fields out of range.
+type Config struct {
+	// Profile is ProfileShort or ProfileFull. If empty, ProfileShort.
+	Profile string
+	// Brokers are the brokers to compare, in order. If empty, shardmq,
+	// mosquitto and mochi. The relay ceiling is added unless NoRelay.
+	Brokers []string
+	// NoRelay leaves out the generator's ceiling measured on the Relay.
+	NoRelay bool
+	// Scenarios are the scenarios to run (see Scenarios). If empty, all.
+	Scenarios []string
+	// Repeats is how many times each scenario runs on each broker, each
+	// time on a fresh broker. If zero, 1 (short) or 3 (full).
+	Repeats int
+	// Warmup runs load before measuring. If zero, 1s (short) or 3s (full).
+	Warmup time.Duration
+	// Duration is the measured time. If zero, 2s (short) or 15s (full).
+	Duration time.Duration
+	// Version is the MQTT protocol version of the generator. If zero, 3.1.1.
+	Version mqtt.Version
+	// PayloadSize is the PUBLISH payload size in bytes, at least 16 (the
+	// send timestamp and the publisher index). If zero, 64.
+	PayloadSize int
+	// FanInPublishers publish to one wildcard subscriber. If zero, 50.
+	FanInPublishers int
+	// FanOutSubscribers receive every message of one publisher. If zero, 100.
+	FanOutSubscribers int
+	// Pairs is the number of point-to-point pairs. If zero, 100.
+	Pairs int
+	// Window is the QoS 1 and 2 inflight window per publisher. If zero, 32.
+	Window int
+	// QoS0Window bounds the QoS 0 messages a publisher has sent but its
+	// subscribers have not yet received, so queues stay bounded and the
+	// rate measured is sustainable. If zero, 64.
+	QoS0Window int
+	// FixedRate is the total rate of the fixed-rate scenario in messages
+	// per second. If zero, 20000.
+	FixedRate int
+	// FixedRatePairs share FixedRate. If zero, 10.
+	FixedRatePairs int
+	// StormConns is the number of connections of the connection storm and
+	// idle-memory scenario. If zero, 1000 (short) or 10000 (full).
+	StormConns int
+	// StormConcurrency is the number of connects in flight per generator
+	// process. If zero, 100.
+	StormConcurrency int
+	// ConnsPerProcess is the most connections one generator process
+	// opens; larger storms re-execute the binary as workers (the per-process
+	// open-file cap is 20,000). If zero, 5000.
+	ConnsPerProcess int
+	// APIKey and APISecret authenticate GET /clients (HTTP Basic).
+	APIKey, APISecret string
+	// RepoDir is the shardmq repository (to build cmd/shardmq and
+	// bench/peers/mochi). If empty, the nearest parent of the working
+	// directory holding shardmq's go.mod.
+	RepoDir string
+	// OutDir receives report.md, report.json, report.png and broker logs.
+	// If empty, "bench-out".
+	OutDir string
+	// MosquittoPath is the mosquitto binary. If empty, looked up.
+	MosquittoPath string
+	// Progress receives the progress bar. If nil, no progress is drawn.
+	Progress io.Writer
+	// Log receives one line per notable event (skips, errors). If nil,
+	// io.Discard.
+	Log io.Writer
+}
+
+// withDefaults returns c with zero fields set from its profile.
+func (c Config) withDefaults() Config {
+	full := c.Profile == ProfileFull
+	if c.Profile == "" {
+		c.Profile = ProfileShort
+	}
+	pick := func(short, long int) int {
+		if full {
+			return long
+		}
+		return short
+	}
+	setInt := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	setDur := func(p *time.Duration, v time.Duration) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	if len(c.Brokers) == 0 {
+		c.Brokers = []string{BrokerShardmq, BrokerMosquitto, BrokerMochi}
+	}
+	if len(c.Scenarios) == 0 {
+		c.Scenarios = Scenarios()
+	}
+	setInt(&c.Repeats, pick(1, 3))
+	setDur(&c.Warmup, time.Duration(pick(1, 3))*time.Second)
+	setDur(&c.Duration, time.Duration(pick(2, 15))*time.Second)
+	if c.Version == 0 {
+		c.Version = mqtt.V311
+	}
+	setInt(&c.PayloadSize, 64)
+	setInt(&c.FanInPublishers, 50)
+	setInt(&c.FanOutSubscribers, 100)
+	setInt(&c.Pairs, 100)
+	setInt(&c.Window, 32)
+	setInt(&c.QoS0Window, 64)
+	setInt(&c.FixedRate, 20000)
+	setInt(&c.FixedRatePairs, 10)
+	setInt(&c.StormConns, pick(1000, 10000))
+	setInt(&c.StormConcurrency, 100)
+	setInt(&c.ConnsPerProcess, 5000)
+	if c.OutDir == "" {
+		c.OutDir = "bench-out"
+	}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+	return c
+}
+
+// Validate reports the first invalid field of c (after defaults), wrapped
+// in ErrConfig.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	bad := func(field, why string) error { return fmt.Errorf("%w: %s %s", ErrConfig, field, why) }
+	if c.Profile != ProfileShort && c.Profile != ProfileFull {
+		return bad("Profile", fmt.Sprintf("%q is neither short nor full", c.Profile))
+	}
+	for _, b := range c.Brokers {
+		if !slices.Contains([]string{BrokerShardmq, BrokerMosquitto, BrokerMochi}, b) {
+			return bad("Brokers", fmt.Sprintf("%q unknown (shardmq, mosquitto, mochi)", b))
+		}
+	}
+	for _, s := range c.Scenarios {
+		if !slices.Contains(Scenarios(), s) {
+			return bad("Scenarios", fmt.Sprintf("%q unknown (%s)", s, strings.Join(Scenarios(), ", ")))
+		}
+	}
+	switch {
+	case !c.Version.Valid():
+		return bad("Version", "must be 3, 4 or 5")
+	case c.Repeats < 1 || c.Repeats > 100:
+		return bad("Repeats", "must be 1..100")
+	case c.Warmup < 0 || c.Duration < 0:
+		return bad("Duration", "must not be negative")
+	case c.PayloadSize < payloadHeader || c.PayloadSize > 1<<20:
+		return bad("PayloadSize", fmt.Sprintf("must be %d..1048576", payloadHeader))
+	case c.FanInPublishers < 1 || c.FanInPublishers > 65535:
+		return bad("FanInPublishers", "must be 1..65535")
+	case c.FanOutSubscribers < 1 || c.Pairs < 1 || c.Pairs > 65535 || c.FixedRatePairs < 1 || c.FixedRatePairs > 65535:
+		return bad("Pairs", "subscriber and pair counts must be 1..65535")
+	case c.Window < 1 || c.Window > 65535 || c.QoS0Window < 1:
+		return bad("Window", "must be 1..65535")
+	case c.FixedRate < 1:
+		return bad("FixedRate", "must be positive")
+	case c.StormConns < 1 || c.StormConcurrency < 1 || c.ConnsPerProcess < 1:
+		return bad("StormConns", "storm sizes must be positive")
+	}
+	return nil
+}
+
+// findRepo returns dir if set, else the nearest parent of the working
+// directory whose go.mod declares shardmq's module.
+func findRepo(dir string) (string, error) {
+	if dir != "" {
+		return filepath.Abs(dir)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		b, err := os.ReadFile(filepath.Join(d, "go.mod"))
+		if err == nil && strings.Contains(string(b), "module github.com/shardmq/shardmq\n") {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("%w: RepoDir: no shardmq go.mod above %s", ErrConfig, wd)
+		}
+	}
+}

@@ -1,0 +1,24 @@
+package bench
+
+import "errors"
+
+// Errors returned by the harness.
+var (
+	// ErrConfig reports an invalid Config field; it is wrapped with the
+	// field's name.
+	ErrConfig = errors.New("bench: invalid config")
+	// ErrConnack reports a broker that refused a CONNECT.
+	ErrConnack = errors.New("bench: connection refused by broker")
+	// ErrSuback reports a broker that refused a subscription.
+	ErrSuback = errors.New("bench: subscription refused by broker")
+	// ErrUnexpectedPacket reports a packet the generator did not expect at
+	// that point of the exchange.
+	ErrUnexpectedPacket = errors.New("bench: unexpected packet")
+	// ErrBrokerNotReady reports a broker that did not accept connections in
+	// time after it was started.
+	ErrBrokerNotReady = errors.New("bench: broker did not become ready")
+	// ErrNotBuilt reports a broker whose binary could not be found or built.
+	ErrNotBuilt = errors.New("bench: broker not built")
+	// ErrWorker reports a failed generator worker process.
+	ErrWorker = errors.New("bench: worker failed")
+)

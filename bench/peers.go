@@ -1,0 +1,161 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Mosquitto starts Debian's mosquitto with a configuration file the harness
+// writes: one listener on 127.0.0.1, anonymous access, no persistence, and
+// inflight and queue limits as generous as the other brokers get.
+type Mosquitto struct {
+	// Path is the mosquitto binary. If empty, "mosquitto" is looked up in
+	// PATH and then /usr/sbin/mosquitto is tried.
+	Path string
+}
+
+// Name returns "mosquitto".
+func (Mosquitto) Name() string { return BrokerMosquitto }
+
+// mosquittoConf is the configuration for one run; %s is the port.
+const mosquittoConf = `# written by shardmq-bench
+listener %s 127.0.0.1
+allow_anonymous true
+persistence false
+max_inflight_messages 0
+max_queued_messages 1000000
+max_queued_bytes 0
+set_tcp_nodelay true
+sys_interval 0
+log_dest stderr
+log_type error
+log_type warning
+`
+
+// Start writes mosquitto.conf into dir and starts mosquitto with it.
+func (m Mosquitto) Start(ctx context.Context, dir string) (*Instance, error) {
+	path, err := findBinary(m.Path, "mosquitto", "/usr/sbin/mosquitto")
+	if err != nil {
+		return nil, fmt.Errorf("%w: mosquitto: %v (run make deps)", ErrNotBuilt, err)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	conf := filepath.Join(dir, "mosquitto.conf")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(mosquittoConf, port)), 0o644); err != nil {
+		return nil, err
+	}
+	return startProcess(ctx, dir, "mosquitto.log", addr, path, "-c", conf)
+}
+
+// findBinary returns path if set, else the first of the candidates found.
+func findBinary(path string, candidates ...string) (string, error) {
+	if path != "" {
+		return exec.LookPath(path)
+	}
+	var err error
+	for _, c := range candidates {
+		var p string
+		if p, err = exec.LookPath(c); err == nil {
+			return p, nil
+		}
+	}
+	return "", err
+}
+
+// Mochi starts mochi-mqtt v2.7.9, built from the small main in
+// bench/peers/mochi, its own Go module.
+type Mochi struct {
+	// Binary is the built peer (see BuildMochi).
+	Binary string
+}
+
+// Name returns "mochi".
+func (Mochi) Name() string { return BrokerMochi }
+
+// Start starts the mochi peer on a free port.
+func (m Mochi) Start(ctx context.Context, dir string) (*Instance, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	return startProcess(ctx, dir, "mochi.log", addr, m.Binary, "-addr", addr)
+}
+
+// BuildMochi builds bench/peers/mochi of the repository at repo into
+// outDir and returns the binary's path.
+func BuildMochi(ctx context.Context, repo, outDir string) (string, error) {
+	bin := filepath.Join(outDir, "mochi-peer")
+	if err := goBuild(ctx, filepath.Join(repo, "bench", "peers", "mochi"), bin, "."); err != nil {
+		return "", fmt.Errorf("%w: mochi: %v", ErrNotBuilt, err)
+	}
+	return bin, nil
+}
+
+// Shardmq starts the product broker with --mqtt-addr and --api-addr.
+type Shardmq struct {
+	// Binary is the built broker (see BuildShardmq).
+	Binary string
+	// ExtraArgs are appended to the command line.
+	ExtraArgs []string
+}
+
+// Name returns "shardmq".
+func (Shardmq) Name() string { return BrokerShardmq }
+
+// Start starts shardmq on free MQTT and API ports.
+func (s Shardmq) Start(ctx context.Context, dir string) (*Instance, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	api, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"--mqtt-addr", addr, "--api-addr", api}, s.ExtraArgs...)
+	in, err := startProcess(ctx, dir, "shardmq.log", addr, s.Binary, args...)
+	if err != nil {
+		return nil, err
+	}
+	in.APIAddr = api
+	return in, nil
+}
+
+// BuildShardmq builds ./cmd/shardmq of the repository at repo into outDir.
+// It fails with ErrNotBuilt ("shardmq not built") when the package does not
+// exist yet or does not build.
+func BuildShardmq(ctx context.Context, repo, outDir string) (string, error) {
+	src := filepath.Join(repo, "cmd", "shardmq")
+	matches, _ := filepath.Glob(filepath.Join(src, "*.go"))
+	if len(matches) == 0 {
+		return "", fmt.Errorf("%w: shardmq not built: %s has no Go files yet", ErrNotBuilt, src)
+	}
+	bin := filepath.Join(outDir, "shardmq")
+	if err := goBuild(ctx, repo, bin, "./cmd/shardmq"); err != nil {
+		return "", fmt.Errorf("%w: shardmq not built: %v", ErrNotBuilt, err)
+	}
+	return bin, nil
+}
+
+// goBuild runs "go build -o out pkg" in dir.
+func goBuild(ctx context.Context, dir, out, pkg string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd.Dir = dir
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		msg := strings.TrimSpace(string(b))
+		if len(msg) > 600 {
+			msg = msg[:600] + "…"
+		}
+		return fmt.Errorf("%v: %s", err, msg)
+	}
+	return nil
+}

@@ -1,0 +1,48 @@
+// Command mochi runs github.com/mochi-mqtt/server/v2 as a peer broker for
+// shardmq-bench: one TCP listener, anonymous access, in-memory state, and
+// inflight and queue limits as generous as the other brokers get. It lives
+// in its own Go module so the product's go.mod never requires mochi.
+package main
+
+import (
+	"flag"
+	"io"
+	"log"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/listeners"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:1883", "TCP listener address")
+	flag.Parse()
+
+	caps := mochi.NewDefaultServerCapabilities()
+	caps.MaximumInflight = 65535
+	caps.ReceiveMaximum = 65535
+	caps.MaximumClientWritesPending = 64 * 1024
+	caps.MaximumSessionExpiryInterval = 0
+	server := mochi.New(&mochi.Options{
+		Capabilities:           caps,
+		SysTopicResendInterval: 3600,
+		Logger:                 slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err := server.AddHook(new(auth.AllowHook), nil); err != nil {
+		log.Fatal(err)
+	}
+	if err := server.AddListener(listeners.NewTCP(listeners.Config{ID: "tcp", Address: *addr})); err != nil {
+		log.Fatal(err)
+	}
+	if err := server.Serve(); err != nil {
+		log.Fatal(err)
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	<-sigs
+	_ = server.Close()
+}

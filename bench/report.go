@@ -1,0 +1,360 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Report is the outcome of Run: every result plus what the tables need.
+type Report struct {
+	// Profile is the profile that ran.
+	Profile string `json:"profile"`
+	// Started is when the run began.
+	Started time.Time `json:"started"`
+	// Brokers are the compared brokers in column order (the relay last).
+	Brokers []string `json:"brokers"`
+	// Notes are lines for the reader: brokers not built, scenarios skipped.
+	Notes []string `json:"notes,omitempty"`
+	// Results holds every run.
+	Results []Result `json:"results"`
+}
+
+// Metric is one row of the summary table: a number taken from the results
+// of one scenario.
+type Metric struct {
+	// Row is the row label (usually the scenario name).
+	Row string
+	// Scenario is the scenario whose results carry the number.
+	Scenario string
+	// Name describes the number, e.g. "deliveries/s".
+	Name string
+	// HigherIsBetter tells the direction in which a broker wins.
+	HigherIsBetter bool
+	// Value extracts the number; ok is false when the result has none.
+	Value func(r Result) (v float64, ok bool)
+	// Format renders the number.
+	Format func(v float64) string
+}
+
+// Metrics returns the summary table's rows in order.
+func Metrics() []Metric {
+	rate := func(r Result) (float64, bool) { return r.Rate, r.Delivered > 0 }
+	var ms []Metric
+	for _, s := range []string{ScenarioFanIn, ScenarioFanOut, ScenarioP2P0, ScenarioP2P1, ScenarioP2P2} {
+		ms = append(ms, Metric{Row: s, Scenario: s, Name: "deliveries/s", HigherIsBetter: true,
+			Value: rate, Format: fmtCount})
+	}
+	return append(ms,
+		Metric{Row: ScenarioFixedRate, Scenario: ScenarioFixedRate, Name: "p99 latency",
+			Value:  func(r Result) (float64, bool) { return float64(r.Latency.P99), r.Latency.Count > 0 },
+			Format: func(v float64) string { return fmtDur(int64(v)) }},
+		Metric{Row: ScenarioStorm, Scenario: ScenarioStorm, Name: "connects/s", HigherIsBetter: true,
+			Value:  func(r Result) (float64, bool) { return r.ConnectRate, r.ConnectRate > 0 },
+			Format: fmtCount},
+		Metric{Row: "idle-mem", Scenario: ScenarioStorm, Name: "broker RSS/idle conn",
+			Value:  func(r Result) (float64, bool) { return r.BytesPerConn, r.Conns > 0 && r.RSS > 0 },
+			Format: fmtBytes},
+		Metric{Row: ScenarioAPI, Scenario: ScenarioAPI, Name: "GET /clients p99",
+			Value:  func(r Result) (float64, bool) { return float64(r.API.P99), r.API.Count > 0 },
+			Format: func(v float64) string { return fmtDur(int64(v)) }},
+	)
+}
+
+// Spread is the minimum, median and maximum of a metric over repeats.
+type Spread struct {
+	Min, Median, Max float64
+	// N is the number of successful runs.
+	N int
+}
+
+// spreadOf returns the Spread of vals (N == 0 when empty).
+func spreadOf(vals []float64) Spread {
+	if len(vals) == 0 {
+		return Spread{}
+	}
+	s := slices.Clone(vals)
+	slices.Sort(s)
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return Spread{Min: s[0], Median: med, Max: s[len(s)-1], N: len(s)}
+}
+
+// Spread returns the metric's spread for broker over the report's runs.
+func (rep *Report) Spread(m Metric, broker string) Spread {
+	var vals []float64
+	for _, r := range rep.Results {
+		if r.Scenario != m.Scenario || r.Broker != broker || r.Err != "" || r.Skipped != "" {
+			continue
+		}
+		if v, ok := m.Value(r); ok {
+			vals = append(vals, v)
+		}
+	}
+	return spreadOf(vals)
+}
+
+// peers are the brokers shardmq is compared with.
+var peers = []string{BrokerMosquitto, BrokerMochi}
+
+// Ratio returns shardmq's median divided by the best peer's median (the
+// highest for HigherIsBetter metrics, else the lowest), and false when
+// either is missing.
+func (rep *Report) Ratio(m Metric) (float64, bool) {
+	own := rep.Spread(m, BrokerShardmq)
+	best, found := 0.0, false
+	for _, p := range peers {
+		s := rep.Spread(m, p)
+		if s.N == 0 {
+			continue
+		}
+		if !found || (m.HigherIsBetter && s.Median > best) || (!m.HigherIsBetter && s.Median < best) {
+			best, found = s.Median, true
+		}
+	}
+	if own.N == 0 || !found || best == 0 {
+		return 0, false
+	}
+	return own.Median / best, true
+}
+
+// cell renders a spread: the median, and "(min–max)" when there were
+// repeats.
+func cell(s Spread, format func(float64) string) string {
+	if s.N == 0 {
+		return "—"
+	}
+	if s.N == 1 || s.Min == s.Max {
+		return format(s.Median)
+	}
+	return fmt.Sprintf("%s (%s–%s)", format(s.Median), format(s.Min), format(s.Max))
+}
+
+// Markdown renders the summary table (scenario × broker with the
+// shardmq/best-peer ratio), the generator's ceiling, a detail table and
+// the notes.
+func (rep *Report) Markdown() string {
+	var b strings.Builder
+	cols := rep.comparedBrokers()
+	fmt.Fprintf(&b, "## shardmq-bench (%s profile, %s)\n\n", rep.Profile, rep.Started.UTC().Format(time.RFC3339))
+	b.WriteString("| scenario | metric |")
+	for _, c := range cols {
+		fmt.Fprintf(&b, " %s |", c)
+	}
+	b.WriteString(" shardmq / best peer |\n|---|---|")
+	b.WriteString(strings.Repeat("---:|", len(cols)+1) + "\n")
+	for _, m := range Metrics() {
+		if !slices.Contains(rep.scenarios(), m.Scenario) {
+			continue
+		}
+		arrow := "↓"
+		if m.HigherIsBetter {
+			arrow = "↑"
+		}
+		fmt.Fprintf(&b, "| %s | %s %s |", m.Row, m.Name, arrow)
+		for _, c := range cols {
+			fmt.Fprintf(&b, " %s |", cell(rep.Spread(m, c), m.Format))
+		}
+		if r, ok := rep.Ratio(m); ok {
+			fmt.Fprintf(&b, " %.2f× |\n", r)
+		} else {
+			b.WriteString(" — |\n")
+		}
+	}
+	b.WriteString("\n↑ higher is better, ↓ lower is better; cells are medians (min–max over repeats).\n")
+	if line := rep.ceilingLine(); line != "" {
+		b.WriteString("\n" + line + "\n")
+	}
+	b.WriteString("\n### Details (median run)\n\n| scenario | broker | deliveries/s | latency p50/p99/p999 | broker CPU | generator CPU | broker RSS (peak) | stalls | runs ok |\n|---|---|---:|---|---:|---:|---:|---:|---:|\n")
+	for _, s := range rep.scenarios() {
+		for _, br := range rep.Brokers {
+			rs := rep.runs(s, br)
+			if len(rs) == 0 {
+				continue
+			}
+			r := medianRun(rs)
+			ok := 0
+			for _, x := range rs {
+				if x.Err == "" && x.Skipped == "" {
+					ok++
+				}
+			}
+			if ok == 0 {
+				continue
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.2f cores | %s | %d | %d/%d |\n", s, br, fmtCount(r.Rate),
+				r.Latency, fmtCPU(r, br), r.GenCPU, fmtRSS(r), r.Stalls, ok, len(rs))
+		}
+	}
+	if notes := rep.allNotes(); len(notes) > 0 {
+		b.WriteString("\n### Notes\n\n")
+		for _, n := range notes {
+			b.WriteString("- " + n + "\n")
+		}
+	}
+	return b.String()
+}
+
+// comparedBrokers returns the table's columns: the brokers without the
+// relay.
+func (rep *Report) comparedBrokers() []string {
+	var out []string
+	for _, b := range rep.Brokers {
+		if b != BrokerRelay {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// scenarios returns the scenarios present in the results, in report order.
+func (rep *Report) scenarios() []string {
+	var out []string
+	for _, s := range Scenarios() {
+		for _, r := range rep.Results {
+			if r.Scenario == s {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// runs returns the results of one scenario on one broker.
+func (rep *Report) runs(scenario, broker string) []Result {
+	var out []Result
+	for _, r := range rep.Results {
+		if r.Scenario == scenario && r.Broker == broker {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// medianRun returns the successful run with the median rate (or the
+// first run when none succeeded).
+func medianRun(rs []Result) Result {
+	var ok []Result
+	for _, r := range rs {
+		if r.Err == "" && r.Skipped == "" {
+			ok = append(ok, r)
+		}
+	}
+	if len(ok) == 0 {
+		return rs[0]
+	}
+	slices.SortFunc(ok, func(a, b Result) int {
+		return int(math.Copysign(1, a.Rate+a.ConnectRate-b.Rate-b.ConnectRate))
+	})
+	return ok[len(ok)/2]
+}
+
+// ceilingLine describes the generator's ceiling measured on the relay.
+func (rep *Report) ceilingLine() string {
+	var parts []string
+	for _, m := range Metrics() {
+		if !relayScenarios[m.Scenario] {
+			continue
+		}
+		if s := rep.Spread(m, BrokerRelay); s.N > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s %s", m.Row, m.Name, cell(s, m.Format)))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Generator ceiling (trivial TCP relay, no broker): " + strings.Join(parts, "; ") +
+		". Every broker's rate above is a fraction of this."
+}
+
+// allNotes returns the report's notes plus one line per skipped or failed
+// run.
+func (rep *Report) allNotes() []string {
+	notes := slices.Clone(rep.Notes)
+	seen := map[string]bool{}
+	for _, r := range rep.Results {
+		var n string
+		switch {
+		case r.Skipped != "":
+			n = fmt.Sprintf("%s on %s skipped: %s", r.Scenario, r.Broker, r.Skipped)
+		case r.Err != "":
+			n = fmt.Sprintf("%s on %s run %d failed: %s", r.Scenario, r.Broker, r.Run, r.Err)
+		default:
+			continue
+		}
+		if !seen[n] {
+			seen[n] = true
+			notes = append(notes, n)
+		}
+	}
+	return notes
+}
+
+// WriteJSON writes the report as indented JSON to path.
+func (rep *Report) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// fmtCount formats a count or rate with about three significant digits
+// and a k/M suffix.
+func fmtCount(v float64) string {
+	switch a := math.Abs(v); {
+	case a >= 1e6:
+		return sig3(v/1e6) + "M"
+	case a >= 1e3:
+		return sig3(v/1e3) + "k"
+	}
+	return sig3(v)
+}
+
+// sig3 formats v (below 1000 in magnitude) with three significant digits
+// and no exponent.
+func sig3(v float64) string {
+	switch a := math.Abs(v); {
+	case a >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// fmtBytes formats a byte count in binary units.
+func fmtBytes(v float64) string {
+	switch a := math.Abs(v); {
+	case a >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", v/(1<<30))
+	case a >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", v/(1<<20))
+	case a >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", v/(1<<10))
+	}
+	return fmt.Sprintf("%.0f B", v)
+}
+
+// fmtCPU formats the broker CPU of a run, or "—" in-process.
+func fmtCPU(r Result, broker string) string {
+	if broker == BrokerRelay || (r.CPU == 0 && r.RSS == 0) {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f cores", r.CPU)
+}
+
+// fmtRSS formats a run's RSS and peak RSS.
+func fmtRSS(r Result) string {
+	if r.RSS == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%s (%s)", fmtBytes(float64(r.RSS)), fmtBytes(float64(r.PeakRSS)))
+}

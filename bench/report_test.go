@@ -1,0 +1,225 @@
+package bench
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fileNonEmpty reports whether path exists and is not empty.
+func fileNonEmpty(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Size() > 0
+}
+
+// sampleReport has three repeats of p2p-qos0 and one fixed-rate run per
+// broker, with known numbers.
+func sampleReport() *Report {
+	rep := &Report{Profile: ProfileShort, Brokers: []string{BrokerShardmq, BrokerMosquitto, BrokerMochi, BrokerRelay}}
+	add := func(s, b string, run int, rate float64, p99 int64) {
+		rep.Results = append(rep.Results, Result{Scenario: s, Broker: b, Run: run, Rate: rate, Delivered: 1,
+			Latency: Latency{Count: 1, P50: p99 / 2, P99: p99, P999: p99}})
+	}
+	for i, v := range []float64{300e3, 100e3, 200e3} {
+		add(ScenarioP2P0, BrokerShardmq, i+1, v, 1e6)
+	}
+	for i, v := range []float64{90e3, 100e3, 110e3} {
+		add(ScenarioP2P0, BrokerMosquitto, i+1, v, 1e6)
+	}
+	for i, v := range []float64{40e3, 50e3, 60e3} {
+		add(ScenarioP2P0, BrokerMochi, i+1, v, 1e6)
+	}
+	add(ScenarioP2P0, BrokerRelay, 1, 1.5e6, 1e5)
+	add(ScenarioFixedRate, BrokerShardmq, 1, 20e3, 2e6)
+	add(ScenarioFixedRate, BrokerMosquitto, 1, 20e3, 4e6)
+	add(ScenarioFixedRate, BrokerMochi, 1, 20e3, 8e6)
+	rep.Results = append(rep.Results,
+		Result{Scenario: ScenarioAPI, Broker: BrokerMosquitto, Run: 1, Skipped: "broker has no HTTP API"},
+		Result{Scenario: ScenarioP2P2, Broker: BrokerMochi, Run: 1, Err: "boom"})
+	rep.Notes = []string{"shardmq not built: example"}
+	return rep
+}
+
+// metricByRow returns the metric of the named row.
+func metricByRow(t *testing.T, row string) Metric {
+	t.Helper()
+	for _, m := range Metrics() {
+		if m.Row == row {
+			return m
+		}
+	}
+	t.Fatalf("no metric row %q", row)
+	return Metric{}
+}
+
+func TestSpreadAndRatio(t *testing.T) {
+	rep := sampleReport()
+	tests := []struct {
+		name      string
+		row       string
+		broker    string
+		want      Spread
+		wantRatio float64
+		wantRel   float64
+	}{
+		{"rate shardmq", ScenarioP2P0, BrokerShardmq, Spread{100e3, 200e3, 300e3, 3}, 2, 2},
+		{"rate mochi", ScenarioP2P0, BrokerMochi, Spread{40e3, 50e3, 60e3, 3}, 2, 0.5},
+		{"latency lower is better", ScenarioFixedRate, BrokerShardmq, Spread{2e6, 2e6, 2e6, 1}, 0.5, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := metricByRow(t, tc.row)
+			if got := rep.Spread(m, tc.broker); got != tc.want {
+				t.Fatalf("Spread = %+v, want %+v", got, tc.want)
+			}
+			if got, ok := rep.Ratio(m); !ok || got != tc.wantRatio {
+				t.Fatalf("Ratio = %v %v, want %v", got, ok, tc.wantRatio)
+			}
+			if got, ok := rep.Relative(m, tc.broker); !ok || got != tc.wantRel {
+				t.Fatalf("Relative = %v %v, want %v", got, ok, tc.wantRel)
+			}
+		})
+	}
+	if _, ok := rep.Ratio(metricByRow(t, ScenarioP2P1)); ok {
+		t.Fatal("Ratio of a scenario without results is ok")
+	}
+	if s := spreadOf([]float64{4, 1, 3, 2}); s.Median != 2.5 || s.Min != 1 || s.Max != 4 {
+		t.Fatalf("even spread %+v", s)
+	}
+}
+
+func TestMarkdown(t *testing.T) {
+	md := sampleReport().Markdown()
+	for _, want := range []string{
+		"| scenario | metric | shardmq | mosquitto | mochi | shardmq / best peer |",
+		"| p2p-qos0 | deliveries/s ↑ | 200k (100k–300k) | 100k (90.0k–110k) | 50.0k (40.0k–60.0k) | 2.00× |",
+		"| fixed-rate | p99 latency ↓ | 2ms | 4ms | 8ms | 0.50× |",
+		"Generator ceiling (trivial TCP relay, no broker): p2p-qos0 deliveries/s 1.50M",
+		"- shardmq not built: example",
+		"- api-under-load on mosquitto skipped: broker has no HTTP API",
+		"- p2p-qos2 on mochi run 1 failed: boom",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("Markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "| relay |") && strings.Contains(md, "| scenario | metric | shardmq | mosquitto | mochi | relay |") {
+		t.Error("relay is a column of the comparison table")
+	}
+}
+
+func TestFormatting(t *testing.T) {
+	tests := []struct {
+		name string
+		got  string
+		want string
+	}{
+		{"count small", fmtCount(7), "7.00"},
+		{"count k", fmtCount(12345), "12.3k"},
+		{"count hundreds k", fmtCount(654321), "654k"},
+		{"count M", fmtCount(1.5e6), "1.50M"},
+		{"bytes", fmtBytes(512), "512 B"},
+		{"KiB", fmtBytes(2048), "2.0 KiB"},
+		{"MiB", fmtBytes(3 << 20), "3.0 MiB"},
+		{"cell single", cell(Spread{Median: 5, Min: 5, Max: 5, N: 1}, fmtCount), "5.00"},
+		{"cell empty", cell(Spread{}, fmtCount), "—"},
+		{"dur", fmtDur(1_234_567), "1.23ms"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.got != tc.want {
+				t.Fatalf("got %q, want %q", tc.got, tc.want)
+			}
+		})
+	}
+}
+
+func TestWriteJSONAndChart(t *testing.T) {
+	dir := t.TempDir()
+	rep := sampleReport()
+	if err := rep.WriteJSON(filepath.Join(dir, "r.json")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "r.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Results) != len(rep.Results) || back.Results[0].Rate != rep.Results[0].Rate {
+		t.Fatalf("JSON round trip lost results: %d", len(back.Results))
+	}
+	for _, r := range []*Report{rep, {Profile: ProfileShort}} {
+		png := filepath.Join(dir, "c.png")
+		if err := r.WriteChart(png); err != nil {
+			t.Fatal(err)
+		}
+		head := make([]byte, 8)
+		f, err := os.Open(png)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.Read(head)
+		f.Close()
+		if err != nil || string(head[1:4]) != "PNG" {
+			t.Fatalf("chart is not a PNG: %q %v", head, err)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(*Config)
+		ok   bool
+	}{
+		{"defaults", func(*Config) {}, true},
+		{"full", func(c *Config) { c.Profile = ProfileFull }, true},
+		{"bad profile", func(c *Config) { c.Profile = "medium" }, false},
+		{"bad broker", func(c *Config) { c.Brokers = []string{"emqx"} }, false},
+		{"bad scenario", func(c *Config) { c.Scenarios = []string{"nope"} }, false},
+		{"bad version", func(c *Config) { c.Version = 6 }, false},
+		{"payload too small", func(c *Config) { c.PayloadSize = 8 }, false},
+		{"negative duration", func(c *Config) { c.Duration = -1 }, false},
+		{"too many pairs", func(c *Config) { c.Pairs = 70000 }, false},
+		{"window too big", func(c *Config) { c.Window = 70000 }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var c Config
+			tc.mod(&c)
+			err := c.Validate()
+			if tc.ok != (err == nil) || (err != nil && !errors.Is(err, ErrConfig)) {
+				t.Fatalf("Validate() = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+	full := Config{Profile: ProfileFull}.withDefaults()
+	short := Config{}.withDefaults()
+	if full.Repeats != 3 || short.Repeats != 1 || full.StormConns != 10000 || short.Duration >= full.Duration {
+		t.Fatalf("profile defaults: short %+v full %+v", short, full)
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	var b strings.Builder
+	p := newProgress(&b, 4)
+	p.finish()
+	p.step("x")
+	if !strings.Contains(b.String(), "[#######.......................]   1/4 x") {
+		t.Fatalf("progress line %q", b.String())
+	}
+	p.finish()
+	p.finish()
+	p.finish()
+	p.finish() // past the end stays at total
+	p.end()
+	if !strings.Contains(b.String(), "4/4 done") {
+		t.Fatalf("progress end %q", b.String())
+	}
+}

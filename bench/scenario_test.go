@@ -1,0 +1,141 @@
+package bench
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// checkFlowResult fails unless r is a successful message scenario run.
+func checkFlowResult(t *testing.T, r Result) {
+	t.Helper()
+	if r.Err != "" || r.Skipped != "" {
+		t.Fatalf("%s: error %q skipped %q", r.Scenario, r.Err, r.Skipped)
+	}
+	if r.Delivered <= 0 || r.Rate <= 0 || r.Seconds <= 0 {
+		t.Fatalf("%s: delivered %d rate %v seconds %v", r.Scenario, r.Delivered, r.Rate, r.Seconds)
+	}
+	if r.Latency.Count == 0 || r.Latency.P50 > r.Latency.P99 || r.Latency.P99 > r.Latency.P999 {
+		t.Fatalf("%s: latency %+v", r.Scenario, r.Latency)
+	}
+}
+
+func TestScenariosOnRelay(t *testing.T) {
+	cfg := tinyConfig()
+	tests := []struct {
+		scenario string
+		skipped  bool
+	}{
+		{ScenarioP2P0, false},
+		{ScenarioFixedRate, false},
+		{ScenarioFanIn, true},
+		{ScenarioStorm, true},
+	}
+	for _, tc := range tests {
+		t.Run("scenario="+tc.scenario, func(t *testing.T) {
+			in, err := relayBroker{}.Start(context.Background(), t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer in.Stop()
+			r := RunScenario(context.Background(), cfg, in, tc.scenario)
+			if tc.skipped {
+				if r.Skipped == "" {
+					t.Fatalf("relay ran %s: %+v", tc.scenario, r)
+				}
+				return
+			}
+			checkFlowResult(t, r)
+			// Deliveries in the window are at most what was sent in it plus
+			// what was in flight when it opened (one window per publisher).
+			if inflight := int64(cfg.Pairs * cfg.QoS0Window); tc.scenario == ScenarioP2P0 && r.Delivered > r.Sent+inflight {
+				t.Fatalf("delivered %d > sent %d + inflight %d: the relay neither duplicates nor invents", r.Delivered, r.Sent, inflight)
+			}
+		})
+	}
+}
+
+func TestScenariosOnMosquitto(t *testing.T) {
+	path := mosquittoOrSkip(t)
+	cfg := tinyConfig()
+	tests := []string{ScenarioFanIn, ScenarioFanOut, ScenarioP2P0, ScenarioP2P1, ScenarioP2P2, ScenarioFixedRate}
+	for _, scenario := range tests {
+		t.Run("scenario="+scenario, func(t *testing.T) {
+			in, err := Mosquitto{Path: path}.Start(context.Background(), t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer in.Stop()
+			r := RunScenario(context.Background(), cfg, in, scenario)
+			checkFlowResult(t, r)
+			if r.RSS <= 0 || r.PeakRSS < r.RSS {
+				t.Fatalf("broker memory not measured: rss %d peak %d", r.RSS, r.PeakRSS)
+			}
+		})
+	}
+}
+
+func TestStormOnMosquitto(t *testing.T) {
+	path := mosquittoOrSkip(t)
+	tests := []struct {
+		name            string
+		conns, perProcs int
+	}{
+		{"procs=1", 20, 1000},
+		{"procs=2", 30, 15}, // re-executes the test binary as two workers
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tinyConfig()
+			cfg.StormConns, cfg.ConnsPerProcess = tc.conns, tc.perProcs
+			in, err := Mosquitto{Path: path}.Start(context.Background(), t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer in.Stop()
+			r := RunScenario(context.Background(), cfg, in, ScenarioStorm)
+			if r.Err != "" || r.Conns != tc.conns || r.ConnectRate <= 0 || r.RSS <= 0 {
+				t.Fatalf("storm: %+v", r)
+			}
+		})
+	}
+}
+
+func TestAPIScenarioSkipsBrokerWithoutAPI(t *testing.T) {
+	in := &Instance{Addr: "127.0.0.1:1"}
+	r := RunScenario(context.Background(), tinyConfig(), in, ScenarioAPI)
+	if r.Skipped == "" {
+		t.Fatalf("API scenario ran without an API: %+v", r)
+	}
+}
+
+func TestRunWritesReports(t *testing.T) {
+	if !haveGo() {
+		t.Skip("go tool not in PATH")
+	}
+	mosquittoOrSkip(t)
+	out := t.TempDir()
+	cfg := tinyConfig()
+	cfg.OutDir = out
+	cfg.Brokers = []string{BrokerShardmq, BrokerMosquitto}
+	cfg.Scenarios = []string{ScenarioP2P0}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sawMosquitto, sawRelay bool
+	for _, r := range rep.Results {
+		sawMosquitto = sawMosquitto || (r.Broker == BrokerMosquitto && r.Err == "" && r.Delivered > 0)
+		sawRelay = sawRelay || (r.Broker == BrokerRelay && r.Err == "" && r.Delivered > 0)
+	}
+	if !sawMosquitto || !sawRelay {
+		t.Fatalf("missing results: %+v", rep.Results)
+	}
+	for _, name := range []string{"report.md", "report.json", "report.png"} {
+		if !fileNonEmpty(out + "/" + name) {
+			t.Fatalf("%s not written", name)
+		}
+	}
+}

@@ -1,0 +1,255 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shardmq/shardmq/mqtt"
+)
+
+// Environment of a storm worker process: the harness re-executes its own
+// binary with workerEnv=stormWorker and the job in workerArgsEnv.
+const (
+	workerEnv     = "SHARDMQ_BENCH_WORKER"
+	workerArgsEnv = "SHARDMQ_BENCH_WORKER_ARGS"
+	stormWorker   = "storm"
+)
+
+// stormJob is one generator process's share of a connection storm.
+type stormJob struct {
+	Addr        string       `json:"addr"`
+	Version     mqtt.Version `json:"version"`
+	Prefix      string       `json:"prefix"`
+	Count       int          `json:"count"`
+	Concurrency int          `json:"concurrency"`
+}
+
+// stormReport is what a storm job reports: how many connections were
+// accepted and the wall-clock times of the first dial and the last CONNACK.
+type stormReport struct {
+	Connected int    `json:"connected"`
+	FirstNs   int64  `json:"first_ns"`
+	LastNs    int64  `json:"last_ns"`
+	Err       string `json:"err,omitempty"`
+}
+
+// connectStorm opens job.Count MQTT connections, job.Concurrency at a time,
+// and returns them with the report.
+func connectStorm(ctx context.Context, job stormJob) ([]*client, stormReport) {
+	conns := make([]*client, job.Count)
+	var last atomic.Int64
+	first := time.Now().UnixNano()
+	err := parallel(job.Count, job.Concurrency, func(i int) error {
+		c, err := dialMQTT(ctx, job.Addr, fmt.Sprintf("%s-%d", job.Prefix, i), job.Version, setupTimeout)
+		if err != nil {
+			return err
+		}
+		conns[i] = c
+		t := time.Now().UnixNano()
+		for {
+			l := last.Load()
+			if t <= l || last.CompareAndSwap(l, t) {
+				break
+			}
+		}
+		return nil
+	})
+	rep := stormReport{FirstNs: first, LastNs: last.Load()}
+	kept := conns[:0]
+	for _, c := range conns {
+		if c != nil {
+			kept = append(kept, c)
+		}
+	}
+	rep.Connected = len(kept)
+	if err != nil {
+		rep.Err = err.Error()
+	}
+	return kept, rep
+}
+
+// MaybeRunWorker runs this process as a generator worker when the harness
+// started it as one (see the SHARDMQ_BENCH_WORKER environment variable)
+// and then exits; otherwise it returns at once. Call it first thing in
+// main (and in TestMain of tests that run storms in workers).
+func MaybeRunWorker() {
+	if os.Getenv(workerEnv) != stormWorker {
+		return
+	}
+	var job stormJob
+	if err := json.Unmarshal([]byte(os.Getenv(workerArgsEnv)), &job); err != nil {
+		fmt.Fprintln(os.Stderr, "bench worker:", err)
+		os.Exit(2)
+	}
+	conns, rep := connectStorm(context.Background(), job)
+	b, _ := json.Marshal(rep)
+	fmt.Println(string(b))
+	// Hold the connections until the harness closes stdin.
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	for _, c := range conns {
+		c.close()
+	}
+	os.Exit(0)
+}
+
+// stormWorkers is the storm spread over worker processes.
+type stormWorkers struct {
+	cmds   []*exec.Cmd
+	stdins []io.Closer
+}
+
+// startStormWorkers starts one worker per job and collects their reports.
+func startStormWorkers(ctx context.Context, jobs []stormJob) (*stormWorkers, []stormReport, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, nil, err
+	}
+	w := &stormWorkers{}
+	reps := make([]stormReport, len(jobs))
+	var wg sync.WaitGroup
+	errs := make([]error, len(jobs))
+	for i, job := range jobs {
+		b, _ := json.Marshal(job)
+		cmd := exec.CommandContext(ctx, exe, "-test.run=^$")
+		cmd.Env = append(os.Environ(), workerEnv+"="+stormWorker, workerArgsEnv+"="+string(b))
+		cmd.Stderr = os.Stderr
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			w.stop()
+			return nil, nil, err
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			w.stop()
+			return nil, nil, err
+		}
+		if err := cmd.Start(); err != nil {
+			w.stop()
+			return nil, nil, fmt.Errorf("%w: %v", ErrWorker, err)
+		}
+		w.cmds = append(w.cmds, cmd)
+		w.stdins = append(w.stdins, stdin)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			line, err := bufio.NewReader(stdout).ReadBytes('\n')
+			if err != nil {
+				errs[i] = fmt.Errorf("%w: no report: %v", ErrWorker, err)
+				return
+			}
+			if err := json.Unmarshal(line, &reps[i]); err != nil {
+				errs[i] = fmt.Errorf("%w: %v", ErrWorker, err)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			w.stop()
+			return nil, nil, err
+		}
+	}
+	return w, reps, nil
+}
+
+// stop closes the workers' stdin, which makes them close their connections
+// and exit, and waits for them.
+func (w *stormWorkers) stop() {
+	for _, s := range w.stdins {
+		s.Close()
+	}
+	for _, c := range w.cmds {
+		_ = c.Wait()
+	}
+}
+
+// runStorm runs the connection storm and measures the idle memory.
+func runStorm(ctx context.Context, cfg Config, in *Instance, r Result) Result {
+	var rss0 int64
+	var cpu0 float64
+	if in.PID > 0 {
+		rss0, _, _ = procMem(in.PID)
+		cpu0, _ = procCPU(in.PID)
+	}
+	n := cfg.StormConns
+	procs := (n + cfg.ConnsPerProcess - 1) / cfg.ConnsPerProcess
+	jobs := make([]stormJob, procs)
+	for i := range jobs {
+		jobs[i] = stormJob{Addr: in.Addr, Version: cfg.Version, Prefix: fmt.Sprintf("storm%d", i),
+			Count: n / procs, Concurrency: cfg.StormConcurrency}
+		if i < n%procs {
+			jobs[i].Count++
+		}
+	}
+	var reps []stormReport
+	if procs == 1 {
+		conns, rep := connectStorm(ctx, jobs[0])
+		defer func() {
+			for _, c := range conns {
+				c.close()
+			}
+		}()
+		reps = []stormReport{rep}
+	} else {
+		w, rs, err := startStormWorkers(ctx, jobs)
+		if err != nil {
+			r.Err = err.Error()
+			return r
+		}
+		defer w.stop()
+		reps = rs
+	}
+	first, last := reps[0].FirstNs, reps[0].LastNs
+	for _, rep := range reps {
+		r.Conns += rep.Connected
+		first, last = min(first, rep.FirstNs), max(last, rep.LastNs)
+		if rep.Err != "" && r.Err == "" {
+			r.Err = rep.Err
+		}
+	}
+	if last > first {
+		r.Seconds = float64(last-first) / 1e9
+		r.ConnectRate = float64(r.Conns) / r.Seconds
+	}
+	if in.PID > 0 && r.Conns > 0 {
+		rss := settledRSS(ctx, in.PID)
+		r.RSS = rss
+		_, r.PeakRSS, _ = procMem(in.PID)
+		r.BytesPerConn = float64(rss-rss0) / float64(r.Conns)
+		if cpu, err := procCPU(in.PID); err == nil && r.Seconds > 0 {
+			// CPU per storm second; it includes the settling time, so it
+			// slightly overstates the rate while connecting.
+			r.CPU = (cpu - cpu0) / r.Seconds
+		}
+	}
+	return r
+}
+
+// settledRSS samples the broker's RSS until two samples 250ms apart differ
+// by less than 1% (or 3 seconds pass) and returns the last one.
+func settledRSS(ctx context.Context, pid int) int64 {
+	prev, _, _ := procMem(pid)
+	for i := 0; i < 12; i++ {
+		if !sleepCtx(ctx, 250*time.Millisecond) {
+			break
+		}
+		cur, _, _ := procMem(pid)
+		d := cur - prev
+		if d < 0 {
+			d = -d
+		}
+		prev = cur
+		if d*100 < cur {
+			break
+		}
+	}
+	return prev
+}

@@ -1,0 +1,78 @@
+// Command shardmq-bench runs the side-by-side benchmark of shardmq,
+// mosquitto and mochi-mqtt and prints the Markdown table; report.md,
+// report.json and report.png go to --out. It only parses flags and wires
+// them into bench.Run.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/shardmq/shardmq/bench"
+	"github.com/shardmq/shardmq/mqtt"
+)
+
+func main() {
+	bench.MaybeRunWorker() // a storm worker process exits inside
+
+	var cfg bench.Config
+	var brokers, scenarios string
+	var version int
+	flag.StringVar(&cfg.Profile, "profile", bench.ProfileShort, "short (about 3 minutes) or full")
+	flag.StringVar(&brokers, "brokers", "", "comma-separated brokers (default shardmq,mosquitto,mochi)")
+	flag.StringVar(&scenarios, "scenarios", "", "comma-separated scenarios (default all: "+strings.Join(bench.Scenarios(), ",")+")")
+	flag.BoolVar(&cfg.NoRelay, "no-relay", false, "do not measure the generator's ceiling on the TCP relay")
+	flag.IntVar(&cfg.Repeats, "repeats", 0, "runs per scenario and broker (default: profile's)")
+	flag.DurationVar(&cfg.Warmup, "warmup", 0, "warm-up per run (default: profile's)")
+	flag.DurationVar(&cfg.Duration, "duration", 0, "measured time per run (default: profile's)")
+	flag.IntVar(&version, "mqtt-version", 4, "MQTT protocol level of the generator: 3, 4 (3.1.1) or 5")
+	flag.IntVar(&cfg.PayloadSize, "payload", 0, "payload bytes, at least 16 (default 64)")
+	flag.IntVar(&cfg.FanInPublishers, "fanin-publishers", 0, "fan-in publishers (default 50)")
+	flag.IntVar(&cfg.FanOutSubscribers, "fanout-subscribers", 0, "fan-out subscribers (default 100)")
+	flag.IntVar(&cfg.Pairs, "pairs", 0, "point-to-point pairs (default 100)")
+	flag.IntVar(&cfg.Window, "window", 0, "QoS 1/2 inflight window (default 32)")
+	flag.IntVar(&cfg.FixedRate, "rate", 0, "fixed-rate scenario messages/s (default 20000)")
+	flag.IntVar(&cfg.StormConns, "storm-conns", 0, "connection storm size (default 1000 short, 10000 full)")
+	flag.IntVar(&cfg.ConnsPerProcess, "conns-per-process", 0, "connections per generator process (default 5000)")
+	flag.StringVar(&cfg.APIKey, "api-key", "", "API key for GET /clients (HTTP Basic)")
+	flag.StringVar(&cfg.APISecret, "api-secret", "", "API secret for GET /clients")
+	flag.StringVar(&cfg.RepoDir, "repo", "", "shardmq repository (default: found from the working directory)")
+	flag.StringVar(&cfg.OutDir, "out", "bench-out", "output directory")
+	flag.StringVar(&cfg.MosquittoPath, "mosquitto", "", "mosquitto binary (default: looked up)")
+	quiet := flag.Bool("quiet", false, "no progress bar")
+	flag.Parse()
+
+	cfg.Version = mqtt.Version(version)
+	cfg.Brokers = splitList(brokers)
+	cfg.Scenarios = splitList(scenarios)
+	cfg.Log = os.Stderr
+	if !*quiet {
+		cfg.Progress = os.Stderr
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := bench.Run(ctx, cfg)
+	if rep != nil {
+		fmt.Print(rep.Markdown())
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "shardmq-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
