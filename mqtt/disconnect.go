@@ -50,8 +50,7 @@ func decodeReasonProps(h FixedHeader, body []byte, v Version, t PacketType, vali
 }
 
 // reasonPropsLens returns the remaining length of a DISCONNECT or AUTH and
-// the length of its properties: nothing for Success without properties,
-// the reason code alone without properties.
+// the length of its properties.
 func reasonPropsLens(v Version, t PacketType, rc ReasonCode, props *Properties) (rl, pl int) {
 	if v != V5 {
 		return 0, 0
@@ -64,7 +63,11 @@ func reasonPropsLens(v Version, t PacketType, rc ReasonCode, props *Properties) 
 		// [MQTT-3.15.2.1] AUTH omits the reason code and the property
 		// length together or not at all.
 		return 2, 0
-	case rc != Success:
+	case rc != Success || t == TypeDisconnect:
+		// DISCONNECT always carries its reason code although the
+		// specification lets Normal Disconnection go [MQTT-3.14.2.1]:
+		// paho.golang (v0.23.0) fails to read a DISCONNECT with remaining
+		// length 0.
 		return 1, 0
 	}
 	return 0, 0
@@ -90,7 +93,8 @@ func (p *Disconnect) Size(v Version) int {
 
 // AppendDisconnect appends p encoded for protocol version v to dst and
 // returns the extended slice. Before 5.0 DISCONNECT has no body; in 5.0 the
-// reason code and properties are omitted when they can be [MQTT-3.14.2.1].
+// property length is omitted when there are no properties and the reason
+// code is always written [MQTT-3.14.2.1].
 // A server sends DISCONNECT to clients of 5.0 only.
 func AppendDisconnect(dst []byte, p *Disconnect, v Version) []byte {
 	return appendReasonProps(dst, v, TypeDisconnect, p.ReasonCode, &p.Properties)

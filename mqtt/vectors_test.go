@@ -459,8 +459,12 @@ var vectors = []vector{
 	{name: "disconnect/v3.1", v: V31, raw: []byte{0xe0, 0x00}, want: &Disconnect{}},    // DISCONNECT, remaining length 0
 	{name: "disconnect/v3.1.1", v: V311, raw: []byte{0xe0, 0x00}, want: &Disconnect{}}, // DISCONNECT, remaining length 0
 	{name: "disconnect/v5/normal", v: V5, raw: []byte{
-		0xe0, 0x00, // DISCONNECT, remaining length 0: normal disconnection, no properties
+		0xe0, 0x01, // DISCONNECT, remaining length 1
+		0x00, // reason code normal disconnection
 	}, want: &Disconnect{}},
+	{name: "disconnect/v5/empty", v: V5, lenient: true, raw: []byte{
+		0xe0, 0x00, // DISCONNECT, remaining length 0: normal disconnection, no properties
+	}, want: &Disconnect{}, canon: []byte{0xe0, 0x01, 0x00}},
 	{name: "disconnect/v5/reason", v: V5, raw: []byte{
 		0xe0, 0x01, // DISCONNECT, remaining length 1
 		0x8e, // reason code session taken over
@@ -477,7 +481,7 @@ var vectors = []vector{
 		0xe0, 0x02, // DISCONNECT, remaining length 2
 		0x00, // reason code normal disconnection, written out
 		0x00, // property length 0, written out
-	}, want: &Disconnect{}, canon: []byte{0xe0, 0x00}},
+	}, want: &Disconnect{}, canon: []byte{0xe0, 0x01, 0x00}},
 
 	// ---- AUTH ----
 	{name: "auth/v5/success", v: V5, raw: []byte{
