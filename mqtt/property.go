@@ -304,8 +304,10 @@ func (p *Properties) decodeValue(r *reader, id PropertyID, kind propKind) error 
 		p.ContentType = s
 	case PropResponseTopic:
 		// [MQTT-3.3.2-14] the response topic is a topic name.
-		if err := ValidTopicName(s); err != nil {
-			return err
+		if !plainTopicName(s) {
+			if err := ValidTopicName(s); err != nil {
+				return err
+			}
 		}
 		p.ResponseTopic = s
 	case PropCorrelationData:
