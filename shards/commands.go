@@ -40,6 +40,13 @@ type PublishRequest struct {
 // session, and waits for it up to ctx's deadline. It returns
 // ErrClientNotFound when there is no such session.
 func (b *Broker) onOwner(ctx context.Context, clientid string, fn func(s *session)) error {
+	return b.onOwnerCounted(ctx, clientid, true, fn)
+}
+
+// onOwnerCounted is onOwner; count says whether the command counts in the
+// session's reductions (reads do not, so observing a session does not
+// change it).
+func (b *Broker) onOwnerCounted(ctx context.Context, clientid string, count bool, fn func(s *session)) error {
 	for attempt := 0; attempt < 4; attempt++ {
 		v, ok := b.registry.Load(clientid)
 		if !ok {
@@ -55,8 +62,10 @@ func (b *Broker) onOwner(ctx context.Context, clientid string, fn func(s *sessio
 				done <- false
 				return
 			}
-			s.counters.Reductions++
-			s.markStats()
+			if count {
+				s.counters.Reductions++
+				s.markStats()
+			}
 			fn(s)
 			done <- true
 		})
@@ -80,7 +89,7 @@ func (b *Broker) onOwner(ctx context.Context, clientid string, fn func(s *sessio
 // goroutine; it waits for the owning shard.
 func (b *Broker) ClientInfo(ctx context.Context, clientid string) (ClientRow, error) {
 	var row ClientRow
-	err := b.onOwner(ctx, clientid, func(s *session) { row = s.row(s.sh.loop.Now()) })
+	err := b.onOwnerCounted(ctx, clientid, false, func(s *session) { row = s.row(s.sh.loop.Now()) })
 	return row, err
 }
 
@@ -151,7 +160,7 @@ func (b *Broker) Unsubscribe(ctx context.Context, clientid string, filters []str
 // Subscriptions returns clientid's subscriptions. Safe from any goroutine.
 func (b *Broker) Subscriptions(ctx context.Context, clientid string) ([]Subscription, error) {
 	var out []Subscription
-	err := b.onOwner(ctx, clientid, func(s *session) {
+	err := b.onOwnerCounted(ctx, clientid, false, func(s *session) {
 		for f, o := range s.subs {
 			out = append(out, Subscription{ClientID: s.id, Topic: f, Options: o})
 		}

@@ -93,6 +93,8 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 		sh.sessions[id] = s
 	}
 	sh.attach(s, c, cs, p, now)
+	s.counters.RecvPkt++ // the CONNECT itself
+	s.counters.Reductions++
 
 	ack := mqtt.Connack{SessionPresent: present}
 	if p.Version == mqtt.V5 {
