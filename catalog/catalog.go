@@ -111,9 +111,12 @@ type Catalog struct {
 	wdb *sql.DB  // writer pool (one connection, pinned in w.conn)
 
 	// gate keeps readers out while a write chunk is open; see Catalog.
-	// Holding it also guards tuples (counters.go).
-	gate   sync.RWMutex
-	tuples map[tupleKey]int64
+	// Holding it also guards the tuple counters (counters.go).
+	gate sync.RWMutex
+	// tupleIDs, tupleKeys and tupleCounts are guarded by gate.
+	tupleIDs    map[tupleKey]uint16
+	tupleKeys   []tupleKey
+	tupleCounts []int64 // indexed by tuple id; maxTuples long
 
 	in inbox // changes handed in, waiting for the writer
 
@@ -178,14 +181,15 @@ func New(cfg Config) (*Catalog, error) {
 	rdb.SetConnMaxIdleTime(0)
 	rdb.SetConnMaxLifetime(0)
 	c := &Catalog{
-		cfg:      cfg,
-		key:      key,
-		rdb:      rdb,
-		wdb:      wdb,
-		tuples:   make(map[tupleKey]int64),
-		flushReq: make(chan chan struct{}),
-		quit:     make(chan struct{}),
-		done:     make(chan struct{}),
+		cfg:         cfg,
+		key:         key,
+		rdb:         rdb,
+		wdb:         wdb,
+		tupleIDs:    make(map[tupleKey]uint16),
+		tupleCounts: make([]int64, maxTuples),
+		flushReq:    make(chan chan struct{}),
+		quit:        make(chan struct{}),
+		done:        make(chan struct{}),
 	}
 	c.in.init()
 	c.interval.Store(int64(cfg.StatsInterval))

@@ -29,11 +29,34 @@ func tupleCountable(f *Filter) bool {
 		f.LikeUsername == "" && len(f.Ranges) == 0
 }
 
-// countTuples sums the counters matching f. The caller holds c.gate for
-// reading.
-func (c *Catalog) countTuples(f *Filter) int64 {
+// maxTuples bounds the distinct tuples; rows past it share the overflow
+// tuple, and while any row is in it, counts go to SQL.
+const maxTuples = 1 << 16
+
+// tupleID returns k's number, interning it. The caller holds c.gate.
+func (c *Catalog) tupleID(k tupleKey) uint16 {
+	if id, ok := c.tupleIDs[k]; ok {
+		return id
+	}
+	if len(c.tupleKeys) == maxTuples-1 {
+		return maxTuples - 1 // the overflow tuple
+	}
+	id := uint16(len(c.tupleKeys))
+	c.tupleIDs[k] = id
+	c.tupleKeys = append(c.tupleKeys, k)
+	return id
+}
+
+// countTuples sums the counters matching f and reports whether it could:
+// it cannot while rows sit in the overflow tuple. The caller holds c.gate
+// for reading.
+func (c *Catalog) countTuples(f *Filter) (int64, bool) {
+	if c.tupleCounts[maxTuples-1] > 0 {
+		return 0, false
+	}
 	var n int64
-	for k, v := range c.tuples {
+	for id, k := range c.tupleKeys {
+		v := c.tupleCounts[id]
 		if (f.ConnState == "" || k.state == f.ConnState) &&
 			(f.Zone == "" || k.zone == f.Zone) &&
 			(f.ProtoName == "" || k.protoName == f.ProtoName) &&
@@ -42,15 +65,5 @@ func (c *Catalog) countTuples(f *Filter) int64 {
 			n += v
 		}
 	}
-	return n
-}
-
-// addTuple adjusts the counter of k by d. The caller holds c.gate.
-func (c *Catalog) addTuple(k tupleKey, d int64) {
-	n := c.tuples[k] + d
-	if n == 0 {
-		delete(c.tuples, k)
-		return
-	}
-	c.tuples[k] = n
+	return n, true
 }

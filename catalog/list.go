@@ -31,34 +31,81 @@ func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 	if cur == nil {
 		offset = (f.page() - 1) * limit
 	}
-	q, args := pageSQL(&f, cur, offset)
 
 	c.gate.RLock()
 	defer c.gate.RUnlock()
-	var rows []Row
-	if err := c.rdb.SelectContext(ctx, &rows, q, args...); err != nil {
+	p := Page{Fields: f.Fields}
+	counted := false
+	if tupleCountable(&f) {
+		p.Count, counted = c.countTuples(&f)
+	}
+	var pl plan
+	if fam, ok := indexedFamily(&f); ok {
+		if !counted {
+			if err := c.count(ctx, &f, &p.Count); err != nil {
+				return Page{}, err
+			}
+			counted = true
+		}
+		pl = choosePlan(fam, p.Count, c.rows.Load())
+	}
+
+	// Phase one: the page's rowids in order, from indexes where possible.
+	q, args := idsSQL(&f, cur, offset, pl)
+	var ids []struct {
+		ID       int64  `db:"id"`
+		ClientID string `db:"clientid"`
+	}
+	if err := c.rdb.SelectContext(ctx, &ids, q, args...); err != nil {
 		return Page{}, fmt.Errorf("catalog: list: %w", err)
 	}
-	p := Page{Fields: f.Fields}
-	if len(rows) > limit {
+	if len(ids) > limit {
 		p.HasNext = true
-		rows = rows[:limit]
-		p.NextCursor = c.encodeCursor(&f, cursorAfter(&f, &rows[limit-1]))
+		ids = ids[:limit]
 	}
-	p.Rows = rows
-	switch {
-	case tupleCountable(&f):
-		p.Count = c.countTuples(&f)
-	case cur == nil && !p.HasNext && (len(rows) > 0 || offset == 0):
-		// This is the last page, so everything before it was full.
-		p.Count = int64(offset + len(rows))
-	default:
-		q, args := countSQL(&f)
-		if err := c.rdb.GetContext(ctx, &p.Count, q, args...); err != nil {
-			return Page{}, fmt.Errorf("catalog: count: %w", err)
+	if !counted {
+		if cur == nil && !p.HasNext && (len(ids) > 0 || offset == 0) {
+			// This is the last page, so everything before it was full.
+			p.Count = int64(offset + len(ids))
+		} else if err := c.count(ctx, &f, &p.Count); err != nil {
+			return Page{}, err
 		}
 	}
+	if len(ids) == 0 {
+		return p, nil
+	}
+
+	// Phase two: the rows themselves, by rowid, put back in order.
+	args = args[:0]
+	pos := make(map[string]int, len(ids))
+	for i, id := range ids {
+		args = append(args, id.ID)
+		pos[id.ClientID] = i
+	}
+	var rows []Row
+	if err := c.rdb.SelectContext(ctx, &rows, rowsSQL(&f, len(ids)), args...); err != nil {
+		return Page{}, fmt.Errorf("catalog: list rows: %w", err)
+	}
+	if len(rows) != len(ids) {
+		return Page{}, fmt.Errorf("catalog: list rows: %d of %d rows found", len(rows), len(ids))
+	}
+	p.Rows = make([]Row, len(rows))
+	for i := range rows {
+		p.Rows[pos[rows[i].ClientID]] = rows[i]
+	}
+	if p.HasNext {
+		p.NextCursor = c.encodeCursor(&f, cursorAfter(&f, &p.Rows[limit-1]))
+	}
 	return p, nil
+}
+
+// count runs the exact count of f's matches in SQL.
+func (c *Catalog) count(ctx context.Context, f *Filter, n *int64) error {
+	q, args := countSQL(f, plan{})
+	if err := c.rdb.GetContext(ctx, n, q, args...); err != nil {
+		return fmt.Errorf("catalog: count: %w", err)
+	}
+	return nil
 }
 
 // Get returns the catalog's row of one client, as of the last applied

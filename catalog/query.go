@@ -16,8 +16,10 @@ type sqlQuery struct {
 }
 
 // where appends f's conditions (not the cursor's) as "WHERE …", or nothing,
-// and reports whether it wrote any.
-func (q *sqlQuery) where(f *Filter) bool {
+// and reports whether it wrote any. The terms on column noIndex (if not
+// empty) are written as "+col", which keeps the planner from using an
+// index for them.
+func (q *sqlQuery) where(f *Filter, noIndex string) bool {
 	n := 0
 	and := func() {
 		if n == 0 {
@@ -27,9 +29,15 @@ func (q *sqlQuery) where(f *Filter) bool {
 		}
 		n++
 	}
+	name := func(col string) {
+		if col == noIndex {
+			q.b.WriteByte('+')
+		}
+		q.b.WriteString(col)
+	}
 	eq := func(col string, v any) {
 		and()
-		q.b.WriteString(col)
+		name(col)
 		q.b.WriteString(" = ?")
 		q.args = append(q.args, v)
 	}
@@ -39,7 +47,7 @@ func (q *sqlQuery) where(f *Filter) bool {
 			return
 		}
 		and()
-		q.b.WriteString(col)
+		name(col)
 		q.b.WriteString(" IN (")
 		for i, v := range vs {
 			if i > 0 {
@@ -57,13 +65,13 @@ func (q *sqlQuery) where(f *Filter) bool {
 	rng := func(col string, r Range) {
 		if r.Gte != nil {
 			and()
-			q.b.WriteString(col)
+			name(col)
 			q.b.WriteString(" >= ?")
 			q.args = append(q.args, *r.Gte)
 		}
 		if r.Lte != nil {
 			and()
-			q.b.WriteString(col)
+			name(col)
 			q.b.WriteString(" <= ?")
 			q.args = append(q.args, *r.Lte)
 		}
@@ -174,16 +182,30 @@ var allColumns = func() string {
 	return strings.Join(names, ",")
 }()
 
-// pageSQL builds the page query: f's conditions, the keyset condition of
-// cur (if any), the order with its clientid tie-break in the same
-// direction (so one index serves it and row values compare it), and
-// LIMIT limit+1 (the extra row answers hasnext) OFFSET offset.
-func pageSQL(f *Filter, cur *cursor, offset int) (string, []any) {
+// plan is how the page's ids are looked up: by default the planner
+// chooses; List overrides it with the exact count in hand (plan.go).
+type plan struct {
+	// index, if set, is forced with INDEXED BY (a name from schemaSQL).
+	index string
+	// noIndex, if set, is a column whose terms must not use an index.
+	noIndex string
+}
+
+// idsSQL builds phase one of a page: the rowids and clientids of the page
+// in order. It reads only what indexes hold when they can serve the
+// filter, so skipping OFFSET rows and sorting cost no table lookups.
+// f's conditions, the keyset condition of cur (if any), the order with
+// its clientid tie-break in the same direction (so one index serves it
+// and row values compare it), and LIMIT limit+1 (the extra row answers
+// hasnext) OFFSET offset.
+func idsSQL(f *Filter, cur *cursor, offset int, p plan) (string, []any) {
 	var q sqlQuery
-	q.b.WriteString("SELECT ")
-	q.b.WriteString(selectList(f))
-	q.b.WriteString(" FROM clients")
-	hasWhere := q.where(f)
+	q.b.WriteString("SELECT id, clientid FROM clients")
+	if p.index != "" {
+		q.b.WriteString(" INDEXED BY ")
+		q.b.WriteString(p.index)
+	}
+	hasWhere := q.where(f, p.noIndex)
 	oc := f.orderColumn()
 	cmp, dir := " > ", " ASC"
 	if f.Desc {
@@ -222,10 +244,31 @@ func pageSQL(f *Filter, cur *cursor, offset int) (string, []any) {
 	return q.b.String(), q.args
 }
 
+// rowsSQL builds phase two of a page: the projected columns of n rows by
+// rowid (the caller binds the n rowids and restores phase one's order).
+func rowsSQL(f *Filter, n int) string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	b.WriteString(selectList(f))
+	b.WriteString(" FROM clients WHERE id IN (")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('?')
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
 // countSQL builds the exact count of f's matches.
-func countSQL(f *Filter) (string, []any) {
+func countSQL(f *Filter, p plan) (string, []any) {
 	var q sqlQuery
 	q.b.WriteString("SELECT COUNT(*) FROM clients")
-	q.where(f)
+	if p.index != "" {
+		q.b.WriteString(" INDEXED BY ")
+		q.b.WriteString(p.index)
+	}
+	q.where(f, p.noIndex)
 	return q.b.String(), q.args
 }

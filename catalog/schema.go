@@ -10,7 +10,7 @@ import "strings"
 //     order, and order_by username;
 //   - (created_at, clientid) and (connected_at, clientid) serve the time
 //     ranges and order_by / keyset paging on those columns;
-//   - (ip_address) serves the ip_address filter.
+//   - (ip_address, clientid) serves the ip_address filter.
 //
 // Low-cardinality columns (conn_state, zone, clean_start, proto_name,
 // proto_ver) are not indexed: an index on them misled the planner by 100×
@@ -48,7 +48,7 @@ func schemaSQL() []string {
 		"CREATE INDEX clients_username ON clients(username, clientid)",
 		"CREATE INDEX clients_created_at ON clients(created_at, clientid)",
 		"CREATE INDEX clients_connected_at ON clients(connected_at, clientid)",
-		"CREATE INDEX clients_ip_address ON clients(ip_address)",
+		"CREATE INDEX clients_ip_address ON clients(ip_address, clientid)",
 	}
 }
 

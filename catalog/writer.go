@@ -10,14 +10,18 @@ import (
 	"time"
 )
 
-// slot mirrors, in Go, what the writer needs of one row: its rowid (stats
-// are written by rowid), its tuple (for the counters outside SQL) and its
-// last written counters (so that only changed columns are written).
+// slot mirrors, in Go, what the writer needs of one row: its tuple (for
+// the counters outside SQL) and its last written counters (so that only
+// changed columns are written). A row's rowid is its slot number plus one,
+// so the mirror needs no rowid and stats are written by rowid.
 type slot struct {
-	rowid int64
-	tk    tupleKey
+	tuple uint16
 	ctr   Counters
 }
+
+// slabBits sizes the slabs of slots: 4096 slots (~1 MiB) per slab, so the
+// mirror grows without doubling a huge slice.
+const slabBits = 12
 
 // effect is a change to the Go mirror, applied only once the chunk that
 // wrote it to SQL has committed, so mirror and database never diverge.
@@ -46,11 +50,10 @@ type writer struct {
 	c    *Catalog
 	conn *sql.Conn
 
-	index     map[string]int32 // clientid → index in slots
-	slots     []slot
-	free      []int32
-	nextRowID int64
-	intern    map[string]string
+	index  map[string]uint32 // clientid → slot number (rowid-1)
+	slabs  [][]slot
+	nslots uint32
+	free   []uint32
 
 	insert, update, del, allStats *sql.Stmt
 	statStmts                     map[uint32]*sql.Stmt
@@ -62,6 +65,7 @@ type writer struct {
 	txOps    int
 	effects  []effect
 	skipStat map[string]struct{} // ids changed by lifecycle during a stats batch
+	newSlots []uint32            // slots taken by inserts of the open chunk
 
 	nextStats    time.Time
 	lastAnalyze  time.Time
@@ -72,10 +76,8 @@ func newWriter(c *Catalog, conn *sql.Conn) (*writer, error) {
 	w := &writer{
 		c:         c,
 		conn:      conn,
-		index:     make(map[string]int32),
-		intern:    make(map[string]string),
+		index:     make(map[string]uint32),
 		statStmts: make(map[uint32]*sql.Stmt),
-		nextRowID: 1,
 	}
 	ctx := context.Background()
 	names := make([]string, len(Columns))
@@ -208,11 +210,13 @@ func (w *writer) commit() {
 	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		w.c.fail(err)
 		w.conn.ExecContext(ctx, "ROLLBACK")
+		w.free = append(w.free, w.newSlots...)
 	} else {
 		for i := range w.effects {
 			w.applyEffect(&w.effects[i])
 		}
 	}
+	w.newSlots = w.newSlots[:0]
 	clear(w.effects)
 	w.effects = w.effects[:0]
 	w.inTx = false
@@ -228,6 +232,8 @@ func (w *writer) commit() {
 func (w *writer) abort(err error) {
 	w.c.fail(err)
 	w.conn.ExecContext(context.Background(), "ROLLBACK")
+	w.free = append(w.free, w.newSlots...)
+	w.newSlots = w.newSlots[:0]
 	clear(w.effects)
 	w.effects = w.effects[:0]
 	w.inTx = false
@@ -243,60 +249,56 @@ func (w *writer) step() {
 	}
 }
 
+// slot returns slot number i.
+func (w *writer) slot(i uint32) *slot {
+	return &w.slabs[i>>slabBits][i&(1<<slabBits-1)]
+}
+
+// takeSlot returns a free slot number; it is committed by an insert effect
+// or given back by abort.
+func (w *writer) takeSlot() uint32 {
+	if n := len(w.free); n > 0 {
+		i := w.free[n-1]
+		w.free = w.free[:n-1]
+		w.newSlots = append(w.newSlots, i)
+		return i
+	}
+	i := w.nslots
+	w.nslots++
+	if int(i>>slabBits) == len(w.slabs) {
+		w.slabs = append(w.slabs, make([]slot, 1<<slabBits))
+	}
+	w.newSlots = append(w.newSlots, i)
+	return i
+}
+
 func (w *writer) applyEffect(e *effect) {
 	c := w.c
 	switch e.op {
 	case effInsert:
-		var i int32
-		if n := len(w.free); n > 0 {
-			i = w.free[n-1]
-			w.free = w.free[:n-1]
-		} else {
-			w.slots = append(w.slots, slot{})
-			i = int32(len(w.slots) - 1)
-		}
-		s := &w.slots[i]
-		s.rowid = e.rowid
-		s.tk = w.tupleOf(e.row)
+		i := uint32(e.rowid - 1)
+		s := w.slot(i)
+		s.tuple = c.tupleID(tupleOf(e.row))
 		s.ctr = e.row.Counters
 		w.index[e.id] = i
-		c.addTuple(s.tk, 1)
+		c.tupleCounts[s.tuple]++
 	case effUpdate:
-		s := &w.slots[w.index[e.id]]
-		c.addTuple(s.tk, -1)
-		s.tk = w.tupleOf(e.row)
+		s := w.slot(w.index[e.id])
+		c.tupleCounts[s.tuple]--
+		s.tuple = c.tupleID(tupleOf(e.row))
 		s.ctr = e.row.Counters
-		c.addTuple(s.tk, 1)
+		c.tupleCounts[s.tuple]++
 	case effDelete:
 		i := w.index[e.id]
-		c.addTuple(w.slots[i].tk, -1)
-		w.slots[i] = slot{}
+		c.tupleCounts[w.slot(i).tuple]--
+		*w.slot(i) = slot{}
 		w.free = append(w.free, i)
 		delete(w.index, e.id)
 	case effStats:
 		if i, ok := w.index[e.id]; ok {
-			w.slots[i].ctr = *e.ctr
+			w.slot(i).ctr = *e.ctr
 		}
 	}
-}
-
-// tupleOf returns r's tuple with its strings interned, so that the mirror
-// does not keep one copy of "default" per client.
-func (w *writer) tupleOf(r *Row) tupleKey {
-	k := tupleOf(r)
-	k.zone = w.internStr(k.zone)
-	k.protoName = w.internStr(k.protoName)
-	return k
-}
-
-func (w *writer) internStr(s string) string {
-	if v, ok := w.intern[s]; ok {
-		return v
-	}
-	if len(w.intern) < 4096 {
-		w.intern[s] = s
-	}
-	return s
 }
 
 // applyLife applies every pending lifecycle change, in chunks.
@@ -325,16 +327,15 @@ func (w *writer) applyLife() {
 		var err error
 		switch {
 		case r == nil:
-			_, err = w.del.ExecContext(ctx, w.slots[i].rowid)
+			_, err = w.del.ExecContext(ctx, int64(i)+1)
 			w.effects = append(w.effects, effect{op: effDelete, id: id})
 		case exists:
-			args := append(rowArgs(w.args[:0], r), w.slots[i].rowid)
+			args := append(rowArgs(w.args[:0], r), int64(i)+1)
 			_, err = w.update.ExecContext(ctx, args...)
 			w.args = args
 			w.effects = append(w.effects, effect{op: effUpdate, id: id, row: r})
 		default:
-			rowid := w.nextRowID
-			w.nextRowID++
+			rowid := int64(w.takeSlot()) + 1
 			args := rowArgs(append(w.args[:0], rowid), r)
 			_, err = w.insert.ExecContext(ctx, args...)
 			w.args = args
@@ -401,7 +402,7 @@ func (w *writer) applyStats() {
 			continue
 		}
 		ctr := m[id]
-		ups = append(ups, statUpdate{rowid: w.slots[i].rowid, id: id, ctr: &ctr})
+		ups = append(ups, statUpdate{rowid: int64(i) + 1, id: id, ctr: &ctr})
 	}
 	slices.SortFunc(ups, func(a, b statUpdate) int {
 		switch {
@@ -424,7 +425,7 @@ func (w *writer) applyStats() {
 		if !ok {
 			continue
 		}
-		old := statFields(&w.slots[i].ctr)
+		old := statFields(&w.slot(i).ctr)
 		nu := statFields(u.ctr)
 		var mask uint32
 		for j := 0; j < numStats; j++ {
@@ -449,7 +450,7 @@ func (w *writer) applyStats() {
 					args = append(args, *nu[j])
 				}
 			}
-			args = append(args, w.slots[i].rowid)
+			args = append(args, int64(i)+1)
 			w.args = args
 			_, err = stmt.ExecContext(ctx, args...)
 		}
