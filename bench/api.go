@@ -21,10 +21,15 @@ type apiProbe struct {
 	err              error
 }
 
-// newAPIProbe returns a probe for the API at addr.
-func newAPIProbe(cfg Config, addr string) *apiProbe {
+// newAPIProbe returns a probe for the API of in; cfg's credentials win
+// over the ones the broker printed.
+func newAPIProbe(cfg Config, in *Instance) *apiProbe {
+	key, secret := in.APIKey, in.APISecret
+	if cfg.APIKey != "" {
+		key, secret = cfg.APIKey, cfg.APISecret
+	}
 	return &apiProbe{
-		url: "http://" + addr + "/clients?_limit=100", key: cfg.APIKey, secret: cfg.APISecret,
+		url: "http://" + in.APIAddr + cfg.APIPath + "?_limit=100", key: key, secret: secret,
 		hc: &http.Client{Timeout: 5 * time.Second}, hist: NewHistogram(),
 	}
 }
@@ -55,7 +60,7 @@ func (a *apiProbe) run(ctx context.Context) {
 			case resp.StatusCode == http.StatusOK:
 				a.hist.Record(int64(time.Since(start)))
 			case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-				a.err = fmt.Errorf("bench: GET /clients: %s (set --api-key and --api-secret)", resp.Status)
+				a.err = fmt.Errorf("bench: GET %s: %s (set --api-key and --api-secret)", req.URL.Path, resp.Status)
 				return
 			default:
 				a.errors++

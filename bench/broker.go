@@ -39,6 +39,11 @@ type Instance struct {
 	Addr string
 	// APIAddr is the HTTP API listener, or "" when the broker has none.
 	APIAddr string
+	// APIKey and APISecret are the API credentials the broker created, if
+	// it printed them; Config.APIKey overrides them.
+	APIKey, APISecret string
+	// NoAPI explains why APIAddr is empty for a broker that should have one.
+	NoAPI string
 	// PID is the broker's process id, or 0 when it runs in-process.
 	PID int
 	// Relay reports that Addr is a Relay: connections send a pairing key
@@ -132,14 +137,20 @@ func waitListening(ctx context.Context, addr string, exited <-chan error, timeou
 	}
 }
 
-// relayBroker runs a Relay in-process.
-type relayBroker struct{}
+// relayBroker runs a Relay, in its own process (a worker re-executing
+// this binary) unless inProcess is set.
+type relayBroker struct {
+	inProcess bool
+}
 
 // Name returns "relay".
 func (relayBroker) Name() string { return BrokerRelay }
 
 // Start starts a Relay on a free port.
-func (relayBroker) Start(context.Context, string) (*Instance, error) {
+func (b relayBroker) Start(ctx context.Context, _ string) (*Instance, error) {
+	if !b.inProcess {
+		return startRelayProcess(ctx)
+	}
 	r, err := NewRelay("127.0.0.1:0")
 	if err != nil {
 		return nil, err

@@ -71,8 +71,11 @@ type Config struct {
 	// opens; larger storms re-execute the binary as workers (the per-process
 	// open-file cap is 20,000). If zero, 5000.
 	ConnsPerProcess int
-	// APIKey and APISecret authenticate GET /clients (HTTP Basic).
+	// APIKey and APISecret authenticate GET /clients (HTTP Basic). If
+	// empty, the credentials shardmq prints when it creates its first key.
 	APIKey, APISecret string
+	// APIPath is the path of the client list. If empty, "/api/v5/clients".
+	APIPath string
 	// RepoDir is the shardmq repository (to build cmd/shardmq and
 	// bench/peers/mochi). If empty, the nearest parent of the working
 	// directory holding shardmq's go.mod.
@@ -134,6 +137,9 @@ func (c Config) withDefaults() Config {
 	setInt(&c.StormConns, pick(1000, 10000))
 	setInt(&c.StormConcurrency, 100)
 	setInt(&c.ConnsPerProcess, 5000)
+	if c.APIPath == "" {
+		c.APIPath = "/api/v5/clients"
+	}
 	if c.OutDir == "" {
 		c.OutDir = "bench-out"
 	}

@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"time"
 )
 
 // Mosquitto starts Debian's mosquitto with a configuration file the harness
@@ -110,7 +112,9 @@ type Shardmq struct {
 // Name returns "shardmq".
 func (Shardmq) Name() string { return BrokerShardmq }
 
-// Start starts shardmq on free MQTT and API ports.
+// Start starts shardmq on free MQTT and API ports with a fresh data
+// directory. When the API listens, the credentials the broker creates on
+// first start are taken from the curl example it logs.
 func (s Shardmq) Start(ctx context.Context, dir string) (*Instance, error) {
 	addr, err := freeAddr()
 	if err != nil {
@@ -120,14 +124,34 @@ func (s Shardmq) Start(ctx context.Context, dir string) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"--mqtt-addr", addr, "--api-addr", api}, s.ExtraArgs...)
+	data := filepath.Join(dir, "data")
+	if err := os.RemoveAll(data); err != nil {
+		return nil, err
+	}
+	args := append([]string{"--mqtt-addr", addr, "--api-addr", api, "--data-dir", data}, s.ExtraArgs...)
 	in, err := startProcess(ctx, dir, "shardmq.log", addr, s.Binary, args...)
 	if err != nil {
 		return nil, err
 	}
+	if err := waitListening(ctx, api, nil, apiWait); err != nil {
+		in.NoAPI = fmt.Sprintf("shardmq's HTTP API did not listen on %s within %v (not wired into cmd/shardmq yet?)", api, apiWait)
+		return in, nil
+	}
 	in.APIAddr = api
+	if b, err := os.ReadFile(filepath.Join(dir, "shardmq.log")); err == nil {
+		if m := curlCreds.FindSubmatch(b); m != nil {
+			in.APIKey, in.APISecret = string(m[1]), string(m[2])
+		}
+	}
 	return in, nil
 }
+
+// apiWait bounds the wait for shardmq's API listener once MQTT is up.
+const apiWait = 3 * time.Second
+
+// curlCreds finds the credentials in the "curl -u key:secret" example a
+// broker prints when it creates its first API key.
+var curlCreds = regexp.MustCompile(`curl -u ([^\s:']+):([^\s']+) `)
 
 // BuildShardmq builds ./cmd/shardmq of the repository at repo into outDir.
 // It fails with ErrNotBuilt ("shardmq not built") when the package does not

@@ -188,8 +188,16 @@ func (rep *Report) Markdown() string {
 			if ok == 0 {
 				continue
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.2f cores | %s | %d | %d/%d |\n", s, br, fmtCount(r.Rate),
-				r.Latency, fmtCPU(r, br), r.GenCPU, fmtRSS(r), r.Stalls, ok, len(rs))
+			rate := fmtCount(r.Rate)
+			if s == ScenarioStorm {
+				rate = fmt.Sprintf("%d conns at %s/s", r.Conns, fmtCount(r.ConnectRate))
+			}
+			gen := "—"
+			if r.GenCPU > 0 {
+				gen = fmt.Sprintf("%.2f cores", r.GenCPU)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %d | %d/%d |\n", s, br, rate,
+				r.Latency, fmtCPU(r), gen, fmtRSS(r), r.Stalls, ok, len(rs))
 		}
 	}
 	if notes := rep.allNotes(); len(notes) > 0 {
@@ -343,9 +351,9 @@ func fmtBytes(v float64) string {
 	return fmt.Sprintf("%.0f B", v)
 }
 
-// fmtCPU formats the broker CPU of a run, or "—" in-process.
-func fmtCPU(r Result, broker string) string {
-	if broker == BrokerRelay || (r.CPU == 0 && r.RSS == 0) {
+// fmtCPU formats the broker CPU of a run, or "—" when it ran in-process.
+func fmtCPU(r Result) string {
+	if r.CPU == 0 && r.RSS == 0 {
 		return "—"
 	}
 	return fmt.Sprintf("%.2f cores", r.CPU)

@@ -223,3 +223,24 @@ func TestProgressLine(t *testing.T) {
 		t.Fatalf("progress end %q", b.String())
 	}
 }
+
+func TestCurlCreds(t *testing.T) {
+	tests := []struct {
+		name, log, key, secret string
+	}{
+		{"curl example", "2026/11/26 created an API key:\n  curl -u key-0a1b2c:S3CRETtext 'http://127.0.0.1:18083/api/v5/clients?_page=1&_limit=50'\n",
+			"key-0a1b2c", "S3CRETtext"},
+		{"no example", "2026/11/26 shardmq: MQTT on 127.0.0.1:1883\n", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var key, secret string
+			if m := curlCreds.FindStringSubmatch(tc.log); m != nil {
+				key, secret = m[1], m[2]
+			}
+			if key != tc.key || secret != tc.secret {
+				t.Fatalf("got %q:%q, want %q:%q", key, secret, tc.key, tc.secret)
+			}
+		})
+	}
+}

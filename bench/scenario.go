@@ -131,6 +131,9 @@ func RunScenario(ctx context.Context, cfg Config, in *Instance, scenario string)
 	case ScenarioAPI:
 		if in.APIAddr == "" {
 			r.Skipped = "broker has no HTTP API"
+			if in.NoAPI != "" {
+				r.Skipped = in.NoAPI
+			}
 			return r
 		}
 	}
@@ -142,7 +145,7 @@ func RunScenario(ctx context.Context, cfg Config, in *Instance, scenario string)
 	var api *apiProbe
 	var during func(context.Context)
 	if scenario == ScenarioAPI {
-		api = newAPIProbe(cfg, in.APIAddr)
+		api = newAPIProbe(cfg, in)
 		during = api.run
 	}
 	fr, err := runFlow(ctx, cfg, in, spec, during)
@@ -159,8 +162,11 @@ func RunScenario(ctx context.Context, cfg Config, in *Instance, scenario string)
 	r.CPU, r.GenCPU, r.RSS, r.PeakRSS = fr.cpu, fr.genCPU, fr.rss, fr.peakRSS
 	if api != nil {
 		r.API, r.APIErrors = api.hist.Summary(), api.errors
-		if api.err != nil {
+		switch {
+		case api.err != nil:
 			r.Err = api.err.Error()
+		case api.hist.Count() == 0:
+			r.Err = fmt.Sprintf("no GET %s request succeeded (%d failed)", cfg.APIPath, api.errors)
 		}
 	}
 	if r.Delivered == 0 && r.Err == "" {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -23,17 +24,19 @@ func checkFlowResult(t *testing.T, r Result) {
 func TestScenariosOnRelay(t *testing.T) {
 	cfg := tinyConfig()
 	tests := []struct {
-		scenario string
-		skipped  bool
+		scenario  string
+		inProcess bool
+		skipped   bool
 	}{
-		{ScenarioP2P0, false},
-		{ScenarioFixedRate, false},
-		{ScenarioFanIn, true},
-		{ScenarioStorm, true},
+		{ScenarioP2P0, true, false},
+		{ScenarioP2P0, false, false}, // the relay as a worker process
+		{ScenarioFixedRate, true, false},
+		{ScenarioFanIn, true, true},
+		{ScenarioStorm, true, true},
 	}
 	for _, tc := range tests {
-		t.Run("scenario="+tc.scenario, func(t *testing.T) {
-			in, err := relayBroker{}.Start(context.Background(), t.TempDir())
+		t.Run(fmt.Sprintf("scenario=%s/inprocess=%v", tc.scenario, tc.inProcess), func(t *testing.T) {
+			in, err := relayBroker{inProcess: tc.inProcess}.Start(context.Background(), t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,6 +49,9 @@ func TestScenariosOnRelay(t *testing.T) {
 				return
 			}
 			checkFlowResult(t, r)
+			if !tc.inProcess && r.RSS <= 0 {
+				t.Fatalf("relay process memory not measured: %+v", r)
+			}
 			// Deliveries in the window are at most what was sent in it plus
 			// what was in flight when it opened (one window per publisher).
 			if inflight := int64(cfg.Pairs * cfg.QoS0Window); tc.scenario == ScenarioP2P0 && r.Delivered > r.Sent+inflight {

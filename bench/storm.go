@@ -15,14 +15,6 @@ import (
 	"github.com/shardmq/shardmq/mqtt"
 )
 
-// Environment of a storm worker process: the harness re-executes its own
-// binary with workerEnv=stormWorker and the job in workerArgsEnv.
-const (
-	workerEnv     = "SHARDMQ_BENCH_WORKER"
-	workerArgsEnv = "SHARDMQ_BENCH_WORKER_ARGS"
-	stormWorker   = "storm"
-)
-
 // stormJob is one generator process's share of a connection storm.
 type stormJob struct {
 	Addr        string       `json:"addr"`
@@ -76,14 +68,9 @@ func connectStorm(ctx context.Context, job stormJob) ([]*client, stormReport) {
 	return kept, rep
 }
 
-// MaybeRunWorker runs this process as a generator worker when the harness
-// started it as one (see the SHARDMQ_BENCH_WORKER environment variable)
-// and then exits; otherwise it returns at once. Call it first thing in
-// main (and in TestMain of tests that run storms in workers).
-func MaybeRunWorker() {
-	if os.Getenv(workerEnv) != stormWorker {
-		return
-	}
+// runStormWorker is the body of a storm worker process: it connects its
+// share, prints its report and holds the connections until stdin closes.
+func runStormWorker() {
 	var job stormJob
 	if err := json.Unmarshal([]byte(os.Getenv(workerArgsEnv)), &job); err != nil {
 		fmt.Fprintln(os.Stderr, "bench worker:", err)
@@ -92,7 +79,6 @@ func MaybeRunWorker() {
 	conns, rep := connectStorm(context.Background(), job)
 	b, _ := json.Marshal(rep)
 	fmt.Println(string(b))
-	// Hold the connections until the harness closes stdin.
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	for _, c := range conns {
 		c.close()
@@ -118,8 +104,7 @@ func startStormWorkers(ctx context.Context, jobs []stormJob) (*stormWorkers, []s
 	errs := make([]error, len(jobs))
 	for i, job := range jobs {
 		b, _ := json.Marshal(job)
-		cmd := exec.CommandContext(ctx, exe, "-test.run=^$")
-		cmd.Env = append(os.Environ(), workerEnv+"="+stormWorker, workerArgsEnv+"="+string(b))
+		cmd := workerCommand(ctx, exe, stormWorker, string(b))
 		cmd.Stderr = os.Stderr
 		stdin, err := cmd.StdinPipe()
 		if err != nil {

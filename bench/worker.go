@@ -1,0 +1,101 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Environment of a worker process: the harness re-executes its own binary
+// with workerEnv naming the job and its arguments in workerArgsEnv.
+const (
+	workerEnv     = "SHARDMQ_BENCH_WORKER"
+	workerArgsEnv = "SHARDMQ_BENCH_WORKER_ARGS"
+	// stormWorker connects a share of a connection storm.
+	stormWorker = "storm"
+	// relayWorker runs the Relay in its own process, so the ceiling is
+	// measured with the relay's CPU and memory apart from the generator's.
+	relayWorker = "relay"
+)
+
+// MaybeRunWorker runs this process as a worker when the harness started it
+// as one (SHARDMQ_BENCH_WORKER is set) and then exits; otherwise it returns
+// at once. Call it first thing in main, and in TestMain of the tests.
+func MaybeRunWorker() {
+	switch os.Getenv(workerEnv) {
+	case stormWorker:
+		runStormWorker()
+	case relayWorker:
+		runRelayWorker()
+	}
+}
+
+// workerCommand returns the command that re-executes exe as a worker of the
+// given kind. The -test.run argument keeps a test binary from running
+// tests should it reach m.Run.
+func workerCommand(ctx context.Context, exe, kind, args string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), workerEnv+"="+kind, workerArgsEnv+"="+args)
+	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+// runRelayWorker is the body of a relay worker: it starts a Relay on the
+// address in its arguments, prints the address, and stops when stdin
+// closes.
+func runRelayWorker() {
+	r, err := NewRelay(os.Getenv(workerArgsEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench relay worker:", err)
+		os.Exit(2)
+	}
+	fmt.Println(r.Addr())
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	_ = r.Close()
+	os.Exit(0)
+}
+
+// startRelayProcess starts a relay worker process and returns it as an
+// Instance with its PID, so its CPU and RSS are measured like a broker's.
+func startRelayProcess(ctx context.Context) (*Instance, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := workerCommand(ctx, exe, relayWorker, "127.0.0.1:0")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%w: relay: %v", ErrWorker, err)
+	}
+	stop := func() error {
+		stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			return <-done
+		}
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		_ = stop()
+		return nil, fmt.Errorf("%w: relay: no address: %v", ErrWorker, err)
+	}
+	return &Instance{Addr: strings.TrimSpace(line), PID: cmd.Process.Pid, Relay: true, stop: stop}, nil
+}
