@@ -22,6 +22,8 @@ type Broker struct {
 	cfg    Config
 	index  *Index[*session]
 	retain *RetainStore
+	// listeners are the resolved Config.Listeners (at least one).
+	listeners []*listener
 
 	// registry maps client id → *session. Only the owning shard stores or
 	// deletes an entry (LoadOrStore decides between two loops racing to
@@ -50,7 +52,7 @@ func New(cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Broker{cfg: cfg, index: ix, retain: rs, started: time.Now()}, nil
+	return &Broker{cfg: cfg, index: ix, retain: rs, listeners: resolveListeners(cfg), started: time.Now()}, nil
 }
 
 var _ netio.Handler = (*Broker)(nil)
@@ -99,6 +101,9 @@ func (b *Broker) OnFrame(c *netio.Conn, h mqtt.FixedHeader, frame, body []byte) 
 	s := cs.sess
 	if s == nil {
 		return nil // taken over; the close is pending
+	}
+	if len(frame) > s.cfg.MaxPacketSize {
+		return mqtt.ErrPacketTooLarge // the zone's limit [MQTT-3.2.2-15]
 	}
 	s.counters.RecvPkt++
 	s.counters.Reductions++

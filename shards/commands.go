@@ -115,7 +115,7 @@ func (b *Broker) Subscribe(ctx context.Context, clientid string, reqs []Subscrib
 	var out []Subscription
 	var ferr error
 	err := b.onOwner(ctx, clientid, func(s *session) {
-		max := b.cfg.SubscriptionsMax
+		max := s.cfg.SubscriptionsMax
 		if max > 0 {
 			added := 0
 			for _, r := range reqs {

@@ -3,6 +3,8 @@ package shards
 import (
 	"fmt"
 	"time"
+
+	"github.com/shardmq/shardmq/shards/auth"
 )
 
 // Config configures a Broker. A zero field means the documented default.
@@ -13,7 +15,8 @@ type Config struct {
 	// Listener is the listener name on client rows. If empty, "tcp:default"
 	// is used.
 	Listener string
-	// Zone is the zone name on client rows. If empty, "default" is used.
+	// Zone is the zone of listeners that name none (and of every client
+	// when Listeners is empty). If empty, "default" is used.
 	Zone string
 	// InflightMax bounds unacknowledged outbound QoS 1/2 messages per
 	// session (further bounded by the client's Receive Maximum). If zero,
@@ -48,6 +51,20 @@ type Config struct {
 	// KeepaliveFactor multiplies the client's keepalive to get the idle
 	// timeout. If zero, 1.5 is used [MQTT-3.1.2-24].
 	KeepaliveFactor float64
+	// ServerKeepalive, if set, replaces the keepalive an MQTT 5 client asks
+	// for, and is sent in CONNACK as Server Keep Alive [MQTT-3.2.2-21].
+	ServerKeepalive time.Duration
+	// Zones are named groups of session settings overriding the ones above
+	// for the clients of the listeners that name them.
+	Zones map[string]ZoneConfig
+	// Listeners name netio's listeners and bind each to a zone and an
+	// anonymous-client policy. If empty, every connection gets Listener,
+	// Zone and anonymous clients allowed.
+	Listeners []ListenerConfig
+	// Auth authenticates CONNECTs and authorizes PUBLISH and SUBSCRIBE. If
+	// nil, no client authenticates (each is anonymous, accepted where the
+	// listener allows anonymous clients) and every request is allowed.
+	Auth *auth.Auth
 	// StatsInterval is how often changed counters reach the SnapshotSink. If
 	// zero, 1 s is used.
 	StatsInterval time.Duration
@@ -72,6 +89,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AwaitPubrelTimeout < 0 || c.SessionExpiry < 0 || c.MaxSessionExpiry < 0 || c.StatsInterval < 0 || c.KeepaliveFactor < 0 {
 		return fmt.Errorf("%w: negative duration", ErrInvalidConfig)
+	}
+	if err := c.validateListeners(); err != nil {
+		return err
 	}
 	if err := c.Index.Validate(); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
+	"github.com/shardmq/shardmq/shards/auth"
 )
 
 // onConnect handles the first packet of a connection: protocol and client
@@ -60,6 +61,25 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 			return nil
 		}
 	}
+	// Authentication comes before any effect on a session (a takeover
+	// included); the listener gives the zone and the anonymous policy.
+	l := sh.b.listenerFor(c.LocalAddr())
+	if h.HeaderLen+h.RemainingLength > l.cfg.MaxPacketSize {
+		if p.Version == mqtt.V5 {
+			sh.writeConnack(c, mqtt.V5, &mqtt.Connack{ReasonCode: mqtt.PacketTooLarge})
+		}
+		cs.version = 0
+		c.Close(mqtt.ErrPacketTooLarge)
+		return nil
+	}
+	authn, refuse := sh.b.authenticate(l, p)
+	if refuse != 0 {
+		// CONNACK with the failure, then close [MQTT-3.2.2-7].
+		sh.writeConnack(c, p.Version, &mqtt.Connack{ReasonCode: refuse})
+		cs.version = 0
+		c.Close(refuse)
+		return nil
+	}
 	now := sh.loop.Now()
 	s := sh.sessions[id]
 	present := false
@@ -92,7 +112,12 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 		}
 		sh.sessions[id] = s
 	}
+	s.cfg, s.authn = &l.cfg, authn
+	s.acl.Reset() // the identity the decisions were made for may differ
 	sh.attach(s, c, cs, p, now)
+	if s.will != nil && !s.allowed(auth.Publish, s.will.msg.topic) {
+		s.will = nil // a will the ACL refuses is never published (EMQX)
+	}
 	s.counters.RecvPkt++ // the CONNECT itself
 	s.counters.Reductions++
 
@@ -104,12 +129,16 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 			pr.AssignedClientID = []byte(id)
 		}
 		pr.Present.Add(mqtt.PropMaximumPacketSize)
-		pr.MaximumPacketSize = uint32(sh.b.cfg.MaxPacketSize)
+		pr.MaximumPacketSize = uint32(s.cfg.MaxPacketSize)
 		pr.Present.Add(mqtt.PropReceiveMaximum)
-		pr.ReceiveMaximum = uint16(min(sh.b.cfg.AwaitingRelMax, 65535))
-		if sh.b.cfg.TopicAliasMaximum > 0 {
+		pr.ReceiveMaximum = uint16(min(s.cfg.AwaitingRelMax, 65535))
+		if s.cfg.TopicAliasMaximum > 0 {
 			pr.Present.Add(mqtt.PropTopicAliasMaximum)
-			pr.TopicAliasMaximum = uint16(sh.b.cfg.TopicAliasMaximum)
+			pr.TopicAliasMaximum = uint16(s.cfg.TopicAliasMaximum)
+		}
+		if s.cfg.ServerKeepalive > 0 {
+			pr.Present.Add(mqtt.PropServerKeepAlive) // [MQTT-3.2.2-21]
+			pr.ServerKeepAlive = s.keepalive
 		}
 		if p.Properties.Present.Has(mqtt.PropSessionExpiry) && s.expiry != p.Properties.SessionExpiry {
 			pr.Present.Add(mqtt.PropSessionExpiry) // capped by MaxSessionExpiry
@@ -133,7 +162,7 @@ func (b *Broker) assignID() string {
 
 // attach binds connection c to s with the parameters of CONNECT p.
 func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connect, now time.Time) {
-	cfg := &sh.b.cfg
+	cfg := s.cfg
 	s.conn, s.cs = c, cs
 	cs.sess, cs.connected = s, true
 	s.online.Store(true)
@@ -142,6 +171,9 @@ func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connec
 	s.bridge = p.Bridge
 	s.cleanStart = p.CleanStart
 	s.keepalive = p.KeepAlive
+	if p.Version == mqtt.V5 && cfg.ServerKeepalive > 0 {
+		s.keepalive = uint16(cfg.ServerKeepalive / time.Second)
+	}
 	s.remote = c.RemoteAddr()
 	s.connectedAt = now
 	s.window = cfg.InflightMax
@@ -171,8 +203,8 @@ func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connec
 			Properties: p.Will.Properties}
 		s.will = &willMsg{msg: newMessage(w, p.Will.Topic, s.idBytes, s, now), delay: p.Will.Properties.WillDelay}
 	}
-	if p.KeepAlive > 0 {
-		c.SetIdleTimeout(time.Duration(float64(p.KeepAlive) * cfg.KeepaliveFactor * float64(time.Second)))
+	if s.keepalive > 0 {
+		c.SetIdleTimeout(time.Duration(float64(s.keepalive) * cfg.KeepaliveFactor * float64(time.Second)))
 	} else {
 		c.SetIdleTimeout(0)
 	}

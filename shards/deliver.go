@@ -46,7 +46,7 @@ func (s *session) dropExpired() {
 // enqueue appends d to the session's queue; a full queue drops its oldest
 // message (counted in mqueue_dropped and send_msg.dropped.queue_full).
 func (s *session) enqueue(d delivery) {
-	if s.queueLen() >= s.sh.b.cfg.MqueueMax {
+	if s.queueLen() >= s.cfg.MqueueMax {
 		old := s.queue[s.queueHead]
 		s.queue[s.queueHead] = delivery{}
 		s.queueHead++
@@ -136,8 +136,7 @@ func (s *session) findInflight(id uint16) int {
 // [MQTT-3.1.2-25].
 func (s *session) sendPublish(d delivery, id uint16, dup bool, now int64) bool {
 	sh := s.sh
-	p := &sh.out
-	*p = mqtt.Publish{Dup: dup, QoS: d.qos, Retain: d.retain, Topic: d.msg.topic,
+	p := mqtt.Publish{Dup: dup, QoS: d.qos, Retain: d.retain, Topic: d.msg.topic,
 		PacketID: id, Payload: d.msg.payload}
 	if s.version == mqtt.V5 {
 		p.Properties = d.msg.props
@@ -154,9 +153,8 @@ func (s *session) sendPublish(d delivery, id uint16, dup bool, now int64) bool {
 		return false
 	}
 	start := len(sh.enc)
-	sh.enc = mqtt.AppendPublish(sh.enc, p, s.version)
+	sh.enc = mqtt.AppendPublish(sh.enc, &p, s.version)
 	sh.emit(s.conn, s, start)
-	*p = mqtt.Publish{}
 	s.counters.SendMsg++
 	switch d.qos {
 	case 0:

@@ -3,6 +3,7 @@ package shards
 import (
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
+	"github.com/shardmq/shardmq/shards/auth"
 )
 
 // onPublish handles an inbound PUBLISH: topic alias, QoS exchange,
@@ -16,7 +17,7 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 	topic := p.Topic
 	if v == mqtt.V5 && p.Properties.Present.Has(mqtt.PropTopicAlias) {
 		a := p.Properties.TopicAlias
-		if a == 0 || int(a) > sh.b.cfg.TopicAliasMaximum {
+		if a == 0 || int(a) > s.cfg.TopicAliasMaximum {
 			return mqtt.TopicAliasInvalid // [MQTT-3.3.2-9]
 		}
 		if len(topic) > 0 {
@@ -48,13 +49,17 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 			sh.ack(s, c, mqtt.TypePubrec, p.PacketID, mqtt.Success)
 			return nil
 		}
-		if len(s.awaitRel) >= sh.b.cfg.AwaitingRelMax {
+		if len(s.awaitRel) >= s.cfg.AwaitingRelMax {
 			if v == mqtt.V5 {
 				return mqtt.ReceiveMaximumExceeded // [MQTT-3.3.4-9]
 			}
 			s.counters.RecvMsgDropped++
 			return nil
 		}
+	}
+	if !s.allowed(auth.Publish, topic) {
+		sh.denyPublish(s, p, v, now.UnixNano())
+		return nil
 	}
 	m := newMessage(p, topic, s.idBytes, s, now)
 	if p.Retain {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
+	"github.com/shardmq/shardmq/shards/auth"
 )
 
 // neverExpire is the MQTT 5 Session Expiry Interval meaning "never"
@@ -30,6 +31,9 @@ type session struct {
 	online atomic.Bool
 
 	// owned by the shard goroutine:
+	cfg            *Config // the zone of the listener it last connected through
+	authn          bool    // the client authenticated with a password
+	acl            auth.Cache
 	conn           *netio.Conn
 	cs             *connState
 	dead           bool // the session ended; deliveries to it are dropped
@@ -101,6 +105,7 @@ func newSession(sh *shard, id string, now time.Time) *session {
 		idBytes:   []byte(id),
 		createdAt: now,
 		heapIdx:   -1,
+		cfg:       &sh.b.listeners[0].cfg,
 		window:    sh.b.cfg.InflightMax,
 	}
 }

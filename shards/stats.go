@@ -10,7 +10,7 @@ import (
 // included. It runs on s's shard.
 func (s *session) stats() Counters {
 	c := s.counters
-	cfg := &s.sh.b.cfg
+	cfg := s.cfg
 	c.SubscriptionsCnt = int64(len(s.subs))
 	c.SubscriptionsMax = int64(cfg.SubscriptionsMax)
 	c.InflightCnt = int64(len(s.inflight))
@@ -32,7 +32,7 @@ func (s *session) stats() Counters {
 
 // row returns s as a client row.
 func (s *session) row(now time.Time) ClientRow {
-	cfg := &s.sh.b.cfg
+	cfg := s.cfg
 	r := ClientRow{
 		Node:           cfg.Node,
 		ClientID:       s.id,
@@ -44,6 +44,7 @@ func (s *session) row(now time.Time) ClientRow {
 		Listener:       cfg.Listener,
 		IsBridge:       s.bridge,
 		IsPersistent:   s.persistent(),
+		EnableAuthn:    s.authn,
 		Zone:           cfg.Zone,
 		Connected:      s.conn != nil,
 		ConnState:      "connected",

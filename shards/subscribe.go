@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/shardmq/shardmq/mqtt"
+	"github.com/shardmq/shardmq/shards/auth"
 )
 
 // onSubscribe handles SUBSCRIBE: every filter is added to the index, SUBACK
@@ -28,6 +29,10 @@ func (sh *shard) onSubscribe(s *session, h mqtt.FixedHeader, body []byte) error 
 	for i, sub := range p.Subscriptions {
 		opts := SubOptions{QoS: sub.QoS, NoLocal: sub.NoLocal, RetainAsPublished: sub.RetainAsPublished,
 			RetainHandling: sub.RetainHandling, ID: id}
+		if !s.allowed(auth.Subscribe, sub.Filter) {
+			ack.ReasonCodes[i] = mqtt.NotAuthorized // 0x80 before MQTT 5
+			continue
+		}
 		filter := string(sub.Filter)
 		res, err := s.subscribe(filter, opts)
 		if err != nil {
@@ -64,7 +69,7 @@ func failureCode(err error) mqtt.ReasonCode {
 
 // subscribe adds filter with opts to s.
 func (s *session) subscribe(filter string, opts SubOptions) (SubscribeResult, error) {
-	max := s.sh.b.cfg.SubscriptionsMax
+	max := s.cfg.SubscriptionsMax
 	if _, ok := s.subs[filter]; !ok && max > 0 && len(s.subs) >= max {
 		return SubscribeResult{}, ErrTooManySubscriptions
 	}

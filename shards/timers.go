@@ -77,7 +77,7 @@ func (s *session) reschedule() {
 	earliest(s.expireAt)
 	earliest(s.willAt)
 	if len(s.awaitRel) > 0 {
-		timeout := int64(s.sh.b.cfg.AwaitPubrelTimeout)
+		timeout := int64(s.cfg.AwaitPubrelTimeout)
 		for _, at := range s.awaitRel {
 			earliest(at + timeout)
 		}
@@ -102,7 +102,7 @@ func (s *session) onTimer(now int64) {
 		s.publishWill()
 	}
 	if len(s.awaitRel) > 0 {
-		timeout := int64(s.sh.b.cfg.AwaitPubrelTimeout)
+		timeout := int64(s.cfg.AwaitPubrelTimeout)
 		for id, at := range s.awaitRel {
 			if now >= at+timeout {
 				delete(s.awaitRel, id)
