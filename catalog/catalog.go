@@ -117,6 +117,9 @@ type Catalog struct {
 	tupleIDs    map[tupleKey]uint16
 	tupleKeys   []tupleKey
 	tupleCounts []int64 // indexed by tuple id; maxTuples long
+	// ids and users are the Go-side text indexes for like_ filters
+	// (textindex.go), guarded by gate.
+	ids, users textIndex
 
 	in inbox // changes handed in, waiting for the writer
 

@@ -40,9 +40,21 @@ func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 		p.Count, counted = c.countTuples(&f)
 	}
 	var pl plan
-	if fam, ok := indexedFamily(&f); ok {
+	var gr goResult
+	if goEvaluable(&f) {
+		gr = c.goEval(&f, cur, offset)
+		if gr.exact {
+			p.Count, counted = gr.n, true
+		}
+		if gr.ids != nil && len(gr.ids) == 0 {
+			p.Count = 0 // the candidates are a superset of the matches
+			return p, nil
+		}
+		pl.ids = gr.ids
+	}
+	if fam, ok := indexedFamily(&f); ok && pl.ids == nil {
 		if !counted {
-			if err := c.count(ctx, &f, &p.Count); err != nil {
+			if err := c.count(ctx, &f, pl, &p.Count); err != nil {
 				return Page{}, err
 			}
 			counted = true
@@ -50,14 +62,16 @@ func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 		pl = choosePlan(fam, p.Count, c.rows.Load())
 	}
 
-	// Phase one: the page's rowids in order, from indexes where possible.
-	q, args := idsSQL(&f, cur, offset, pl)
-	var ids []struct {
-		ID       int64  `db:"id"`
-		ClientID string `db:"clientid"`
-	}
-	if err := c.rdb.SelectContext(ctx, &ids, q, args...); err != nil {
-		return Page{}, fmt.Errorf("catalog: list: %w", err)
+	// Phase one: the page's rowids in order, from the Go-side evaluator or
+	// from indexes where possible.
+	var ids []int64
+	if gr.ordered {
+		ids = gr.page
+	} else {
+		q, args := idsSQL(&f, cur, offset, pl)
+		if err := c.rdb.SelectContext(ctx, &ids, q, args...); err != nil {
+			return Page{}, fmt.Errorf("catalog: list: %w", err)
+		}
 	}
 	if len(ids) > limit {
 		p.HasNext = true
@@ -67,7 +81,7 @@ func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 		if cur == nil && !p.HasNext && (len(ids) > 0 || offset == 0) {
 			// This is the last page, so everything before it was full.
 			p.Count = int64(offset + len(ids))
-		} else if err := c.count(ctx, &f, &p.Count); err != nil {
+		} else if err := c.count(ctx, &f, pl, &p.Count); err != nil {
 			return Page{}, err
 		}
 	}
@@ -76,13 +90,16 @@ func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 	}
 
 	// Phase two: the rows themselves, by rowid, put back in order.
-	args = args[:0]
-	pos := make(map[string]int, len(ids))
+	args := make([]any, len(ids))
+	pos := make(map[int64]int, len(ids))
 	for i, id := range ids {
-		args = append(args, id.ID)
-		pos[id.ClientID] = i
+		args[i] = id
+		pos[id] = i
 	}
-	var rows []Row
+	var rows []struct {
+		ID int64 `db:"id"`
+		Row
+	}
 	if err := c.rdb.SelectContext(ctx, &rows, rowsSQL(&f, len(ids)), args...); err != nil {
 		return Page{}, fmt.Errorf("catalog: list rows: %w", err)
 	}
@@ -91,7 +108,7 @@ func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 	}
 	p.Rows = make([]Row, len(rows))
 	for i := range rows {
-		p.Rows[pos[rows[i].ClientID]] = rows[i]
+		p.Rows[pos[rows[i].ID]] = rows[i].Row
 	}
 	if p.HasNext {
 		p.NextCursor = c.encodeCursor(&f, cursorAfter(&f, &p.Rows[limit-1]))
@@ -100,8 +117,8 @@ func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 }
 
 // count runs the exact count of f's matches in SQL.
-func (c *Catalog) count(ctx context.Context, f *Filter, n *int64) error {
-	q, args := countSQL(f, plan{})
+func (c *Catalog) count(ctx context.Context, f *Filter, pl plan, n *int64) error {
+	q, args := countSQL(f, pl)
 	if err := c.rdb.GetContext(ctx, n, q, args...); err != nil {
 		return fmt.Errorf("catalog: count: %w", err)
 	}

@@ -16,10 +16,11 @@ type sqlQuery struct {
 }
 
 // where appends f's conditions (not the cursor's) as "WHERE …", or nothing,
-// and reports whether it wrote any. The terms on column noIndex (if not
+// and reports whether it wrote any. The terms on column p.noIndex (if not
 // empty) are written as "+col", which keeps the planner from using an
-// index for them.
-func (q *sqlQuery) where(f *Filter, noIndex string) bool {
+// index for them; p.ids (if not nil) adds "id IN (…)".
+func (q *sqlQuery) where(f *Filter, p plan) bool {
+	noIndex := p.noIndex
 	n := 0
 	and := func() {
 		if n == 0 {
@@ -75,6 +76,18 @@ func (q *sqlQuery) where(f *Filter, noIndex string) bool {
 			q.b.WriteString(" <= ?")
 			q.args = append(q.args, *r.Lte)
 		}
+	}
+	if p.ids != nil {
+		and()
+		q.b.WriteString("id IN (")
+		for i, id := range p.ids {
+			if i > 0 {
+				q.b.WriteByte(',')
+			}
+			q.b.WriteByte('?')
+			q.args = append(q.args, id)
+		}
+		q.b.WriteByte(')')
 	}
 	if len(f.ClientIDs) > 0 {
 		in("clientid", f.ClientIDs)
@@ -189,10 +202,12 @@ type plan struct {
 	index string
 	// noIndex, if set, is a column whose terms must not use an index.
 	noIndex string
+	// ids, if not nil, restricts the rows to these rowids (the matches
+	// of a like_ filter found in the Go-side text index).
+	ids []int64
 }
 
-// idsSQL builds phase one of a page: the rowids and clientids of the page
-// in order. It reads only what indexes hold when they can serve the
+// idsSQL builds phase one of a page: the rowids of the page in order. It reads only what indexes hold when they can serve the
 // filter, so skipping OFFSET rows and sorting cost no table lookups.
 // f's conditions, the keyset condition of cur (if any), the order with
 // its clientid tie-break in the same direction (so one index serves it
@@ -200,12 +215,12 @@ type plan struct {
 // hasnext) OFFSET offset.
 func idsSQL(f *Filter, cur *cursor, offset int, p plan) (string, []any) {
 	var q sqlQuery
-	q.b.WriteString("SELECT id, clientid FROM clients")
+	q.b.WriteString("SELECT id FROM clients")
 	if p.index != "" {
 		q.b.WriteString(" INDEXED BY ")
 		q.b.WriteString(p.index)
 	}
-	hasWhere := q.where(f, p.noIndex)
+	hasWhere := q.where(f, p)
 	oc := f.orderColumn()
 	cmp, dir := " > ", " ASC"
 	if f.Desc {
@@ -248,7 +263,7 @@ func idsSQL(f *Filter, cur *cursor, offset int, p plan) (string, []any) {
 // rowid (the caller binds the n rowids and restores phase one's order).
 func rowsSQL(f *Filter, n int) string {
 	var b strings.Builder
-	b.WriteString("SELECT ")
+	b.WriteString("SELECT id,")
 	b.WriteString(selectList(f))
 	b.WriteString(" FROM clients WHERE id IN (")
 	for i := 0; i < n; i++ {
@@ -269,6 +284,6 @@ func countSQL(f *Filter, p plan) (string, []any) {
 		q.b.WriteString(" INDEXED BY ")
 		q.b.WriteString(p.index)
 	}
-	q.where(f, p.noIndex)
+	q.where(f, p)
 	return q.b.String(), q.args
 }

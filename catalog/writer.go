@@ -15,8 +15,10 @@ import (
 // changed columns are written). A row's rowid is its slot number plus one,
 // so the mirror needs no rowid and stats are written by rowid.
 type slot struct {
-	tuple uint16
-	ctr   Counters
+	tuple     uint16
+	idEntry   uint32 // entry in Catalog.ids
+	userEntry uint32 // entry in Catalog.users
+	ctr       Counters
 }
 
 // slabBits sizes the slabs of slots: 4096 slots (~1 MiB) per slab, so the
@@ -215,6 +217,12 @@ func (w *writer) commit() {
 		for i := range w.effects {
 			w.applyEffect(&w.effects[i])
 		}
+		if w.c.ids.needsCompact() {
+			w.c.ids.compact(func(s, e uint32) { w.slot(s).idEntry = e })
+		}
+		if w.c.users.needsCompact() {
+			w.c.users.compact(func(s, e uint32) { w.slot(s).userEntry = e })
+		}
 	}
 	w.newSlots = w.newSlots[:0]
 	clear(w.effects)
@@ -280,18 +288,28 @@ func (w *writer) applyEffect(e *effect) {
 		s := w.slot(i)
 		s.tuple = c.tupleID(tupleOf(e.row))
 		s.ctr = e.row.Counters
+		s.idEntry = c.ids.add(e.id, i)
+		s.userEntry = c.users.add(e.row.Username, i)
 		w.index[e.id] = i
 		c.tupleCounts[s.tuple]++
 	case effUpdate:
-		s := w.slot(w.index[e.id])
+		i := w.index[e.id]
+		s := w.slot(i)
 		c.tupleCounts[s.tuple]--
 		s.tuple = c.tupleID(tupleOf(e.row))
 		s.ctr = e.row.Counters
 		c.tupleCounts[s.tuple]++
+		if string(c.users.value(s.userEntry)) != e.row.Username {
+			c.users.kill(s.userEntry)
+			s.userEntry = c.users.add(e.row.Username, i)
+		}
 	case effDelete:
 		i := w.index[e.id]
-		c.tupleCounts[w.slot(i).tuple]--
-		*w.slot(i) = slot{}
+		s := w.slot(i)
+		c.tupleCounts[s.tuple]--
+		c.ids.kill(s.idEntry)
+		c.users.kill(s.userEntry)
+		*s = slot{}
 		w.free = append(w.free, i)
 		delete(w.index, e.id)
 	case effStats:

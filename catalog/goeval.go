@@ -1,0 +1,234 @@
+package catalog
+
+import (
+	"bytes"
+	"container/heap"
+	"slices"
+)
+
+// The Go-side evaluator. Some conditions are slow in SQLite at 1M rows
+// because no index can serve them: like_ substrings (~60 ns per row) and
+// ranges or orders on counter columns (a full table scan, ~115 ns per
+// row). The writer's mirror already holds every row's counters and tuple,
+// and the text indexes hold clientids and usernames, so List evaluates
+// those conditions in Go first, at memory speed:
+//
+//   - when they are all of f's conditions, the number of matches is f's
+//     exact count;
+//   - when at most maxCandidates rows match, their rowids restrict the SQL
+//     ("id IN (…)"), which then only orders and pages them;
+//   - when the order is a counter column and the conditions are all
+//     evaluable here, the page itself is chosen here (a bounded heap), and
+//     SQL only fetches its rows.
+//
+// Everything here runs with c.gate held for reading; the mirror and the
+// text indexes change only under the gate held for writing.
+
+// maxCandidates bounds the rowids handed to SQL as "id IN (…)".
+const maxCandidates = 20000
+
+// goResult is what the Go-side evaluator found.
+type goResult struct {
+	// exact reports whether the evaluator saw all of f's conditions, so
+	// that n is f's count.
+	exact bool
+	// n is the number of rows passing the conditions evaluated here.
+	n int64
+	// ids are their rowids in ascending order when n ≤ maxCandidates, a
+	// superset of f's matches; nil when n is larger.
+	ids []int64
+	// ordered reports that page holds the page's rowids in f's order (at
+	// most limit+1 of them: the extra one answers hasnext).
+	ordered bool
+	page    []int64
+}
+
+// goEvaluable reports whether f has a condition or an order worth
+// evaluating in Go, and no condition that an index serves better.
+func goEvaluable(f *Filter) bool {
+	if len(f.ClientIDs) > 0 || len(f.Usernames) > 0 || f.IPAddress != "" {
+		return false
+	}
+	return usableNeedle(f.LikeClientID) || usableNeedle(f.LikeUsername) ||
+		len(f.Ranges) > 0 || f.orderColumn().stat >= 0
+}
+
+// goEval evaluates what it can of f over the mirror. cur is the decoded
+// cursor (or nil) and offset the page's offset. The caller holds c.gate
+// for reading and has checked goEvaluable.
+func (c *Catalog) goEval(f *Filter, cur *cursor, offset int) goResult {
+	lc, lu := f.LikeClientID, f.LikeUsername
+	r := goResult{exact: !f.CreatedAt.set() && !f.ConnectedAt.set() &&
+		(lc == "" || usableNeedle(lc)) && (lu == "" || usableNeedle(lu))}
+	var src *textIndex
+	var needle string
+	switch {
+	case usableNeedle(lc):
+		src, needle, lc = &c.ids, lc, ""
+	case usableNeedle(lu):
+		src, needle, lu = &c.users, lu, ""
+	}
+	lcb, lub := []byte(lc), []byte(lu)
+	checkLC, checkLU := usableNeedle(lc), usableNeedle(lu)
+	tupleCond := f.ConnState != "" || f.Zone != "" || f.ProtoName != "" || f.ProtoVer != 0 || f.CleanStart != nil
+	type rng struct {
+		stat int
+		r    Range
+	}
+	ranges := make([]rng, 0, len(f.Ranges))
+	for _, cr := range f.Ranges {
+		col, _ := ColumnByName(cr.Column)
+		ranges = append(ranges, rng{col.stat, cr.Range})
+	}
+	oc := f.orderColumn()
+	var top *topN
+	if oc.stat >= 0 && r.exact {
+		top = &topN{c: c, stat: oc.stat, desc: f.Desc, k: offset + f.limit() + 1}
+		if cur != nil {
+			top.after, top.afterVal, top.afterID = true, cur.intVal, []byte(cur.lastID)
+		}
+	}
+
+	visit := func(s uint32) bool {
+		sl := c.w.slot(s)
+		if checkLC && !bytes.Contains(c.ids.value(sl.idEntry), lcb) {
+			return true
+		}
+		if checkLU && !bytes.Contains(c.users.value(sl.userEntry), lub) {
+			return true
+		}
+		if tupleCond {
+			if sl.tuple == maxTuples-1 {
+				r.exact, top = false, nil // the overflow tuple: let SQL decide
+			} else if k := &c.tupleKeys[sl.tuple]; (f.ConnState != "" && k.state != f.ConnState) ||
+				(f.Zone != "" && k.zone != f.Zone) ||
+				(f.ProtoName != "" && k.protoName != f.ProtoName) ||
+				(f.ProtoVer != 0 && k.protoVer != f.ProtoVer) ||
+				(f.CleanStart != nil && k.cleanStart != *f.CleanStart) {
+				return true
+			}
+		}
+		if len(ranges) > 0 {
+			vals := statFields(&sl.ctr)
+			for _, x := range ranges {
+				if !x.r.contains(*vals[x.stat]) {
+					return true
+				}
+			}
+		}
+		if top != nil {
+			top.offer(s)
+		}
+		r.n++
+		if r.n <= maxCandidates {
+			r.ids = append(r.ids, int64(s)+1)
+		}
+		return true
+	}
+	if src != nil {
+		src.each(needle, visit)
+	} else {
+		for _, s := range c.ids.slots {
+			if s != deadEntry {
+				visit(s)
+			}
+		}
+	}
+	if r.n > maxCandidates {
+		r.ids = nil
+	} else {
+		slices.Sort(r.ids)
+		if r.ids == nil {
+			r.ids = []int64{}
+		}
+	}
+	if top != nil {
+		r.ordered = true
+		r.page = top.page(offset)
+	}
+	return r
+}
+
+// topN keeps the k first rows in the order (counter stat, clientid), both
+// ascending or both descending, optionally only rows after a cursor. It is
+// a heap whose root is the worst row kept.
+type topN struct {
+	c        *Catalog
+	stat     int
+	desc     bool
+	k        int
+	after    bool
+	afterVal int64
+	afterID  []byte
+	slots    []uint32
+}
+
+// less reports whether slot a comes before slot b in the order.
+func (t *topN) less(a, b uint32) bool {
+	return t.cmp(*statFields(&t.c.w.slot(a).ctr)[t.stat], t.c.ids.value(t.c.w.slot(a).idEntry), b) < 0
+}
+
+// cmp compares (v, id) with slot b in the order.
+func (t *topN) cmp(v int64, id []byte, b uint32) int {
+	sb := t.c.w.slot(b)
+	vb := *statFields(&sb.ctr)[t.stat]
+	d := 0
+	switch {
+	case v < vb:
+		d = -1
+	case v > vb:
+		d = 1
+	default:
+		d = bytes.Compare(id, t.c.ids.value(sb.idEntry))
+	}
+	if t.desc {
+		d = -d
+	}
+	return d
+}
+
+func (t *topN) Len() int           { return len(t.slots) }
+func (t *topN) Less(i, j int) bool { return t.less(t.slots[j], t.slots[i]) } // worst at the root
+func (t *topN) Swap(i, j int)      { t.slots[i], t.slots[j] = t.slots[j], t.slots[i] }
+func (t *topN) Push(x any)         { t.slots = append(t.slots, x.(uint32)) }
+func (t *topN) Pop() any {
+	x := t.slots[len(t.slots)-1]
+	t.slots = t.slots[:len(t.slots)-1]
+	return x
+}
+
+// offer considers slot s.
+func (t *topN) offer(s uint32) {
+	if t.after {
+		// Keep only rows strictly after the cursor's (value, clientid).
+		if t.cmp(t.afterVal, t.afterID, s) >= 0 {
+			return
+		}
+	}
+	if len(t.slots) < t.k {
+		heap.Push(t, s)
+		return
+	}
+	if t.less(s, t.slots[0]) {
+		t.slots[0] = s
+		heap.Fix(t, 0)
+	}
+}
+
+// page returns the rowids from offset on, in order.
+func (t *topN) page(offset int) []int64 {
+	slices.SortFunc(t.slots, func(a, b uint32) int {
+		if t.less(a, b) {
+			return -1
+		}
+		if t.less(b, a) {
+			return 1
+		}
+		return 0
+	})
+	var out []int64
+	for i := offset; i < len(t.slots); i++ {
+		out = append(out, int64(t.slots[i])+1)
+	}
+	return out
+}
