@@ -1,0 +1,211 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/shardmq/shardmq/catalog"
+	"github.com/shardmq/shardmq/httpapi"
+	"github.com/shardmq/shardmq/mqtt"
+	"github.com/shardmq/shardmq/shards"
+)
+
+// convertRow turns a broker row into a catalog row; the two mirror each
+// other field for field.
+func convertRow(r *shards.ClientRow) catalog.Row {
+	return catalog.Row{
+		Node: r.Node, ClientID: r.ClientID, Username: r.Username, ProtoName: r.ProtoName, ProtoVer: r.ProtoVer,
+		IPAddress: r.IPAddress, Port: r.Port, Listener: r.Listener, IsBridge: r.IsBridge,
+		IsPersistent: r.IsPersistent, EnableAuthn: r.EnableAuthn, PeerSNI: r.PeerSNI, CN: r.CN, DN: r.DN,
+		TenantIDFrom: r.TenantIDFrom, Zone: r.Zone, Connected: r.Connected, ConnState: catalog.ConnState(r.ConnState),
+		ConnectedAt: r.ConnectedAt, DisconnectedAt: r.DisconnectedAt, CreatedAt: r.CreatedAt,
+		Keepalive: r.Keepalive, CleanStart: r.CleanStart, ExpiryInterval: r.ExpiryInterval,
+		Counters: catalog.Counters(r.Counters),
+	}
+}
+
+// sink feeds the broker's snapshots into the catalog.
+type sink struct{ cat *catalog.Catalog }
+
+func (s sink) Upsert(rows []shards.ClientRow) {
+	out := make([]catalog.Row, len(rows))
+	for i := range rows {
+		out[i] = convertRow(&rows[i])
+	}
+	s.cat.Upsert(out)
+}
+
+func (s sink) UpdateStats(updates []shards.StatsUpdate) {
+	out := make([]catalog.StatsUpdate, len(updates))
+	for i, u := range updates {
+		out[i] = catalog.StatsUpdate{ClientID: u.ClientID, Counters: catalog.Counters(u.Counters)}
+	}
+	s.cat.UpdateStats(out)
+}
+
+func (s sink) Remove(ids []string) { s.cat.Remove(ids) }
+
+// broker adapts *shards.Broker to httpapi.Broker.
+type broker struct {
+	b    *shards.Broker
+	cat  *catalog.Catalog
+	node string
+}
+
+var _ httpapi.Broker = broker{}
+
+// mapErr maps the broker's errors onto the API's sentinels.
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, shards.ErrClientNotFound):
+		return fmt.Errorf("%w: %w", httpapi.ErrClientNotFound, err)
+	case errors.Is(err, shards.ErrTooManySubscriptions):
+		return fmt.Errorf("%w: subscriptions_max reached", httpapi.ErrRejected)
+	case errors.Is(err, shards.ErrNotServing):
+		return fmt.Errorf("%w: %w", httpapi.ErrTimeout, err)
+	}
+	return err
+}
+
+func (a broker) Client(ctx context.Context, id string) (catalog.Row, error) {
+	r, err := a.b.ClientInfo(ctx, id)
+	if err != nil {
+		return catalog.Row{}, mapErr(err)
+	}
+	return convertRow(&r), nil
+}
+
+func (a broker) Kick(ctx context.Context, id string) error { return mapErr(a.b.Kick(ctx, id)) }
+
+func toSubscription(node string, s shards.Subscription) httpapi.Subscription {
+	o := s.Options
+	return httpapi.Subscription{Node: node, ClientID: s.ClientID, Topic: s.Topic, QoS: o.QoS,
+		NL: b2u(o.NoLocal), RAP: b2u(o.RetainAsPublished), RH: o.RetainHandling}
+}
+
+func b2u(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (a broker) Subscribe(ctx context.Context, id string, reqs []httpapi.SubscribeRequest) ([]httpapi.Subscription, error) {
+	in := make([]shards.SubscribeRequest, len(reqs))
+	for i, r := range reqs {
+		in[i] = shards.SubscribeRequest{Topic: r.Topic, Options: shards.SubOptions{
+			QoS: r.QoS, NoLocal: r.NL == 1, RetainAsPublished: r.RAP == 1, RetainHandling: r.RH}}
+	}
+	subs, err := a.b.Subscribe(ctx, id, in)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]httpapi.Subscription, len(subs))
+	for i, s := range subs {
+		out[i] = toSubscription(a.node, s)
+	}
+	return out, nil
+}
+
+func (a broker) Unsubscribe(ctx context.Context, id string, topics []string) error {
+	return mapErr(a.b.Unsubscribe(ctx, id, topics))
+}
+
+func (a broker) Subscriptions(ctx context.Context, id string) ([]httpapi.Subscription, error) {
+	subs, err := a.b.Subscriptions(ctx, id)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]httpapi.Subscription, len(subs))
+	for i, s := range subs {
+		out[i] = toSubscription(a.node, s)
+	}
+	return out, nil
+}
+
+// ListSubscriptions walks the sessions the catalog knows (the broker has no
+// listing of every subscription) and asks each owner for its
+// subscriptions.
+func (a broker) ListSubscriptions(ctx context.Context, f httpapi.SubscriptionFilter, yield func(httpapi.Subscription) bool) error {
+	cf := catalog.Filter{Limit: catalog.MaxLimit, Fields: []string{"clientid"}, Ranges: []catalog.ColumnRange{{Column: "subscriptions_cnt", Range: catalog.Range{Gte: new(int64(1))}}}}
+	if f.ClientID != "" {
+		cf.ClientIDs = []string{f.ClientID}
+	}
+	for {
+		p, err := a.cat.List(ctx, cf)
+		if err != nil {
+			return err
+		}
+		for _, r := range p.Rows {
+			subs, err := a.b.Subscriptions(ctx, r.ClientID)
+			if errors.Is(err, shards.ErrClientNotFound) {
+				continue
+			}
+			if err != nil {
+				return mapErr(err)
+			}
+			for _, s := range subs {
+				if !yield(toSubscription(a.node, s)) {
+					return nil
+				}
+			}
+		}
+		if !p.HasNext {
+			return nil
+		}
+		cf.Cursor = p.NextCursor
+	}
+}
+
+func (a broker) Publish(ctx context.Context, msgs []httpapi.PublishRequest) ([]httpapi.PublishResult, error) {
+	out := make([]httpapi.PublishResult, len(msgs))
+	for i, m := range msgs {
+		req := shards.PublishRequest{Topic: m.Topic, Payload: m.Payload, QoS: m.QoS, Retain: m.Retain}
+		p := &req.Properties
+		if v := m.Properties.PayloadFormatIndicator; v != nil {
+			p.Present.Add(mqtt.PropPayloadFormat)
+			p.PayloadFormat = *v
+		}
+		if v := m.Properties.MessageExpiryInterval; v != nil {
+			p.Present.Add(mqtt.PropMessageExpiry)
+			p.MessageExpiry = *v
+		}
+		if v := m.Properties.ContentType; v != "" {
+			p.Present.Add(mqtt.PropContentType)
+			p.ContentType = []byte(v)
+		}
+		if v := m.Properties.ResponseTopic; v != "" {
+			p.Present.Add(mqtt.PropResponseTopic)
+			p.ResponseTopic = []byte(v)
+		}
+		if v := m.Properties.CorrelationData; v != nil {
+			p.Present.Add(mqtt.PropCorrelationData)
+			p.CorrelationData = v
+		}
+		for _, kv := range m.Properties.UserProperties {
+			p.User = append(p.User, mqtt.UserProperty{Key: []byte(kv[0]), Value: []byte(kv[1])})
+		}
+		n, err := a.b.Publish(ctx, req)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		out[i].Matched = n
+	}
+	return out, nil
+}
+
+func (a broker) Stats(ctx context.Context) (httpapi.Stats, error) {
+	var s httpapi.Stats
+	s.Sessions = int64(a.b.Sessions())
+	s.Subscriptions = int64(a.b.SubscriptionCount())
+	p, err := a.cat.List(ctx, catalog.Filter{ConnState: catalog.Connected, Limit: 1, Fields: []string{"clientid"}})
+	if err != nil {
+		return s, err
+	}
+	s.Connections, s.LiveConnections = p.Count, p.Count
+	s.ConnectionsMax, s.LiveConnectionsMax, s.SessionsMax, s.SubscriptionsMax = s.Connections, s.LiveConnections, s.Sessions, s.Subscriptions
+	return s, nil
+}
