@@ -50,16 +50,17 @@ func newClient(nc net.Conn, v mqtt.Version) *client {
 	return &client{nc: nc, v: v, rbuf: make([]byte, readBufSize)}
 }
 
-// dialMQTT connects to addr, sends CONNECT with a clean session and no
-// keep alive (idle benchmark connections must not be pinged away), and
-// waits for a successful CONNACK.
-func dialMQTT(ctx context.Context, addr, clientID string, v mqtt.Version, timeout time.Duration) (*client, error) {
+// dialMQTT connects to addr, sends CONNECT with no keep alive (idle
+// benchmark connections must not be pinged away) and a clean session, or a
+// session that outlives the connection when persistent, and waits for a
+// successful CONNACK.
+func dialMQTT(ctx context.Context, addr, clientID string, v mqtt.Version, timeout time.Duration, persistent bool) (*client, error) {
 	nc, err := dialRaw(ctx, addr, timeout)
 	if err != nil {
 		return nil, err
 	}
 	c := newClient(nc, v)
-	if err := c.handshake(clientID, timeout); err != nil {
+	if err := c.handshake(clientID, timeout, persistent); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -67,10 +68,16 @@ func dialMQTT(ctx context.Context, addr, clientID string, v mqtt.Version, timeou
 }
 
 // handshake sends CONNECT and reads CONNACK.
-func (c *client) handshake(clientID string, timeout time.Duration) error {
+func (c *client) handshake(clientID string, timeout time.Duration, persistent bool) error {
 	_ = c.nc.SetDeadline(time.Now().Add(timeout))
 	defer c.nc.SetDeadline(time.Time{})
-	p := mqtt.Connect{Version: c.v, CleanStart: true, ClientID: []byte(clientID)}
+	p := mqtt.Connect{Version: c.v, CleanStart: !persistent, ClientID: []byte(clientID)}
+	if persistent && c.v == mqtt.V5 {
+		// [MQTT-3.1.2-23] without a Session Expiry Interval a 5.0 session
+		// ends with its connection.
+		p.Properties.SessionExpiry = 0xFFFFFFFF
+		p.Properties.Present.Add(mqtt.PropSessionExpiry)
+	}
 	if _, err := c.nc.Write(mqtt.AppendConnect(nil, &p, c.v)); err != nil {
 		return err
 	}
@@ -164,6 +171,12 @@ func (c *client) readFrame() (mqtt.FixedHeader, []byte, error) {
 			return h, nil, err
 		}
 	}
+}
+
+// disconnect sends DISCONNECT and closes the connection.
+func (c *client) disconnect() {
+	_ = c.write(mqtt.AppendDisconnect(nil, &mqtt.Disconnect{}, c.v))
+	c.close()
 }
 
 // close closes the connection, unblocking its reader.

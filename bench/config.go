@@ -33,7 +33,7 @@ type Config struct {
 	// Scenarios are the scenarios to run (see Scenarios). If empty, all.
 	Scenarios []string
 	// Repeats is how many times each scenario runs on each broker, each
-	// time on a fresh broker. If zero, 1 (short) or 3 (full).
+	// time on a fresh broker. If zero, 2 (short) or 3 (full).
 	Repeats int
 	// Warmup runs load before measuring. If zero, 1s (short) or 3s (full).
 	Warmup time.Duration
@@ -64,6 +64,10 @@ type Config struct {
 	// StormConns is the number of connections of the connection storm and
 	// idle-memory scenario. If zero, 1000 (short) or 10000 (full).
 	StormConns int
+	// CatalogRows is the number of offline sessions the api-catalog
+	// scenario creates before it measures GET /clients. If zero, 10000
+	// (short) or 1000000 (full).
+	CatalogRows int
 	// StormConcurrency is the number of connects in flight per generator
 	// process. If zero, 100.
 	StormConcurrency int
@@ -120,7 +124,7 @@ func (c Config) withDefaults() Config {
 	if len(c.Scenarios) == 0 {
 		c.Scenarios = Scenarios()
 	}
-	setInt(&c.Repeats, pick(1, 3))
+	setInt(&c.Repeats, pick(2, 3))
 	setDur(&c.Warmup, time.Duration(pick(1, 3))*time.Second)
 	setDur(&c.Duration, time.Duration(pick(2, 15))*time.Second)
 	if c.Version == 0 {
@@ -135,6 +139,7 @@ func (c Config) withDefaults() Config {
 	setInt(&c.FixedRate, 20000)
 	setInt(&c.FixedRatePairs, 10)
 	setInt(&c.StormConns, pick(1000, 10000))
+	setInt(&c.CatalogRows, pick(10000, 1000000))
 	setInt(&c.StormConcurrency, 100)
 	setInt(&c.ConnsPerProcess, 5000)
 	if c.APIPath == "" {
@@ -184,7 +189,7 @@ func (c Config) Validate() error {
 		return bad("Window", "must be 1..65535")
 	case c.FixedRate < 1:
 		return bad("FixedRate", "must be positive")
-	case c.StormConns < 1 || c.StormConcurrency < 1 || c.ConnsPerProcess < 1:
+	case c.StormConns < 1 || c.StormConcurrency < 1 || c.ConnsPerProcess < 1 || c.CatalogRows < 1:
 		return bad("StormConns", "storm sizes must be positive")
 	}
 	return nil

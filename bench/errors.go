@@ -19,6 +19,9 @@ var (
 	ErrBrokerNotReady = errors.New("bench: broker did not become ready")
 	// ErrNotBuilt reports a broker whose binary could not be found or built.
 	ErrNotBuilt = errors.New("bench: broker not built")
+	// ErrAPIAuth reports a broker API that refused the harness's
+	// credentials (401 or 403).
+	ErrAPIAuth = errors.New("bench: API refused the credentials (set --api-key and --api-secret)")
 	// ErrWorker reports a failed generator worker process.
 	ErrWorker = errors.New("bench: worker failed")
 )

@@ -211,7 +211,7 @@ func (f *flow) connect(ctx context.Context) error {
 // to the relay (pair i joins subscriber i and publisher i).
 func (f *flow) dial(ctx context.Context, clientID string, i int) (*client, error) {
 	if !f.in.Relay {
-		return dialMQTT(ctx, f.in.Addr, clientID, f.cfg.Version, setupTimeout)
+		return dialMQTT(ctx, f.in.Addr, clientID, f.cfg.Version, setupTimeout, false)
 	}
 	nc, err := dialRaw(ctx, f.in.Addr, setupTimeout)
 	if err != nil {

@@ -35,7 +35,7 @@ func haveGo() bool {
 // tinyConfig is a configuration small enough for unit tests.
 func tinyConfig() Config {
 	return Config{
-		Warmup: 50e6, Duration: 300e6, FanInPublishers: 3, FanOutSubscribers: 3, Pairs: 2,
+		Repeats: 1, Warmup: 50e6, Duration: 300e6, FanInPublishers: 3, FanOutSubscribers: 3, Pairs: 2,
 		FixedRate: 2000, FixedRatePairs: 2, StormConns: 20, StormConcurrency: 5, Window: 4,
 		QoS0Window: 8, OutDir: os.TempDir(),
 	}.withDefaults()

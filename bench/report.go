@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -16,12 +17,38 @@ type Report struct {
 	Profile string `json:"profile"`
 	// Started is when the run began.
 	Started time.Time `json:"started"`
+	// Settings are the run's main parameters.
+	Settings Settings `json:"settings"`
 	// Brokers are the compared brokers in column order (the relay last).
 	Brokers []string `json:"brokers"`
 	// Notes are lines for the reader: brokers not built, scenarios skipped.
 	Notes []string `json:"notes,omitempty"`
 	// Results holds every run.
 	Results []Result `json:"results"`
+}
+
+// Settings are the parameters a reader needs to interpret a Report.
+type Settings struct {
+	Warmup      string `json:"warmup"`
+	Duration    string `json:"duration"`
+	Repeats     int    `json:"repeats"`
+	MQTT        string `json:"mqtt_version"`
+	PayloadSize int    `json:"payload_bytes"`
+	Pairs       int    `json:"pairs"`
+	Window      int    `json:"qos12_window"`
+	QoS0Window  int    `json:"qos0_window"`
+	FixedRate   int    `json:"fixed_rate_per_sec"`
+	StormConns  int    `json:"storm_conns"`
+	CatalogRows int    `json:"catalog_rows"`
+	CPUs        int    `json:"cpus"`
+}
+
+// settingsOf returns the Settings of a defaulted Config.
+func settingsOf(c Config) Settings {
+	return Settings{Warmup: c.Warmup.String(), Duration: c.Duration.String(), Repeats: c.Repeats,
+		MQTT: c.Version.String(), PayloadSize: c.PayloadSize, Pairs: c.Pairs, Window: c.Window,
+		QoS0Window: c.QoS0Window, FixedRate: c.FixedRate, StormConns: c.StormConns,
+		CatalogRows: c.CatalogRows, CPUs: runtime.NumCPU()}
 }
 
 // Metric is one row of the summary table: a number taken from the results
@@ -60,6 +87,9 @@ func Metrics() []Metric {
 			Value:  func(r Result) (float64, bool) { return r.BytesPerConn, r.Conns > 0 && r.RSS > 0 },
 			Format: fmtBytes},
 		Metric{Row: ScenarioAPI, Scenario: ScenarioAPI, Name: "GET /clients p99",
+			Value:  func(r Result) (float64, bool) { return float64(r.API.P99), r.API.Count > 0 },
+			Format: func(v float64) string { return fmtDur(int64(v)) }},
+		Metric{Row: ScenarioAPICatalog, Scenario: ScenarioAPICatalog, Name: "GET /clients p99 over the catalog",
 			Value:  func(r Result) (float64, bool) { return float64(r.API.P99), r.API.Count > 0 },
 			Format: func(v float64) string { return fmtDur(int64(v)) }},
 	)
@@ -143,6 +173,12 @@ func (rep *Report) Markdown() string {
 	var b strings.Builder
 	cols := rep.comparedBrokers()
 	fmt.Fprintf(&b, "## shardmq-bench (%s profile, %s)\n\n", rep.Profile, rep.Started.UTC().Format(time.RFC3339))
+	if st := rep.Settings; st.Repeats > 0 {
+		fmt.Fprintf(&b, "MQTT %s, %d-byte payloads, warm-up %s, %s measured, %d run(s) per broker, %d CPUs; "+
+			"%d pairs, QoS 1/2 window %d, QoS 0 window %d, fixed rate %d msg/s, storm %d conns, catalog %d sessions.\n\n",
+			st.MQTT, st.PayloadSize, st.Warmup, st.Duration, st.Repeats, st.CPUs, st.Pairs, st.Window,
+			st.QoS0Window, st.FixedRate, st.StormConns, st.CatalogRows)
+	}
 	b.WriteString("| scenario | metric |")
 	for _, c := range cols {
 		fmt.Fprintf(&b, " %s |", c)
@@ -189,15 +225,22 @@ func (rep *Report) Markdown() string {
 				continue
 			}
 			rate := fmtCount(r.Rate)
-			if s == ScenarioStorm {
+			switch s {
+			case ScenarioStorm:
 				rate = fmt.Sprintf("%d conns at %s/s", r.Conns, fmtCount(r.ConnectRate))
+			case ScenarioAPICatalog:
+				rate = fmt.Sprintf("%d sessions at %s/s", r.Conns, fmtCount(r.ConnectRate))
+			}
+			lat := r.Latency.String()
+			if r.API.Count > 0 {
+				lat = "API " + r.API.String()
 			}
 			gen := "—"
 			if r.GenCPU > 0 {
 				gen = fmt.Sprintf("%.2f cores", r.GenCPU)
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %d | %d/%d |\n", s, br, rate,
-				r.Latency, fmtCPU(r), gen, fmtRSS(r), r.Stalls, ok, len(rs))
+				lat, fmtCPU(r), gen, fmtRSS(r), r.Stalls, ok, len(rs))
 		}
 	}
 	if notes := rep.allNotes(); len(notes) > 0 {

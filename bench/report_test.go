@@ -201,7 +201,7 @@ func TestConfigValidate(t *testing.T) {
 	}
 	full := Config{Profile: ProfileFull}.withDefaults()
 	short := Config{}.withDefaults()
-	if full.Repeats != 3 || short.Repeats != 1 || full.StormConns != 10000 || short.Duration >= full.Duration {
+	if full.Repeats != 3 || short.Repeats != 2 || full.StormConns != 10000 || short.Duration >= full.Duration {
 		t.Fatalf("profile defaults: short %+v full %+v", short, full)
 	}
 }

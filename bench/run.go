@@ -27,7 +27,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	raiseFileLimit()
-	rep := &Report{Profile: cfg.Profile, Started: time.Now()}
+	rep := &Report{Profile: cfg.Profile, Started: time.Now(), Settings: settingsOf(cfg)}
 	brokers := prepareBrokers(ctx, cfg, outDir, rep)
 
 	type step struct {

@@ -29,12 +29,15 @@ const (
 	// ScenarioAPI: GET /clients latency while the fan-in load runs; only
 	// brokers with an HTTP API.
 	ScenarioAPI = "api-under-load"
+	// ScenarioAPICatalog: GET /clients latency over a catalog of
+	// CatalogRows offline sessions; only brokers with an HTTP API.
+	ScenarioAPICatalog = "api-catalog"
 )
 
 // Scenarios returns every scenario name in report order.
 func Scenarios() []string {
 	return []string{ScenarioFanIn, ScenarioFanOut, ScenarioP2P0, ScenarioP2P1, ScenarioP2P2,
-		ScenarioFixedRate, ScenarioStorm, ScenarioAPI}
+		ScenarioFixedRate, ScenarioStorm, ScenarioAPI, ScenarioAPICatalog}
 }
 
 // relayScenarios are the scenarios the Relay can carry (pairs at QoS 0).
@@ -128,6 +131,8 @@ func RunScenario(ctx context.Context, cfg Config, in *Instance, scenario string)
 	switch scenario {
 	case ScenarioStorm:
 		return runStorm(ctx, cfg, in, r)
+	case ScenarioAPICatalog:
+		return runAPICatalog(ctx, cfg, in, r)
 	case ScenarioAPI:
 		if in.APIAddr == "" {
 			r.Skipped = "broker has no HTTP API"

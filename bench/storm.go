@@ -40,7 +40,7 @@ func connectStorm(ctx context.Context, job stormJob) ([]*client, stormReport) {
 	var last atomic.Int64
 	first := time.Now().UnixNano()
 	err := parallel(job.Count, job.Concurrency, func(i int) error {
-		c, err := dialMQTT(ctx, job.Addr, fmt.Sprintf("%s-%d", job.Prefix, i), job.Version, setupTimeout)
+		c, err := dialMQTT(ctx, job.Addr, fmt.Sprintf("%s-%d", job.Prefix, i), job.Version, setupTimeout, false)
 		if err != nil {
 			return err
 		}
