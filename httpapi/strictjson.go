@@ -21,7 +21,7 @@ func readBody(w http.ResponseWriter, r *http.Request, maxBytes int64) ([]byte, *
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
-			return nil, &apiError{http.StatusUnsupportedMediaType, codeUnsupportedMedia, "Content-Type must be application/json"}
+			return nil, &apiError{http.StatusUnsupportedMediaType, codeUnsupportedMedia, "Content-Type must be application/json (curl -d sends application/x-www-form-urlencoded unless given -H 'Content-Type: application/json')"}
 		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
