@@ -75,6 +75,10 @@ func (rep *Report) WriteChart(path string) error {
 		p.Add(bars)
 		p.Legend.Add(b, bars)
 	}
+	// The best peer sits at 1 by construction; draw it as a reference.
+	one := plotter.NewFunction(func(float64) float64 { return 1 })
+	one.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	p.Add(one)
 	p.Legend.Top = true
 	p.NominalX(names...)
 	p.Add(plotter.NewGrid())

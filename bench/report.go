@@ -252,12 +252,15 @@ func (rep *Report) Markdown() string {
 	return b.String()
 }
 
-// comparedBrokers returns the table's columns: the brokers without the
-// relay.
+// comparedBrokers returns the table's columns: shardmq first, then the
+// peers in run order, without the relay.
 func (rep *Report) comparedBrokers() []string {
 	var out []string
+	if slices.Contains(rep.Brokers, BrokerShardmq) {
+		out = append(out, BrokerShardmq)
+	}
 	for _, b := range rep.Brokers {
-		if b != BrokerRelay {
+		if b != BrokerRelay && b != BrokerShardmq {
 			out = append(out, b)
 		}
 	}
