@@ -28,7 +28,8 @@ type API struct {
 	broker Broker
 	keys   *KeyStore
 	router *httprouter.Router
-	// publishPaths are the only paths a publisher key may call.
+	// publishPath and publishBulkPath are the only paths a publisher key
+	// may call.
 	publishPath, publishBulkPath string
 
 	// idPrefix and idSeq make message ids: 8 random bytes, then a counter.

@@ -35,8 +35,10 @@ type Broker interface {
 	// Subscriptions returns the client's subscriptions in any order.
 	Subscriptions(ctx context.Context, clientid string) ([]Subscription, error)
 	// ListSubscriptions calls yield for every subscription of every session
-	// that matches f, in any order, and stops early when yield returns
-	// false.
+	// that matches f (it may also yield ones that do not: httpapi filters
+	// again), in any order, one call at a time, and stops early when yield
+	// returns false. yield must not be called after ListSubscriptions
+	// returns.
 	ListSubscriptions(ctx context.Context, f SubscriptionFilter, yield func(Subscription) bool) error
 	// Publish publishes msgs in order, as the broker itself would on behalf
 	// of a client; msgs are already validated. It returns one result per

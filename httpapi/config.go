@@ -26,10 +26,10 @@ type Config struct {
 	CommandTimeout time.Duration
 	// ListTimeout bounds one catalog query. If zero, 10 s is used.
 	ListTimeout time.Duration
-	// MaxSubscriptionsScan bounds how many subscriptions GET /subscriptions
-	// collects from the broker for one request before sorting and paging;
-	// more matches are a 503 asking for a narrower filter. If zero,
-	// 1,000,000 is used.
+	// MaxSubscriptionsScan bounds page × limit of GET /subscriptions, which
+	// holds that many subscriptions while it collects the page; a deeper
+	// page is a 400 asking for a narrower filter. If zero, 1,000,000 is
+	// used.
 	MaxSubscriptionsScan int
 	// Logger receives panics recovered from handlers. If nil,
 	// slog.Default() is used.
@@ -49,14 +49,22 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultBase                 = "/api/v5"
-	DefaultNode                 = "shardmq@127.0.0.1"
-	DefaultMaxBodyBytes         = 1 << 20
-	DefaultMaxBulk              = 1000
-	DefaultCommandTimeout       = 5 * time.Second
-	DefaultListTimeout          = 10 * time.Second
+	// DefaultBase is the default Config.Base (EMQX 5's prefix).
+	DefaultBase = "/api/v5"
+	// DefaultNode is the default Config.Node.
+	DefaultNode = "shardmq@127.0.0.1"
+	// DefaultMaxBodyBytes is the default Config.MaxBodyBytes.
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultMaxBulk is the default Config.MaxBulk.
+	DefaultMaxBulk = 1000
+	// DefaultCommandTimeout is the default Config.CommandTimeout.
+	DefaultCommandTimeout = 5 * time.Second
+	// DefaultListTimeout is the default Config.ListTimeout.
+	DefaultListTimeout = 10 * time.Second
+	// DefaultMaxSubscriptionsScan is the default Config.MaxSubscriptionsScan.
 	DefaultMaxSubscriptionsScan = 1_000_000
-	DefaultMaxHeaderBytes       = 64 << 10
+	// DefaultMaxHeaderBytes is the default Config.MaxHeaderBytes.
+	DefaultMaxHeaderBytes = 64 << 10
 )
 
 // Validate reports the first invalid field.

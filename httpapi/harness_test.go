@@ -254,3 +254,6 @@ func (p listPage) ids() []string {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// The catalog is the API's Lister.
+var _ Lister = (*catalog.Catalog)(nil)
