@@ -84,8 +84,9 @@ type Config struct {
 	// bench/peers/mochi). If empty, the nearest parent of the working
 	// directory holding shardmq's go.mod.
 	RepoDir string
-	// OutDir receives report.md, report.json, report.png and broker logs.
-	// If empty, "bench-out".
+	// OutDir receives report.md, report.json, report.png, broker logs and
+	// built binaries. If empty, bench/out in RepoDir (ignored by git), or
+	// "bench-out" when there is no repository.
 	OutDir string
 	// MosquittoPath is the mosquitto binary. If empty, looked up.
 	MosquittoPath string
@@ -144,9 +145,6 @@ func (c Config) withDefaults() Config {
 	setInt(&c.ConnsPerProcess, 5000)
 	if c.APIPath == "" {
 		c.APIPath = "/api/v5/clients"
-	}
-	if c.OutDir == "" {
-		c.OutDir = "bench-out"
 	}
 	if c.Log == nil {
 		c.Log = io.Discard

@@ -19,6 +19,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	if cfg.OutDir == "" {
+		cfg.OutDir = "bench-out"
+		if repo, err := findRepo(cfg.RepoDir); err == nil {
+			cfg.OutDir = filepath.Join(repo, "bench", "out")
+		}
+	}
 	outDir, err := filepath.Abs(cfg.OutDir)
 	if err != nil {
 		return nil, err

@@ -52,7 +52,7 @@ func ValidTopicFilter(f []byte) error {
 	}
 	if bytes.HasPrefix(f, sharePrefix) || bytes.HasPrefix(f, queuePrefix) {
 		group, filter, ok := ParseShare(f)
-		if !ok || bytes.IndexAny(group, "+#") >= 0 {
+		if !ok || bytes.ContainsAny(group, "+#") {
 			return TopicFilterInvalid
 		}
 		f = filter

@@ -1,7 +1,11 @@
 // Command shardmq-bench runs the side-by-side benchmark of shardmq,
 // mosquitto and mochi-mqtt and prints the Markdown table; report.md,
-// report.json and report.png go to --out. It only parses flags and wires
-// them into bench.Run.
+// report.json and report.png go to --out (default bench/out). It only
+// parses flags and wires them into bench.Run.
+//
+//	shardmq-bench --profile short        # about 3 minutes (make bench)
+//	shardmq-bench --profile full         # repeats, 10k-connection storm, 1M-row catalog
+//	shardmq-bench --brokers mosquitto --scenarios p2p-qos0 --duration 5s
 package main
 
 import (
@@ -43,7 +47,7 @@ func main() {
 	flag.StringVar(&cfg.APIKey, "api-key", "", "API key for GET /clients (HTTP Basic)")
 	flag.StringVar(&cfg.APISecret, "api-secret", "", "API secret for GET /clients")
 	flag.StringVar(&cfg.RepoDir, "repo", "", "shardmq repository (default: found from the working directory)")
-	flag.StringVar(&cfg.OutDir, "out", "bench-out", "output directory")
+	flag.StringVar(&cfg.OutDir, "out", "", "output directory (default bench/out in the repository)")
 	flag.StringVar(&cfg.MosquittoPath, "mosquitto", "", "mosquitto binary (default: looked up)")
 	quiet := flag.Bool("quiet", false, "no progress bar")
 	flag.Parse()
