@@ -142,6 +142,7 @@ func TestSubscribe(t *testing.T) {
 		{"nl on shared", `{"topic":"$share/g/t","nl":1}`, "nl"},
 		{"nl bool", `{"topic":"t","nl":true}`, "nl"},
 		{"unknown field", `{"topic":"t","qos":1,"retain":true}`, "retain"},
+		{"duplicate field", `{"topic":"t","topic":"u"}`, "given twice"},
 		{"case variant field", `{"Topic":"t"}`, "Topic"},
 		{"topic number", `{"topic":5}`, "topic"},
 		{"array body", `[{"topic":"t"}]`, "object"},

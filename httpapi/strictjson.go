@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
-	"sort"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -90,34 +89,41 @@ func jsonErrorMessage(err error) string {
 
 // strictObject decodes the JSON object data into dst, a pointer to a struct
 // whose exported fields all have json tags. Unlike encoding/json alone it
-// rejects a null or non-object value, unknown fields, and field names that
-// differ from a tag only in case; each field is decoded on its own so that
-// an error names it, with a dotted path for nested objects.
+// rejects a null or non-object value, unknown fields, a field given twice,
+// and field names that differ from a tag only in case; each field is
+// decoded on its own so that an error names it, with a dotted path for
+// nested objects.
 func strictObject(data []byte, dst any) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			return &fieldError{msg: "want a JSON object, got " + typeErr.Value}
-		}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil {
 		return err
 	}
-	if m == nil {
-		return &fieldError{msg: "want a JSON object, got null"}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return &fieldError{msg: "want a JSON object, got " + jsonKind(tok)}
 	}
 	v := reflect.ValueOf(dst).Elem()
 	tags := jsonTags(v.Type())
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	seen := make(map[string]bool, len(tags))
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		k, _ := tok.(string)
 		i, ok := tags[k]
 		if !ok {
 			return &fieldError{field: k, msg: "unknown field"}
 		}
-		if err := json.Unmarshal(m[k], v.Field(i).Addr().Interface()); err != nil {
+		if seen[k] {
+			return &fieldError{field: k, msg: "given twice"}
+		}
+		seen[k] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		if err := json.Unmarshal(raw, v.Field(i).Addr().Interface()); err != nil {
 			var (
 				inner   *fieldError
 				typeErr *json.UnmarshalTypeError
@@ -139,7 +145,26 @@ func strictObject(data []byte, dst any) error {
 			return &fieldError{field: k, msg: "invalid value"}
 		}
 	}
-	return nil
+	_, err = dec.Token() // the closing '}'
+	return err
+}
+
+// jsonKind names the JSON kind of a token from json.Decoder.Token.
+func jsonKind(tok json.Token) string {
+	switch t := tok.(type) {
+	case json.Delim:
+		if t == '[' {
+			return "array"
+		}
+		return "object"
+	case string:
+		return "string"
+	case float64, json.Number:
+		return "number"
+	case bool:
+		return "boolean"
+	}
+	return "null"
 }
 
 // tagCache maps a struct type to its json tag → field index map.
