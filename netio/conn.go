@@ -19,8 +19,7 @@ type Conn struct {
 	Data any
 
 	remote   netip.AddrPort
-	local    netip.AddrPort
-	openedAt time.Time
+	openedAt int64 // Unix ns
 	migrated bool
 
 	carry  []byte   // the partial frame left at the end of the last read
@@ -48,7 +47,7 @@ type Conn struct {
 // handoff carries a migrating connection's state to its new loop.
 type handoff struct {
 	rest     []byte
-	openedAt time.Time
+	openedAt int64
 	bytesIn  uint64
 	bytesOut uint64
 	reads    uint64
@@ -62,10 +61,15 @@ func (c *Conn) Loop() *Loop { return c.loop }
 func (c *Conn) RemoteAddr() netip.AddrPort { return c.remote }
 
 // LocalAddr returns the listener address the connection came in on.
-func (c *Conn) LocalAddr() netip.AddrPort { return c.local }
+func (c *Conn) LocalAddr() netip.AddrPort {
+	if c.closed {
+		return netip.AddrPort{}
+	}
+	return addrPort(c.gc.LocalAddr())
+}
 
 // OpenedAt returns when the connection was accepted (before any migration).
-func (c *Conn) OpenedAt() time.Time { return c.openedAt }
+func (c *Conn) OpenedAt() time.Time { return time.Unix(0, c.openedAt) }
 
 // Migrated reports whether c was handed over from another loop.
 func (c *Conn) Migrated() bool { return c.migrated }
@@ -150,7 +154,7 @@ func (c *Conn) MigrateTo(l *Loop) {
 // would expire with (0 when none).
 func (c *Conn) nextDeadline() (int64, error) {
 	if !c.accepted {
-		return c.openedAt.Add(c.loop.srv.cfg.ConnectTimeout).UnixNano(), ErrConnectTimeout
+		return c.openedAt + int64(c.loop.srv.cfg.ConnectTimeout), ErrConnectTimeout
 	}
 	if c.idle > 0 {
 		return c.lastRead + int64(c.idle), ErrIdleTimeout

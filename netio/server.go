@@ -193,13 +193,12 @@ func (s *Server) loopOf(el gnet.EventLoop) *Loop {
 // OnOpen implements gnet.EventHandler.
 func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l := s.loopOf(gc.EventLoop())
-	c := &Conn{gc: gc, loop: l, heapIdx: -1,
-		remote: addrPort(gc.RemoteAddr()), local: addrPort(gc.LocalAddr())}
+	c := &Conn{gc: gc, loop: l, heapIdx: -1, remote: addrPort(gc.RemoteAddr())}
 	ho, _ := gc.Context().(*handoff)
 	gc.SetContext(c)
 	s.conns.Add(1)
 	l.enter()
-	c.openedAt = l.now
+	c.openedAt = l.now.UnixNano()
 	c.lastRead = l.now.UnixNano()
 	if ho != nil {
 		c.migrated = true

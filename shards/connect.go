@@ -175,7 +175,7 @@ func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connec
 		s.keepalive = uint16(cfg.ServerKeepalive / time.Second)
 	}
 	s.remote = c.RemoteAddr()
-	s.connectedAt = now
+	s.connectedAt = now.UnixMilli()
 	s.window = cfg.InflightMax
 	s.maxOut = 0
 	pr := &p.Properties
@@ -201,7 +201,7 @@ func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connec
 	if p.HasWill {
 		w := &mqtt.Publish{QoS: p.Will.QoS, Retain: p.Will.Retain, Payload: p.Will.Payload,
 			Properties: p.Will.Properties}
-		s.will = &willMsg{msg: newMessage(w, p.Will.Topic, s.idBytes, s, now), delay: p.Will.Properties.WillDelay}
+		s.will = &willMsg{msg: newMessage(w, p.Will.Topic, s.idView(), s, now), delay: p.Will.Properties.WillDelay}
 	}
 	if s.keepalive > 0 {
 		c.SetIdleTimeout(time.Duration(float64(s.keepalive) * cfg.KeepaliveFactor * float64(time.Second)))
@@ -224,7 +224,7 @@ func (sh *shard) detachConn(s *session) {
 	s.cs.sess = nil
 	s.conn, s.cs = nil, nil
 	s.online.Store(false)
-	s.disconnectedAt = sh.loop.Now()
+	s.disconnectedAt = sh.loop.Now().UnixMilli()
 	s.markLife()
 }
 

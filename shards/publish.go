@@ -61,7 +61,7 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 		sh.denyPublish(s, p, v, now.UnixNano())
 		return nil
 	}
-	m := newMessage(p, topic, s.idBytes, s, now)
+	m := newMessage(p, topic, s.idView(), s, now)
 	if p.Retain {
 		sh.storeRetained(m)
 	}

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
@@ -19,9 +20,8 @@ const neverExpire = 0xFFFFFFFF
 // session lives on); other goroutines reach a session only through
 // sh.loop.Execute.
 type session struct {
-	sh      *shard
-	id      string
-	idBytes []byte
+	sh *shard
+	id string
 
 	// mailbox counts deliveries and commands queued for this session at its
 	// shard by other goroutines (CLIENTS_API decision 11 mailbox_len).
@@ -44,9 +44,9 @@ type session struct {
 	expiry         uint32 // Session Expiry Interval, seconds
 	keepalive      uint16
 	remote         netip.AddrPort
-	createdAt      time.Time
-	connectedAt    time.Time
-	disconnectedAt time.Time
+	createdAt      int64 // Unix ms
+	connectedAt    int64 // Unix ms
+	disconnectedAt int64 // Unix ms
 
 	will     *willMsg
 	willAt   int64 // Unix ns a delayed will is due; 0 when none
@@ -102,13 +102,16 @@ func newSession(sh *shard, id string, now time.Time) *session {
 	return &session{
 		sh:        sh,
 		id:        id,
-		idBytes:   []byte(id),
-		createdAt: now,
+		createdAt: now.UnixMilli(),
 		heapIdx:   -1,
 		cfg:       &sh.b.listeners[0].cfg,
 		window:    sh.b.cfg.InflightMax,
 	}
 }
+
+// idView returns the client id as bytes without copying; callers only
+// read it (newMessage copies what it keeps).
+func (s *session) idView() []byte { return unsafe.Slice(unsafe.StringData(s.id), len(s.id)) }
 
 // queueLen returns the number of queued deliveries.
 func (s *session) queueLen() int { return len(s.queue) - s.queueHead }

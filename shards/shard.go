@@ -37,7 +37,6 @@ type shard struct {
 	routes   []routed
 	ret      []*Retained
 	pub      mqtt.Publish
-	out      mqtt.Publish
 	sub      mqtt.Subscribe
 	unsub    mqtt.Unsubscribe
 	connect  mqtt.Connect
@@ -153,10 +152,19 @@ func (sh *shard) tick(now time.Time) {
 // counters every StatsInterval.
 func (sh *shard) snapshot(now time.Time) {
 	sink := sh.b.cfg.Sink
-	if len(sh.removed) > 0 {
-		if sink != nil {
-			sink.Remove(sh.removed)
+	if sink == nil {
+		// Nobody listens: drop the marks without building rows.
+		for _, s := range sh.lifeDirty {
+			s.lifeDirty = false
 		}
+		for _, s := range sh.statDirty {
+			s.statDirty = false
+		}
+		sh.lifeDirty, sh.statDirty, sh.removed = sh.lifeDirty[:0], sh.statDirty[:0], sh.removed[:0]
+		return
+	}
+	if len(sh.removed) > 0 {
+		sink.Remove(sh.removed)
 		sh.removed = nil
 	}
 	if len(sh.lifeDirty) > 0 {
@@ -168,7 +176,7 @@ func (sh *shard) snapshot(now time.Time) {
 			}
 		}
 		sh.lifeDirty = sh.lifeDirty[:0]
-		if sink != nil && len(rows) > 0 {
+		if len(rows) > 0 {
 			sink.Upsert(rows)
 		}
 	}
@@ -184,7 +192,7 @@ func (sh *shard) snapshot(now time.Time) {
 		}
 	}
 	sh.statDirty = sh.statDirty[:0]
-	if sink != nil && len(ups) > 0 {
+	if len(ups) > 0 {
 		sink.UpdateStats(ups)
 	}
 }

@@ -48,8 +48,8 @@ func (s *session) row(now time.Time) ClientRow {
 		Zone:           cfg.Zone,
 		Connected:      s.conn != nil,
 		ConnState:      "connected",
-		ConnectedAt:    s.connectedAt.UnixMilli(),
-		CreatedAt:      s.createdAt.UnixMilli(),
+		ConnectedAt:    s.connectedAt,
+		CreatedAt:      s.createdAt,
 		Keepalive:      int64(s.keepalive),
 		CleanStart:     s.cleanStart,
 		ExpiryInterval: int64(s.expiry),
@@ -60,7 +60,7 @@ func (s *session) row(now time.Time) ClientRow {
 	}
 	if s.conn == nil {
 		r.ConnState = "disconnected"
-		at := s.disconnectedAt.UnixMilli()
+		at := s.disconnectedAt
 		r.DisconnectedAt = &at
 	}
 	return r
