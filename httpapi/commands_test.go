@@ -303,7 +303,34 @@ func TestSubscriptionsListing(t *testing.T) {
 	if l.Meta.Count != 6 || l.Meta.HasNext {
 		t.Fatalf("meta %+v", l.Meta)
 	}
-	for _, q := range []string{"qos=3", "topic=a/%23/b", "topic=%24share/g/a", "match_topic=a/%2B", "share_group=a/b", "foo=1",
+	// Cursor paging walks the same order.
+	var all []string
+	cursorQ := "limit=4"
+	for n := 0; ; n++ {
+		var cl struct {
+			Meta struct {
+				HasNext bool   `json:"hasnext"`
+				Count   int    `json:"count"`
+				Cursor  string `json:"cursor"`
+			} `json:"meta"`
+			Data []subJSON `json:"data"`
+		}
+		env.do(t, "GET", "/subscriptions?"+cursorQ, viewerUser, nil).decode(t, &cl)
+		for _, s := range cl.Data {
+			all = append(all, key(s))
+		}
+		if cl.Meta.Count != 6 || n > 5 {
+			t.Fatalf("cursor meta %+v", cl.Meta)
+		}
+		if !cl.Meta.HasNext {
+			break
+		}
+		cursorQ = "limit=4&cursor=" + url.QueryEscape(cl.Meta.Cursor)
+	}
+	if !slices.Equal(all, tests[0].want) {
+		t.Fatalf("cursor pages %v", all)
+	}
+	for _, q := range []string{"cursor=%21%21", "cursor=YQ", "cursor=YQBi&page=2", "qos=3", "topic=a/%23/b", "topic=%24share/g/a", "match_topic=a/%2B", "share_group=a/b", "foo=1",
 		"page=0", "limit=10001", "page=1&_page=1", "clientid=a&clientid=b", "page=100000000&limit=10000"} {
 		t.Run("bad "+q, func(t *testing.T) {
 			env.do(t, "GET", "/subscriptions?"+q, viewerUser, nil).wantError(t, http.StatusBadRequest, codeBadRequest)

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"cmp"
 	"container/heap"
+	"encoding/base64"
 	"context"
 	"net/http"
 	"slices"
@@ -52,10 +53,14 @@ func (a *API) clientSubscriptions(w http.ResponseWriter, r *http.Request, ps htt
 type subscriptionsQuery struct {
 	filter      SubscriptionFilter
 	page, limit int
+	// after, when set, is the position of a cursor: the page starts right
+	// after this subscription.
+	after *Subscription
 }
 
 // parseSubscriptionsQuery parses GET /subscriptions parameters: page,
-// limit (both spellings), clientid, topic, qos, share_group, match_topic.
+// limit (both spellings), cursor, clientid, topic, qos, share_group,
+// match_topic.
 func parseSubscriptionsQuery(raw string) (subscriptionsQuery, *apiError) {
 	q := subscriptionsQuery{page: 1, limit: catalog.DefaultLimit}
 	vals, keys, e := parseQuery(raw)
@@ -84,6 +89,12 @@ func parseSubscriptionsQuery(raw string) (subscriptionsQuery, *apiError) {
 			return q, e
 		}
 		switch name {
+		case "cursor":
+			after, ok := decodeSubCursor(v)
+			if !ok {
+				return q, paramError(key, "invalid cursor")
+			}
+			q.after = &after
 		case "clientid":
 			f.ClientID = v
 		case "topic":
@@ -114,6 +125,9 @@ func parseSubscriptionsQuery(raw string) (subscriptionsQuery, *apiError) {
 			return q, paramError(key, "unknown parameter; see docs/api.md")
 		}
 	}
+	if q.after != nil && paging.page > 1 {
+		return q, paramError(seen["cursor"], "cannot be combined with a page number above 1")
+	}
 	if paging.page > 0 {
 		q.page = paging.page
 	}
@@ -138,21 +152,41 @@ func (h *subHeap) Pop() any {
 	return x
 }
 
+// encodeSubCursor makes the cursor of a position in the subscription
+// order. It is not secret: it only says where the next page starts.
+func encodeSubCursor(s Subscription) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(s.ClientID + "\x00" + s.Topic))
+}
+
+func decodeSubCursor(c string) (Subscription, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return Subscription{}, false
+	}
+	id, topic, ok := strings.Cut(string(b), "\x00")
+	return Subscription{ClientID: id, Topic: topic}, ok
+}
+
 // listSubscriptions serves GET /subscriptions: every matching subscription
 // of every session, ordered by client id and topic, paged with an exact
-// count. Only the first page*limit matches are held in memory.
+// count. Only the first page × limit matches (limit with a cursor) are
+// held in memory.
 func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request, _ httprouter.Params) *apiError {
 	q, e := parseSubscriptionsQuery(r.URL.RawQuery)
 	if e != nil {
 		return e
 	}
 	keep := int64(q.page) * int64(q.limit)
+	if q.after != nil {
+		keep = int64(q.limit)
+	}
 	if keep > int64(a.cfg.MaxSubscriptionsScan) {
-		return badRequest("page × limit is above the deepest page served; narrow the filter")
+		return badRequest("page × limit is above the deepest page served; narrow the filter or page with the cursor")
 	}
 	var (
-		count int
-		h     subHeap
+		count  int // every match
+		beyond int // matches after the cursor
+		h      subHeap
 	)
 	err := a.command(r.Context(), func(ctx context.Context) error {
 		h = make(subHeap, 0, min(keep, 1024))
@@ -161,6 +195,10 @@ func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request, _ httpro
 				return true
 			}
 			count++
+			if q.after != nil && compareSubscriptions(s, *q.after) <= 0 {
+				return true
+			}
+			beyond++
 			switch {
 			case int64(len(h)) < keep:
 				heap.Push(&h, s)
@@ -180,20 +218,28 @@ func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request, _ httpro
 		return a.brokerError(r, err)
 	}
 	slices.SortFunc(h, compareSubscriptions)
-	from := min(len(h), (q.page-1)*q.limit)
+	from := 0
+	if q.after == nil {
+		from = min(len(h), (q.page-1)*q.limit)
+	}
 	data := make([]subscriptionJSON, 0, len(h)-from)
 	for _, s := range h[from:] {
 		data = append(data, a.subscriptionJSON(s))
 	}
 	type meta struct {
-		Page    int  `json:"page"`
-		Limit   int  `json:"limit"`
-		HasNext bool `json:"hasnext"`
-		Count   int  `json:"count"`
+		Page    int    `json:"page"`
+		Limit   int    `json:"limit"`
+		HasNext bool   `json:"hasnext"`
+		Count   int    `json:"count"`
+		Cursor  string `json:"cursor,omitempty"`
+	}
+	m := meta{Page: q.page, Limit: q.limit, HasNext: int64(beyond) > keep, Count: count}
+	if m.HasNext && len(h) > 0 {
+		m.Cursor = encodeSubCursor(h[len(h)-1])
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Meta meta               `json:"meta"`
 		Data []subscriptionJSON `json:"data"`
-	}{meta{q.page, q.limit, int64(count) > keep, count}, data})
+	}{m, data})
 	return nil
 }
