@@ -3,8 +3,8 @@ package httpapi
 import (
 	"cmp"
 	"container/heap"
-	"encoding/base64"
 	"context"
+	"encoding/base64"
 	"net/http"
 	"slices"
 	"strings"
