@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -229,12 +228,4 @@ func connect(v mqtt.Version, id, user string, clean bool, expiry uint32) *mqtt.C
 		p.Properties.SessionExpiry = expiry
 	}
 	return p
-}
-
-func jsonBody(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprint(err))
-	}
-	return string(b)
 }
