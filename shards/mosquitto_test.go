@@ -27,7 +27,7 @@ func mosquitto(ctx context.Context, t *testing.T, tool, addr string, args ...str
 
 func TestMosquittoClients(t *testing.T) {
 	tb := startBroker(t, Config{}, netio.Config{})
-	for _, v := range []string{"mqttv311", "mqttv5"} {
+	for _, v := range []string{"mqttv31", "mqttv311", "mqttv5"} {
 		t.Run("version="+v, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()

@@ -1,0 +1,102 @@
+package shards
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/shardmq/shardmq/mqtt"
+	"github.com/shardmq/shardmq/netio"
+)
+
+// TestSharedSubscription checks that each message to a $share group goes to
+// exactly one member, that members share the load, and that a shared
+// subscribe gets no retained messages.
+func TestSharedSubscription(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	p, _ := connectRaw(t, tb.addr, conn5("share-pub"))
+	p.publish("sh/t", "retained", 0, true, 0)
+	var members []*rawClient
+	for i := 0; i < 3; i++ {
+		m, _ := connectRaw(t, tb.addr, conn5(fmt.Sprintf("share-%d", i)))
+		if codes := m.subscribe(1, sub("$share/g/sh/+", 1)); codes[0] != mqtt.GrantedQoS1 {
+			t.Fatalf("suback %v", codes)
+		}
+		members = append(members, m)
+	}
+	for _, m := range members {
+		m.expectSilence(50 * time.Millisecond) // no retained on a shared subscribe
+	}
+	const n = 30
+	for i := 0; i < n; i++ {
+		p.publish("sh/t", fmt.Sprint(i), 1, false, uint16(i+1))
+		p.read()
+	}
+	total := 0
+	for i, m := range members {
+		got := 0
+		for {
+			h, body, err := m.readErr(200 * time.Millisecond)
+			if err != nil {
+				break
+			}
+			var pub mqtt.Publish
+			if h.Type != mqtt.TypePublish || pub.Decode(h, body, mqtt.V5) != nil {
+				t.Fatalf("member %d got %v", i, h.Type)
+			}
+			m.write(mqtt.AppendPuback(nil, &mqtt.Puback{PacketID: pub.PacketID}, mqtt.V5))
+			got++
+		}
+		if got == 0 {
+			t.Fatalf("member %d got nothing (round robin)", i)
+		}
+		total += got
+	}
+	if total != n {
+		t.Fatalf("members got %d messages in all, want %d", total, n)
+	}
+}
+
+// TestInboundTopicAlias sets an alias with a topic and then publishes by
+// alias alone.
+func TestInboundTopicAlias(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	s, _ := connectRaw(t, tb.addr, conn5("alias-sub"))
+	s.subscribe(1, sub("alias/t", 0))
+	p, ack := connectRaw(t, tb.addr, conn5("alias-pub"))
+	if ack.Properties.TopicAliasMaximum != 65535 {
+		t.Fatalf("topic alias maximum %d", ack.Properties.TopicAliasMaximum)
+	}
+	first := &mqtt.Publish{Topic: []byte("alias/t"), Payload: []byte("1")}
+	first.Properties.Present.Add(mqtt.PropTopicAlias)
+	first.Properties.TopicAlias = 3
+	p.write(mqtt.AppendPublish(nil, first, mqtt.V5))
+	second := &mqtt.Publish{Payload: []byte("2")}
+	second.Properties.Present.Add(mqtt.PropTopicAlias)
+	second.Properties.TopicAlias = 3
+	p.write(mqtt.AppendPublish(nil, second, mqtt.V5))
+	for _, want := range []string{"1", "2"} {
+		m := s.readPublish()
+		if string(m.Topic) != "alias/t" || string(m.Payload) != want || m.Properties.Present.Has(mqtt.PropTopicAlias) {
+			t.Fatalf("got %s %q alias %v", m.Topic, m.Payload, m.Properties.Present.Has(mqtt.PropTopicAlias))
+		}
+	}
+}
+
+// TestServerReceiveMaximum: an MQTT 5 client with more QoS 2 exchanges
+// open than the broker's Receive Maximum is disconnected with 0x93.
+func TestServerReceiveMaximum(t *testing.T) {
+	tb := startBroker(t, Config{AwaitingRelMax: 2}, netio.Config{})
+	p, ack := connectRaw(t, tb.addr, conn5("rm"))
+	if ack.Properties.ReceiveMaximum != 2 {
+		t.Fatalf("receive maximum %d", ack.Properties.ReceiveMaximum)
+	}
+	for i := 1; i <= 3; i++ {
+		p.publish("rm/t", "x", 2, false, uint16(i))
+	}
+	p.read()
+	p.read()
+	if code, ok := p.expectClosed(); !ok || code != mqtt.ReceiveMaximumExceeded {
+		t.Fatalf("code %v %v", code, ok)
+	}
+}
