@@ -153,6 +153,15 @@ type response struct {
 // for none) to path under the API base.
 func (e *testEnv) do(t testing.TB, method, path, user string, body any) response {
 	t.Helper()
+	r, err := e.doErr(method, path, user, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// doErr is do for goroutines other than the test's: it returns failures.
+func (e *testEnv) doErr(method, path, user string, body any) (response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -163,13 +172,13 @@ func (e *testEnv) do(t testing.TB, method, path, user string, body any) response
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
-			t.Fatal(err)
+			return response{}, err
 		}
 		rd = strings.NewReader(string(j))
 	}
 	req, err := http.NewRequest(method, e.srv.URL+"/api/v5"+path, rd)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -180,14 +189,14 @@ func (e *testEnv) do(t testing.TB, method, path, user string, body any) response
 	}
 	res, err := e.srv.Client().Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
-	return response{status: res.StatusCode, header: res.Header, body: b}
+	return response{status: res.StatusCode, header: res.Header, body: b}, nil
 }
 
 // decode unmarshals the response body into v.
