@@ -107,4 +107,3 @@ type countingHandler struct {
 }
 
 func (h *countingHandler) OnFrame(*Conn, mqtt.FixedHeader, []byte, []byte) error { h.n++; return nil }
-
