@@ -2,7 +2,9 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -143,5 +145,24 @@ func TestRunWritesReports(t *testing.T) {
 		if !fileNonEmpty(out + "/" + name) {
 			t.Fatalf("%s not written", name)
 		}
+	}
+}
+
+func TestShardmqNotBuilt(t *testing.T) {
+	repo := t.TempDir() // a repository without cmd/shardmq
+	_, err := BuildShardmq(context.Background(), repo, t.TempDir())
+	if !errors.Is(err, ErrNotBuilt) || !strings.Contains(err.Error(), "shardmq not built") {
+		t.Fatalf("BuildShardmq without cmd/shardmq = %v", err)
+	}
+	var rep Report
+	var log strings.Builder
+	cfg := tinyConfig()
+	cfg.RepoDir, cfg.Log, cfg.NoRelay = repo, &log, true
+	cfg.Brokers = []string{BrokerShardmq}
+	if bs := prepareBrokers(context.Background(), cfg, t.TempDir(), &rep); len(bs) != 0 {
+		t.Fatalf("prepared %d brokers without any buildable one", len(bs))
+	}
+	if !strings.Contains(log.String(), "shardmq not built") || len(rep.Notes) != 1 {
+		t.Fatalf("log %q notes %q", log.String(), rep.Notes)
 	}
 }
