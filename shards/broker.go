@@ -33,6 +33,9 @@ type Broker struct {
 	started time.Time
 	seq     atomic.Uint64 // assigned client ids
 
+	// broker-wide gauges for Stats
+	liveN, sessionsN, subsN, sharedSubs, topics, retainedN gauge
+
 	// mu guards the following fields.
 	mu     sync.Mutex
 	shards []*shard

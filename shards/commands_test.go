@@ -3,6 +3,8 @@ package shards
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,5 +128,40 @@ func TestSnapshotSink(t *testing.T) {
 		case <-deadline:
 			t.Fatal("no removal")
 		}
+	}
+}
+
+func TestBrokerStatsAndListSubscriptions(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, _ := connectRaw(t, tb.addr, conn311("st-a", false))
+	a.subscribe(1, sub("x/#", 1), sub("$share/g/y", 0))
+	b, _ := connectRaw(t, tb.addr, conn5("st-b"))
+	b.subscribe(1, sub("x/#", 0))
+	b.publish("r/1", "kept", 0, true, 0)
+	waitFor(t, "retained", func() bool { return tb.Retained().Len() == 1 })
+	a.c.Close()
+	waitFor(t, "a offline", func() bool { return !tb.info(t, "st-a").Connected })
+	st, err := tb.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := BrokerStats{Connections: 2, ConnectionsMax: 2, LiveConnections: 1, LiveConnectionsMax: 2,
+		Sessions: 2, SessionsMax: 2, Subscriptions: 3, SubscriptionsMax: 3, SubscriptionsShared: 1,
+		SubscriptionsSharedMax: 1, Topics: 2, TopicsMax: 2, Retained: 1, RetainedMax: 1}
+	if st != want {
+		t.Fatalf("stats\n got %+v\nwant %+v", st, want)
+	}
+	var seen []string
+	if err := tb.ListSubscriptions(ctx, func(s Subscription) bool {
+		seen = append(seen, s.ClientID+" "+s.Topic)
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(seen)
+	if strings.Join(seen, ",") != "st-a $share/g/y,st-a x/#,st-b x/#" {
+		t.Fatalf("subscriptions %v", seen)
 	}
 }

@@ -111,6 +111,7 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 			sh.b.registry.Store(id, s)
 		}
 		sh.sessions[id] = s
+		sh.b.sessionsN.add(1)
 	}
 	s.cfg, s.authn = &l.cfg, authn
 	s.acl.Reset() // the identity the decisions were made for may differ
@@ -165,6 +166,7 @@ func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connec
 	cfg := s.cfg
 	s.conn, s.cs = c, cs
 	cs.sess, cs.connected = s, true
+	sh.b.liveN.add(1)
 	s.online.Store(true)
 	s.version = p.Version
 	s.username = string(p.Username)
@@ -223,6 +225,7 @@ func (sh *shard) detachConn(s *session) {
 	s.counters.SendCnt += int64(c.Writes())
 	s.cs.sess = nil
 	s.conn, s.cs = nil, nil
+	sh.b.liveN.add(-1)
 	s.online.Store(false)
 	s.disconnectedAt = sh.loop.Now().UnixMilli()
 	s.markLife()
@@ -274,6 +277,7 @@ func (s *session) end() {
 	s.subs = nil
 	sh := s.sh
 	delete(sh.sessions, s.id)
+	sh.b.sessionsN.add(-1)
 	sh.b.registry.CompareAndDelete(s.id, s)
 	sh.removed = append(sh.removed, s.id)
 	sh.timers.remove(s)

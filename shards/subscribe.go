@@ -81,6 +81,7 @@ func (s *session) subscribe(filter string, opts SubOptions) (SubscribeResult, er
 		s.subs = make(map[string]SubOptions)
 	}
 	s.subs[filter] = opts
+	s.sh.b.subsN.set(int64(s.sh.b.index.Len()))
 	s.markLife()
 	return res, nil
 }

@@ -1,0 +1,134 @@
+package shards
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+)
+
+// BrokerStats are broker-wide counts in EMQX's terms; each Max is the
+// highest value the count reached since the broker started (Topics is
+// sampled when Stats runs).
+type BrokerStats struct {
+	// Connections counts sessions with or without a connection (EMQX
+	// counts a kept offline session as a connection too).
+	Connections, ConnectionsMax int64
+	// LiveConnections counts connected clients.
+	LiveConnections, LiveConnectionsMax int64
+	// Sessions counts sessions.
+	Sessions, SessionsMax int64
+	// Subscriptions counts subscriptions, shared ones included.
+	Subscriptions, SubscriptionsMax int64
+	// SubscriptionsShared counts $share/$queue subscriptions.
+	SubscriptionsShared, SubscriptionsSharedMax int64
+	// Topics counts distinct topic filters.
+	Topics, TopicsMax int64
+	// Retained counts retained messages.
+	Retained, RetainedMax int64
+}
+
+// gauge is a count with its high-water mark.
+type gauge struct {
+	n, max atomic.Int64
+}
+
+func (g *gauge) add(d int64) {
+	v := g.n.Add(d)
+	for {
+		m := g.max.Load()
+		if v <= m || g.max.CompareAndSwap(m, v) {
+			return
+		}
+	}
+}
+
+func (g *gauge) set(v int64) { g.add(v - g.n.Load()) }
+
+// shards returns the shards discovered so far.
+func (b *Broker) shardList() []*shard {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]*shard(nil), b.shards...)
+}
+
+// eachShard runs fn on every shard's loop and waits for all of them (up to
+// ctx's deadline).
+func (b *Broker) eachShard(ctx context.Context, fn func(sh *shard)) error {
+	for _, sh := range b.shardList() {
+		done := make(chan struct{})
+		if err := sh.loop.Execute(func() { fn(sh); close(done) }); err != nil {
+			return ErrNotServing
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Stats returns broker-wide counts. Safe from any goroutine; it visits
+// every shard to count distinct topic filters.
+func (b *Broker) Stats(ctx context.Context) (BrokerStats, error) {
+	var shared int64
+	topics := make(map[string]struct{})
+	err := b.eachShard(ctx, func(sh *shard) {
+		for _, s := range sh.sessions {
+			for f := range s.subs {
+				if strings.HasPrefix(f, "$share/") || strings.HasPrefix(f, "$queue/") {
+					shared++
+				}
+				topics[f] = struct{}{}
+			}
+		}
+	})
+	if err != nil {
+		return BrokerStats{}, err
+	}
+	b.sharedSubs.set(shared)
+	b.topics.set(int64(len(topics)))
+	b.retainedN.set(int64(b.retain.Len()))
+	b.subsN.set(int64(b.index.Len()))
+	return BrokerStats{
+		Connections: b.sessionsN.n.Load(), ConnectionsMax: b.sessionsN.max.Load(),
+		LiveConnections: b.liveN.n.Load(), LiveConnectionsMax: b.liveN.max.Load(),
+		Sessions: b.sessionsN.n.Load(), SessionsMax: b.sessionsN.max.Load(),
+		Subscriptions: b.subsN.n.Load(), SubscriptionsMax: b.subsN.max.Load(),
+		SubscriptionsShared: b.sharedSubs.n.Load(), SubscriptionsSharedMax: b.sharedSubs.max.Load(),
+		Topics: b.topics.n.Load(), TopicsMax: b.topics.max.Load(),
+		Retained: b.retainedN.n.Load(), RetainedMax: b.retainedN.max.Load(),
+	}, nil
+}
+
+// ListSubscriptions calls yield for every subscription of every session,
+// in no particular order, until yield returns false. The subscriptions are
+// collected shard by shard, then yielded on the caller's goroutine. Safe
+// from any goroutine.
+func (b *Broker) ListSubscriptions(ctx context.Context, yield func(Subscription) bool) error {
+	for _, sh := range b.shardList() {
+		var subs []Subscription
+		done := make(chan struct{})
+		if err := sh.loop.Execute(func() {
+			for _, s := range sh.sessions {
+				for f, o := range s.subs {
+					subs = append(subs, Subscription{ClientID: s.id, Topic: f, Options: o})
+				}
+			}
+			close(done)
+		}); err != nil {
+			return ErrNotServing
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		for _, s := range subs {
+			if !yield(s) {
+				return nil
+			}
+		}
+	}
+	return nil
+}
