@@ -11,9 +11,13 @@ import (
 	"github.com/shardmq/shardmq/mqtt"
 )
 
-// readBufSize is the initial read buffer of a generator connection: large
-// enough that one read usually carries many frames.
-const readBufSize = 64 << 10
+// Read buffer sizes: a connection starts small (idle storm connections
+// must cost the generator little) and a flow grows it so that one read
+// usually carries many frames.
+const (
+	smallReadBuf = 512
+	flowReadBuf  = 64 << 10
+)
 
 // client is one generator connection speaking MQTT with the mqtt codec. One
 // goroutine reads (readFrame, serve); writes are serialised by wmu so a
@@ -47,7 +51,18 @@ func dialRaw(ctx context.Context, addr string, timeout time.Duration) (net.Conn,
 // newClient wraps an open connection without any MQTT exchange (the relay
 // uses this).
 func newClient(nc net.Conn, v mqtt.Version) *client {
-	return &client{nc: nc, v: v, rbuf: make([]byte, readBufSize)}
+	return &client{nc: nc, v: v, rbuf: make([]byte, smallReadBuf)}
+}
+
+// growRead enlarges the read buffer to at least n bytes; only the reading
+// goroutine may call it.
+func (c *client) growRead(n int) {
+	if len(c.rbuf) < n {
+		b := make([]byte, n)
+		c.w = copy(b, c.rbuf[c.r:c.w])
+		c.r = 0
+		c.rbuf = b
+	}
 }
 
 // dialMQTT connects to addr, sends CONNECT with no keep alive (idle

@@ -64,6 +64,10 @@ type Config struct {
 	// StormConns is the number of connections of the connection storm and
 	// idle-memory scenario. If zero, 1000 (short) or 10000 (full).
 	StormConns int
+	// StormConnsMax is the size of the conn-storm-max scenario. If zero,
+	// 2000 (short) or 19000 (full: just below the 20,000 open files a
+	// broker process may have).
+	StormConnsMax int
 	// CatalogRows is the number of offline sessions the api-catalog
 	// scenario creates before it measures GET /clients. If zero, 10000
 	// (short) or 1000000 (full).
@@ -140,6 +144,7 @@ func (c Config) withDefaults() Config {
 	setInt(&c.FixedRate, 20000)
 	setInt(&c.FixedRatePairs, 10)
 	setInt(&c.StormConns, pick(1000, 10000))
+	setInt(&c.StormConnsMax, pick(2000, 19000))
 	setInt(&c.CatalogRows, pick(10000, 1000000))
 	setInt(&c.StormConcurrency, 100)
 	setInt(&c.ConnsPerProcess, 5000)
@@ -187,7 +192,7 @@ func (c Config) Validate() error {
 		return bad("Window", "must be 1..65535")
 	case c.FixedRate < 1:
 		return bad("FixedRate", "must be positive")
-	case c.StormConns < 1 || c.StormConcurrency < 1 || c.ConnsPerProcess < 1 || c.CatalogRows < 1:
+	case c.StormConns < 1 || c.StormConcurrency < 1 || c.ConnsPerProcess < 1 || c.CatalogRows < 1 || c.StormConnsMax < 1:
 		return bad("StormConns", "storm sizes must be positive")
 	}
 	return nil

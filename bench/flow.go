@@ -77,11 +77,13 @@ func runFlow(ctx context.Context, cfg Config, in *Instance, spec flowSpec, durin
 		return flowResult{}, err
 	}
 	for _, s := range f.subs {
+		s.c.growRead(flowReadBuf)
 		f.wg.Add(1)
 		go f.readSubscriber(s)
 	}
 	for _, p := range f.pubs {
 		if spec.qos > 0 {
+			p.c.growRead(flowReadBuf)
 			f.wg.Add(1)
 			go f.readPublisherAcks(p)
 		}

@@ -39,6 +39,7 @@ type Settings struct {
 	QoS0Window  int    `json:"qos0_window"`
 	FixedRate   int    `json:"fixed_rate_per_sec"`
 	StormConns  int    `json:"storm_conns"`
+	StormMax    int    `json:"storm_conns_max"`
 	CatalogRows int    `json:"catalog_rows"`
 	CPUs        int    `json:"cpus"`
 }
@@ -47,7 +48,7 @@ type Settings struct {
 func settingsOf(c Config) Settings {
 	return Settings{Warmup: c.Warmup.String(), Duration: c.Duration.String(), Repeats: c.Repeats,
 		MQTT: c.Version.String(), PayloadSize: c.PayloadSize, Pairs: c.Pairs, Window: c.Window,
-		QoS0Window: c.QoS0Window, FixedRate: c.FixedRate, StormConns: c.StormConns,
+		QoS0Window: c.QoS0Window, FixedRate: c.FixedRate, StormConns: c.StormConns, StormMax: c.StormConnsMax,
 		CatalogRows: c.CatalogRows, CPUs: runtime.NumCPU()}
 }
 
@@ -84,6 +85,12 @@ func Metrics() []Metric {
 			Value:  func(r Result) (float64, bool) { return r.ConnectRate, r.ConnectRate > 0 },
 			Format: fmtCount},
 		Metric{Row: "idle-mem", Scenario: ScenarioStorm, Name: "broker RSS/idle conn",
+			Value:  func(r Result) (float64, bool) { return r.BytesPerConn, r.Conns > 0 && r.RSS > 0 },
+			Format: fmtBytes},
+		Metric{Row: ScenarioStormMax, Scenario: ScenarioStormMax, Name: "connects/s", HigherIsBetter: true,
+			Value:  func(r Result) (float64, bool) { return r.ConnectRate, r.ConnectRate > 0 },
+			Format: fmtCount},
+		Metric{Row: "idle-mem-max", Scenario: ScenarioStormMax, Name: "broker RSS/idle conn",
 			Value:  func(r Result) (float64, bool) { return r.BytesPerConn, r.Conns > 0 && r.RSS > 0 },
 			Format: fmtBytes},
 		Metric{Row: ScenarioAPI, Scenario: ScenarioAPI, Name: "GET /clients p99",
@@ -175,9 +182,9 @@ func (rep *Report) Markdown() string {
 	fmt.Fprintf(&b, "## shardmq-bench (%s profile, %s)\n\n", rep.Profile, rep.Started.UTC().Format(time.RFC3339))
 	if st := rep.Settings; st.Repeats > 0 {
 		fmt.Fprintf(&b, "MQTT %s, %d-byte payloads, warm-up %s, %s measured, %d run(s) per broker, %d CPUs; "+
-			"%d pairs, QoS 1/2 window %d, QoS 0 window %d, fixed rate %d msg/s, storm %d conns, catalog %d sessions.\n\n",
+			"%d pairs, QoS 1/2 window %d, QoS 0 window %d, fixed rate %d msg/s, storm %d and %d conns, catalog %d sessions.\n\n",
 			st.MQTT, st.PayloadSize, st.Warmup, st.Duration, st.Repeats, st.CPUs, st.Pairs, st.Window,
-			st.QoS0Window, st.FixedRate, st.StormConns, st.CatalogRows)
+			st.QoS0Window, st.FixedRate, st.StormConns, st.StormMax, st.CatalogRows)
 	}
 	b.WriteString("| scenario | metric |")
 	for _, c := range cols {
@@ -226,7 +233,7 @@ func (rep *Report) Markdown() string {
 			}
 			rate := fmtCount(r.Rate)
 			switch s {
-			case ScenarioStorm:
+			case ScenarioStorm, ScenarioStormMax:
 				rate = fmt.Sprintf("%d conns at %s/s", r.Conns, fmtCount(r.ConnectRate))
 			case ScenarioAPICatalog:
 				rate = fmt.Sprintf("%d sessions at %s/s", r.Conns, fmtCount(r.ConnectRate))

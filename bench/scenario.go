@@ -26,6 +26,10 @@ const (
 	// them, then stay idle; it yields the connect rate and the broker's
 	// resident memory per idle connection.
 	ScenarioStorm = "conn-storm"
+	// ScenarioStormMax: the connection storm with StormConnsMax
+	// connections, spread over generator processes, for the idle memory
+	// near the per-process open-file cap.
+	ScenarioStormMax = "conn-storm-max"
 	// ScenarioAPI: GET /clients latency while the fan-in load runs; only
 	// brokers with an HTTP API.
 	ScenarioAPI = "api-under-load"
@@ -37,7 +41,7 @@ const (
 // Scenarios returns every scenario name in report order.
 func Scenarios() []string {
 	return []string{ScenarioFanIn, ScenarioFanOut, ScenarioP2P0, ScenarioP2P1, ScenarioP2P2,
-		ScenarioFixedRate, ScenarioStorm, ScenarioAPI, ScenarioAPICatalog}
+		ScenarioFixedRate, ScenarioStorm, ScenarioStormMax, ScenarioAPI, ScenarioAPICatalog}
 }
 
 // relayScenarios are the scenarios the Relay can carry (pairs at QoS 0).
@@ -130,6 +134,9 @@ func RunScenario(ctx context.Context, cfg Config, in *Instance, scenario string)
 	}
 	switch scenario {
 	case ScenarioStorm:
+		return runStorm(ctx, cfg, in, r)
+	case ScenarioStormMax:
+		cfg.StormConns = cfg.StormConnsMax
 		return runStorm(ctx, cfg, in, r)
 	case ScenarioAPICatalog:
 		return runAPICatalog(ctx, cfg, in, r)

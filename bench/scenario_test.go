@@ -87,21 +87,26 @@ func TestStormOnMosquitto(t *testing.T) {
 	path := mosquittoOrSkip(t)
 	tests := []struct {
 		name            string
+		scenario        string
 		conns, perProcs int
 	}{
-		{"procs=1", 20, 1000},
-		{"procs=2", 30, 15}, // re-executes the test binary as two workers
+		{"procs=1", ScenarioStorm, 20, 1000},
+		{"procs=2", ScenarioStorm, 30, 15}, // re-executes the test binary as two workers
+		{"max/procs=3", ScenarioStormMax, 25, 10},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tinyConfig()
 			cfg.StormConns, cfg.ConnsPerProcess = tc.conns, tc.perProcs
+			if tc.scenario == ScenarioStormMax {
+				cfg.StormConns, cfg.StormConnsMax = 1, tc.conns
+			}
 			in, err := Mosquitto{Path: path}.Start(context.Background(), t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer in.Stop()
-			r := RunScenario(context.Background(), cfg, in, ScenarioStorm)
+			r := RunScenario(context.Background(), cfg, in, tc.scenario)
 			if r.Err != "" || r.Conns != tc.conns || r.ConnectRate <= 0 || r.RSS <= 0 {
 				t.Fatalf("storm: %+v", r)
 			}

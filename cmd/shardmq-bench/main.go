@@ -42,6 +42,7 @@ func main() {
 	flag.IntVar(&cfg.Window, "window", 0, "QoS 1/2 inflight window (default 32)")
 	flag.IntVar(&cfg.FixedRate, "rate", 0, "fixed-rate scenario messages/s (default 20000)")
 	flag.IntVar(&cfg.StormConns, "storm-conns", 0, "connection storm size (default 1000 short, 10000 full)")
+	flag.IntVar(&cfg.StormConnsMax, "storm-conns-max", 0, "conn-storm-max size (default 2000 short, 19000 full)")
 	flag.IntVar(&cfg.CatalogRows, "catalog-rows", 0, "offline sessions of the api-catalog scenario (default 10000 short, 1000000 full)")
 	flag.IntVar(&cfg.ConnsPerProcess, "conns-per-process", 0, "connections per generator process (default 5000)")
 	flag.StringVar(&cfg.APIKey, "api-key", "", "API key for GET /clients (HTTP Basic)")
