@@ -37,8 +37,8 @@ type flowSpec struct {
 	// window is the inflight window per publisher: QoS 1/2 packets awaiting
 	// their acknowledgement, or QoS 0 publications not yet delivered.
 	window int
-	// rate is the total publication rate per second; 0 publishes as fast
-	// as the window allows.
+	// rate is the total publication rate per second (QoS 0 only: a paced
+	// publisher has no window); 0 publishes as fast as the window allows.
 	rate float64
 }
 

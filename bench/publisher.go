@@ -55,7 +55,7 @@ func (f *flow) publish(p *publisher) {
 	binary.BigEndian.PutUint16(msg.Payload[8:], uint16(p.idx))
 	for !f.stop.Load() {
 		n := pubBatch
-		var stamp func(j int) int64
+		paced := int64(-1) // first publication index of a paced batch
 		switch {
 		case rate > 0:
 			due := int64(float64(now()-t0)*rate/1e9) - k
@@ -65,16 +65,13 @@ func (f *flow) publish(p *publisher) {
 				continue
 			}
 			n = int(min(due, 1000))
-			base := k
-			// The intended send time, so a stalled generator shows up as
-			// latency instead of hiding it (coordinated omission).
-			stamp = func(j int) int64 { return t0 + int64(float64(base+int64(j))*1e9/rate) }
+			paced = k
 			k += int64(n)
 		case f.spec.qos == 0:
 			if !f.waitWindow(p, fan, lim) {
 				return
 			}
-			n = int(min(int64(n), (lim-p.outstanding.Load())/fan))
+			n = int(max(1, min(int64(n), (lim-p.outstanding.Load())/fan)))
 		default:
 			if !f.acquire(p) {
 				return
@@ -101,8 +98,10 @@ func (f *flow) publish(p *publisher) {
 				msg.PacketID = id
 			}
 			ts := now()
-			if stamp != nil {
-				ts = stamp(j)
+			if paced >= 0 {
+				// The intended send time, so a stalled generator shows up
+				// as latency instead of hiding it (coordinated omission).
+				ts = t0 + int64(float64(paced+int64(j))*1e9/rate)
 			}
 			binary.BigEndian.PutUint64(msg.Payload, uint64(ts))
 			buf = mqtt.AppendPublish(buf, &msg, f.cfg.Version)

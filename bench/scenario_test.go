@@ -171,3 +171,20 @@ func TestShardmqNotBuilt(t *testing.T) {
 		t.Fatalf("log %q notes %q", log.String(), rep.Notes)
 	}
 }
+
+func TestFanOutWithWindowOfOne(t *testing.T) {
+	// A window smaller than the fan-out still sends one message at a time.
+	path := mosquittoOrSkip(t)
+	cfg := tinyConfig()
+	cfg.QoS0Window = 1
+	in, err := Mosquitto{Path: path}.Start(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Stop()
+	r := RunScenario(context.Background(), cfg, in, ScenarioFanOut)
+	checkFlowResult(t, r)
+	if r.Delivered > (r.Sent+1)*int64(cfg.FanOutSubscribers) {
+		t.Fatalf("delivered %d exceeds sent %d × %d subscribers (+1 in flight)", r.Delivered, r.Sent, cfg.FanOutSubscribers)
+	}
+}
