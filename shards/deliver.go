@@ -136,6 +136,22 @@ func (s *session) findInflight(id uint16) int {
 // [MQTT-3.1.2-25].
 func (s *session) sendPublish(d delivery, id uint16, dup bool, now int64) bool {
 	sh := s.sh
+	v5 := s.version == mqtt.V5
+	// A QoS 0 copy without per-subscriber properties is the same bytes for
+	// every subscriber of the variant: encode it once per batch.
+	shareable := d.qos == 0 && len(d.subIDs) == 0 && (!v5 || d.msg.expireAt == 0)
+	if shareable {
+		if b := sh.lookupEncoded(d.msg, v5, d.retain); b != nil {
+			if s.maxOut > 0 && len(b) > s.maxOut {
+				s.dropTooLarge()
+				return false
+			}
+			s.conn.Write(b)
+			s.counters.SendPkt++
+			s.countSent(0)
+			return true
+		}
+	}
 	p := mqtt.Publish{Dup: dup, QoS: d.qos, Retain: d.retain, Topic: d.msg.topic,
 		PacketID: id, Payload: d.msg.payload}
 	if s.version == mqtt.V5 {
@@ -147,16 +163,31 @@ func (s *session) sendPublish(d delivery, id uint16, dup bool, now int64) bool {
 		p.Properties.SubscriptionIDs = d.subIDs
 	}
 	if s.maxOut > 0 && p.Size(s.version) > s.maxOut {
-		s.counters.SendMsgDropped++
-		s.counters.SendMsgDroppedTooLarge++
-		s.markStats()
+		s.dropTooLarge()
 		return false
 	}
 	start := len(sh.enc)
 	sh.enc = mqtt.AppendPublish(sh.enc, &p, s.version)
+	if shareable {
+		sh.rememberEncoded(d.msg, v5, d.retain, start)
+	}
 	sh.emit(s.conn, s, start)
+	s.countSent(d.qos)
+	return true
+}
+
+// dropTooLarge counts a message over the client's Maximum Packet Size.
+func (s *session) dropTooLarge() {
+	s.counters.SendMsgDropped++
+	s.counters.SendMsgDroppedTooLarge++
+	s.markStats()
+}
+
+// countSent counts a PUBLISH sent at qos.
+func (s *session) countSent(qos byte) {
+	s.markStats()
 	s.counters.SendMsg++
-	switch d.qos {
+	switch qos {
 	case 0:
 		s.counters.SendMsgQoS0++
 	case 1:
@@ -164,7 +195,6 @@ func (s *session) sendPublish(d delivery, id uint16, dup bool, now int64) bool {
 	case 2:
 		s.counters.SendMsgQoS2++
 	}
-	return true
 }
 
 // resume redelivers, on a new connection, every unacknowledged message

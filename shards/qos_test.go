@@ -234,3 +234,33 @@ func TestOverlappingSubscriptions(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedEncodingVariants delivers one QoS 0 message to subscribers of
+// every variant (3.1.1, 5, 5 with Retain As Published, 5 with a
+// subscription identifier), which share encodings only when identical.
+func TestSharedEncodingVariants(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{Loops: 1})
+	a, _ := connectRaw(t, tb.addr, conn311("var-a", true))
+	a.subscribe(1, sub("var/t", 0))
+	b, _ := connectRaw(t, tb.addr, conn5("var-b"))
+	b.subscribe(1, sub("var/t", 0))
+	c, _ := connectRaw(t, tb.addr, conn5("var-c"))
+	c.subscribe(1, mqtt.Subscription{Filter: []byte("var/t"), RetainAsPublished: true})
+	d, _ := connectRaw(t, tb.addr, conn5("var-d"))
+	sp := &mqtt.Subscribe{PacketID: 1, Subscriptions: []mqtt.Subscription{sub("var/t", 0)}}
+	sp.Properties.SubscriptionIDs = []uint32{7}
+	d.write(mqtt.AppendSubscribe(nil, sp, mqtt.V5))
+	d.read()
+	p, _ := connectRaw(t, tb.addr, conn5("var-p"))
+	p.publish("var/t", "v", 0, true, 0)
+	for i, tc := range []struct {
+		rc     *rawClient
+		retain bool
+		ids    int
+	}{{a, false, 0}, {b, false, 0}, {c, true, 0}, {d, false, 1}} {
+		m := tc.rc.readPublish()
+		if string(m.Payload) != "v" || m.Retain != tc.retain || len(m.Properties.SubscriptionIDs) != tc.ids {
+			t.Fatalf("subscriber %d: %+v", i, m)
+		}
+	}
+}

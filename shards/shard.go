@@ -31,6 +31,7 @@ type shard struct {
 
 	// scratch, reused across packets:
 	enc      []byte // encoded packets written this batch
+	encoded  []encoded
 	hits     []Hit[*session]
 	unserved []*ShareGroup[*session]
 	agg      map[*session]int
@@ -88,8 +89,43 @@ func (sh *shard) receive(batch []routed) {
 	}
 }
 
+// encoded remembers where in sh.enc a QoS 0 PUBLISH of msg was encoded
+// this batch, so that every subscriber of the same variant shares the
+// bytes (DESIGN: encode once per variant).
+type encoded struct {
+	msg        *message
+	v5, retain bool
+	start, end int
+}
+
+// maxEncoded bounds the per-batch cache of shared encodings.
+const maxEncoded = 8
+
+// lookupEncoded returns the bytes of an earlier identical encoding.
+func (sh *shard) lookupEncoded(m *message, v5, retain bool) []byte {
+	for _, e := range sh.encoded {
+		if e.msg == m && e.v5 == v5 && e.retain == retain {
+			return sh.enc[e.start:e.end:e.end]
+		}
+	}
+	return nil
+}
+
+// rememberEncoded records sh.enc[start:] as the encoding of a variant.
+func (sh *shard) rememberEncoded(m *message, v5, retain bool, start int) {
+	e := encoded{msg: m, v5: v5, retain: retain, start: start, end: len(sh.enc)}
+	if len(sh.encoded) < maxEncoded {
+		sh.encoded = append(sh.encoded, e)
+		return
+	}
+	copy(sh.encoded, sh.encoded[1:])
+	sh.encoded[maxEncoded-1] = e
+}
+
 // resetScratch reclaims the encode buffer once the batch's writes are out.
 func (sh *shard) resetScratch() {
+	clear(sh.encoded)
+	sh.encoded = sh.encoded[:0]
 	if cap(sh.enc) > maxScratch {
 		sh.enc = nil
 	} else {
