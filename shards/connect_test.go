@@ -129,3 +129,47 @@ func TestPacketBeforeConnect(t *testing.T) {
 	rc.write([]byte{0xc0, 0x00}) // PINGREQ
 	rc.expectClosed()
 }
+
+// TestSessionExpiry ends an offline MQTT 5 session after its Session
+// Expiry Interval, and lets DISCONNECT change the interval (but not from
+// 0 to non-zero, a protocol error).
+func TestSessionExpiry(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{TickInterval: 10 * time.Millisecond})
+	gone := func(id string) func() bool {
+		return func() bool {
+			_, err := tb.ClientInfo(t.Context(), id)
+			return err == ErrClientNotFound
+		}
+	}
+	t.Run("expires", func(t *testing.T) {
+		cp := conn5("exp-1")
+		cp.CleanStart = false
+		cp.Properties.Present.Add(mqtt.PropSessionExpiry)
+		cp.Properties.SessionExpiry = 1
+		c, _ := connectRaw(t, tb.addr, cp)
+		c.c.Close()
+		waitFor(t, "offline", func() bool { return !tb.info(t, "exp-1").Connected })
+		waitFor(t, "expired", gone("exp-1"))
+	})
+	t.Run("disconnect_sets_zero", func(t *testing.T) {
+		cp := conn5("exp-2")
+		cp.Properties.Present.Add(mqtt.PropSessionExpiry)
+		cp.Properties.SessionExpiry = 600
+		c, _ := connectRaw(t, tb.addr, cp)
+		d := &mqtt.Disconnect{}
+		d.Properties.Present.Add(mqtt.PropSessionExpiry)
+		c.write(mqtt.AppendDisconnect(nil, d, mqtt.V5))
+		c.expectClosed()
+		waitFor(t, "ended at once", gone("exp-2"))
+	})
+	t.Run("disconnect_zero_to_nonzero", func(t *testing.T) {
+		c, _ := connectRaw(t, tb.addr, conn5("exp-3"))
+		d := &mqtt.Disconnect{}
+		d.Properties.Present.Add(mqtt.PropSessionExpiry)
+		d.Properties.SessionExpiry = 60
+		c.write(mqtt.AppendDisconnect(nil, d, mqtt.V5))
+		if code, ok := c.expectClosed(); !ok || code != mqtt.ProtocolError {
+			t.Fatalf("code %v %v", code, ok)
+		}
+	})
+}
