@@ -104,9 +104,11 @@ func Metrics() []Metric {
 
 // Spread is the minimum, median and maximum of a metric over repeats.
 type Spread struct {
-	Min, Median, Max float64
+	Min    float64 `json:"min"`
+	Median float64 `json:"median"`
+	Max    float64 `json:"max"`
 	// N is the number of successful runs.
-	N int
+	N int `json:"n"`
 }
 
 // spreadOf returns the Spread of vals (N == 0 when empty).
@@ -358,9 +360,46 @@ func (rep *Report) allNotes() []string {
 	return notes
 }
 
-// WriteJSON writes the report as indented JSON to path.
+// SummaryRow is one row of the summary table in machine-readable form.
+type SummaryRow struct {
+	Row            string            `json:"row"`
+	Scenario       string            `json:"scenario"`
+	Metric         string            `json:"metric"`
+	HigherIsBetter bool              `json:"higher_is_better"`
+	Brokers        map[string]Spread `json:"brokers"`
+	// Ratio is shardmq's median over the best peer's; absent when either
+	// is missing.
+	Ratio *float64 `json:"shardmq_over_best_peer,omitempty"`
+}
+
+// Summary returns the summary table's rows (those with any result).
+func (rep *Report) Summary() []SummaryRow {
+	var rows []SummaryRow
+	for _, m := range Metrics() {
+		row := SummaryRow{Row: m.Row, Scenario: m.Scenario, Metric: m.Name,
+			HigherIsBetter: m.HigherIsBetter, Brokers: map[string]Spread{}}
+		for _, b := range rep.Brokers {
+			if s := rep.Spread(m, b); s.N > 0 {
+				row.Brokers[b] = s
+			}
+		}
+		if len(row.Brokers) == 0 {
+			continue
+		}
+		if r, ok := rep.Ratio(m); ok {
+			row.Ratio = &r
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// WriteJSON writes the report, with its summary, as indented JSON to path.
 func (rep *Report) WriteJSON(path string) error {
-	b, err := json.MarshalIndent(rep, "", "  ")
+	b, err := json.MarshalIndent(struct {
+		*Report
+		Summary []SummaryRow `json:"summary"`
+	}{rep, rep.Summary()}, "", "  ")
 	if err != nil {
 		return err
 	}

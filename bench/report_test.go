@@ -154,6 +154,16 @@ func TestWriteJSONAndChart(t *testing.T) {
 	if len(back.Results) != len(rep.Results) || back.Results[0].Rate != rep.Results[0].Rate {
 		t.Fatalf("JSON round trip lost results: %d", len(back.Results))
 	}
+	var sum struct {
+		Summary []SummaryRow `json:"summary"`
+	}
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Summary) != 2 || sum.Summary[0].Row != ScenarioP2P0 || sum.Summary[0].Ratio == nil ||
+		*sum.Summary[0].Ratio != 2 || sum.Summary[0].Brokers[BrokerRelay].Median != 1.5e6 {
+		t.Fatalf("summary %+v", sum.Summary)
+	}
 	for _, r := range []*Report{rep, {Profile: ProfileShort}} {
 		png := filepath.Join(dir, "c.png")
 		if err := r.WriteChart(png); err != nil {
