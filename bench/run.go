@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -80,6 +81,10 @@ func runOne(ctx context.Context, cfg Config, outDir string, b Broker, scenario s
 		return Result{Scenario: scenario, Err: err.Error()}
 	}
 	in, err := b.Start(ctx, dir)
+	if errors.Is(err, ErrBrokerNotReady) && ctx.Err() == nil {
+		// The free port picked for it may have been taken in between.
+		in, err = b.Start(ctx, dir)
+	}
 	if err != nil {
 		return Result{Scenario: scenario, Err: err.Error()}
 	}
