@@ -35,7 +35,7 @@ type Config struct {
 	// Repeats is how many times each scenario runs on each broker, each
 	// time on a fresh broker. If zero, 2 (short) or 3 (full).
 	Repeats int
-	// Warmup runs load before measuring. If zero, 1s (short) or 3s (full).
+	// Warmup runs load before measuring. If zero, 500ms (short) or 3s (full).
 	Warmup time.Duration
 	// Duration is the measured time. If zero, 2s (short) or 15s (full).
 	Duration time.Duration
@@ -130,7 +130,7 @@ func (c Config) withDefaults() Config {
 		c.Scenarios = Scenarios()
 	}
 	setInt(&c.Repeats, pick(2, 3))
-	setDur(&c.Warmup, time.Duration(pick(1, 3))*time.Second)
+	setDur(&c.Warmup, time.Duration(pick(500, 3000))*time.Millisecond)
 	setDur(&c.Duration, time.Duration(pick(2, 15))*time.Second)
 	if c.Version == 0 {
 		c.Version = mqtt.V311
