@@ -17,11 +17,7 @@ const catalogWait = 60 * time.Second
 // latency of first pages, a middle page and a filtered query for
 // cfg.Duration.
 func runAPICatalog(ctx context.Context, cfg Config, in *Instance, r Result) Result {
-	if in.APIAddr == "" {
-		r.Skipped = "broker has no HTTP API"
-		if in.NoAPI != "" {
-			r.Skipped = in.NoAPI
-		}
+	if r.Skipped = in.apiReady(ctx); r.Skipped != "" {
 		return r
 	}
 	n := cfg.CatalogRows

@@ -42,8 +42,10 @@ type Instance struct {
 	// APIKey and APISecret are the API credentials the broker created, if
 	// it printed them; Config.APIKey overrides them.
 	APIKey, APISecret string
-	// NoAPI explains why APIAddr is empty for a broker that should have one.
-	NoAPI string
+
+	// awaitAPI, if set, waits until the API serves and fills in the
+	// credentials; the API scenarios call it through apiReady.
+	awaitAPI func(ctx context.Context) error
 	// PID is the broker's process id, or 0 when it runs in-process.
 	PID int
 	// Relay reports that Addr is a Relay: connections send a pairing key
@@ -51,6 +53,21 @@ type Instance struct {
 	Relay bool
 
 	stop func() error
+}
+
+// apiReady reports why the instance's API cannot be probed, or "" when it
+// can: no API at all, or an API that never started listening.
+func (in *Instance) apiReady(ctx context.Context) string {
+	if in.APIAddr == "" {
+		return "broker has no HTTP API"
+	}
+	if in.awaitAPI != nil {
+		if err := in.awaitAPI(ctx); err != nil {
+			return err.Error()
+		}
+		in.awaitAPI = nil
+	}
+	return ""
 }
 
 // Stop stops the instance and waits for it to exit.

@@ -113,8 +113,9 @@ type Shardmq struct {
 func (Shardmq) Name() string { return BrokerShardmq }
 
 // Start starts shardmq on free MQTT and API ports with a fresh data
-// directory. When the API listens, the credentials the broker creates on
-// first start are taken from the curl example it logs.
+// directory. The API scenarios wait for the API listener and take the
+// credentials the broker creates on first start from the curl example it
+// logs.
 func (s Shardmq) Start(ctx context.Context, dir string) (*Instance, error) {
 	addr, err := freeAddr()
 	if err != nil {
@@ -133,15 +134,17 @@ func (s Shardmq) Start(ctx context.Context, dir string) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := waitListening(ctx, api, nil, apiWait); err != nil {
-		in.NoAPI = fmt.Sprintf("shardmq's HTTP API did not listen on %s within %v (not wired into cmd/shardmq yet?)", api, apiWait)
-		return in, nil
-	}
 	in.APIAddr = api
-	if b, err := os.ReadFile(filepath.Join(dir, "shardmq.log")); err == nil {
-		if m := curlCreds.FindSubmatch(b); m != nil {
-			in.APIKey, in.APISecret = string(m[1]), string(m[2])
+	in.awaitAPI = func(ctx context.Context) error {
+		if err := waitListening(ctx, api, nil, apiWait); err != nil {
+			return fmt.Errorf("shardmq's HTTP API did not listen on %s within %v (not wired into cmd/shardmq yet?)", api, apiWait)
 		}
+		if b, err := os.ReadFile(filepath.Join(dir, "shardmq.log")); err == nil {
+			if m := curlCreds.FindSubmatch(b); m != nil {
+				in.APIKey, in.APISecret = string(m[1]), string(m[2])
+			}
+		}
+		return nil
 	}
 	return in, nil
 }

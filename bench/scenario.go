@@ -141,11 +141,7 @@ func RunScenario(ctx context.Context, cfg Config, in *Instance, scenario string)
 	case ScenarioAPICatalog:
 		return runAPICatalog(ctx, cfg, in, r)
 	case ScenarioAPI:
-		if in.APIAddr == "" {
-			r.Skipped = "broker has no HTTP API"
-			if in.NoAPI != "" {
-				r.Skipped = in.NoAPI
-			}
+		if r.Skipped = in.apiReady(ctx); r.Skipped != "" {
 			return r
 		}
 	}

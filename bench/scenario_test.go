@@ -115,10 +115,24 @@ func TestStormOnMosquitto(t *testing.T) {
 }
 
 func TestAPIScenarioSkipsBrokerWithoutAPI(t *testing.T) {
-	in := &Instance{Addr: "127.0.0.1:1"}
-	r := RunScenario(context.Background(), tinyConfig(), in, ScenarioAPI)
-	if r.Skipped == "" {
-		t.Fatalf("API scenario ran without an API: %+v", r)
+	tests := []struct {
+		name     string
+		in       *Instance
+		scenario string
+		want     string
+	}{
+		{"no api", &Instance{Addr: "127.0.0.1:1"}, ScenarioAPI, "no HTTP API"},
+		{"catalog no api", &Instance{Addr: "127.0.0.1:1"}, ScenarioAPICatalog, "no HTTP API"},
+		{"api never listens", &Instance{Addr: "127.0.0.1:1", APIAddr: "127.0.0.1:2",
+			awaitAPI: func(context.Context) error { return errors.New("did not listen") }}, ScenarioAPI, "did not listen"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := RunScenario(context.Background(), tinyConfig(), tc.in, tc.scenario)
+			if !strings.Contains(r.Skipped, tc.want) {
+				t.Fatalf("skipped %q, want %q (result %+v)", r.Skipped, tc.want, r)
+			}
+		})
 	}
 }
 
