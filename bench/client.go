@@ -188,9 +188,21 @@ func (c *client) readFrame() (mqtt.FixedHeader, []byte, error) {
 	}
 }
 
-// disconnect sends DISCONNECT and closes the connection.
+// disconnect sends DISCONNECT, waits up to a second for the broker to
+// close its side, and closes the connection. Letting the broker close
+// first keeps the broker's DISCONNECT handling deterministic and leaves
+// TIME_WAIT on the broker's side, not on the generator's ephemeral ports
+// (the catalog scenario opens a million connections).
 func (c *client) disconnect() {
-	_ = c.write(mqtt.AppendDisconnect(nil, &mqtt.Disconnect{}, c.v))
+	if c.write(mqtt.AppendDisconnect(nil, &mqtt.Disconnect{}, c.v)) == nil {
+		_ = c.nc.SetReadDeadline(time.Now().Add(time.Second))
+		var b [64]byte
+		for {
+			if _, err := c.nc.Read(b[:]); err != nil {
+				break
+			}
+		}
+	}
 	c.close()
 }
 
