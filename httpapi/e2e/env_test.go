@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shardmq/shardmq/catalog"
+	"github.com/shardmq/shardmq/cmd/shardmq/wire"
 	"github.com/shardmq/shardmq/httpapi"
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
@@ -39,7 +40,7 @@ func start(t testing.TB, bcfg shards.Config) *env {
 	}
 	t.Cleanup(func() { cat.Close() })
 	bcfg.Node = node
-	bcfg.Sink = sink{cat}
+	bcfg.Sink = wire.Sink{Catalog: cat}
 	if bcfg.StatsInterval == 0 {
 		bcfg.StatsInterval = 50 * time.Millisecond
 	}
@@ -63,7 +64,7 @@ func start(t testing.TB, bcfg shards.Config) *env {
 	if err := keys.Add(adminKey, adminSecret, httpapi.RoleAdministrator); err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.Config{Node: node}, cat, broker{b: b, cat: cat, node: node}, keys)
+	api, err := httpapi.New(httpapi.Config{Node: node}, cat, wire.Broker{Broker: b, Catalog: cat, Node: node}, keys)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,8 @@
-package e2e
+// Package wire connects the broker (shards) to the catalog and the HTTP API (httpapi)
+// without either knowing the other: it converts the broker's client rows into catalog rows
+// (the snapshot sink the shards define) and adapts *shards.Broker to httpapi.Broker. Only
+// cmd/shardmq and end-to-end tests import it.
+package wire
 
 import (
 	"context"
@@ -11,9 +15,9 @@ import (
 	"github.com/shardmq/shardmq/shards"
 )
 
-// convertRow turns a broker row into a catalog row; the two mirror each
+// ConvertRow turns a broker row into a catalog row; the two mirror each
 // other field for field.
-func convertRow(r *shards.ClientRow) catalog.Row {
+func ConvertRow(r *shards.ClientRow) catalog.Row {
 	return catalog.Row{
 		Node: r.Node, ClientID: r.ClientID, Username: r.Username, ProtoName: r.ProtoName, ProtoVer: r.ProtoVer,
 		IPAddress: r.IPAddress, Port: r.Port, Listener: r.Listener, IsBridge: r.IsBridge,
@@ -25,35 +29,42 @@ func convertRow(r *shards.ClientRow) catalog.Row {
 	}
 }
 
-// sink feeds the broker's snapshots into the catalog.
-type sink struct{ cat *catalog.Catalog }
+// Sink feeds the broker's snapshots into the catalog; it implements shards.SnapshotSink.
+type Sink struct{ Catalog *catalog.Catalog }
 
-func (s sink) Upsert(rows []shards.ClientRow) {
+var _ shards.SnapshotSink = Sink{}
+
+// Upsert writes whole rows: lifecycle changes (connect, disconnect, subscriptions).
+func (s Sink) Upsert(rows []shards.ClientRow) {
 	out := make([]catalog.Row, len(rows))
 	for i := range rows {
-		out[i] = convertRow(&rows[i])
+		out[i] = ConvertRow(&rows[i])
 	}
-	s.cat.Upsert(out)
+	s.Catalog.Upsert(out)
 }
 
-func (s sink) UpdateStats(updates []shards.StatsUpdate) {
+// UpdateStats writes changed counters.
+func (s Sink) UpdateStats(updates []shards.StatsUpdate) {
 	out := make([]catalog.StatsUpdate, len(updates))
 	for i, u := range updates {
 		out[i] = catalog.StatsUpdate{ClientID: u.ClientID, Counters: catalog.Counters(u.Counters)}
 	}
-	s.cat.UpdateStats(out)
+	s.Catalog.UpdateStats(out)
 }
 
-func (s sink) Remove(ids []string) { s.cat.Remove(ids) }
+// Remove deletes the rows of discarded or expired sessions.
+func (s Sink) Remove(ids []string) { s.Catalog.Remove(ids) }
 
-// broker adapts *shards.Broker to httpapi.Broker.
-type broker struct {
-	b    *shards.Broker
-	cat  *catalog.Catalog
-	node string
+// Broker adapts *shards.Broker to httpapi.Broker. Catalog serves the listings the broker
+// does not index itself (which clients have subscriptions); Node names this node on
+// subscription objects.
+type Broker struct {
+	Broker  *shards.Broker
+	Catalog *catalog.Catalog
+	Node    string
 }
 
-var _ httpapi.Broker = broker{}
+var _ httpapi.Broker = Broker{}
 
 // mapErr maps the broker's errors onto the API's sentinels.
 func mapErr(err error) error {
@@ -70,15 +81,17 @@ func mapErr(err error) error {
 	return err
 }
 
-func (a broker) Client(ctx context.Context, id string) (catalog.Row, error) {
-	r, err := a.b.ClientInfo(ctx, id)
+// Client reads one client live from its owning shard.
+func (a Broker) Client(ctx context.Context, id string) (catalog.Row, error) {
+	r, err := a.Broker.ClientInfo(ctx, id)
 	if err != nil {
 		return catalog.Row{}, mapErr(err)
 	}
-	return convertRow(&r), nil
+	return ConvertRow(&r), nil
 }
 
-func (a broker) Kick(ctx context.Context, id string) error { return mapErr(a.b.Kick(ctx, id)) }
+// Kick disconnects a client (v5 DISCONNECT 0x98) and discards its session.
+func (a Broker) Kick(ctx context.Context, id string) error { return mapErr(a.Broker.Kick(ctx, id)) }
 
 func toSubscription(node string, s shards.Subscription) httpapi.Subscription {
 	o := s.Options
@@ -93,35 +106,38 @@ func b2u(b bool) byte {
 	return 0
 }
 
-func (a broker) Subscribe(ctx context.Context, id string, reqs []httpapi.SubscribeRequest) ([]httpapi.Subscription, error) {
+// Subscribe subscribes a client, all or nothing, before it returns.
+func (a Broker) Subscribe(ctx context.Context, id string, reqs []httpapi.SubscribeRequest) ([]httpapi.Subscription, error) {
 	in := make([]shards.SubscribeRequest, len(reqs))
 	for i, r := range reqs {
 		in[i] = shards.SubscribeRequest{Topic: r.Topic, Options: shards.SubOptions{
 			QoS: r.QoS, NoLocal: r.NL == 1, RetainAsPublished: r.RAP == 1, RetainHandling: r.RH}}
 	}
-	subs, err := a.b.Subscribe(ctx, id, in)
+	subs, err := a.Broker.Subscribe(ctx, id, in)
 	if err != nil {
 		return nil, mapErr(err)
 	}
 	out := make([]httpapi.Subscription, len(subs))
 	for i, s := range subs {
-		out[i] = toSubscription(a.node, s)
+		out[i] = toSubscription(a.Node, s)
 	}
 	return out, nil
 }
 
-func (a broker) Unsubscribe(ctx context.Context, id string, topics []string) error {
-	return mapErr(a.b.Unsubscribe(ctx, id, topics))
+// Unsubscribe removes a client's subscriptions to topics.
+func (a Broker) Unsubscribe(ctx context.Context, id string, topics []string) error {
+	return mapErr(a.Broker.Unsubscribe(ctx, id, topics))
 }
 
-func (a broker) Subscriptions(ctx context.Context, id string) ([]httpapi.Subscription, error) {
-	subs, err := a.b.Subscriptions(ctx, id)
+// Subscriptions lists one client's subscriptions.
+func (a Broker) Subscriptions(ctx context.Context, id string) ([]httpapi.Subscription, error) {
+	subs, err := a.Broker.Subscriptions(ctx, id)
 	if err != nil {
 		return nil, mapErr(err)
 	}
 	out := make([]httpapi.Subscription, len(subs))
 	for i, s := range subs {
-		out[i] = toSubscription(a.node, s)
+		out[i] = toSubscription(a.Node, s)
 	}
 	return out, nil
 }
@@ -129,18 +145,18 @@ func (a broker) Subscriptions(ctx context.Context, id string) ([]httpapi.Subscri
 // ListSubscriptions walks the sessions the catalog knows (the broker has no
 // listing of every subscription) and asks each owner for its
 // subscriptions.
-func (a broker) ListSubscriptions(ctx context.Context, f httpapi.SubscriptionFilter, yield func(httpapi.Subscription) bool) error {
+func (a Broker) ListSubscriptions(ctx context.Context, f httpapi.SubscriptionFilter, yield func(httpapi.Subscription) bool) error {
 	cf := catalog.Filter{Limit: catalog.MaxLimit, Fields: []string{"clientid"}, Ranges: []catalog.ColumnRange{{Column: "subscriptions_cnt", Range: catalog.Range{Gte: new(int64(1))}}}}
 	if f.ClientID != "" {
 		cf.ClientIDs = []string{f.ClientID}
 	}
 	for {
-		p, err := a.cat.List(ctx, cf)
+		p, err := a.Catalog.List(ctx, cf)
 		if err != nil {
 			return err
 		}
 		for _, r := range p.Rows {
-			subs, err := a.b.Subscriptions(ctx, r.ClientID)
+			subs, err := a.Broker.Subscriptions(ctx, r.ClientID)
 			if errors.Is(err, shards.ErrClientNotFound) {
 				continue
 			}
@@ -148,7 +164,7 @@ func (a broker) ListSubscriptions(ctx context.Context, f httpapi.SubscriptionFil
 				return mapErr(err)
 			}
 			for _, s := range subs {
-				if !yield(toSubscription(a.node, s)) {
+				if !yield(toSubscription(a.Node, s)) {
 					return nil
 				}
 			}
@@ -160,7 +176,8 @@ func (a broker) ListSubscriptions(ctx context.Context, f httpapi.SubscriptionFil
 	}
 }
 
-func (a broker) Publish(ctx context.Context, msgs []httpapi.PublishRequest) ([]httpapi.PublishResult, error) {
+// Publish publishes messages as the API (no client), reporting how many subscribers matched.
+func (a Broker) Publish(ctx context.Context, msgs []httpapi.PublishRequest) ([]httpapi.PublishResult, error) {
 	out := make([]httpapi.PublishResult, len(msgs))
 	for i, m := range msgs {
 		req := shards.PublishRequest{Topic: m.Topic, Payload: m.Payload, QoS: m.QoS, Retain: m.Retain}
@@ -188,7 +205,7 @@ func (a broker) Publish(ctx context.Context, msgs []httpapi.PublishRequest) ([]h
 		for _, kv := range m.Properties.UserProperties {
 			p.User = append(p.User, mqtt.UserProperty{Key: []byte(kv[0]), Value: []byte(kv[1])})
 		}
-		n, err := a.b.Publish(ctx, req)
+		n, err := a.Broker.Publish(ctx, req)
 		if err != nil {
 			return nil, mapErr(err)
 		}
@@ -197,11 +214,12 @@ func (a broker) Publish(ctx context.Context, msgs []httpapi.PublishRequest) ([]h
 	return out, nil
 }
 
-func (a broker) Stats(ctx context.Context) (httpapi.Stats, error) {
+// Stats reports the broker's counts.
+func (a Broker) Stats(ctx context.Context) (httpapi.Stats, error) {
 	var s httpapi.Stats
-	s.Sessions = int64(a.b.Sessions())
-	s.Subscriptions = int64(a.b.SubscriptionCount())
-	p, err := a.cat.List(ctx, catalog.Filter{ConnState: catalog.Connected, Limit: 1, Fields: []string{"clientid"}})
+	s.Sessions = int64(a.Broker.Sessions())
+	s.Subscriptions = int64(a.Broker.SubscriptionCount())
+	p, err := a.Catalog.List(ctx, catalog.Filter{ConnState: catalog.Connected, Limit: 1, Fields: []string{"clientid"}})
 	if err != nil {
 		return s, err
 	}
