@@ -11,6 +11,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "passwd" {
+		os.Exit(passwdMain(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	var o options
 	flag.StringVar(&o.mqttAddr, "mqtt-addr", "127.0.0.1:1883", "MQTT listener address")
 	flag.StringVar(&o.apiAddr, "api-addr", "127.0.0.1:18083", "HTTP API listener address")

@@ -56,7 +56,16 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	a.broker = b
-	srv, err := netio.New(netio.Config{Listeners: []string{o.mqttAddr}, MaxPacketSize: a.cfg.MaxPacketSize}, b)
+	addrs := []string{o.mqttAddr}
+	if len(a.cfg.Listeners) > 0 { // set by --listener (security.go)
+		addrs = addrs[:0]
+		for _, l := range a.cfg.Listeners {
+			addrs = append(addrs, l.Addr)
+		}
+	}
+	// netio takes the largest packet any zone accepts; smaller zone limits
+	// are the broker's to enforce.
+	srv, err := netio.New(netio.Config{Listeners: addrs, MaxPacketSize: b.MaxPacketSize()}, b)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shardmq/shardmq/shards/auth"
+	"golang.org/x/sys/unix"
+)
+
+// stdinFile returns a file reading s (a pipe, so not a terminal).
+func stdinFile(t *testing.T, s string) *os.File {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = w.WriteString(s); w.Close() }()
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// checkPassword reports whether file holds user with password pw.
+func checkPassword(t *testing.T, file, user, pw string) bool {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	a, err := auth.New(auth.Config{PasswordFile: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, _ := a.Authenticate([]byte(user), []byte(pw), true, false)
+	return ok
+}
+
+func TestPasswdStdin(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "passwd")
+	tests := []struct {
+		name     string
+		args     []string
+		stdin    string
+		wantCode int
+		wantOut  string
+	}{
+		{name: "add", args: []string{"-cost", "4", file, "alice"}, stdin: "one\n", wantOut: "added user alice"},
+		{name: "add without newline", args: []string{"-cost", "4", file, "bob"}, stdin: "two", wantOut: "added user bob"},
+		{name: "change", args: []string{"-cost", "4", file, "alice"}, stdin: "three\r\n", wantOut: "changed the password of user alice"},
+		{name: "empty password", args: []string{file, "carol"}, stdin: "\n", wantCode: 1},
+		{name: "no input", args: []string{file, "carol"}, stdin: "", wantCode: 1},
+		{name: "bad user", args: []string{file, "a:b"}, stdin: "x\n", wantCode: 1},
+		{name: "usage", args: []string{file}, wantCode: 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := passwdMain(tc.args, stdinFile(t, tc.stdin), &out, &errOut)
+			if code != tc.wantCode || !strings.Contains(out.String(), tc.wantOut) {
+				t.Fatalf("code %d out %q err %q", code, out.String(), errOut.String())
+			}
+		})
+	}
+	if !checkPassword(t, file, "alice", "three") || checkPassword(t, file, "alice", "one") || !checkPassword(t, file, "bob", "two") {
+		t.Fatal("passwords in the file are not the last ones set")
+	}
+	if fi, _ := os.Stat(file); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v", fi.Mode().Perm())
+	}
+}
+
+// openPTY returns the two ends of a new pseudo-terminal.
+func openPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	// Non-blocking, so that the runtime poller serves it and read deadlines
+	// work.
+	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatalf("opening a pseudo-terminal: %v", err)
+	}
+	m := os.NewFile(uintptr(fd), "/dev/ptmx")
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		m.Close()
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		m.Close()
+		t.Fatal(err)
+	}
+	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		m.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(); m.Close() })
+	return m, s
+}
+
+// TestPasswdTerminal types the password twice on a pseudo-terminal: the
+// prompts appear, the password is not echoed, and a mismatch is refused.
+func TestPasswdTerminal(t *testing.T) {
+	tests := []struct {
+		name     string
+		typed    string
+		wantCode int
+	}{
+		{name: "twice the same", typed: "s3cret\ns3cret\n", wantCode: 0},
+		{name: "mismatch", typed: "s3cret\nother\n", wantCode: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			master, slave := openPTY(t)
+			file := filepath.Join(t.TempDir(), "passwd")
+			var out bytes.Buffer
+			var prompts syncBuffer
+			done := make(chan int, 1)
+			go func() { done <- passwdMain([]string{"-cost", "4", file, "alice"}, slave, &out, &prompts) }()
+			// Type once echo is off (the prompt is written after the
+			// terminal is switched), so what comes back is only echo.
+			deadline := time.Now().Add(5 * time.Second)
+			for !strings.Contains(prompts.String(), "Password: ") {
+				if time.Now().After(deadline) {
+					t.Fatal("no prompt")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if _, err := master.WriteString(tc.typed); err != nil {
+				t.Fatal(err)
+			}
+			var code int
+			select {
+			case code = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("passwd did not finish")
+			}
+			if code != tc.wantCode {
+				t.Fatalf("code %d, prompts %q out %q", code, prompts.String(), out.String())
+			}
+			_ = master.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			echo := make([]byte, 4096)
+			n, _ := master.Read(echo)
+			if strings.Contains(string(echo[:n]), "s3cret") {
+				t.Fatalf("password echoed: %q", echo[:n])
+			}
+			if !strings.Contains(prompts.String(), "Reenter password: ") {
+				t.Fatalf("prompts %q", prompts.String())
+			}
+			if tc.wantCode == 0 && !checkPassword(t, file, "alice", "s3cret") {
+				t.Fatal("password not stored")
+			}
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
