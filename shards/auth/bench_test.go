@@ -45,3 +45,23 @@ func BenchmarkAuthenticate(b *testing.B) {
 		}
 	})
 }
+
+// TestAuthorizeCachedAllocs: a decision served from the cache (the steady
+// state of a client publishing to its topics) allocates nothing.
+func TestAuthorizeCachedAllocs(t *testing.T) {
+	cfg := writeFiles(t, testACL, nil)
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Client{ClientID: "c-alice", Username: "alice", IP: netip.MustParseAddr("127.0.0.1")}
+	topic := []byte("users/alice/x")
+	var cache Cache
+	a.Authorize(c, &cache, Publish, topic)
+	if n := testing.AllocsPerRun(100, func() { a.Authorize(c, &cache, Publish, topic) }); n != 0 {
+		t.Fatalf("cached Authorize allocates %v times", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { a.Authorize(c, nil, Subscribe, []byte("public/+/x")) }); n != 0 {
+		t.Fatalf("uncached Authorize allocates %v times", n)
+	}
+}

@@ -149,3 +149,27 @@ func TestSetPasswordRefusesMalformedFile(t *testing.T) {
 		t.Fatalf("file changed: %q", data)
 	}
 }
+
+func FuzzParsePasswords(f *testing.F) {
+	h, _ := bcrypt.GenerateFromPassword([]byte("pw"), testCost)
+	f.Add("alice:" + string(h) + "\n")
+	f.Add("# c\n\nbob:" + string(h) + "\r\nalice:" + string(h))
+	f.Add("a:b\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		users, err := ParsePasswords(strings.NewReader(in))
+		if err != nil {
+			if !errors.Is(err, ErrPasswordFile) {
+				t.Fatalf("error %v is not ErrPasswordFile", err)
+			}
+			return
+		}
+		for u, hash := range users {
+			if ValidUsername(u) != nil {
+				t.Fatalf("accepted user name %q", u)
+			}
+			if _, err := bcrypt.Cost(hash); err != nil {
+				t.Fatalf("accepted hash %q", hash)
+			}
+		}
+	})
+}
