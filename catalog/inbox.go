@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -11,6 +12,9 @@ import (
 // however far the writer falls behind.
 type inbox struct {
 	wake chan struct{} // capacity 1: "there is something new"
+	// lifePending is set while lifecycle changes wait, so the writer can
+	// check it between statements without taking mu.
+	lifePending atomic.Bool
 
 	// mu guards the following fields.
 	mu         sync.Mutex
@@ -55,6 +59,7 @@ func (c *Catalog) Upsert(rows []Row) {
 		// The full row carries newer counters than any pending update.
 		delete(in.stats, r.ClientID)
 	}
+	in.lifePending.Store(true)
 	in.mu.Unlock()
 	in.signal()
 }
@@ -75,6 +80,7 @@ func (c *Catalog) Remove(clientIDs []string) {
 		in.life[id] = nil
 		delete(in.stats, id)
 	}
+	in.lifePending.Store(true)
 	in.mu.Unlock()
 	in.signal()
 }
@@ -120,6 +126,7 @@ func (in *inbox) takeLife() (map[string]*Row, time.Time) {
 	}
 	m, since := in.life, in.lifeSince
 	in.life = make(map[string]*Row)
+	in.lifePending.Store(false)
 	return m, since
 }
 

@@ -93,7 +93,7 @@ func TestLikeAfterChurn(t *testing.T) {
 		}
 		checkPage(t, &f, got, bruteForce(&f, rows), 0)
 	}
-	if c.ids.dead != 0 && c.ids.dead > len(c.ids.slots)/2 {
+	if c.ids.needsCompact() || len(c.ids.slots) > 2*(len(rows)+1024) {
 		t.Fatalf("ids index not compacted: %d dead of %d", c.ids.dead, len(c.ids.slots))
 	}
 }

@@ -62,12 +62,13 @@ type writer struct {
 	args                          []any
 
 	// The open chunk, if any.
-	inTx     bool
-	txStart  time.Time
-	txOps    int
-	effects  []effect
-	skipStat map[string]struct{} // ids changed by lifecycle during a stats batch
-	newSlots []uint32            // slots taken by inserts of the open chunk
+	inTx      bool
+	txStart   time.Time
+	txOps     int
+	effects   []effect
+	skipStat  map[string]struct{} // ids changed by lifecycle during a stats batch
+	lifeStack []map[string]*Row   // lifecycle batches being applied, outermost first
+	newSlots  []uint32            // slots taken by inserts of the open chunk
 
 	nextStats    time.Time
 	lastAnalyze  time.Time
@@ -250,12 +251,27 @@ func (w *writer) abort(err error) {
 
 // step is called after each statement of a chunk; it commits when the
 // chunk's budget is spent, so that readers get in.
+//
+// Lifecycle changes jump the queue: when some are waiting, the chunk is
+// committed early and they are applied before the rest of the batch in
+// hand, so a 100k-row batch does not delay a connect by its whole length.
 func (w *writer) step() {
 	w.txOps++
-	if w.txOps&31 == 0 && time.Since(w.txStart) >= w.c.cfg.ChunkBudget {
+	if w.txOps&31 != 0 {
+		return
+	}
+	if w.c.in.lifePending.Load() && len(w.lifeStack) < maxLifeDepth {
+		w.commit()
+		w.applyLife()
+		return
+	}
+	if time.Since(w.txStart) >= w.c.cfg.ChunkBudget {
 		w.commit()
 	}
 }
+
+// maxLifeDepth bounds how deep lifecycle batches may interrupt each other.
+const maxLifeDepth = 4
 
 // slot returns slot number i.
 func (w *writer) slot(i uint32) *slot {
@@ -325,12 +341,23 @@ func (w *writer) applyLife() {
 	if len(m) == 0 {
 		return
 	}
-	w.c.lifeFrom.Store(since.UnixNano())
-	defer w.c.lifeFrom.Store(0)
+	prev := w.c.lifeFrom.Load()
+	if prev == 0 || since.UnixNano() < prev {
+		w.c.lifeFrom.Store(since.UnixNano())
+	}
+	defer w.c.lifeFrom.Store(prev)
+	outer := w.lifeStack
+	w.lifeStack = append(w.lifeStack, m)
+	defer func() { w.lifeStack = w.lifeStack[:len(w.lifeStack)-1] }()
 	ctx := context.Background()
 	for id, r := range m {
 		if w.skipStat != nil {
 			w.skipStat[id] = struct{}{}
+		}
+		// This change supersedes any older one for id still waiting in an
+		// interrupted batch (deleting during range is allowed).
+		for _, o := range outer {
+			delete(o, id)
 		}
 		i, exists := w.index[id]
 		if r == nil && !exists {
