@@ -42,11 +42,12 @@ func (s *session) allowed(act auth.Action, topic []byte) bool {
 }
 
 // denyPublish acknowledges a PUBLISH the ACL refused, which is dropped
-// (counted in recv_msg.dropped). Like Mosquitto and EMQX (deny_action =
-// ignore), the exchange is completed so the client does not resend it
-// forever: MQTT 5 gets PUBACK or PUBREC with 0x87 Not authorized, which
-// ends a QoS 2 exchange [MQTT-4.3.3-4]; MQTT 3 has no reason codes, so it
-// gets a plain PUBACK, or a PUBREC and later PUBCOMP.
+// (counted in recv_msg.dropped). As Mosquitto 2.0.11 does (checked with
+// mosquitto_pub -d) and EMQX with deny_action = ignore, the exchange is
+// completed so the client does not resend it forever: MQTT 5 gets PUBACK
+// or PUBREC with 0x87 Not authorized, which ends a QoS 2 exchange
+// [MQTT-4.3.3-4]; MQTT 3 has no reason codes, so it gets a plain PUBACK,
+// or a PUBREC and later PUBCOMP.
 func (sh *shard) denyPublish(s *session, p *mqtt.Publish, v mqtt.Version, now int64) {
 	s.counters.RecvMsgDropped++
 	s.markStats()

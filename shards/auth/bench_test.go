@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 func BenchmarkAuthorize(b *testing.B) {
@@ -63,5 +65,26 @@ func TestAuthorizeCachedAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { a.Authorize(c, nil, Subscribe, []byte("public/+/x")) }); n != 0 {
 		t.Fatalf("uncached Authorize allocates %v times", n)
+	}
+}
+
+// BenchmarkAuthenticateFirst measures a user's first CONNECT after a start
+// or reload: one bcrypt verification on the caller's goroutine (the event
+// loop), at the costs `shardmq passwd -cost` offers.
+func BenchmarkAuthenticateFirst(b *testing.B) {
+	for _, cost := range []int{4, 6, 10} {
+		b.Run(fmt.Sprintf("cost=%d", cost), func(b *testing.B) {
+			b.ReportAllocs()
+			hash, err := bcrypt.GenerateFromPassword([]byte("secret"), cost)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				st := &state{users: map[string][]byte{"alice": hash}}
+				if !st.verify([]byte("alice"), []byte("secret")) {
+					b.Fatal("refused")
+				}
+			}
+		})
 	}
 }
