@@ -185,7 +185,7 @@ func (z *zoneFlags) String() string {
 func (z *zoneFlags) Set(s string) error {
 	name, spec, ok := strings.Cut(s, ":")
 	if !ok || name == "" {
-		return fmt.Errorf("zone %q: want name:key=value,...", s)
+		return fmt.Errorf("zone %q: want name:key=value[,key=value]", s)
 	}
 	if z.m == nil {
 		z.m = make(map[string]shards.ZoneConfig)
