@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -275,7 +276,8 @@ func TestAnonymousPolicy(t *testing.T) {
 const accessACL = `# first match wins
 deny  user bob subscribe secret/#
 allow user alice all users/%u/#
-allow clientid dev-%c all devices/%c/#
+allow all subscribe devices/%c/#
+allow clientid s-5-11 subscribe cid/#
 allow ipaddr 10.0.0.0/8 all lan/#
 allow ipaddr 127.0.0.0/8 subscribe local/#
 deny  all publish eq public/locked
@@ -303,6 +305,9 @@ func TestACLSubscribe(t *testing.T) {
 			{"cidr other network", "bob", "builder", "lan/x", deny},
 			{"shared subscription", "bob", "builder", "$share/g/public/x", 1},
 			{"no match", "bob", "builder", "other", deny},
+			{"clientid placeholder own", "bob", "builder", "devices/%c/#", 1},
+			{"clientid placeholder other", "bob", "builder", "devices/someone/#", deny},
+			{"clientid rule", "bob", "builder", "cid/x", map[bool]mqtt.ReasonCode{true: 1, false: deny}[v == mqtt.V5]},
 		}
 		for i, tc := range tests {
 			t.Run(fmt.Sprintf("v=%d/%s", v, tc.name), func(t *testing.T) {
@@ -312,15 +317,16 @@ func TestACLSubscribe(t *testing.T) {
 				if ack.ReasonCode != 0 {
 					t.Fatalf("connect %#x", byte(ack.ReasonCode))
 				}
-				codes := rc.subscribe(1, sub(tc.filter, 1), sub("public/ok", 0))
+				filter := strings.ReplaceAll(tc.filter, "%c", string(p.ClientID))
+				codes := rc.subscribe(1, sub(filter, 1), sub("public/ok", 0))
 				if codes[0] != tc.want || codes[1] != 0 {
 					t.Fatalf("SUBACK = %v, want [%#x 0]", codes, byte(tc.want))
 				}
 			})
 		}
 	}
-	if a.Stats().SubscribeDenied != 10 {
-		t.Errorf("SubscribeDenied = %d, want 10", a.Stats().SubscribeDenied)
+	if a.Stats().SubscribeDenied != 13 {
+		t.Errorf("SubscribeDenied = %d, want 13", a.Stats().SubscribeDenied)
 	}
 }
 
