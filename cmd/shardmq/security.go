@@ -101,7 +101,10 @@ func reloadAuth(a *app) {
 	log.Printf("shardmq: reloaded password and ACL files")
 }
 
-// triState is a boolean flag that can stay unset.
+// triState is a boolean flag that can stay unset. It takes a value
+// ("--allow-anonymous false" or "--allow-anonymous=false"); it is not a
+// bool flag, so the spaced form cannot be misread as "true" plus an
+// argument.
 type triState struct {
 	set, value bool
 }
@@ -121,9 +124,6 @@ func (t *triState) Set(s string) error {
 	t.set, t.value = true, v
 	return nil
 }
-
-// IsBoolFlag lets "--allow-anonymous" alone mean true.
-func (t *triState) IsBoolFlag() bool { return true }
 
 func (t *triState) ptr() *bool {
 	if !t.set {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,6 +85,16 @@ func TestListenerAndAnonymousFlags(t *testing.T) {
 	}
 	if err := a.Set("maybe"); err == nil {
 		t.Fatal("maybe accepted")
+	}
+	// Both spellings parse to false (a bool flag would read the spaced one
+	// as true plus a stray argument).
+	for _, args := range [][]string{{"--allow-anonymous", "false"}, {"--allow-anonymous=false"}} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		var v triState
+		fs.Var(&v, "allow-anonymous", "")
+		if err := fs.Parse(args); err != nil || v.ptr() == nil || *v.ptr() || fs.NArg() != 0 {
+			t.Fatalf("%q: err %v value %v args %v", args, err, v.String(), fs.Args())
+		}
 	}
 }
 
