@@ -192,6 +192,9 @@ func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connec
 		if pr.Present.Has(mqtt.PropMaximumPacketSize) {
 			s.maxOut = int(pr.MaximumPacketSize)
 		}
+		if pr.Present.Has(mqtt.PropTopicAliasMaximum) {
+			cs.aliasMax = pr.TopicAliasMaximum
+		}
 	} else if p.CleanStart {
 		s.expiry = 0
 	} else {

@@ -139,7 +139,7 @@ func (s *session) sendPublish(d delivery, id uint16, dup bool, now int64) bool {
 	v5 := s.version == mqtt.V5
 	// A QoS 0 copy without per-subscriber properties is the same bytes for
 	// every subscriber of the variant: encode it once per batch.
-	shareable := d.qos == 0 && len(d.subIDs) == 0 && (!v5 || d.msg.expireAt == 0)
+	shareable := d.qos == 0 && len(d.subIDs) == 0 && (!v5 || d.msg.expireAt == 0 && s.cs.aliasMax == 0)
 	if shareable {
 		if b := sh.lookupEncoded(d.msg, v5, d.retain); b != nil {
 			if s.maxOut > 0 && len(b) > s.maxOut {
@@ -161,6 +161,9 @@ func (s *session) sendPublish(d delivery, id uint16, dup bool, now int64) bool {
 			p.Properties.MessageExpiry = d.msg.remaining(now) // [MQTT-3.3.2-6]
 		}
 		p.Properties.SubscriptionIDs = d.subIDs
+		if s.cs.aliasMax > 0 {
+			s.cs.outAlias(&p)
+		}
 	}
 	if s.maxOut > 0 && p.Size(s.version) > s.maxOut {
 		s.dropTooLarge()
@@ -174,6 +177,26 @@ func (s *session) sendPublish(d delivery, id uint16, dup bool, now int64) bool {
 	sh.emit(s.conn, s, start)
 	s.countSent(d.qos)
 	return true
+}
+
+// outAlias gives p's topic an outbound topic alias: the topic is sent once
+// with a new alias, then the alias alone. Aliases are handed out until the
+// client's maximum is reached, never reused for another topic.
+func (cs *connState) outAlias(p *mqtt.Publish) {
+	a, ok := cs.outAliases[string(p.Topic)]
+	if ok {
+		p.Topic = nil
+	} else if len(cs.outAliases) < int(cs.aliasMax) {
+		if cs.outAliases == nil {
+			cs.outAliases = make(map[string]uint16)
+		}
+		a = uint16(len(cs.outAliases) + 1)
+		cs.outAliases[string(p.Topic)] = a
+	} else {
+		return
+	}
+	p.Properties.Present.Add(mqtt.PropTopicAlias)
+	p.Properties.TopicAlias = a
 }
 
 // dropTooLarge counts a message over the client's Maximum Packet Size.

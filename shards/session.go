@@ -83,6 +83,11 @@ type connState struct {
 	graceful bool
 	closeRC  mqtt.ReasonCode // reason code of a DISCONNECT the broker sends
 	aliases  map[uint16][]byte
+	// Outbound topic aliases the broker assigned on this connection
+	// (MQTT 5, when the client's Topic Alias Maximum is above 0); they
+	// reset with the connection [MQTT-3.3.2-10].
+	outAliases map[string]uint16
+	aliasMax   uint16 // the client's Topic Alias Maximum
 }
 
 // outMsg is one unacknowledged outbound QoS 1/2 message.

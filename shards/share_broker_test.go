@@ -100,3 +100,42 @@ func TestServerReceiveMaximum(t *testing.T) {
 		t.Fatalf("code %v %v", code, ok)
 	}
 }
+
+// TestOutboundTopicAlias checks that the broker assigns topic aliases to
+// an MQTT 5 client that allows them (topic once, then the alias alone, up
+// to the client's maximum) and never to one that does not.
+func TestOutboundTopicAlias(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	cp := conn5("oa")
+	cp.Properties.Present.Add(mqtt.PropTopicAliasMaximum)
+	cp.Properties.TopicAliasMaximum = 1
+	s, _ := connectRaw(t, tb.addr, cp)
+	s.subscribe(1, sub("oa/#", 0))
+	plain, _ := connectRaw(t, tb.addr, conn5("oa-plain"))
+	plain.subscribe(1, sub("oa/#", 0))
+	p, _ := connectRaw(t, tb.addr, conn5("oa-p"))
+	for _, topic := range []string{"oa/a", "oa/a", "oa/b"} {
+		p.publish(topic, "m", 0, false, 0)
+	}
+	want := []struct {
+		topic string
+		alias uint16
+	}{{"oa/a", 1}, {"", 1}, {"oa/b", 0}}
+	for i, w := range want {
+		m := s.readPublish()
+		if string(m.Topic) != w.topic || m.Properties.TopicAlias != w.alias {
+			t.Fatalf("message %d: topic %q alias %d, want %q %d", i, m.Topic, m.Properties.TopicAlias, w.topic, w.alias)
+		}
+		if m := plain.readPublish(); m.Properties.Present.Has(mqtt.PropTopicAlias) || len(m.Topic) == 0 {
+			t.Fatalf("client without aliases got %+v", m)
+		}
+	}
+	// Aliases reset with the connection.
+	s.c.Close()
+	s2, _ := connectRaw(t, tb.addr, cp)
+	s2.subscribe(1, sub("oa/#", 0))
+	p.publish("oa/a", "m", 0, false, 0)
+	if m := s2.readPublish(); string(m.Topic) != "oa/a" || m.Properties.TopicAlias != 1 {
+		t.Fatalf("after reconnect: %q %d", m.Topic, m.Properties.TopicAlias)
+	}
+}
