@@ -98,7 +98,6 @@ type rawClient struct {
 	t    testing.TB
 	c    net.Conn
 	v    mqtt.Version
-	buf  []byte
 	recv []byte
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -184,21 +185,27 @@ func TestWildcardMatrix(t *testing.T) {
 		recs[i] = &received{}
 		c := v3Client(t, tb.addr, fmt.Sprintf("wild-%d", i), true, recs[i])
 		v3Wait(t, c.Subscribe(tc.filter, 1, nil))
+		v3Wait(t, c.Subscribe(fmt.Sprintf("$marker/%d", i), 1, nil))
 	}
 	p := v3Client(t, tb.addr, "wild-pub", true, nil)
 	for _, topic := range topics {
 		v3Wait(t, p.Publish(topic, 1, false, "m"))
 	}
-	// A marker every filter sees last would be ideal; instead wait for the
-	// expected counts, then check nothing else arrived.
+	// Each subscriber's own marker comes after everything the publisher
+	// sent it (one publisher to one subscriber keeps order), so when it
+	// arrives nothing else can be on its way.
+	for i := range tests {
+		v3Wait(t, p.Publish(fmt.Sprintf("$marker/%d", i), 1, false, "end"))
+	}
 	for i, tc := range tests {
 		t.Run("filter="+tc.filter, func(t *testing.T) {
-			got := recs[i].waitN(t, len(tc.want))
-			time.Sleep(50 * time.Millisecond) // let stray deliveries (a bug) arrive
-			got = recs[i].snapshot()
+			marker := fmt.Sprintf("$marker/%d 1 false end", i)
+			waitFor(t, "marker", func() bool { return slices.Contains(recs[i].snapshot(), marker) })
 			var topicsGot []string
-			for _, m := range got {
-				topicsGot = append(topicsGot, strings.SplitN(m, " ", 2)[0])
+			for _, m := range recs[i].snapshot() {
+				if m != marker {
+					topicsGot = append(topicsGot, strings.SplitN(m, " ", 2)[0])
+				}
 			}
 			sort.Strings(topicsGot)
 			want := append([]string(nil), tc.want...)
@@ -252,10 +259,13 @@ func TestPahoV5Features(t *testing.T) {
 	if _, err := p.Publish(ctx, &paho.Publish{Topic: "rap/x", QoS: 1, Retain: true, Payload: []byte("r")}); err != nil {
 		t.Fatal(err)
 	}
-	got := rec.waitN(t, 2)
-	time.Sleep(100 * time.Millisecond)
-	got = rec.snapshot()
-	want := []string{"p5/x 2 false hi k=v", "rap/x 1 true r"}
+	// A last message from the same publisher marks the end: everything
+	// earlier (and the No Local message, acknowledged before) is in.
+	if _, err := p.Publish(ctx, &paho.Publish{Topic: "p5/end", QoS: 1, Payload: []byte("end")}); err != nil {
+		t.Fatal(err)
+	}
+	got := rec.waitN(t, 3)
+	want := []string{"p5/x 2 false hi k=v", "rap/x 1 true r", "p5/end 1 false end"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("got %v want %v", got, want)
 	}

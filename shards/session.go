@@ -81,7 +81,6 @@ type connState struct {
 	connected bool // CONNECT accepted
 	// graceful is set by a DISCONNECT the will must not follow.
 	graceful bool
-	closeRC  mqtt.ReasonCode // reason code of a DISCONNECT the broker sends
 	aliases  map[uint16][]byte
 	// Outbound topic aliases the broker assigned on this connection
 	// (MQTT 5, when the client's Topic Alias Maximum is above 0); they
