@@ -28,6 +28,7 @@ type Server struct {
 	eng      gnet.Engine
 	addr     net.Addr
 	conns    atomic.Int64
+	moves    atomic.Int64
 	stopping atomic.Bool
 	stopOnce sync.Once
 	stopErr  error
@@ -108,6 +109,10 @@ func (s *Server) Addr() net.Addr { return s.addr }
 // Connections returns the number of open connections; safe from any
 // goroutine.
 func (s *Server) Connections() int { return int(s.conns.Load()) }
+
+// Migrations returns how many connections were moved to another loop;
+// safe from any goroutine.
+func (s *Server) Migrations() int64 { return s.moves.Load() }
 
 // Loops returns the loops discovered so far (a loop is discovered when its
 // first connection opens); safe from any goroutine.
@@ -286,6 +291,7 @@ func (s *Server) migrate(c *Conn, rest []byte) {
 		c.Close(err)
 		return
 	}
+	s.moves.Add(1)
 	c.movedAway = true
 	c.closing = true
 	c.loop.closers = append(c.loop.closers, c)

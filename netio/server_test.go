@@ -249,8 +249,8 @@ func TestMigration(t *testing.T) {
 	h.mu.Lock()
 	moved := h.moved
 	h.mu.Unlock()
-	if moved != 1 {
-		t.Fatalf("moved = %d, want 1", moved)
+	if moved != 1 || s.Migrations() != 1 {
+		t.Fatalf("moved = %d (server counted %d), want 1", moved, s.Migrations())
 	}
 	// Still served after the move.
 	_, _ = c.Write([]byte{0xc0, 0x00})

@@ -173,3 +173,32 @@ func TestSessionExpiry(t *testing.T) {
 		}
 	})
 }
+
+// TestReconnectWithPipelinedPackets reconnects a persistent session many
+// times sending CONNECT, SUBSCRIBE and PINGREQ in one write: whichever loop
+// the connection lands on, the packets after CONNECT are served in order
+// (a connection moved to the session's loop carries them along).
+func TestReconnectWithPipelinedPackets(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{Loops: 2})
+	cp := conn311("pipelined", false)
+	for i := 0; i < 6; i++ {
+		rc := dialRaw(t, tb.addr, mqtt.V311)
+		b := mqtt.AppendConnect(nil, cp, mqtt.V311)
+		b = mqtt.AppendSubscribe(b, &mqtt.Subscribe{PacketID: uint16(i + 1), Subscriptions: []mqtt.Subscription{sub("pl/t", 1)}}, mqtt.V311)
+		b = append(b, 0xc0, 0x00)
+		rc.write(b)
+		for _, want := range []mqtt.PacketType{mqtt.TypeConnack, mqtt.TypeSuback, mqtt.TypePingresp} {
+			if h, _ := rc.read(); h.Type != want {
+				t.Fatalf("round %d: got %v, want %v", i, h.Type, want)
+			}
+		}
+		rc.c.Close()
+		waitFor(t, "offline", func() bool { return !tb.info(t, "pipelined").Connected })
+	}
+	if n := tb.info(t, "pipelined").SubscriptionsCnt; n != 1 {
+		t.Fatalf("subscriptions %d", n)
+	}
+	if tb.srv.Migrations() == 0 {
+		t.Fatal("no reconnect landed on the other loop: the move was not exercised")
+	}
+}
