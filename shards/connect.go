@@ -229,6 +229,7 @@ func (sh *shard) detachConn(s *session) {
 	s.cs.sess = nil
 	s.conn, s.cs = nil, nil
 	sh.b.liveN.add(-1)
+	s.updateBusy()
 	s.online.Store(false)
 	s.disconnectedAt = sh.loop.Now().UnixMilli()
 	s.markLife()

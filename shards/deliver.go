@@ -28,19 +28,35 @@ func (s *session) deliver(d delivery) {
 			return
 		}
 		s.sendPublish(d, 0, false, now)
+		s.updateBusy()
 		return
 	}
 	if len(s.inflight) < s.window && s.queueLen() == 0 {
 		s.sendNew(d, now)
-		return
+	} else {
+		s.enqueue(d)
 	}
-	s.enqueue(d)
+	s.updateBusy()
 }
 
 func (s *session) dropExpired() {
 	s.counters.SendMsgDropped++
 	s.counters.SendMsgDroppedExpired++
 	s.markStats()
+}
+
+// updateBusy refreshes the busy mirror after the window or the
+// connection's backlog changed; it stores only on a change.
+func (s *session) updateBusy() {
+	busy := s.conn != nil && (len(s.inflight) >= s.window || s.conn.OverSoftLimit())
+	if busy != s.wasBusy {
+		s.wasBusy = busy
+		s.busy.Store(busy)
+		if busy && !s.busyListed {
+			s.busyListed = true
+			s.sh.busy = append(s.sh.busy, s) // re-checked every tick
+		}
+	}
 }
 
 // enqueue appends d to the session's queue; a full queue drops its oldest
@@ -245,6 +261,7 @@ func (s *session) removeInflight(i int) {
 	s.heap -= int64(s.inflight[i].d.msg.size)
 	s.inflight = slices.Delete(s.inflight, i, i+1)
 	s.drain()
+	s.updateBusy()
 }
 
 // onPuback completes an outbound QoS 1 exchange.

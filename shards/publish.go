@@ -122,7 +122,7 @@ func (sh *shard) publish(m *message) int {
 	sh.hits = ix.Match(m.topic, sh.hits[:0])
 	sh.hits, sh.unserved = ix.Resolve(sh.hits, m.from, sessionOnline, sh.unserved[:0])
 	for _, g := range sh.unserved {
-		// No member online: one offline member's queue takes it.
+		// No member online and within budget: one member's queue takes it.
 		if sub, opts, ok := ix.Pick(g, m.from, nil); ok {
 			sh.hits = append(sh.hits, Hit[*session]{Sub: sub, Opts: opts})
 		}
@@ -174,4 +174,4 @@ func (sh *shard) publish(m *message) int {
 
 // sessionOnline tells a shared group whether a member can take a message
 // now; it reads only the atomic mirror, so any shard may call it.
-func sessionOnline(s *session) bool { return s.online.Load() }
+func sessionOnline(s *session) bool { return s.online.Load() && !s.busy.Load() }

@@ -29,6 +29,10 @@ type session struct {
 	// online mirrors conn != nil for other shards choosing a shared
 	// subscription member.
 	online atomic.Bool
+	// busy mirrors "over budget": the inflight window is full or the
+	// connection is over its outbound soft limit; shared subscriptions skip
+	// busy members while another can take the message.
+	busy atomic.Bool
 
 	// owned by the shard goroutine:
 	cfg            *Config // the zone of the listener it last connected through
@@ -57,12 +61,14 @@ type session struct {
 	subs map[string]SubOptions // filter as subscribed → options
 
 	// outbound QoS 1/2
-	nextID    uint16
-	inflight  []*outMsg // in send order
-	queue     []delivery
-	queueHead int
-	window    int // min(InflightMax, client's Receive Maximum)
-	maxOut    int // client's Maximum Packet Size; 0: none
+	nextID     uint16
+	inflight   []*outMsg // in send order
+	queue      []delivery
+	queueHead  int
+	window     int // min(InflightMax, client's Receive Maximum)
+	wasBusy    bool
+	busyListed bool // s is in sh.busy
+	maxOut     int  // client's Maximum Packet Size; 0: none
 
 	// inbound QoS 2: packet id → arrival (Unix ns)
 	awaitRel map[uint16]int64

@@ -42,6 +42,7 @@ type shard struct {
 	unsub    mqtt.Unsubscribe
 	connect  mqtt.Connect
 
+	busy      []*session // sessions whose busy mirror is set
 	timers    sessionHeap
 	lifeDirty []*session
 	statDirty []*session
@@ -181,6 +182,19 @@ func (sh *shard) tick(now time.Time) {
 		s.wakeAt = 0
 		s.onTimer(ns)
 	}
+	busy := sh.busy[:0]
+	for _, s := range sh.busy {
+		if !s.dead {
+			s.updateBusy()
+		}
+		if s.wasBusy && !s.dead {
+			busy = append(busy, s)
+		} else {
+			s.busyListed = false
+		}
+	}
+	clear(sh.busy[len(busy):])
+	sh.busy = busy
 	sh.snapshot(now)
 }
 

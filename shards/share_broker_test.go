@@ -139,3 +139,31 @@ func TestOutboundTopicAlias(t *testing.T) {
 		t.Fatalf("after reconnect: %q %d", m.Topic, m.Properties.TopicAlias)
 	}
 }
+
+// TestSharedSkipsBusyMember: a member whose inflight window is full is
+// skipped while another member can take the message.
+func TestSharedSkipsBusyMember(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{Loops: 1})
+	cp := conn5("busy-a")
+	cp.Properties.Present.Add(mqtt.PropReceiveMaximum)
+	cp.Properties.ReceiveMaximum = 1
+	a, _ := connectRaw(t, tb.addr, cp) // never acknowledges
+	a.subscribe(1, sub("$share/g/busy/t", 1))
+	b, _ := connectRaw(t, tb.addr, conn5("busy-b"))
+	b.subscribe(1, sub("$share/g/busy/t", 1))
+	p, _ := connectRaw(t, tb.addr, conn5("busy-p"))
+	const n = 10
+	for i := 0; i < n; i++ {
+		p.publish("busy/t", fmt.Sprint(i), 1, false, uint16(i+1))
+		p.read()
+	}
+	got := 0
+	for got < n-1 {
+		m := b.readPublish()
+		b.write(mqtt.AppendPuback(nil, &mqtt.Puback{PacketID: m.PacketID}, mqtt.V5))
+		got++
+	}
+	if r := tb.info(t, "busy-a"); r.InflightCnt != 1 || r.MqueueLen != 0 {
+		t.Fatalf("busy member: inflight %d queued %d, want 1 and 0", r.InflightCnt, r.MqueueLen)
+	}
+}
