@@ -302,5 +302,8 @@ func (s *session) publishWill() {
 		c.expireAt = s.sh.loop.Now().Add(time.Duration(m.expiry) * time.Second).UnixNano()
 		m = &c
 	}
+	if m.retain {
+		s.sh.storeRetained(m) // a will with the retain flag is retained [MQTT-3.1.2-17]
+	}
 	s.sh.publish(m)
 }

@@ -119,3 +119,18 @@ func TestKeepaliveZeroNeverExpires(t *testing.T) {
 		t.Fatalf("got %v", h.Type)
 	}
 }
+
+// TestRetainedWill stores a will published with the retain flag.
+func TestRetainedWill(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	cp := willConnect(mqtt.V311, "rw", 60)
+	cp.Will.Retain = true
+	rc, _ := connectRaw(t, tb.addr, cp)
+	rc.c.Close()
+	waitFor(t, "will retained", func() bool { return tb.Retained().Len() == 1 })
+	s, _ := connectRaw(t, tb.addr, conn311("rw-late", true))
+	s.subscribe(1, sub("will/rw", 1))
+	if m := s.readPublish(); !m.Retain || string(m.Payload) != "gone" {
+		t.Fatalf("got %+v", m)
+	}
+}
