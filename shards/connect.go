@@ -122,7 +122,8 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 	s.counters.RecvPkt++ // the CONNECT itself
 	s.counters.Reductions++
 
-	ack := mqtt.Connack{SessionPresent: present}
+	// MQTT 3.1 has no session present flag: the byte is reserved.
+	ack := mqtt.Connack{SessionPresent: present && p.Version != mqtt.V31}
 	if p.Version == mqtt.V5 {
 		pr := &ack.Properties
 		if assigned {
