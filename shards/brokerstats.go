@@ -32,8 +32,16 @@ type gauge struct {
 	n, max atomic.Int64
 }
 
-func (g *gauge) add(d int64) {
-	v := g.n.Add(d)
+func (g *gauge) add(d int64) { g.raise(g.n.Add(d)) }
+
+// set replaces the count (for counts sampled from elsewhere).
+func (g *gauge) set(v int64) {
+	g.n.Store(v)
+	g.raise(v)
+}
+
+// raise lifts the high-water mark to v.
+func (g *gauge) raise(v int64) {
 	for {
 		m := g.max.Load()
 		if v <= m || g.max.CompareAndSwap(m, v) {
@@ -41,8 +49,6 @@ func (g *gauge) add(d int64) {
 		}
 	}
 }
-
-func (g *gauge) set(v int64) { g.add(v - g.n.Load()) }
 
 // shards returns the shards discovered so far.
 func (b *Broker) shardList() []*shard {
