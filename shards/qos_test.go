@@ -264,3 +264,32 @@ func TestSharedEncodingVariants(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageExpiryForwarded: a subscriber receives the remaining Message
+// Expiry Interval, and a retained message keeps counting down.
+func TestMessageExpiryForwarded(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	s, _ := connectRaw(t, tb.addr, conn5("mx-s"))
+	s.subscribe(1, sub("mx/#", 0))
+	p, _ := connectRaw(t, tb.addr, conn5("mx-p"))
+	m := &mqtt.Publish{Topic: []byte("mx/t"), Payload: []byte("e"), Retain: true}
+	m.Properties.Present.Add(mqtt.PropMessageExpiry)
+	m.Properties.MessageExpiry = 60
+	p.write(mqtt.AppendPublish(nil, m, mqtt.V5))
+	got := s.readPublish()
+	if e := got.Properties.MessageExpiry; !got.Properties.Present.Has(mqtt.PropMessageExpiry) || e == 0 || e > 60 {
+		t.Fatalf("expiry %d (present %v)", e, got.Properties.Present.Has(mqtt.PropMessageExpiry))
+	}
+	late, _ := connectRaw(t, tb.addr, conn5("mx-late"))
+	late.subscribe(1, sub("mx/t", 0))
+	r := late.readPublish()
+	if !r.Retain || r.Properties.MessageExpiry == 0 || r.Properties.MessageExpiry > 60 {
+		t.Fatalf("retained copy %+v", r)
+	}
+	// A 3.1.1 subscriber gets no properties at all.
+	v3, _ := connectRaw(t, tb.addr, conn311("mx-v3", true))
+	v3.subscribe(1, sub("mx/t", 0))
+	if r := v3.readPublish(); string(r.Payload) != "e" {
+		t.Fatalf("v3 %+v", r)
+	}
+}
