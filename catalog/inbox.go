@@ -17,17 +17,55 @@ type inbox struct {
 	lifePending atomic.Bool
 
 	// mu guards the following fields.
-	mu         sync.Mutex
-	life       map[string]*Row // lifecycle changes; nil means remove
-	lifeSince  time.Time       // arrival of the oldest entry in life
+	mu sync.Mutex
+	// life holds the lifecycle changes (a nil Row means remove) in
+	// segments, oldest first; each client is in at most one segment (its
+	// latest change), which lifeAt records. A call starts a new segment
+	// unless the last one is small, and large calls are cut into segments
+	// of lifeSegMax, so that the writer can apply a small change that
+	// arrived after a large batch before that batch (newest first).
+	life       []map[string]*Row
+	lifeAt     map[string]int // client → index in life
+	lifeSince  time.Time      // arrival of the oldest change in life
 	stats      map[string]Counters
 	statsSince time.Time // arrival of the oldest entry in stats
 }
 
 func (in *inbox) init() {
 	in.wake = make(chan struct{}, 1)
-	in.life = make(map[string]*Row)
+	in.lifeAt = make(map[string]int)
 	in.stats = make(map[string]Counters)
+}
+
+// Segment sizes of inbox.life.
+const (
+	lifeSegMax   = 4096 // largest segment
+	lifeSegShare = 64   // a new call joins the last segment below this size
+)
+
+// putLifeLocked records the latest lifecycle change of id (nil: remove).
+// The caller holds in.mu and has called startSegLocked for this call.
+func (in *inbox) putLifeLocked(id string, r *Row) {
+	if k, ok := in.lifeAt[id]; ok && k != len(in.life)-1 {
+		delete(in.life[k], id)
+	}
+	tail := in.life[len(in.life)-1]
+	if _, ok := tail[id]; !ok && len(tail) >= lifeSegMax {
+		tail = make(map[string]*Row)
+		in.life = append(in.life, tail)
+	}
+	tail[id] = r
+	in.lifeAt[id] = len(in.life) - 1
+}
+
+// startSegLocked opens a new segment for a call unless the last is small.
+func (in *inbox) startSegLocked() {
+	if len(in.lifeAt) == 0 {
+		in.lifeSince = time.Now()
+	}
+	if n := len(in.life); n == 0 || len(in.life[n-1]) >= lifeSegShare {
+		in.life = append(in.life, make(map[string]*Row))
+	}
 }
 
 func (in *inbox) signal() {
@@ -50,12 +88,10 @@ func (c *Catalog) Upsert(rows []Row) {
 	copy(cp, rows)
 	in := &c.in
 	in.mu.Lock()
-	if len(in.life) == 0 {
-		in.lifeSince = time.Now()
-	}
+	in.startSegLocked()
 	for i := range cp {
 		r := &cp[i]
-		in.life[r.ClientID] = r
+		in.putLifeLocked(r.ClientID, r)
 		// The full row carries newer counters than any pending update.
 		delete(in.stats, r.ClientID)
 	}
@@ -73,11 +109,9 @@ func (c *Catalog) Remove(clientIDs []string) {
 	}
 	in := &c.in
 	in.mu.Lock()
-	if len(in.life) == 0 {
-		in.lifeSince = time.Now()
-	}
+	in.startSegLocked()
 	for _, id := range clientIDs {
-		in.life[id] = nil
+		in.putLifeLocked(id, nil)
 		delete(in.stats, id)
 	}
 	in.lifePending.Store(true)
@@ -101,7 +135,8 @@ func (c *Catalog) UpdateStats(updates []StatsUpdate) {
 	}
 	for i := range updates {
 		u := &updates[i]
-		if r, ok := in.life[u.ClientID]; ok {
+		if k, ok := in.lifeAt[u.ClientID]; ok {
+			r := in.life[k][u.ClientID]
 			// A lifecycle change is pending: fold the newer counters into
 			// it, or drop them if the client is being removed.
 			if r != nil {
@@ -117,17 +152,19 @@ func (c *Catalog) UpdateStats(updates []StatsUpdate) {
 	}
 }
 
-// takeLife returns the pending lifecycle changes and their oldest arrival.
-func (in *inbox) takeLife() (map[string]*Row, time.Time) {
+// takeLife returns the pending lifecycle segments (oldest first; each
+// client in at most one) and the oldest arrival.
+func (in *inbox) takeLife() ([]map[string]*Row, time.Time) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if len(in.life) == 0 {
+	if len(in.lifeAt) == 0 {
 		return nil, time.Time{}
 	}
-	m, since := in.life, in.lifeSince
-	in.life = make(map[string]*Row)
+	segs, since := in.life, in.lifeSince
+	in.life = nil
+	in.lifeAt = make(map[string]int)
 	in.lifePending.Store(false)
-	return m, since
+	return segs, since
 }
 
 // takeStats returns the pending counter updates and their oldest arrival.
@@ -142,23 +179,16 @@ func (in *inbox) takeStats() (map[string]Counters, time.Time) {
 	return m, since
 }
 
-// hasLife reports whether lifecycle changes are pending.
-func (in *inbox) hasLife() bool {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return len(in.life) > 0
-}
-
 // pending returns the oldest arrival among pending changes (zero if none)
 // and the number of pending lifecycle and counter changes.
 func (in *inbox) pending() (oldest time.Time, life, stats int) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if len(in.life) > 0 {
+	if len(in.lifeAt) > 0 {
 		oldest = in.lifeSince
 	}
 	if len(in.stats) > 0 && (oldest.IsZero() || in.statsSince.Before(oldest)) {
 		oldest = in.statsSince
 	}
-	return oldest, len(in.life), len(in.stats)
+	return oldest, len(in.lifeAt), len(in.stats)
 }

@@ -232,3 +232,49 @@ func TestClose(t *testing.T) {
 		t.Fatalf("Flush after Close: %v", err)
 	}
 }
+
+// TestNewerChangesWinOverInterruptedBatch sends a large batch and, while
+// the writer may be applying it, newer changes to some of the same
+// clients: whatever the interleaving, the newest change of each client
+// must be the one that stays.
+func TestNewerChangesWinOverInterruptedBatch(t *testing.T) {
+	ctx := context.Background()
+	c := newTestCatalog(t, Config{ChunkBudget: time.Nanosecond})
+	for round := range 3 {
+		want := map[string]ConnState{}
+		var big []Row
+		for i := range 3000 {
+			id := fmt.Sprintf("r%d-%04d", round, i)
+			big = append(big, row(id, Connected))
+			want[id] = Connected
+		}
+		c.Upsert(big)
+		for i := 0; i < 3000; i += 7 {
+			id := fmt.Sprintf("r%d-%04d", round, i)
+			if i%2 == 0 {
+				c.Upsert([]Row{row(id, Disconnected)})
+				want[id] = Disconnected
+			} else {
+				c.Remove([]string{id})
+				delete(want, id)
+			}
+		}
+		flush(t, c)
+		f := Filter{LikeClientID: fmt.Sprintf("r%d-", round), Limit: MaxLimit}
+		p, err := c.List(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int(p.Count) != len(want) || len(p.Rows) != len(want) {
+			t.Fatalf("round %d: %d rows (count %d), want %d", round, len(p.Rows), p.Count, len(want))
+		}
+		for _, r := range p.Rows {
+			if want[r.ClientID] != r.ConnState {
+				t.Fatalf("round %d: %s is %s, want %s", round, r.ClientID, r.ConnState, want[r.ClientID])
+			}
+		}
+		if s := c.Stats(); s.Errors != 0 {
+			t.Fatalf("write errors: %+v", s)
+		}
+	}
+}

@@ -67,7 +67,8 @@ type writer struct {
 	txOps     int
 	effects   []effect
 	skipStat  map[string]struct{} // ids changed by lifecycle during a stats batch
-	lifeStack []map[string]*Row   // lifecycle batches being applied, outermost first
+	lifeStack []map[string]*Row   // lifecycle segments being applied, outermost first
+	lifeDepth int                 // nesting of applyLife
 	newSlots  []uint32            // slots taken by inserts of the open chunk
 
 	nextStats    time.Time
@@ -252,21 +253,17 @@ func (w *writer) abort(err error) {
 // step is called after each statement of a chunk; it commits when the
 // chunk's budget is spent, so that readers get in.
 //
-// Lifecycle changes jump the queue: when some are waiting, the chunk is
-// committed early and they are applied before the rest of the batch in
-// hand, so a 100k-row batch does not delay a connect by its whole length.
+// Lifecycle changes jump the queue: when some are waiting at the end of a
+// chunk, they are applied before the rest of the batch in hand, so a
+// 100k-row batch delays a connect by one chunk, not by its whole length.
 func (w *writer) step() {
 	w.txOps++
-	if w.txOps&31 != 0 {
+	if w.txOps&31 != 0 || time.Since(w.txStart) < w.c.cfg.ChunkBudget {
 		return
 	}
-	if w.c.in.lifePending.Load() && len(w.lifeStack) < maxLifeDepth {
-		w.commit()
+	w.commit()
+	if w.c.in.lifePending.Load() && w.lifeDepth < maxLifeDepth {
 		w.applyLife()
-		return
-	}
-	if time.Since(w.txStart) >= w.c.cfg.ChunkBudget {
-		w.commit()
 	}
 }
 
@@ -335,10 +332,12 @@ func (w *writer) applyEffect(e *effect) {
 	}
 }
 
-// applyLife applies every pending lifecycle change, in chunks.
+// applyLife applies every pending lifecycle change, in chunks, newest
+// segment first (each client is in one segment only, so the order between
+// segments does not matter; see inbox.life).
 func (w *writer) applyLife() {
-	m, since := w.c.in.takeLife()
-	if len(m) == 0 {
+	segs, since := w.c.in.takeLife()
+	if len(segs) == 0 {
 		return
 	}
 	prev := w.c.lifeFrom.Load()
@@ -347,8 +346,19 @@ func (w *writer) applyLife() {
 	}
 	defer w.c.lifeFrom.Store(prev)
 	outer := w.lifeStack
-	w.lifeStack = append(w.lifeStack, m)
-	defer func() { w.lifeStack = w.lifeStack[:len(w.lifeStack)-1] }()
+	w.lifeStack = append(w.lifeStack, segs...)
+	w.lifeDepth++
+	defer func() { w.lifeStack, w.lifeDepth = outer, w.lifeDepth-1 }()
+	for k := len(segs) - 1; k >= 0; k-- {
+		w.applySeg(segs[k], outer)
+	}
+	w.commit()
+}
+
+// applySeg applies one segment of lifecycle changes. outer are the
+// segments of interrupted batches, which may hold older changes of the
+// same clients.
+func (w *writer) applySeg(m map[string]*Row, outer []map[string]*Row) {
 	ctx := context.Background()
 	for id, r := range m {
 		if w.skipStat != nil {
@@ -392,7 +402,6 @@ func (w *writer) applyLife() {
 		}
 		w.step()
 	}
-	w.commit()
 }
 
 // rowArgs appends r's column values in Columns order.
@@ -482,6 +491,12 @@ func (w *writer) applyStats() {
 			continue
 		}
 		if !w.inTx {
+			if w.c.in.lifePending.Load() {
+				w.applyLife()
+				if _, skip := w.skipStat[u.id]; skip {
+					continue
+				}
+			}
 			if err := w.begin(); err != nil {
 				w.c.fail(err)
 				break
@@ -505,15 +520,9 @@ func (w *writer) applyStats() {
 		}
 		w.effects = append(w.effects, effect{op: effStats, id: u.id, ctr: u.ctr})
 		written++
-		w.step()
-		if !w.inTx {
-			// A chunk just committed: let lifecycle changes in promptly.
-			if w.quitting() {
-				break
-			}
-			if w.c.in.hasLife() {
-				w.applyLife()
-			}
+		w.step() // lets lifecycle changes in at each chunk's end
+		if !w.inTx && w.quitting() {
+			break
 		}
 	}
 	w.commit()
