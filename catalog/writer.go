@@ -374,6 +374,9 @@ func (w *writer) applySeg(m map[string]*Row, outer []map[string]*Row) {
 			continue
 		}
 		if !w.inTx {
+			if w.quitting() {
+				return
+			}
 			if err := w.begin(); err != nil {
 				w.c.fail(err)
 				return
