@@ -39,8 +39,8 @@ run: build ## start the broker with embedded defaults (MQTT 127.0.0.1:1883, API 
 
 test: ## go vet, then every test (-race on the packages with concurrency)
 	$(GO) vet ./...
-	$(GO) test -count=1 $(PLAIN_PKGS)
-	$(GO) test -count=1 -race $(RACE_PKGS)
+	$(GO) test -count=1 -timeout 5m $(PLAIN_PKGS)
+	$(GO) test -count=1 -timeout 5m -race $(RACE_PKGS)
 
 race: ## every package under the race detector
 	$(GO) test -count=1 -race ./...

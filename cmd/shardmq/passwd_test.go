@@ -80,17 +80,18 @@ func TestPasswdStdin(t *testing.T) {
 func openPTY(t *testing.T) (master, slave *os.File) {
 	t.Helper()
 	// Non-blocking, so that the runtime poller serves it and read deadlines
-	// work.
+	// work. The ioctls use fd, not m.Fd(): Fd puts the file back into
+	// blocking mode, after which a deadline never fires and Read hangs.
 	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatalf("opening a pseudo-terminal: %v", err)
 	}
 	m := os.NewFile(uintptr(fd), "/dev/ptmx")
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
 		m.Close()
 		t.Fatal(err)
 	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
 	if err != nil {
 		m.Close()
 		t.Fatal(err)
