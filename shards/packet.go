@@ -58,8 +58,9 @@ func (sh *shard) onPacket(s *session, c *netio.Conn, cs *connState, h mqtt.Fixed
 			}
 			s.expiry = p.Properties.SessionExpiry
 		}
-		// 0x04 asks for the will; any other DISCONNECT drops it [MQTT-3.14.4-3].
-		cs.graceful = p.ReasonCode != mqtt.DisconnectWithWill
+		// Only a normal disconnection (0x00) drops the will [MQTT-3.14.4-3];
+		// 0x04 asks for it and the error codes report an abnormal end.
+		cs.graceful = p.ReasonCode == mqtt.NormalDisconnection
 		c.Close(nil)
 	case mqtt.TypeConnect:
 		return ErrProtocol // a second CONNECT [MQTT-3.1.0-2]

@@ -57,6 +57,10 @@ func TestWill(t *testing.T) {
 			rc.write(mqtt.AppendDisconnect(nil, &mqtt.Disconnect{ReasonCode: mqtt.DisconnectWithWill}, mqtt.V5))
 			rc.expectClosed()
 		}, true},
+		{"disconnect_v5_client_error", mqtt.V5, 60, func(t *testing.T, rc *rawClient, id string) {
+			rc.write(mqtt.AppendDisconnect(nil, &mqtt.Disconnect{ReasonCode: mqtt.UnspecifiedError}, mqtt.V5))
+			rc.expectClosed()
+		}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
