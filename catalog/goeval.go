@@ -4,7 +4,14 @@ import (
 	"bytes"
 	"container/heap"
 	"slices"
+	"unsafe"
 )
+
+// ctrAt returns counter i (statNames order) of c. Counters is 32 int64
+// fields in that order, laid out like [numStats]int64.
+func ctrAt(c *Counters, i int) int64 {
+	return (*[numStats]int64)(unsafe.Pointer(c))[i]
+}
 
 // The Go-side evaluator. Some conditions are slow in SQLite at 1M rows
 // because no index can serve them: like_ substrings (~60 ns per row) and
@@ -17,9 +24,11 @@ import (
 //     exact count;
 //   - when at most maxCandidates rows match, their rowids restrict the SQL
 //     ("id IN (…)"), which then only orders and pages them;
-//   - when the order is a counter column and the conditions are all
-//     evaluable here, the page itself is chosen here (a bounded heap), and
-//     SQL only fetches its rows.
+//   - when the conditions are all evaluable here and the order is a
+//     counter column (any number of matches) or clientid or username (at
+//     most maxCandidates matches), the page itself is chosen here (a
+//     bounded heap, keyset cursors included), and SQL only fetches its
+//     rows.
 //
 // Everything here runs with c.gate held for reading; the mirror and the
 // text indexes change only under the gate held for writing.
@@ -83,10 +92,7 @@ func (c *Catalog) goEval(f *Filter, cur *cursor, offset int) goResult {
 	oc := f.orderColumn()
 	var top *topN
 	if oc.stat >= 0 && r.exact {
-		top = &topN{c: c, stat: oc.stat, desc: f.Desc, k: offset + f.limit() + 1}
-		if cur != nil {
-			top.after, top.afterVal, top.afterID = true, cur.intVal, []byte(cur.lastID)
-		}
+		top = newTopN(c, f, cur, offset)
 	}
 
 	visit := func(s uint32) bool {
@@ -108,12 +114,9 @@ func (c *Catalog) goEval(f *Filter, cur *cursor, offset int) goResult {
 				return true
 			}
 		}
-		if len(ranges) > 0 {
-			vals := statFields(&sl.ctr)
-			for _, x := range ranges {
-				if !x.r.contains(*vals[x.stat]) {
-					return true
-				}
+		for _, x := range ranges {
+			if !x.r.contains(ctrAt(&sl.ctr, x.stat)) {
+				return true
 			}
 		}
 		if top != nil {
@@ -142,6 +145,14 @@ func (c *Catalog) goEval(f *Filter, cur *cursor, offset int) goResult {
 			r.ids = []int64{}
 		}
 	}
+	if top == nil && r.exact && r.ids != nil && (oc.Name == "clientid" || oc.Name == "username") {
+		// Few matches in clientid or username order: order them here
+		// rather than handing SQL an IN list to sort.
+		top = newTopN(c, f, cur, offset)
+		for _, id := range r.ids {
+			top.offer(uint32(id - 1))
+		}
+	}
 	if top != nil {
 		r.ordered = true
 		r.page = top.page(offset)
@@ -149,36 +160,63 @@ func (c *Catalog) goEval(f *Filter, cur *cursor, offset int) goResult {
 	return r
 }
 
-// topN keeps the k first rows in the order (counter stat, clientid), both
-// ascending or both descending, optionally only rows after a cursor. It is
-// a heap whose root is the worst row kept.
+// newTopN returns the heap that picks f's page (from offset, or after
+// cur) in f's order, which must be clientid, username or a counter.
+func newTopN(c *Catalog, f *Filter, cur *cursor, offset int) *topN {
+	oc := f.orderColumn()
+	t := &topN{c: c, stat: oc.stat, byUser: oc.Name == "username", desc: f.Desc, k: offset + f.limit() + 1}
+	if cur != nil {
+		t.after, t.afterVal, t.afterStr, t.afterID = true, cur.intVal, []byte(cur.strVal), []byte(cur.lastID)
+	}
+	return t
+}
+
+// topN keeps the k first rows in the order (key, clientid), both
+// ascending or both descending, where the key is a counter (stat ≥ 0), the
+// username (byUser) or nothing (clientid order), optionally only rows
+// after a cursor. It is a heap whose root is the worst row kept.
 type topN struct {
 	c        *Catalog
 	stat     int
+	byUser   bool
 	desc     bool
 	k        int
 	after    bool
 	afterVal int64
+	afterStr []byte
 	afterID  []byte
 	slots    []uint32
 }
 
 // less reports whether slot a comes before slot b in the order.
 func (t *topN) less(a, b uint32) bool {
-	return t.cmp(*statFields(&t.c.w.slot(a).ctr)[t.stat], t.c.ids.value(t.c.w.slot(a).idEntry), b) < 0
+	sa := t.c.w.slot(a)
+	var v int64
+	var user []byte
+	if t.stat >= 0 {
+		v = ctrAt(&sa.ctr, t.stat)
+	} else if t.byUser {
+		user = t.c.users.value(sa.userEntry)
+	}
+	return t.cmp(v, user, t.c.ids.value(sa.idEntry), b) < 0
 }
 
-// cmp compares (v, id) with slot b in the order.
-func (t *topN) cmp(v int64, id []byte, b uint32) int {
+// cmp compares the row (v or user, id) with slot b in the order.
+func (t *topN) cmp(v int64, user, id []byte, b uint32) int {
 	sb := t.c.w.slot(b)
-	vb := *statFields(&sb.ctr)[t.stat]
 	d := 0
 	switch {
-	case v < vb:
-		d = -1
-	case v > vb:
-		d = 1
-	default:
+	case t.stat >= 0:
+		vb := ctrAt(&sb.ctr, t.stat)
+		if v < vb {
+			d = -1
+		} else if v > vb {
+			d = 1
+		}
+	case t.byUser:
+		d = bytes.Compare(user, t.c.users.value(sb.userEntry))
+	}
+	if d == 0 {
 		d = bytes.Compare(id, t.c.ids.value(sb.idEntry))
 	}
 	if t.desc {
@@ -201,7 +239,7 @@ func (t *topN) Pop() any {
 func (t *topN) offer(s uint32) {
 	if t.after {
 		// Keep only rows strictly after the cursor's (value, clientid).
-		if t.cmp(t.afterVal, t.afterID, s) >= 0 {
+		if t.cmp(t.afterVal, t.afterStr, t.afterID, s) >= 0 {
 			return
 		}
 	}
