@@ -86,9 +86,16 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 	if s != nil {
 		if s.conn != nil {
 			// Takeover [MQTT-3.1.4-3]: the old connection is closed with
-			// 0x8E and its will dropped (the client is back).
+			// 0x8E. An MQTT 5 will is published as for any other loss
+			// [MQTT-3.1.4-3]: at once without a will delay, when the
+			// session ends (clean start), and never when the session is
+			// resumed within the delay [MQTT-3.1.3-9]. MQTT 3 lists no
+			// takeover among the will's occasions: its will is dropped.
 			old, ocs := s.conn, s.cs
 			ocs.graceful = true
+			if s.will != nil && s.version == mqtt.V5 && (s.will.delay == 0 || p.CleanStart) {
+				s.publishWill()
+			}
 			sh.detachConn(s)
 			sh.closeConn(old, ocs, ErrTakenOver)
 		}
@@ -281,6 +288,7 @@ func (s *session) end() {
 	}
 	s.subs = nil
 	sh := s.sh
+	sh.totals.retire(s)
 	delete(sh.sessions, s.id)
 	sh.b.sessionsN.add(-1)
 	sh.b.registry.CompareAndDelete(s.id, s)

@@ -138,3 +138,53 @@ func TestRetainedWill(t *testing.T) {
 		t.Fatalf("got %+v", m)
 	}
 }
+
+// TestWillOnTakeover: an MQTT 5 will without delay is published when the
+// connection is taken over; one with a delay is cancelled by the resumed
+// session; an MQTT 3.1.1 will is dropped.
+func TestWillOnTakeover(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	watcher, _ := connectRaw(t, tb.addr, conn5("to-watcher"))
+	watcher.subscribe(1, sub("will/#", 0))
+	tests := []struct {
+		name    string
+		v       mqtt.Version
+		delay   uint32
+		publish bool
+	}{
+		{"v5_no_delay", mqtt.V5, 0, true},
+		{"v5_delay_resumed", mqtt.V5, 30, false},
+		{"v311", mqtt.V311, 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			id := "to-" + tc.name
+			cp := willConnect(tc.v, id, 60)
+			cp.CleanStart = false
+			if tc.v == mqtt.V5 {
+				cp.Properties.Present.Add(mqtt.PropSessionExpiry)
+				cp.Properties.SessionExpiry = 60
+				cp.Will.Properties.Present.Add(mqtt.PropWillDelay)
+				cp.Will.Properties.WillDelay = tc.delay
+			}
+			old, _ := connectRaw(t, tb.addr, cp)
+			next, _ := connectRaw(t, tb.addr, cp)
+			old.expectClosed()
+			// A message from the same publisher as the will would be
+			// (the broker, on the session's shard) marks the end.
+			next.publish("will/"+id+"/end", "end", 0, false, 0)
+			first := watcher.readPublish()
+			if tc.publish {
+				if string(first.Topic) != "will/"+id || string(first.Payload) != "gone" {
+					t.Fatalf("got %s %q, want the will", first.Topic, first.Payload)
+				}
+				first = watcher.readPublish()
+			}
+			if string(first.Topic) != "will/"+id+"/end" {
+				t.Fatalf("got %s %q, want the end marker", first.Topic, first.Payload)
+			}
+			next.write([]byte{0xe0, 0x00}) // leave without a will
+			next.expectClosed()
+		})
+	}
+}
