@@ -110,3 +110,23 @@ func TestHostileInputs(t *testing.T) {
 		waitFor(t, "flood sessions to end", func() bool { return tb.Sessions() <= 3 })
 	})
 }
+
+// TestTopicAliasMemoryBound: a client that parks more than 256 KiB of topic
+// names behind aliases is disconnected with 0x97.
+func TestTopicAliasMemoryBound(t *testing.T) {
+	tb := startBroker(t, Config{MaxPacketSize: 1 << 20}, netio.Config{})
+	p, _ := connectRaw(t, tb.addr, conn5("alias-hog"))
+	topic := make([]byte, 60000)
+	for i := range topic {
+		topic[i] = 'a'
+	}
+	for a := uint16(1); a <= 6; a++ {
+		m := &mqtt.Publish{Topic: topic}
+		m.Properties.Present.Add(mqtt.PropTopicAlias)
+		m.Properties.TopicAlias = a
+		p.write(mqtt.AppendPublish(nil, m, mqtt.V5))
+	}
+	if code, ok := p.expectClosed(); !ok || code != mqtt.QuotaExceeded {
+		t.Fatalf("code %v (%v), want 0x97", code, ok)
+	}
+}

@@ -6,6 +6,10 @@ import (
 	"github.com/shardmq/shardmq/shards/auth"
 )
 
+// maxAliasBytes bounds the topic bytes one connection keeps behind inbound
+// topic aliases.
+const maxAliasBytes = 256 << 10
+
 // onPublish handles an inbound PUBLISH: topic alias, QoS exchange,
 // retained store and routing.
 func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.FixedHeader, body []byte) error {
@@ -24,9 +28,16 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 			if cs.aliases == nil {
 				cs.aliases = make(map[uint16][]byte)
 			}
-			cs.aliases[a] = append(cs.aliases[a][:0], topic...)
+			old := cs.aliases[a]
+			cs.aliasBytes += len(topic) - len(old)
+			if cs.aliasBytes > maxAliasBytes {
+				// Bounded memory: a client may not park unbounded topic
+				// bytes behind aliases.
+				return mqtt.QuotaExceeded
+			}
+			cs.aliases[a] = append(old[:0], topic...)
 		} else if topic = cs.aliases[a]; topic == nil {
-			return mqtt.ProtocolError // alias never set [MQTT-3.3.4-? unknown alias]
+			return mqtt.ProtocolError // an alias used before it was set
 		}
 	}
 	if len(p.Properties.SubscriptionIDs) > 0 {

@@ -88,6 +88,8 @@ type connState struct {
 	// graceful is set by a DISCONNECT the will must not follow.
 	graceful bool
 	aliases  map[uint16][]byte
+	// aliasBytes is the topic bytes held in aliases.
+	aliasBytes int
 	// Outbound topic aliases the broker assigned on this connection
 	// (MQTT 5, when the client's Topic Alias Maximum is above 0); they
 	// reset with the connection [MQTT-3.3.2-10].
