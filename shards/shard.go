@@ -48,6 +48,7 @@ type shard struct {
 	statDirty []*session
 	removed   []string
 	lastStats time.Time
+	totals    shardTotals
 }
 
 func newShard(b *Broker, l *netio.Loop) *shard {
@@ -196,6 +197,7 @@ func (sh *shard) tick(now time.Time) {
 	clear(sh.busy[len(busy):])
 	sh.busy = busy
 	sh.snapshot(now)
+	sh.maybePublishTotals(now)
 }
 
 // snapshot sends changed rows to the sink: lifecycle changes every tick,

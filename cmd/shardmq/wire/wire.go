@@ -214,16 +214,20 @@ func (a Broker) Publish(ctx context.Context, msgs []httpapi.PublishRequest) ([]h
 	return out, nil
 }
 
-// Stats reports the broker's counts.
+// Stats reports the broker's counts and their high-water marks since the
+// broker started (tracked by the broker as the counts change).
 func (a Broker) Stats(ctx context.Context) (httpapi.Stats, error) {
-	var s httpapi.Stats
-	s.Sessions = int64(a.Broker.Sessions())
-	s.Subscriptions = int64(a.Broker.SubscriptionCount())
-	p, err := a.Catalog.List(ctx, catalog.Filter{ConnState: catalog.Connected, Limit: 1, Fields: []string{"clientid"}})
+	bs, err := a.Broker.Stats(ctx)
 	if err != nil {
-		return s, err
+		return httpapi.Stats{}, mapErr(err)
 	}
-	s.Connections, s.LiveConnections = p.Count, p.Count
-	s.ConnectionsMax, s.LiveConnectionsMax, s.SessionsMax, s.SubscriptionsMax = s.Connections, s.LiveConnections, s.Sessions, s.Subscriptions
-	return s, nil
+	return httpapi.Stats{
+		Connections: bs.Connections, ConnectionsMax: bs.ConnectionsMax,
+		LiveConnections: bs.LiveConnections, LiveConnectionsMax: bs.LiveConnectionsMax,
+		Sessions: bs.Sessions, SessionsMax: bs.SessionsMax,
+		Subscriptions: bs.Subscriptions, SubscriptionsMax: bs.SubscriptionsMax,
+		SubscriptionsShared: bs.SubscriptionsShared, SubscriptionsSharedMax: bs.SubscriptionsSharedMax,
+		Topics: bs.Topics, TopicsMax: bs.TopicsMax,
+		Retained: bs.Retained, RetainedMax: bs.RetainedMax,
+	}, nil
 }

@@ -1,0 +1,95 @@
+package shards
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// shardTotals are one shard's broker-wide traffic counts: the counters of
+// its sessions summed on the shard's goroutine at the stats interval and
+// published through an atomic pointer, so that nothing shared is written
+// per message.
+type shardTotals struct {
+	// ended and last are owned by the shard goroutine.
+	ended Counters // cumulative counters of the shard's ended sessions
+	last  time.Time
+	// published is the latest sum, read by Broker.Totals from any
+	// goroutine; a published value is never modified.
+	published atomic.Pointer[Counters]
+}
+
+// retire folds the cumulative counters of s, which is ending, into the
+// shard's totals. It runs on s's shard.
+func (t *shardTotals) retire(s *session) {
+	c := s.stats()
+	t.ended.addCumulative(&c)
+}
+
+// maybePublish sums the shard's counters when a stats interval has passed
+// since the last sum. It runs on the shard goroutine.
+func (sh *shard) maybePublishTotals(now time.Time) {
+	t := &sh.totals
+	if now.Sub(t.last) < sh.b.cfg.StatsInterval && t.published.Load() != nil {
+		return
+	}
+	t.last = now
+	sum := t.ended
+	for _, s := range sh.sessions {
+		c := s.stats()
+		sum.addCumulative(&c)
+		sum.addGauges(&c)
+	}
+	t.published.Store(&sum)
+}
+
+// addCumulative adds the counters of o that only grow.
+func (c *Counters) addCumulative(o *Counters) {
+	c.MqueueDropped += o.MqueueDropped
+	c.RecvOct += o.RecvOct
+	c.RecvCnt += o.RecvCnt
+	c.RecvPkt += o.RecvPkt
+	c.RecvMsg += o.RecvMsg
+	c.RecvMsgQoS0 += o.RecvMsgQoS0
+	c.RecvMsgQoS1 += o.RecvMsgQoS1
+	c.RecvMsgQoS2 += o.RecvMsgQoS2
+	c.RecvMsgDropped += o.RecvMsgDropped
+	c.RecvMsgDroppedAwaitPubrelTimeout += o.RecvMsgDroppedAwaitPubrelTimeout
+	c.SendOct += o.SendOct
+	c.SendCnt += o.SendCnt
+	c.SendPkt += o.SendPkt
+	c.SendMsg += o.SendMsg
+	c.SendMsgQoS0 += o.SendMsgQoS0
+	c.SendMsgQoS1 += o.SendMsgQoS1
+	c.SendMsgQoS2 += o.SendMsgQoS2
+	c.SendMsgDropped += o.SendMsgDropped
+	c.SendMsgDroppedExpired += o.SendMsgDroppedExpired
+	c.SendMsgDroppedQueueFull += o.SendMsgDroppedQueueFull
+	c.SendMsgDroppedTooLarge += o.SendMsgDroppedTooLarge
+}
+
+// addGauges adds the current levels of o (subscriptions, inflight,
+// queued, awaiting PUBREL); the limits (…Max) are not summed.
+func (c *Counters) addGauges(o *Counters) {
+	c.SubscriptionsCnt += o.SubscriptionsCnt
+	c.InflightCnt += o.InflightCnt
+	c.MqueueLen += o.MqueueLen
+	c.AwaitingRelCnt += o.AwaitingRelCnt
+}
+
+// Totals returns the sum of every session's counters since the broker
+// started, ended sessions included: cumulative counters (messages and
+// bytes in and out, by QoS, drops by reason) and current levels
+// (subscriptions, inflight, queued and awaiting-PUBREL messages); the
+// …Max limits are zero. Each shard sums its own sessions at its stats
+// interval, so the values are up to one interval (Config.StatsInterval)
+// old. Safe from any goroutine; it does not wait for the shards.
+func (b *Broker) Totals() Counters {
+	var sum Counters
+	for _, sh := range b.shardList() {
+		if p := sh.totals.published.Load(); p != nil {
+			sum.addCumulative(p)
+			sum.addGauges(p)
+		}
+	}
+	return sum
+}

@@ -1,0 +1,60 @@
+package shards
+
+import (
+	"testing"
+	"time"
+
+	"github.com/shardmq/shardmq/mqtt"
+	"github.com/shardmq/shardmq/netio"
+)
+
+// TestTotals checks the broker-wide sums: messages by QoS both ways, the
+// current subscription level, and that an ended session's counts stay in
+// the totals (they are counters: they never go down).
+func TestTotals(t *testing.T) {
+	tb := startBroker(t, Config{StatsInterval: 20 * time.Millisecond}, netio.Config{})
+	v := mqtt.V311
+	subc, _ := connectRaw(t, tb.addr, conn311("tot-sub", true))
+	subc.subscribe(1, sub("tot/#", 1))
+	pub, _ := connectRaw(t, tb.addr, conn311("tot-pub", true))
+	pub.publish("tot/a", "zero", 0, false, 0)
+	if p := subc.readPublish(); string(p.Payload) != "zero" {
+		t.Fatalf("payload %q", p.Payload)
+	}
+	pub.publish("tot/b", "one", 1, false, 7)
+	if h, _ := pub.read(); h.Type != mqtt.TypePuback {
+		t.Fatalf("got %v, want PUBACK", h.Type)
+	}
+	p := subc.readPublish()
+	subc.write(mqtt.AppendPuback(nil, &mqtt.Puback{PacketID: p.PacketID}, v))
+
+	want := func(c Counters) bool {
+		return c.RecvMsg == 2 && c.RecvMsgQoS0 == 1 && c.RecvMsgQoS1 == 1 &&
+			c.SendMsg == 2 && c.SendMsgQoS0 == 1 && c.SendMsgQoS1 == 1 &&
+			c.RecvPkt >= 5 && c.SendPkt >= 5 && c.RecvOct > 0 && c.SendOct > 0
+	}
+	waitFor(t, "totals of both sessions", func() bool {
+		c := tb.Totals()
+		return want(c) && c.SubscriptionsCnt == 1 && c.InflightCnt == 0
+	})
+
+	// The publisher leaves (clean session: its session ends); its counts
+	// stay in the totals.
+	pub.write([]byte{0xe0, 0x00}) // DISCONNECT
+	waitFor(t, "publisher's session to end", func() bool { return tb.Sessions() == 1 })
+	// A PINGREQ moves the subscriber's counters: a sum that shows it was
+	// taken after the publisher's session ended.
+	before := tb.Totals().RecvPkt
+	subc.write([]byte{0xc0, 0x00})
+	if h, _ := subc.read(); h.Type != mqtt.TypePingresp {
+		t.Fatalf("got %v, want PINGRESP", h.Type)
+	}
+	waitFor(t, "a sum taken after the end", func() bool { return tb.Totals().RecvPkt > before })
+	c := tb.Totals()
+	if !want(c) {
+		t.Fatalf("totals after the publisher left: %+v", c)
+	}
+	if c.InflightMax != 0 || c.MqueueMax != 0 {
+		t.Fatalf("limits summed: %+v", c)
+	}
+}
