@@ -80,8 +80,13 @@ func init() {
 				}
 			}
 			if readOnly {
-				_, err := conn.Exec("PRAGMA query_only = ON", nil)
-				return err
+				// Readers never take table locks, so counter updates
+				// (shared chunks, see writer.begin) run beside them.
+				for _, p := range []string{"PRAGMA query_only = ON", "PRAGMA read_uncommitted = ON"} {
+					if _, err := conn.Exec(p, nil); err != nil {
+						return err
+					}
+				}
 			}
 			return nil
 		}

@@ -173,7 +173,8 @@ func TestReadersSeeCommittedChunks(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for !stop.Load() {
-				for _, f := range []Filter{{Limit: MaxLimit}, {Limit: MaxLimit, ConnState: Disconnected}} {
+				for _, f := range []Filter{{Limit: MaxLimit}, {Limit: MaxLimit, ConnState: Disconnected},
+					{Limit: MaxLimit, Ranges: []ColumnRange{{Column: "mqueue_len", Range: Range{Gte: ptr(int64(1))}}}}} {
 					p, err := c.List(ctx, f)
 					if err == nil && p.Count != int64(len(p.Rows)) {
 						err = fmt.Errorf("filter %+v: count %d but %d rows", f, p.Count, len(p.Rows))
@@ -199,6 +200,16 @@ func TestReadersSeeCommittedChunks(t *testing.T) {
 		c.Upsert(rows)
 		flush(t, c)
 	}
+	// Counter updates run beside the readers (shared chunks): no reader
+	// may fail or see a count that disagrees with its rows.
+	for round := range 4 {
+		var ups []StatsUpdate
+		for i := range 800 {
+			ups = append(ups, StatsUpdate{ClientID: fmt.Sprintf("c%05d", i), Counters: Counters{RecvOct: int64(round*1000 + i), MqueueLen: int64(i % 3)}})
+		}
+		c.UpdateStats(ups)
+		flush(t, c)
+	}
 	waitFor(t, "readers to run", func() bool { return lists.Load() > 20 || len(errs) > 0 })
 	stop.Store(true)
 	wg.Wait()
@@ -206,8 +217,11 @@ func TestReadersSeeCommittedChunks(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if n := c.Stats().Rows; n != 500+3*100 {
-		t.Fatalf("rows %d", n)
+	if s := c.Stats(); s.Rows != 500+3*100 || s.Errors != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+	if r, err := c.Get(ctx, "c00007"); err != nil || r.RecvOct != 3007 || r.MqueueLen != 1 {
+		t.Fatalf("counters after the last round: %+v, %v", r.Counters, err)
 	}
 }
 

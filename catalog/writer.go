@@ -63,6 +63,7 @@ type writer struct {
 
 	// The open chunk, if any.
 	inTx      bool
+	exclusive bool // the chunk holds the gate (see begin)
 	txStart   time.Time
 	txOps     int
 	effects   []effect
@@ -191,12 +192,25 @@ func (w *writer) quitting() bool {
 }
 
 // begin opens a chunk: it shuts readers out and starts a transaction.
-func (w *writer) begin() error {
-	w.c.gate.Lock()
+//
+// An exclusive chunk (lifecycle changes: rows appear, disappear or change
+// the filters they match) shuts readers out until it commits, so that a
+// page and its count always agree. A shared chunk (counter updates) runs
+// beside readers, which read uncommitted (PRAGMA read_uncommitted on the
+// shared cache): a counter update changes no row's membership in any
+// SQL-evaluated seed filter, and the Go mirror, which counter ranges and
+// orders read, takes the chunk's counters only at commit, under the gate.
+func (w *writer) begin(exclusive bool) error {
+	if exclusive {
+		w.c.gate.Lock()
+	}
+	w.exclusive = exclusive
 	w.txStart = time.Now()
 	w.txOps = 0
 	if _, err := w.conn.ExecContext(context.Background(), "BEGIN"); err != nil {
-		w.c.gate.Unlock()
+		if exclusive {
+			w.c.gate.Unlock()
+		}
 		return err
 	}
 	w.inTx = true
@@ -211,7 +225,13 @@ func (w *writer) commit() {
 		return
 	}
 	ctx := context.Background()
-	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
+	_, err := w.conn.ExecContext(ctx, "COMMIT")
+	lockStart := w.txStart
+	if !w.exclusive {
+		lockStart = time.Now()
+		w.c.gate.Lock()
+	}
+	if err != nil {
 		w.c.fail(err)
 		w.conn.ExecContext(ctx, "ROLLBACK")
 		w.free = append(w.free, w.newSlots...)
@@ -230,7 +250,7 @@ func (w *writer) commit() {
 	clear(w.effects)
 	w.effects = w.effects[:0]
 	w.inTx = false
-	hold := time.Since(w.txStart)
+	hold := time.Since(lockStart)
 	w.c.rows.Store(int64(len(w.index)))
 	w.c.gate.Unlock()
 	if int64(hold) > w.c.maxHold.Load() {
@@ -247,7 +267,9 @@ func (w *writer) abort(err error) {
 	clear(w.effects)
 	w.effects = w.effects[:0]
 	w.inTx = false
-	w.c.gate.Unlock()
+	if w.exclusive {
+		w.c.gate.Unlock()
+	}
 }
 
 // step is called after each statement of a chunk; it commits when the
@@ -377,7 +399,7 @@ func (w *writer) applySeg(m map[string]*Row, outer []map[string]*Row) {
 			if w.quitting() {
 				return
 			}
-			if err := w.begin(); err != nil {
+			if err := w.begin(true); err != nil {
 				w.c.fail(err)
 				return
 			}
@@ -500,7 +522,7 @@ func (w *writer) applyStats() {
 					continue
 				}
 			}
-			if err := w.begin(); err != nil {
+			if err := w.begin(false); err != nil {
 				w.c.fail(err)
 				break
 			}
