@@ -179,7 +179,7 @@ func (b *Broker) Publish(ctx context.Context, req PublishRequest) (int, error) {
 		if req.Retain {
 			m := newMessage(p, []byte(req.Topic), nil, nil, time.Now())
 			r := &Retained{Topic: req.Topic, Payload: m.payload, QoS: m.qos, Stored: time.Now(),
-				ExpiryInterval: m.expiry, Properties: encodeProps(&m.props)}
+				ExpiryInterval: m.expiry, Properties: encodeProps(m.props)}
 			_ = b.retain.Set(r)
 		}
 		return 0, nil

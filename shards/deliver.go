@@ -171,7 +171,9 @@ func (s *session) sendPublish(d delivery, id uint16, dup bool, now int64) bool {
 	p := mqtt.Publish{Dup: dup, QoS: d.qos, Retain: d.retain, Topic: d.msg.topic,
 		PacketID: id, Payload: d.msg.payload}
 	if s.version == mqtt.V5 {
-		p.Properties = d.msg.props
+		if d.msg.props != nil {
+			p.Properties = *d.msg.props
+		}
 		if d.msg.expireAt != 0 {
 			p.Properties.Present.Add(mqtt.PropMessageExpiry)
 			p.Properties.MessageExpiry = d.msg.remaining(now) // [MQTT-3.3.2-6]

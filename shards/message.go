@@ -16,8 +16,8 @@ type message struct {
 	retain  bool
 	// props are the MQTT 5 properties forwarded to subscribers (payload
 	// format, content type, response topic, correlation data, user
-	// properties); the expiry is kept in expireAt instead.
-	props mqtt.Properties
+	// properties), nil when there are none; the expiry is kept in expireAt.
+	props *mqtt.Properties
 	// from is the publishing client's id (No Local, hash_clientid); empty
 	// for messages published by the broker's API.
 	from []byte
@@ -61,16 +61,18 @@ func newMessage(p *mqtt.Publish, topic []byte, from []byte, sender *session, now
 		m.payload = nil
 	}
 	m.from = take(from)
-	m.props.Present = pr.Present & forwarded
-	m.props.PayloadFormat = pr.PayloadFormat
-	m.props.ContentType = take(pr.ContentType)
-	m.props.ResponseTopic = take(pr.ResponseTopic)
-	m.props.CorrelationData = take(pr.CorrelationData)
-	if len(pr.User) > 0 {
-		m.props.User = make([]mqtt.UserProperty, len(pr.User))
-		for i, u := range pr.User {
-			m.props.User[i] = mqtt.UserProperty{Key: take(u.Key), Value: take(u.Value)}
+	if pr.Present&forwarded != 0 || len(pr.User) > 0 {
+		fp := &mqtt.Properties{Present: pr.Present & forwarded, PayloadFormat: pr.PayloadFormat}
+		fp.ContentType = take(pr.ContentType)
+		fp.ResponseTopic = take(pr.ResponseTopic)
+		fp.CorrelationData = take(pr.CorrelationData)
+		if len(pr.User) > 0 {
+			fp.User = make([]mqtt.UserProperty, len(pr.User))
+			for i, u := range pr.User {
+				fp.User[i] = mqtt.UserProperty{Key: take(u.Key), Value: take(u.Value)}
+			}
 		}
+		m.props = fp
 	}
 	if pr.Present.Has(mqtt.PropMessageExpiry) && pr.MessageExpiry > 0 {
 		m.expiry = pr.MessageExpiry

@@ -137,7 +137,7 @@ func (sh *shard) storeRetained(m *message) {
 	r := &Retained{Topic: string(m.topic), Payload: m.payload, QoS: m.qos,
 		Stored: sh.loop.Now(), ExpiryInterval: m.expiry}
 	if len(m.payload) > 0 {
-		r.Properties = encodeProps(&m.props)
+		r.Properties = encodeProps(m.props)
 	}
 	_ = sh.b.retain.Set(r)
 }
@@ -145,7 +145,7 @@ func (sh *shard) storeRetained(m *message) {
 // encodeProps returns the forwarded properties of a message in their MQTT
 // 5 wire form (length prefix included), as Retained.Properties keeps them.
 func encodeProps(pr *mqtt.Properties) []byte {
-	if pr.Present == 0 && len(pr.User) == 0 {
+	if pr == nil || pr.Present == 0 && len(pr.User) == 0 {
 		return nil
 	}
 	// A PUBLISH to topic "a" with no payload: header, 2+1 bytes of topic,
