@@ -32,6 +32,10 @@ type Config struct {
 	// TickInterval is how often each loop's timers run. If zero, 100 ms is
 	// used.
 	TickInterval time.Duration
+	// MaxConnectRate caps new connections per second over all listeners
+	// (a token bucket holding one second's worth); connections above it are
+	// closed at once. If zero, there is no cap.
+	MaxConnectRate int
 }
 
 // Validate reports whether c is usable.
@@ -46,7 +50,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: MaxPacketSize %d out of range", ErrInvalidConfig, c.MaxPacketSize)
 	case c.ConnectTimeout < 0 || c.TickInterval < 0:
 		return fmt.Errorf("%w: negative duration", ErrInvalidConfig)
-	case c.OutboundSoftLimit < 0 || c.OutboundHardLimit < 0 || c.MaxConnections < 0:
+	case c.OutboundSoftLimit < 0 || c.OutboundHardLimit < 0 || c.MaxConnections < 0 || c.MaxConnectRate < 0:
 		return fmt.Errorf("%w: negative limit", ErrInvalidConfig)
 	}
 	d := c.withDefaults()

@@ -17,6 +17,9 @@ var (
 	// ErrTooManyConnections reports a connection refused because
 	// Config.MaxConnections were already open.
 	ErrTooManyConnections = errors.New("netio: too many connections")
+	// ErrConnectRate reports a connection refused because
+	// Config.MaxConnectRate was exceeded.
+	ErrConnectRate = errors.New("netio: connect rate exceeded")
 	// ErrServerClosed is returned by Serve after Shutdown.
 	ErrServerClosed = errors.New("netio: server closed")
 	// ErrNotServing is returned by methods that need a running engine.

@@ -33,10 +33,14 @@ type Server struct {
 	stopOnce sync.Once
 	stopErr  error
 
+	rejected atomic.Int64
+
 	// mu guards the following fields.
-	mu    sync.Mutex
-	loops []*Loop
-	byEL  map[gnet.EventLoop]*Loop
+	mu     sync.Mutex
+	loops  []*Loop
+	byEL   map[gnet.EventLoop]*Loop
+	tokens float64   // connect-rate bucket
+	filled time.Time // when tokens was last refilled
 }
 
 // New returns a Server for cfg that reports to h; call Start or Serve.
@@ -109,6 +113,31 @@ func (s *Server) Addr() net.Addr { return s.addr }
 // Connections returns the number of open connections; safe from any
 // goroutine.
 func (s *Server) Connections() int { return int(s.conns.Load()) }
+
+// Rejected returns how many connections were closed at once because of
+// MaxConnections or MaxConnectRate; safe from any goroutine.
+func (s *Server) Rejected() int64 { return s.rejected.Load() }
+
+// admit takes a token from the connect-rate bucket.
+func (s *Server) admit(now time.Time) bool {
+	rate := float64(s.cfg.MaxConnectRate)
+	if rate == 0 {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.filled.IsZero() {
+		s.tokens = rate
+	} else {
+		s.tokens = min(rate, s.tokens+now.Sub(s.filled).Seconds()*rate)
+	}
+	s.filled = now
+	if s.tokens < 1 {
+		return false
+	}
+	s.tokens--
+	return true
+}
 
 // Migrations returns how many connections were moved to another loop;
 // safe from any goroutine.
@@ -209,7 +238,8 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		c.migrated = true
 		c.openedAt = ho.openedAt
 		c.bytesIn, c.bytesOut, c.reads, c.writes = ho.bytesIn, ho.bytesOut, ho.reads, ho.writes
-	} else if s.stopping.Load() || int(s.conns.Load()) > s.cfg.MaxConnections {
+	} else if s.stopping.Load() || int(s.conns.Load()) > s.cfg.MaxConnections || !s.admit(l.now) {
+		s.rejected.Add(1)
 		c.rejected = true
 		c.closing = true
 		l.exit(nil)

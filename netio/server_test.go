@@ -348,3 +348,22 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestMaxConnectRate(t *testing.T) {
+	h := &echoHandler{}
+	s := startServer(t, Config{MaxConnectRate: 2}, h)
+	accepted := 0
+	for i := 0; i < 20; i++ {
+		c := dial(t, s)
+		_, _ = c.Write([]byte{0xc0, 0x00})
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b := make([]byte, 2)
+		if _, err := io.ReadFull(c, b); err == nil {
+			accepted++
+		}
+	}
+	// The bucket holds 2; letting all 20 in would take 9 s of refills.
+	if accepted < 2 || accepted >= 20 || s.Rejected() != int64(20-accepted) {
+		t.Fatalf("accepted %d, rejected %d of 20 at 2/s", accepted, s.Rejected())
+	}
+}
