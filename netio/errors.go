@@ -14,19 +14,8 @@ var (
 	// ErrSlowConsumer reports a connection whose unsent outbound bytes stayed
 	// above Config.OutboundHardLimit.
 	ErrSlowConsumer = errors.New("netio: outbound hard limit exceeded")
-	// ErrTooManyConnections reports a connection refused because
-	// Config.MaxConnections were already open.
-	ErrTooManyConnections = errors.New("netio: too many connections")
-	// ErrConnectRate reports a connection refused because
-	// Config.MaxConnectRate was exceeded.
-	ErrConnectRate = errors.New("netio: connect rate exceeded")
 	// ErrServerClosed is returned by Serve after Shutdown.
 	ErrServerClosed = errors.New("netio: server closed")
-	// ErrNotServing is returned by methods that need a running engine.
-	ErrNotServing = errors.New("netio: server not serving")
 	// ErrInvalidConfig reports a Config that failed Validate.
 	ErrInvalidConfig = errors.New("netio: invalid config")
-	// ErrMigrated reports that a connection was handed to another loop; the
-	// Handler never sees it in OnClose.
-	ErrMigrated = errors.New("netio: connection migrated")
 )
