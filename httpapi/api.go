@@ -35,6 +35,9 @@ type API struct {
 	// idPrefix and idSeq make message ids: 8 random bytes, then a counter.
 	idPrefix [8]byte
 	idSeq    atomic.Uint64
+
+	// ops are the routes, metrics, readiness and document (metrics.go).
+	ops ops
 }
 
 // New returns the API serving lister and broker, authenticating with keys.
@@ -68,23 +71,31 @@ func New(cfg Config, lister Lister, broker Broker, keys *KeyStore) (*API, error)
 	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, &apiError{http.StatusMethodNotAllowed, codeMethodNotAllowed, "method not allowed on this endpoint"})
 	})
-	r.GET(base+"/clients", a.handle(a.listClients))
-	r.GET(base+"/clients/:clientid", a.handle(a.getClient))
-	r.DELETE(base+"/clients/:clientid", a.handle(a.kickClient))
-	r.GET(base+"/clients/:clientid/subscriptions", a.handle(a.clientSubscriptions))
-	r.POST(base+"/clients/:clientid/subscribe", a.handle(a.subscribe))
-	r.POST(base+"/clients/:clientid/subscribe/bulk", a.handle(a.subscribeBulk))
-	r.POST(base+"/clients/:clientid/unsubscribe", a.handle(a.unsubscribe))
-	r.POST(base+"/clients/:clientid/unsubscribe/bulk", a.handle(a.unsubscribeBulk))
+	// a.route registers under the base, records the route for the
+	// OpenAPI document and times the requests (metrics.go).
+	a.route(r, http.MethodGet, "/clients", "", a.listClients)
+	a.route(r, http.MethodGet, "/clients/:clientid", "", a.getClient)
+	a.route(r, http.MethodDelete, "/clients/:clientid", "", a.kickClient)
+	a.route(r, http.MethodGet, "/clients/:clientid/subscriptions", "", a.clientSubscriptions)
+	a.route(r, http.MethodPost, "/clients/:clientid/subscribe", "", a.subscribe)
+	a.route(r, http.MethodPost, "/clients/:clientid/subscribe/bulk", "", a.subscribeBulk)
+	a.route(r, http.MethodPost, "/clients/:clientid/unsubscribe", "", a.unsubscribe)
+	a.route(r, http.MethodPost, "/clients/:clientid/unsubscribe/bulk", "", a.unsubscribeBulk)
 	// POST /clients/kickout/bulk shares its first segments with the
 	// per-client routes, which httprouter v1.3.0 cannot hold beside a
 	// wildcard: it is routed here as clientid "kickout".
-	r.POST(base+"/clients/:clientid/bulk", a.handle(a.kickoutBulk))
-	r.GET(base+"/subscriptions", a.handle(a.listSubscriptions))
-	r.POST(base+"/publish", a.handle(a.publish))
-	r.POST(base+"/publish/bulk", a.handle(a.publishBulk))
-	r.GET(base+"/stats", a.handle(a.stats))
+	a.route(r, http.MethodPost, "/clients/:clientid/bulk", "/clients/kickout/bulk", a.kickoutBulk)
+	a.route(r, http.MethodGet, "/subscriptions", "", a.listSubscriptions)
+	a.route(r, http.MethodPost, "/publish", "", a.publish)
+	a.route(r, http.MethodPost, "/publish/bulk", "", a.publishBulk)
+	a.route(r, http.MethodGet, "/stats", "", a.stats)
 	a.router = r
+	a.opsRoutes()
+	docs, err := a.buildDocs()
+	if err != nil {
+		return nil, err
+	}
+	a.ops.docs = docs
 	return a, nil
 }
 
@@ -104,6 +115,10 @@ func (a *API) handle(h handlerFunc) httprouter.Handle {
 // A panic in a handler is recovered into a 500 without internals.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer a.recover(w, r)
+	// /status, /api-docs and /metrics come before the key check.
+	if a.serveOps(w, r) {
+		return
+	}
 	key, secret, ok := r.BasicAuth()
 	if !ok {
 		unauthorized(w)

@@ -1,0 +1,356 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/shardmq/shardmq/catalog"
+)
+
+// The OpenAPI 3 document of the API, served at /api-docs and
+// {base}/api-docs. It is built once by New from opDocs below; a test
+// checks that it names exactly the registered routes.
+
+// param documents one parameter.
+type param struct {
+	name, in, typ, desc string
+	enum                []string
+	repeatable          bool
+}
+
+// opDoc documents one operation. Its key in opDocs is "METHOD path", the
+// path under the base (or absolute for the operational endpoints).
+type opDoc struct {
+	summary string
+	params  []param
+	// body is the request body schema (a components name, or "" for none).
+	body string
+	// responses maps status → schema name ("" for no body, "text" for
+	// text/plain, "metrics" for Prometheus' text format).
+	responses map[int]string
+	// public operations need no API key.
+	public bool
+}
+
+// clientIDParam is the path parameter of the per-client routes.
+var pathClientID = param{name: "clientid", in: "path", typ: "string",
+	desc: "client id, percent-encoded when it holds / or other reserved characters"}
+
+// clientsQueryParams are the parameters of GET /clients; the gte_/lte_
+// ranges over the catalog's counters are added from catalog.Columns.
+func clientsQueryParams() []param {
+	ps := []param{
+		{name: "page", in: "query", typ: "integer", desc: "page number, 1..1000000000, default 1"},
+		{name: "_page", in: "query", typ: "integer", desc: "page (the seed's spelling)"},
+		{name: "limit", in: "query", typ: "integer", desc: "page size, 1..10000, default 100"},
+		{name: "_limit", in: "query", typ: "integer", desc: "limit (the seed's spelling)"},
+		{name: "clientid", in: "query", typ: "string", desc: "exact client id; repeated values are ORed (at most 1000)", repeatable: true},
+		{name: "username", in: "query", typ: "string", desc: "exact username; repeated values are ORed (at most 1000)", repeatable: true},
+		{name: "zone", in: "query", typ: "string", desc: "zone name"},
+		{name: "ip_address", in: "query", typ: "string", desc: "client IPv4 or IPv6 address, without port"},
+		{name: "conn_state", in: "query", typ: "string", enum: []string{"connected", "idle", "disconnected"}, desc: "connection state"},
+		{name: "clean_start", in: "query", typ: "boolean", desc: "clean start flag"},
+		{name: "proto_name", in: "query", typ: "string", enum: []string{"MQTT", "CoAP", "MQTT-SN"}, desc: "protocol name"},
+		{name: "proto_ver", in: "query", typ: "integer", desc: "protocol version, 1..255 (MQTT: 3, 4, 5)"},
+		{name: "like_clientid", in: "query", typ: "string", desc: "case-sensitive substring of the client id"},
+		{name: "_like_clientid", in: "query", typ: "string", desc: "like_clientid (EMQX 4's spelling)"},
+		{name: "like_username", in: "query", typ: "string", desc: "case-sensitive substring of the username"},
+		{name: "_like_username", in: "query", typ: "string", desc: "like_username (EMQX 4's spelling)"},
+		{name: "order_by", in: "query", typ: "string", desc: "sort column: clientid (default), username, connected_at, created_at or a counter"},
+		{name: "order", in: "query", typ: "string", enum: []string{"asc", "desc"}, desc: "sort direction, default asc"},
+		{name: "cursor", in: "query", typ: "string", desc: "meta.cursor of the previous page (keyset paging)"},
+		{name: "fields", in: "query", typ: "string", desc: "comma-separated keys of the client object, or all"},
+	}
+	for _, t := range []string{"created_at", "connected_at"} {
+		ps = append(ps,
+			param{name: "gte_" + t, in: "query", typ: "string", desc: t + " ≥ bound: Unix milliseconds or RFC 3339"},
+			param{name: "lte_" + t, in: "query", typ: "string", desc: t + " ≤ bound: Unix milliseconds or RFC 3339"},
+			param{name: "_gte_" + t, in: "query", typ: "integer", desc: t + " ≥ bound in Unix seconds (the seed's spelling)"},
+			param{name: "_lte_" + t, in: "query", typ: "integer", desc: t + " ≤ bound in Unix seconds, inclusive of the whole second"})
+	}
+	for _, c := range catalog.Columns {
+		if c.Rangeable {
+			ps = append(ps,
+				param{name: "gte_" + c.Name, in: "query", typ: "integer", desc: c.Name + " ≥ bound, 0..2^62"},
+				param{name: "lte_" + c.Name, in: "query", typ: "integer", desc: c.Name + " ≤ bound, 0..2^62"})
+		}
+	}
+	return ps
+}
+
+// opDocs documents every route.
+func opDocs() map[string]opDoc {
+	clientErrs := map[int]string{400: "Error", 404: "Error", 503: "Error"}
+	with := func(m map[int]string, status int, schema string) map[int]string {
+		out := map[int]string{status: schema}
+		for k, v := range m {
+			out[k] = v
+		}
+		return out
+	}
+	return map[string]opDoc{
+		"GET /clients": {summary: "List clients (connected and offline sessions), filtered and paged, from the catalog",
+			params: clientsQueryParams(), responses: map[int]string{200: "ClientPage", 400: "Error", 503: "Error"}},
+		"GET /clients/{clientid}": {summary: "One client's info object, read live from its session",
+			params: []param{pathClientID}, responses: with(clientErrs, 200, "Client")},
+		"DELETE /clients/{clientid}": {summary: "Kick: close the connection (MQTT 5: DISCONNECT 0x98) and discard the session",
+			params: []param{pathClientID}, responses: with(clientErrs, 204, "")},
+		"GET /clients/{clientid}/subscriptions": {summary: "One client's subscriptions, ordered by topic",
+			params: []param{pathClientID}, responses: with(clientErrs, 200, "SubscriptionList")},
+		"POST /clients/{clientid}/subscribe": {summary: "Subscribe the client; in force when the response comes",
+			params: []param{pathClientID}, body: "SubscribeRequest", responses: with(clientErrs, 200, "Subscription")},
+		"POST /clients/{clientid}/subscribe/bulk": {summary: "Subscribe the client to several filters, all or nothing",
+			params: []param{pathClientID}, body: "SubscribeBulkRequest", responses: with(clientErrs, 200, "SubscriptionData")},
+		"POST /clients/{clientid}/unsubscribe": {summary: "Unsubscribe the client from a filter",
+			params: []param{pathClientID}, body: "UnsubscribeRequest", responses: with(clientErrs, 204, "")},
+		"POST /clients/{clientid}/unsubscribe/bulk": {summary: "Unsubscribe the client from several filters",
+			params: []param{pathClientID}, body: "UnsubscribeBulkRequest", responses: with(clientErrs, 204, "")},
+		"POST /clients/kickout/bulk": {summary: "Kick several clients; ids without a session are skipped",
+			body: "ClientIDList", responses: map[int]string{204: "", 400: "Error", 503: "Error"}},
+		"GET /subscriptions": {summary: "Every subscription of every session, ordered by client id then topic, paged",
+			params: []param{
+				{name: "page", in: "query", typ: "integer", desc: "page number, default 1"},
+				{name: "_page", in: "query", typ: "integer", desc: "page (the seed's spelling)"},
+				{name: "limit", in: "query", typ: "integer", desc: "page size, 1..10000, default 100"},
+				{name: "_limit", in: "query", typ: "integer", desc: "limit (the seed's spelling)"},
+				{name: "cursor", in: "query", typ: "string", desc: "meta.cursor of the previous page"},
+				{name: "clientid", in: "query", typ: "string", desc: "owner, exact"},
+				{name: "topic", in: "query", typ: "string", desc: "subscribed filter, exact, without $share/{group}/"},
+				{name: "qos", in: "query", typ: "integer", enum: []string{"0", "1", "2"}, desc: "granted QoS"},
+				{name: "share_group", in: "query", typ: "string", desc: "shared subscriptions of this group"},
+				{name: "match_topic", in: "query", typ: "string", desc: "a topic name the filter matches"},
+				{name: "_match_topic", in: "query", typ: "string", desc: "match_topic (EMQX 4's spelling)"},
+			}, responses: map[int]string{200: "SubscriptionPage", 400: "Error", 503: "Error"}},
+		"POST /publish": {summary: "Publish a message as the API",
+			body: "PublishRequest", responses: map[int]string{200: "PublishResult", 202: "PublishResult", 400: "Error", 503: "Error"}},
+		"POST /publish/bulk": {summary: "Publish several messages, validated as a whole first",
+			body: "PublishBulkRequest", responses: map[int]string{200: "PublishResultList", 202: "PublishResultList", 400: "Error", 503: "Error"}},
+		"GET /stats": {summary: "Broker-wide counts and their high-water marks (EMQX 5's names)",
+			params:    []param{{name: "aggregate", in: "query", typ: "boolean", desc: "one object without the node name instead of one per node"}},
+			responses: map[int]string{200: "StatsList", 400: "Error", 503: "Error"}},
+		"GET " + StatusPath: {summary: "Health, as EMQX: 200 when the MQTT listeners and the catalog are up, 503 before and while stopping",
+			responses: map[int]string{200: "text", 503: "text"}, public: true},
+		"GET {base}" + StatusPath: {summary: "Health (the same as /status)",
+			responses: map[int]string{200: "text", 503: "text"}, public: true},
+		"GET " + DocsPath: {summary: "This OpenAPI 3 document",
+			responses: map[int]string{200: "document"}, public: true},
+		"GET {base}" + DocsPath: {summary: "This OpenAPI 3 document (the same as /api-docs)",
+			responses: map[int]string{200: "document"}, public: true},
+		"GET " + MetricsPath: {summary: "Prometheus metrics (text exposition format); needs an administrator or viewer key when the broker is configured so",
+			responses: map[int]string{200: "metrics", 401: "Error", 403: "Error"}, public: true},
+	}
+}
+
+// docKey returns the opDocs key of a registered route.
+func (a *API) docKey(rt route) string {
+	p := rt.pattern
+	if rest, ok := strings.CutPrefix(p, a.cfg.Base); ok && (rest == StatusPath || rest == DocsPath) {
+		return rt.method + " {base}" + rest
+	}
+	if rest, ok := strings.CutPrefix(p, a.cfg.Base+"/"); ok {
+		return rt.method + " /" + rest
+	}
+	return rt.method + " " + p
+}
+
+// buildDocs returns the document for the registered routes; a route
+// without an opDoc is an error (New refuses to start: the document would
+// lie).
+func (a *API) buildDocs() ([]byte, error) {
+	docs := opDocs()
+	paths := map[string]map[string]any{}
+	for _, rt := range a.ops.routes {
+		key := a.docKey(rt)
+		d, ok := docs[key]
+		if !ok {
+			return nil, fmt.Errorf("httpapi: route %s %s has no OpenAPI description", rt.method, rt.pattern)
+		}
+		op := map[string]any{"summary": d.summary, "operationId": operationID(key)}
+		if len(d.params) > 0 {
+			var ps []map[string]any
+			for _, p := range d.params {
+				schema := map[string]any{"type": p.typ}
+				if len(p.enum) > 0 {
+					schema["enum"] = p.enum
+				}
+				if p.repeatable {
+					schema = map[string]any{"type": "array", "items": schema}
+				}
+				ps = append(ps, map[string]any{"name": p.name, "in": p.in, "required": p.in == "path",
+					"description": p.desc, "schema": schema, "explode": true})
+			}
+			op["parameters"] = ps
+		}
+		if d.body != "" {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"application/json": map[string]any{"schema": ref(d.body)}}}
+		}
+		res := map[string]any{}
+		for status, schema := range d.responses {
+			r := map[string]any{"description": http.StatusText(status)}
+			switch schema {
+			case "":
+			case "text":
+				r["content"] = map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"},
+					"example": "Node " + a.cfg.Node + " is started\nshardmq is running"}}
+			case "metrics":
+				r["content"] = map[string]any{"text/plain; version=0.0.4": map[string]any{"schema": map[string]any{"type": "string"}}}
+			case "document":
+				r["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}
+			default:
+				r["content"] = map[string]any{"application/json": map[string]any{"schema": ref(schema)}}
+			}
+			res[strconv.Itoa(status)] = r
+		}
+		if !d.public {
+			res["401"] = map[string]any{"description": "missing or wrong API key", "content": jsonContent("Error")}
+			res["403"] = map[string]any{"description": "the key's role may not do this", "content": jsonContent("Error")}
+		}
+		op["responses"] = res
+		if d.public {
+			op["security"] = []any{}
+		}
+		if paths[rt.pattern] == nil {
+			paths[rt.pattern] = map[string]any{}
+		}
+		paths[rt.pattern][strings.ToLower(rt.method)] = op
+	}
+	doc := map[string]any{
+		"openapi": "3.0.3",
+		"info": map[string]any{"title": "shardmq management API", "version": "5",
+			"description": "EMQX 5-compatible clients API of the shardmq MQTT broker. Errors are JSON {code, message}."},
+		"servers":    []any{map[string]any{"url": "/"}},
+		"paths":      paths,
+		"security":   []any{map[string]any{"basicAuth": []any{}}},
+		"components": components(),
+	}
+	return json.MarshalIndent(doc, "", "  ")
+}
+
+func ref(name string) map[string]any {
+	return map[string]any{"$ref": "#/components/schemas/" + name}
+}
+
+func jsonContent(schema string) map[string]any {
+	return map[string]any{"application/json": map[string]any{"schema": ref(schema)}}
+}
+
+// operationID makes an operation id from "METHOD /path/{x}".
+func operationID(key string) string {
+	r := strings.NewReplacer("{base}", "base", "/", "_", "{", "", "}", "", "-", "_", " ", "")
+	return strings.ToLower(r.Replace(key))
+}
+
+// components returns the schemas of the document.
+func components() map[string]any {
+	obj := func(required []string, props map[string]any) map[string]any {
+		m := map[string]any{"type": "object", "properties": props}
+		if len(required) > 0 {
+			m["required"] = required
+		}
+		return m
+	}
+	str := map[string]any{"type": "string"}
+	integer := map[string]any{"type": "integer"}
+	boolean := map[string]any{"type": "boolean"}
+	arr := func(items any) map[string]any { return map[string]any{"type": "array", "items": items} }
+	bit := map[string]any{"type": "integer", "enum": []int{0, 1}}
+	meta := obj([]string{"page", "limit", "hasnext"}, map[string]any{"page": integer, "limit": integer,
+		"hasnext": boolean, "count": integer, "cursor": str})
+	sub := obj(nil, map[string]any{"clientid": str, "topic": str, "qos": integer, "nl": bit, "rap": bit,
+		"rh": integer, "node": str})
+	subReq := obj([]string{"topic"}, map[string]any{"topic": str, "qos": map[string]any{"type": "integer", "enum": []int{0, 1, 2}},
+		"nl": bit, "rap": bit, "rh": map[string]any{"type": "integer", "enum": []int{0, 1, 2}}})
+	unsubReq := obj([]string{"topic"}, map[string]any{"topic": str})
+	pubReq := obj([]string{"topic", "payload"}, map[string]any{
+		"topic": str, "payload": str, "payload_encoding": map[string]any{"type": "string", "enum": []string{"plain", "base64"}},
+		"qos": map[string]any{"type": "integer", "enum": []int{0, 1, 2}}, "retain": boolean,
+		"clientid": map[string]any{"type": "string", "deprecated": true},
+		"properties": obj(nil, map[string]any{"payload_format_indicator": bit, "message_expiry_interval": integer,
+			"response_topic": str, "correlation_data": str, "content_type": str,
+			"user_properties": map[string]any{"type": "object", "additionalProperties": str}}),
+	})
+	pubRes := obj([]string{"id"}, map[string]any{"id": str, "reason_code": integer, "message": str})
+	stats := map[string]any{}
+	for _, k := range []string{"connections", "live_connections", "sessions", "subscriptions",
+		"subscriptions.shared", "topics", "retained"} {
+		stats[k+".count"] = integer
+		stats[k+".max"] = integer
+	}
+	stats["node"] = str
+	return map[string]any{
+		"schemas": map[string]any{
+			"Error":  obj([]string{"code", "message"}, map[string]any{"code": str, "message": str}),
+			"Client": clientSchema(),
+			"ClientPage": obj([]string{"meta", "data"}, map[string]any{"meta": meta,
+				"data": arr(ref("Client"))}),
+			"Subscription":           sub,
+			"SubscriptionList":       arr(ref("Subscription")),
+			"SubscriptionData":       obj([]string{"data"}, map[string]any{"data": arr(ref("Subscription"))}),
+			"SubscriptionPage":       obj([]string{"meta", "data"}, map[string]any{"meta": meta, "data": arr(ref("Subscription"))}),
+			"SubscribeRequest":       subReq,
+			"SubscribeBulkRequest":   arr(ref("SubscribeRequest")),
+			"UnsubscribeRequest":     unsubReq,
+			"UnsubscribeBulkRequest": arr(ref("UnsubscribeRequest")),
+			"ClientIDList":           arr(str),
+			"PublishRequest":         pubReq,
+			"PublishBulkRequest":     arr(ref("PublishRequest")),
+			"PublishResult":          pubRes,
+			"PublishResultList":      arr(ref("PublishResult")),
+			"Stats":                  obj(nil, stats),
+			"StatsList":              map[string]any{"oneOf": []any{arr(ref("Stats")), ref("Stats")}},
+		},
+		"securitySchemes": map[string]any{
+			"basicAuth": map[string]any{"type": "http", "scheme": "basic",
+				"description": "API key and secret (key:secret[:role] file); roles administrator, viewer (GET only), publisher (publish only)"},
+		},
+	}
+}
+
+// nullableClientFields may be null in the client object.
+var nullableClientFields = map[string]bool{"username": true, "peersni": true, "cn": true, "dn": true,
+	"tenant_id_from": true, "disconnected_at": true}
+
+// clientSchema describes the client object, its keys and types taken from
+// the encoder itself (clientFields over a sample row).
+func clientSchema() map[string]any {
+	s := "x"
+	d := int64(1)
+	row := catalog.Row{Username: "u", PeerSNI: &s, CN: &s, DN: &s, TenantIDFrom: &s, DisconnectedAt: &d, ConnectedAt: 1, CreatedAt: 1}
+	props := map[string]any{}
+	var required []string
+	for _, f := range clientFields {
+		var v any
+		_ = json.Unmarshal(f.appendValue(nil, &row), &v)
+		var schema map[string]any
+		switch v.(type) {
+		case string:
+			schema = map[string]any{"type": "string"}
+			if strings.HasSuffix(f.name, "_at") {
+				schema["format"] = "date-time"
+			}
+		case bool:
+			schema = map[string]any{"type": "boolean"}
+		default:
+			schema = map[string]any{"type": "integer"}
+		}
+		if nullableClientFields[f.name] {
+			schema["nullable"] = true
+		}
+		if f.name != "disconnected_at" {
+			required = append(required, f.name)
+		}
+		props[f.name] = schema
+	}
+	sort.Strings(required)
+	return map[string]any{"type": "object", "properties": props, "required": required}
+}
+
+// serveDocs serves the OpenAPI document.
+func (a *API) serveDocs(w http.ResponseWriter, _ *http.Request) {
+	writeBody(w, http.StatusOK, a.ops.docs)
+}
