@@ -64,13 +64,16 @@ type writer struct {
 	// The open chunk, if any.
 	inTx      bool
 	exclusive bool // the chunk holds the gate (see begin)
-	txStart   time.Time
-	txOps     int
-	effects   []effect
-	skipStat  map[string]struct{} // ids changed by lifecycle during a stats batch
-	lifeStack []map[string]*Row   // lifecycle segments being applied, outermost first
-	lifeDepth int                 // nesting of applyLife
-	newSlots  []uint32            // slots taken by inserts of the open chunk
+	// deferred are committed counter effects not yet in the mirror.
+	deferred      []effect
+	deferredSince time.Time
+	txStart       time.Time
+	txOps         int
+	effects       []effect
+	skipStat      map[string]struct{} // ids changed by lifecycle during a stats batch
+	lifeStack     []map[string]*Row   // lifecycle segments being applied, outermost first
+	lifeDepth     int                 // nesting of applyLife
+	newSlots      []uint32            // slots taken by inserts of the open chunk
 
 	nextStats    time.Time
 	lastAnalyze  time.Time
@@ -203,6 +206,9 @@ func (w *writer) quitting() bool {
 func (w *writer) begin(exclusive bool) error {
 	if exclusive {
 		w.c.gate.Lock()
+		// Counter effects of earlier shared chunks go first, so that
+		// this chunk's lifecycle changes land on top of them.
+		w.applyDeferredLocked()
 	}
 	w.exclusive = exclusive
 	w.txStart = time.Now()
@@ -226,11 +232,28 @@ func (w *writer) commit() {
 	}
 	ctx := context.Background()
 	_, err := w.conn.ExecContext(ctx, "COMMIT")
-	lockStart := w.txStart
 	if !w.exclusive {
-		lockStart = time.Now()
-		w.c.gate.Lock()
+		// A shared chunk's effects are counters only: they wait in
+		// w.deferred and reach the mirror in batches (flushDeferred), so
+		// that readers are not drained every few milliseconds.
+		if err != nil {
+			w.c.fail(err)
+			w.conn.ExecContext(ctx, "ROLLBACK")
+		} else {
+			if len(w.deferred) == 0 {
+				w.deferredSince = time.Now()
+			}
+			w.deferred = append(w.deferred, w.effects...)
+		}
+		clear(w.effects)
+		w.effects = w.effects[:0]
+		w.inTx = false
+		if time.Since(w.deferredSince) >= deferredMaxAge {
+			w.flushDeferred()
+		}
+		return
 	}
+	lockStart := w.txStart
 	if err != nil {
 		w.c.fail(err)
 		w.conn.ExecContext(ctx, "ROLLBACK")
@@ -256,6 +279,35 @@ func (w *writer) commit() {
 	if int64(hold) > w.c.maxHold.Load() {
 		w.c.maxHold.Store(int64(hold))
 	}
+}
+
+// deferredMaxAge bounds how long committed counters may wait before the
+// mirror (which counter ranges and orders read) takes them.
+const deferredMaxAge = 100 * time.Millisecond
+
+// flushDeferred hands the deferred counter effects to the mirror.
+func (w *writer) flushDeferred() {
+	if len(w.deferred) == 0 {
+		return
+	}
+	w.c.gate.Lock()
+	start := time.Now()
+	w.applyDeferredLocked()
+	hold := time.Since(start)
+	w.c.gate.Unlock()
+	if int64(hold) > w.c.maxHold.Load() {
+		w.c.maxHold.Store(int64(hold))
+	}
+}
+
+// applyDeferredLocked applies the deferred counter effects; the caller
+// holds the gate.
+func (w *writer) applyDeferredLocked() {
+	for i := range w.deferred {
+		w.applyEffect(&w.deferred[i])
+	}
+	clear(w.deferred)
+	w.deferred = w.deferred[:0]
 }
 
 // abort rolls the open chunk back after a failed statement.
@@ -551,6 +603,7 @@ func (w *writer) applyStats() {
 		}
 	}
 	w.commit()
+	w.flushDeferred()
 	w.skipStat = nil
 	took := time.Since(start)
 	w.c.lastSnap.Store(int64(took))
