@@ -9,7 +9,7 @@ import (
 // Config configures a Server. A zero field means the documented default.
 type Config struct {
 	// Listeners are the TCP addresses to listen on ("127.0.0.1:1883").
-	// At least one is required.
+	// At least one is required; they must differ from each other.
 	Listeners []string
 	// Loops is the number of event loops. If zero, runtime.NumCPU() is used.
 	Loops int
@@ -42,6 +42,13 @@ type Config struct {
 func (c *Config) Validate() error {
 	if len(c.Listeners) == 0 {
 		return fmt.Errorf("%w: no listeners", ErrInvalidConfig)
+	}
+	for i, l := range c.Listeners {
+		for _, m := range c.Listeners[:i] {
+			if l == m {
+				return fmt.Errorf("%w: listener %s given twice", ErrInvalidConfig, l)
+			}
+		}
 	}
 	switch {
 	case c.Loops < 0:

@@ -26,7 +26,7 @@ type Server struct {
 	done     chan struct{}
 	serveErr error
 	eng      gnet.Engine
-	addr     net.Addr
+	addrs    []net.Addr
 	conns    atomic.Int64
 	moves    atomic.Int64
 	stopping atomic.Bool
@@ -108,7 +108,16 @@ func (s *Server) Start() error {
 
 // Addr returns the first listener's bound address (useful with port 0);
 // nil before Start.
-func (s *Server) Addr() net.Addr { return s.addr }
+func (s *Server) Addr() net.Addr {
+	if len(s.addrs) == 0 {
+		return nil
+	}
+	return s.addrs[0]
+}
+
+// Addrs returns every listener's bound address, in Config.Listeners
+// order; nil before Start.
+func (s *Server) Addrs() []net.Addr { return s.addrs }
 
 // Connections returns the number of open connections; safe from any
 // goroutine.
@@ -196,13 +205,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // OnBoot implements gnet.EventHandler.
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.eng = eng
-	if fd, err := eng.Dup(); err == nil {
+	for _, l := range s.cfg.Listeners {
+		fd, err := eng.DupListener("tcp", l)
+		if err != nil {
+			continue
+		}
 		if sa, err := unix.Getsockname(fd); err == nil {
 			switch a := sa.(type) {
 			case *unix.SockaddrInet4:
-				s.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+				s.addrs = append(s.addrs, &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port})
 			case *unix.SockaddrInet6:
-				s.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+				s.addrs = append(s.addrs, &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port})
 			}
 		}
 		_ = unix.Close(fd)
@@ -311,7 +324,9 @@ func (s *Server) migrate(c *Conn, rest []byte) {
 		_ = f.Close()
 		if err == nil {
 			ctx := gnet.NewContext(context.Background(), ho)
+			s.moves.Add(1) // before the target can see it
 			if _, err = target.el.Enroll(ctx, nc); err != nil {
+				s.moves.Add(-1)
 				_ = nc.Close()
 			}
 		}
@@ -321,7 +336,6 @@ func (s *Server) migrate(c *Conn, rest []byte) {
 		c.Close(err)
 		return
 	}
-	s.moves.Add(1)
 	c.movedAway = true
 	c.closing = true
 	c.loop.closers = append(c.loop.closers, c)

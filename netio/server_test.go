@@ -337,6 +337,7 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"defaults", Config{Listeners: []string{":1"}}, true},
 		{"no_listener", Config{}, false},
+		{"same_listener_twice", Config{Listeners: []string{":1", ":1"}}, false},
 		{"soft_above_hard", Config{Listeners: []string{":1"}, OutboundSoftLimit: 10, OutboundHardLimit: 5}, false},
 		{"negative", Config{Listeners: []string{":1"}, Loops: -1}, false},
 	}
@@ -365,5 +366,45 @@ func TestMaxConnectRate(t *testing.T) {
 	// The bucket holds 2; letting all 20 in would take 9 s of refills.
 	if accepted < 2 || accepted >= 20 || s.Rejected() != int64(20-accepted) {
 		t.Fatalf("accepted %d, rejected %d of 20 at 2/s", accepted, s.Rejected())
+	}
+}
+
+func TestTwoListeners(t *testing.T) {
+	h := &echoHandler{}
+	// Two different addresses: a free port found now, and port 0.
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := free.Addr().String()
+	free.Close()
+	s, err := New(Config{Listeners: []string{"127.0.0.1:0", second}, Loops: 2}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+	}()
+	addrs := s.Addrs()
+	if len(addrs) != 2 || addrs[0].String() == addrs[1].String() || addrs[1].String() != second {
+		t.Fatalf("addrs %v", addrs)
+	}
+	for _, a := range addrs {
+		c, err := net.Dial("tcp", a.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = c.Write([]byte{0xc0, 0x00})
+		b := make([]byte, 2)
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadFull(c, b); err != nil {
+			t.Fatalf("%v: %v", a, err)
+		}
+		c.Close()
 	}
 }
