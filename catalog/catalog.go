@@ -104,19 +104,22 @@ var dbSeq atomic.Uint64
 // applies the changes.
 //
 // Isolation: readers and the writer share one in-memory database (shared
-// cache). A gate (sync.RWMutex) keeps them apart: the writer holds it for
-// one chunk of a snapshot at a time (at most about ChunkBudget) and readers
-// hold it shared for one whole List, so a page and its count always come
-// from the same committed state. docs/catalog.md has the measurements that
-// chose this over uncommitted reads and copy-and-swap.
+// cache). Readers hold a gate (sync.RWMutex) shared for one whole List;
+// the writer holds it exclusively for each chunk of lifecycle changes (at
+// most about ChunkBudget), so a page and its count always agree on which
+// clients exist and match. Counter updates run in chunks beside the
+// readers, which read uncommitted, and reach the Go mirror under the gate
+// in batches. docs/catalog.md has the measurements that chose this over
+// a gate for every chunk, uncommitted reads throughout and copy-and-swap.
 type Catalog struct {
 	cfg Config
 	key []byte
 	rdb *sqlx.DB // reader pool
 	wdb *sql.DB  // writer pool (one connection, pinned in w.conn)
 
-	// gate keeps readers out while a write chunk is open; see Catalog.
-	// Holding it also guards the tuple counters (counters.go).
+	// gate keeps readers out while a lifecycle chunk is open or the
+	// mirror changes; see Catalog. It guards the tuple counters
+	// (counters.go), the text indexes and the writer's mirror.
 	gate sync.RWMutex
 	// tupleIDs, tupleKeys and tupleCounts are guarded by gate.
 	tupleIDs    map[tupleKey]uint16
