@@ -93,3 +93,20 @@ func (b *Broker) Totals() Counters {
 	}
 	return sum
 }
+
+// Levels returns the broker-wide counts that cost no walk over the
+// sessions: connections, live connections, sessions, subscriptions and
+// retained messages with their high-water marks. The shared-subscription
+// and topic counts are zero (Stats walks the shards for them). Safe from
+// any goroutine.
+func (b *Broker) Levels() BrokerStats {
+	b.retainedN.set(int64(b.retain.Len()))
+	b.subsN.set(int64(b.index.Len()))
+	return BrokerStats{
+		Connections: b.sessionsN.n.Load(), ConnectionsMax: b.sessionsN.max.Load(),
+		LiveConnections: b.liveN.n.Load(), LiveConnectionsMax: b.liveN.max.Load(),
+		Sessions: b.sessionsN.n.Load(), SessionsMax: b.sessionsN.max.Load(),
+		Subscriptions: b.subsN.n.Load(), SubscriptionsMax: b.subsN.max.Load(),
+		Retained: b.retainedN.n.Load(), RetainedMax: b.retainedN.max.Load(),
+	}
+}

@@ -57,4 +57,16 @@ func TestTotals(t *testing.T) {
 	if c.InflightMax != 0 || c.MqueueMax != 0 {
 		t.Fatalf("limits summed: %+v", c)
 	}
+	// Levels: current counts with their high-water marks.
+	pub2, _ := connectRaw(t, tb.addr, conn311("tot-pub2", true))
+	pub2.publish("tot/r", "kept", 0, true, 0)
+	waitFor(t, "the retained message", func() bool { return tb.Levels().Retained == 1 })
+	pub2.write([]byte{0xe0, 0x00})
+	waitFor(t, "pub2's session to end", func() bool { return tb.Levels().Sessions == 1 })
+	l := tb.Levels()
+	want2 := BrokerStats{Connections: 1, ConnectionsMax: 2, LiveConnections: 1, LiveConnectionsMax: 2,
+		Sessions: 1, SessionsMax: 2, Subscriptions: 1, SubscriptionsMax: 1, Retained: 1, RetainedMax: 1}
+	if l != want2 {
+		t.Fatalf("levels\n got %+v\nwant %+v", l, want2)
+	}
 }

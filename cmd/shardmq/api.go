@@ -5,7 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -73,6 +73,7 @@ func startAPI(a *app, cat *catalog.Catalog) (func(context.Context) error, error)
 		cat.Close()
 		return nil, err
 	}
+	configureOps(a, api, cat) // /metrics, /status (metrics.go)
 	ln, err := net.Listen("tcp", a.opts.apiAddr)
 	if err != nil {
 		cat.Close()
@@ -81,17 +82,18 @@ func startAPI(a *app, cat *catalog.Catalog) (func(context.Context) error, error)
 	hs := api.NewServer(a.opts.apiAddr)
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Printf("shardmq: API server: %v", err)
+			slog.Error("shardmq: API server", "err", err)
 		}
 	}()
 	url := "http://" + ln.Addr().String() + apiFlags.base
-	log.Printf("shardmq: API on %s", url)
+	slog.Info("shardmq: API on " + url)
+	opsBanner("http://" + ln.Addr().String())
 	if created != nil {
 		// The one time the secret is shown: it is stored in the file for the operator.
-		log.Printf("shardmq: API key: %s:%s (created in %s)", created.Key, created.Secret, path)
-		log.Printf("shardmq: try: %s", created.CurlExample(url))
+		slog.Info("shardmq: API key: " + created.Key + ":" + created.Secret + " (created in " + path + ")")
+		slog.Info("shardmq: try: " + created.CurlExample(url))
 	} else {
-		log.Printf("shardmq: API keys loaded from %s (%d keys)", path, keys.Len())
+		slog.Info("shardmq: API keys loaded", "file", path, "keys", keys.Len())
 	}
 	return func(ctx context.Context) error {
 		err := hs.Shutdown(ctx)

@@ -4,7 +4,7 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -20,11 +20,15 @@ func main() {
 	flag.StringVar(&o.node, "node", "shardmq@127.0.0.1", "node name reported on client rows")
 	flag.StringVar(&o.dataDir, "data-dir", "data", "directory for the broker's files (API keys)")
 	flag.Parse()
+	if code, exit := configMain(os.Stdout, os.Stderr); exit {
+		os.Exit(code)
+	}
+	slog.SetDefault(newLogger(os.Stderr))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, o); err != nil {
-		fmt.Fprintln(os.Stderr, "shardmq:", err)
+		slog.Error("shardmq: stopped", "err", err)
 		os.Exit(1)
 	}
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"log"
+	"log/slog"
 	"time"
 
 	"github.com/shardmq/shardmq/netio"
@@ -38,8 +38,8 @@ type extension struct {
 // extensions are registered by init functions of other files.
 var extensions []extension
 
-// shutdownTimeout bounds a graceful stop.
-const shutdownTimeout = 10 * time.Second
+// shutdownTimeout bounds a graceful stop (--shutdown-timeout).
+var shutdownTimeout = 10 * time.Second
 
 // run serves MQTT until ctx ends, then stops gracefully.
 func run(ctx context.Context, o options) error {
@@ -73,7 +73,7 @@ func run(ctx context.Context, o options) error {
 	if err := srv.Start(); err != nil {
 		return err
 	}
-	log.Printf("shardmq %s: MQTT on %s", o.node, srv.Addr())
+	slog.Info("shardmq " + o.node + ": MQTT on " + srv.Addr().String())
 	var stops []func(context.Context) error
 	for _, e := range extensions {
 		if e.start == nil {
@@ -87,7 +87,7 @@ func run(ctx context.Context, o options) error {
 		stops = append(stops, stop)
 	}
 	<-ctx.Done()
-	log.Printf("shardmq: stopping")
+	slog.Info("shardmq: stopping", "deadline", shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(sctx)

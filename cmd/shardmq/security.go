@@ -4,7 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
@@ -95,10 +95,10 @@ func startReloader(_ context.Context, a *app) (func(context.Context) error, erro
 // A file that fails to parse leaves the old ones in force.
 func reloadAuth(a *app) {
 	if err := a.cfg.Auth.Reload(); err != nil {
-		log.Printf("shardmq: reload failed, keeping the previous files: %v", err)
+		slog.Error("shardmq: reload failed, keeping the previous files", "err", err)
 		return
 	}
-	log.Printf("shardmq: reloaded password and ACL files")
+	slog.Info("shardmq: reloaded password and ACL files")
 }
 
 // triState is a boolean flag that can stay unset. It takes a value

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/BurntSushi/toml"
+)
+
+const exampleFile = "shardmq.example.toml"
+
+// uncommented returns the example with its optional settings ("#key = ...",
+// "#[table]") enabled.
+func uncommented(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(exampleFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return regexp.MustCompile(`(?m)^#([a-z\[])`).ReplaceAllString(string(b), "$1")
+}
+
+// TestExampleNamesEverySetting checks that the example file shows every
+// setting (optional ones commented out) and every zone and listener key,
+// and that every flag of the broker is a setting.
+func TestExampleNamesEverySetting(t *testing.T) {
+	var plain, full map[string]any
+	if _, err := toml.DecodeFile(exampleFile, &plain); err != nil {
+		t.Fatalf("example as shipped: %v", err)
+	}
+	if _, err := toml.Decode(uncommented(t), &full); err != nil {
+		t.Fatalf("example with the optional settings enabled: %v", err)
+	}
+	for _, s := range settings {
+		if _, ok := full[s.key()]; !ok {
+			t.Errorf("setting %s is not in %s", s.key(), exampleFile)
+		}
+	}
+	zones, _ := full[zonesKey].(map[string]any)
+	if len(zones) != 1 {
+		t.Fatalf("want one example zone, got %v", full[zonesKey])
+	}
+	for _, z := range zones {
+		zm := z.(map[string]any)
+		for _, k := range zoneKeys {
+			if _, ok := zm[k]; !ok {
+				t.Errorf("zone key %s is not in %s", k, exampleFile)
+			}
+		}
+		if len(zm) != len(zoneKeys) {
+			t.Errorf("example zone has %d keys, want the %d zone keys", len(zm), len(zoneKeys))
+		}
+	}
+	ls, _ := full[listenersKey].([]map[string]any)
+	if len(ls) != 1 || ls[0]["addr"] == nil || ls[0]["zone"] == nil {
+		t.Errorf("want one example listener with addr and zone, got %v", full[listenersKey])
+	}
+	if err := checkKeys(exampleFile, full); err != nil {
+		t.Error(err)
+	}
+	// Every flag is a setting (or about the configuration itself).
+	flag.CommandLine.VisitAll(func(f *flag.Flag) {
+		if slices.Contains(notSettings, f.Name) || f.Name == "zone" || f.Name == "listener" || strings.HasPrefix(f.Name, "test.") {
+			return
+		}
+		if !slices.ContainsFunc(settings, func(s setting) bool { return s.flag == f.Name }) {
+			t.Errorf("flag --%s is not a setting of the configuration file", f.Name)
+		}
+	})
+}
+
+// shardmqEnv is the environment without SHARDMQ_ variables, plus extra.
+func shardmqEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "SHARDMQ_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// TestConfigBinary runs the built broker with files, variables and flags:
+// the precedence flags > environment > file > defaults as --print-config
+// shows it, and exit code 2 with a message naming the key for every kind of
+// invalid configuration.
+func TestConfigBinary(t *testing.T) {
+	_, bin := buildBroker(t)
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	file := write("file.toml", `mqtt_addr = "127.0.0.1:1001"
+api_addr = "127.0.0.1:2001"
+node = "file@host"
+log_format = "json"
+allow_anonymous = false
+[zones.z1]
+inflight_max = 5
+session_expiry = 60
+[[listeners]]
+addr = "127.0.0.1:3001"
+zone = "z1"
+`)
+	full := write("full.toml", uncommented(t))
+	cases := []struct {
+		name     string
+		args     []string
+		env      []string
+		code     int
+		want     []string // lines of stdout (--print-config) or substrings of stderr
+		wantNone []string
+	}{
+		{name: "defaults", args: []string{"--print-config"},
+			want: []string{`mqtt_addr = "127.0.0.1:1883"`, `shutdown_timeout = "10s"`, `log_level = "info"`, `# allow_anonymous unset: true on loopback listeners only`}},
+		{name: "example as shipped", args: []string{"--config", exampleFile, "--print-config"},
+			want: []string{`mqtt_addr = "127.0.0.1:1883"`}},
+		{name: "example with every setting", args: []string{"--config", full, "--print-config"},
+			want: []string{`[zones.external]`, `keepalive_multiplier = 1.5`, `addr = "0.0.0.0:1883"`, `zone = "external"`, `allow_anonymous = false`}},
+		{name: "file over defaults", args: []string{"--config", file, "--print-config"},
+			want: []string{`mqtt_addr = "127.0.0.1:1001"`, `node = "file@host"`, `log_format = "json"`, `allow_anonymous = false`,
+				`[zones.z1]`, `inflight_max = 5`, `session_expiry = "1m0s"`, `addr = "127.0.0.1:3001"`, `zone = "z1"`,
+				`stats_interval = "1s"`}},
+		{name: "environment over file", args: []string{"--config", file, "--print-config"},
+			env: []string{"SHARDMQ_MQTT_ADDR=127.0.0.1:1002", "SHARDMQ_ALLOW_ANONYMOUS=true", "SHARDMQ_LISTENERS=127.0.0.1:3002,127.0.0.1:3003@z1",
+				"SHARDMQ_METRICS_AUTH=true", "SHARDMQ_SHUTDOWN_TIMEOUT=3s"},
+			want: []string{`mqtt_addr = "127.0.0.1:1002"`, `api_addr = "127.0.0.1:2001"`, `allow_anonymous = true`, `metrics_auth = true`,
+				`shutdown_timeout = "3s"`, `addr = "127.0.0.1:3002"`, `addr = "127.0.0.1:3003"`},
+			wantNone: []string{`addr = "127.0.0.1:3001"`}},
+		{name: "flags over environment", args: []string{"--config", file, "--mqtt-addr", "127.0.0.1:1003", "--zone", "z1:mqueue_max=7",
+			"--listener", "127.0.0.1:3004@z1", "--print-config"},
+			env:      []string{"SHARDMQ_MQTT_ADDR=127.0.0.1:1002", "SHARDMQ_ZONES=z1:inflight_max=9"},
+			want:     []string{`mqtt_addr = "127.0.0.1:1003"`, `mqueue_max = 7`, `addr = "127.0.0.1:3004"`},
+			wantNone: []string{`inflight_max = 9`, `inflight_max = 5`, `addr = "127.0.0.1:3001"`}},
+		{name: "environment zones", args: []string{"--print-config"}, env: []string{"SHARDMQ_ZONES=a:inflight_max=3;b:mqueue_max=4,server_keepalive=30s"},
+			want: []string{`[zones.a]`, `inflight_max = 3`, `[zones.b]`, `mqueue_max = 4`, `server_keepalive = "30s"`}},
+
+		{name: "unknown key", args: []string{"--config", write("unknown.toml", "mqtt_adr = \"x\"\n")}, code: 2,
+			want: []string{"key mqtt_adr: unknown setting"}},
+		{name: "wrong type", args: []string{"--config", write("type.toml", "mqtt_addr = 1883\n")}, code: 2,
+			want: []string{"key mqtt_addr: want a string, not an integer"}},
+		{name: "duration as a number", args: []string{"--config", write("dur.toml", "stats_interval = 5\n")}, code: 2,
+			want: []string{"key stats_interval: want a duration string"}},
+		{name: "syntax error", args: []string{"--config", write("syntax.toml", "node = \"a\"\nlog_level = \n")}, code: 2,
+			want: []string{"syntax.toml", "line 2", "log_level"}},
+		{name: "missing file", args: []string{"--config", filepath.Join(dir, "none.toml")}, code: 2,
+			want: []string{"none.toml", "no such file"}},
+		{name: "bad address in file", args: []string{"--config", write("addr.toml", "api_addr = \"localhost\"\n")}, code: 2,
+			want: []string{"key api_addr: address localhost: missing port"}},
+		{name: "bad level in environment", env: []string{"SHARDMQ_LOG_LEVEL=loud"}, code: 2,
+			want: []string{"environment SHARDMQ_LOG_LEVEL: key log_level: want debug, info, warn or error"}},
+		{name: "bad duration in environment", env: []string{"SHARDMQ_SHUTDOWN_TIMEOUT=soon"}, code: 2,
+			want: []string{`environment SHARDMQ_SHUTDOWN_TIMEOUT: key shutdown_timeout: "soon" is not a duration`}},
+		{name: "zero timeout flag", args: []string{"--shutdown-timeout", "0s"}, code: 2,
+			want: []string{"flag --shutdown-timeout: key shutdown_timeout: 0s: want a positive duration"}},
+		{name: "bad acl_nomatch", args: []string{"--config", write("acl.toml", "acl_nomatch = \"maybe\"\n")}, code: 2,
+			want: []string{"key acl_nomatch: want allow or deny"}},
+		{name: "bad boolean", args: []string{"--config", write("bool.toml", "metrics_auth = \"yes\"\n")}, code: 2,
+			want: []string{"key metrics_auth: want a boolean, not a string"}},
+		{name: "zone value out of range", args: []string{"--config", write("zone.toml", "[zones.a]\ninflight_max = 70000\n")}, code: 2,
+			want: []string{"key zones.a.inflight_max: 70000 is out of range"}},
+		{name: "unknown zone key", args: []string{"--config", write("zonekey.toml", "[zones.a]\ninflight = 1\n")}, code: 2,
+			want: []string{"key zones.a.inflight: unknown key"}},
+		{name: "listener of an unknown zone", args: []string{"--config", write("lz.toml", "[[listeners]]\naddr = \"127.0.0.1:1\"\nzone = \"nope\"\n")}, code: 2,
+			want: []string{"key listeners:", `unknown zone "nope"`}},
+		{name: "listener without addr", args: []string{"--config", write("la.toml", "[[listeners]]\nzone = \"default\"\n")}, code: 2,
+			want: []string{"key listeners[0].addr: missing"}},
+		{name: "bad api_base", args: []string{"--api-base", "api/"}, code: 2,
+			want: []string{"flag --api-base: key api_base: must start with /"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(bin, tc.args...)
+			cmd.Env = shardmqEnv(tc.env...)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.code {
+				t.Fatalf("exit code %d, want %d\nstdout %s\nstderr %s", code, tc.code, stdout.String(), stderr.String())
+			}
+			out := stdout.String()
+			if tc.code != 0 {
+				out = stderr.String()
+				if !strings.HasPrefix(out, "shardmq: ") || strings.Count(out, "\n") != 1 {
+					t.Errorf("want one line starting with shardmq:, got %q", out)
+				}
+			}
+			for _, w := range tc.want {
+				if tc.code == 0 && !slices.Contains(strings.Split(out, "\n"), w) || !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.wantNone {
+				if strings.Contains(out, w) {
+					t.Errorf("output has %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+
+	// --print-config writes what --config reads back to the same.
+	for _, args := range [][]string{
+		{"--config", full},
+		{"--zone", `odd "name":mqueue_max=3`, "--listener", `127.0.0.1:1@odd "name"`, "--node", "tab\there"},
+	} {
+		t.Run("round trip "+strings.Join(args, " "), func(t *testing.T) {
+			first, err := exec.Command(bin, append(args, "--print-config")...).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := write("printed.toml", string(first))
+			second, err := exec.Command(bin, "--config", p, "--print-config").Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(first) != string(second) {
+				t.Fatalf("round trip differs:\n%s\n---\n%s", first, second)
+			}
+		})
+	}
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/shardmq/shardmq/catalog"
+	"github.com/shardmq/shardmq/httpapi"
+	"github.com/shardmq/shardmq/shards"
+)
+
+// metricsFlags are the flags of /metrics.
+var metricsFlags struct {
+	auth bool
+}
+
+// stopping is set when the broker starts its graceful stop: /status
+// answers 503 from then on, so load balancers move away first.
+var stopping atomic.Bool
+
+func init() {
+	extensions = append(extensions, extension{start: func(ctx context.Context, _ *app) (func(context.Context) error, error) {
+		stopping.Store(false)
+		done := make(chan struct{})
+		go func() {
+			select {
+			case <-ctx.Done():
+				stopping.Store(true)
+			case <-done:
+			}
+		}()
+		return func(context.Context) error { close(done); return nil }, nil
+	}})
+	flag.BoolVar(&metricsFlags.auth, "metrics-auth", false,
+		"require an API key (administrator or viewer) for GET /metrics on the API listener; by default it is open, as EMQX's Prometheus endpoint")
+}
+
+// configureOps gives the API its operational endpoints: /metrics over a
+// registry of the broker's, the catalog's and the process's metrics, and
+// /status reporting ready while the MQTT listeners and the catalog are up
+// and the broker is not stopping.
+func configureOps(a *app, api *httpapi.API, cat *catalog.Catalog) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		api.Collector(),
+		&brokerCollector{a: a, cat: cat},
+	)
+	api.EnableMetrics(reg, metricsFlags.auth)
+	api.SetReady(func() bool {
+		return a.server != nil && a.server.Addr() != nil && cat != nil && !stopping.Load()
+	})
+}
+
+// brokerCollector reads the broker's, the authorizer's and the catalog's
+// counters when Prometheus scrapes. Every read is of values the shards
+// already publish (Broker.Totals, Broker.Levels): a scrape waits for no
+// shard.
+type brokerCollector struct {
+	a   *app
+	cat *catalog.Catalog
+}
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc("shardmq_"+name, help, labels, nil)
+}
+
+var (
+	descConnections  = desc("connections", "Open MQTT network connections.")
+	descLive         = desc("live_connections", "Connected MQTT clients (CONNECT accepted).")
+	descLiveMax      = desc("live_connections_max", "Highest number of connected clients since start.")
+	descSessions     = desc("sessions", "Sessions, connected or kept offline.")
+	descSessionsMax  = desc("sessions_max", "Highest number of sessions since start.")
+	descSubs         = desc("subscriptions", "Subscriptions, shared ones included.")
+	descSubsMax      = desc("subscriptions_max", "Highest number of subscriptions since start.")
+	descRetained     = desc("retained_messages", "Retained messages.")
+	descRetainedMax  = desc("retained_messages_max", "Highest number of retained messages since start.")
+	descInflight     = desc("inflight_messages", "Outbound QoS 1/2 messages waiting for their acknowledgement, all sessions.")
+	descQueued       = desc("queued_messages", "Messages waiting in session queues, all sessions.")
+	descAwaitingRel  = desc("awaiting_rel_messages", "Inbound QoS 2 messages waiting for PUBREL, all sessions.")
+	descMsgIn        = desc("messages_received_total", "PUBLISH messages received from clients, by QoS.", "qos")
+	descMsgOut       = desc("messages_sent_total", "PUBLISH messages sent to clients, by QoS.", "qos")
+	descBytesIn      = desc("received_bytes_total", "Bytes received on MQTT connections.")
+	descBytesOut     = desc("sent_bytes_total", "Bytes sent on MQTT connections.")
+	descPktIn        = desc("packets_received_total", "MQTT packets received.")
+	descPktOut       = desc("packets_sent_total", "MQTT packets sent.")
+	descDropped      = desc("messages_dropped_total", "Messages dropped, by direction and reason.", "direction", "reason")
+	descAuthn        = desc("authentications_total", "CONNECT authentication outcomes.", "result")
+	descACLDenied    = desc("acl_denied_total", "Requests the ACL refused, by action.", "action")
+	descAuthReloads  = desc("auth_reloads_total", "Successful reloads of the password and ACL files.")
+	descCatRows      = desc("catalog_rows", "Client rows in the catalog behind GET /clients.")
+	descCatSnapshot  = desc("catalog_snapshot_duration_seconds", "Duration of the catalog's last counter snapshot.")
+	descCatSnapRows  = desc("catalog_snapshot_rows", "Rows written by the catalog's last counter snapshot.")
+	descCatStale     = desc("catalog_staleness_seconds", "Age of the oldest change handed to the catalog that readers cannot see yet.")
+	descCatInterval  = desc("catalog_stats_interval_seconds", "Effective interval between counter snapshots (stretches when a snapshot is slow).")
+	descCatPending   = desc("catalog_pending_changes", "Changes waiting for the catalog's writer, by kind.", "kind")
+	descCatErrors    = desc("catalog_write_errors_total", "Failed catalog write chunks.")
+	descCatMaxHold   = desc("catalog_max_chunk_hold_seconds", "Longest time one catalog write chunk held readers off since start.")
+	descShards       = desc("shards", "Event loops serving MQTT (each owns its sessions).")
+	brokerCollectors = []*prometheus.Desc{descConnections, descLive, descLiveMax, descSessions, descSessionsMax,
+		descSubs, descSubsMax, descRetained, descRetainedMax, descInflight, descQueued, descAwaitingRel,
+		descMsgIn, descMsgOut, descBytesIn, descBytesOut, descPktIn, descPktOut, descDropped, descAuthn,
+		descACLDenied, descAuthReloads, descCatRows, descCatSnapshot, descCatSnapRows, descCatStale,
+		descCatInterval, descCatPending, descCatErrors, descCatMaxHold, descShards}
+)
+
+// Describe implements prometheus.Collector.
+func (c *brokerCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range brokerCollectors {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *brokerCollector) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	b := c.a.broker
+	if srv := c.a.server; srv != nil {
+		gauge(descConnections, float64(srv.Connections()))
+		gauge(descShards, float64(len(srv.Loops())))
+	}
+	l := b.Levels()
+	gauge(descLive, float64(l.LiveConnections))
+	gauge(descLiveMax, float64(l.LiveConnectionsMax))
+	gauge(descSessions, float64(l.Sessions))
+	gauge(descSessionsMax, float64(l.SessionsMax))
+	gauge(descSubs, float64(l.Subscriptions))
+	gauge(descSubsMax, float64(l.SubscriptionsMax))
+	gauge(descRetained, float64(l.Retained))
+	gauge(descRetainedMax, float64(l.RetainedMax))
+
+	t := b.Totals()
+	gauge(descInflight, float64(t.InflightCnt))
+	gauge(descQueued, float64(t.MqueueLen))
+	gauge(descAwaitingRel, float64(t.AwaitingRelCnt))
+	for q, v := range [...]int64{t.RecvMsgQoS0, t.RecvMsgQoS1, t.RecvMsgQoS2} {
+		counter(descMsgIn, v, qosLabel[q])
+	}
+	for q, v := range [...]int64{t.SendMsgQoS0, t.SendMsgQoS1, t.SendMsgQoS2} {
+		counter(descMsgOut, v, qosLabel[q])
+	}
+	counter(descBytesIn, t.RecvOct)
+	counter(descBytesOut, t.SendOct)
+	counter(descPktIn, t.RecvPkt)
+	counter(descPktOut, t.SendPkt)
+	collectDrops(&t, counter)
+
+	if az := c.a.cfg.Auth; az != nil {
+		s := az.Stats()
+		counter(descAuthn, s.Authenticated, "success")
+		counter(descAuthn, s.AuthnFailed, "failure")
+		counter(descAuthn, s.Anonymous, "anonymous")
+		counter(descAuthn, s.AnonymousRefused, "anonymous_refused")
+		counter(descACLDenied, s.PublishDenied, "publish")
+		counter(descACLDenied, s.SubscribeDenied, "subscribe")
+		counter(descAuthReloads, s.Reloads)
+	}
+
+	cs := c.cat.Stats()
+	gauge(descCatRows, float64(cs.Rows))
+	gauge(descCatSnapshot, cs.LastSnapshot.Seconds())
+	gauge(descCatSnapRows, float64(cs.LastSnapshotRows))
+	gauge(descCatStale, cs.Staleness.Seconds())
+	gauge(descCatInterval, cs.StatsInterval.Seconds())
+	gauge(descCatPending, float64(cs.PendingLifecycle), "lifecycle")
+	gauge(descCatPending, float64(cs.PendingStats), "stats")
+	counter(descCatErrors, int64(cs.Errors))
+	gauge(descCatMaxHold, cs.MaxChunkHold.Seconds())
+}
+
+var qosLabel = [...]string{"0", "1", "2"}
+
+// collectDrops reports the drop counters by direction and reason; drops
+// the session counters do not break down are "other".
+func collectDrops(t *shards.Counters, counter func(*prometheus.Desc, int64, ...string)) {
+	counter(descDropped, t.RecvMsgDroppedAwaitPubrelTimeout, "in", "await_pubrel_timeout")
+	counter(descDropped, t.RecvMsgDropped-t.RecvMsgDroppedAwaitPubrelTimeout, "in", "other")
+	counter(descDropped, t.SendMsgDroppedExpired, "out", "expired")
+	counter(descDropped, t.SendMsgDroppedQueueFull, "out", "queue_full")
+	counter(descDropped, t.SendMsgDroppedTooLarge, "out", "too_large")
+	counter(descDropped, t.SendMsgDropped-t.SendMsgDroppedExpired-t.SendMsgDroppedQueueFull-t.SendMsgDroppedTooLarge, "out", "other")
+}
+
+// opsBanner logs where the operational endpoints are, for an operator
+// reading the start-up lines.
+func opsBanner(root string) {
+	auth := "no API key needed"
+	if metricsFlags.auth {
+		auth = "administrator or viewer API key needed"
+	}
+	slog.Info("shardmq: metrics on " + root + httpapi.MetricsPath + " (Prometheus, " + auth + ")")
+	slog.Info("shardmq: API document on " + root + httpapi.DocsPath + " (OpenAPI 3)")
+	slog.Info("shardmq: status on " + root + httpapi.StatusPath)
+}
