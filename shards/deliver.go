@@ -121,7 +121,7 @@ func (s *session) sendNew(d delivery, now int64) {
 	if !s.sendPublish(d, id, false, now) {
 		return
 	}
-	s.inflight = append(s.inflight, &outMsg{d: d, id: id})
+	s.inflight = append(s.inflight, outMsg{d: d, id: id})
 	s.heap += int64(d.msg.size)
 }
 
@@ -139,8 +139,8 @@ func (s *session) allocID() uint16 {
 }
 
 func (s *session) findInflight(id uint16) int {
-	for i, om := range s.inflight {
-		if om.id == id {
+	for i := range s.inflight {
+		if s.inflight[i].id == id {
 			return i
 		}
 	}
@@ -261,7 +261,10 @@ func (s *session) resume() {
 // removeInflight drops the inflight message at i and refills the window.
 func (s *session) removeInflight(i int) {
 	s.heap -= int64(s.inflight[i].d.msg.size)
-	s.inflight = slices.Delete(s.inflight, i, i+1)
+	s.inflight = slices.Delete(s.inflight, i, i+1) // zeroes the freed tail
+	if len(s.inflight) == 0 && cap(s.inflight) > 8 {
+		s.inflight = nil // an idle session keeps no window memory
+	}
 	s.drain()
 	s.updateBusy()
 }

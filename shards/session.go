@@ -62,7 +62,7 @@ type session struct {
 
 	// outbound QoS 1/2
 	nextID     uint16
-	inflight   []*outMsg // in send order
+	inflight   []outMsg // in send order
 	queue      []delivery
 	queueHead  int
 	window     int // min(InflightMax, client's Receive Maximum)
