@@ -107,3 +107,34 @@ type countingHandler struct {
 }
 
 func (h *countingHandler) OnFrame(*Conn, mqtt.FixedHeader, []byte, []byte) error { h.n++; return nil }
+
+// TestFramingAllocs holds framing to zero allocations per read once the
+// carry buffer exists: whole frames are handed over in place and only a
+// partial tail is copied.
+func TestFramingAllocs(t *testing.T) {
+	pub := mqtt.AppendPublish(nil, &mqtt.Publish{Topic: []byte("a/b"), Payload: bytes.Repeat([]byte{'x'}, 100)}, mqtt.V311)
+	var withTail []byte // 50 frames and the head of a 51st
+	for i := 0; i < 50; i++ {
+		withTail = append(withTail, pub...)
+	}
+	withTail = append(withTail, pub[:40]...)
+	tail := pub[40:]
+	h := &countingHandler{}
+	c := newTestConn(h, 1<<20)
+	step := func() {
+		if _, err := c.consume(withTail); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.consume(tail); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step()
+	if got := testing.AllocsPerRun(100, step); got != 0 {
+		t.Fatalf("%.1f allocations per read, want 0", got)
+	}
+	// One call above, then AllocsPerRun's warm-up and 100 runs.
+	if want := 102 * 51; h.n != want {
+		t.Fatalf("%d frames, want %d", h.n, want)
+	}
+}

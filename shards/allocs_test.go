@@ -1,0 +1,42 @@
+package shards
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/shardmq/shardmq/mqtt"
+	"github.com/shardmq/shardmq/netio"
+)
+
+// TestRouteAllocs holds the routing path to its allocation budget: a
+// publish matched by ten sessions of the same shard costs the message
+// (two allocations: its bytes and itself) and nothing per subscriber.
+// The sessions are offline, so delivery ends in their queues, which stop
+// growing once full.
+func TestRouteAllocs(t *testing.T) {
+	b, err := New(Config{MqueueMax: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := newShard(b, &netio.Loop{})
+	for i := 0; i < 10; i++ {
+		s := newSession(sh, fmt.Sprintf("alloc-%d", i), sh.loop.Now())
+		sh.sessions[s.id] = s
+		if _, err := s.subscribe("a/+/c", SubOptions{QoS: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := &mqtt.Publish{QoS: 1, Topic: []byte("a/b/c"), Payload: []byte("payload")}
+	publish := func() {
+		m := newMessage(p, p.Topic, []byte("pub"), nil, sh.loop.Now())
+		if n := sh.publish(m); n != 10 {
+			t.Fatalf("matched %d", n)
+		}
+	}
+	for i := 0; i < 64; i++ {
+		publish() // fill the queues and the scratch slices
+	}
+	if got := testing.AllocsPerRun(200, publish); got > 2 {
+		t.Fatalf("%.1f allocations per publish, want at most 2", got)
+	}
+}
