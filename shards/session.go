@@ -12,13 +12,13 @@ import (
 )
 
 // neverExpire is the MQTT 5 Session Expiry Interval meaning "never"
-// [MQTT-3.1.2-11 note].
+// [MQTT-3.1.2-11].
 const neverExpire = 0xFFFFFFFF
 
-// session is one client's MQTT session. Every field except mailbox and
-// online is owned by the goroutine of the shard sh (the netio loop the
-// session lives on); other goroutines reach a session only through
-// sh.loop.Execute.
+// session is one client's MQTT session. Every field except the atomics
+// (mailbox, online, busy) and the immutable sh and id is owned by the
+// goroutine of the shard sh (the netio loop the session lives on); other
+// goroutines reach a session only through sh.loop.Execute.
 type session struct {
 	sh *shard
 	id string
