@@ -12,7 +12,7 @@ import (
 )
 
 // neverExpire is the MQTT 5 Session Expiry Interval meaning "never"
-// [MQTT-3.1.2-11].
+// (MQTT 5 section 3.1.2.11.2).
 const neverExpire = 0xFFFFFFFF
 
 // session is one client's MQTT session. Every field except the atomics
