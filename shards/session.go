@@ -92,7 +92,7 @@ type connState struct {
 	aliasBytes int
 	// Outbound topic aliases the broker assigned on this connection
 	// (MQTT 5, when the client's Topic Alias Maximum is above 0); they
-	// reset with the connection [MQTT-3.3.2-10].
+	// reset with the connection (MQTT 5 section 3.3.2.3.4).
 	outAliases map[string]uint16
 	aliasMax   uint16 // the client's Topic Alias Maximum
 }
