@@ -40,3 +40,43 @@ func TestRouteAllocs(t *testing.T) {
 		t.Fatalf("%.1f allocations per publish, want at most 2", got)
 	}
 }
+
+// TestOverlapDedupManyHits checks one copy per client, at the highest QoS
+// with every identifier, on both dedup paths: few hits (scan) and many
+// (map).
+func TestOverlapDedupManyHits(t *testing.T) {
+	for _, clients := range []int{3, 20} {
+		t.Run(fmt.Sprintf("clients=%d", clients), func(t *testing.T) {
+			b, err := New(Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sh := newShard(b, &netio.Loop{})
+			var ss []*session
+			for i := 0; i < clients; i++ {
+				s := newSession(sh, fmt.Sprintf("dd-%d", i), sh.loop.Now())
+				sh.sessions[s.id] = s
+				if _, err := s.subscribe("a/+/c", SubOptions{QoS: 0, ID: 1}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.subscribe("a/#", SubOptions{QoS: 2, ID: 2}); err != nil {
+					t.Fatal(err)
+				}
+				ss = append(ss, s)
+			}
+			p := &mqtt.Publish{QoS: 2, Topic: []byte("a/b/c"), Payload: []byte("x")}
+			if n := sh.publish(newMessage(p, p.Topic, nil, nil, sh.loop.Now())); n != 2*clients {
+				t.Fatalf("matched %d", n)
+			}
+			for _, s := range ss {
+				if s.queueLen() != 1 {
+					t.Fatalf("%s queued %d copies", s.id, s.queueLen())
+				}
+				d := s.queue[s.queueHead]
+				if d.qos != 2 || len(d.subIDs) != 2 {
+					t.Fatalf("%s: qos %d ids %v", s.id, d.qos, d.subIDs)
+				}
+			}
+		})
+	}
+}

@@ -140,6 +140,8 @@ func (sh *shard) publish(m *message) int {
 	}
 	matched := len(sh.hits)
 	routes := sh.routes[:0]
+	// Few hits: find a client's earlier route by scanning; many: by map.
+	useMap := len(sh.hits) > 16
 	for _, h := range sh.hits {
 		s := h.Sub
 		if h.Opts.NoLocal && s == m.sender {
@@ -148,7 +150,7 @@ func (sh *shard) publish(m *message) int {
 		qos := min(m.qos, h.Opts.QoS)
 		retain := m.retain && h.Opts.RetainAsPublished // [MQTT-3.3.1-12]
 		if !sh.b.cfg.CopyPerSubscription {
-			if i, ok := sh.agg[s]; ok {
+			if i, ok := sh.routeOf(s, routes, useMap); ok {
 				// Overlapping subscriptions: one copy at the highest QoS
 				// carrying every identifier [MQTT-3.3.4-2] [MQTT-3.3.4-3].
 				r := &routes[i].d
@@ -159,7 +161,9 @@ func (sh *shard) publish(m *message) int {
 				}
 				continue
 			}
-			sh.agg[s] = len(routes)
+			if useMap {
+				sh.agg[s] = len(routes)
+			}
 		}
 		d := delivery{msg: m, qos: qos, retain: retain}
 		if h.Opts.ID > 0 {
@@ -167,7 +171,9 @@ func (sh *shard) publish(m *message) int {
 		}
 		routes = append(routes, routed{s: s, d: d})
 	}
-	clear(sh.agg)
+	if useMap {
+		clear(sh.agg)
+	}
 	for i, r := range routes {
 		if r.s.sh == sh {
 			r.s.deliver(r.d)
@@ -181,6 +187,20 @@ func (sh *shard) publish(m *message) int {
 		sh.hits[i] = Hit[*session]{}
 	}
 	return matched
+}
+
+// routeOf finds the route already made for s in this publish.
+func (sh *shard) routeOf(s *session, routes []routed, useMap bool) (int, bool) {
+	if useMap {
+		i, ok := sh.agg[s]
+		return i, ok
+	}
+	for i := range routes {
+		if routes[i].s == s {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // sessionOnline tells a shared group whether a member can take a message
