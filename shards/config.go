@@ -79,6 +79,13 @@ type Config struct {
 	Retain RetainConfig
 	// Sink receives client rows; nil keeps rows to the broker.
 	Sink SnapshotSink
+	// SysInterval is how often the broker publishes its $SYS/brokers/{node}/
+	// topics (version, uptime, clients, messages and bytes in and out). If
+	// zero, 60 s is used (EMQX's sys_msg_interval); negative turns them off.
+	SysInterval time.Duration
+	// Version is the broker version published in $SYS. If empty, "dev" is
+	// used.
+	Version string
 }
 
 // Validate reports whether c is usable.
@@ -134,6 +141,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.KeepaliveFactor == 0 {
 		c.KeepaliveFactor = 1.5
+	}
+	if c.SysInterval == 0 {
+		c.SysInterval = time.Minute
+	}
+	if c.Version == "" {
+		c.Version = "dev"
 	}
 	if c.StatsInterval == 0 {
 		c.StatsInterval = time.Second

@@ -43,6 +43,7 @@ type shard struct {
 	connect  mqtt.Connect
 
 	busy      []*session // sessions whose busy mirror is set
+	sys       sysState
 	timers    sessionHeap
 	lifeDirty []*session
 	statDirty []*session
@@ -196,6 +197,7 @@ func (sh *shard) tick(now time.Time) {
 	}
 	clear(sh.busy[len(busy):])
 	sh.busy = busy
+	sh.maybePublishSys(now)
 	sh.snapshot(now)
 	sh.maybePublishTotals(now)
 }
