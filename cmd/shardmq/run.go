@@ -87,7 +87,7 @@ func run(ctx context.Context, o options) error {
 		stops = append(stops, stop)
 	}
 	<-ctx.Done()
-	slog.Info("shardmq: stopping", "deadline", shutdownTimeout)
+	slog.Info("shardmq: stopping", "deadline", shutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(sctx)
