@@ -167,3 +167,48 @@ func TestSharedSkipsBusyMember(t *testing.T) {
 		t.Fatalf("busy member: inflight %d queued %d, want 1 and 0", r.InflightCnt, r.MqueueLen)
 	}
 }
+
+// TestRetainHandling checks Retain Handling 0 (always), 1 (only for a new
+// subscription) and 2 (never) [MQTT-3.3.1-9..11].
+func TestRetainHandling(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	p, _ := connectRaw(t, tb.addr, conn5("rh-p"))
+	p.publish("rh/t", "kept", 0, true, 0)
+	waitFor(t, "retained", func() bool { return tb.Retained().Len() == 1 })
+	for _, tc := range []struct {
+		rh           byte
+		first, again bool // retained sent on the first subscribe, on a repeat
+	}{{0, true, true}, {1, true, false}, {2, false, false}} {
+		t.Run(fmt.Sprintf("rh=%d", tc.rh), func(t *testing.T) {
+			c, _ := connectRaw(t, tb.addr, conn5(fmt.Sprintf("rh-%d", tc.rh)))
+			s := mqtt.Subscription{Filter: []byte("rh/t"), RetainHandling: tc.rh}
+			for i, want := range []bool{tc.first, tc.again} {
+				c.subscribe(uint16(i+1), s)
+				// A live message after the SUBACK orders the check: the
+				// retained copy, if any, comes before it.
+				p.publish("rh/t", "live", 0, false, 0)
+				m := c.readPublish()
+				if got := string(m.Payload) == "kept"; got != want {
+					t.Fatalf("subscribe %d: retained sent %v, want %v", i+1, got, want)
+				}
+				if want {
+					if m := c.readPublish(); string(m.Payload) != "live" {
+						t.Fatalf("got %q", m.Payload)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSharedNoLocalIsProtocolError: No Local on a shared subscription is a
+// protocol error [MQTT-3.8.3-4].
+func TestSharedNoLocalIsProtocolError(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	c, _ := connectRaw(t, tb.addr, conn5("share-nl"))
+	c.write(mqtt.AppendSubscribe(nil, &mqtt.Subscribe{PacketID: 1, Subscriptions: []mqtt.Subscription{
+		{Filter: []byte("$share/g/x"), NoLocal: true}}}, mqtt.V5))
+	if code, ok := c.expectClosed(); !ok || code != mqtt.ProtocolError {
+		t.Fatalf("code %v (%v), want 0x82", code, ok)
+	}
+}
