@@ -149,6 +149,11 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 			pr.Present.Add(mqtt.PropServerKeepAlive) // [MQTT-3.2.2-21]
 			pr.ServerKeepAlive = s.keepalive
 		}
+		if p.Properties.RequestResponseInfo == 1 && sh.b.cfg.ResponseInformation != "" {
+			// Only when asked for [MQTT-3.1.2-28].
+			pr.Present.Add(mqtt.PropResponseInfo)
+			pr.ResponseInfo = []byte(sh.b.cfg.ResponseInformation)
+		}
 		if p.Properties.Present.Has(mqtt.PropSessionExpiry) && s.expiry != p.Properties.SessionExpiry {
 			pr.Present.Add(mqtt.PropSessionExpiry) // capped by MaxSessionExpiry
 			pr.SessionExpiry = s.expiry

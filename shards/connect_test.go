@@ -202,3 +202,20 @@ func TestReconnectWithPipelinedPackets(t *testing.T) {
 		t.Fatal("no reconnect landed on the other loop: the move was not exercised")
 	}
 }
+
+// TestResponseInformation sends Response Information only to a client
+// that requests it.
+func TestResponseInformation(t *testing.T) {
+	tb := startBroker(t, Config{ResponseInformation: "resp/"}, netio.Config{})
+	for _, ask := range []byte{0, 1} {
+		cp := conn5("ri")
+		if ask == 1 {
+			cp.Properties.Present.Add(mqtt.PropRequestResponseInfo)
+			cp.Properties.RequestResponseInfo = 1
+		}
+		_, ack := connectRaw(t, tb.addr, cp)
+		if got := string(ack.Properties.ResponseInfo); (got == "resp/") != (ask == 1) {
+			t.Fatalf("request %d: response information %q", ask, got)
+		}
+	}
+}
