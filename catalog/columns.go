@@ -106,7 +106,7 @@ func buildColumns() []Column {
 		i := i
 		cols = append(cols, Column{
 			Name: name, kind: kindInt, Orderable: true, Rangeable: true, stat: i,
-			ptr: func(r *Row) any { return statFields(&r.Counters)[i] },
+			ptr: func(r *Row) any { return ctrPtr(&r.Counters, i) },
 		})
 	}
 	for i := range cols {

@@ -13,6 +13,11 @@ func ctrAt(c *Counters, i int) int64 {
 	return (*[numStats]int64)(unsafe.Pointer(c))[i]
 }
 
+// ctrPtr returns a pointer to counter i of c.
+func ctrPtr(c *Counters, i int) *int64 {
+	return &(*[numStats]int64)(unsafe.Pointer(c))[i]
+}
+
 // The Go-side evaluator. Some conditions are slow in SQLite at 1M rows
 // because no index can serve them: like_ substrings (~60 ns per row) and
 // ranges or orders on counter columns (a full table scan, ~115 ns per

@@ -10,7 +10,9 @@ import "strings"
 //     order, and order_by username;
 //   - (created_at, clientid) and (connected_at, clientid) serve the time
 //     ranges and order_by / keyset paging on those columns;
-//   - (ip_address, clientid) serves the ip_address filter.
+//   - (ip_address, clientid) serves the ip_address filter;
+//   - (clientid, created_at) and (clientid, connected_at) let a broad time
+//     range be checked in clientid order without table lookups (plan.go).
 //
 // Low-cardinality columns (conn_state, zone, clean_start, proto_name,
 // proto_ver) are not indexed: an index on them misled the planner by 100×
@@ -49,6 +51,8 @@ func schemaSQL() []string {
 		"CREATE INDEX clients_created_at ON clients(created_at, clientid)",
 		"CREATE INDEX clients_connected_at ON clients(connected_at, clientid)",
 		"CREATE INDEX clients_ip_address ON clients(ip_address, clientid)",
+		"CREATE INDEX clients_clientid_created_at ON clients(clientid, created_at)",
+		"CREATE INDEX clients_clientid_connected_at ON clients(clientid, connected_at)",
 	}
 }
 

@@ -556,11 +556,10 @@ func (w *writer) applyStats() {
 		if !ok {
 			continue
 		}
-		old := statFields(&w.slot(i).ctr)
-		nu := statFields(u.ctr)
+		old := &w.slot(i).ctr
 		var mask uint32
 		for j := 0; j < numStats; j++ {
-			if *old[j] != *nu[j] {
+			if ctrAt(old, j) != ctrAt(u.ctr, j) {
 				mask |= 1 << j
 			}
 		}
@@ -584,7 +583,7 @@ func (w *writer) applyStats() {
 			args := w.args[:0]
 			for j := 0; j < numStats; j++ {
 				if mask&(1<<j) != 0 || stmt == w.allStats {
-					args = append(args, *nu[j])
+					args = append(args, ctrAt(u.ctr, j))
 				}
 			}
 			args = append(args, int64(i)+1)
