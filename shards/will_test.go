@@ -188,3 +188,34 @@ func TestWillOnTakeover(t *testing.T) {
 		})
 	}
 }
+
+// TestWillDelayBoundedBySession: a will delay longer than the session is
+// cut short by the session's end; with session expiry 0 the will goes at
+// once [MQTT-3.1.3-9].
+func TestWillDelayBoundedBySession(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{TickInterval: 10 * time.Millisecond})
+	watcher, _ := connectRaw(t, tb.addr, conn5("wb-watcher"))
+	watcher.subscribe(1, sub("will/#", 0))
+	for _, tc := range []struct {
+		name   string
+		expiry uint32
+	}{{"session_expiry_0", 0}, {"session_expiry_1s", 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := "wb-" + tc.name
+			cp := willConnect(mqtt.V5, id, 60)
+			cp.CleanStart = false
+			cp.Properties.Present.Add(mqtt.PropSessionExpiry)
+			cp.Properties.SessionExpiry = tc.expiry
+			cp.Will.Properties.Present.Add(mqtt.PropWillDelay)
+			cp.Will.Properties.WillDelay = 300
+			rc, _ := connectRaw(t, tb.addr, cp)
+			rc.c.Close()
+			if m := watcher.readPublish(); string(m.Topic) != "will/"+id {
+				t.Fatalf("got %s", m.Topic)
+			}
+			if _, err := tb.ClientInfo(t.Context(), id); err != ErrClientNotFound {
+				t.Fatalf("session still there: %v", err)
+			}
+		})
+	}
+}
