@@ -70,17 +70,35 @@ func goEvaluable(f *Filter) bool {
 // goEval evaluates what it can of f over the mirror. cur is the decoded
 // cursor (or nil) and offset the page's offset. The caller holds c.gate
 // for reading and has checked goEvaluable.
-func (c *Catalog) goEval(f *Filter, cur *cursor, offset int) goResult {
+//
+// With from set, only those rowids are considered: they are the rows
+// matching the condition on the indexed column fam (fetched by SQL through
+// its index), so that condition counts as evaluated.
+func (c *Catalog) goEval(f *Filter, cur *cursor, offset int, from []int64, fam string) goResult {
 	lc, lu := f.LikeClientID, f.LikeUsername
-	r := goResult{exact: !f.CreatedAt.set() && !f.ConnectedAt.set() &&
+	if len(f.ClientIDs) > 0 {
+		lc = ""
+	}
+	if len(f.Usernames) > 0 {
+		lu = ""
+	}
+	r := goResult{exact: (!f.CreatedAt.set() || fam == "created_at") &&
+		(!f.ConnectedAt.set() || fam == "connected_at") &&
+		(len(f.Usernames) == 0 || fam == "username") &&
+		(f.IPAddress == "" || fam == "ip_address") && len(f.ClientIDs) == 0 &&
 		(lc == "" || usableNeedle(lc)) && (lu == "" || usableNeedle(lu))}
 	var src *textIndex
 	var needle string
 	switch {
+	case from != nil:
 	case usableNeedle(lc):
 		src, needle, lc = &c.ids, lc, ""
 	case usableNeedle(lu):
 		src, needle, lu = &c.users, lu, ""
+	}
+	maxIDs := int64(maxCandidates)
+	if from != nil {
+		maxIDs = int64(len(from))
 	}
 	lcb, lub := []byte(lc), []byte(lu)
 	checkLC, checkLU := usableNeedle(lc), usableNeedle(lu)
@@ -128,21 +146,26 @@ func (c *Catalog) goEval(f *Filter, cur *cursor, offset int) goResult {
 			top.offer(s)
 		}
 		r.n++
-		if r.n <= maxCandidates {
+		if r.n <= maxIDs {
 			r.ids = append(r.ids, int64(s)+1)
 		}
 		return true
 	}
-	if src != nil {
+	switch {
+	case from != nil:
+		for _, id := range from {
+			visit(uint32(id - 1))
+		}
+	case src != nil:
 		src.each(needle, visit)
-	} else {
+	default:
 		for _, s := range c.ids.slots {
 			if s != deadEntry {
 				visit(s)
 			}
 		}
 	}
-	if r.n > maxCandidates {
+	if r.n > maxIDs {
 		r.ids = nil
 	} else {
 		slices.Sort(r.ids)

@@ -42,7 +42,7 @@ func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 	var pl plan
 	var gr goResult
 	if goEvaluable(&f) {
-		gr = c.goEval(&f, cur, offset)
+		gr = c.goEval(&f, cur, offset, nil, "")
 		if gr.exact {
 			p.Count, counted = gr.n, true
 		}
@@ -51,6 +51,36 @@ func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 			return p, nil
 		}
 		pl.ids = gr.ids
+	}
+	if fam, ok := indexedFamily(&f); ok && pl.ids == nil && goRest(&f) {
+		// An indexed column and conditions the Go side evaluates: fetch
+		// the column's matches through its index when they are few
+		// enough, and evaluate the rest on them in Go (a table lookup per
+		// row costs ~1 µs in SQL).
+		only := familyOnly(&f, fam)
+		var n int64
+		if err := c.count(ctx, &only, plan{}, &n); err != nil {
+			return Page{}, err
+		}
+		if n <= maxFamilyRows {
+			var from []int64
+			q, args := familySQL(&only, fam)
+			if err := c.rdb.SelectContext(ctx, &from, q, args...); err != nil {
+				return Page{}, fmt.Errorf("catalog: list: %w", err)
+			}
+			if from == nil {
+				from = []int64{}
+			}
+			gr = c.goEval(&f, cur, offset, from, fam.column)
+			if gr.exact {
+				p.Count, counted = gr.n, true
+			}
+			if gr.ids != nil && len(gr.ids) == 0 {
+				p.Count = 0
+				return p, nil
+			}
+			pl.ids = gr.ids
+		}
 	}
 	if fam, ok := indexedFamily(&f); ok && pl.ids == nil {
 		if !counted {

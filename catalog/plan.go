@@ -64,3 +64,33 @@ func choosePlan(fam family, count, total int64) plan {
 		return plan{noIndex: fam.column}
 	}
 }
+
+// maxFamilyRows bounds the rows of an indexed column's matches that List
+// fetches to evaluate the other conditions in Go.
+const maxFamilyRows = 100_000
+
+// goRest reports whether f has conditions besides its indexed column and
+// all of them are evaluable in Go (tuple equalities, like_ without NUL,
+// counter ranges).
+func goRest(f *Filter) bool {
+	rest := f.ConnState != "" || f.Zone != "" || f.ProtoName != "" || f.ProtoVer != 0 ||
+		f.CleanStart != nil || len(f.Ranges) > 0 || f.LikeClientID != "" ||
+		(f.LikeUsername != "" && len(f.Usernames) == 0)
+	ok := (f.LikeClientID == "" || usableNeedle(f.LikeClientID)) &&
+		(f.LikeUsername == "" || len(f.Usernames) > 0 || usableNeedle(f.LikeUsername))
+	return rest && ok
+}
+
+// familyOnly returns f reduced to its condition on fam.
+func familyOnly(f *Filter, fam family) Filter {
+	switch fam.column {
+	case "username":
+		return Filter{Usernames: f.Usernames}
+	case "ip_address":
+		return Filter{IPAddress: f.IPAddress}
+	case "created_at":
+		return Filter{CreatedAt: f.CreatedAt}
+	default:
+		return Filter{ConnectedAt: f.ConnectedAt}
+	}
+}

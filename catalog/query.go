@@ -287,3 +287,13 @@ func countSQL(f *Filter, p plan) (string, []any) {
 	q.where(f, p)
 	return q.b.String(), q.args
 }
+
+// familySQL selects the rowids matching f (reduced to one indexed column
+// by familyOnly) through that column's index, in index order.
+func familySQL(f *Filter, fam family) (string, []any) {
+	var q sqlQuery
+	q.b.WriteString("SELECT id FROM clients INDEXED BY ")
+	q.b.WriteString(fam.index)
+	q.where(f, plan{})
+	return q.b.String(), q.args
+}
