@@ -273,6 +273,7 @@ func BenchmarkDeepPage(b *testing.B) {
 		b.Run("order="+order+"/method=offset", func(b *testing.B) {
 			b.ReportAllocs()
 			lat := make(latencies, 0, b.N)
+			cpu0 := cpuTime()
 			for b.Loop() {
 				g := f
 				g.Page = depth/100 + 1
@@ -282,6 +283,7 @@ func BenchmarkDeepPage(b *testing.B) {
 				}
 				lat = append(lat, time.Since(t0))
 			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(len(lat)), "cpu-ms/op")
 			lat.report(b, "")
 		})
 		b.Run("order="+order+"/method=cursor", func(b *testing.B) {
