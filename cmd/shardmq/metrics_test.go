@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,11 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
+	"github.com/shardmq/shardmq/catalog"
+	"github.com/shardmq/shardmq/cmd/shardmq/wire"
+	"github.com/shardmq/shardmq/httpapi"
+	"github.com/shardmq/shardmq/netio"
+	"github.com/shardmq/shardmq/shards"
 )
 
 // opsBroker is a broker binary started for an operability test.
@@ -295,5 +301,63 @@ func TestMetricsAuthBinary(t *testing.T) {
 	}
 	if code := b.stop(t); code != 0 {
 		t.Fatalf("exit code %d", code)
+	}
+}
+
+// TestReadiness checks the readiness configureOps gives GET /status: not
+// ready before the MQTT server is up, ready while it serves, not ready once
+// the stop has begun.
+func TestReadiness(t *testing.T) {
+	t.Cleanup(func() { stopping.Store(false) })
+	b, err := shards.New(shards.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := catalog.New(catalog.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	keys := httpapi.NewKeyStore()
+	if err := keys.Add("k", "s", httpapi.RoleAdministrator); err != nil {
+		t.Fatal(err)
+	}
+	// status serves a's API and returns GET /status's code.
+	status := func(a *app) int {
+		t.Helper()
+		api, err := httpapi.New(httpapi.Config{}, cat, wire.Broker{Broker: b, Catalog: cat}, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		configureOps(a, api, cat)
+		hs := httptest.NewServer(api)
+		defer hs.Close()
+		code, _ := httpGet(hs.URL+"/status", "")
+		return code
+	}
+	if code := status(&app{broker: b}); code != http.StatusServiceUnavailable {
+		t.Fatalf("before MQTT: %d", code)
+	}
+	srv, err := netio.New(netio.Config{Listeners: []string{"127.0.0.1:0"}, Loops: 1}, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	serving := &app{broker: b, server: srv}
+	if code := status(serving); code != http.StatusOK {
+		t.Fatalf("serving: %d", code)
+	}
+	stopping.Store(true)
+	if code := status(serving); code != http.StatusServiceUnavailable {
+		t.Fatalf("stopping: %d", code)
 	}
 }
