@@ -77,9 +77,10 @@ func (in *inbox) signal() {
 
 // Upsert hands the catalog the full current state of these clients (a
 // connect, disconnect, takeover or subscription-count change). They become
-// visible to List within a few milliseconds (well under 100 ms) unless the
-// writer is overloaded, which Stats().Staleness shows. rows is not
-// retained. Safe for concurrent use; it never blocks on the database.
+// visible to List ahead of any counter or large lifecycle batch in hand,
+// typically within tens of milliseconds (docs/catalog.md has the measured
+// bound); Stats().Staleness shows any delay. rows is copied, not retained.
+// Safe for concurrent use; it never blocks on the database.
 func (c *Catalog) Upsert(rows []Row) {
 	if len(rows) == 0 || c.closed.Load() {
 		return

@@ -8,10 +8,14 @@ import (
 )
 
 // List returns one page of the clients matching f, its exact count and
-// whether a further page exists, all from one committed state of the
-// catalog. It validates f first (errors wrap ErrInvalidFilter or
-// ErrInvalidCursor and carry a *FieldError). Safe for concurrent use; it
-// waits at most one write chunk (about Config.ChunkBudget) for the writer.
+// whether a further page exists. Page and count agree on which clients
+// exist and match: lifecycle changes are never half visible to one List.
+// Counter values may be newer than the last complete stats application
+// (they are written beside readers; see Catalog). It validates f first
+// (errors wrap ErrInvalidFilter or ErrInvalidCursor and carry a
+// *FieldError). Safe for concurrent use; it waits at most for one
+// lifecycle chunk (about Config.ChunkBudget) or one hand-over of counters
+// to the Go mirror.
 func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 	if err := f.Validate(); err != nil {
 		return Page{}, err
