@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -188,4 +193,86 @@ func TestGracefulShutdown(t *testing.T) {
 	if !stopping {
 		t.Fatalf("no stopping record in the log:\n%s", log)
 	}
+}
+
+// TestShutdownAPIRequests checks the API's part of the stop: a request in
+// flight when SIGTERM arrives is answered before the process exits, and
+// one that does not finish within shutdown_timeout is cut at the deadline
+// (exit code 1, the reason logged).
+func TestShutdownAPIRequests(t *testing.T) {
+	_, bin := buildBroker(t)
+	body := `{"topic":"t/1","payload":"hello"}`
+	// startRequest sends a publish request's headers and the first byte of
+	// its body, and waits until the broker has read them.
+	startRequest := func(b *opsBroker) net.Conn {
+		c, err := net.Dial("tcp", b.api)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		k, s, _ := strings.Cut(b.cred, ":")
+		req := "POST /api/v5/publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+			"Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(k+":"+s)) + "\r\n" +
+			"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body[:1]
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	t.Run("in flight is answered", func(t *testing.T) {
+		b := startOps(t, bin, "--shutdown-timeout", "10s")
+		c := startRequest(b)
+		if code, _ := httpGet(b.url("/status"), ""); code != http.StatusOK {
+			t.Fatalf("status %d", code)
+		}
+		if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		// While the API drains, /status says 503 (or the MQTT side is
+		// already gone and the listener closed).
+		waitUntil(t, "GET /status to stop answering 200", func() bool {
+			code, _ := httpGet(b.url("/status"), "")
+			return code != http.StatusOK
+		})
+		if _, err := io.WriteString(c, body[1:]); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("the in-flight request got no answer: %v", err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusAccepted { // no subscriber: 202
+			t.Fatalf("status %d", res.StatusCode)
+		}
+		select {
+		case <-b.exited:
+		case <-time.After(15 * time.Second):
+			t.Fatal("the broker did not exit")
+		}
+		if code := b.cmd.ProcessState.ExitCode(); code != 0 {
+			log, _ := os.ReadFile(b.logPath)
+			t.Fatalf("exit code %d\n%s", code, log)
+		}
+	})
+	t.Run("deadline", func(t *testing.T) {
+		b := startOps(t, bin, "--shutdown-timeout", "300ms")
+		startRequest(b) // never finished
+		if code, _ := httpGet(b.url("/status"), ""); code != http.StatusOK {
+			t.Fatalf("status %d", code)
+		}
+		if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-b.exited:
+		case <-time.After(15 * time.Second):
+			t.Fatal("the broker did not exit at its deadline")
+		}
+		log, _ := os.ReadFile(b.logPath)
+		if code := b.cmd.ProcessState.ExitCode(); code != 1 || !bytes.Contains(log, []byte("context deadline exceeded")) {
+			t.Fatalf("exit code %d, want 1 with the deadline logged\n%s", code, log)
+		}
+	})
 }
