@@ -10,9 +10,14 @@ import (
 // published through an atomic pointer, so that nothing shared is written
 // per message.
 type shardTotals struct {
-	// ended and last are owned by the shard goroutine.
+	// ended, last and every are owned by the shard goroutine.
 	ended Counters // cumulative counters of the shard's ended sessions
 	last  time.Time
+	// every is the interval between sums: the stats interval, stretched
+	// so that summing takes at most 1% of the shard's time (a sum walks
+	// every session: about 40 ns each when they fit in the caches, 250 ns
+	// at 100,000 sessions on the shard).
+	every time.Duration
 	// published is the latest sum, read by Broker.Totals from any
 	// goroutine; a published value is never modified.
 	published atomic.Pointer[Counters]
@@ -25,11 +30,12 @@ func (t *shardTotals) retire(s *session) {
 	t.ended.addCumulative(&c)
 }
 
-// maybePublish sums the shard's counters when a stats interval has passed
-// since the last sum. It runs on the shard goroutine.
+// maybePublishTotals sums the shard's counters when a stats interval (or
+// the stretched interval, see every) has passed since the last sum. It
+// runs on the shard goroutine.
 func (sh *shard) maybePublishTotals(now time.Time) {
 	t := &sh.totals
-	if now.Sub(t.last) < sh.b.cfg.StatsInterval && t.published.Load() != nil {
+	if now.Sub(t.last) < max(t.every, sh.b.cfg.StatsInterval) && t.published.Load() != nil {
 		return
 	}
 	t.last = now
@@ -40,6 +46,7 @@ func (sh *shard) maybePublishTotals(now time.Time) {
 		sum.addGauges(&c)
 	}
 	t.published.Store(&sum)
+	t.every = 100 * time.Since(now)
 }
 
 // addCumulative adds the counters of o that only grow.
@@ -81,8 +88,8 @@ func (c *Counters) addGauges(o *Counters) {
 // bytes in and out, by QoS, drops by reason) and current levels
 // (subscriptions, inflight, queued and awaiting-PUBREL messages); the
 // …Max limits are zero. Each shard sums its own sessions at its stats
-// interval, so the values are up to one interval (Config.StatsInterval)
-// old. Safe from any goroutine; it does not wait for the shards.
+// interval (stretched on shards so large that the sum would take more than
+// 1% of their time), so the values are up to one interval old. Safe from any goroutine; it does not wait for the shards.
 func (b *Broker) Totals() Counters {
 	var sum Counters
 	for _, sh := range b.shardList() {

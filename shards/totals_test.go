@@ -1,6 +1,7 @@
 package shards
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -69,4 +70,45 @@ func TestTotals(t *testing.T) {
 	if l != want2 {
 		t.Fatalf("levels\n got %+v\nwant %+v", l, want2)
 	}
+}
+
+// BenchmarkShardTotals measures one shard's sum at the stats interval
+// (once per second by default) over its sessions, and the scrape's read of
+// the published sums.
+func BenchmarkShardTotals(b *testing.B) {
+	br, err := New(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range []int{1000, 100000} {
+		sh := &shard{b: br, sessions: make(map[string]*session, n)}
+		for i := 0; i < n; i++ {
+			id := strconv.Itoa(i)
+			s := &session{id: id, cfg: &br.cfg, sh: sh}
+			s.counters.RecvMsg, s.counters.SendOct = int64(i), int64(2*i)
+			sh.sessions[id] = s
+		}
+		b.Run("op=publish/sessions="+strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				sh.totals.last = time.Time{}
+				sh.maybePublishTotals(time.Now())
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/session")
+		})
+	}
+	b.Run("op=read/shards=8", func(b *testing.B) {
+		b2, _ := New(Config{})
+		for i := 0; i < 8; i++ {
+			sh := &shard{b: b2}
+			sh.totals.published.Store(&Counters{RecvMsg: 1})
+			b2.shards = append(b2.shards, sh)
+		}
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if b2.Totals().RecvMsg != 8 {
+				b.Fatal("sum")
+			}
+		}
+	})
 }
