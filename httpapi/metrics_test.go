@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -58,4 +59,28 @@ func TestMetrics(t *testing.T) {
 		// Without EnableMetrics /metrics is an ordinary unknown path.
 		e.raw(t, "GET", "/metrics", adminUser).wantError(t, http.StatusNotFound, codeNotFound)
 	})
+}
+
+// BenchmarkInstrumentedRequest measures a whole request through ServeHTTP
+// (key check, routing, the latency histogram, a live client read from the
+// fake broker) and the /metrics-free /status path, in process.
+func BenchmarkInstrumentedRequest(b *testing.B) {
+	e := newTestEnv(b, Config{}, testRows(3))
+	for _, tc := range []struct{ name, path string }{
+		{"route=client", "/api/v5/clients/c0001"},
+		{"route=status", "/status"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			req := httptest.NewRequest("GET", tc.path, nil)
+			req.SetBasicAuth("admin", "admin-secret")
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				w := httptest.NewRecorder()
+				e.api.ServeHTTP(w, req)
+				if w.Code != http.StatusOK {
+					b.Fatalf("status %d", w.Code)
+				}
+			}
+		})
+	}
 }
