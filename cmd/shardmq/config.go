@@ -31,7 +31,7 @@ var configFlags struct {
 }
 
 func init() {
-	flag.StringVar(&configFlags.file, "config", "", "TOML configuration file (see shardmq.example.toml); flags and SHARDMQ_* variables override it")
+	flag.StringVar(&configFlags.file, "config", "", "TOML configuration file (see shardmq.example.toml; or SHARDMQ_CONFIG); flags and SHARDMQ_* variables override it")
 	flag.BoolVar(&configFlags.print, "print-config", false, "print the effective configuration as TOML and exit")
 }
 
@@ -121,6 +121,9 @@ func loadConfig(fs *flag.FlagSet, lookupEnv func(string) (string, bool)) error {
 		source[listenersKey] = "flag --listener"
 	}
 
+	if v, ok := lookupEnv("SHARDMQ_CONFIG"); ok && !setByFlag["config"] {
+		configFlags.file = v
+	}
 	var file map[string]any
 	if path := configFlags.file; path != "" {
 		md, err := toml.DecodeFile(path, &file)

@@ -143,6 +143,10 @@ zone = "z1"
 			env:      []string{"SHARDMQ_MQTT_ADDR=127.0.0.1:1002", "SHARDMQ_ZONES=z1:inflight_max=9"},
 			want:     []string{`mqtt_addr = "127.0.0.1:1003"`, `mqueue_max = 7`, `addr = "127.0.0.1:3004"`},
 			wantNone: []string{`inflight_max = 9`, `inflight_max = 5`, `addr = "127.0.0.1:3001"`}},
+		{name: "file named by SHARDMQ_CONFIG", args: []string{"--print-config"}, env: []string{"SHARDMQ_CONFIG=" + file},
+			want: []string{`node = "file@host"`}},
+		{name: "--config over SHARDMQ_CONFIG", args: []string{"--config", exampleFile, "--print-config"}, env: []string{"SHARDMQ_CONFIG=" + file},
+			want: []string{`node = "shardmq@127.0.0.1"`}},
 		{name: "environment zones", args: []string{"--print-config"}, env: []string{"SHARDMQ_ZONES=a:inflight_max=3;b:mqueue_max=4,server_keepalive=30s"},
 			want: []string{`[zones.a]`, `inflight_max = 3`, `[zones.b]`, `mqueue_max = 4`, `server_keepalive = "30s"`}},
 
