@@ -1,6 +1,7 @@
 package shards
 
 import (
+	"encoding/binary"
 	"slices"
 
 	"github.com/shardmq/shardmq/mqtt"
@@ -153,18 +154,31 @@ func (s *session) findInflight(id uint16) int {
 func (s *session) sendPublish(d delivery, id uint16, dup bool, now int64) bool {
 	sh := s.sh
 	v5 := s.version == mqtt.V5
-	// A QoS 0 copy without per-subscriber properties is the same bytes for
-	// every subscriber of the variant: encode it once per batch.
-	shareable := d.qos == 0 && len(d.subIDs) == 0 && (!v5 || d.msg.expireAt == 0 && s.cs.aliasMax == 0)
+	// A copy without per-subscriber properties is the same bytes for every
+	// subscriber of the variant but for the packet id: encode it once per
+	// batch; QoS 0 copies share all the bytes, QoS 1/2 copies get their own
+	// header up to the packet id and share the rest (topic aside, that is
+	// the properties and the payload).
+	shareable := len(d.subIDs) == 0 && (!v5 || d.msg.expireAt == 0 && s.cs.aliasMax == 0)
+	key := variant{msg: d.msg, v5: v5, retain: d.retain, dup: dup, qos: d.qos}
 	if shareable {
-		if b := sh.lookupEncoded(d.msg, v5, d.retain); b != nil {
-			if s.maxOut > 0 && len(b) > s.maxOut {
+		if e, ok := sh.lookupEncoded(key); ok {
+			if s.maxOut > 0 && e.end-e.start > s.maxOut {
 				s.dropTooLarge()
 				return false
 			}
-			s.conn.Write(b)
+			b := sh.enc[e.start:e.end:e.end]
+			if d.qos == 0 {
+				s.conn.Write(b)
+			} else {
+				start := len(sh.enc)
+				sh.enc = append(sh.enc, b[:e.idOff]...)
+				sh.enc = binary.BigEndian.AppendUint16(sh.enc, id)
+				s.conn.Write(sh.enc[start:len(sh.enc):len(sh.enc)])
+				s.conn.Write(b[e.idOff+2:])
+			}
 			s.counters.SendPkt++
-			s.countSent(0)
+			s.countSent(d.qos)
 			return true
 		}
 	}
@@ -190,7 +204,11 @@ func (s *session) sendPublish(d delivery, id uint16, dup bool, now int64) bool {
 	start := len(sh.enc)
 	sh.enc = mqtt.AppendPublish(sh.enc, &p, s.version)
 	if shareable {
-		sh.rememberEncoded(d.msg, v5, d.retain, start)
+		idOff := 0
+		if d.qos > 0 {
+			idOff = mqtt.PublishPacketIDOffset(sh.enc[start:])
+		}
+		sh.rememberEncoded(key, start, idOff)
 	}
 	sh.emit(s.conn, s, start)
 	s.countSent(d.qos)

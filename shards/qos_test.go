@@ -293,3 +293,43 @@ func TestMessageExpiryForwarded(t *testing.T) {
 		t.Fatalf("v3 %+v", r)
 	}
 }
+
+// TestSharedEncodingQoS1 fans a QoS 1 message out to subscribers of one
+// loop whose packet ids differ: each gets its own header and id, and the
+// shared tail (properties, payload) intact.
+func TestSharedEncodingQoS1(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{Loops: 1})
+	a, _ := connectRaw(t, tb.addr, conn311("sq-a", true))
+	a.subscribe(1, sub("sq/t", 1))
+	b, _ := connectRaw(t, tb.addr, conn311("sq-b", true))
+	b.subscribe(1, sub("sq/#", 1))
+	c, _ := connectRaw(t, tb.addr, conn5("sq-c"))
+	c.subscribe(1, sub("sq/t", 2))
+	d, _ := connectRaw(t, tb.addr, conn5("sq-d"))
+	d.subscribe(1, sub("sq/t", 1))
+	p, _ := connectRaw(t, tb.addr, conn5("sq-p"))
+	p.publish("sq/other", "bump", 1, false, 1) // b's next id becomes 2
+	p.read()
+	if m := b.readPublish(); m.PacketID != 1 {
+		t.Fatalf("b first id %d", m.PacketID)
+	}
+	m := &mqtt.Publish{QoS: 1, PacketID: 2, Topic: []byte("sq/t"), Payload: []byte("fan-out")}
+	m.Properties.User = []mqtt.UserProperty{{Key: []byte("k"), Value: []byte("v")}}
+	p.write(mqtt.AppendPublish(nil, m, mqtt.V5))
+	for _, tc := range []struct {
+		name string
+		rc   *rawClient
+		id   uint16
+		user bool
+	}{{"a", a, 1, false}, {"b", b, 2, false}, {"c", c, 1, true}, {"d", d, 1, true}} {
+		got := tc.rc.readPublish()
+		if got.PacketID != tc.id || got.QoS != 1 || string(got.Payload) != "fan-out" || string(got.Topic) != "sq/t" ||
+			(len(got.Properties.User) == 1) != tc.user {
+			t.Fatalf("%s: %+v", tc.name, got)
+		}
+		tc.rc.write(mqtt.AppendPuback(nil, &mqtt.Puback{PacketID: got.PacketID}, tc.rc.v))
+	}
+	waitFor(t, "acknowledged", func() bool {
+		return tb.info(t, "sq-a").InflightCnt == 0 && tb.info(t, "sq-c").InflightCnt == 0 && tb.info(t, "sq-d").InflightCnt == 0
+	})
+}

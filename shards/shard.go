@@ -96,27 +96,35 @@ func (sh *shard) receive(batch []routed) {
 // this batch, so that every subscriber of the same variant shares the
 // bytes (DESIGN: encode once per variant).
 type encoded struct {
-	msg        *message
-	v5, retain bool
+	variant
 	start, end int
+	idOff      int // offset of the packet id in the frame; QoS 1/2 only
+}
+
+// variant is what makes two encodings of a message differ; the packet id
+// of QoS 1/2 is patched per subscriber.
+type variant struct {
+	msg             *message
+	v5, retain, dup bool
+	qos             byte
 }
 
 // maxEncoded bounds the per-batch cache of shared encodings.
 const maxEncoded = 8
 
-// lookupEncoded returns the bytes of an earlier identical encoding.
-func (sh *shard) lookupEncoded(m *message, v5, retain bool) []byte {
+// lookupEncoded returns an earlier encoding of the variant in this batch.
+func (sh *shard) lookupEncoded(v variant) (encoded, bool) {
 	for _, e := range sh.encoded {
-		if e.msg == m && e.v5 == v5 && e.retain == retain {
-			return sh.enc[e.start:e.end:e.end]
+		if e.variant == v {
+			return e, true
 		}
 	}
-	return nil
+	return encoded{}, false
 }
 
 // rememberEncoded records sh.enc[start:] as the encoding of a variant.
-func (sh *shard) rememberEncoded(m *message, v5, retain bool, start int) {
-	e := encoded{msg: m, v5: v5, retain: retain, start: start, end: len(sh.enc)}
+func (sh *shard) rememberEncoded(v variant, start, idOff int) {
+	e := encoded{variant: v, start: start, end: len(sh.enc), idOff: idOff}
 	if len(sh.encoded) < maxEncoded {
 		sh.encoded = append(sh.encoded, e)
 		return
