@@ -21,7 +21,7 @@ func BenchmarkPublishDeliver(b *testing.B) {
 		qos     byte
 		subs    int
 		payload int
-	}{{0, 1, 64}, {0, 10, 64}, {1, 1, 64}, {0, 1, 1024}} {
+	}{{0, 1, 64}, {0, 10, 64}, {1, 1, 64}, {1, 10, 64}, {0, 1, 1024}} {
 		b.Run(fmt.Sprintf("qos=%d/subs=%d/payload=%db", c.qos, c.subs, c.payload), func(b *testing.B) {
 			benchPublishDeliver(b, c.qos, c.subs, c.payload)
 		})
