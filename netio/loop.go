@@ -68,10 +68,14 @@ func (l *Loop) exit(cur *Conn) bool {
 		return cur != nil && cur.closing
 	}
 	l.depth++ // closes below re-enter OnClose; keep them nested
-	for round := 0; round < 8; round++ {
+	// Closing a connection runs OnClose, which may queue more work: go
+	// round until nothing is left to close (closes beyond a few rounds wait
+	// for the next batch). Every round ends with the writes flushed, so
+	// OnWritten below never finds a write pending.
+	for round := 0; ; round++ {
 		l.srv.h.OnFlush(l)
 		l.flushWrites()
-		if len(l.closers) == 0 {
+		if len(l.closers) == 0 || round == 8 {
 			break
 		}
 		closers := l.closers
