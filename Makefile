@@ -17,14 +17,14 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 deps: ## install the Debian packages the tests and benchmarks use (idempotent, needs root)
-	@missing=""; for p in mosquitto mosquitto-clients; do \
+	@missing=""; for p in mosquitto mosquitto-clients curl; do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	else echo "deps: mosquitto and mosquitto-clients already installed"; fi
+	else echo "deps: mosquitto, mosquitto-clients and curl already installed"; fi
 	@# Debian starts a system mosquitto on :1883 after install; the broker and the tests need the port.
 	@if command -v systemctl >/dev/null 2>&1; then systemctl disable --now mosquitto >/dev/null 2>&1 || true; fi
 	@pkill -x mosquitto 2>/dev/null || true
