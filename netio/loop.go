@@ -93,9 +93,13 @@ func (l *Loop) exit(cur *Conn) bool {
 }
 
 // flushWrites writes every connection's pending batch with one writev and
-// enforces the outbound hard limit.
+// enforces the outbound hard limit. Writes queued while it runs (by
+// OnError, or by an OnClose that a failed write set off) stay queued for
+// the next round.
 func (l *Loop) flushWrites() {
-	for i, c := range l.writers {
+	n := len(l.writers)
+	for i := 0; i < n; i++ {
+		c := l.writers[i]
 		l.writers[i] = nil
 		c.queued = false
 		if c.closed || len(c.out) == 0 {
@@ -114,7 +118,9 @@ func (l *Loop) flushWrites() {
 			c.Close(ErrSlowConsumer)
 		}
 	}
-	l.writers = l.writers[:0]
+	rest := copy(l.writers, l.writers[n:])
+	clear(l.writers[rest:])
+	l.writers = l.writers[:rest]
 }
 
 // tick runs the loop's timers and the Handler's OnTick.
