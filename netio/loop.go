@@ -75,7 +75,16 @@ func (l *Loop) exit(cur *Conn) bool {
 	for round := 0; ; round++ {
 		l.srv.h.OnFlush(l)
 		l.flushWrites()
-		if len(l.closers) == 0 || round == 8 {
+		if len(l.closers) == 0 && len(l.writers) == 0 {
+			break
+		}
+		if round == 8 {
+			// Give up on closes for this batch, but never leave a
+			// write behind: OnWritten lets the Handler reuse them.
+			for len(l.writers) > 0 {
+				l.srv.h.OnFlush(l)
+				l.flushWrites()
+			}
 			break
 		}
 		closers := l.closers
