@@ -313,118 +313,155 @@ func BenchmarkDeepPage(b *testing.B) {
 }
 
 // BenchmarkSnapshot applies snapshots of 100k changed rows (counters
-// only, or full lifecycle rows) while 4 readers list with random seed
-// filters, and reports the apply time, the readers' latency during it and
-// the longest chunk.
+// only, or full lifecycle rows) while readers list with random seed
+// filters, and reports the apply time, the readers' latency during it,
+// how long a connect takes to become visible during it, and the longest
+// time the writer held readers off. Readers run either as 4 goroutines in
+// a closed loop (saturating the 2 cores) or open-loop at 100 requests/s
+// (latency measured from each request's scheduled start).
 func BenchmarkSnapshot(b *testing.B) {
 	c, n := sharedCatalog(b)
 	ctx := context.Background()
 	const changed = 100_000
-	filters := seedFilters(n)
-	for _, kind := range []string{"stats", "lifecycle"} {
-		b.Run(fmt.Sprintf("kind=%s/rows=%d", kind, changed), func(b *testing.B) {
-			b.ReportAllocs()
-			rng := rand.New(rand.NewPCG(5, 6))
-			var mu sync.Mutex
-			var lat latencies
-			var stop, measuring atomic.Bool
-			var wg sync.WaitGroup
-			for r := range 4 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					rr := rand.New(rand.NewPCG(uint64(r), 9))
-					for !stop.Load() {
-						sf := filters[rr.IntN(len(filters))]
-						if sf.name == "top10_recv_oct" || strings.HasPrefix(sf.name, "like") || sf.name == "mqueue_len>0" {
-							continue // full scans: measured above, not representative of the page path
-						}
-						f := sf.make(rr)
-						t0 := time.Now()
-						if _, err := c.List(ctx, f); err != nil {
-							b.Error(err)
-							return
-						}
-						if d := time.Since(t0); measuring.Load() {
-							mu.Lock()
-							lat = append(lat, d)
-							mu.Unlock()
-						}
-					}
-				}()
-			}
-			var apply, visible latencies
-			gen := 0
-			for b.Loop() {
-				b.StopTimer()
-				gen++
-				first := rng.IntN(n)
-				var ups []StatsUpdate
-				var rows []Row
-				for i := 0; i < changed; i++ {
-					// Every 10th row of a window, so changes are scattered.
-					idx := (first + i*9) % n
-					r := synthRow(idx, n)
-					r.RecvOct += int64(gen * 1000)
-					r.RecvCnt += int64(gen * 10)
-					r.SendOct += int64(gen * 1000)
-					r.SendCnt += int64(gen * 10)
-					if kind == "stats" {
-						ups = append(ups, StatsUpdate{ClientID: r.ClientID, Counters: r.Counters})
-					} else {
-						r.Keepalive = int64(60 + gen)
-						rows = append(rows, r)
-					}
-				}
-				measuring.Store(true)
-				b.StartTimer()
-				t0 := time.Now()
-				c.UpdateStats(ups)
-				c.Upsert(rows)
-				// While the snapshot is applied, connect probe clients one
-				// at a time and time until each is visible to List.
-				probeDone := make(chan struct{})
-				go func() {
-					defer close(probeDone)
-					for k := 0; measuring.Load(); k++ {
-						id := fmt.Sprintf("probe-%d-%d", gen, k)
-						p0 := time.Now()
-						c.Upsert([]Row{{ClientID: id, ConnState: Connected, Connected: true, ProtoName: "MQTT", ProtoVer: 5}})
-						for {
-							pg, err := c.List(ctx, Filter{ClientIDs: []string{id}})
-							if err != nil {
-								b.Error(err)
-								return
-							}
-							if pg.Count == 1 {
-								break
-							}
-							time.Sleep(200 * time.Microsecond)
-						}
-						mu.Lock()
-						visible = append(visible, time.Since(p0))
-						mu.Unlock()
-						c.Remove([]string{id})
-					}
-				}()
-				if err := c.Flush(ctx); err != nil {
-					b.Fatal(err)
-				}
-				apply = append(apply, time.Since(t0))
-				b.StopTimer()
-				measuring.Store(false)
-				<-probeDone
-				b.StartTimer()
-			}
-			stop.Store(true)
-			wg.Wait()
-			apply.report(b, "apply-")
-			lat.report(b, "reader-")
-			visible.report(b, "lifecycle-")
-			b.ReportMetric(float64(len(lat)), "reads")
-			b.ReportMetric(float64(c.Stats().MaxChunkHold)/1e6, "maxchunk-ms")
-		})
+	var filters []func(*rand.Rand) Filter
+	for _, sf := range seedFilters(n) {
+		if sf.name == "top10_recv_oct" || strings.HasPrefix(sf.name, "like") || sf.name == "mqueue_len>0" {
+			continue // measured above; the reader mix is the seed filters
+		}
+		filters = append(filters, sf.make)
 	}
+	for _, kind := range []string{"stats", "lifecycle"} {
+		for _, readers := range []string{"closed4", "open100"} {
+			b.Run(fmt.Sprintf("kind=%s/rows=%d/readers=%s", kind, changed, readers), func(b *testing.B) {
+				benchSnapshot(ctx, b, c, n, kind, readers, changed, filters)
+			})
+		}
+	}
+}
+
+// benchSnapshot runs one BenchmarkSnapshot case.
+func benchSnapshot(ctx context.Context, b *testing.B, c *Catalog, n int, kind, readers string, changed int, filters []func(*rand.Rand) Filter) {
+	b.ReportAllocs()
+	c.maxHold.Store(0)
+	rng := rand.New(rand.NewPCG(5, 6))
+	var mu sync.Mutex
+	var lat latencies
+	var stop, measuring atomic.Bool
+	var wg sync.WaitGroup
+	read := func(rr *rand.Rand, scheduled time.Time) bool {
+		f := filters[rr.IntN(len(filters))](rr)
+		if _, err := c.List(ctx, f); err != nil {
+			b.Error(err)
+			return false
+		}
+		if d := time.Since(scheduled); measuring.Load() {
+			mu.Lock()
+			lat = append(lat, d)
+			mu.Unlock()
+		}
+		return true
+	}
+	if readers == "closed4" {
+		for r := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rr := rand.New(rand.NewPCG(uint64(r), 9))
+				for !stop.Load() && read(rr, time.Now()) {
+				}
+			}()
+		}
+	} else {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem := make(chan struct{}, 64)
+			tick := time.NewTicker(10 * time.Millisecond)
+			defer tick.Stop()
+			var inner sync.WaitGroup
+			defer inner.Wait()
+			for k := uint64(0); !stop.Load(); k++ {
+				scheduled := <-tick.C
+				sem <- struct{}{}
+				inner.Add(1)
+				go func() {
+					defer inner.Done()
+					read(rand.New(rand.NewPCG(k, 9)), scheduled)
+					<-sem
+				}()
+			}
+		}()
+	}
+	var apply, visible latencies
+	gen := 0
+	for b.Loop() {
+		b.StopTimer()
+		gen++
+		first := rng.IntN(n)
+		var ups []StatsUpdate
+		var rows []Row
+		for i := 0; i < changed; i++ {
+			// Every 10th row of a window, so changes are scattered.
+			idx := (first + i*9) % n
+			r := synthRow(idx, n)
+			r.RecvOct += int64(gen * 1000)
+			r.RecvCnt += int64(gen * 10)
+			r.SendOct += int64(gen * 1000)
+			r.SendCnt += int64(gen * 10)
+			if kind == "stats" {
+				ups = append(ups, StatsUpdate{ClientID: r.ClientID, Counters: r.Counters})
+			} else {
+				r.Keepalive = int64(60 + gen)
+				rows = append(rows, r)
+			}
+		}
+		measuring.Store(true)
+		b.StartTimer()
+		t0 := time.Now()
+		c.UpdateStats(ups)
+		c.Upsert(rows)
+		// While the snapshot is applied, connect probe clients one
+		// at a time and time until each is visible to List.
+		probeDone := make(chan struct{})
+		go func() {
+			defer close(probeDone)
+			for k := 0; measuring.Load(); k++ {
+				id := fmt.Sprintf("probe-%d-%d", gen, k)
+				p0 := time.Now()
+				c.Upsert([]Row{{ClientID: id, ConnState: Connected, Connected: true, ProtoName: "MQTT", ProtoVer: 5}})
+				for {
+					pg, err := c.List(ctx, Filter{ClientIDs: []string{id}})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					if pg.Count == 1 {
+						break
+					}
+					time.Sleep(200 * time.Microsecond)
+				}
+				mu.Lock()
+				visible = append(visible, time.Since(p0))
+				mu.Unlock()
+				c.Remove([]string{id})
+			}
+		}()
+		if err := c.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+		apply = append(apply, time.Since(t0))
+		b.StopTimer()
+		measuring.Store(false)
+		<-probeDone
+		b.StartTimer()
+	}
+	stop.Store(true)
+	wg.Wait()
+	apply.report(b, "apply-")
+	lat.report(b, "reader-")
+	visible.report(b, "lifecycle-")
+	b.ReportMetric(float64(len(lat)), "reads")
+	b.ReportMetric(float64(c.Stats().MaxChunkHold)/1e6, "maxchunk-ms")
 }
 
 // BenchmarkMemory reports the resident memory per row of the shared

@@ -98,8 +98,21 @@ func TestListAfterChanges(t *testing.T) {
 				removed = append(removed, rows[i].ClientID)
 				continue
 			case 1:
+				// A lifecycle change; sometimes of indexed columns too
+				// (the writer sets only those that changed).
 				rows[i].ConnState = Disconnected
 				rows[i].Zone = "moved"
+				switch rng.IntN(5) {
+				case 0:
+					rows[i].Username = "renamed" + rows[i].Username
+				case 1:
+					rows[i].IPAddress = "192.0.2.7"
+				case 2:
+					rows[i].ConnectedAt += 7
+				case 3:
+					rows[i].CreatedAt -= 3
+					rows[i].ConnectedAt += 1
+				}
 				c.Upsert(rows[i : i+1])
 			case 2:
 				for _, p := range statFields(&rows[i].Counters) {

@@ -39,10 +39,10 @@ func indexedFamily(f *Filter) (family, bool) {
 		fams = append(fams, family{"ip_address", "clients_ip_address", "", 0.9})
 	}
 	if f.CreatedAt.set() {
-		fams = append(fams, family{"created_at", "clients_created_at", "clients_clientid_created_at", 0.5})
+		fams = append(fams, family{"created_at", "clients_created_at", "clients_clientid_created_at", 0.4})
 	}
 	if f.ConnectedAt.set() {
-		fams = append(fams, family{"connected_at", "clients_connected_at", "clients_clientid_connected_at", 0.5})
+		fams = append(fams, family{"connected_at", "clients_connected_at", "clients_clientid_connected_at", 0.4})
 	}
 	if len(fams) != 1 {
 		return family{}, false

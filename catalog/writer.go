@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"hash/maphash"
 	"math/bits"
 	"slices"
 	"strings"
@@ -18,7 +19,12 @@ type slot struct {
 	tuple     uint16
 	idEntry   uint32 // entry in Catalog.ids
 	userEntry uint32 // entry in Catalog.users
-	ctr       Counters
+	// The other indexed columns, so that a lifecycle update sets only
+	// the indexed columns that changed (see lifeUpdateSQL); ip_address
+	// is kept as a 64-bit hash.
+	createdAt, connectedAt int64
+	ipHash                 uint64
+	ctr                    Counters
 }
 
 // slabBits sizes the slabs of slots: 4096 slots (~1 MiB) per slab, so the
@@ -57,9 +63,11 @@ type writer struct {
 	nslots uint32
 	free   []uint32
 
-	insert, update, del, allStats *sql.Stmt
-	statStmts                     map[uint32]*sql.Stmt
-	args                          []any
+	insert, del, allStats *sql.Stmt
+	lifeStmts             [1 << len(indexedCols)]*sql.Stmt // by changed-indexed-column mask
+	ipSeed                maphash.Seed
+	statStmts             map[uint32]*sql.Stmt
+	args                  []any
 
 	// The open chunk, if any.
 	inTx      bool
@@ -90,9 +98,8 @@ func newWriter(c *Catalog, conn *sql.Conn) (*writer, error) {
 	ctx := context.Background()
 	names := make([]string, len(Columns))
 	marks := make([]string, len(Columns))
-	sets := make([]string, len(Columns))
 	for i, col := range Columns {
-		names[i], marks[i], sets[i] = col.SQL, "?", col.SQL+"=?"
+		names[i], marks[i] = col.SQL, "?"
 	}
 	var err error
 	prep := func(q string) *sql.Stmt {
@@ -104,7 +111,10 @@ func newWriter(c *Catalog, conn *sql.Conn) (*writer, error) {
 		return s
 	}
 	w.insert = prep("INSERT INTO clients (id," + strings.Join(names, ",") + ") VALUES (?," + strings.Join(marks, ",") + ")")
-	w.update = prep("UPDATE clients SET " + strings.Join(sets, ",") + " WHERE id=?")
+	for mask := range w.lifeStmts {
+		w.lifeStmts[mask] = prep(lifeUpdateSQL(mask))
+	}
+	w.ipSeed = maphash.MakeSeed()
 	w.del = prep("DELETE FROM clients WHERE id=?")
 	w.allStats = prep(statsUpdateSQL(1<<numStats - 1))
 	if err != nil {
@@ -133,6 +143,58 @@ func statsUpdateSQL(mask uint32) string {
 	return b.String()
 }
 
+// indexedCols are the columns, besides clientid, that secondary indexes
+// hold. A lifecycle update sets them only when they changed, so that a
+// disconnect (which changes none) touches no index; clientid is never set
+// (it names the row). Every index also holds clientid, which is why
+// setting it would rewrite all of them.
+var indexedCols = [...]string{"username", "ip_address", "created_at", "connected_at"}
+
+// lifeUpdateSQL returns the UPDATE of a whole row but clientid, setting the
+// indexed columns whose bit is in mask (bit i: indexedCols[i]).
+func lifeUpdateSQL(mask int) string {
+	var b strings.Builder
+	b.WriteString("UPDATE clients SET ")
+	first := true
+	for _, c := range Columns {
+		if !lifeSets(c.Name, mask) {
+			continue
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		b.WriteString(c.SQL)
+		b.WriteString("=?")
+	}
+	b.WriteString(" WHERE id=?")
+	return b.String()
+}
+
+// lifeSets reports whether the lifecycle update for mask sets column name.
+func lifeSets(name string, mask int) bool {
+	if name == "clientid" {
+		return false
+	}
+	for i, ic := range indexedCols {
+		if ic == name {
+			return mask&(1<<i) != 0
+		}
+	}
+	return true
+}
+
+// lifeArgs appends r's values for lifeUpdateSQL(mask), in its order.
+func lifeArgs(dst []any, r *Row, mask int) []any {
+	for i := range Columns {
+		if !lifeSets(Columns[i].Name, mask) {
+			continue
+		}
+		dst = appendValue(dst, Columns[i].ptr(r))
+	}
+	return dst
+}
+
 // statColumn0 is the index in Columns of the first counter.
 var statColumn0 = func() int {
 	for i, c := range Columns {
@@ -147,7 +209,10 @@ func (w *writer) close() error {
 	for _, s := range w.statStmts {
 		s.Close()
 	}
-	for _, s := range []*sql.Stmt{w.insert, w.update, w.del, w.allStats} {
+	for _, s := range []*sql.Stmt{w.insert, w.del, w.allStats} {
+		s.Close()
+	}
+	for _, s := range w.lifeStmts {
 		s.Close()
 	}
 	return w.conn.Close()
@@ -344,6 +409,12 @@ func (w *writer) step() {
 // maxLifeDepth bounds how deep lifecycle batches may interrupt each other.
 const maxLifeDepth = 4
 
+// setIndexed records r's indexed columns in its slot.
+func (w *writer) setIndexed(s *slot, r *Row) {
+	s.createdAt, s.connectedAt = r.CreatedAt, r.ConnectedAt
+	s.ipHash = maphash.String(w.ipSeed, r.IPAddress)
+}
+
 // slot returns slot number i.
 func (w *writer) slot(i uint32) *slot {
 	return &w.slabs[i>>slabBits][i&(1<<slabBits-1)]
@@ -375,6 +446,7 @@ func (w *writer) applyEffect(e *effect) {
 		s := w.slot(i)
 		s.tuple = c.tupleID(tupleOf(e.row))
 		s.ctr = e.row.Counters
+		w.setIndexed(s, e.row)
 		s.idEntry = c.ids.add(e.id, i)
 		s.userEntry = c.users.add(e.row.Username, i)
 		w.index[e.id] = i
@@ -385,6 +457,7 @@ func (w *writer) applyEffect(e *effect) {
 		c.tupleCounts[s.tuple]--
 		s.tuple = c.tupleID(tupleOf(e.row))
 		s.ctr = e.row.Counters
+		w.setIndexed(s, e.row)
 		c.tupleCounts[s.tuple]++
 		if string(c.users.value(s.userEntry)) != e.row.Username {
 			c.users.kill(s.userEntry)
@@ -400,10 +473,29 @@ func (w *writer) applyEffect(e *effect) {
 		w.free = append(w.free, i)
 		delete(w.index, e.id)
 	case effStats:
-		if i, ok := w.index[e.id]; ok {
-			w.slot(i).ctr = *e.ctr
-		}
+		// The slot is still this client's: lifecycle chunks apply the
+		// deferred counter effects before changing any row.
+		w.slot(uint32(e.rowid - 1)).ctr = *e.ctr
 	}
+}
+
+// changedIndexed returns the mask (bits of indexedCols) of r's indexed
+// columns that differ from the row in slot sl.
+func (w *writer) changedIndexed(sl *slot, r *Row) int {
+	mask := 0
+	if string(w.c.users.value(sl.userEntry)) != r.Username {
+		mask |= 1
+	}
+	if sl.ipHash != maphash.String(w.ipSeed, r.IPAddress) {
+		mask |= 2
+	}
+	if sl.createdAt != r.CreatedAt {
+		mask |= 4
+	}
+	if sl.connectedAt != r.ConnectedAt {
+		mask |= 8
+	}
+	return mask
 }
 
 // applyLife applies every pending lifecycle change, in chunks, newest
@@ -462,8 +554,9 @@ func (w *writer) applySeg(m map[string]*Row, outer []map[string]*Row) {
 			_, err = w.del.ExecContext(ctx, int64(i)+1)
 			w.effects = append(w.effects, effect{op: effDelete, id: id})
 		case exists:
-			args := append(rowArgs(w.args[:0], r), int64(i)+1)
-			_, err = w.update.ExecContext(ctx, args...)
+			mask := w.changedIndexed(w.slot(i), r)
+			args := append(lifeArgs(w.args[:0], r, mask), int64(i)+1)
+			_, err = w.lifeStmts[mask].ExecContext(ctx, args...)
 			w.args = args
 			w.effects = append(w.effects, effect{op: effUpdate, id: id, row: r})
 		default:
@@ -484,28 +577,33 @@ func (w *writer) applySeg(m map[string]*Row, outer []map[string]*Row) {
 // rowArgs appends r's column values in Columns order.
 func rowArgs(dst []any, r *Row) []any {
 	for i := range Columns {
-		switch p := Columns[i].ptr(r).(type) {
-		case *string:
-			dst = append(dst, *p)
-		case *int64:
-			dst = append(dst, *p)
-		case *bool:
-			dst = append(dst, *p)
-		case **string:
-			if *p == nil {
-				dst = append(dst, nil)
-			} else {
-				dst = append(dst, **p)
-			}
-		case **int64:
-			if *p == nil {
-				dst = append(dst, nil)
-			} else {
-				dst = append(dst, **p)
-			}
-		}
+		dst = appendValue(dst, Columns[i].ptr(r))
 	}
 	return dst
+}
+
+// appendValue appends the value behind a Column.ptr pointer as a bound
+// argument (nil pointers become NULL).
+func appendValue(dst []any, p any) []any {
+	switch p := p.(type) {
+	case *string:
+		return append(dst, *p)
+	case *int64:
+		return append(dst, *p)
+	case *bool:
+		return append(dst, *p)
+	case **string:
+		if *p == nil {
+			return append(dst, nil)
+		}
+		return append(dst, **p)
+	case **int64:
+		if *p == nil {
+			return append(dst, nil)
+		}
+		return append(dst, **p)
+	}
+	panic("catalog: unknown column type")
 }
 
 // statUpdate is one pending counter update, resolved to its row.
@@ -594,7 +692,7 @@ func (w *writer) applyStats() {
 			w.abort(fmt.Errorf("catalog: write counters of %q: %w", u.id, err))
 			continue
 		}
-		w.effects = append(w.effects, effect{op: effStats, id: u.id, ctr: u.ctr})
+		w.effects = append(w.effects, effect{op: effStats, rowid: int64(i) + 1, ctr: u.ctr})
 		written++
 		w.step() // lets lifecycle changes in at each chunk's end
 		if !w.inTx && w.quitting() {
