@@ -96,8 +96,11 @@ func (b *Broker) OnFrame(c *netio.Conn, h mqtt.FixedHeader, frame, body []byte) 
 	cs := c.Data.(*connState)
 	sh := b.shardOf(c.Loop())
 	if !cs.connected {
-		if h.Type != mqtt.TypeConnect {
-			return ErrProtocol // [MQTT-3.1.0-1]
+		if h.Type == mqtt.TypeAuth && cs.version == mqtt.V5 {
+			return sh.onAuthBeforeConnack(c, cs, h, body)
+		}
+		if h.Type != mqtt.TypeConnect || cs.auth != nil {
+			return ErrProtocol // [MQTT-3.1.0-1], or a CONNECT during an AUTH exchange
 		}
 		return sh.onConnect(c, cs, h, body)
 	}

@@ -83,6 +83,10 @@ type Config struct {
 	// topics (version, uptime, clients, messages and bytes in and out). If
 	// zero, 60 s is used (EMQX's sys_msg_interval); negative turns them off.
 	SysInterval time.Duration
+	// Authenticators run MQTT 5 enhanced authentication, one per
+	// Authentication Method; a CONNECT naming another method is refused
+	// with 0x8C.
+	Authenticators []Authenticator
 	// ResponseInformation is sent in CONNACK to MQTT 5 clients that ask for
 	// it (Request Response Information 1), as the base of their response
 	// topics; empty sends nothing.

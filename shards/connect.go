@@ -41,25 +41,35 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 		}
 		return err
 	}
-	if p.Version == mqtt.V5 && p.Properties.Present.Has(mqtt.PropAuthMethod) {
-		// No authenticator is configured: every method is unsupported.
-		sh.writeConnack(c, mqtt.V5, &mqtt.Connack{ReasonCode: mqtt.BadAuthenticationMethod})
-		c.Close(mqtt.BadAuthenticationMethod)
-		return nil
-	}
+	enhanced := p.Version == mqtt.V5 && p.Properties.Present.Has(mqtt.PropAuthMethod)
 	id := string(p.ClientID)
 	assigned := id == ""
 	if assigned {
 		// Empty id: assigned by the broker [MQTT-3.1.3-6]; a 3.1.1 client
 		// without clean session was refused by Decode [MQTT-3.1.3-8].
 		id = sh.b.assignID()
+		if cs.auth != nil && cs.auth.assignedID != "" {
+			id = cs.auth.assignedID // the id the AUTH exchange ran for
+		}
 	}
 	// The session lives where it was created; move the connection there.
 	if v, ok := sh.b.registry.Load(id); ok {
 		if owner := v.(*session).sh; owner != sh {
+			if cs.auth != nil {
+				// The session appeared on another loop during the AUTH
+				// exchange; the connection cannot move once it has
+				// answered, so the client must try again.
+				sh.writeConnack(c, mqtt.V5, &mqtt.Connack{ReasonCode: mqtt.ServerBusy})
+				cs.version = 0
+				c.Close(mqtt.ServerBusy)
+				return nil
+			}
 			c.MigrateTo(owner.loop)
 			return nil
 		}
+	}
+	if enhanced && !sh.connectAuth(c, cs, h, body, p, id, assigned) {
+		return nil
 	}
 	// Authentication comes before any effect on a session (a takeover
 	// included); the listener gives the zone and the anonymous policy.
@@ -72,7 +82,12 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 		c.Close(mqtt.ErrPacketTooLarge)
 		return nil
 	}
-	authn, refuse := sh.b.authenticate(l, p)
+	authn, refuse := true, mqtt.ReasonCode(0)
+	if cs.auth == nil || !cs.auth.done {
+		// Password authentication, unless an enhanced-authentication
+		// exchange already authenticated the client.
+		authn, refuse = sh.b.authenticate(l, p)
+	}
 	if refuse != 0 {
 		// CONNACK with the failure, then close [MQTT-3.2.2-7].
 		sh.writeConnack(c, p.Version, &mqtt.Connack{ReasonCode: refuse})
@@ -148,6 +163,16 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 		if s.cfg.ServerKeepalive > 0 {
 			pr.Present.Add(mqtt.PropServerKeepAlive) // [MQTT-3.2.2-21]
 			pr.ServerKeepAlive = s.keepalive
+		}
+		if cs.auth != nil {
+			// Enhanced authentication succeeded [MQTT-4.12.0-5]: CONNACK
+			// names the method and carries the last data.
+			pr.Present.Add(mqtt.PropAuthMethod)
+			pr.AuthMethod = []byte(cs.auth.auth.Method())
+			if cs.auth.out != nil {
+				pr.Present.Add(mqtt.PropAuthData)
+				pr.AuthData = cs.auth.out
+			}
 		}
 		if p.Properties.RequestResponseInfo == 1 && sh.b.cfg.ResponseInformation != "" {
 			// Only when asked for [MQTT-3.1.2-28].

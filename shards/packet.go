@@ -64,6 +64,11 @@ func (sh *shard) onPacket(s *session, c *netio.Conn, cs *connState, h mqtt.Fixed
 		c.Close(nil)
 	case mqtt.TypeConnect:
 		return ErrProtocol // a second CONNECT [MQTT-3.1.0-2]
+	case mqtt.TypeAuth:
+		if v != mqtt.V5 {
+			return ErrProtocol
+		}
+		return sh.onReauth(s, c, cs, h, body)
 	default:
 		// CONNACK, SUBACK, UNSUBACK, PINGRESP, AUTH: never sent by a client
 		// to a broker without enhanced authentication.

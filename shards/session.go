@@ -87,6 +87,7 @@ type connState struct {
 	connected bool // CONNECT accepted
 	// graceful is set by a DISCONNECT the will must not follow.
 	graceful bool
+	auth     *authState // enhanced authentication, MQTT 5; nil when none
 	aliases  map[uint16][]byte
 	// aliasBytes is the topic bytes held in aliases.
 	aliasBytes int
