@@ -624,14 +624,26 @@ func (w *writer) applyStats() {
 	start := time.Now()
 	w.c.statsFrom.Store(since.UnixNano())
 	defer w.c.statsFrom.Store(0)
+	// Lifecycle changes applied from here on supersede these counters.
+	w.skipStat = make(map[string]struct{})
 	ups := make([]statUpdate, 0, len(m))
-	for id := range m {
+	ctrs := make([]Counters, 0, len(m))
+	for id, ctr := range m {
+		if len(ups)&1023 == 1023 && w.c.in.lifePending.Load() {
+			// Preparing a large batch takes a while: let lifecycle
+			// changes in meanwhile. The rowids read here only order the
+			// writes; each is looked up again before its write.
+			w.applyLife()
+		}
 		i, ok := w.index[id]
 		if !ok {
 			continue
 		}
-		ctr := m[id]
-		ups = append(ups, statUpdate{rowid: int64(i) + 1, id: id, ctr: &ctr})
+		ctrs = append(ctrs, ctr)
+		ups = append(ups, statUpdate{rowid: int64(i) + 1, id: id})
+	}
+	for k := range ups {
+		ups[k].ctr = &ctrs[k]
 	}
 	slices.SortFunc(ups, func(a, b statUpdate) int {
 		switch {
@@ -642,7 +654,6 @@ func (w *writer) applyStats() {
 		}
 		return 0
 	})
-	w.skipStat = make(map[string]struct{})
 	written := 0
 	ctx := context.Background()
 	for k := range ups {
