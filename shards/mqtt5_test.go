@@ -15,7 +15,12 @@ import (
 func TestSharedSubscription(t *testing.T) {
 	tb := startBroker(t, Config{}, netio.Config{})
 	p, _ := connectRaw(t, tb.addr, conn5("share-pub"))
-	p.publish("sh/t", "retained", 0, true, 0)
+	// QoS 1 and wait for the PUBACK: the retained message must be stored before the
+	// members subscribe, or it is delivered live to one of them.
+	p.publish("sh/t", "retained", 1, true, 1000)
+	p.read()
+	// Stored before anyone subscribes, so it cannot arrive as a live message.
+	waitFor(t, "retained stored", func() bool { return tb.Retained().Len() == 1 })
 	var members []*rawClient
 	for i := 0; i < 3; i++ {
 		m, _ := connectRaw(t, tb.addr, conn5(fmt.Sprintf("share-%d", i)))
