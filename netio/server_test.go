@@ -198,22 +198,29 @@ func TestFramingAcrossReads(t *testing.T) {
 }
 
 func TestCloseReasons(t *testing.T) {
+	// Two servers: a short CONNECT timeout, and a long one so that the idle
+	// case cannot be overtaken by it on a loaded machine.
 	h := &echoHandler{idle: 300 * time.Millisecond}
-	s := startServer(t, Config{MaxPacketSize: 64, ConnectTimeout: 300 * time.Millisecond, TickInterval: 20 * time.Millisecond}, h)
+	short := startServer(t, Config{MaxPacketSize: 64, ConnectTimeout: 300 * time.Millisecond, TickInterval: 20 * time.Millisecond}, h)
+	hl := &echoHandler{idle: 300 * time.Millisecond}
+	long := startServer(t, Config{MaxPacketSize: 64, ConnectTimeout: time.Minute, TickInterval: 20 * time.Millisecond}, hl)
 	tests := []struct {
 		name string
+		h    *echoHandler
+		s    *Server
 		send []byte
 		want error
 	}{
-		{"oversized", []byte{0x30, 0x7f}, mqtt.ErrPacketTooLarge},
-		{"bad_varint", []byte{0x30, 0xff, 0xff, 0xff, 0xff, 0x01}, mqtt.ErrVarint},
-		{"reserved_type", []byte{0x00, 0x00}, mqtt.ErrPacketType},
-		{"connect_timeout", nil, ErrConnectTimeout},
-		{"slowloris", []byte{0x30}, ErrConnectTimeout},
-		{"idle", []byte{0xc0, 0x00}, ErrIdleTimeout},
+		{"oversized", h, short, []byte{0x30, 0x7f}, mqtt.ErrPacketTooLarge},
+		{"bad_varint", h, short, []byte{0x30, 0xff, 0xff, 0xff, 0xff, 0x01}, mqtt.ErrVarint},
+		{"reserved_type", h, short, []byte{0x00, 0x00}, mqtt.ErrPacketType},
+		{"connect_timeout", h, short, nil, ErrConnectTimeout},
+		{"slowloris", h, short, []byte{0x30}, ErrConnectTimeout},
+		{"idle", hl, long, []byte{0xc0, 0x00}, ErrIdleTimeout},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			h, s := tc.h, tc.s
 			before := len(h.closedErrs())
 			c := dial(t, s)
 			if tc.send != nil {

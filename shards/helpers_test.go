@@ -68,10 +68,10 @@ func startBroker(t testing.TB, cfg Config, ncfg netio.Config) *testBroker {
 	return tb
 }
 
-// waitFor polls cond every 5 ms until it holds, failing the test after 10 s.
+// waitFor polls cond every 5 ms until it holds, failing the test after 20 s.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -161,7 +161,8 @@ func (rc *rawClient) readErr(timeout time.Duration) (mqtt.FixedHeader, []byte, e
 // read returns the next frame, failing the test on error.
 func (rc *rawClient) read() (mqtt.FixedHeader, []byte) {
 	rc.t.Helper()
-	h, body, err := rc.readErr(5 * time.Second)
+	// Generous: a loaded CI machine (or bcrypt in an auth test) can be slow.
+	h, body, err := rc.readErr(15 * time.Second)
 	if err != nil {
 		rc.t.Fatalf("read: %v", err)
 	}
@@ -189,7 +190,7 @@ func (rc *rawClient) expectClosed() (mqtt.ReasonCode, bool) {
 	var rcode mqtt.ReasonCode
 	got := false
 	for {
-		h, body, err := rc.readErr(5 * time.Second)
+		h, body, err := rc.readErr(15 * time.Second)
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
