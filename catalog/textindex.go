@@ -21,7 +21,9 @@ type textIndex struct {
 	buf    []byte   // value ‖ 0 ‖ value ‖ 0 ‖ …
 	starts []uint32 // entry → offset of its value in buf
 	slots  []uint32 // entry → slot number, or deadEntry
-	dead   int
+	dead   int      // dead entries
+	// deadBytes is the bytes of buf the dead entries hold (value and separator).
+	deadBytes int
 }
 
 // deadEntry marks a removed entry in textIndex.slots.
@@ -51,6 +53,7 @@ func (x *textIndex) kill(e uint32) {
 	if x.slots[e] != deadEntry {
 		x.slots[e] = deadEntry
 		x.dead++
+		x.deadBytes += len(x.value(e)) + 1
 	}
 }
 
@@ -63,7 +66,7 @@ func (x *textIndex) needsCompact() bool {
 // entry's new number.
 func (x *textIndex) compact(moved func(slot, entry uint32)) {
 	live := len(x.slots) - x.dead
-	buf := make([]byte, 0, len(x.buf)-x.dead*8)
+	buf := make([]byte, 0, len(x.buf)-x.deadBytes)
 	starts := make([]uint32, 0, live)
 	slots := make([]uint32, 0, live)
 	for e, s := range x.slots {
@@ -76,7 +79,7 @@ func (x *textIndex) compact(moved func(slot, entry uint32)) {
 		buf = append(buf, 0)
 		slots = append(slots, s)
 	}
-	x.buf, x.starts, x.slots, x.dead = buf, starts, slots, 0
+	x.buf, x.starts, x.slots, x.dead, x.deadBytes = buf, starts, slots, 0, 0
 }
 
 // usable reports whether needle can be matched here.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -95,5 +96,38 @@ func TestLikeAfterChurn(t *testing.T) {
 	}
 	if c.ids.needsCompact() || len(c.ids.slots) > 2*(len(rows)+1024) {
 		t.Fatalf("ids index not compacted: %d dead of %d", c.ids.dead, len(c.ids.slots))
+	}
+}
+
+// TestTextIndexCompactShortValues compacts an index whose dead entries are
+// shorter than 8 bytes (empty usernames are common): the rebuilt buffer's
+// size must come from the bytes really held, not an estimate per entry,
+// which once went negative and panicked with 10,000 anonymous clients.
+func TestTextIndexCompactShortValues(t *testing.T) {
+	var x textIndex
+	const n = 5000
+	for i := 0; i < n; i++ {
+		v := ""
+		if i%10 == 0 {
+			v = "user-" + strconv.Itoa(i)
+		}
+		x.add(v, uint32(i))
+	}
+	for e := 0; e < n; e++ {
+		if e%10 != 0 {
+			x.kill(uint32(e))
+		}
+	}
+	if !x.needsCompact() {
+		t.Fatalf("needsCompact false with %d dead of %d", x.dead, len(x.slots))
+	}
+	x.compact(func(slot, entry uint32) {})
+	if x.dead != 0 || len(x.slots) != n/10 {
+		t.Fatalf("after compact: dead %d, entries %d; want 0, %d", x.dead, len(x.slots), n/10)
+	}
+	var got []uint32
+	x.each("user-", func(slot uint32) bool { got = append(got, slot); return true })
+	if len(got) != n/10 || got[0] != 0 || got[len(got)-1] != n-10 {
+		t.Fatalf("each after compact: %d slots, first/last %v", len(got), got[:min(3, len(got))])
 	}
 }
