@@ -114,6 +114,14 @@ func TestListAfterChanges(t *testing.T) {
 					rows[i].ConnectedAt += 1
 				}
 				c.Upsert(rows[i : i+1])
+			case 3:
+				// A quiet lifecycle change (nothing a filter looks at):
+				// written beside the readers.
+				rows[i].Keepalive += 5
+				rows[i].Port++
+				rows[i].SubscriptionsCnt += 2
+				rows[i].Listener = "ssl:default"
+				c.Upsert(rows[i : i+1])
 			case 2:
 				for _, p := range statFields(&rows[i].Counters) {
 					if rng.IntN(3) == 0 {

@@ -526,7 +526,7 @@ func (w *writer) applyLife() {
 // same clients.
 func (w *writer) applySeg(m map[string]*Row, outer []map[string]*Row) {
 	ctx := context.Background()
-	for id, r := range m {
+	supersede := func(id string) {
 		if w.skipStat != nil {
 			w.skipStat[id] = struct{}{}
 		}
@@ -535,9 +535,53 @@ func (w *writer) applySeg(m map[string]*Row, outer []map[string]*Row) {
 		for _, o := range outer {
 			delete(o, id)
 		}
+	}
+	// Pass one: quiet updates (nothing a filter looks at changed, e.g. a
+	// subscription count) in shared chunks, beside the readers.
+	if w.inTx && w.exclusive {
+		w.commit()
+	}
+	for id, r := range m {
+		if r == nil {
+			continue
+		}
+		i, exists := w.index[id]
+		if !exists || !w.quiet(w.slot(i), r) {
+			continue
+		}
+		supersede(id)
+		delete(m, id)
+		if !w.inTx {
+			if w.quitting() {
+				return
+			}
+			if err := w.begin(false); err != nil {
+				w.c.fail(err)
+				return
+			}
+		}
+		args := append(lifeArgs(w.args[:0], r, 0), int64(i)+1)
+		_, err := w.lifeStmts[0].ExecContext(ctx, args...)
+		w.args = args
+		if err != nil {
+			w.abort(fmt.Errorf("catalog: write %q: %w", id, err))
+			continue
+		}
+		w.effects = append(w.effects, effect{op: effStats, rowid: int64(i) + 1, ctr: &r.Counters})
+		w.step()
+	}
+	// Pass two: the rest, in exclusive chunks.
+	if w.inTx && !w.exclusive {
+		w.commit()
+	}
+	for id, r := range m {
+		supersede(id)
 		i, exists := w.index[id]
 		if r == nil && !exists {
 			continue
+		}
+		if w.inTx && !w.exclusive {
+			w.commit() // a nested batch left a shared chunk open
 		}
 		if !w.inTx {
 			if w.quitting() {
@@ -572,6 +616,14 @@ func (w *writer) applySeg(m map[string]*Row, outer []map[string]*Row) {
 		}
 		w.step()
 	}
+}
+
+// quiet reports whether updating the row in slot sl to r changes nothing
+// that a filter or a count looks at (indexed columns, the tuple, the
+// text indexes), so that it can run beside readers like a counter update.
+func (w *writer) quiet(sl *slot, r *Row) bool {
+	return sl.tuple != maxTuples-1 && w.c.tupleKeys[sl.tuple] == tupleOf(r) &&
+		w.changedIndexed(sl, r) == 0
 }
 
 // rowArgs appends r's column values in Columns order.
