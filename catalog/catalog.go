@@ -105,11 +105,12 @@ var dbSeq atomic.Uint64
 //
 // Isolation: readers and the writer share one in-memory database (shared
 // cache). Readers hold a gate (sync.RWMutex) shared for one whole List;
-// the writer holds it exclusively for each chunk of lifecycle changes (at
-// most about ChunkBudget), so a page and its count always agree on which
-// clients exist and match. Counter updates run in chunks beside the
-// readers, which read uncommitted, and reach the Go mirror under the gate
-// in batches. docs/catalog.md has the measurements that chose this over
+// the writer holds it exclusively for each chunk of membership changes
+// (rows that appear, disappear or change a filtered column; at most about
+// ChunkBudget), so a page and its count always agree on which clients
+// exist and match. Counter updates and quiet lifecycle updates run in
+// chunks beside the readers, which read uncommitted, and reach the Go
+// mirror under the gate in batches. docs/catalog.md has the measurements that chose this over
 // a gate for every chunk, uncommitted reads throughout and copy-and-swap.
 type Catalog struct {
 	cfg Config

@@ -261,9 +261,10 @@ func (w *writer) quitting() bool {
 
 // begin opens a chunk: it shuts readers out and starts a transaction.
 //
-// An exclusive chunk (lifecycle changes: rows appear, disappear or change
+// An exclusive chunk (membership changes: rows appear, disappear or change
 // the filters they match) shuts readers out until it commits, so that a
-// page and its count always agree. A shared chunk (counter updates) runs
+// page and its count always agree. A shared chunk (counter updates and
+// quiet lifecycle updates, see writer.quiet) runs
 // beside readers, which read uncommitted (PRAGMA read_uncommitted on the
 // shared cache): a counter update changes no row's membership in any
 // SQL-evaluated seed filter, and the Go mirror, which counter ranges and
