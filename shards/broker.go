@@ -135,7 +135,7 @@ func (b *Broker) OnError(c *netio.Conn, err error) {
 		return
 	}
 	if cs.version == mqtt.V5 && rc >= 0x80 {
-		sh.writeDisconnect(c, cs, rc)
+		sh.writeDisconnect(c, cs, rc, err)
 	}
 }
 

@@ -233,6 +233,7 @@ func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connec
 		if pr.Present.Has(mqtt.PropTopicAliasMaximum) {
 			cs.aliasMax = pr.TopicAliasMaximum
 		}
+		cs.noProblemInfo = pr.Present.Has(mqtt.PropRequestProblemInfo) && pr.RequestProblemInfo == 0
 	} else if p.CleanStart {
 		s.expiry = 0
 	} else {

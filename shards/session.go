@@ -96,6 +96,10 @@ type connState struct {
 	// reset with the connection (MQTT 5 section 3.3.2.3.4).
 	outAliases map[string]uint16
 	aliasMax   uint16 // the client's Topic Alias Maximum
+	// noProblemInfo is set when CONNECT carried Request Problem
+	// Information 0: no Reason String or User Property on any packet but
+	// PUBLISH, CONNACK and DISCONNECT [MQTT-3.1.2-29].
+	noProblemInfo bool
 }
 
 // outMsg is one unacknowledged outbound QoS 1/2 message.

@@ -44,6 +44,9 @@ func (sh *shard) onSubscribe(s *session, h mqtt.FixedHeader, body []byte) error 
 			retained = append(retained, pending{filter, opts})
 		}
 	}
+	if s.version == mqtt.V5 && s.cs != nil && !s.cs.noProblemInfo {
+		suback5Reason(s, &ack, p.Subscriptions)
+	}
 	start := len(sh.enc)
 	sh.enc = mqtt.AppendSuback(sh.enc, &ack, s.version)
 	sh.emit(s.conn, s, start)
@@ -51,6 +54,24 @@ func (sh *shard) onSubscribe(s *session, h mqtt.FixedHeader, body []byte) error 
 		sh.sendRetained(s, r.filter, r.opts)
 	}
 	return nil
+}
+
+// suback5Reason gives an MQTT 5 SUBACK with a refused filter a Reason
+// String naming the first one and why, when it fits the client's Maximum
+// Packet Size (the caller checked Request Problem Information
+// [MQTT-3.1.2-29]).
+func suback5Reason(s *session, ack *mqtt.Suback, subs []mqtt.Subscription) {
+	for i, rc := range ack.ReasonCodes {
+		if rc < 0x80 {
+			continue
+		}
+		text := rc.String() + ": " + string(subs[i].Filter)
+		if s.maxOut == 0 || 5+len(ack.ReasonCodes)+4+len(text)+4 <= s.maxOut {
+			ack.Properties.Present.Add(mqtt.PropReasonString)
+			ack.Properties.ReasonString = []byte(text)
+		}
+		return
+	}
 }
 
 // failureCode maps a subscribe error to its SUBACK code (MQTT 3 codecs
