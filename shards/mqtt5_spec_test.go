@@ -598,3 +598,91 @@ func TestPahoReceiveMaximum(t *testing.T) {
 		}
 	}
 }
+
+// TestPahoRetainHandling (issue 4 item 7) with paho.golang: Retain
+// Handling 0 sends the retained message on every subscribe, 1 only when
+// the subscription is new, 2 never [MQTT-3.3.1-9..11].
+func TestPahoRetainHandling(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	p := dialPaho(t, tb.addr, pahoConnect("prh-pub", true, 0))
+	p.publish(t, &paho.Publish{Topic: "prh/t", QoS: 1, Retain: true, Payload: []byte("kept")})
+	waitFor(t, "retained", func() bool { return tb.Retained().Len() == 1 })
+	for _, tc := range []struct {
+		rh           byte
+		first, again bool
+	}{{0, true, true}, {1, true, false}, {2, false, false}} {
+		t.Run(fmt.Sprintf("rh=%d", tc.rh), func(t *testing.T) {
+			c := dialPaho(t, tb.addr, pahoConnect(fmt.Sprintf("prh-%d", tc.rh), true, 0))
+			for i, want := range []bool{tc.first, tc.again} {
+				c.subscribe(t, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "prh/t", QoS: 1, RetainHandling: tc.rh}}})
+				// A live message after the SUBACK orders the check.
+				p.publish(t, &paho.Publish{Topic: "prh/t", QoS: 1, Payload: []byte("live")})
+				m := c.next(t)
+				if got := string(m.Payload) == "kept"; got != want {
+					t.Fatalf("subscribe %d: retained sent %v, want %v", i+1, got, want)
+				}
+				if want {
+					if m := c.next(t); string(m.Payload) != "live" {
+						t.Fatalf("got %q", m.Payload)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestPahoSharedNoLocal (issue 4 item 8) with paho.golang: No Local on a
+// shared subscription is a protocol error, answered with DISCONNECT 0x82
+// [MQTT-3.8.3-4].
+func TestPahoSharedNoLocal(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	c := dialPaho(t, tb.addr, pahoConnect("psnl", true, 0))
+	// No SUBACK comes: Subscribe ends with the connection or this deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if ack, err := c.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{
+		{Topic: "$share/g/psnl", QoS: 1, NoLocal: true}}}); err == nil {
+		t.Fatalf("subscribe accepted: %+v", ack)
+	}
+	select {
+	case d := <-c.gone:
+		if d.ReasonCode != byte(mqtt.ProtocolError) {
+			t.Fatalf("DISCONNECT %#x, want 0x82", d.ReasonCode)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no DISCONNECT")
+	}
+}
+
+// TestPahoAssignedClientID (issue 4 item 10) with paho.golang: an empty
+// client id gets an Assigned Client Identifier the session is known by.
+func TestPahoAssignedClientID(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	c := dialPaho(t, tb.addr, pahoConnect("", true, 0))
+	id := c.ack.Properties.AssignedClientID
+	if id == "" {
+		t.Fatal("no assigned client identifier")
+	}
+	if r := tb.info(t, id); !r.Connected {
+		t.Fatalf("session %q not connected", id)
+	}
+}
+
+// TestPahoDisconnectExpiryFromZero (issue 4 item 1) with paho.golang: a
+// client that connected with Session Expiry 0 and sets a non-zero interval
+// on DISCONNECT commits a protocol error [MQTT-3.14.2-2]: its session is
+// not kept (TestSessionExpiry reads the broker's DISCONNECT 0x82 with raw
+// packets, as paho.golang closes the socket right after sending).
+func TestPahoDisconnectExpiryFromZero(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	c := dialPaho(t, tb.addr, pahoConnect("pdz", true, 0))
+	c.subscribe(t, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "pdz/t", QoS: 1}}})
+	if err := c.c.Disconnect(&paho.Disconnect{Properties: &paho.DisconnectProperties{SessionExpiryInterval: u32(300)}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "session ended", func() bool { _, err := tb.ClientInfo(t.Context(), "pdz"); return err == ErrClientNotFound })
+	again := dialPaho(t, tb.addr, pahoConnect("pdz", false, 300))
+	if again.ack.SessionPresent {
+		t.Fatal("session kept after a DISCONNECT that raised its expiry from 0")
+	}
+}
