@@ -94,6 +94,9 @@ type Config struct {
 	OutDir string
 	// MosquittoPath is the mosquitto binary. If empty, looked up.
 	MosquittoPath string
+	// ShardmqArgs are appended to shardmq's command line (for example
+	// --pprof-addr to profile it while a scenario runs).
+	ShardmqArgs []string
 	// Progress receives the progress bar. If nil, no progress is drawn.
 	Progress io.Writer
 	// Log receives one line per notable event (skips, errors). If nil,

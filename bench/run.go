@@ -123,7 +123,7 @@ func prepareBrokers(ctx context.Context, cfg Config, outDir string, rep *Report)
 			if name == BrokerMochi {
 				out = append(out, Mochi{Binary: bin})
 			} else {
-				out = append(out, Shardmq{Binary: bin})
+				out = append(out, Shardmq{Binary: bin, ExtraArgs: cfg.ShardmqArgs})
 			}
 		case BrokerMosquitto:
 			if _, err := findBinary(cfg.MosquittoPath, "mosquitto", "/usr/sbin/mosquitto"); err != nil {

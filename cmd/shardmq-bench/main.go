@@ -25,7 +25,7 @@ func main() {
 	bench.MaybeRunWorker() // a storm worker process exits inside
 
 	var cfg bench.Config
-	var brokers, scenarios string
+	var brokers, scenarios, shardmqArgs string
 	var version int
 	flag.StringVar(&cfg.Profile, "profile", bench.ProfileShort, "short (about 3 minutes) or full")
 	flag.StringVar(&brokers, "brokers", "", "comma-separated brokers (default shardmq,mosquitto,mochi)")
@@ -50,12 +50,14 @@ func main() {
 	flag.StringVar(&cfg.RepoDir, "repo", "", "shardmq repository (default: found from the working directory)")
 	flag.StringVar(&cfg.OutDir, "out", "", "output directory (default bench/out in the repository)")
 	flag.StringVar(&cfg.MosquittoPath, "mosquitto", "", "mosquitto binary (default: looked up)")
+	flag.StringVar(&shardmqArgs, "shardmq-args", "", "space-separated arguments appended to shardmq's command line, e.g. --pprof-addr=127.0.0.1:6060")
 	quiet := flag.Bool("quiet", false, "no progress bar")
 	flag.Parse()
 
 	cfg.Version = mqtt.Version(version)
 	cfg.Brokers = splitList(brokers)
 	cfg.Scenarios = splitList(scenarios)
+	cfg.ShardmqArgs = strings.Fields(shardmqArgs)
 	cfg.Log = os.Stderr
 	if !*quiet {
 		cfg.Progress = os.Stderr

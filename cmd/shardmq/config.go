@@ -88,7 +88,7 @@ const (
 )
 
 // notSettings are flags that are not part of the configuration.
-var notSettings = []string{"config", "print-config"}
+var notSettings = []string{"config", "print-config", "pprof-addr"}
 
 // configError is an invalid setting: where it came from, its key and why.
 type configError struct {
