@@ -92,14 +92,25 @@ func TestCommands(t *testing.T) {
 	})
 }
 
-// TestSnapshotSink checks that lifecycle changes reach the sink promptly
-// and that an ended session is removed.
+// TestSnapshotSink checks that lifecycle changes reach the sink promptly,
+// that counters changed after the row follow as a stats update, and that an
+// ended session is removed.
 func TestSnapshotSink(t *testing.T) {
 	tb := startBroker(t, Config{StatsInterval: 50 * time.Millisecond}, netio.Config{TickInterval: 10 * time.Millisecond})
 	c, _ := connectRaw(t, tb.addr, conn311("sink", true))
 	var sawRow, sawStats, sawRemove bool
+	pinged := false
 	deadline := time.After(5 * time.Second)
 	for !sawRow || !sawStats {
+		if sawRow && !pinged {
+			// The row carried the counters; a PINGREQ changes them, so a
+			// stats update must follow.
+			pinged = true
+			c.write([]byte{0xc0, 0x00})
+			if h, _ := c.read(); h.Type != mqtt.TypePingresp {
+				t.Fatalf("got %v, want PINGRESP", h.Type)
+			}
+		}
 		select {
 		case v := <-tb.sink.ch:
 			switch v := v.(type) {
@@ -109,7 +120,7 @@ func TestSnapshotSink(t *testing.T) {
 				}
 			case []StatsUpdate:
 				for _, u := range v {
-					sawStats = sawStats || u.ClientID == "sink"
+					sawStats = sawStats || (pinged && u.ClientID == "sink")
 				}
 			}
 		case <-deadline:

@@ -255,6 +255,10 @@ func (sh *shard) snapshot(now time.Time) {
 			s.lifeDirty = false
 			if !s.dead {
 				rows = append(rows, s.row(now))
+				// The row carries the current counters: no stats
+				// update until they change again (a connect storm
+				// would otherwise send every counter twice).
+				s.statDirty = false
 			}
 		}
 		sh.lifeDirty = sh.lifeDirty[:0]
@@ -268,10 +272,12 @@ func (sh *shard) snapshot(now time.Time) {
 	sh.lastStats = now
 	var ups []StatsUpdate
 	for _, s := range sh.statDirty {
-		s.statDirty = false
-		if !s.dead {
+		// A session whose flag is clear was sent with a lifecycle row
+		// (or is listed twice); its counters have not changed since.
+		if s.statDirty && !s.dead {
 			ups = append(ups, StatsUpdate{ClientID: s.id, Counters: s.stats()})
 		}
+		s.statDirty = false
 	}
 	sh.statDirty = sh.statDirty[:0]
 	if len(ups) > 0 {
