@@ -33,6 +33,8 @@ type Conn struct {
 	closeErr  error
 	migrateTo *Loop
 	movedAway bool
+	holding   bool   // Hold was called: input waits in held until Resume
+	held      []byte // input kept while holding, the holding frame first
 
 	accepted bool          // the Handler called SetIdleTimeout
 	idle     time.Duration // 0: no idle timeout
@@ -148,6 +150,43 @@ func (c *Conn) MigrateTo(l *Loop) {
 	if l != c.loop {
 		c.migrateTo = l
 	}
+}
+
+// Hold stops the input of the connection after the running OnFrame
+// returns: that frame and every byte after it, including later reads, are
+// kept (up to twice Config.MaxPacketSize, beyond which the connection is
+// closed with ErrHoldLimit) until Resume hands them to the Handler again.
+// It lets the Handler finish a frame off the loop (a password hash) while
+// the frames behind it wait. Call it only from OnFrame; timeouts keep
+// running while the input is held.
+func (c *Conn) Hold() { c.holding = true }
+
+// Resume ends a Hold: the held frame and the input after it are handed to
+// the Handler as if just read. Call it on the connection's loop (from a
+// Loop.Execute function); it does nothing when the connection is not held
+// or is closing.
+func (c *Conn) Resume() {
+	if !c.holding {
+		return
+	}
+	held := c.held
+	c.holding, c.held = false, nil
+	if c.closing || c.closed {
+		return
+	}
+	l := c.loop
+	l.enter()
+	l.srv.feed(c, held)
+	l.exit(nil)
+}
+
+// keep adds buf (just read) to the held input.
+func (c *Conn) keep(buf []byte) error {
+	if len(c.held)+len(buf) > 2*c.loop.srv.cfg.MaxPacketSize {
+		return ErrHoldLimit
+	}
+	c.held = append(c.held, buf...)
+	return nil
 }
 
 // nextDeadline returns the connection's current deadline and the error it

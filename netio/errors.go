@@ -14,6 +14,9 @@ var (
 	// ErrSlowConsumer reports a connection whose unsent outbound bytes stayed
 	// above Config.OutboundHardLimit.
 	ErrSlowConsumer = errors.New("netio: outbound hard limit exceeded")
+	// ErrHoldLimit reports a connection that sent more than twice
+	// Config.MaxPacketSize while its Handler held its input (Conn.Hold).
+	ErrHoldLimit = errors.New("netio: input held beyond the limit")
 	// ErrServerClosed is returned by Serve after Shutdown.
 	ErrServerClosed = errors.New("netio: server closed")
 	// ErrInvalidConfig reports a Config that failed Validate.

@@ -10,7 +10,8 @@ const maxIdleCarry = 512
 // earlier reads and hands each complete frame to the Handler. Frames inside
 // buf are handed over in place; only a partial tail is copied, into c.carry.
 // It returns the bytes still unprocessed when the connection migrates (the
-// frame that asked for the migration first), else nil.
+// frame that asked for the migration first), else nil; when the Handler
+// holds the connection, those bytes go to c.held instead.
 func (c *Conn) consume(buf []byte) (rest []byte, err error) {
 	max := c.loop.srv.cfg.MaxPacketSize
 	// Finish the carried partial frame by appending only the bytes it needs.
@@ -40,6 +41,11 @@ func (c *Conn) consume(buf []byte) (rest []byte, err error) {
 			rest = make([]byte, 0, len(frame)+len(buf))
 			return append(append(rest, frame...), buf...), nil
 		}
+		if c.holding {
+			c.held = append(append(make([]byte, 0, len(frame)+len(buf)), frame...), buf...)
+			c.dropCarry()
+			return nil, nil
+		}
 		c.dropCarry()
 		if c.closing {
 			return nil, nil
@@ -60,6 +66,10 @@ func (c *Conn) consume(buf []byte) (rest []byte, err error) {
 		}
 		if c.migrateTo != nil {
 			return append([]byte(nil), buf...), nil
+		}
+		if c.holding {
+			c.held = append([]byte(nil), buf...)
+			return nil, nil
 		}
 		if c.closing {
 			return nil, nil

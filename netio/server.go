@@ -295,7 +295,13 @@ func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
 
 // feed frames buf and carries out a migration the Handler asked for.
 func (s *Server) feed(c *Conn, buf []byte) {
-	rest, err := c.consume(buf)
+	var rest []byte
+	var err error
+	if c.holding {
+		err = c.keep(buf)
+	} else {
+		rest, err = c.consume(buf)
+	}
 	if err != nil {
 		if !c.closing {
 			s.h.OnError(c, err)

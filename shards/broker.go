@@ -32,6 +32,9 @@ type Broker struct {
 
 	started time.Time
 	seq     atomic.Uint64 // assigned client ids
+	// pwdChecks counts password checks running off the loops
+	// (authenticateAsync).
+	pwdChecks atomic.Int64
 
 	// broker-wide gauges for Stats
 	liveN, sessionsN, subsN, sharedSubs, topics, retainedN gauge

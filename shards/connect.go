@@ -85,8 +85,18 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 	authn, refuse := true, mqtt.ReasonCode(0)
 	if cs.auth == nil || !cs.auth.done {
 		// Password authentication, unless an enhanced-authentication
-		// exchange already authenticated the client.
-		authn, refuse = sh.b.authenticate(l, p)
+		// exchange already authenticated the client. A bcrypt check runs
+		// off the loop and this CONNECT comes back with its result.
+		switch {
+		case cs.pwd != nil:
+			authn, refuse = cs.pwd.authn, cs.pwd.refuse
+			cs.pwd = nil
+		case sh.b.cfg.Auth != nil && sh.b.cfg.Auth.Expensive(p.Username, p.Password, p.HasUsername):
+			sh.authenticateAsync(c, cs, l, p)
+			return nil
+		default:
+			authn, refuse = sh.b.authenticate(l, p)
+		}
 	}
 	if refuse != 0 {
 		// CONNACK with the failure, then close [MQTT-3.2.2-7].

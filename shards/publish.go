@@ -101,11 +101,6 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 func (sh *shard) ack(s *session, c *netio.Conn, t mqtt.PacketType, id uint16, rc mqtt.ReasonCode) {
 	start := len(sh.enc)
 	v := s.version
-	if rc >= 0x80 && v == mqtt.V5 && (t == mqtt.TypePuback || t == mqtt.TypePubrec) {
-		sh.ackFailure(s, t, id, rc)
-		sh.emit(c, s, start)
-		return
-	}
 	switch t {
 	case mqtt.TypePuback:
 		sh.enc = mqtt.AppendPuback(sh.enc, &mqtt.Puback{PacketID: id, ReasonCode: rc}, v)
@@ -211,20 +206,3 @@ func (sh *shard) routeOf(s *session, routes []routed, useMap bool) (int, bool) {
 // sessionOnline tells a shared group whether a member can take a message
 // now; it reads only the atomic mirror, so any shard may call it.
 func sessionOnline(s *session) bool { return s.online.Load() && !s.busy.Load() }
-
-// ackFailure appends an MQTT 5 PUBACK or PUBREC reporting failure rc, with
-// a Reason String unless the client asked for no problem information
-// [MQTT-3.1.2-29] or the string would exceed its Maximum Packet Size.
-func (sh *shard) ackFailure(s *session, t mqtt.PacketType, id uint16, rc mqtt.ReasonCode) {
-	var pr mqtt.Properties
-	text := "publish refused: " + rc.String()
-	if s.cs != nil && !s.cs.noProblemInfo && reasonFits(s, 3+len(text)) {
-		pr.Present.Add(mqtt.PropReasonString)
-		pr.ReasonString = []byte(text)
-	}
-	if t == mqtt.TypePuback {
-		sh.enc = mqtt.AppendPuback(sh.enc, &mqtt.Puback{PacketID: id, ReasonCode: rc, Properties: pr}, mqtt.V5)
-	} else {
-		sh.enc = mqtt.AppendPubrec(sh.enc, &mqtt.Pubrec{PacketID: id, ReasonCode: rc, Properties: pr}, mqtt.V5)
-	}
-}

@@ -100,6 +100,9 @@ type connState struct {
 	// Information 0: no Reason String or User Property on any packet but
 	// PUBLISH, CONNACK and DISCONNECT [MQTT-3.1.2-29].
 	noProblemInfo bool
+	// pwd is the password check of the held CONNECT, done off the loop
+	// (authenticateAsync); nil otherwise.
+	pwd *pwdResult
 }
 
 // outMsg is one unacknowledged outbound QoS 1/2 message.
