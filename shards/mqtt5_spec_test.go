@@ -686,3 +686,19 @@ func TestPahoDisconnectExpiryFromZero(t *testing.T) {
 		t.Fatal("session kept after a DISCONNECT that raised its expiry from 0")
 	}
 }
+
+// TestPahoResponseInformation (issue 4 item 9) with paho.golang: CONNACK
+// carries the configured Response Information only when CONNECT asks.
+func TestPahoResponseInformation(t *testing.T) {
+	tb := startBroker(t, Config{ResponseInformation: "replies/"}, netio.Config{})
+	for _, ask := range []bool{false, true} {
+		t.Run(fmt.Sprintf("request=%v", ask), func(t *testing.T) {
+			cp := pahoConnect(fmt.Sprintf("pri-%v", ask), true, 0)
+			cp.Properties.RequestResponseInfo = ask
+			c := dialPaho(t, tb.addr, cp)
+			if got := c.ack.Properties.ResponseInfo; (got == "replies/") != ask || (!ask && got != "") {
+				t.Fatalf("response information %q", got)
+			}
+		})
+	}
+}
