@@ -250,7 +250,9 @@ func (sh *shard) snapshot(now time.Time) {
 		sh.removed = nil
 	}
 	if len(sh.lifeDirty) > 0 {
-		var rows []ClientRow
+		// Sized once: the sink keeps the batch, and growing it by
+		// doubling would allocate about twice its size in a storm.
+		rows := make([]ClientRow, 0, len(sh.lifeDirty))
 		for _, s := range sh.lifeDirty {
 			s.lifeDirty = false
 			if !s.dead {
@@ -270,15 +272,26 @@ func (sh *shard) snapshot(now time.Time) {
 		return
 	}
 	sh.lastStats = now
-	var ups []StatsUpdate
+	// A session whose flag is clear was sent with a lifecycle row (or is
+	// listed twice); its counters have not changed since. Count the rest
+	// first so the batch the sink keeps is allocated once, at its size.
+	n := 0
 	for _, s := range sh.statDirty {
-		// A session whose flag is clear was sent with a lifecycle row
-		// (or is listed twice); its counters have not changed since.
+		if s.statDirty && !s.dead {
+			n++
+		}
+	}
+	var ups []StatsUpdate
+	if n > 0 {
+		ups = make([]StatsUpdate, 0, n)
+	}
+	for _, s := range sh.statDirty {
 		if s.statDirty && !s.dead {
 			ups = append(ups, StatsUpdate{ClientID: s.id, Counters: s.stats()})
 		}
 		s.statDirty = false
 	}
+	clear(sh.statDirty)
 	sh.statDirty = sh.statDirty[:0]
 	if len(ups) > 0 {
 		sink.UpdateStats(ups)
