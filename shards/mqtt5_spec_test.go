@@ -702,3 +702,92 @@ func TestPahoResponseInformation(t *testing.T) {
 		})
 	}
 }
+
+// TestPahoTopicAliasOutbound (issue 4 item 4) with paho.golang, which
+// hands over PUBLISH packets as received (it keeps no inbound alias
+// table): a client with Topic Alias Maximum 1 gets the topic with alias 1,
+// then the alias alone, and a topic that does not fit in full; a client
+// without the property never gets an alias; aliases restart with a new
+// connection.
+func TestPahoTopicAliasOutbound(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	withAliases := func() *pahoPeer {
+		cp := pahoConnect("pto", true, 0)
+		cp.Properties.TopicAliasMaximum = u16(1)
+		s := dialPaho(t, tb.addr, cp)
+		s.subscribe(t, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "pto/#", QoS: 1}}})
+		return s
+	}
+	s := withAliases()
+	plain := dialPaho(t, tb.addr, pahoConnect("pto-plain", true, 0))
+	plain.subscribe(t, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "pto/#", QoS: 1}}})
+	p := dialPaho(t, tb.addr, pahoConnect("pto-pub", true, 0))
+	alias := func(m *paho.Publish) uint16 {
+		if m.Properties == nil || m.Properties.TopicAlias == nil {
+			return 0
+		}
+		return *m.Properties.TopicAlias
+	}
+	for _, topic := range []string{"pto/a", "pto/a", "pto/b"} {
+		p.publish(t, &paho.Publish{Topic: topic, QoS: 1, Payload: []byte("m")})
+	}
+	for i, w := range []struct {
+		topic string
+		alias uint16
+	}{{"pto/a", 1}, {"", 1}, {"pto/b", 0}} {
+		if m := s.next(t); m.Topic != w.topic || alias(m) != w.alias {
+			t.Fatalf("message %d: topic %q alias %d, want %q %d", i, m.Topic, alias(m), w.topic, w.alias)
+		}
+		if m := plain.next(t); m.Topic == "" || alias(m) != 0 {
+			t.Fatalf("client without aliases: message %d topic %q alias %d", i, m.Topic, alias(m))
+		}
+	}
+	s.close()
+	waitFor(t, "first connection gone", func() bool {
+		_, err := tb.ClientInfo(t.Context(), "pto")
+		return err == ErrClientNotFound
+	})
+	s = withAliases()
+	p.publish(t, &paho.Publish{Topic: "pto/a", QoS: 1, Payload: []byte("m")})
+	if m := s.next(t); m.Topic != "pto/a" || alias(m) != 1 {
+		t.Fatalf("after reconnect: topic %q alias %d, want the topic set again", m.Topic, alias(m))
+	}
+}
+
+// TestPahoProtocolViolations (issue 4 items 4, 6 and 12) with paho.golang:
+// topic alias 0, an alias when the broker allows none, and a packet above
+// the broker's Maximum Packet Size are answered with DISCONNECT 0x94,
+// 0x94 and 0x95.
+func TestPahoProtocolViolations(t *testing.T) {
+	tb := startBroker(t, Config{MaxPacketSize: 1024}, netio.Config{MaxPacketSize: 1024})
+	noAliases := startBroker(t, Config{TopicAliasMaximum: -1}, netio.Config{})
+	for _, tc := range []struct {
+		name string
+		addr string
+		pub  *paho.Publish
+		want mqtt.ReasonCode
+	}{
+		{"topic_alias_zero", tb.addr, &paho.Publish{Topic: "pv/t", Payload: []byte("x"),
+			Properties: &paho.PublishProperties{TopicAlias: u16(0)}}, mqtt.TopicAliasInvalid},
+		{"topic_alias_not_allowed", noAliases.addr, &paho.Publish{Topic: "pv/t", Payload: []byte("x"),
+			Properties: &paho.PublishProperties{TopicAlias: u16(1)}}, mqtt.TopicAliasInvalid},
+		{"packet_too_large", tb.addr, &paho.Publish{Topic: "pv/t", Payload: make([]byte, 2048)}, mqtt.PacketTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialPaho(t, tc.addr, pahoConnect("pv-"+tc.name, true, 0))
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := c.c.Publish(ctx, tc.pub); err != nil {
+				t.Fatalf("paho refused to send: %v", err)
+			}
+			select {
+			case d := <-c.gone:
+				if d.ReasonCode != byte(tc.want) {
+					t.Fatalf("DISCONNECT %#x, want %#x", d.ReasonCode, byte(tc.want))
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatal("no DISCONNECT")
+			}
+		})
+	}
+}
