@@ -40,3 +40,29 @@ func TestExpensive(t *testing.T) {
 		check(t, a, "alice", "wonderland", true, true)
 	})
 }
+
+// BenchmarkExpensive measures the check the loop runs before every
+// password CONNECT: one HMAC for a verified user.
+func BenchmarkExpensive(b *testing.B) {
+	a, err := New(writeFiles(b, "", map[string]string{"alice": "wonderland"}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if ok, err := a.Authenticate([]byte("alice"), []byte("wonderland"), true, false); !ok || err != nil {
+		b.Fatal(ok, err)
+	}
+	for _, bc := range []struct {
+		name string
+		user string
+		has  bool
+	}{{"user=verified", "alice", true}, {"user=anonymous", "", false}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if a.Expensive([]byte(bc.user), []byte("wonderland"), bc.has) {
+					b.Fatal("expensive")
+				}
+			}
+		})
+	}
+}
