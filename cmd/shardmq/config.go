@@ -79,6 +79,9 @@ var settings = []setting{
 	{"acl-file", kindString},
 	{"acl-nomatch", kindString},
 	{"allow-anonymous", kindTriBool},
+	{"sys-interval", kindDuration},
+	{"shared-subscription-strategy", kindString},
+	{"response-information", kindString},
 }
 
 // Compound settings: repeatable flags, TOML tables in the file.
@@ -406,6 +409,13 @@ func checkConfig(fs *flag.FlagSet, source map[string]string) error {
 			k := strings.ReplaceAll(name, "-", "_")
 			return &configError{from(k), k, fmt.Errorf("%v: want a positive duration", d)}
 		}
+	}
+	if d := fs.Lookup("sys-interval").Value.(flag.Getter).Get().(time.Duration); d < 0 {
+		return &configError{from("sys_interval"), "sys_interval", fmt.Errorf("%v: want 0 (off) or a positive duration", d)}
+	}
+	if _, err := shards.ParseShareStrategy(val("shared-subscription-strategy")); err != nil {
+		return &configError{from("shared_subscription_strategy"), "shared_subscription_strategy",
+			errors.New("want round_robin, random, hash_clientid or sticky")}
 	}
 	if val("node") == "" {
 		return &configError{from("node"), "node", errors.New("must not be empty")}
