@@ -103,6 +103,45 @@ func indexed(i int, err error) *apiError {
 	return badRequest(fmt.Sprintf("invalid JSON body: [%d]: %v", i, err))
 }
 
+// commandItems reads the body of a per-client command: one JSON object, or with bulk an
+// array of at most MaxBulk objects, each converted by conv. The whole body is validated
+// before anything is applied, so bulk commands are all or nothing.
+func commandItems[B, T any](a *API, w http.ResponseWriter, r *http.Request, bulk bool, conv func(*B) (T, error)) ([]T, *apiError) {
+	if e := noQuery(r); e != nil {
+		return nil, e
+	}
+	body, e := readBody(w, r, a.cfg.MaxBodyBytes)
+	if e != nil {
+		return nil, e
+	}
+	if !bulk {
+		var item B
+		if e := decodeJSON(body, &item); e != nil {
+			return nil, e
+		}
+		v, err := conv(&item)
+		if err != nil {
+			return nil, badRequest("invalid JSON body: " + err.Error())
+		}
+		return []T{v}, nil
+	}
+	var items []B
+	if e := decodeJSON(body, &items); e != nil {
+		return nil, e
+	}
+	if e := a.checkBulk(len(items)); e != nil {
+		return nil, e
+	}
+	out := make([]T, len(items))
+	for i := range items {
+		var err error
+		if out[i], err = conv(&items[i]); err != nil {
+			return nil, indexed(i, err)
+		}
+	}
+	return out, nil
+}
+
 // subscribe serves POST /clients/{clientid}/subscribe.
 func (a *API) subscribe(w http.ResponseWriter, r *http.Request, ps httprouter.Params) *apiError {
 	return a.doSubscribe(w, r, ps, false)
@@ -118,39 +157,9 @@ func (a *API) doSubscribe(w http.ResponseWriter, r *http.Request, ps httprouter.
 	if e != nil {
 		return e
 	}
-	if e := noQuery(r); e != nil {
-		return e
-	}
-	body, e := readBody(w, r, a.cfg.MaxBodyBytes)
+	reqs, e := commandItems(a, w, r, bulk, func(b *subscribeBody) (SubscribeRequest, error) { return b.request() })
 	if e != nil {
 		return e
-	}
-	var reqs []SubscribeRequest
-	if bulk {
-		var items []subscribeBody
-		if e := decodeJSON(body, &items); e != nil {
-			return e
-		}
-		if e := a.checkBulk(len(items)); e != nil {
-			return e
-		}
-		reqs = make([]SubscribeRequest, len(items))
-		for i := range items {
-			var err error
-			if reqs[i], err = items[i].request(); err != nil {
-				return indexed(i, err)
-			}
-		}
-	} else {
-		var item subscribeBody
-		if e := decodeJSON(body, &item); e != nil {
-			return e
-		}
-		s, err := item.request()
-		if err != nil {
-			return badRequest("invalid JSON body: " + err.Error())
-		}
-		reqs = []SubscribeRequest{s}
 	}
 	var subs []Subscription
 	err := a.command(r.Context(), func(ctx context.Context) (err error) {
@@ -193,39 +202,9 @@ func (a *API) doUnsubscribe(w http.ResponseWriter, r *http.Request, ps httproute
 	if e != nil {
 		return e
 	}
-	if e := noQuery(r); e != nil {
-		return e
-	}
-	body, e := readBody(w, r, a.cfg.MaxBodyBytes)
+	topics, e := commandItems(a, w, r, bulk, func(b *unsubscribeBody) (string, error) { return b.topic() })
 	if e != nil {
 		return e
-	}
-	var topics []string
-	if bulk {
-		var items []unsubscribeBody
-		if e := decodeJSON(body, &items); e != nil {
-			return e
-		}
-		if e := a.checkBulk(len(items)); e != nil {
-			return e
-		}
-		topics = make([]string, len(items))
-		for i := range items {
-			var err error
-			if topics[i], err = items[i].topic(); err != nil {
-				return indexed(i, err)
-			}
-		}
-	} else {
-		var item unsubscribeBody
-		if e := decodeJSON(body, &item); e != nil {
-			return e
-		}
-		t, err := item.topic()
-		if err != nil {
-			return badRequest("invalid JSON body: " + err.Error())
-		}
-		topics = []string{t}
 	}
 	// Unsubscribing a topic the client does not hold is still 204
 	// (CLIENTS_API.md decision 9).
