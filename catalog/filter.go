@@ -58,7 +58,8 @@ type Filter struct {
 	ConnState ConnState
 	// CleanStart keeps clients whose clean_start equals *CleanStart.
 	CleanStart *bool
-	// ProtoName keeps clients of this protocol ("MQTT", "CoAP", "MQTT-SN").
+	// ProtoName keeps clients of this protocol ("MQTT", "MQIsdp" for MQTT 3.1, "CoAP",
+	// "MQTT-SN").
 	ProtoName string
 	// ProtoVer keeps clients of this protocol version; zero means any.
 	ProtoVer int64
@@ -107,9 +108,9 @@ func (f *Filter) Validate() error {
 		return bad("conn_state", "must be connected, idle or disconnected")
 	}
 	switch f.ProtoName {
-	case "", "MQTT", "CoAP", "MQTT-SN":
+	case "", "MQTT", "MQIsdp", "CoAP", "MQTT-SN":
 	default:
-		return bad("proto_name", "must be MQTT, CoAP or MQTT-SN")
+		return bad("proto_name", "must be MQTT, MQIsdp, CoAP or MQTT-SN")
 	}
 	if f.ProtoVer < 0 {
 		return bad("proto_ver", "must not be negative")

@@ -66,7 +66,7 @@ func genRows(rng *rand.Rand, n int) []Row {
 	users := append([]string{"", "alice", "bob", "Alice", "carol"}, hostile[:12]...)
 	zones := []string{"default", "z1", "z%"}
 	ips := []string{"127.0.0.1", "10.0.0.2", "::1", "2001:db8::1"}
-	protos := []string{"MQTT", "CoAP", "MQTT-SN"}
+	protos := []string{"MQTT", "MQIsdp", "CoAP", "MQTT-SN"}
 	states := []ConnState{Connected, Idle, Disconnected}
 	seen := map[string]bool{}
 	rows := make([]Row, 0, n)

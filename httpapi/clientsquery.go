@@ -114,10 +114,11 @@ func parseClientsQuery(raw string) (clientsQuery, *apiError) {
 				return q, e
 			}
 			switch v {
-			case "MQTT", "CoAP", "MQTT-SN":
+			// MQIsdp is the protocol name MQTT 3.1 clients send and EMQX reports for them.
+			case "MQTT", "MQIsdp", "CoAP", "MQTT-SN":
 				f.ProtoName = v
 			default:
-				return q, paramError(key, "want MQTT, CoAP or MQTT-SN")
+				return q, paramError(key, "want MQTT, MQIsdp, CoAP or MQTT-SN")
 			}
 		case "proto_ver":
 			var v string

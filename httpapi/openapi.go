@@ -54,7 +54,7 @@ func clientsQueryParams() []param {
 		{name: "ip_address", in: "query", typ: "string", desc: "client IPv4 or IPv6 address, without port"},
 		{name: "conn_state", in: "query", typ: "string", enum: []string{"connected", "idle", "disconnected"}, desc: "connection state"},
 		{name: "clean_start", in: "query", typ: "boolean", desc: "clean start flag"},
-		{name: "proto_name", in: "query", typ: "string", enum: []string{"MQTT", "CoAP", "MQTT-SN"}, desc: "protocol name"},
+		{name: "proto_name", in: "query", typ: "string", enum: []string{"MQTT", "MQIsdp", "CoAP", "MQTT-SN"}, desc: "protocol name"},
 		{name: "proto_ver", in: "query", typ: "integer", desc: "protocol version, 1..255 (MQTT: 3, 4, 5)"},
 		{name: "like_clientid", in: "query", typ: "string", desc: "case-sensitive substring of the client id"},
 		{name: "_like_clientid", in: "query", typ: "string", desc: "like_clientid (EMQX 4's spelling)"},

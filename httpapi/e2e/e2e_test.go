@@ -56,8 +56,9 @@ func TestFilters(t *testing.T) {
 		{[]string{"username=alice"}, []string{"v311-a", "v31-c"}},
 		{[]string{"username=alice&username=carol"}, []string{"v311-a", "v31-c", "v5-d"}},
 		{[]string{"zone=default", "ip_address=127.0.0.1"}, all},
-		// The broker names MQTT 3.1 "MQIsdp", as the protocol does.
+		// The broker names MQTT 3.1 "MQIsdp", as the protocol (and EMQX) does.
 		{[]string{"proto_name=MQTT"}, []string{"v311-a", "v311-b", "v5-d", "v5-e"}},
+		{[]string{"proto_name=MQIsdp"}, []string{"v31-c"}},
 		{[]string{"zone=other", "proto_name=CoAP", "ip_address=::1"}, nil},
 		{[]string{"conn_state=connected"}, []string{"v311-a", "v311-b", "v31-c", "v5-e"}},
 		{[]string{"conn_state=disconnected"}, []string{"v5-d"}},
