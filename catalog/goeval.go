@@ -138,7 +138,7 @@ func (c *Catalog) goEval(f *Filter, cur *cursor, offset int, from []int64, fam s
 			}
 		}
 		for _, x := range ranges {
-			if !x.r.contains(ctrAt(&sl.ctr, x.stat)) {
+			if !x.r.contains(sl.ctr.at(x.stat)) {
 				return true
 			}
 		}
@@ -222,7 +222,7 @@ func (t *topN) less(a, b uint32) bool {
 	var v int64
 	var user []byte
 	if t.stat >= 0 {
-		v = ctrAt(&sa.ctr, t.stat)
+		v = sa.ctr.at(t.stat)
 	} else if t.byUser {
 		user = t.c.users.value(sa.userEntry)
 	}
@@ -235,7 +235,7 @@ func (t *topN) cmp(v int64, user, id []byte, b uint32) int {
 	d := 0
 	switch {
 	case t.stat >= 0:
-		vb := ctrAt(&sb.ctr, t.stat)
+		vb := sb.ctr.at(t.stat)
 		if v < vb {
 			d = -1
 		} else if v > vb {
