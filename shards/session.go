@@ -34,19 +34,14 @@ type session struct {
 	// busy members while another can take the message.
 	busy atomic.Bool
 
-	// owned by the shard goroutine:
+	// owned by the shard goroutine (the small fields are grouped at the
+	// end so that padding does not push the struct into a larger size
+	// class):
 	cfg            *Config // the zone of the listener it last connected through
-	authn          bool    // the client authenticated with a password
 	acl            auth.Cache
 	conn           *netio.Conn
 	cs             *connState
-	dead           bool // the session ended; deliveries to it are dropped
-	version        mqtt.Version
 	username       string
-	bridge         bool
-	cleanStart     bool
-	expiry         uint32 // Session Expiry Interval, seconds
-	keepalive      uint16
 	remote         netip.AddrPort
 	createdAt      int64 // Unix ms
 	connectedAt    int64 // Unix ms
@@ -61,22 +56,30 @@ type session struct {
 	subs map[string]SubOptions // filter as subscribed → options
 
 	// outbound QoS 1/2
-	nextID     uint16
-	inflight   []outMsg // in send order
-	queue      []delivery
-	queueHead  int
-	window     int // min(InflightMax, client's Receive Maximum)
-	wasBusy    bool
-	busyListed bool // s is in sh.busy
-	maxOut     int  // client's Maximum Packet Size; 0: none
+	inflight  []outMsg // in send order
+	queue     []delivery
+	queueHead int
+	window    int // min(InflightMax, client's Receive Maximum)
+	maxOut    int // client's Maximum Packet Size; 0: none
 
 	// inbound QoS 2: packet id → arrival (Unix ns)
 	awaitRel map[uint16]int64
 
-	counters  Counters // accumulated; socket counters of past connections included
-	heap      int64    // bytes held by queue and inflight
-	lifeDirty bool
-	statDirty bool
+	counters sessCounters // accumulated; socket counters of past connections included
+	heap     int64        // bytes held by queue and inflight
+
+	expiry     uint32 // Session Expiry Interval, seconds
+	keepalive  uint16
+	nextID     uint16 // outbound QoS 1/2
+	version    mqtt.Version
+	authn      bool // the client authenticated with a password
+	dead       bool // the session ended; deliveries to it are dropped
+	bridge     bool
+	cleanStart bool
+	wasBusy    bool
+	busyListed bool // s is in sh.busy
+	lifeDirty  bool
+	statDirty  bool
 }
 
 // connState is a connection's state as the broker sees it; it lives in

@@ -9,7 +9,7 @@ import (
 // stats returns s's counters now, the live connection's socket counters
 // included. It runs on s's shard.
 func (s *session) stats() Counters {
-	c := s.counters
+	c := s.counters.counters()
 	cfg := s.cfg
 	c.SubscriptionsCnt = int64(len(s.subs))
 	c.SubscriptionsMax = int64(cfg.SubscriptionsMax)
