@@ -396,13 +396,26 @@ func (w *writer) abort(err error) {
 // Lifecycle changes jump the queue: when some are waiting at the end of a
 // chunk, they are applied before the rest of the batch in hand, so a
 // 100k-row batch delays a connect by one chunk, not by its whole length.
+//
+// A shared chunk checks after every statement, and also ends early when
+// lifecycle changes wait: its statements run beside readers and each may
+// wait for a reader's step on the shared cache's mutex (a COUNT over half
+// the table holds it for tens of milliseconds), so 32 statements could
+// outlast the budget many times over while a connect waits for the commit.
+// An exclusive chunk holds the gate, so no reader slows it down: checking
+// the clock every 32 statements is enough there.
 func (w *writer) step() {
 	w.txOps++
-	if w.txOps&31 != 0 || time.Since(w.txStart) < w.c.cfg.ChunkBudget {
+	life := w.c.in.lifePending.Load() && w.lifeDepth < maxLifeDepth
+	if w.exclusive {
+		if w.txOps&31 != 0 || time.Since(w.txStart) < w.c.cfg.ChunkBudget {
+			return
+		}
+	} else if !life && time.Since(w.txStart) < w.c.cfg.ChunkBudget {
 		return
 	}
 	w.commit()
-	if w.c.in.lifePending.Load() && w.lifeDepth < maxLifeDepth {
+	if life || w.c.in.lifePending.Load() && w.lifeDepth < maxLifeDepth {
 		w.applyLife()
 	}
 }
