@@ -18,25 +18,16 @@ type Conn struct {
 	// Data is the Handler's per-connection state; owned by the loop.
 	Data any
 
-	remote   netip.AddrPort
 	openedAt int64 // Unix ns
-	migrated bool
 
-	carry  []byte   // the partial frame left at the end of the last read
-	out    [][]byte // writes pending until the end of the batch
-	outN   int      // bytes in out
-	queued bool     // c is in loop.writers
+	carry []byte   // the partial frame left at the end of the last read
+	out   [][]byte // writes pending until the end of the batch
+	outN  int      // bytes in out
 
-	closing   bool
-	closed    bool
-	rejected  bool // refused in OnOpen; the Handler never saw it
 	closeErr  error
 	migrateTo *Loop
-	movedAway bool
-	holding   bool   // Hold was called: input waits in held until Resume
 	held      []byte // input kept while holding, the holding frame first
 
-	accepted bool          // the Handler called SetIdleTimeout
 	idle     time.Duration // 0: no idle timeout
 	lastRead int64         // Unix nanoseconds
 	deadline int64
@@ -44,6 +35,17 @@ type Conn struct {
 
 	bytesIn, bytesOut uint64
 	reads, writes     uint64
+
+	// The flags are grouped so that padding does not push Conn into a
+	// larger allocation size class (every connection holds one).
+	migrated  bool
+	queued    bool // c is in loop.writers
+	closing   bool
+	closed    bool
+	rejected  bool // refused in OnOpen; the Handler never saw it
+	movedAway bool
+	holding   bool // Hold was called: input waits in held until Resume
+	accepted  bool // the Handler called SetIdleTimeout
 }
 
 // handoff carries a migrating connection's state to its new loop.
@@ -59,8 +61,15 @@ type handoff struct {
 // Loop returns the loop that owns c; safe from any goroutine.
 func (c *Conn) Loop() *Loop { return c.loop }
 
-// RemoteAddr returns the peer's address.
-func (c *Conn) RemoteAddr() netip.AddrPort { return c.remote }
+// RemoteAddr returns the peer's address; the zero AddrPort once c is
+// closed. It is read from gnet's connection, which already holds it, so
+// Conn does not keep a second copy.
+func (c *Conn) RemoteAddr() netip.AddrPort {
+	if c.closed {
+		return netip.AddrPort{}
+	}
+	return addrPort(c.gc.RemoteAddr())
+}
 
 // LocalAddr returns the listener address the connection came in on.
 func (c *Conn) LocalAddr() netip.AddrPort {

@@ -240,7 +240,7 @@ func (s *Server) loopOf(el gnet.EventLoop) *Loop {
 // OnOpen implements gnet.EventHandler.
 func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l := s.loopOf(gc.EventLoop())
-	c := &Conn{gc: gc, loop: l, heapIdx: -1, remote: addrPort(gc.RemoteAddr())}
+	c := &Conn{gc: gc, loop: l, heapIdx: -1}
 	ho, _ := gc.Context().(*handoff)
 	gc.SetContext(c)
 	s.conns.Add(1)
