@@ -31,14 +31,19 @@ func (b *Broker) authenticate(l *listener, p *mqtt.Connect) (authn bool, refuse 
 
 // allowed reports whether s's client may do act on topic (a topic name to
 // publish, a filter to subscribe). Decisions are cached in s.acl, which
-// the Auth empties after a reload. It runs on s's shard.
+// the Auth empties after a reload; the cache is allocated on first use,
+// so a broker without an Auth (or a client that never publishes or
+// subscribes) holds none. It runs on s's shard.
 func (s *session) allowed(act auth.Action, topic []byte) bool {
 	a := s.sh.b.cfg.Auth
 	if a == nil {
 		return true
 	}
+	if s.acl == nil {
+		s.acl = new(auth.Cache)
+	}
 	c := auth.Client{ClientID: s.id, Username: s.username, IP: s.remote.Addr()}
-	return a.Authorize(&c, &s.acl, act, topic)
+	return a.Authorize(&c, s.acl, act, topic)
 }
 
 // denyPublish acknowledges a PUBLISH the ACL refused, which is dropped

@@ -146,7 +146,9 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 		sh.b.sessionsN.add(1)
 	}
 	s.cfg, s.authn = &l.cfg, authn
-	s.acl.Reset() // the identity the decisions were made for may differ
+	if s.acl != nil {
+		s.acl.Reset() // the identity the decisions were made for may differ
+	}
 	sh.attach(s, c, cs, p, now)
 	if s.will != nil && !s.allowed(auth.Publish, s.will.msg.topic) {
 		s.will = nil // a will the ACL refuses is never published (EMQX)

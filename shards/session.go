@@ -37,8 +37,8 @@ type session struct {
 	// owned by the shard goroutine (the small fields are grouped at the
 	// end so that padding does not push the struct into a larger size
 	// class):
-	cfg            *Config // the zone of the listener it last connected through
-	acl            auth.Cache
+	cfg            *Config     // the zone of the listener it last connected through
+	acl            *auth.Cache // nil until the first ACL decision
 	conn           *netio.Conn
 	cs             *connState
 	username       string
