@@ -28,7 +28,7 @@ type Broker struct {
 	// registry maps client id → *session. Only the owning shard stores or
 	// deletes an entry (LoadOrStore decides between two loops racing to
 	// create the same session).
-	registry sync.Map
+	registry registry
 
 	started time.Time
 	seq     atomic.Uint64 // assigned client ids

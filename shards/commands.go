@@ -48,11 +48,10 @@ func (b *Broker) onOwner(ctx context.Context, clientid string, fn func(s *sessio
 // change it).
 func (b *Broker) onOwnerCounted(ctx context.Context, clientid string, count bool, fn func(s *session)) error {
 	for attempt := 0; attempt < 4; attempt++ {
-		v, ok := b.registry.Load(clientid)
+		s, ok := b.registry.Load(clientid)
 		if !ok {
 			return ErrClientNotFound
 		}
-		s := v.(*session)
 		done := make(chan bool, 1)
 		s.mailbox.Add(1)
 		err := s.sh.loop.Execute(func() {
@@ -206,9 +205,7 @@ func (b *Broker) Publish(ctx context.Context, req PublishRequest) (int, error) {
 // Sessions returns the number of sessions (connected or kept offline).
 // Safe from any goroutine.
 func (b *Broker) Sessions() int {
-	n := 0
-	b.registry.Range(func(any, any) bool { n++; return true })
-	return n
+	return b.registry.Len()
 }
 
 // SubscriptionCount returns the number of subscriptions in the index,

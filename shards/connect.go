@@ -54,7 +54,7 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 	}
 	// The session lives where it was created; move the connection there.
 	if v, ok := sh.b.registry.Load(id); ok {
-		if owner := v.(*session).sh; owner != sh {
+		if owner := v.sh; owner != sh {
 			if cs.auth != nil {
 				// The session appeared on another loop during the AUTH
 				// exchange; the connection cannot move once it has
@@ -136,7 +136,7 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 	if s == nil {
 		s = newSession(sh, id, now)
 		if v, loaded := sh.b.registry.LoadOrStore(id, s); loaded {
-			if other := v.(*session); other.sh != sh {
+			if other := v; other.sh != sh {
 				c.MigrateTo(other.sh.loop) // another loop created it first
 				return nil
 			}
