@@ -26,18 +26,25 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 		}
 		if len(topic) > 0 {
 			if cs.aliases == nil {
-				cs.aliases = make(map[uint16][]byte)
+				cs.aliases = &inAliases{m: make(map[uint16][]byte)}
 			}
-			old := cs.aliases[a]
-			cs.aliasBytes += len(topic) - len(old)
-			if cs.aliasBytes > maxAliasBytes {
+			in := cs.aliases
+			old := in.m[a]
+			in.bytes += len(topic) - len(old)
+			if in.bytes > maxAliasBytes {
 				// Bounded memory: a client may not park unbounded topic
 				// bytes behind aliases.
 				return mqtt.QuotaExceeded
 			}
-			cs.aliases[a] = append(old[:0], topic...)
-		} else if topic = cs.aliases[a]; topic == nil {
-			return mqtt.ProtocolError // an alias used before it was set
+			in.m[a] = append(old[:0], topic...)
+		} else {
+			topic = nil
+			if cs.aliases != nil {
+				topic = cs.aliases.m[a]
+			}
+			if topic == nil {
+				return mqtt.ProtocolError // an alias used before it was set
+			}
 		}
 	}
 	if len(p.Properties.SubscriptionIDs) > 0 {

@@ -85,27 +85,36 @@ type session struct {
 // connState is a connection's state as the broker sees it; it lives in
 // netio.Conn.Data and is owned by the connection's loop.
 type connState struct {
-	sess      *session // nil before CONNECT is accepted and after a takeover
-	version   mqtt.Version
-	connected bool // CONNECT accepted
-	// graceful is set by a DISCONNECT the will must not follow.
-	graceful bool
-	auth     *authState // enhanced authentication, MQTT 5; nil when none
-	aliases  map[uint16][]byte
-	// aliasBytes is the topic bytes held in aliases.
-	aliasBytes int
+	sess *session   // nil before CONNECT is accepted and after a takeover
+	auth *authState // enhanced authentication, MQTT 5; nil when none
+	// aliases are the client's inbound topic aliases (MQTT 5); nil until
+	// the first one is set.
+	aliases *inAliases
 	// Outbound topic aliases the broker assigned on this connection
 	// (MQTT 5, when the client's Topic Alias Maximum is above 0); they
 	// reset with the connection (MQTT 5 section 3.3.2.3.4).
 	outAliases map[string]uint16
-	aliasMax   uint16 // the client's Topic Alias Maximum
+	// pwd is the password check of the held CONNECT, done off the loop
+	// (authenticateAsync); nil otherwise.
+	pwd *pwdResult
+
+	aliasMax  uint16 // the client's Topic Alias Maximum
+	version   mqtt.Version
+	connected bool // CONNECT accepted
+	// graceful is set by a DISCONNECT the will must not follow.
+	graceful bool
 	// noProblemInfo is set when CONNECT carried Request Problem
 	// Information 0: no Reason String or User Property on any packet but
 	// PUBLISH, CONNACK and DISCONNECT [MQTT-3.1.2-29].
 	noProblemInfo bool
-	// pwd is the password check of the held CONNECT, done off the loop
-	// (authenticateAsync); nil otherwise.
-	pwd *pwdResult
+}
+
+// inAliases are a connection's inbound topic aliases, kept apart from
+// connState so that a connection without any (nearly all) holds 48 B of
+// state instead of 64 B.
+type inAliases struct {
+	m     map[uint16][]byte // alias → topic
+	bytes int               // the topic bytes held in m
 }
 
 // outMsg is one unacknowledged outbound QoS 1/2 message.

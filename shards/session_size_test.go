@@ -5,8 +5,9 @@ import (
 	"unsafe"
 )
 
-// TestSessionSize keeps a session in the 480-byte allocation size class:
-// every connection holds one, and the next class up is 512 bytes.
+// TestSessionSize keeps a session in the 480-byte allocation size class
+// and a connState in the 48-byte one: every connection holds one of each,
+// and the next classes up are 512 and 64 bytes.
 func TestSessionSize(t *testing.T) {
 	tests := []struct {
 		name string
@@ -15,6 +16,7 @@ func TestSessionSize(t *testing.T) {
 	}{
 		{name: "session", size: unsafe.Sizeof(session{}), max: 480},
 		{name: "sessCounters", size: unsafe.Sizeof(sessCounters{}), max: 22 * 8},
+		{name: "connState", size: unsafe.Sizeof(connState{}), max: 48},
 	}
 	for _, tt := range tests {
 		t.Run("type="+tt.name, func(t *testing.T) {
