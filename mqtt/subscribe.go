@@ -64,22 +64,9 @@ func (p *Subscribe) Decode(h FixedHeader, body []byte, v Version) error {
 	if err := checkHeader(h, TypeSubscribe); err != nil {
 		return err
 	}
-	r := reader{b: body}
-	var err error
-	if p.PacketID, err = r.uint16(); err != nil {
+	r, err := readIDAndProperties(body, v, TypeSubscribe, &p.PacketID, &p.Properties)
+	if err != nil {
 		return err
-	}
-	if p.PacketID == 0 {
-		return ErrPacketID // [MQTT-2.2.1-3]
-	}
-	if v == V5 {
-		n, err := p.Properties.decode(r.rest(), int(TypeSubscribe))
-		if err != nil {
-			return err
-		}
-		r.i += n
-	} else {
-		p.Properties.Reset()
 	}
 	p.Subscriptions = p.Subscriptions[:0]
 	for !r.done() {
@@ -156,4 +143,28 @@ func AppendSubscribe(dst []byte, p *Subscribe, v Version) []byte {
 		dst = append(dst, s.options(v))
 	}
 	return dst
+}
+
+// readIDAndProperties reads the variable header SUBSCRIBE and UNSUBSCRIBE share: a non-zero
+// packet identifier [MQTT-2.2.1-3] and, on MQTT 5, the properties allowed on typ (reset
+// otherwise). It returns a reader positioned at the payload.
+func readIDAndProperties(body []byte, v Version, typ PacketType, id *uint16, props *Properties) (reader, error) {
+	r := reader{b: body}
+	var err error
+	if *id, err = r.uint16(); err != nil {
+		return r, err
+	}
+	if *id == 0 {
+		return r, ErrPacketID
+	}
+	if v != V5 {
+		props.Reset()
+		return r, nil
+	}
+	n, err := props.decode(r.rest(), int(typ))
+	if err != nil {
+		return r, err
+	}
+	r.i += n
+	return r, nil
 }

@@ -21,22 +21,9 @@ func (p *Unsubscribe) Decode(h FixedHeader, body []byte, v Version) error {
 	if err := checkHeader(h, TypeUnsubscribe); err != nil {
 		return err
 	}
-	r := reader{b: body}
-	var err error
-	if p.PacketID, err = r.uint16(); err != nil {
+	r, err := readIDAndProperties(body, v, TypeUnsubscribe, &p.PacketID, &p.Properties)
+	if err != nil {
 		return err
-	}
-	if p.PacketID == 0 {
-		return ErrPacketID // [MQTT-2.2.1-3]
-	}
-	if v == V5 {
-		n, err := p.Properties.decode(r.rest(), int(TypeUnsubscribe))
-		if err != nil {
-			return err
-		}
-		r.i += n
-	} else {
-		p.Properties.Reset()
 	}
 	p.Filters = p.Filters[:0]
 	for !r.done() {
