@@ -39,6 +39,10 @@ type Broker struct {
 	// broker-wide gauges for Stats
 	liveN, sessionsN, subsN, sharedSubs, topics, retainedN gauge
 
+	// msgLive counts this broker's messages not yet released; kept only
+	// under checkMessages (the tests), where leaks are looked for.
+	msgLive atomic.Int64
+
 	// mu guards the following fields.
 	mu     sync.Mutex
 	shards []*shard

@@ -1,6 +1,7 @@
 package shards
 
 import (
+	"bytes"
 	"context"
 	"time"
 
@@ -176,20 +177,22 @@ func (b *Broker) Publish(ctx context.Context, req PublishRequest) (int, error) {
 	sh := b.anyShard()
 	if sh == nil {
 		if req.Retain {
-			m := newMessage(p, []byte(req.Topic), nil, nil, time.Now())
-			r := &Retained{Topic: req.Topic, Payload: m.payload, QoS: m.qos, Stored: time.Now(),
+			m := b.newMessage(p, []byte(req.Topic), nil, nil, time.Now())
+			r := &Retained{Topic: req.Topic, Payload: bytes.Clone(m.payload), QoS: m.qos, Stored: time.Now(),
 				ExpiryInterval: m.expiry, Properties: encodeProps(m.props)}
+			m.release()
 			_ = b.retain.Set(r)
 		}
 		return 0, nil
 	}
 	done := make(chan int, 1)
 	err := sh.loop.Execute(func() {
-		m := newMessage(p, []byte(req.Topic), nil, nil, sh.loop.Now())
+		m := b.newMessage(p, []byte(req.Topic), nil, nil, sh.loop.Now())
 		if req.Retain {
 			sh.storeRetained(m)
 		}
 		done <- sh.publish(m)
+		m.release()
 	})
 	if err != nil {
 		return 0, ErrNotServing

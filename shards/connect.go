@@ -124,7 +124,7 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 			sh.detachConn(s)
 			sh.closeConn(old, ocs, ErrTakenOver)
 		}
-		s.will, s.willAt = nil, 0 // a resumed session cancels a delayed will
+		s.dropWill() // a resumed session cancels a delayed will
 		if p.CleanStart {
 			s.end()
 			s = nil
@@ -151,7 +151,7 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 	}
 	sh.attach(s, c, cs, p, now)
 	if s.will != nil && !s.allowed(auth.Publish, s.will.msg.topic) {
-		s.will = nil // a will the ACL refuses is never published (EMQX)
+		s.dropWill() // a will the ACL refuses is never published (EMQX)
 	}
 	s.counters.RecvPkt++ // the CONNECT itself
 	s.counters.Reductions++
@@ -257,7 +257,8 @@ func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connec
 	if p.HasWill {
 		w := &mqtt.Publish{QoS: p.Will.QoS, Retain: p.Will.Retain, Payload: p.Will.Payload,
 			Properties: p.Will.Properties}
-		s.will = &willMsg{msg: newMessage(w, p.Will.Topic, s.idView(), s, now), delay: p.Will.Properties.WillDelay}
+		s.dropWill()
+		s.will = &willMsg{msg: sh.b.newMessage(w, p.Will.Topic, s.idView(), s, now), delay: p.Will.Properties.WillDelay}
 	}
 	if s.keepalive > 0 {
 		c.SetIdleTimeout(time.Duration(float64(s.keepalive) * cfg.KeepaliveFactor * float64(time.Second)))
@@ -295,7 +296,7 @@ func (sh *shard) detach(s *session, c *netio.Conn, cs *connState, err error) {
 	}
 	sh.detachConn(s)
 	if cs.graceful {
-		s.will = nil
+		s.dropWill()
 	} else if s.will != nil {
 		// Abnormal loss: keepalive expiry, socket error, protocol error,
 		// kick [MQTT-3.1.2-8]. A will delay defers it [MQTT-3.1.3-9].
@@ -324,6 +325,7 @@ func (s *session) end() {
 	if s.will != nil && s.willAt != 0 {
 		s.publishWill()
 	}
+	s.dropWill()
 	s.dead = true
 	s.online.Store(false)
 	for f := range s.subs {
@@ -337,7 +339,16 @@ func (s *session) end() {
 	sh.b.registry.CompareAndDelete(s.id, s)
 	sh.removed = append(sh.removed, s.id)
 	sh.timers.remove(s)
-	s.queue, s.inflight, s.awaitRel = nil, nil, nil
+	s.dropMessages()
+	s.awaitRel = nil
+}
+
+// dropWill discards s's will, if any, with its reference to the message.
+func (s *session) dropWill() {
+	if s.will != nil {
+		s.will.msg.release()
+	}
+	s.will, s.willAt = nil, 0
 }
 
 // publishWill publishes s's will as if s had published it.
@@ -349,13 +360,13 @@ func (s *session) publishWill() {
 	}
 	m := w.msg
 	if m.expiry > 0 {
-		// The expiry counts from publication, not from CONNECT.
-		c := *m
-		c.expireAt = s.sh.loop.Now().Add(time.Duration(m.expiry) * time.Second).UnixNano()
-		m = &c
+		// The expiry counts from publication, not from CONNECT. Nothing
+		// else holds the will's message yet, so it may still change.
+		m.expireAt = s.sh.loop.Now().Add(time.Duration(m.expiry) * time.Second).UnixNano()
 	}
 	if m.retain {
 		s.sh.storeRetained(m) // a will with the retain flag is retained [MQTT-3.1.2-17]
 	}
 	s.sh.publish(m)
+	m.release() // the will's reference
 }

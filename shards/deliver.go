@@ -9,7 +9,8 @@ import (
 
 // deliver hands d to s: sent at once when the connection and the inflight
 // window allow, else queued (offline sessions queue QoS 0 too, as EMQX's
-// mqueue_store_qos0 default does).
+// mqueue_store_qos0 default does). It borrows the caller's reference to
+// d.msg; the queue and the inflight window take their own.
 func (s *session) deliver(d delivery) {
 	s.counters.Reductions++
 	s.markStats()
@@ -60,14 +61,17 @@ func (s *session) updateBusy() {
 	}
 }
 
-// enqueue appends d to the session's queue; a full queue drops its oldest
-// message (counted in mqueue_dropped and send_msg.dropped.queue_full).
+// enqueue appends d to the session's queue, which takes a reference to
+// d.msg; a full queue drops its oldest message (counted in mqueue_dropped
+// and send_msg.dropped.queue_full).
 func (s *session) enqueue(d delivery) {
+	d.msg.ref()
 	if s.queueLen() >= s.cfg.MqueueMax {
 		old := s.queue[s.queueHead]
 		s.queue[s.queueHead] = delivery{}
 		s.queueHead++
 		s.heap -= int64(old.msg.size)
+		old.msg.release()
 		s.counters.MqueueDropped++
 		s.counters.SendMsgDropped++
 		s.counters.SendMsgDroppedQueueFull++
@@ -82,7 +86,8 @@ func (s *session) enqueue(d delivery) {
 	s.heap += int64(d.msg.size)
 }
 
-// dequeue removes and returns the oldest queued delivery.
+// dequeue removes and returns the oldest queued delivery with the queue's
+// reference to its message, which the caller releases.
 func (s *session) dequeue() delivery {
 	d := s.queue[s.queueHead]
 	s.queue[s.queueHead] = delivery{}
@@ -103,25 +108,26 @@ func (s *session) drain() {
 	now := s.sh.loop.Now().UnixNano()
 	for s.conn != nil && s.queueLen() > 0 && len(s.inflight) < s.window {
 		d := s.dequeue()
-		if d.msg.expired(now) {
+		switch {
+		case d.msg.expired(now):
 			s.dropExpired()
-			continue
-		}
-		if d.qos == 0 {
+		case d.qos == 0:
 			s.sendPublish(d, 0, false, now)
-		} else {
+		default:
 			s.sendNew(d, now)
 		}
+		d.msg.release()
 	}
 }
 
 // sendNew sends a QoS 1/2 delivery under a fresh packet id and keeps it
-// inflight until acknowledged.
+// inflight, with a reference to its message, until acknowledged.
 func (s *session) sendNew(d delivery, now int64) {
 	id := s.allocID()
 	if !s.sendPublish(d, id, false, now) {
 		return
 	}
+	d.msg.ref()
 	s.inflight = append(s.inflight, outMsg{d: d, id: id})
 	s.heap += int64(d.msg.size)
 }
@@ -153,14 +159,15 @@ func (s *session) findInflight(id uint16) int {
 // [MQTT-3.1.2-25].
 func (s *session) sendPublish(d delivery, id uint16, dup bool, now int64) bool {
 	sh := s.sh
+	d.msg.mustLive()
 	v5 := s.version == mqtt.V5
 	// A copy without per-subscriber properties is the same bytes for every
 	// subscriber of the variant but for the packet id: encode it once per
 	// batch; QoS 0 copies share all the bytes, QoS 1/2 copies get their own
 	// header up to the packet id and share the rest (topic aside, that is
 	// the properties and the payload).
-	shareable := len(d.subIDs) == 0 && (!v5 || d.msg.expireAt == 0 && s.cs.aliasMax == 0)
-	key := variant{msg: d.msg, v5: v5, retain: d.retain, dup: dup, qos: d.qos}
+	shareable := !d.hasIDs() && (!v5 || d.msg.expireAt == 0 && s.cs.aliasMax == 0)
+	key := variant{msg: d.msg, gen: d.msg.gen, v5: v5, retain: d.retain, dup: dup, qos: d.qos}
 	if shareable {
 		if e, ok := sh.lookupEncoded(key); ok {
 			if s.maxOut > 0 && e.end-e.start > s.maxOut {
@@ -192,7 +199,10 @@ func (s *session) sendPublish(d delivery, id uint16, dup bool, now int64) bool {
 			p.Properties.Present.Add(mqtt.PropMessageExpiry)
 			p.Properties.MessageExpiry = d.msg.remaining(now) // [MQTT-3.3.2-6]
 		}
-		p.Properties.SubscriptionIDs = d.subIDs
+		if d.hasIDs() {
+			sh.ids = d.ids(sh.ids[:0])
+			p.Properties.SubscriptionIDs = sh.ids
+		}
 		if s.cs.aliasMax > 0 {
 			s.cs.outAlias(&p)
 		}
@@ -267,6 +277,7 @@ func (s *session) resume() {
 			s.sh.ack(s, s.conn, mqtt.TypePubrel, om.id, mqtt.Success)
 		} else if !s.sendPublish(om.d, om.id, true, now) {
 			s.heap -= int64(om.d.msg.size)
+			om.d.msg.release()
 			continue
 		}
 		kept = append(kept, om)
@@ -276,9 +287,12 @@ func (s *session) resume() {
 	s.drain()
 }
 
-// removeInflight drops the inflight message at i and refills the window.
+// removeInflight drops the inflight message at i (and its reference) and
+// refills the window.
 func (s *session) removeInflight(i int) {
-	s.heap -= int64(s.inflight[i].d.msg.size)
+	m := s.inflight[i].d.msg
+	s.heap -= int64(m.size)
+	m.release()
 	s.inflight = slices.Delete(s.inflight, i, i+1) // zeroes the freed tail
 	if len(s.inflight) == 0 && cap(s.inflight) > 8 {
 		s.inflight = nil // an idle session keeps no window memory
@@ -315,4 +329,16 @@ func (s *session) onPubcomp(id uint16) {
 	if i := s.findInflight(id); i >= 0 && s.inflight[i].rel {
 		s.removeInflight(i)
 	}
+}
+
+// dropMessages releases every message s keeps in its queue and inflight
+// window, which it empties.
+func (s *session) dropMessages() {
+	for i := s.queueHead; i < len(s.queue); i++ {
+		s.queue[i].msg.release()
+	}
+	for i := range s.inflight {
+		s.inflight[i].d.msg.release()
+	}
+	s.queue, s.queueHead, s.inflight, s.heap = nil, 0, nil, 0
 }

@@ -3,6 +3,7 @@ package shards
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -15,8 +16,13 @@ import (
 )
 
 // TestMain checks that no goroutine outlives the brokers the tests start
-// (gnet's process-wide worker pool is exempt).
+// (gnet's process-wide worker pool is exempt). Every test runs with the
+// message lifetime checks (checkMessages: poison on release, panic on a
+// use after release or a second release); benchmarks (-test.bench) measure
+// the production path without them.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	checkMessages = flag.Lookup("test.bench").Value.String() == ""
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreAnyFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
 		goleak.IgnoreAnyFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"),

@@ -79,11 +79,12 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 		sh.denyPublish(s, p, v, now.UnixNano())
 		return nil
 	}
-	m := newMessage(p, topic, s.idView(), s, now)
+	m := sh.b.newMessage(p, topic, s.idView(), s, now)
 	if p.Retain {
 		sh.storeRetained(m)
 	}
 	matched := sh.publish(m)
+	m.release()
 	rc := mqtt.Success
 	if matched == 0 && v == mqtt.V5 {
 		rc = mqtt.NoMatchingSubscribers
@@ -134,8 +135,10 @@ func (s *session) onPubrel(id uint16) {
 
 // publish routes m to every matching subscription and returns how many
 // matched. Sessions of this shard get it at once; others in this batch's
-// outbox.
+// outbox, which takes a reference per delivery. It borrows the caller's
+// reference to m.
 func (sh *shard) publish(m *message) int {
+	m.mustLive()
 	ix := sh.b.index
 	sh.hits = ix.Match(m.topic, sh.hits[:0])
 	sh.hits, sh.unserved = ix.Resolve(sh.hits, m.from, sessionOnline, sh.unserved[:0])
@@ -164,7 +167,7 @@ func (sh *shard) publish(m *message) int {
 				r.qos = max(r.qos, qos)
 				r.retain = r.retain || retain
 				if h.Opts.ID > 0 {
-					r.subIDs = append(r.subIDs, h.Opts.ID)
+					r.addID(h.Opts.ID)
 				}
 				continue
 			}
@@ -172,10 +175,7 @@ func (sh *shard) publish(m *message) int {
 				sh.agg[s] = len(routes)
 			}
 		}
-		d := delivery{msg: m, qos: qos, retain: retain}
-		if h.Opts.ID > 0 {
-			d.subIDs = []uint32{h.Opts.ID}
-		}
+		d := delivery{msg: m, qos: qos, retain: retain, subID: h.Opts.ID}
 		routes = append(routes, routed{s: s, d: d})
 	}
 	if useMap {
@@ -185,7 +185,7 @@ func (sh *shard) publish(m *message) int {
 		if r.s.sh == sh {
 			r.s.deliver(r.d)
 		} else {
-			sh.outbox[r.s.sh] = append(sh.outbox[r.s.sh], r)
+			sh.post(r)
 		}
 		routes[i] = routed{}
 	}

@@ -1,6 +1,7 @@
 package shards
 
 import (
+	"bytes"
 	"errors"
 	"time"
 
@@ -143,19 +144,19 @@ func (sh *shard) sendRetained(s *session, filter string, opts SubOptions) {
 	sh.ret = sh.b.retain.Match(filter, now, sh.ret[:0])
 	for i, r := range sh.ret {
 		sh.ret[i] = nil
-		m := retainedMessage(r)
-		d := delivery{msg: m, qos: min(r.QoS, opts.QoS), retain: true}
-		if opts.ID > 0 {
-			d.subIDs = []uint32{opts.ID}
-		}
-		s.deliver(d)
+		m := sh.retainedMessage(r)
+		s.deliver(delivery{msg: m, qos: min(r.QoS, opts.QoS), retain: true, subID: opts.ID})
+		m.release()
 	}
 }
 
 // storeRetained stores (or, with an empty payload, deletes) m as the
-// retained message of its topic [MQTT-3.3.1-5] [MQTT-3.3.1-6].
+// retained message of its topic [MQTT-3.3.1-5] [MQTT-3.3.1-6]. The store
+// keeps copies: it holds no reference to m, whose bytes return to the
+// pool once it is delivered.
 func (sh *shard) storeRetained(m *message) {
-	r := &Retained{Topic: string(m.topic), Payload: m.payload, QoS: m.qos,
+	m.mustLive()
+	r := &Retained{Topic: string(m.topic), Payload: bytes.Clone(m.payload), QoS: m.qos,
 		Stored: sh.loop.Now(), ExpiryInterval: m.expiry}
 	if len(m.payload) > 0 {
 		r.Properties = encodeProps(m.props)
@@ -176,8 +177,9 @@ func encodeProps(pr *mqtt.Properties) []byte {
 	return frame[h.HeaderLen+3:]
 }
 
-// retainedMessage rebuilds a routable message from a retained one.
-func retainedMessage(r *Retained) *message {
+// retainedMessage rebuilds a routable message from a retained one; the
+// caller holds its one reference.
+func (sh *shard) retainedMessage(r *Retained) *message {
 	var p mqtt.Publish
 	p.QoS = r.QoS
 	p.Retain = true
@@ -190,8 +192,7 @@ func retainedMessage(r *Retained) *message {
 			p.Properties = q.Properties
 		}
 	}
-	m := newMessage(&p, []byte(r.Topic), nil, nil, r.Stored)
-	m.payload = r.Payload
+	m := sh.b.newMessage(&p, []byte(r.Topic), nil, nil, r.Stored)
 	if r.ExpiryInterval > 0 {
 		m.expiry = r.ExpiryInterval
 		m.expireAt = r.Stored.Add(time.Duration(r.ExpiryInterval) * time.Second).UnixNano()

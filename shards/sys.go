@@ -48,7 +48,9 @@ func (sh *shard) maybePublishSys(now time.Time) {
 		{prefix + "metrics/bytes/sent", itoa(totals.SendOct)},
 	} {
 		p := mqtt.Publish{Topic: []byte(kv.topic), Payload: []byte(kv.value)}
-		sh.publish(newMessage(&p, p.Topic, nil, nil, now))
+		m := b.newMessage(&p, p.Topic, nil, nil, now)
+		sh.publish(m)
+		m.release()
 	}
 }
 
