@@ -323,12 +323,12 @@ func BenchmarkSnapshot(b *testing.B) {
 	c, n := sharedCatalog(b)
 	ctx := context.Background()
 	const changed = 100_000
-	var filters []func(*rand.Rand) Filter
+	var filters []namedFilter
 	for _, sf := range seedFilters(n) {
 		if sf.name == "top10_recv_oct" || strings.HasPrefix(sf.name, "like") || sf.name == "mqueue_len>0" {
 			continue // measured above; the reader mix is the seed filters
 		}
-		filters = append(filters, sf.make)
+		filters = append(filters, namedFilter{sf.name, sf.make})
 	}
 	for _, kind := range []string{"stats", "lifecycle"} {
 		for _, readers := range []string{"closed4", "open100"} {
@@ -339,27 +339,37 @@ func BenchmarkSnapshot(b *testing.B) {
 	}
 }
 
+// namedFilter is one reader filter of BenchmarkSnapshot.
+type namedFilter struct {
+	name string
+	make func(*rand.Rand) Filter
+}
+
 // snapGen numbers the snapshots of BenchmarkSnapshot across its cases.
 var snapGen int
 
 // benchSnapshot runs one BenchmarkSnapshot case.
-func benchSnapshot(ctx context.Context, b *testing.B, c *Catalog, n int, kind, readers string, changed int, filters []func(*rand.Rand) Filter) {
+func benchSnapshot(ctx context.Context, b *testing.B, c *Catalog, n int, kind, readers string, changed int, filters []namedFilter) {
 	b.ReportAllocs()
 	c.maxHold.Store(0)
 	rng := rand.New(rand.NewPCG(5, 6))
 	var mu sync.Mutex
 	var lat latencies
+	slowest := map[string]int{} // filter name → reads slower than 50 ms
 	var stop, measuring atomic.Bool
 	var wg sync.WaitGroup
 	read := func(rr *rand.Rand, scheduled time.Time) bool {
-		f := filters[rr.IntN(len(filters))](rr)
-		if _, err := c.List(ctx, f); err != nil {
+		nf := filters[rr.IntN(len(filters))]
+		if _, err := c.List(ctx, nf.make(rr)); err != nil {
 			b.Error(err)
 			return false
 		}
 		if d := time.Since(scheduled); measuring.Load() {
 			mu.Lock()
 			lat = append(lat, d)
+			if d > 50*time.Millisecond {
+				slowest[nf.name]++
+			}
 			mu.Unlock()
 		}
 		return true
@@ -467,6 +477,9 @@ func benchSnapshot(ctx context.Context, b *testing.B, c *Catalog, n int, kind, r
 	lat.report(b, "reader-")
 	visible.report(b, "lifecycle-")
 	b.ReportMetric(float64(len(lat)), "reads")
+	if len(slowest) > 0 {
+		b.Logf("reads slower than 50 ms by filter: %v", slowest)
+	}
 	b.ReportMetric(float64(c.Stats().MaxChunkHold)/1e6, "maxchunk-ms")
 }
 

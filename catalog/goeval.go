@@ -3,6 +3,7 @@ package catalog
 import (
 	"bytes"
 	"container/heap"
+	mbits "math/bits"
 	"slices"
 	"unsafe"
 )
@@ -38,8 +39,9 @@ func ctrPtr(c *Counters, i int) *int64 {
 // Everything here runs with c.gate held for reading; the mirror and the
 // text indexes change only under the gate held for writing.
 
-// maxCandidates bounds the rowids handed to SQL as "id IN (…)".
-const maxCandidates = 20000
+// maxCandidates bounds the rowids handed to SQL as "id IN (…)". (A
+// variable so that tests can take the paths past it with few rows.)
+var maxCandidates = 20000
 
 // goResult is what the Go-side evaluator found.
 type goResult struct {
@@ -55,6 +57,10 @@ type goResult struct {
 	// most limit+1 of them: the extra one answers hasnext).
 	ordered bool
 	page    []int64
+	// minID, when not empty, is a lower bound of the clientids of the
+	// matches (see idKeyBound), from a scan of every row: phase one in
+	// clientid order may start there instead of at the first clientid.
+	minID string
 }
 
 // goEvaluable reports whether f has a condition or an order worth
@@ -64,7 +70,7 @@ func goEvaluable(f *Filter) bool {
 		return false
 	}
 	return usableNeedle(f.LikeClientID) || usableNeedle(f.LikeUsername) ||
-		len(f.Ranges) > 0 || f.orderColumn().stat >= 0
+		len(f.Ranges) > 0 || f.orderColumn().stat >= 0 || f.CreatedAt.set() || f.ConnectedAt.set()
 }
 
 // goEval evaluates what it can of f over the mirror. cur is the decoded
@@ -82,9 +88,7 @@ func (c *Catalog) goEval(f *Filter, cur *cursor, offset int, from []int64, fam s
 	if len(f.Usernames) > 0 {
 		lu = ""
 	}
-	r := goResult{exact: (!f.CreatedAt.set() || fam == "created_at") &&
-		(!f.ConnectedAt.set() || fam == "connected_at") &&
-		(len(f.Usernames) == 0 || fam == "username") &&
+	r := goResult{exact: (len(f.Usernames) == 0 || fam == "username") &&
 		(f.IPAddress == "" || fam == "ip_address") && len(f.ClientIDs) == 0 &&
 		(lc == "" || usableNeedle(lc)) && (lu == "" || usableNeedle(lu))}
 	var src *textIndex
@@ -102,6 +106,8 @@ func (c *Catalog) goEval(f *Filter, cur *cursor, offset int, from []int64, fam s
 	}
 	lcb, lub := []byte(lc), []byte(lu)
 	checkLC, checkLU := usableNeedle(lc), usableNeedle(lu)
+	created, connected := f.CreatedAt, f.ConnectedAt
+	checkCreated, checkConnected := created.set(), connected.set()
 	tupleCond := f.ConnState != "" || f.Zone != "" || f.ProtoName != "" || f.ProtoVer != 0 || f.CleanStart != nil
 	type rng struct {
 		stat int
@@ -118,36 +124,62 @@ func (c *Catalog) goEval(f *Filter, cur *cursor, offset int, from []int64, fam s
 		top = newTopN(c, f, cur, offset)
 	}
 
-	visit := func(s uint32) bool {
-		sl := c.w.slot(s)
-		if checkLC && !bytes.Contains(c.ids.value(sl.idEntry), lcb) {
-			return true
+	var tupleOK []bool
+	if tupleCond {
+		tupleOK = make([]bool, len(c.tupleKeys))
+		for id := range c.tupleKeys {
+			k := &c.tupleKeys[id]
+			tupleOK[id] = (f.ConnState == "" || k.state == f.ConnState) &&
+				(f.Zone == "" || k.zone == f.Zone) &&
+				(f.ProtoName == "" || k.protoName == f.ProtoName) &&
+				(f.ProtoVer == 0 || k.protoVer == f.ProtoVer) &&
+				(f.CleanStart == nil || k.cleanStart == *f.CleanStart)
 		}
-		if checkLU && !bytes.Contains(c.users.value(sl.userEntry), lub) {
-			return true
+	}
+	// columns checks the conditions on slab columns of slot j of sb.
+	columns := func(sb *slab, j uint32) bool {
+		if (checkCreated && !created.contains(sb.createdAt[j])) ||
+			(checkConnected && !connected.contains(sb.connectedAt[j])) {
+			return false
 		}
 		if tupleCond {
-			if sl.tuple == maxTuples-1 {
+			if t := sb.tuple[j]; t == maxTuples-1 {
 				r.exact, top = false, nil // the overflow tuple: let SQL decide
-			} else if k := &c.tupleKeys[sl.tuple]; (f.ConnState != "" && k.state != f.ConnState) ||
-				(f.Zone != "" && k.zone != f.Zone) ||
-				(f.ProtoName != "" && k.protoName != f.ProtoName) ||
-				(f.ProtoVer != 0 && k.protoVer != f.ProtoVer) ||
-				(f.CleanStart != nil && k.cleanStart != *f.CleanStart) {
-				return true
+			} else if !tupleOK[t] {
+				return false
 			}
+		}
+		return true
+	}
+	minKey := ^uint64(0)
+	// rest checks the other conditions of slot j of sb, numbered s, and
+	// records a match.
+	rest := func(sb *slab, j, s uint32) {
+		sl := &sb.slots[j]
+		if checkLC && !bytes.Contains(c.ids.value(sl.idEntry), lcb) {
+			return
+		}
+		if checkLU && !bytes.Contains(c.users.value(sl.userEntry), lub) {
+			return
 		}
 		for _, x := range ranges {
 			if !x.r.contains(sl.ctr.at(x.stat)) {
-				return true
+				return
 			}
 		}
 		if top != nil {
 			top.offer(s)
 		}
+		minKey = min(minKey, sb.idKey[j])
 		r.n++
 		if r.n <= maxIDs {
 			r.ids = append(r.ids, int64(s)+1)
+		}
+	}
+	visit := func(s uint32) bool {
+		sb, j := c.w.col(s)
+		if columns(sb, j) {
+			rest(sb, j, s)
 		}
 		return true
 	}
@@ -159,11 +191,23 @@ func (c *Catalog) goEval(f *Filter, cur *cursor, offset int, from []int64, fam s
 	case src != nil:
 		src.each(needle, visit)
 	default:
-		for _, s := range c.ids.slots {
-			if s != deadEntry {
-				visit(s)
+		// Every live slot, slab by slab: the column conditions read the
+		// slab's columns in order, and only their matches touch a slot.
+		for k, sb := range c.w.slabs {
+			base := uint32(k) << slabBits
+			for w, bits := range sb.live {
+				for bits != 0 {
+					j := uint32(w)<<6 | uint32(mbits.TrailingZeros64(bits))
+					bits &= bits - 1
+					if columns(sb, j) {
+						rest(sb, j, base|j)
+					}
+				}
 			}
 		}
+	}
+	if from == nil && src == nil && r.n > 0 {
+		r.minID = idKeyBound(minKey)
 	}
 	if r.n > maxIDs {
 		r.ids = nil

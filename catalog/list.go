@@ -56,7 +56,7 @@ func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 		}
 		pl.ids = gr.ids
 	}
-	if fam, ok := indexedFamily(&f); ok && pl.ids == nil && goRest(&f) {
+	if fam, ok := indexedFamily(&f); ok && pl.ids == nil && !counted && goRest(&f) {
 		// An indexed column and conditions the Go side evaluates: fetch
 		// the column's matches through its index when they are few
 		// enough, and evaluate the rest on them in Go (a table lookup per
@@ -94,6 +94,17 @@ func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 			counted = true
 		}
 		pl = choosePlan(fam, p.Count, c.rows.Load())
+		if gr.minID != "" && !f.Desc {
+			// The Go-side scan saw every match and bounded their
+			// clientids from below: scanning the clientid order from
+			// there skips everything before the first match, which for
+			// a range correlated with clientid (the common case: ids
+			// handed out in order) is most of what the scan would read.
+			pl = scanPlan(fam)
+			pl.minID = gr.minID
+		}
+	} else if gr.minID != "" && !gr.ordered && f.orderColumn().Name == "clientid" && !f.Desc {
+		pl.minID = gr.minID
 	}
 
 	// Phase one: the page's rowids in order, from the Go-side evaluator or

@@ -40,8 +40,23 @@ func checkPage(t *testing.T, f *Filter, got Page, want []Row, offset int) {
 // compares every page (by page number and by cursor), the count and
 // hasnext with a brute-force filter in Go.
 func TestListMatchesBruteForce(t *testing.T) {
+	t.Run("limits=default", func(t *testing.T) { bruteForceSeeds(t, 1, 4) })
+	// With the Go-side evaluator's limits lowered to a few rows, the
+	// paths that 1M-row catalogs take (too many candidates for an IN
+	// list, too many family rows to fetch; SQL pages with a clientid
+	// lower bound) run on these small catalogs too.
+	t.Run("limits=small", func(t *testing.T) {
+		mc, mf := maxCandidates, maxFamilyRows
+		t.Cleanup(func() { maxCandidates, maxFamilyRows = mc, mf })
+		maxCandidates, maxFamilyRows = 3, 10
+		bruteForceSeeds(t, 5, 8)
+	})
+}
+
+// bruteForceSeeds runs TestListMatchesBruteForce with seeds first..last.
+func bruteForceSeeds(t *testing.T, first, last uint64) {
 	ctx := context.Background()
-	for seed := uint64(1); seed <= 4; seed++ {
+	for seed := first; seed <= last; seed++ {
 		t.Run("seed="+string(rune('0'+seed)), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 99))
 			c := newTestCatalog(t, Config{})

@@ -50,6 +50,14 @@ func indexedFamily(f *Filter) (family, bool) {
 	return fams[0], true
 }
 
+// scanPlan is the plan that reads fam's matches in clientid order.
+func scanPlan(fam family) plan {
+	if fam.scan != "" {
+		return plan{index: fam.scan}
+	}
+	return plan{noIndex: fam.column}
+}
+
 // choosePlan picks phase one's plan for a filter on fam that matches count
 // of total rows. Below fam.share of the rows, the column's own index is
 // cheaper whatever the correlation; above it, even a fully correlated
@@ -58,16 +66,15 @@ func choosePlan(fam family, count, total int64) plan {
 	switch {
 	case total == 0 || float64(count) <= fam.share*float64(total):
 		return plan{index: fam.index}
-	case fam.scan != "":
-		return plan{index: fam.scan}
 	default:
-		return plan{noIndex: fam.column}
+		return scanPlan(fam)
 	}
 }
 
 // maxFamilyRows bounds the rows of an indexed column's matches that List
-// fetches to evaluate the other conditions in Go.
-const maxFamilyRows = 100_000
+// fetches to evaluate the other conditions in Go. (A variable so that
+// tests can take the paths past it with few rows.)
+var maxFamilyRows int64 = 100_000
 
 // goRest reports whether f has conditions besides its indexed column and
 // all of them are evaluable in Go (tuple equalities, like_ without NUL,

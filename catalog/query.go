@@ -89,6 +89,11 @@ func (q *sqlQuery) where(f *Filter, p plan) bool {
 		}
 		q.b.WriteByte(')')
 	}
+	if p.minID != "" {
+		and()
+		q.b.WriteString("clientid >= ?")
+		q.args = append(q.args, p.minID)
+	}
 	if len(f.ClientIDs) > 0 {
 		in("clientid", f.ClientIDs)
 	} else if f.LikeClientID != "" {
@@ -205,6 +210,9 @@ type plan struct {
 	// ids, if not nil, restricts the rows to these rowids (the matches
 	// of a like_ filter found in the Go-side text index).
 	ids []int64
+	// minID, if set, is a lower bound of the matches' clientids (from the
+	// Go-side evaluator), so a clientid-ordered scan starts there.
+	minID string
 }
 
 // idsSQL builds phase one of a page: the rowids of the page in order. It reads only what indexes hold when they can serve the

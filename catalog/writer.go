@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"math/bits"
@@ -11,20 +12,55 @@ import (
 	"time"
 )
 
-// slot mirrors, in Go, what the writer needs of one row: its tuple (for
-// the counters outside SQL) and its last written counters (so that only
-// changed columns are written). A row's rowid is its slot number plus one,
-// so the mirror needs no rowid and stats are written by rowid.
+// slot mirrors, in Go, what the writer needs of one row: its text-index
+// entries, its ip_address hash (so that a lifecycle update sets only the
+// indexed columns that changed, see lifeUpdateSQL) and its last written
+// counters (so that only changed columns are written). A row's rowid is
+// its slot number plus one, so the mirror needs no rowid and stats are
+// written by rowid. The row's tuple and times live in its slab's columns.
 type slot struct {
-	tuple     uint16
 	idEntry   uint32 // entry in Catalog.ids
 	userEntry uint32 // entry in Catalog.users
-	// The other indexed columns, so that a lifecycle update sets only
-	// the indexed columns that changed (see lifeUpdateSQL); ip_address
-	// is kept as a 64-bit hash.
-	createdAt, connectedAt int64
-	ipHash                 uint64
-	ctr                    packedCounters
+	ipHash    uint64
+	ctr       packedCounters
+}
+
+// slabSize is the number of slots of a slab.
+const slabSize = 1 << slabBits
+
+// slab holds slabSize slots and, apart from them, the columns a full scan
+// of the mirror reads: whether each slot holds a row, its tuple (for the
+// counters outside SQL and tuple conditions), created_at, connected_at and
+// the clientid's first 8 bytes (idKey; see idPrefixKey).
+// A scan reading one field per 176-byte slot was bound by memory latency
+// (~11 ns per row at 1M rows, docs/catalog.md); these columns are read
+// sequentially.
+type slab struct {
+	slots       [slabSize]slot
+	live        [slabSize / 64]uint64
+	tuple       [slabSize]uint16
+	createdAt   [slabSize]int64
+	connectedAt [slabSize]int64
+	idKey       [slabSize]uint64
+}
+
+// idPrefixKey returns the first 8 bytes of id as a big-endian number,
+// padded with zeros: ordering by it orders clientids by their first 8
+// bytes, so the smallest key among some rows bounds their clientids from
+// below (see idKeyBound).
+func idPrefixKey(id string) uint64 {
+	var b [8]byte
+	copy(b[:], id)
+	return binary.BigEndian.Uint64(b[:])
+}
+
+// idKeyBound returns the string that every clientid whose idPrefixKey is
+// at least k is greater than or equal to: k's bytes without the padding.
+// Clientids never contain NUL (they are MQTT UTF-8 strings).
+func idKeyBound(k uint64) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], k)
+	return strings.TrimRight(string(b[:]), "\x00")
 }
 
 // slabBits sizes the slabs of slots: 4096 slots (~0.7 MiB) per slab, so the
@@ -59,7 +95,7 @@ type writer struct {
 	conn *sql.Conn
 
 	index  map[string]uint32 // clientid → slot number (rowid-1)
-	slabs  [][]slot
+	slabs  []*slab
 	nslots uint32
 	free   []uint32
 
@@ -423,15 +459,27 @@ func (w *writer) step() {
 // maxLifeDepth bounds how deep lifecycle batches may interrupt each other.
 const maxLifeDepth = 4
 
-// setIndexed records r's indexed columns in its slot.
-func (w *writer) setIndexed(s *slot, r *Row) {
-	s.createdAt, s.connectedAt = r.CreatedAt, r.ConnectedAt
-	s.ipHash = maphash.String(w.ipSeed, r.IPAddress)
+// setIndexed records r's indexed columns for slot i.
+func (w *writer) setIndexed(i uint32, r *Row) {
+	sb, j := w.col(i)
+	sb.createdAt[j], sb.connectedAt[j] = r.CreatedAt, r.ConnectedAt
+	sb.slots[j].ipHash = maphash.String(w.ipSeed, r.IPAddress)
 }
 
 // slot returns slot number i.
 func (w *writer) slot(i uint32) *slot {
-	return &w.slabs[i>>slabBits][i&(1<<slabBits-1)]
+	return &w.slabs[i>>slabBits].slots[i&(slabSize-1)]
+}
+
+// col returns the slab of slot i and i's index in it.
+func (w *writer) col(i uint32) (*slab, uint32) {
+	return w.slabs[i>>slabBits], i & (slabSize - 1)
+}
+
+// tupleOfSlot returns slot i's tuple id.
+func (w *writer) tupleOfSlot(i uint32) uint16 {
+	sb, j := w.col(i)
+	return sb.tuple[j]
 }
 
 // takeSlot returns a free slot number; it is committed by an insert effect
@@ -446,7 +494,7 @@ func (w *writer) takeSlot() uint32 {
 	i := w.nslots
 	w.nslots++
 	if int(i>>slabBits) == len(w.slabs) {
-		w.slabs = append(w.slabs, make([]slot, 1<<slabBits))
+		w.slabs = append(w.slabs, new(slab))
 	}
 	w.newSlots = append(w.newSlots, i)
 	return i
@@ -457,33 +505,40 @@ func (w *writer) applyEffect(e *effect) {
 	switch e.op {
 	case effInsert:
 		i := uint32(e.rowid - 1)
-		s := w.slot(i)
-		s.tuple = c.tupleID(tupleOf(e.row))
+		sb, j := w.col(i)
+		s := &sb.slots[j]
+		sb.tuple[j] = c.tupleID(tupleOf(e.row))
+		sb.live[j>>6] |= 1 << (j & 63)
 		s.ctr.set(&e.row.Counters)
-		w.setIndexed(s, e.row)
+		w.setIndexed(i, e.row)
 		s.idEntry = c.ids.add(e.id, i)
+		sb.idKey[j] = idPrefixKey(e.id)
 		s.userEntry = c.users.add(e.row.Username, i)
 		w.index[e.id] = i
-		c.tupleCounts[s.tuple]++
+		c.tupleCounts[sb.tuple[j]]++
 	case effUpdate:
 		i := w.index[e.id]
-		s := w.slot(i)
-		c.tupleCounts[s.tuple]--
-		s.tuple = c.tupleID(tupleOf(e.row))
+		sb, j := w.col(i)
+		s := &sb.slots[j]
+		c.tupleCounts[sb.tuple[j]]--
+		sb.tuple[j] = c.tupleID(tupleOf(e.row))
 		s.ctr.set(&e.row.Counters)
-		w.setIndexed(s, e.row)
-		c.tupleCounts[s.tuple]++
+		w.setIndexed(i, e.row)
+		c.tupleCounts[sb.tuple[j]]++
 		if string(c.users.value(s.userEntry)) != e.row.Username {
 			c.users.kill(s.userEntry)
 			s.userEntry = c.users.add(e.row.Username, i)
 		}
 	case effDelete:
 		i := w.index[e.id]
-		s := w.slot(i)
-		c.tupleCounts[s.tuple]--
+		sb, j := w.col(i)
+		s := &sb.slots[j]
+		c.tupleCounts[sb.tuple[j]]--
 		c.ids.kill(s.idEntry)
 		c.users.kill(s.userEntry)
 		*s = slot{}
+		sb.live[j>>6] &^= 1 << (j & 63)
+		sb.tuple[j], sb.createdAt[j], sb.connectedAt[j], sb.idKey[j] = 0, 0, 0, 0
 		w.free = append(w.free, i)
 		delete(w.index, e.id)
 	case effStats:
@@ -494,8 +549,10 @@ func (w *writer) applyEffect(e *effect) {
 }
 
 // changedIndexed returns the mask (bits of indexedCols) of r's indexed
-// columns that differ from the row in slot sl.
-func (w *writer) changedIndexed(sl *slot, r *Row) int {
+// columns that differ from the row in slot i.
+func (w *writer) changedIndexed(i uint32, r *Row) int {
+	sb, j := w.col(i)
+	sl := &sb.slots[j]
 	mask := 0
 	if string(w.c.users.value(sl.userEntry)) != r.Username {
 		mask |= 1
@@ -503,10 +560,10 @@ func (w *writer) changedIndexed(sl *slot, r *Row) int {
 	if sl.ipHash != maphash.String(w.ipSeed, r.IPAddress) {
 		mask |= 2
 	}
-	if sl.createdAt != r.CreatedAt {
+	if sb.createdAt[j] != r.CreatedAt {
 		mask |= 4
 	}
-	if sl.connectedAt != r.ConnectedAt {
+	if sb.connectedAt[j] != r.ConnectedAt {
 		mask |= 8
 	}
 	return mask
@@ -560,7 +617,7 @@ func (w *writer) applySeg(m map[string]*Row, outer []map[string]*Row) {
 			continue
 		}
 		i, exists := w.index[id]
-		if !exists || !w.quiet(w.slot(i), r) {
+		if !exists || !w.quiet(i, r) {
 			continue
 		}
 		supersede(id)
@@ -612,7 +669,7 @@ func (w *writer) applySeg(m map[string]*Row, outer []map[string]*Row) {
 			_, err = w.del.ExecContext(ctx, int64(i)+1)
 			w.effects = append(w.effects, effect{op: effDelete, id: id})
 		case exists:
-			mask := w.changedIndexed(w.slot(i), r)
+			mask := w.changedIndexed(i, r)
 			args := append(lifeArgs(w.args[:0], r, mask), int64(i)+1)
 			_, err = w.lifeStmts[mask].ExecContext(ctx, args...)
 			w.args = args
@@ -632,12 +689,13 @@ func (w *writer) applySeg(m map[string]*Row, outer []map[string]*Row) {
 	}
 }
 
-// quiet reports whether updating the row in slot sl to r changes nothing
+// quiet reports whether updating the row in slot i to r changes nothing
 // that a filter or a count looks at (indexed columns, the tuple, the
 // text indexes), so that it can run beside readers like a counter update.
-func (w *writer) quiet(sl *slot, r *Row) bool {
-	return sl.tuple != maxTuples-1 && w.c.tupleKeys[sl.tuple] == tupleOf(r) &&
-		w.changedIndexed(sl, r) == 0
+func (w *writer) quiet(i uint32, r *Row) bool {
+	t := w.tupleOfSlot(i)
+	return t != maxTuples-1 && w.c.tupleKeys[t] == tupleOf(r) &&
+		w.changedIndexed(i, r) == 0
 }
 
 // rowArgs appends r's column values in Columns order.
