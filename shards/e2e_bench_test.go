@@ -5,7 +5,9 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
@@ -15,33 +17,53 @@ import (
 // deliver through real sockets on 127.0.0.1: one publisher pipelines b.N
 // PUBLISHes, each of subs subscribers reads them all (acknowledging QoS 1).
 // ns/op is per published message; clients share the machine's cores with
-// the broker.
+// the broker. With ahead=0 the publisher runs as far ahead as it can (a
+// QoS 1 subscriber's queue then holds nearly all b.N messages at once, each
+// a live message); ahead=n keeps it at most n messages ahead of the
+// slowest subscriber, the steady state of a broker whose clients keep up.
+// The clients allocate nothing per message, so allocs/op is the broker's.
 func BenchmarkPublishDeliver(b *testing.B) {
 	for _, c := range []struct {
 		qos     byte
 		subs    int
 		payload int
-	}{{0, 1, 64}, {0, 10, 64}, {1, 1, 64}, {1, 10, 64}, {0, 1, 1024}} {
-		b.Run(fmt.Sprintf("qos=%d/subs=%d/payload=%db", c.qos, c.subs, c.payload), func(b *testing.B) {
-			benchPublishDeliver(b, c.qos, c.subs, c.payload)
+		ahead   int
+	}{{0, 1, 64, 0}, {0, 10, 64, 0}, {1, 1, 64, 0}, {1, 10, 64, 0}, {0, 1, 1024, 0},
+		{1, 1, 64, 4096}, {1, 10, 64, 4096}, {0, 1, 1024, 4096}} {
+		name := fmt.Sprintf("qos=%d/subs=%d/payload=%db", c.qos, c.subs, c.payload)
+		if c.ahead > 0 {
+			name += fmt.Sprintf("/ahead=%d", c.ahead)
+		}
+		b.Run(name, func(b *testing.B) {
+			benchPublishDeliver(b, c.qos, c.subs, c.payload, c.ahead)
 		})
 	}
 }
 
-func benchPublishDeliver(b *testing.B, qos byte, subs, payload int) {
+func benchPublishDeliver(b *testing.B, qos byte, subs, payload, ahead int) {
 	b.ReportAllocs()
 	tb := startBroker(b, Config{MqueueMax: 1 << 20},
 		netio.Config{OutboundSoftLimit: 256 << 20, OutboundHardLimit: 512 << 20})
 	done := make(chan error, subs)
+	progress := make([]atomic.Int64, subs)
 	for i := 0; i < subs; i++ {
 		s, _ := connectRaw(b, tb.addr, conn311(fmt.Sprintf("bench-sub-%d", i), true))
 		s.subscribe(1, sub("bench/t", qos))
-		go func(c net.Conn, leftover []byte) { done <- countPublishes(c, leftover, b.N, qos) }(s.c, s.recv)
+		go func(c net.Conn, leftover []byte, got *atomic.Int64) {
+			done <- countPublishes(c, leftover, b.N, qos, got)
+		}(s.c, s.recv, &progress[i])
+	}
+	slowest := func() int64 {
+		m := progress[0].Load()
+		for i := range progress[1:] {
+			m = min(m, progress[i+1].Load())
+		}
+		return m
 	}
 	p, _ := connectRaw(b, tb.addr, conn311("bench-pub", true))
 	go func() { _, _ = io.Copy(io.Discard, p.c) }() // PUBACKs
 	msg := mqtt.Publish{QoS: qos, Topic: []byte("bench/t"), Payload: []byte(strings.Repeat("p", payload))}
-	var batch []byte
+	batch := make([]byte, 0, 64<<10)
 	b.SetBytes(int64(payload))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -50,6 +72,9 @@ func benchPublishDeliver(b *testing.B, qos byte, subs, payload int) {
 		}
 		batch = mqtt.AppendPublish(batch, &msg, mqtt.V311)
 		if len(batch) > 32<<10 || i == b.N-1 {
+			for ahead > 0 && int64(i)-slowest() > int64(ahead) {
+				time.Sleep(50 * time.Microsecond)
+			}
 			if _, err := p.c.Write(batch); err != nil {
 				b.Fatal(err)
 			}
@@ -65,14 +90,18 @@ func benchPublishDeliver(b *testing.B, qos byte, subs, payload int) {
 }
 
 // countPublishes reads from c until n PUBLISH packets arrived, answering
-// QoS 1 ones with PUBACKs (one write per read).
-func countPublishes(c net.Conn, buf []byte, n int, qos byte) error {
-	tmp := make([]byte, 64<<10)
-	var acks []byte
-	got := 0
-	for got < n {
+// QoS 1 ones with PUBACKs (one write per read) and adding to got as they
+// arrive. It reads into one buffer, moving a partial frame to its front,
+// so it allocates nothing per message.
+func countPublishes(c net.Conn, leftover []byte, n int, qos byte, got *atomic.Int64) error {
+	buf := make([]byte, 0, 256<<10)
+	buf = append(buf, leftover...)
+	acks := make([]byte, 0, 64<<10)
+	count := 0
+	for count < n {
+		off := 0
 		for {
-			h, fl, err := mqtt.Frame(buf, 0)
+			h, fl, err := mqtt.Frame(buf[off:], 0)
 			if err != nil {
 				return err
 			}
@@ -80,28 +109,30 @@ func countPublishes(c net.Conn, buf []byte, n int, qos byte) error {
 				break
 			}
 			if h.Type == mqtt.TypePublish {
-				got++
+				count++
 				if qos > 0 {
-					id := mqtt.PublishPacketIDOffset(buf[:fl])
+					id := off + mqtt.PublishPacketIDOffset(buf[off:off+fl])
 					acks = append(acks, 0x40, 2, buf[id], buf[id+1])
 				}
 			}
-			buf = buf[fl:]
+			off += fl
 		}
+		buf = buf[:copy(buf, buf[off:])]
+		got.Store(int64(count))
 		if len(acks) > 0 {
 			if _, err := c.Write(acks); err != nil {
 				return err
 			}
 			acks = acks[:0]
 		}
-		if got >= n {
+		if count >= n {
 			break
 		}
-		m, err := c.Read(tmp)
+		m, err := c.Read(buf[len(buf):cap(buf)])
 		if err != nil {
-			return fmt.Errorf("after %d of %d: %w", got, n, err)
+			return fmt.Errorf("after %d of %d: %w", count, n, err)
 		}
-		buf = append(buf, tmp[:m]...)
+		buf = buf[:len(buf)+m]
 	}
 	return nil
 }
