@@ -168,10 +168,13 @@ func TestCrossShardAllocs(t *testing.T) {
 	}
 }
 
-// assertNoAllocs warms fn up past the checks' quarantine (messages return
-// to their pool only after quarantineLen later releases) and asserts it
-// allocates nothing. Under the race detector sync.Pool drops a quarter of
-// what it is given at random, so up to one allocation is allowed there.
+// assertNoAllocs warms fn (a publish matched by ten sessions) up past the
+// checks' quarantine (messages return to their pool only after
+// quarantineLen later releases) and asserts it allocates nothing. The race
+// detector allocates inside map operations and its sync.Pool drops a
+// quarter of what it is given at random, so under -race the budget is
+// half a delivery's worth: an allocation per delivery (ten per publish)
+// still fails there.
 func assertNoAllocs(t *testing.T, fn func()) {
 	t.Helper()
 	for i := 0; i < 2*quarantineLen; i++ {
@@ -179,7 +182,7 @@ func assertNoAllocs(t *testing.T, fn func()) {
 	}
 	budget := 0.0
 	if subindexRace {
-		budget = 1
+		budget = 5
 	}
 	if got := testing.AllocsPerRun(500, fn); got > budget {
 		t.Fatalf("%.1f allocations per publish, want at most %.0f", got, budget)
