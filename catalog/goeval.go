@@ -163,7 +163,7 @@ func (c *Catalog) goEval(f *Filter, cur *cursor, offset int, from []int64, fam s
 			return
 		}
 		for _, x := range ranges {
-			if !x.r.contains(sl.ctr.at(x.stat)) {
+			if !x.r.contains(c.w.big.at(&sl.ctr, x.stat)) {
 				return
 			}
 		}
@@ -266,7 +266,7 @@ func (t *topN) less(a, b uint32) bool {
 	var v int64
 	var user []byte
 	if t.stat >= 0 {
-		v = sa.ctr.at(t.stat)
+		v = t.c.w.big.at(&sa.ctr, t.stat)
 	} else if t.byUser {
 		user = t.c.users.value(sa.userEntry)
 	}
@@ -279,7 +279,7 @@ func (t *topN) cmp(v int64, user, id []byte, b uint32) int {
 	d := 0
 	switch {
 	case t.stat >= 0:
-		vb := sb.ctr.at(t.stat)
+		vb := t.c.w.big.at(&sb.ctr, t.stat)
 		if v < vb {
 			d = -1
 		} else if v > vb {

@@ -19,16 +19,27 @@ func TestPackedCounters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run("case="+tt.name, func(t *testing.T) {
-			var p packedCounters
-			p.set(&Counters{SendOct: math.MaxInt64}) // a previous big value is replaced
-			p.set(&tt.ctr)
-			if (p.big != nil) != tt.big {
-				t.Fatalf("big = %v, want %v", p.big != nil, tt.big)
+			var b bigCounters
+			var p, other packedCounters
+			b.set(&other, &Counters{RecvCnt: -5})
+			b.set(&p, &Counters{SendOct: math.MaxInt64}) // a previous big value is replaced
+			b.set(&p, &tt.ctr)
+			if (p.big != 0) != tt.big {
+				t.Fatalf("big = %v, want %v", p.big != 0, tt.big)
 			}
 			for i := range numStats {
-				if got, want := p.at(i), ctrAt(&tt.ctr, i); got != want {
+				if got, want := b.at(&p, i), ctrAt(&tt.ctr, i); got != want {
 					t.Errorf("at(%d) = %d, want %d", i, got, want)
 				}
+			}
+			if got := b.at(&other, 7); got != ctrAt(&Counters{RecvCnt: -5}, 7) {
+				t.Errorf("another row's full copy changed: %d", got)
+			}
+			// Full copies are reused once released.
+			b.release(&p)
+			b.set(&p, &Counters{SendOct: -1})
+			if len(b.rows) != 2 {
+				t.Errorf("%d full copies for 2 big rows", len(b.rows))
 			}
 		})
 	}

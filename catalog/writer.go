@@ -94,7 +94,8 @@ type writer struct {
 	c    *Catalog
 	conn *sql.Conn
 
-	index  map[string]uint32 // clientid → slot number (rowid-1)
+	index  idIndex // clientid → slot number (rowid-1)
+	big    bigCounters
 	slabs  []*slab
 	nslots uint32
 	free   []uint32
@@ -128,9 +129,9 @@ func newWriter(c *Catalog, conn *sql.Conn) (*writer, error) {
 	w := &writer{
 		c:         c,
 		conn:      conn,
-		index:     make(map[string]uint32),
 		statStmts: make(map[uint32]*sql.Stmt),
 	}
+	w.index = newIDIndex(func(s uint32) []byte { return c.ids.value(w.slot(s).idEntry) })
 	ctx := context.Background()
 	names := make([]string, len(Columns))
 	marks := make([]string, len(Columns))
@@ -376,7 +377,7 @@ func (w *writer) commit() {
 	w.effects = w.effects[:0]
 	w.inTx = false
 	hold := time.Since(lockStart)
-	w.c.rows.Store(int64(len(w.index)))
+	w.c.rows.Store(int64(w.index.len()))
 	w.c.gate.Unlock()
 	if int64(hold) > w.c.maxHold.Load() {
 		w.c.maxHold.Store(int64(hold))
@@ -509,20 +510,20 @@ func (w *writer) applyEffect(e *effect) {
 		s := &sb.slots[j]
 		sb.tuple[j] = c.tupleID(tupleOf(e.row))
 		sb.live[j>>6] |= 1 << (j & 63)
-		s.ctr.set(&e.row.Counters)
+		w.big.set(&s.ctr, &e.row.Counters)
 		w.setIndexed(i, e.row)
 		s.idEntry = c.ids.add(e.id, i)
 		sb.idKey[j] = idPrefixKey(e.id)
 		s.userEntry = c.users.add(e.row.Username, i)
-		w.index[e.id] = i
+		w.index.put(e.id, i)
 		c.tupleCounts[sb.tuple[j]]++
 	case effUpdate:
-		i := w.index[e.id]
+		i, _ := w.index.get(e.id)
 		sb, j := w.col(i)
 		s := &sb.slots[j]
 		c.tupleCounts[sb.tuple[j]]--
 		sb.tuple[j] = c.tupleID(tupleOf(e.row))
-		s.ctr.set(&e.row.Counters)
+		w.big.set(&s.ctr, &e.row.Counters)
 		w.setIndexed(i, e.row)
 		c.tupleCounts[sb.tuple[j]]++
 		if string(c.users.value(s.userEntry)) != e.row.Username {
@@ -530,21 +531,22 @@ func (w *writer) applyEffect(e *effect) {
 			s.userEntry = c.users.add(e.row.Username, i)
 		}
 	case effDelete:
-		i := w.index[e.id]
+		i, _ := w.index.get(e.id)
+		w.index.del(e.id, i)
 		sb, j := w.col(i)
 		s := &sb.slots[j]
 		c.tupleCounts[sb.tuple[j]]--
+		w.big.release(&s.ctr)
 		c.ids.kill(s.idEntry)
 		c.users.kill(s.userEntry)
 		*s = slot{}
 		sb.live[j>>6] &^= 1 << (j & 63)
 		sb.tuple[j], sb.createdAt[j], sb.connectedAt[j], sb.idKey[j] = 0, 0, 0, 0
 		w.free = append(w.free, i)
-		delete(w.index, e.id)
 	case effStats:
 		// The slot is still this client's: lifecycle chunks apply the
 		// deferred counter effects before changing any row.
-		w.slot(uint32(e.rowid - 1)).ctr.set(e.ctr)
+		w.big.set(&w.slot(uint32(e.rowid-1)).ctr, e.ctr)
 	}
 }
 
@@ -616,7 +618,7 @@ func (w *writer) applySeg(m map[string]*Row, outer []map[string]*Row) {
 		if r == nil {
 			continue
 		}
-		i, exists := w.index[id]
+		i, exists := w.index.get(id)
 		if !exists || !w.quiet(i, r) {
 			continue
 		}
@@ -647,7 +649,7 @@ func (w *writer) applySeg(m map[string]*Row, outer []map[string]*Row) {
 	}
 	for id, r := range m {
 		supersede(id)
-		i, exists := w.index[id]
+		i, exists := w.index.get(id)
 		if r == nil && !exists {
 			continue
 		}
@@ -759,7 +761,7 @@ func (w *writer) applyStats() {
 			// writes; each is looked up again before its write.
 			w.applyLife()
 		}
-		i, ok := w.index[id]
+		i, ok := w.index.get(id)
 		if !ok {
 			continue
 		}
@@ -785,14 +787,14 @@ func (w *writer) applyStats() {
 		if _, skip := w.skipStat[u.id]; skip {
 			continue
 		}
-		i, ok := w.index[u.id]
+		i, ok := w.index.get(u.id)
 		if !ok {
 			continue
 		}
 		old := &w.slot(i).ctr
 		var mask uint32
 		for j := 0; j < numStats; j++ {
-			if old.at(j) != ctrAt(u.ctr, j) {
+			if w.big.at(old, j) != ctrAt(u.ctr, j) {
 				mask |= 1 << j
 			}
 		}
@@ -865,7 +867,7 @@ func (w *writer) statStmt(ctx context.Context, mask uint32) (*sql.Stmt, error) {
 // by more than 10% since the last ANALYZE, at most once per
 // AnalyzeInterval unless force (a Flush) is set.
 func (w *writer) maybeAnalyze(force bool) {
-	n := int64(len(w.index))
+	n := int64(w.index.len())
 	d := n - w.rowsAnalyzed
 	if d < 0 {
 		d = -d
