@@ -44,4 +44,11 @@ var (
 	ErrRetainedTooLarge = errors.New("shards: retained payload too large")
 	// ErrRetainConfig reports a RetainConfig with a negative limit.
 	ErrRetainConfig = errors.New("shards: invalid retained store configuration")
+
+	// The message lifetime's programming errors (message.go), which panic:
+	// a message used or referenced after its last release, released once
+	// more, or written to after release (found under checkMessages).
+	errMessageReleased = errors.New("shards: message used after release")
+	errMessageTwice    = errors.New("shards: message released twice")
+	errMessagePoisoned = errors.New("shards: released message written to")
 )

@@ -1,7 +1,6 @@
 package shards
 
 import (
-	"errors"
 	"math/bits"
 	"sync"
 	"sync/atomic"
@@ -96,13 +95,6 @@ func classOf(n int) int {
 	}
 	return bits.Len(uint(n-1)) - minClassShift
 }
-
-// Errors of the message lifetime; they are programming errors and panic.
-var (
-	errMessageReleased = errors.New("shards: message used after release")
-	errMessageTwice    = errors.New("shards: message released twice")
-	errMessagePoisoned = errors.New("shards: released message written to")
-)
 
 // checkMessages turns on the use-after-release checks: a released message
 // is poisoned (its bytes overwritten, its fields scrambled) and kept out
