@@ -22,32 +22,46 @@ import (
 // a live message); ahead=n keeps it at most n messages ahead of the
 // slowest subscriber, the steady state of a broker whose clients keep up.
 // The clients allocate nothing per message, so allocs/op is the broker's.
+// proto=5 runs every client on MQTT 5 and gives each PUBLISH a content
+// type, correlation data and a user property, which subscribers receive.
 func BenchmarkPublishDeliver(b *testing.B) {
 	for _, c := range []struct {
 		qos     byte
 		subs    int
 		payload int
 		ahead   int
-	}{{0, 1, 64, 0}, {0, 10, 64, 0}, {1, 1, 64, 0}, {1, 10, 64, 0}, {0, 1, 1024, 0},
-		{1, 1, 64, 4096}, {1, 10, 64, 4096}, {0, 1, 1024, 4096}} {
+		v       mqtt.Version
+	}{{0, 1, 64, 0, mqtt.V311}, {0, 10, 64, 0, mqtt.V311}, {1, 1, 64, 0, mqtt.V311},
+		{1, 10, 64, 0, mqtt.V311}, {0, 1, 1024, 0, mqtt.V311},
+		{1, 1, 64, 4096, mqtt.V311}, {1, 10, 64, 4096, mqtt.V311}, {0, 1, 1024, 4096, mqtt.V311},
+		{0, 1, 64, 4096, mqtt.V5}, {1, 1, 64, 4096, mqtt.V5}} {
 		name := fmt.Sprintf("qos=%d/subs=%d/payload=%db", c.qos, c.subs, c.payload)
 		if c.ahead > 0 {
 			name += fmt.Sprintf("/ahead=%d", c.ahead)
 		}
+		if c.v == mqtt.V5 {
+			name += "/proto=5"
+		}
 		b.Run(name, func(b *testing.B) {
-			benchPublishDeliver(b, c.qos, c.subs, c.payload, c.ahead)
+			benchPublishDeliver(b, c.qos, c.subs, c.payload, c.ahead, c.v)
 		})
 	}
 }
 
-func benchPublishDeliver(b *testing.B, qos byte, subs, payload, ahead int) {
+func benchPublishDeliver(b *testing.B, qos byte, subs, payload, ahead int, v mqtt.Version) {
+	connect := func(id string) *mqtt.Connect {
+		if v == mqtt.V5 {
+			return conn5(id)
+		}
+		return conn311(id, true)
+	}
 	b.ReportAllocs()
 	tb := startBroker(b, Config{MqueueMax: 1 << 20},
 		netio.Config{OutboundSoftLimit: 256 << 20, OutboundHardLimit: 512 << 20})
 	done := make(chan error, subs)
 	progress := make([]atomic.Int64, subs)
 	for i := 0; i < subs; i++ {
-		s, _ := connectRaw(b, tb.addr, conn311(fmt.Sprintf("bench-sub-%d", i), true))
+		s, _ := connectRaw(b, tb.addr, connect(fmt.Sprintf("bench-sub-%d", i)))
 		s.subscribe(1, sub("bench/t", qos))
 		go func(c net.Conn, leftover []byte, got *atomic.Int64) {
 			done <- countPublishes(c, leftover, b.N, qos, got)
@@ -60,9 +74,16 @@ func benchPublishDeliver(b *testing.B, qos byte, subs, payload, ahead int) {
 		}
 		return m
 	}
-	p, _ := connectRaw(b, tb.addr, conn311("bench-pub", true))
+	p, _ := connectRaw(b, tb.addr, connect("bench-pub"))
 	go func() { _, _ = io.Copy(io.Discard, p.c) }() // PUBACKs
 	msg := mqtt.Publish{QoS: qos, Topic: []byte("bench/t"), Payload: []byte(strings.Repeat("p", payload))}
+	if v == mqtt.V5 {
+		pr := &msg.Properties
+		pr.Present.Add(mqtt.PropContentType)
+		pr.Present.Add(mqtt.PropCorrelationData)
+		pr.ContentType, pr.CorrelationData = []byte("text/plain"), []byte("request-1")
+		pr.User = []mqtt.UserProperty{{Key: []byte("trace"), Value: []byte("abc")}}
+	}
 	batch := make([]byte, 0, 64<<10)
 	b.SetBytes(int64(payload))
 	b.ResetTimer()
@@ -70,7 +91,7 @@ func benchPublishDeliver(b *testing.B, qos byte, subs, payload, ahead int) {
 		if qos > 0 {
 			msg.PacketID = uint16(i%65535 + 1)
 		}
-		batch = mqtt.AppendPublish(batch, &msg, mqtt.V311)
+		batch = mqtt.AppendPublish(batch, &msg, v)
 		if len(batch) > 32<<10 || i == b.N-1 {
 			for ahead > 0 && int64(i)-slowest() > int64(ahead) {
 				time.Sleep(50 * time.Microsecond)
