@@ -338,6 +338,9 @@ func TestMessagesReleased(t *testing.T) {
 	if tb.info(t, "offline").MqueueDropped == 0 {
 		t.Fatal("the offline queue never overflowed")
 	}
+	// The newest queued message expires before its session comes back.
+	pub5(p5, "mix/last", "expires queued", 1, false, 40, 1)
+	sent := time.Now()
 	unacked.c.Close()
 	// Takeover with clean start ends the old session and its inflight
 	// window.
@@ -351,12 +354,16 @@ func TestMessagesReleased(t *testing.T) {
 	}
 	taker.disconnect()
 
-	// The offline session resumes after its expiring message ran out:
-	// it gets the rest of its queue and acknowledges it.
-	time.Sleep(1100 * time.Millisecond)
+	// The offline session resumes after its expiring message ran out
+	// (what is awaited is the passing of the expiry interval itself): it
+	// drops that one, gets the rest of its queue and acknowledges it.
+	waitFor(t, "mix/last's expiry interval", func() bool { return time.Since(sent) > 1200*time.Millisecond })
 	back, _ := connectRaw(t, tb.addr, conn311("offline", false))
 	if got := back.ackUntilQuiet(300 * time.Millisecond); len(got) == 0 {
 		t.Fatal("the resumed session got nothing")
+	}
+	if tb.info(t, "offline").SendMsgDroppedExpired == 0 {
+		t.Fatal("no queued message expired")
 	}
 	back.disconnect()
 	for _, rc := range []*rawClient{s5, s3, g1, g2, p5, p3} {
