@@ -41,6 +41,7 @@ test: ## go vet, then every test (-race on the packages with concurrency)
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 5m $(PLAIN_PKGS)
 	$(GO) test -count=1 -timeout 5m -race $(RACE_PKGS)
+	$(GO) test -count=1 -timeout 2m -run 'Allocs' ./shards/... ./netio/
 
 race: ## every package under the race detector
 	$(GO) test -count=1 -race ./...
