@@ -24,9 +24,7 @@ type Conn struct {
 	out   [][]byte // writes pending until the end of the batch
 	outN  int      // bytes in out
 
-	closeErr  error
-	migrateTo *Loop
-	held      []byte // input kept while holding, the holding frame first
+	rare *connRare // nil until a connection first needs one of its fields
 
 	idle     time.Duration // 0: no idle timeout
 	lastRead int64         // Unix nanoseconds
@@ -46,6 +44,32 @@ type Conn struct {
 	movedAway bool
 	holding   bool // Hold was called: input waits in held until Resume
 	accepted  bool // the Handler called SetIdleTimeout
+}
+
+// connRare holds the fields few connections ever set: an error to close
+// with, a migration target, input held during Hold. They sit behind one
+// pointer allocated on first use so that Conn stays in the 192-byte size
+// class (every connection holds one).
+type connRare struct {
+	closeErr  error
+	migrateTo *Loop
+	held      []byte // input kept while holding, the holding frame first
+}
+
+// rareFields returns c's rare fields, allocating them on first use.
+func (c *Conn) rareFields() *connRare {
+	if c.rare == nil {
+		c.rare = &connRare{}
+	}
+	return c.rare
+}
+
+// migrateTarget returns the loop MigrateTo named, or nil.
+func (c *Conn) migrateTarget() *Loop {
+	if c.rare == nil {
+		return nil
+	}
+	return c.rare.migrateTo
 }
 
 // handoff carries a migrating connection's state to its new loop.
@@ -138,7 +162,9 @@ func (c *Conn) Close(err error) {
 		return
 	}
 	c.closing = true
-	c.closeErr = err
+	if err != nil {
+		c.rareFields().closeErr = err
+	}
 	c.loop.closers = append(c.loop.closers, c)
 }
 
@@ -157,7 +183,7 @@ func (c *Conn) SetIdleTimeout(d time.Duration) {
 // only from OnFrame, before writing anything to c.
 func (c *Conn) MigrateTo(l *Loop) {
 	if l != c.loop {
-		c.migrateTo = l
+		c.rareFields().migrateTo = l
 	}
 }
 
@@ -178,8 +204,11 @@ func (c *Conn) Resume() {
 	if !c.holding {
 		return
 	}
-	held := c.held
-	c.holding, c.held = false, nil
+	var held []byte
+	if c.rare != nil {
+		held, c.rare.held = c.rare.held, nil
+	}
+	c.holding = false
 	if c.closing || c.closed {
 		return
 	}
@@ -191,10 +220,11 @@ func (c *Conn) Resume() {
 
 // keep adds buf (just read) to the held input.
 func (c *Conn) keep(buf []byte) error {
-	if len(c.held)+len(buf) > 2*c.loop.srv.cfg.MaxPacketSize {
+	r := c.rareFields()
+	if len(r.held)+len(buf) > 2*c.loop.srv.cfg.MaxPacketSize {
 		return ErrHoldLimit
 	}
-	c.held = append(c.held, buf...)
+	r.held = append(r.held, buf...)
 	return nil
 }
 

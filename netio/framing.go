@@ -11,7 +11,7 @@ const maxIdleCarry = 512
 // buf are handed over in place; only a partial tail is copied, into c.carry.
 // It returns the bytes still unprocessed when the connection migrates (the
 // frame that asked for the migration first), else nil; when the Handler
-// holds the connection, those bytes go to c.held instead.
+// holds the connection, those bytes go to the held input instead.
 func (c *Conn) consume(buf []byte) (rest []byte, err error) {
 	max := c.loop.srv.cfg.MaxPacketSize
 	// Finish the carried partial frame by appending only the bytes it needs.
@@ -37,12 +37,12 @@ func (c *Conn) consume(buf []byte) (rest []byte, err error) {
 		if err := c.loop.srv.h.OnFrame(c, h, frame, frame[h.HeaderLen:]); err != nil {
 			return nil, err
 		}
-		if c.migrateTo != nil {
+		if c.migrateTarget() != nil {
 			rest = make([]byte, 0, len(frame)+len(buf))
 			return append(append(rest, frame...), buf...), nil
 		}
 		if c.holding {
-			c.held = append(append(make([]byte, 0, len(frame)+len(buf)), frame...), buf...)
+			c.rareFields().held = append(append(make([]byte, 0, len(frame)+len(buf)), frame...), buf...)
 			c.dropCarry()
 			return nil, nil
 		}
@@ -64,11 +64,11 @@ func (c *Conn) consume(buf []byte) (rest []byte, err error) {
 		if err := c.loop.srv.h.OnFrame(c, h, frame, frame[h.HeaderLen:]); err != nil {
 			return nil, err
 		}
-		if c.migrateTo != nil {
+		if c.migrateTarget() != nil {
 			return append([]byte(nil), buf...), nil
 		}
 		if c.holding {
-			c.held = append([]byte(nil), buf...)
+			c.rareFields().held = append([]byte(nil), buf...)
 			return nil, nil
 		}
 		if c.closing {

@@ -55,7 +55,7 @@ func TestHoldResume(t *testing.T) {
 		}
 		waitFor(t, "later read held", func() bool {
 			done := make(chan int, 1)
-			if err := held.Loop().Execute(func() { done <- len(held.held) }); err != nil {
+			if err := held.Loop().Execute(func() { done <- len(held.rareFields().held) }); err != nil {
 				t.Fatal(err)
 			}
 			return <-done == len(connect)+2*len(ping)

@@ -309,17 +309,17 @@ func (s *Server) feed(c *Conn, buf []byte) {
 		}
 		return
 	}
-	if c.migrateTo != nil {
+	if c.migrateTarget() != nil {
 		s.migrate(c, rest)
 	}
 }
 
-// migrate hands c's socket to c.migrateTo: the descriptor is duplicated and
+// migrate hands c's socket to the loop MigrateTo named: the descriptor is duplicated and
 // enrolled on the target loop, and this side closes without telling the
 // Handler.
 func (s *Server) migrate(c *Conn, rest []byte) {
-	target := c.migrateTo
-	c.migrateTo = nil
+	target := c.rare.migrateTo
+	c.rare.migrateTo = nil
 	ho := &handoff{rest: rest, openedAt: c.openedAt,
 		bytesIn: c.bytesIn, bytesOut: c.bytesOut, reads: c.reads, writes: c.writes}
 	fd, err := c.gc.Dup()
@@ -361,8 +361,8 @@ func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
 	if c.heapIdx >= 0 {
 		l.timers.remove(c)
 	}
-	if c.closeErr != nil {
-		err = c.closeErr
+	if c.rare != nil && c.rare.closeErr != nil {
+		err = c.rare.closeErr
 	}
 	c.carry = nil
 	if !c.rejected && !c.movedAway {
