@@ -45,10 +45,13 @@ const (
 	kindDuration
 	// kindTriBool is a bool that may stay unset (allow_anonymous).
 	kindTriBool
+	// kindBytes is a size: an integer (bytes) or a string with a unit ("64MiB").
+	kindBytes
 )
 
 func (k kind) String() string {
-	return [...]string{"a string", "an integer", "a boolean", `a duration string such as "10s"`, "a boolean"}[k]
+	return [...]string{"a string", "an integer", "a boolean", `a duration string such as "10s"`, "a boolean",
+		`a size such as "64MiB" or a number of bytes`}[k]
 }
 
 // setting is one scalar setting: its TOML key is its flag's name with "_"
@@ -82,6 +85,12 @@ var settings = []setting{
 	{"sys-interval", kindDuration},
 	{"shared-subscription-strategy", kindString},
 	{"response-information", kindString},
+	{"gc-percent", kindInt},
+	{"memory-limit", kindBytes},
+	{"memory-release", kindBool},
+	{"memory-release-growth", kindBytes},
+	{"memory-release-quiet", kindDuration},
+	{"memory-release-min-interval", kindDuration},
 }
 
 // Compound settings: repeatable flags, TOML tables in the file.
@@ -243,11 +252,11 @@ func checkKeys(path string, file map[string]any) error {
 func scalarText(k kind, v any) (string, error) {
 	switch x := v.(type) {
 	case string:
-		if k == kindString || k == kindDuration {
+		if k == kindString || k == kindDuration || k == kindBytes {
 			return x, nil
 		}
 	case int64:
-		if k == kindInt {
+		if k == kindInt || k == kindBytes {
 			return strconv.FormatInt(x, 10), nil
 		}
 	case bool:
@@ -424,6 +433,10 @@ func checkConfig(fs *flag.FlagSet, source map[string]string) error {
 		err.source = from(err.key)
 		return err
 	}
+	if err := checkMemory(); err != nil {
+		err.source = from(err.key)
+		return err
+	}
 	names := make([]string, 0, len(security.zones.m))
 	for n := range security.zones.m {
 		names = append(names, n)
@@ -461,7 +474,7 @@ func writeConfig(w io.Writer, fs *flag.FlagSet) error {
 	for _, s := range settings {
 		v := fs.Lookup(s.flag).Value.String()
 		switch s.kind {
-		case kindString, kindDuration:
+		case kindString, kindDuration, kindBytes:
 			fmt.Fprintf(&b, "%s = %s\n", s.key(), tomlQuote(v))
 		case kindTriBool:
 			if v == "" {

@@ -182,6 +182,23 @@ zone = "z1"
 			want: []string{"key listeners[0].addr: missing"}},
 		{name: "bad api_base", args: []string{"--api-base", "api/"}, code: 2,
 			want: []string{"flag --api-base: key api_base: must start with /"}},
+		{name: "memory settings", args: []string{"--config", write("mem.toml", "gc_percent = 50\nmemory_limit = 536870912\nmemory_release_growth = \"8 MiB\"\n"), "--print-config"},
+			env:  []string{"SHARDMQ_MEMORY_RELEASE_QUIET=2s"},
+			want: []string{`gc_percent = 50`, `memory_limit = "512MiB"`, `memory_release = true`, `memory_release_growth = "8MiB"`, `memory_release_quiet = "2s"`, `memory_release_min_interval = "1m0s"`}},
+		{name: "gc off with a limit", args: []string{"--gc-percent", "-1", "--memory-limit", "2GB", "--print-config"},
+			want: []string{`gc_percent = -1`, `memory_limit = "2GiB"`}},
+		{name: "gc off without a limit", args: []string{"--gc-percent", "-1"}, code: 2,
+			want: []string{"flag --gc-percent: key gc_percent: -1 (off) needs a memory_limit"}},
+		{name: "gc percent zero", env: []string{"SHARDMQ_GC_PERCENT=0"}, code: 2,
+			want: []string{"environment SHARDMQ_GC_PERCENT: key gc_percent: 0: want a positive percentage"}},
+		{name: "bad memory limit", args: []string{"--config", write("memlim.toml", "memory_limit = \"lots\"\n")}, code: 2,
+			want: []string{`key memory_limit: "lots" is not a size`}},
+		{name: "memory limit as a float", args: []string{"--config", write("memf.toml", "memory_limit = 1.5\n")}, code: 2,
+			want: []string{`key memory_limit: want a size such as "64MiB" or a number of bytes, not a float`}},
+		{name: "zero release growth", args: []string{"--memory-release-growth", "0"}, code: 2,
+			want: []string{"flag --memory-release-growth: key memory_release_growth: want a positive size"}},
+		{name: "zero release interval", args: []string{"--config", write("memi.toml", "memory_release_min_interval = \"0s\"\n")}, code: 2,
+			want: []string{"key memory_release_min_interval: 0s: want a positive duration"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

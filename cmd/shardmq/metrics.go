@@ -102,11 +102,15 @@ var (
 	descCatErrors    = desc("catalog_write_errors_total", "Failed catalog write chunks.")
 	descCatMaxHold   = desc("catalog_max_chunk_hold_seconds", "Longest time one catalog write chunk held readers off since start.")
 	descShards       = desc("shards", "Event loops serving MQTT (each owns its sessions).")
+	descMemReleases  = desc("memory_releases_total", "Times memory was returned to the OS after a quiet burst (memory_release).")
+	descMemRelSecs   = desc("memory_release_seconds_total", "Time spent returning memory to the OS (collection, scavenging, malloc_trim).")
+	descMemReleased  = desc("memory_released_bytes_total", "Resident bytes the releases returned to the OS.")
 	brokerCollectors = []*prometheus.Desc{descConnections, descLive, descLiveMax, descSessions, descSessionsMax,
 		descSubs, descSubsMax, descRetained, descRetainedMax, descInflight, descQueued, descAwaitingRel,
 		descMsgIn, descMsgOut, descBytesIn, descBytesOut, descPktIn, descPktOut, descDropped, descAuthn,
 		descACLDenied, descAuthReloads, descCatRows, descCatSnapshot, descCatSnapRows, descCatStale,
-		descCatInterval, descCatPending, descCatErrors, descCatMaxHold, descShards}
+		descCatInterval, descCatPending, descCatErrors, descCatMaxHold, descShards,
+		descMemReleases, descMemRelSecs, descMemReleased}
 )
 
 // Describe implements prometheus.Collector.
@@ -176,6 +180,10 @@ func (c *brokerCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descCatPending, float64(cs.PendingStats), "stats")
 	counter(descCatErrors, int64(cs.Errors))
 	gauge(descCatMaxHold, cs.MaxChunkHold.Seconds())
+
+	counter(descMemReleases, memoryReleases.runs.Load())
+	ch <- prometheus.MustNewConstMetric(descMemRelSecs, prometheus.CounterValue, float64(memoryReleases.seconds.Load())/1e9)
+	counter(descMemReleased, memoryReleases.returned.Load())
 }
 
 var qosLabel = [...]string{"0", "1", "2"}

@@ -244,7 +244,8 @@ func TestMetricsBinary(t *testing.T) {
 		return len(off) == 0
 	})
 	for _, name := range []string{"shardmq_received_bytes_total", "shardmq_sent_bytes_total", "shardmq_packets_received_total",
-		"shardmq_catalog_snapshot_duration_seconds", "shardmq_catalog_staleness_seconds", "go_goroutines", "process_resident_memory_bytes"} {
+		"shardmq_catalog_snapshot_duration_seconds", "shardmq_catalog_staleness_seconds", "go_goroutines", "process_resident_memory_bytes",
+		"shardmq_memory_releases_total", "shardmq_memory_release_seconds_total", "shardmq_memory_released_bytes_total"} {
 		if metricValue(body, name) < 0 {
 			t.Errorf("no %s in /metrics", name)
 		}
