@@ -37,7 +37,13 @@ type client struct {
 
 // dialRaw opens a TCP connection to addr within timeout.
 func dialRaw(ctx context.Context, addr string, timeout time.Duration) (net.Conn, error) {
-	d := net.Dialer{Timeout: timeout}
+	return dialRawFrom(ctx, nil, addr, timeout)
+}
+
+// dialRawFrom opens a TCP connection from the local address src (nil: the
+// kernel's choice) to addr within timeout.
+func dialRawFrom(ctx context.Context, src net.Addr, addr string, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{Timeout: timeout, LocalAddr: src}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
@@ -70,7 +76,13 @@ func (c *client) growRead(n int) {
 // session that outlives the connection when persistent, and waits for a
 // successful CONNACK.
 func dialMQTT(ctx context.Context, addr, clientID string, v mqtt.Version, timeout time.Duration, persistent bool) (*client, error) {
-	nc, err := dialRaw(ctx, addr, timeout)
+	return dialMQTTFrom(ctx, nil, addr, clientID, v, timeout, persistent)
+}
+
+// dialMQTTFrom is dialMQTT from the local address src (nil: the kernel's
+// choice).
+func dialMQTTFrom(ctx context.Context, src net.Addr, addr, clientID string, v mqtt.Version, timeout time.Duration, persistent bool) (*client, error) {
+	nc, err := dialRawFrom(ctx, src, addr, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -208,3 +220,15 @@ func (c *client) disconnect() {
 
 // close closes the connection, unblocking its reader.
 func (c *client) close() { _ = c.nc.Close() }
+
+// abort closes c with a reset (SO_LINGER 0) instead of a FIN, so that the
+// connection leaves no TIME_WAIT socket behind. A storm closes tens of
+// thousands of connections; their TIME_WAIT ports (kept 60 s) slow every
+// later storm's connects, whatever the broker, while the kernel searches
+// past them for a free ephemeral port.
+func (c *client) abort() {
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = c.nc.Close()
+}

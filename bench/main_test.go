@@ -3,6 +3,7 @@ package bench
 import (
 	"os/exec"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -36,6 +37,6 @@ func tinyConfig() Config {
 	return Config{
 		Repeats: 1, Warmup: 50e6, Duration: 300e6, FanInPublishers: 3, FanOutSubscribers: 3, Pairs: 2,
 		FixedRate: 2000, FixedRatePairs: 2, StormConns: 20, StormConcurrency: 5, Window: 4,
-		QoS0Window: 8,
+		QoS0Window: 8, IdleHold: 100 * time.Millisecond,
 	}.withDefaults()
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fileNonEmpty reports whether path exists and is not empty.
@@ -196,6 +197,9 @@ func TestConfigValidate(t *testing.T) {
 		{"bad version", func(c *Config) { c.Version = 6 }, false},
 		{"payload too small", func(c *Config) { c.PayloadSize = 8 }, false},
 		{"negative duration", func(c *Config) { c.Duration = -1 }, false},
+		{"negative idle hold", func(c *Config) { c.IdleHold = -1 }, false},
+		{"storm needs too many source addresses", func(c *Config) { c.StormConnsMax, c.ConnsPerProcess = 254, 1 }, false},
+		{"storm just fits the source addresses", func(c *Config) { c.StormConns, c.StormConnsMax, c.ConnsPerProcess = 253, 253, 1 }, true},
 		{"too many pairs", func(c *Config) { c.Pairs = 70000 }, false},
 		{"window too big", func(c *Config) { c.Window = 70000 }, false},
 	}
@@ -213,6 +217,13 @@ func TestConfigValidate(t *testing.T) {
 	short := Config{}.withDefaults()
 	if full.Repeats != 3 || short.Repeats != 2 || full.StormConns != 10000 || short.Duration >= full.Duration {
 		t.Fatalf("profile defaults: short %+v full %+v", short, full)
+	}
+	// Both profiles storm at the scale and hold the connections
+	// idle before sampling memory.
+	for _, c := range []Config{short, full} {
+		if c.StormConns != 10000 || c.StormConnsMax != 19000 || c.IdleHold != 3*time.Second {
+			t.Fatalf("%s profile: storm %d, max %d, idle hold %v", c.Profile, c.StormConns, c.StormConnsMax, c.IdleHold)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"sync"
@@ -17,11 +18,13 @@ import (
 
 // stormJob is one generator process's share of a connection storm.
 type stormJob struct {
-	Addr        string       `json:"addr"`
-	Version     mqtt.Version `json:"version"`
-	Prefix      string       `json:"prefix"`
-	Count       int          `json:"count"`
-	Concurrency int          `json:"concurrency"`
+	Addr    string       `json:"addr"`
+	Version mqtt.Version `json:"version"`
+	Prefix  string       `json:"prefix"`
+	// Source is the local IP address the job's connections come from.
+	Source      string `json:"source"`
+	Count       int    `json:"count"`
+	Concurrency int    `json:"concurrency"`
 }
 
 // stormReport is what a storm job reports: how many connections were
@@ -38,9 +41,13 @@ type stormReport struct {
 func connectStorm(ctx context.Context, job stormJob) ([]*client, stormReport) {
 	conns := make([]*client, job.Count)
 	var last atomic.Int64
+	var src net.Addr
+	if job.Source != "" {
+		src = &net.TCPAddr{IP: net.ParseIP(job.Source)}
+	}
 	first := time.Now().UnixNano()
 	err := parallel(job.Count, job.Concurrency, func(i int) error {
-		c, err := dialMQTT(ctx, job.Addr, fmt.Sprintf("%s-%d", job.Prefix, i), job.Version, setupTimeout, false)
+		c, err := dialMQTTFrom(ctx, src, job.Addr, fmt.Sprintf("%s-%d", job.Prefix, i), job.Version, setupTimeout, false)
 		if err != nil {
 			return err
 		}
@@ -69,7 +76,8 @@ func connectStorm(ctx context.Context, job stormJob) ([]*client, stormReport) {
 }
 
 // runStormWorker is the body of a storm worker process: it connects its
-// share, prints its report and holds the connections until stdin closes.
+// share, prints its report and holds the connections until stdin closes,
+// then resets them (client.abort).
 func runStormWorker() {
 	var job stormJob
 	if err := json.Unmarshal([]byte(os.Getenv(workerArgsEnv)), &job); err != nil {
@@ -81,7 +89,7 @@ func runStormWorker() {
 	fmt.Println(string(b))
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	for _, c := range conns {
-		c.close()
+		c.abort()
 	}
 	os.Exit(0)
 }
@@ -145,8 +153,8 @@ func startStormWorkers(ctx context.Context, jobs []stormJob) (*stormWorkers, []s
 	return w, reps, nil
 }
 
-// stop closes the workers' stdin, which makes them close their connections
-// and exit, and waits for them.
+// stop closes the workers' stdin, which makes them reset their
+// connections (client.abort) and exit, and waits for them.
 func (w *stormWorkers) stop() {
 	for _, s := range w.stdins {
 		s.Close()
@@ -155,6 +163,22 @@ func (w *stormWorkers) stop() {
 		_ = c.Wait()
 	}
 }
+
+// stormSource returns the loopback address job i's connections come from:
+// 127.0.0.2, 127.0.0.3, ... (the broker is still dialled on its own
+// address). Linux's connect() takes ephemeral ports of one parity first
+// (about 14,000 of the default range) and searches past the used ones, so
+// beyond ~14,000 connections from one address to one broker every connect
+// slowed down whatever the broker (a 19,000-connection storm ran at
+// ~7k/s for shardmq and mosquitto alike, 13,000 at 17k/s); one source
+// address per job of at most ConnsPerProcess connections keeps the search
+// short.
+func stormSource(i int) string {
+	return fmt.Sprintf("127.0.0.%d", 2+i)
+}
+
+// maxStormJobs is the number of source addresses stormSource can give.
+const maxStormJobs = 253
 
 // runStorm runs the connection storm and measures the idle memory.
 func runStorm(ctx context.Context, cfg Config, in *Instance, r Result) Result {
@@ -169,7 +193,7 @@ func runStorm(ctx context.Context, cfg Config, in *Instance, r Result) Result {
 	jobs := make([]stormJob, procs)
 	for i := range jobs {
 		jobs[i] = stormJob{Addr: in.Addr, Version: cfg.Version, Prefix: fmt.Sprintf("storm%d", i),
-			Count: n / procs, Concurrency: cfg.StormConcurrency}
+			Source: stormSource(i), Count: n / procs, Concurrency: cfg.StormConcurrency}
 		if i < n%procs {
 			jobs[i].Count++
 		}
@@ -179,7 +203,7 @@ func runStorm(ctx context.Context, cfg Config, in *Instance, r Result) Result {
 		conns, rep := connectStorm(ctx, jobs[0])
 		defer func() {
 			for _, c := range conns {
-				c.close()
+				c.abort()
 			}
 		}()
 		reps = []stormReport{rep}
@@ -205,25 +229,40 @@ func runStorm(ctx context.Context, cfg Config, in *Instance, r Result) Result {
 		r.ConnectRate = float64(r.Conns) / r.Seconds
 	}
 	if in.PID > 0 && r.Conns > 0 {
-		rss := settledRSS(ctx, in.PID)
+		if cpu, err := procCPU(in.PID); err == nil && r.Seconds > 0 {
+			// CPU per storm second, read as the last CONNACK is reported
+			// (before the idle hold, which would dilute it).
+			r.CPU = (cpu - cpu0) / r.Seconds
+		}
+		rss := idleRSS(ctx, in.PID, cfg.IdleHold)
 		r.RSS = rss
 		_, r.PeakRSS, _ = procMem(in.PID)
 		r.BytesPerConn = float64(rss-rss0) / float64(r.Conns)
-		if cpu, err := procCPU(in.PID); err == nil && r.Seconds > 0 {
-			// CPU per storm second; it includes the settling time, so it
-			// slightly overstates the rate while connecting.
-			r.CPU = (cpu - cpu0) / r.Seconds
-		}
 	}
 	return r
 }
 
-// settledRSS samples the broker's RSS until two samples 250ms apart differ
-// by less than 1% (or 3 seconds pass) and returns the last one.
-func settledRSS(ctx context.Context, pid int) int64 {
+// Idle RSS sampling: every broker's connections are held idle for the same
+// hold, then sampled until two samples settleStep apart differ by less than
+// 1 % (or settleMax passes).
+const (
+	settleStep = 500 * time.Millisecond
+	settleMax  = 10 * time.Second
+)
+
+// idleRSS holds the storm's connections idle for hold, then samples the
+// broker's RSS until it is stable and returns the last sample. "Idle
+// connections" are connections held idle, not the instant the storm ends:
+// whatever a broker does once it is idle (collect, return memory) counts,
+// for every broker alike.
+func idleRSS(ctx context.Context, pid int, hold time.Duration) int64 {
+	if !sleepCtx(ctx, hold) {
+		rss, _, _ := procMem(pid)
+		return rss
+	}
 	prev, _, _ := procMem(pid)
-	for i := 0; i < 12; i++ {
-		if !sleepCtx(ctx, 250*time.Millisecond) {
+	for deadline := time.Now().Add(settleMax); time.Now().Before(deadline); {
+		if !sleepCtx(ctx, settleStep) {
 			break
 		}
 		cur, _, _ := procMem(pid)
