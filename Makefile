@@ -54,7 +54,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 		done; \
 	done
 
-bench: build ## short side-by-side benchmark: shardmq vs mosquitto vs mochi (about 3 minutes)
+bench: build ## short side-by-side benchmark: shardmq vs mosquitto vs mochi (about 3.5 minutes)
 	$(BIN)/shardmq-bench --profile short
 
 bench-full: build ## long side-by-side benchmark with repeats

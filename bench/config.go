@@ -14,7 +14,7 @@ import (
 
 // Profiles select the defaults of a Config.
 const (
-	// ProfileShort takes about three minutes for all brokers.
+	// ProfileShort takes about three and a half minutes for all brokers.
 	ProfileShort = "short"
 	// ProfileFull runs longer, with three repeats and 10k connections.
 	ProfileFull = "full"

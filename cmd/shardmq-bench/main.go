@@ -3,7 +3,7 @@
 // report.json and report.png go to --out (default bench/out). It only
 // parses flags and wires them into bench.Run.
 //
-//	shardmq-bench --profile short        # about 3 minutes (make bench)
+//	shardmq-bench --profile short        # about 3.5 minutes (make bench)
 //	shardmq-bench --profile full         # repeats, 10k-connection storm, 1M-row catalog
 //	shardmq-bench --brokers mosquitto --scenarios p2p-qos0 --duration 5s
 package main
@@ -27,7 +27,7 @@ func main() {
 	var cfg bench.Config
 	var brokers, scenarios, shardmqArgs string
 	var version int
-	flag.StringVar(&cfg.Profile, "profile", bench.ProfileShort, "short (about 3 minutes) or full")
+	flag.StringVar(&cfg.Profile, "profile", bench.ProfileShort, "short (about 3.5 minutes) or full")
 	flag.StringVar(&brokers, "brokers", "", "comma-separated brokers (default shardmq,mosquitto,mochi)")
 	flag.StringVar(&scenarios, "scenarios", "", "comma-separated scenarios (default all: "+strings.Join(bench.Scenarios(), ",")+")")
 	flag.BoolVar(&cfg.NoRelay, "no-relay", false, "do not measure the generator's ceiling on the TCP relay")
