@@ -22,7 +22,9 @@
 // in its own process so the ceiling is measured the same way. Connection
 // storms larger than Config.ConnsPerProcess re-execute the binary as worker
 // processes (MaybeRunWorker), since a process may hold at most 20,000 open
-// files.
+// files; each storm job connects from its own loopback source address
+// (stormSource). Idle memory is sampled after the storm's connections were
+// held idle for Config.IdleHold, then until the RSS is stable.
 //
 // bench is a client of the broker: it never imports shards, netio, catalog
 // or httpapi. cmd/shardmq-bench parses flags into a Config and calls Run.
