@@ -37,7 +37,7 @@ func TestReleasePolicy(t *testing.T) {
 	}{
 		{"storm then quiet releases once, a quiet period after the storm",
 			append(start, storm(50*mib), idle(10*time.Second)), []time.Duration{4 * time.Second}},
-		{"steady load never releases",
+		{"steady allocation never releases",
 			append(start, phase{5 * time.Minute, 20 * mib, 60 * mib}), nil},
 		{"load just under the quiet rate counts as quiet",
 			append(start, storm(50*mib), phase{5 * time.Second, mib - 1, 0}), []time.Duration{4 * time.Second}},
