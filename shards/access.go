@@ -54,20 +54,13 @@ func (s *session) allowed(act auth.Action, topic []byte) bool {
 // [MQTT-4.3.3-4]; MQTT 3 has no reason codes, so it gets a plain PUBACK,
 // or a PUBREC and later PUBCOMP.
 func (sh *shard) denyPublish(s *session, p *mqtt.Publish, v mqtt.Version, now int64) {
-	s.counters.RecvMsgDropped++
-	s.markStats()
+	s.drops().RecvMsgDropped++
 	switch p.QoS {
 	case 1:
 		sh.ack(s, s.conn, mqtt.TypePuback, p.PacketID, mqtt.NotAuthorized)
 	case 2:
 		if v != mqtt.V5 {
-			if s.awaitRel == nil {
-				s.awaitRel = make(map[uint16]int64)
-			}
-			s.awaitRel[p.PacketID] = now
-			if len(s.awaitRel) == 1 {
-				s.reschedule()
-			}
+			s.awaitRelease(p.PacketID, now)
 		}
 		sh.ack(s, s.conn, mqtt.TypePubrec, p.PacketID, mqtt.NotAuthorized)
 	}

@@ -81,7 +81,7 @@ func TestOverlapDedupManyHits(t *testing.T) {
 				if s.queueLen() != 1 {
 					t.Fatalf("%s queued %d copies", s.id, s.queueLen())
 				}
-				d := s.queue[s.queueHead]
+				d := s.x.queue[s.x.queueHead]
 				if ids := d.ids(nil); d.qos != 2 || len(ids) != 2 {
 					t.Fatalf("%s: qos %d ids %v", s.id, d.qos, ids)
 				}

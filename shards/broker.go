@@ -118,8 +118,8 @@ func (b *Broker) OnFrame(c *netio.Conn, h mqtt.FixedHeader, frame, body []byte) 
 	if len(frame) > s.cfg.MaxPacketSize {
 		return mqtt.ErrPacketTooLarge // the zone's limit [MQTT-3.2.2-15]
 	}
-	s.counters.RecvPkt++
-	s.counters.Reductions++
+	s.count(cRecvPkt)
+	s.count(cReductions)
 	s.markStats()
 	return sh.onPacket(s, c, cs, h, frame, body)
 }

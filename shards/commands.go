@@ -63,7 +63,7 @@ func (b *Broker) onOwnerCounted(ctx context.Context, clientid string, count bool
 				return
 			}
 			if count {
-				s.counters.Reductions++
+				s.count(cReductions)
 				s.markStats()
 			}
 			fn(s)

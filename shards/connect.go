@@ -153,8 +153,8 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 	if s.will != nil && !s.allowed(auth.Publish, s.will.msg.topic) {
 		s.dropWill() // a will the ACL refuses is never published (EMQX)
 	}
-	s.counters.RecvPkt++ // the CONNECT itself
-	s.counters.Reductions++
+	s.count(cRecvPkt) // the CONNECT itself
+	s.count(cReductions)
 
 	// MQTT 3.1 has no session present flag: the byte is reserved.
 	ack := mqtt.Connack{SessionPresent: present && p.Version != mqtt.V31}
@@ -228,7 +228,7 @@ func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connec
 	}
 	s.remote = c.RemoteAddr()
 	s.connectedAt = now.UnixMilli()
-	s.window = cfg.InflightMax
+	s.window = uint16(cfg.InflightMax)
 	s.maxOut = 0
 	pr := &p.Properties
 	if p.Version == mqtt.V5 {
@@ -237,10 +237,10 @@ func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connec
 			s.expiry = pr.SessionExpiry
 		}
 		if pr.Present.Has(mqtt.PropReceiveMaximum) {
-			s.window = min(s.window, int(pr.ReceiveMaximum))
+			s.window = min(s.window, pr.ReceiveMaximum)
 		}
 		if pr.Present.Has(mqtt.PropMaximumPacketSize) {
-			s.maxOut = int(pr.MaximumPacketSize)
+			s.maxOut = pr.MaximumPacketSize
 		}
 		if pr.Present.Has(mqtt.PropTopicAliasMaximum) {
 			cs.aliasMax = pr.TopicAliasMaximum
@@ -274,10 +274,10 @@ func (sh *shard) detachConn(s *session) {
 	if c == nil {
 		return
 	}
-	s.counters.RecvOct += int64(c.BytesIn())
-	s.counters.RecvCnt += int64(c.Reads())
-	s.counters.SendOct += int64(c.BytesOut())
-	s.counters.SendCnt += int64(c.Writes())
+	s.countN(cRecvOct, uint64(c.BytesIn()))
+	s.countN(cRecvCnt, uint64(c.Reads()))
+	s.countN(cSendOct, uint64(c.BytesOut()))
+	s.countN(cSendCnt, uint64(c.Writes()))
 	s.cs.sess = nil
 	s.conn, s.cs = nil, nil
 	sh.b.liveN.add(-1)
@@ -301,7 +301,7 @@ func (sh *shard) detach(s *session, c *netio.Conn, cs *connState, err error) {
 		// Abnormal loss: keepalive expiry, socket error, protocol error,
 		// kick [MQTT-3.1.2-8]. A will delay defers it [MQTT-3.1.3-9].
 		if s.will.delay > 0 && s.persistent() {
-			s.willAt = sh.loop.Now().Add(time.Duration(s.will.delay) * time.Second).UnixNano()
+			s.will.at = sh.loop.Now().Add(time.Duration(s.will.delay) * time.Second).UnixNano()
 		} else {
 			s.publishWill()
 		}
@@ -322,7 +322,7 @@ func (s *session) end() {
 	if s.dead {
 		return
 	}
-	if s.will != nil && s.willAt != 0 {
+	if s.will != nil && s.will.at != 0 {
 		s.publishWill()
 	}
 	s.dropWill()
@@ -340,7 +340,6 @@ func (s *session) end() {
 	sh.removed = append(sh.removed, s.id)
 	sh.timers.remove(s)
 	s.dropMessages()
-	s.awaitRel = nil
 }
 
 // dropWill discards s's will, if any, with its reference to the message.
@@ -348,13 +347,13 @@ func (s *session) dropWill() {
 	if s.will != nil {
 		s.will.msg.release()
 	}
-	s.will, s.willAt = nil, 0
+	s.will = nil
 }
 
 // publishWill publishes s's will as if s had published it.
 func (s *session) publishWill() {
 	w := s.will
-	s.will, s.willAt = nil, 0
+	s.will = nil
 	if w == nil {
 		return
 	}

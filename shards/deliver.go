@@ -12,7 +12,7 @@ import (
 // mqueue_store_qos0 default does). It borrows the caller's reference to
 // d.msg; the queue and the inflight window take their own.
 func (s *session) deliver(d delivery) {
-	s.counters.Reductions++
+	s.count(cReductions)
 	s.markStats()
 	now := s.sh.loop.Now().UnixNano()
 	if d.msg.expired(now) {
@@ -25,15 +25,16 @@ func (s *session) deliver(d delivery) {
 	}
 	if d.qos == 0 {
 		if s.conn.OverSoftLimit() {
-			s.counters.SendMsgDropped++
-			s.counters.SendMsgDroppedQueueFull++
+			dr := s.drops()
+			dr.SendMsgDropped++
+			dr.SendMsgDroppedQueueFull++
 			return
 		}
 		s.sendPublish(d, 0, false, now)
 		s.updateBusy()
 		return
 	}
-	if len(s.inflight) < s.window && s.queueLen() == 0 {
+	if s.inflightLen() < int(s.window) && s.queueLen() == 0 {
 		s.sendNew(d, now)
 	} else {
 		s.enqueue(d)
@@ -42,15 +43,15 @@ func (s *session) deliver(d delivery) {
 }
 
 func (s *session) dropExpired() {
-	s.counters.SendMsgDropped++
-	s.counters.SendMsgDroppedExpired++
-	s.markStats()
+	dr := s.drops()
+	dr.SendMsgDropped++
+	dr.SendMsgDroppedExpired++
 }
 
 // updateBusy refreshes the busy mirror after the window or the
 // connection's backlog changed; it stores only on a change.
 func (s *session) updateBusy() {
-	busy := s.conn != nil && (len(s.inflight) >= s.window || s.conn.OverSoftLimit())
+	busy := s.conn != nil && (s.inflightLen() >= int(s.window) || s.conn.OverSoftLimit())
 	if busy != s.wasBusy {
 		s.wasBusy = busy
 		s.busy.Store(busy)
@@ -66,47 +67,52 @@ func (s *session) updateBusy() {
 // and send_msg.dropped.queue_full).
 func (s *session) enqueue(d delivery) {
 	d.msg.ref()
-	if s.queueLen() >= s.cfg.MqueueMax {
-		old := s.queue[s.queueHead]
-		s.queue[s.queueHead] = delivery{}
-		s.queueHead++
-		s.heap -= int64(old.msg.size)
+	x := s.extra()
+	if len(x.queue)-x.queueHead >= s.cfg.MqueueMax {
+		old := x.queue[x.queueHead]
+		x.queue[x.queueHead] = delivery{}
+		x.queueHead++
+		x.heap -= int64(old.msg.size)
 		old.msg.release()
-		s.counters.MqueueDropped++
-		s.counters.SendMsgDropped++
-		s.counters.SendMsgDroppedQueueFull++
+		dr := s.drops()
+		dr.MqueueDropped++
+		dr.SendMsgDropped++
+		dr.SendMsgDroppedQueueFull++
 	}
-	if s.queueHead > 0 && s.queueHead >= len(s.queue)/2 {
-		n := copy(s.queue, s.queue[s.queueHead:])
-		clear(s.queue[n:])
-		s.queue = s.queue[:n]
-		s.queueHead = 0
+	if x.queueHead > 0 && x.queueHead >= len(x.queue)/2 {
+		n := copy(x.queue, x.queue[x.queueHead:])
+		clear(x.queue[n:])
+		x.queue = x.queue[:n]
+		x.queueHead = 0
 	}
-	s.queue = append(s.queue, d)
-	s.heap += int64(d.msg.size)
+	x.queue = append(x.queue, d)
+	x.heap += int64(d.msg.size)
 }
 
 // dequeue removes and returns the oldest queued delivery with the queue's
-// reference to its message, which the caller releases.
+// reference to its message, which the caller releases. The queue must
+// not be empty.
 func (s *session) dequeue() delivery {
-	d := s.queue[s.queueHead]
-	s.queue[s.queueHead] = delivery{}
-	s.queueHead++
-	if s.queueHead == len(s.queue) {
-		s.queue = s.queue[:0]
-		s.queueHead = 0
-		if cap(s.queue) > 64 {
-			s.queue = nil
+	x := s.x
+	d := x.queue[x.queueHead]
+	x.queue[x.queueHead] = delivery{}
+	x.queueHead++
+	if x.queueHead == len(x.queue) {
+		x.queue = x.queue[:0]
+		x.queueHead = 0
+		if cap(x.queue) > 64 {
+			x.queue = nil
 		}
 	}
-	s.heap -= int64(d.msg.size)
+	x.heap -= int64(d.msg.size)
 	return d
 }
 
-// drain sends queued deliveries while the inflight window has room.
+// drain sends queued deliveries while the inflight window has room, then
+// releases s's sessExtra if that emptied it.
 func (s *session) drain() {
 	now := s.sh.loop.Now().UnixNano()
-	for s.conn != nil && s.queueLen() > 0 && len(s.inflight) < s.window {
+	for s.conn != nil && s.queueLen() > 0 && s.inflightLen() < int(s.window) {
 		d := s.dequeue()
 		switch {
 		case d.msg.expired(now):
@@ -118,6 +124,7 @@ func (s *session) drain() {
 		}
 		d.msg.release()
 	}
+	s.releaseExtra()
 }
 
 // sendNew sends a QoS 1/2 delivery under a fresh packet id and keeps it
@@ -128,8 +135,9 @@ func (s *session) sendNew(d delivery, now int64) {
 		return
 	}
 	d.msg.ref()
-	s.inflight = append(s.inflight, outMsg{d: d, id: id})
-	s.heap += int64(d.msg.size)
+	x := s.extra()
+	x.inflight = append(x.inflight, outMsg{d: d, id: id})
+	x.heap += int64(d.msg.size)
 }
 
 // allocID returns a packet id not used by an inflight message.
@@ -146,8 +154,11 @@ func (s *session) allocID() uint16 {
 }
 
 func (s *session) findInflight(id uint16) int {
-	for i := range s.inflight {
-		if s.inflight[i].id == id {
+	if s.x == nil {
+		return -1
+	}
+	for i := range s.x.inflight {
+		if s.x.inflight[i].id == id {
 			return i
 		}
 	}
@@ -170,7 +181,7 @@ func (s *session) sendPublish(d delivery, id uint16, dup bool, now int64) bool {
 	key := variant{msg: d.msg, gen: d.msg.gen, v5: v5, retain: d.retain, dup: dup, qos: d.qos}
 	if shareable {
 		if e, ok := sh.lookupEncoded(key); ok {
-			if s.maxOut > 0 && e.end-e.start > s.maxOut {
+			if s.maxOut > 0 && e.end-e.start > int(s.maxOut) {
 				s.dropTooLarge()
 				return false
 			}
@@ -184,7 +195,7 @@ func (s *session) sendPublish(d delivery, id uint16, dup bool, now int64) bool {
 				s.conn.Write(sh.enc[start:len(sh.enc):len(sh.enc)])
 				s.conn.Write(b[e.idOff+2:])
 			}
-			s.counters.SendPkt++
+			s.count(cSendPkt)
 			s.countSent(d.qos)
 			return true
 		}
@@ -207,7 +218,7 @@ func (s *session) sendPublish(d delivery, id uint16, dup bool, now int64) bool {
 			s.cs.outAlias(&p)
 		}
 	}
-	if s.maxOut > 0 && p.Size(s.version) > s.maxOut {
+	if s.maxOut > 0 && p.Size(s.version) > int(s.maxOut) {
 		s.dropTooLarge()
 		return false
 	}
@@ -247,63 +258,59 @@ func (cs *connState) outAlias(p *mqtt.Publish) {
 
 // dropTooLarge counts a message over the client's Maximum Packet Size.
 func (s *session) dropTooLarge() {
-	s.counters.SendMsgDropped++
-	s.counters.SendMsgDroppedTooLarge++
-	s.markStats()
+	dr := s.drops()
+	dr.SendMsgDropped++
+	dr.SendMsgDroppedTooLarge++
 }
 
-// countSent counts a PUBLISH sent at qos.
+// countSent counts a PUBLISH sent at qos (0, 1 or 2).
 func (s *session) countSent(qos byte) {
 	s.markStats()
-	s.counters.SendMsg++
-	switch qos {
-	case 0:
-		s.counters.SendMsgQoS0++
-	case 1:
-		s.counters.SendMsgQoS1++
-	case 2:
-		s.counters.SendMsgQoS2++
-	}
+	s.count(cSendMsg)
+	s.count(cSendMsgQoS0 + counter(qos)) // cSendMsgQoS1 and 2 follow
 }
 
 // resume redelivers, on a new connection, every unacknowledged message
 // with DUP set and every PUBREL in the original order [MQTT-4.4.0-1], then
 // drains the queue.
 func (s *session) resume() {
-	now := s.sh.loop.Now().UnixNano()
-	kept := s.inflight[:0]
-	for _, om := range s.inflight {
-		if om.rel {
-			s.sh.ack(s, s.conn, mqtt.TypePubrel, om.id, mqtt.Success)
-		} else if !s.sendPublish(om.d, om.id, true, now) {
-			s.heap -= int64(om.d.msg.size)
-			om.d.msg.release()
-			continue
+	if x := s.x; x != nil {
+		now := s.sh.loop.Now().UnixNano()
+		kept := x.inflight[:0]
+		for _, om := range x.inflight {
+			if om.rel {
+				s.sh.ack(s, s.conn, mqtt.TypePubrel, om.id, mqtt.Success)
+			} else if !s.sendPublish(om.d, om.id, true, now) {
+				x.heap -= int64(om.d.msg.size)
+				om.d.msg.release()
+				continue
+			}
+			kept = append(kept, om)
 		}
-		kept = append(kept, om)
+		clear(x.inflight[len(kept):])
+		x.inflight = kept
 	}
-	clear(s.inflight[len(kept):])
-	s.inflight = kept
 	s.drain()
 }
 
 // removeInflight drops the inflight message at i (and its reference) and
 // refills the window.
 func (s *session) removeInflight(i int) {
-	m := s.inflight[i].d.msg
-	s.heap -= int64(m.size)
+	x := s.x
+	m := x.inflight[i].d.msg
+	x.heap -= int64(m.size)
 	m.release()
-	s.inflight = slices.Delete(s.inflight, i, i+1) // zeroes the freed tail
-	if len(s.inflight) == 0 && cap(s.inflight) > 8 {
-		s.inflight = nil // an idle session keeps no window memory
+	x.inflight = slices.Delete(x.inflight, i, i+1) // zeroes the freed tail
+	if len(x.inflight) == 0 && cap(x.inflight) > 8 {
+		x.inflight = nil // an idle session keeps no window memory
 	}
-	s.drain()
+	s.drain() // releases x when that emptied it
 	s.updateBusy()
 }
 
 // onPuback completes an outbound QoS 1 exchange.
 func (s *session) onPuback(id uint16) {
-	if i := s.findInflight(id); i >= 0 && s.inflight[i].d.qos == 1 {
+	if i := s.findInflight(id); i >= 0 && s.x.inflight[i].d.qos == 1 {
 		s.removeInflight(i)
 	}
 }
@@ -312,7 +319,7 @@ func (s *session) onPuback(id uint16) {
 // with a failure code ends it [MQTT-4.3.3-4].
 func (s *session) onPubrec(id uint16, rc mqtt.ReasonCode) {
 	i := s.findInflight(id)
-	if i < 0 || s.inflight[i].d.qos != 2 {
+	if i < 0 || s.x.inflight[i].d.qos != 2 {
 		s.sh.ack(s, s.conn, mqtt.TypePubrel, id, mqtt.PacketIdentifierNotFound)
 		return
 	}
@@ -320,25 +327,32 @@ func (s *session) onPubrec(id uint16, rc mqtt.ReasonCode) {
 		s.removeInflight(i)
 		return
 	}
-	s.inflight[i].rel = true
+	s.x.inflight[i].rel = true
 	s.sh.ack(s, s.conn, mqtt.TypePubrel, id, mqtt.Success)
 }
 
 // onPubcomp completes an outbound QoS 2 exchange.
 func (s *session) onPubcomp(id uint16) {
-	if i := s.findInflight(id); i >= 0 && s.inflight[i].rel {
+	if i := s.findInflight(id); i >= 0 && s.x.inflight[i].rel {
 		s.removeInflight(i)
 	}
 }
 
 // dropMessages releases every message s keeps in its queue and inflight
-// window, which it empties.
+// window, which it empties, and the inbound QoS 2 exchanges it awaits;
+// its sessExtra is released unless it holds counts.
 func (s *session) dropMessages() {
-	for i := s.queueHead; i < len(s.queue); i++ {
-		s.queue[i].msg.release()
+	x := s.x
+	if x == nil {
+		return
 	}
-	for i := range s.inflight {
-		s.inflight[i].d.msg.release()
+	for i := x.queueHead; i < len(x.queue); i++ {
+		x.queue[i].msg.release()
 	}
-	s.queue, s.queueHead, s.inflight, s.heap = nil, 0, nil, 0
+	for i := range x.inflight {
+		x.inflight[i].d.msg.release()
+	}
+	x.queue, x.queueHead, x.inflight, x.heap = nil, 0, nil, 0
+	clear(x.awaitRel)
+	s.releaseExtra()
 }

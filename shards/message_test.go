@@ -77,7 +77,7 @@ func TestMessageChecks(t *testing.T) {
 	q := newMsg()
 	s.deliver(delivery{msg: q, qos: 1}) // offline: queued
 	q.release()
-	if got := s.queue[s.queueHead].msg; string(got.payload) != "secret" {
+	if got := s.x.queue[s.x.queueHead].msg; string(got.payload) != "secret" {
 		t.Fatalf("queued payload %q", got.payload)
 	}
 	s.end()

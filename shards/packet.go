@@ -82,7 +82,7 @@ func (sh *shard) onPacket(s *session, c *netio.Conn, cs *connState, h mqtt.Fixed
 func (sh *shard) emit(c *netio.Conn, s *session, start int) {
 	c.Write(sh.enc[start:len(sh.enc):len(sh.enc)])
 	if s != nil {
-		s.counters.SendPkt++
+		s.count(cSendPkt)
 		s.markStats()
 	}
 }

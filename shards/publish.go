@@ -50,28 +50,28 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 	if len(p.Properties.SubscriptionIDs) > 0 {
 		return mqtt.ProtocolError // [MQTT-3.3.4-6]
 	}
-	s.counters.RecvMsg++
+	s.count(cRecvMsg)
 	switch p.QoS {
 	case 0:
-		s.counters.RecvMsgQoS0++
+		s.count(cRecvMsgQoS0)
 	case 1:
-		s.counters.RecvMsgQoS1++
+		s.count(cRecvMsgQoS1)
 	case 2:
-		s.counters.RecvMsgQoS2++
+		s.count(cRecvMsgQoS2)
 	}
 	now := sh.loop.Now()
 	if p.QoS == 2 {
-		if _, dup := s.awaitRel[p.PacketID]; dup {
+		if s.awaitingRel(p.PacketID) {
 			// A resent QoS 2 PUBLISH is acknowledged, not routed again
 			// [MQTT-4.3.3-10].
 			sh.ack(s, c, mqtt.TypePubrec, p.PacketID, mqtt.Success)
 			return nil
 		}
-		if len(s.awaitRel) >= s.cfg.AwaitingRelMax {
+		if s.awaitRelLen() >= s.cfg.AwaitingRelMax {
 			if v == mqtt.V5 {
 				return mqtt.ReceiveMaximumExceeded // [MQTT-3.3.4-9]
 			}
-			s.counters.RecvMsgDropped++
+			s.drops().RecvMsgDropped++
 			return nil
 		}
 	}
@@ -93,16 +93,33 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 	case 1:
 		sh.ack(s, c, mqtt.TypePuback, p.PacketID, rc)
 	case 2:
-		if s.awaitRel == nil {
-			s.awaitRel = make(map[uint16]int64)
-		}
-		s.awaitRel[p.PacketID] = now.UnixNano()
+		s.awaitRelease(p.PacketID, now.UnixNano())
 		sh.ack(s, c, mqtt.TypePubrec, p.PacketID, rc)
-		if len(s.awaitRel) == 1 {
-			s.reschedule()
-		}
 	}
 	return nil
+}
+
+// awaitingRel reports whether the inbound QoS 2 PUBLISH id awaits its
+// PUBREL.
+func (s *session) awaitingRel(id uint16) bool {
+	if s.x == nil {
+		return false
+	}
+	_, ok := s.x.awaitRel[id]
+	return ok
+}
+
+// awaitRelease records that the inbound QoS 2 PUBLISH id, which arrived
+// at (Unix ns), awaits its PUBREL, and schedules its timeout.
+func (s *session) awaitRelease(id uint16, at int64) {
+	x := s.extra()
+	if x.awaitRel == nil {
+		x.awaitRel = make(map[uint16]int64)
+	}
+	x.awaitRel[id] = at
+	if len(x.awaitRel) == 1 {
+		s.reschedule()
+	}
 }
 
 // ack sends a PUBACK, PUBREC, PUBREL or PUBCOMP.
@@ -125,8 +142,9 @@ func (sh *shard) ack(s *session, c *netio.Conn, t mqtt.PacketType, id uint16, rc
 // onPubrel completes an inbound QoS 2 exchange.
 func (s *session) onPubrel(id uint16) {
 	rc := mqtt.Success
-	if _, ok := s.awaitRel[id]; ok {
-		delete(s.awaitRel, id)
+	if s.awaitingRel(id) {
+		delete(s.x.awaitRel, id)
+		s.releaseExtra()
 	} else {
 		rc = mqtt.PacketIdentifierNotFound
 	}

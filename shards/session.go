@@ -47,28 +47,22 @@ type session struct {
 	connectedAt    int64 // Unix ms
 	disconnectedAt int64 // Unix ms
 
-	will     *willMsg
-	willAt   int64 // Unix ns a delayed will is due; 0 when none
-	expireAt int64 // Unix ns an offline session ends; 0 when none
-	wakeAt   int64 // the deadline in the shard's timer heap; 0 when none
-	heapIdx  int
+	will     *willMsg // nil when none
+	expireAt int64    // Unix ns an offline session ends; 0 when none
+	wakeAt   int64    // the deadline in the shard's timer heap; 0 when none
 
 	subs map[string]SubOptions // filter as subscribed → options
 
-	// outbound QoS 1/2
-	inflight  []outMsg // in send order
-	queue     []delivery
-	queueHead int
-	window    int // min(InflightMax, client's Receive Maximum)
-	maxOut    int // client's Maximum Packet Size; 0: none
-
-	// inbound QoS 2: packet id → arrival (Unix ns)
-	awaitRel map[uint16]int64
+	// x holds what only some sessions need, some of the time (see
+	// sessExtra); nil while there is none of it.
+	x *sessExtra
 
 	counters sessCounters // accumulated; socket counters of past connections included
-	heap     int64        // bytes held by queue and inflight
 
+	heapIdx    int32  // index in the shard's timer heap; -1 when not in it
+	maxOut     uint32 // client's Maximum Packet Size; 0: none
 	expiry     uint32 // Session Expiry Interval, seconds
+	window     uint16 // min(InflightMax, client's Receive Maximum); InflightMax ≤ 65535
 	keepalive  uint16
 	nextID     uint16 // outbound QoS 1/2
 	version    mqtt.Version
@@ -80,6 +74,29 @@ type session struct {
 	busyListed bool // s is in sh.busy
 	lifeDirty  bool
 	statDirty  bool
+}
+
+// sessExtra is the part of a session that an idle connected client (the
+// common case: subscribed, nothing in flight) does not use: the outbound
+// QoS 1/2 window and queue, the inbound QoS 2 exchanges, the drop counters
+// and the high parts of counters past 32 bits. A session gets one on first
+// use (session.extra) and gives it back to its shard's free list when it
+// holds nothing again (session.releaseExtra); drop counts and high parts
+// keep it. Owned by the shard goroutine.
+type sessExtra struct {
+	// outbound QoS 1/2
+	inflight  []outMsg // in send order
+	queue     []delivery
+	queueHead int
+	heap      int64 // bytes held by queue and inflight
+
+	// inbound QoS 2: packet id → arrival (Unix ns)
+	awaitRel map[uint16]int64
+
+	drops sessDrops
+	// high are the counters' parts past 32 bits (sessCounters); nil until
+	// one overflows.
+	high *[nCounters]int64
 }
 
 // connState is a connection's state as the broker sees it; it lives in
@@ -124,9 +141,11 @@ type outMsg struct {
 	rel bool // PUBREC received, PUBREL sent
 }
 
-// willMsg is a session's will: the message and its delay.
+// willMsg is a session's will: the message, its delay and, once the
+// connection is lost, when it is due.
 type willMsg struct {
 	msg   *message
+	at    int64 // Unix ns a delayed will is due; 0 when not scheduled
 	delay uint32
 }
 
@@ -137,7 +156,7 @@ func newSession(sh *shard, id string, now time.Time) *session {
 		createdAt: now.UnixMilli(),
 		heapIdx:   -1,
 		cfg:       &sh.b.listeners[0].cfg,
-		window:    sh.b.cfg.InflightMax,
+		window:    uint16(sh.b.cfg.InflightMax),
 	}
 }
 
@@ -146,7 +165,84 @@ func newSession(sh *shard, id string, now time.Time) *session {
 func (s *session) idView() []byte { return unsafe.Slice(unsafe.StringData(s.id), len(s.id)) }
 
 // queueLen returns the number of queued deliveries.
-func (s *session) queueLen() int { return len(s.queue) - s.queueHead }
+func (s *session) queueLen() int {
+	if s.x == nil {
+		return 0
+	}
+	return len(s.x.queue) - s.x.queueHead
+}
+
+// inflightLen returns the number of unacknowledged outbound messages.
+func (s *session) inflightLen() int {
+	if s.x == nil {
+		return 0
+	}
+	return len(s.x.inflight)
+}
+
+// awaitRelLen returns the number of inbound QoS 2 messages awaiting PUBREL.
+func (s *session) awaitRelLen() int {
+	if s.x == nil {
+		return 0
+	}
+	return len(s.x.awaitRel)
+}
+
+// heapSize returns the bytes held by the queue and the inflight window.
+func (s *session) heapSize() int64 {
+	if s.x == nil {
+		return 0
+	}
+	return s.x.heap
+}
+
+// maxExtras bounds a shard's free list of sessExtra: enough for the
+// sessions a loop serves in one burst of acknowledged QoS 1/2 traffic
+// without allocating, few enough to hold little memory when idle.
+const maxExtras = 256
+
+// extra returns s's sessExtra, taking one from the shard's free list or
+// allocating it if s has none. It runs on s's shard.
+func (s *session) extra() *sessExtra {
+	if s.x != nil {
+		return s.x
+	}
+	sh := s.sh
+	if n := len(sh.extras); n > 0 {
+		s.x = sh.extras[n-1]
+		sh.extras[n-1] = nil
+		sh.extras = sh.extras[:n-1]
+	} else {
+		s.x = new(sessExtra)
+	}
+	return s.x
+}
+
+// releaseExtra gives s's sessExtra back to the shard's free list when it
+// holds nothing: no inflight, queued or awaiting-PUBREL message, no drop
+// counted and no counter past 32 bits. The free list keeps small backing
+// arrays and the awaiting-PUBREL map for the next session. It runs on s's
+// shard.
+func (s *session) releaseExtra() {
+	x := s.x
+	if x == nil || len(x.inflight) > 0 || len(x.queue) > x.queueHead || len(x.awaitRel) > 0 ||
+		x.drops != (sessDrops{}) || x.high != nil {
+		return
+	}
+	s.x = nil
+	sh := s.sh
+	if len(sh.extras) >= maxExtras {
+		return
+	}
+	x.queue, x.queueHead, x.heap = x.queue[:0], 0, 0
+	if cap(x.queue) > 64 {
+		x.queue = nil
+	}
+	if cap(x.inflight) > 8 {
+		x.inflight = nil
+	}
+	sh.extras = append(sh.extras, x)
+}
 
 // markLife records a lifecycle change for the next snapshot.
 func (s *session) markLife() {

@@ -44,7 +44,8 @@ type shard struct {
 	unsub    mqtt.Unsubscribe
 	connect  mqtt.Connect
 
-	busy      []*session // sessions whose busy mirror is set
+	busy      []*session   // sessions whose busy mirror is set
+	extras    []*sessExtra // free list of session extras, at most maxExtras
 	sys       sysState
 	timers    sessionHeap
 	lifeDirty []*session
@@ -209,7 +210,7 @@ func (sh *shard) send(c *netio.Conn, s *session, appendFn func([]byte) []byte) {
 	sh.enc = appendFn(sh.enc)
 	c.Write(sh.enc[start:len(sh.enc):len(sh.enc)])
 	if s != nil {
-		s.counters.SendPkt++
+		s.count(cSendPkt)
 		s.markStats()
 	}
 }
@@ -246,7 +247,7 @@ func (sh *shard) writeDisconnect(c *netio.Conn, cs *connState, rc mqtt.ReasonCod
 // at most 8 bytes before a reason string; extra counts the property's
 // identifier, length and text, and a growing property length varint).
 func reasonFits(s *session, extra int) bool {
-	return s.maxOut == 0 || 8+extra+1 <= s.maxOut
+	return s.maxOut == 0 || 8+extra+1 <= int(s.maxOut)
 }
 
 // closeConn says goodbye to an MQTT 5 client with the reason err maps to

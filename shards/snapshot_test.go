@@ -49,7 +49,7 @@ func TestSnapshotBatches(t *testing.T) {
 			}
 			sh.snapshot(now)
 			for _, i := range tt.after {
-				ss[i].counters.RecvPkt++
+				ss[i].count(cRecvPkt)
 				ss[i].markStats()
 			}
 			sh.snapshot(now.Add(2 * time.Second))

@@ -9,15 +9,15 @@ import (
 // stats returns s's counters now, the live connection's socket counters
 // included. It runs on s's shard.
 func (s *session) stats() Counters {
-	c := s.counters.counters()
+	c := s.counterValues()
 	cfg := s.cfg
 	c.SubscriptionsCnt = int64(len(s.subs))
 	c.SubscriptionsMax = int64(cfg.SubscriptionsMax)
-	c.InflightCnt = int64(len(s.inflight))
+	c.InflightCnt = int64(s.inflightLen())
 	c.InflightMax = int64(s.window)
 	c.MqueueLen = int64(s.queueLen())
 	c.MqueueMax = int64(cfg.MqueueMax)
-	c.AwaitingRelCnt = int64(len(s.awaitRel))
+	c.AwaitingRelCnt = int64(s.awaitRelLen())
 	c.AwaitingRelMax = int64(cfg.AwaitingRelMax)
 	if conn := s.conn; conn != nil {
 		c.RecvOct += int64(conn.BytesIn())
@@ -26,7 +26,7 @@ func (s *session) stats() Counters {
 		c.SendCnt += int64(conn.Writes())
 	}
 	c.MailboxLen = s.mailbox.Load()
-	c.HeapSize = s.heap
+	c.HeapSize = s.heapSize()
 	return c
 }
 

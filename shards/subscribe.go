@@ -67,7 +67,7 @@ func suback5Reason(s *session, ack *mqtt.Suback, subs []mqtt.Subscription) {
 			continue
 		}
 		text := rc.String() + ": " + string(subs[i].Filter)
-		if s.maxOut == 0 || 5+len(ack.ReasonCodes)+4+len(text)+4 <= s.maxOut {
+		if s.maxOut == 0 || 5+len(ack.ReasonCodes)+4+len(text)+4 <= int(s.maxOut) {
 			ack.Properties.Present.Add(mqtt.PropReasonString)
 			ack.Properties.ReasonString = []byte(text)
 		}

@@ -6,13 +6,13 @@ package shards
 type sessionHeap []*session
 
 func (h *sessionHeap) push(s *session) {
-	s.heapIdx = len(*h)
+	s.heapIdx = int32(len(*h))
 	*h = append(*h, s)
-	h.up(s.heapIdx)
+	h.up(int(s.heapIdx))
 }
 
 func (h *sessionHeap) remove(s *session) {
-	i := s.heapIdx
+	i := int(s.heapIdx)
 	if i < 0 {
 		return
 	}
@@ -31,8 +31,8 @@ func (h *sessionHeap) remove(s *session) {
 
 func (h sessionHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].heapIdx = i
-	h[j].heapIdx = j
+	h[i].heapIdx = int32(i)
+	h[j].heapIdx = int32(j)
 }
 
 func (h sessionHeap) up(i int) {
@@ -75,10 +75,12 @@ func (s *session) reschedule() {
 		}
 	}
 	earliest(s.expireAt)
-	earliest(s.willAt)
-	if len(s.awaitRel) > 0 {
+	if s.will != nil {
+		earliest(s.will.at)
+	}
+	if s.awaitRelLen() > 0 {
 		timeout := int64(s.cfg.AwaitPubrelTimeout)
-		for _, at := range s.awaitRel {
+		for _, at := range s.x.awaitRel {
 			earliest(at + timeout)
 		}
 	}
@@ -97,18 +99,17 @@ func (s *session) onTimer(now int64) {
 	if s.dead {
 		return
 	}
-	if s.willAt != 0 && now >= s.willAt {
-		s.willAt = 0
+	if s.will != nil && s.will.at != 0 && now >= s.will.at {
 		s.publishWill()
 	}
-	if len(s.awaitRel) > 0 {
+	if s.awaitRelLen() > 0 {
 		timeout := int64(s.cfg.AwaitPubrelTimeout)
-		for id, at := range s.awaitRel {
+		for id, at := range s.x.awaitRel {
 			if now >= at+timeout {
-				delete(s.awaitRel, id)
-				s.counters.RecvMsgDropped++
-				s.counters.RecvMsgDroppedAwaitPubrelTimeout++
-				s.markStats()
+				delete(s.x.awaitRel, id)
+				dr := s.drops()
+				dr.RecvMsgDropped++
+				dr.RecvMsgDroppedAwaitPubrelTimeout++
 			}
 		}
 	}

@@ -85,7 +85,8 @@ func BenchmarkShardTotals(b *testing.B) {
 		for i := 0; i < n; i++ {
 			id := strconv.Itoa(i)
 			s := &session{id: id, cfg: &br.cfg, sh: sh}
-			s.counters.RecvMsg, s.counters.SendOct = int64(i), int64(2*i)
+			s.countN(cRecvMsg, uint64(i))
+			s.countN(cSendOct, uint64(2*i))
 			sh.sessions[id] = s
 		}
 		b.Run("op=publish/sessions="+strconv.Itoa(n), func(b *testing.B) {
