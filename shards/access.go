@@ -42,7 +42,7 @@ func (s *session) allowed(act auth.Action, topic []byte) bool {
 	if s.acl == nil {
 		s.acl = new(auth.Cache)
 	}
-	c := auth.Client{ClientID: s.id, Username: s.username, IP: s.remote.Addr()}
+	c := auth.Client{ClientID: s.id, Username: s.username, IP: s.remoteIP}
 	return a.Authorize(&c, s.acl, act, topic)
 }
 

@@ -203,8 +203,9 @@ func (b *Broker) OnShutdown(l *netio.Loop) {
 	sh := b.shardOf(l)
 	for _, s := range sh.sessions {
 		if s.conn != nil {
-			s.cs.graceful = true // no wills at shutdown
-			sh.closeConn(s.conn, s.cs, ErrShuttingDown)
+			cs := s.cstate()
+			cs.graceful = true // no wills at shutdown
+			sh.closeConn(s.conn, cs, ErrShuttingDown)
 		}
 	}
 }

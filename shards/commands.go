@@ -99,7 +99,7 @@ func (b *Broker) ClientInfo(ctx context.Context, clientid string) (ClientRow, er
 func (b *Broker) Kick(ctx context.Context, clientid string) error {
 	return b.onOwner(ctx, clientid, func(s *session) {
 		if c := s.conn; c != nil {
-			cs := s.cs
+			cs := s.cstate()
 			s.sh.closeConn(c, cs, ErrKicked)
 			s.sh.detach(s, c, cs, ErrKicked)
 			return

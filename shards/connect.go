@@ -116,7 +116,7 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 			// session ends (clean start), and never when the session is
 			// resumed within the delay [MQTT-3.1.3-9]. MQTT 3 lists no
 			// takeover among the will's occasions: its will is dropped.
-			old, ocs := s.conn, s.cs
+			old, ocs := s.conn, s.cstate()
 			ocs.graceful = true
 			if s.will != nil && s.version == mqtt.V5 && (s.will.delay == 0 || p.CleanStart) {
 				s.publishWill()
@@ -214,7 +214,7 @@ func (b *Broker) assignID() string {
 // attach binds connection c to s with the parameters of CONNECT p.
 func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connect, now time.Time) {
 	cfg := s.cfg
-	s.conn, s.cs = c, cs
+	s.conn = c // c.Data is cs
 	cs.sess, cs.connected = s, true
 	sh.b.liveN.add(1)
 	s.online.Store(true)
@@ -226,7 +226,8 @@ func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connec
 	if p.Version == mqtt.V5 && cfg.ServerKeepalive > 0 {
 		s.keepalive = uint16(cfg.ServerKeepalive / time.Second)
 	}
-	s.remote = c.RemoteAddr()
+	remote := c.RemoteAddr()
+	s.remoteIP, s.remotePort = remote.Addr(), remote.Port()
 	s.connectedAt = now.UnixMilli()
 	s.window = uint16(cfg.InflightMax)
 	s.maxOut = 0
@@ -278,8 +279,8 @@ func (sh *shard) detachConn(s *session) {
 	s.countN(cRecvCnt, uint64(c.Reads()))
 	s.countN(cSendOct, uint64(c.BytesOut()))
 	s.countN(cSendCnt, uint64(c.Writes()))
-	s.cs.sess = nil
-	s.conn, s.cs = nil, nil
+	s.cstate().sess = nil
+	s.conn = nil
 	sh.b.liveN.add(-1)
 	s.updateBusy()
 	s.online.Store(false)

@@ -130,25 +130,27 @@ func (s *session) drain() {
 // sendNew sends a QoS 1/2 delivery under a fresh packet id and keeps it
 // inflight, with a reference to its message, until acknowledged.
 func (s *session) sendNew(d delivery, now int64) {
-	id := s.allocID()
+	x := s.extra()
+	id := s.allocID(x)
 	if !s.sendPublish(d, id, false, now) {
+		s.releaseExtra()
 		return
 	}
 	d.msg.ref()
-	x := s.extra()
 	x.inflight = append(x.inflight, outMsg{d: d, id: id})
 	x.heap += int64(d.msg.size)
 }
 
-// allocID returns a packet id not used by an inflight message.
-func (s *session) allocID() uint16 {
+// allocID returns a packet id not used by an inflight message; x is s's
+// sessExtra.
+func (s *session) allocID(x *sessExtra) uint16 {
 	for {
-		s.nextID++
-		if s.nextID == 0 {
-			s.nextID = 1
+		x.nextID++
+		if x.nextID == 0 {
+			x.nextID = 1
 		}
-		if s.findInflight(s.nextID) < 0 {
-			return s.nextID
+		if s.findInflight(x.nextID) < 0 {
+			return x.nextID
 		}
 	}
 }
@@ -177,7 +179,11 @@ func (s *session) sendPublish(d delivery, id uint16, dup bool, now int64) bool {
 	// batch; QoS 0 copies share all the bytes, QoS 1/2 copies get their own
 	// header up to the packet id and share the rest (topic aside, that is
 	// the properties and the payload).
-	shareable := !d.hasIDs() && (!v5 || d.msg.expireAt == 0 && s.cs.aliasMax == 0)
+	var cs *connState
+	if v5 {
+		cs = s.cstate()
+	}
+	shareable := !d.hasIDs() && (!v5 || d.msg.expireAt == 0 && cs.aliasMax == 0)
 	key := variant{msg: d.msg, gen: d.msg.gen, v5: v5, retain: d.retain, dup: dup, qos: d.qos}
 	if shareable {
 		if e, ok := sh.lookupEncoded(key); ok {
@@ -214,8 +220,8 @@ func (s *session) sendPublish(d delivery, id uint16, dup bool, now int64) bool {
 			sh.ids = d.ids(sh.ids[:0])
 			p.Properties.SubscriptionIDs = sh.ids
 		}
-		if s.cs.aliasMax > 0 {
-			s.cs.outAlias(&p)
+		if cs.aliasMax > 0 {
+			cs.outAlias(&p)
 		}
 	}
 	if s.maxOut > 0 && p.Size(s.version) > int(s.maxOut) {

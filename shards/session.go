@@ -39,13 +39,12 @@ type session struct {
 	// class):
 	cfg            *Config     // the zone of the listener it last connected through
 	acl            *auth.Cache // nil until the first ACL decision
-	conn           *netio.Conn
-	cs             *connState
+	conn           *netio.Conn // its connState is conn.Data (cstate)
 	username       string
-	remote         netip.AddrPort
-	createdAt      int64 // Unix ms
-	connectedAt    int64 // Unix ms
-	disconnectedAt int64 // Unix ms
+	remoteIP       netip.Addr // with remotePort, the last connection's peer
+	createdAt      int64      // Unix ms
+	connectedAt    int64      // Unix ms
+	disconnectedAt int64      // Unix ms
 
 	will     *willMsg // nil when none
 	expireAt int64    // Unix ns an offline session ends; 0 when none
@@ -64,7 +63,7 @@ type session struct {
 	expiry     uint32 // Session Expiry Interval, seconds
 	window     uint16 // min(InflightMax, client's Receive Maximum); InflightMax ≤ 65535
 	keepalive  uint16
-	nextID     uint16 // outbound QoS 1/2
+	remotePort uint16
 	version    mqtt.Version
 	authn      bool // the client authenticated with a password
 	dead       bool // the session ended; deliveries to it are dropped
@@ -78,7 +77,7 @@ type session struct {
 
 // sessExtra is the part of a session that an idle connected client (the
 // common case: subscribed, nothing in flight) does not use: the outbound
-// QoS 1/2 window and queue, the inbound QoS 2 exchanges, the drop counters
+// QoS 1/2 window, queue and packet ids, the inbound QoS 2 exchanges, the drop counters
 // and the high parts of counters past 32 bits. A session gets one on first
 // use (session.extra) and gives it back to its shard's free list when it
 // holds nothing again (session.releaseExtra); drop counts and high parts
@@ -88,7 +87,8 @@ type sessExtra struct {
 	inflight  []outMsg // in send order
 	queue     []delivery
 	queueHead int
-	heap      int64 // bytes held by queue and inflight
+	heap      int64  // bytes held by queue and inflight
+	nextID    uint16 // the last packet id used; ids are unique among inflight only
 
 	// inbound QoS 2: packet id → arrival (Unix ns)
 	awaitRel map[uint16]int64
@@ -170,6 +170,16 @@ func (s *session) queueLen() int {
 		return 0
 	}
 	return len(s.x.queue) - s.x.queueHead
+}
+
+// cstate returns the broker's state of s's connection, nil when s is
+// offline.
+func (s *session) cstate() *connState {
+	if s.conn == nil {
+		return nil
+	}
+	cs, _ := s.conn.Data.(*connState)
+	return cs
 }
 
 // inflightLen returns the number of unacknowledged outbound messages.

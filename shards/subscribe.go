@@ -45,7 +45,7 @@ func (sh *shard) onSubscribe(s *session, h mqtt.FixedHeader, body []byte) error 
 			retained = append(retained, pending{filter, opts})
 		}
 	}
-	if s.version == mqtt.V5 && s.cs != nil && !s.cs.noProblemInfo {
+	if cs := s.cstate(); s.version == mqtt.V5 && cs != nil && !cs.noProblemInfo {
 		suback5Reason(s, &ack, p.Subscriptions)
 	}
 	start := len(sh.enc)
