@@ -89,3 +89,32 @@ func TestOverlapDedupManyHits(t *testing.T) {
 		})
 	}
 }
+
+// TestSessExtraAllocs holds a session's take and give-back of its
+// sessExtra to no allocation once the shard's free list has one: a message
+// queued for an offline session takes an extra, and emptying the queue
+// gives it back, as a subscriber acknowledging each QoS 1 message does.
+func TestSessExtraAllocs(t *testing.T) {
+	b, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := newShard(b, &netio.Loop{})
+	s := newSession(sh, "extra-allocs", sh.loop.Now())
+	sh.sessions[s.id] = s
+	p := &mqtt.Publish{QoS: 1, Topic: []byte("a/b"), Payload: []byte("payload")}
+	assertNoAllocs(t, func() {
+		m := b.newMessage(p, p.Topic, []byte("pub"), nil, sh.loop.Now())
+		s.deliver(delivery{msg: m, qos: 1}) // offline: queued
+		m.release()
+		if s.x == nil || s.queueLen() != 1 {
+			t.Fatalf("queued %d with extra %p", s.queueLen(), s.x)
+		}
+		d := s.dequeue()
+		d.msg.release()
+		s.releaseExtra()
+		if s.x != nil || len(sh.extras) != 1 {
+			t.Fatalf("extra %p kept, %d on the free list", s.x, len(sh.extras))
+		}
+	})
+}

@@ -18,6 +18,7 @@ func TestSessionSize(t *testing.T) {
 		{name: "session", size: unsafe.Sizeof(session{}), max: 256},
 		{name: "sessCounters", size: unsafe.Sizeof(sessCounters{}), max: 15 * 4},
 		{name: "willMsg", size: unsafe.Sizeof(willMsg{}), max: 24},
+		{name: "sessExtra", size: unsafe.Sizeof(sessExtra{}), max: 144},
 		{name: "connState", size: unsafe.Sizeof(connState{}), max: 48},
 	}
 	for _, tt := range tests {
