@@ -86,44 +86,59 @@ func (s *session) drops() *sessDrops {
 	return &s.extra().drops
 }
 
-// counterValues returns s's accumulated counters as Counters, the gauges
-// and limits zero and the live connection's socket counters not included.
-func (s *session) counterValues() Counters {
-	var v [nCounters]int64
-	for i, n := range s.counters {
-		v[i] = int64(n)
-	}
-	var d sessDrops
+// readCounters sets c's accumulated counters to s's, the live
+// connection's socket counters not included; it leaves the gauges and
+// limits alone. It runs on s's shard, for every session at each stats
+// interval, so it writes into c rather than returning a copy.
+func (s *session) readCounters(c *Counters) {
+	n := &s.counters
+	c.RecvOct = int64(n[cRecvOct])
+	c.RecvCnt = int64(n[cRecvCnt])
+	c.RecvPkt = int64(n[cRecvPkt])
+	c.RecvMsg = int64(n[cRecvMsg])
+	c.RecvMsgQoS0 = int64(n[cRecvMsgQoS0])
+	c.RecvMsgQoS1 = int64(n[cRecvMsgQoS1])
+	c.RecvMsgQoS2 = int64(n[cRecvMsgQoS2])
+	c.SendOct = int64(n[cSendOct])
+	c.SendCnt = int64(n[cSendCnt])
+	c.SendPkt = int64(n[cSendPkt])
+	c.SendMsg = int64(n[cSendMsg])
+	c.SendMsgQoS0 = int64(n[cSendMsgQoS0])
+	c.SendMsgQoS1 = int64(n[cSendMsgQoS1])
+	c.SendMsgQoS2 = int64(n[cSendMsgQoS2])
+	c.Reductions = int64(n[cReductions])
 	if x := s.x; x != nil {
-		d = x.drops
-		if x.high != nil {
-			for i, n := range x.high {
-				v[i] += n
-			}
-		}
+		x.addTo(c)
 	}
-	return Counters{
-		MqueueDropped:                    d.MqueueDropped,
-		RecvOct:                          v[cRecvOct],
-		RecvCnt:                          v[cRecvCnt],
-		RecvPkt:                          v[cRecvPkt],
-		RecvMsg:                          v[cRecvMsg],
-		RecvMsgQoS0:                      v[cRecvMsgQoS0],
-		RecvMsgQoS1:                      v[cRecvMsgQoS1],
-		RecvMsgQoS2:                      v[cRecvMsgQoS2],
-		RecvMsgDropped:                   d.RecvMsgDropped,
-		RecvMsgDroppedAwaitPubrelTimeout: d.RecvMsgDroppedAwaitPubrelTimeout,
-		SendOct:                          v[cSendOct],
-		SendCnt:                          v[cSendCnt],
-		SendPkt:                          v[cSendPkt],
-		SendMsg:                          v[cSendMsg],
-		SendMsgQoS0:                      v[cSendMsgQoS0],
-		SendMsgQoS1:                      v[cSendMsgQoS1],
-		SendMsgQoS2:                      v[cSendMsgQoS2],
-		SendMsgDropped:                   d.SendMsgDropped,
-		SendMsgDroppedExpired:            d.SendMsgDroppedExpired,
-		SendMsgDroppedQueueFull:          d.SendMsgDroppedQueueFull,
-		SendMsgDroppedTooLarge:           d.SendMsgDroppedTooLarge,
-		Reductions:                       v[cReductions],
+}
+
+// addTo adds x's drop counters and the counters' high parts to c.
+func (x *sessExtra) addTo(c *Counters) {
+	d := &x.drops
+	c.MqueueDropped = d.MqueueDropped
+	c.RecvMsgDropped = d.RecvMsgDropped
+	c.RecvMsgDroppedAwaitPubrelTimeout = d.RecvMsgDroppedAwaitPubrelTimeout
+	c.SendMsgDropped = d.SendMsgDropped
+	c.SendMsgDroppedExpired = d.SendMsgDroppedExpired
+	c.SendMsgDroppedQueueFull = d.SendMsgDroppedQueueFull
+	c.SendMsgDroppedTooLarge = d.SendMsgDroppedTooLarge
+	h := x.high
+	if h == nil {
+		return
 	}
+	c.RecvOct += h[cRecvOct]
+	c.RecvCnt += h[cRecvCnt]
+	c.RecvPkt += h[cRecvPkt]
+	c.RecvMsg += h[cRecvMsg]
+	c.RecvMsgQoS0 += h[cRecvMsgQoS0]
+	c.RecvMsgQoS1 += h[cRecvMsgQoS1]
+	c.RecvMsgQoS2 += h[cRecvMsgQoS2]
+	c.SendOct += h[cSendOct]
+	c.SendCnt += h[cSendCnt]
+	c.SendPkt += h[cSendPkt]
+	c.SendMsg += h[cSendMsg]
+	c.SendMsgQoS0 += h[cSendMsgQoS0]
+	c.SendMsgQoS1 += h[cSendMsgQoS1]
+	c.SendMsgQoS2 += h[cSendMsgQoS2]
+	c.Reductions += h[cReductions]
 }

@@ -9,7 +9,8 @@ import (
 // stats returns s's counters now, the live connection's socket counters
 // included. It runs on s's shard.
 func (s *session) stats() Counters {
-	c := s.counterValues()
+	var c Counters
+	s.readCounters(&c)
 	cfg := s.cfg
 	c.SubscriptionsCnt = int64(len(s.subs))
 	c.SubscriptionsMax = int64(cfg.SubscriptionsMax)
