@@ -16,6 +16,15 @@ type tupleKey struct {
 	cleanStart bool
 }
 
+// matches reports whether k satisfies f's conditions on the tuple columns.
+func (k *tupleKey) matches(f *Filter) bool {
+	return (f.ConnState == "" || k.state == f.ConnState) &&
+		(f.Zone == "" || k.zone == f.Zone) &&
+		(f.ProtoName == "" || k.protoName == f.ProtoName) &&
+		(f.ProtoVer == 0 || k.protoVer == f.ProtoVer) &&
+		(f.CleanStart == nil || k.cleanStart == *f.CleanStart)
+}
+
 // tupleOf returns r's combination.
 func tupleOf(r *Row) tupleKey {
 	return tupleKey{r.ConnState, r.Zone, r.ProtoName, r.ProtoVer, r.CleanStart}
@@ -55,14 +64,9 @@ func (c *Catalog) countTuples(f *Filter) (int64, bool) {
 		return 0, false
 	}
 	var n int64
-	for id, k := range c.tupleKeys {
-		v := c.tupleCounts[id]
-		if (f.ConnState == "" || k.state == f.ConnState) &&
-			(f.Zone == "" || k.zone == f.Zone) &&
-			(f.ProtoName == "" || k.protoName == f.ProtoName) &&
-			(f.ProtoVer == 0 || k.protoVer == f.ProtoVer) &&
-			(f.CleanStart == nil || k.cleanStart == *f.CleanStart) {
-			n += v
+	for id := range c.tupleKeys {
+		if c.tupleKeys[id].matches(f) {
+			n += c.tupleCounts[id]
 		}
 	}
 	return n, true

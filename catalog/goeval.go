@@ -128,12 +128,7 @@ func (c *Catalog) goEval(f *Filter, cur *cursor, offset int, from []int64, fam s
 	if tupleCond {
 		tupleOK = make([]bool, len(c.tupleKeys))
 		for id := range c.tupleKeys {
-			k := &c.tupleKeys[id]
-			tupleOK[id] = (f.ConnState == "" || k.state == f.ConnState) &&
-				(f.Zone == "" || k.zone == f.Zone) &&
-				(f.ProtoName == "" || k.protoName == f.ProtoName) &&
-				(f.ProtoVer == 0 || k.protoVer == f.ProtoVer) &&
-				(f.CleanStart == nil || k.cleanStart == *f.CleanStart)
+			tupleOK[id] = c.tupleKeys[id].matches(f)
 		}
 	}
 	// columns checks the conditions on slab columns of slot j of sb.
