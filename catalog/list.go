@@ -93,17 +93,19 @@ func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 			}
 			counted = true
 		}
-		pl = choosePlan(fam, p.Count, c.rows.Load())
+		// With a lower bound of the matches' clientids (below), the
+		// clientid order from there skips everything before the first
+		// match, which for a range correlated with clientid (the common
+		// case: ids handed out in order) is most of what a scan reads.
 		if gr.minID != "" && !f.Desc {
-			// The Go-side scan saw every match and bounded their
-			// clientids from below: scanning the clientid order from
-			// there skips everything before the first match, which for
-			// a range correlated with clientid (the common case: ids
-			// handed out in order) is most of what the scan would read.
 			pl = scanPlan(fam)
-			pl.minID = gr.minID
+		} else {
+			pl = choosePlan(fam, p.Count, c.rows.Load())
 		}
-	} else if gr.minID != "" && !gr.ordered && f.orderColumn().Name == "clientid" && !f.Desc {
+	}
+	if gr.minID != "" && !gr.ordered && f.orderColumn().Name == "clientid" && !f.Desc {
+		// The Go-side scan saw every match and bounded their clientids
+		// from below.
 		pl.minID = gr.minID
 	}
 
