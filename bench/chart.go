@@ -15,16 +15,7 @@ import (
 // when either number is missing.
 func (rep *Report) Relative(m Metric, broker string) (float64, bool) {
 	own := rep.Spread(m, broker)
-	best, found := 0.0, false
-	for _, p := range peers {
-		s := rep.Spread(m, p)
-		if s.N == 0 {
-			continue
-		}
-		if !found || (m.HigherIsBetter && s.Median > best) || (!m.HigherIsBetter && s.Median < best) {
-			best, found = s.Median, true
-		}
-	}
+	best, found := rep.bestPeer(m)
 	if own.N == 0 || !found || best <= 0 || own.Median <= 0 {
 		return 0, false
 	}

@@ -147,7 +147,16 @@ var peers = []string{BrokerMosquitto, BrokerMochi}
 // either is missing.
 func (rep *Report) Ratio(m Metric) (float64, bool) {
 	own := rep.Spread(m, BrokerShardmq)
-	best, found := 0.0, false
+	best, found := rep.bestPeer(m)
+	if own.N == 0 || !found || best == 0 {
+		return 0, false
+	}
+	return own.Median / best, true
+}
+
+// bestPeer returns the best peer's median for m (the highest for
+// HigherIsBetter metrics, else the lowest), and false when no peer has one.
+func (rep *Report) bestPeer(m Metric) (best float64, found bool) {
 	for _, p := range peers {
 		s := rep.Spread(m, p)
 		if s.N == 0 {
@@ -157,10 +166,7 @@ func (rep *Report) Ratio(m Metric) (float64, bool) {
 			best, found = s.Median, true
 		}
 	}
-	if own.N == 0 || !found || best == 0 {
-		return 0, false
-	}
-	return own.Median / best, true
+	return best, found
 }
 
 // cell renders a spread: the median, and "(min–max)" when there were
