@@ -178,18 +178,10 @@ func (l latencies) report(b *testing.B, prefix string) {
 
 // seedFilters returns a random instance of each benchmarked filter; the
 // random part varies the value so that no single plan stays cached warm.
-func seedFilters(n int) []struct {
-	name  string
-	combo bool
-	make  func(rng *rand.Rand) Filter
-} {
+func seedFilters(n int) []seedFilter {
 	hour := int64(3_600_000)
 	created := func(rng *rand.Rand) int64 { return benchEpoch + rng.Int64N(29*benchDay) }
-	return []struct {
-		name  string
-		combo bool
-		make  func(rng *rand.Rand) Filter
-	}{
+	return []seedFilter{
 		{"none", false, func(*rand.Rand) Filter { return Filter{} }},
 		{"clientid", false, func(r *rand.Rand) Filter {
 			return Filter{ClientIDs: []string{fmt.Sprintf("dev-%07d", r.IntN(n))}}
@@ -323,12 +315,12 @@ func BenchmarkSnapshot(b *testing.B) {
 	c, n := sharedCatalog(b)
 	ctx := context.Background()
 	const changed = 100_000
-	var filters []namedFilter
+	var filters []seedFilter
 	for _, sf := range seedFilters(n) {
 		if sf.name == "top10_recv_oct" || strings.HasPrefix(sf.name, "like") || sf.name == "mqueue_len>0" {
 			continue // measured above; the reader mix is the seed filters
 		}
-		filters = append(filters, namedFilter{sf.name, sf.make})
+		filters = append(filters, sf)
 	}
 	for _, kind := range []string{"stats", "lifecycle"} {
 		for _, readers := range []string{"closed4", "open100"} {
@@ -339,17 +331,19 @@ func BenchmarkSnapshot(b *testing.B) {
 	}
 }
 
-// namedFilter is one reader filter of BenchmarkSnapshot.
-type namedFilter struct {
-	name string
-	make func(*rand.Rand) Filter
+// seedFilter is one benchmarked filter: a random instance of it, and
+// whether it combines several conditions.
+type seedFilter struct {
+	name  string
+	combo bool
+	make  func(rng *rand.Rand) Filter
 }
 
 // snapGen numbers the snapshots of BenchmarkSnapshot across its cases.
 var snapGen int
 
 // benchSnapshot runs one BenchmarkSnapshot case.
-func benchSnapshot(ctx context.Context, b *testing.B, c *Catalog, n int, kind, readers string, changed int, filters []namedFilter) {
+func benchSnapshot(ctx context.Context, b *testing.B, c *Catalog, n int, kind, readers string, changed int, filters []seedFilter) {
 	b.ReportAllocs()
 	c.maxHold.Store(0)
 	rng := rand.New(rand.NewPCG(5, 6))
