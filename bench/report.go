@@ -72,33 +72,32 @@ type Metric struct {
 // Metrics returns the summary table's rows in order.
 func Metrics() []Metric {
 	rate := func(r Result) (float64, bool) { return r.Rate, r.Delivered > 0 }
+	connectRate := func(r Result) (float64, bool) { return r.ConnectRate, r.ConnectRate > 0 }
+	idleMem := func(r Result) (float64, bool) { return r.BytesPerConn, r.Conns > 0 && r.RSS > 0 }
+	apiP99 := func(r Result) (float64, bool) { return float64(r.API.P99), r.API.Count > 0 }
+	dur := func(v float64) string { return fmtDur(int64(v)) }
 	var ms []Metric
 	for _, s := range []string{ScenarioFanIn, ScenarioFanOut, ScenarioP2P0, ScenarioP2P1, ScenarioP2P2} {
 		ms = append(ms, Metric{Row: s, Scenario: s, Name: "deliveries/s", HigherIsBetter: true,
 			Value: rate, Format: fmtCount})
 	}
+	ms = append(ms, Metric{Row: ScenarioFixedRate, Scenario: ScenarioFixedRate, Name: "p99 latency",
+		Value:  func(r Result) (float64, bool) { return float64(r.Latency.P99), r.Latency.Count > 0 },
+		Format: dur})
+	// Each storm gives two rows: its connect rate and the idle memory.
+	for _, s := range []struct{ scenario, idleRow string }{
+		{ScenarioStorm, "idle-mem"}, {ScenarioStormMax, "idle-mem-max"},
+	} {
+		ms = append(ms,
+			Metric{Row: s.scenario, Scenario: s.scenario, Name: "connects/s", HigherIsBetter: true,
+				Value: connectRate, Format: fmtCount},
+			Metric{Row: s.idleRow, Scenario: s.scenario, Name: "broker RSS/idle conn",
+				Value: idleMem, Format: fmtBytes})
+	}
 	return append(ms,
-		Metric{Row: ScenarioFixedRate, Scenario: ScenarioFixedRate, Name: "p99 latency",
-			Value:  func(r Result) (float64, bool) { return float64(r.Latency.P99), r.Latency.Count > 0 },
-			Format: func(v float64) string { return fmtDur(int64(v)) }},
-		Metric{Row: ScenarioStorm, Scenario: ScenarioStorm, Name: "connects/s", HigherIsBetter: true,
-			Value:  func(r Result) (float64, bool) { return r.ConnectRate, r.ConnectRate > 0 },
-			Format: fmtCount},
-		Metric{Row: "idle-mem", Scenario: ScenarioStorm, Name: "broker RSS/idle conn",
-			Value:  func(r Result) (float64, bool) { return r.BytesPerConn, r.Conns > 0 && r.RSS > 0 },
-			Format: fmtBytes},
-		Metric{Row: ScenarioStormMax, Scenario: ScenarioStormMax, Name: "connects/s", HigherIsBetter: true,
-			Value:  func(r Result) (float64, bool) { return r.ConnectRate, r.ConnectRate > 0 },
-			Format: fmtCount},
-		Metric{Row: "idle-mem-max", Scenario: ScenarioStormMax, Name: "broker RSS/idle conn",
-			Value:  func(r Result) (float64, bool) { return r.BytesPerConn, r.Conns > 0 && r.RSS > 0 },
-			Format: fmtBytes},
-		Metric{Row: ScenarioAPI, Scenario: ScenarioAPI, Name: "GET /clients p99",
-			Value:  func(r Result) (float64, bool) { return float64(r.API.P99), r.API.Count > 0 },
-			Format: func(v float64) string { return fmtDur(int64(v)) }},
+		Metric{Row: ScenarioAPI, Scenario: ScenarioAPI, Name: "GET /clients p99", Value: apiP99, Format: dur},
 		Metric{Row: ScenarioAPICatalog, Scenario: ScenarioAPICatalog, Name: "GET /clients p99 over the catalog",
-			Value:  func(r Result) (float64, bool) { return float64(r.API.P99), r.API.Count > 0 },
-			Format: func(v float64) string { return fmtDur(int64(v)) }},
+			Value: apiP99, Format: dur},
 	)
 }
 
