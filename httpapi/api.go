@@ -119,14 +119,8 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.serveOps(w, r) {
 		return
 	}
-	key, secret, ok := r.BasicAuth()
+	role, ok := a.authenticate(w, r)
 	if !ok {
-		unauthorized(w)
-		return
-	}
-	role, ok := a.keys.Check(key, secret)
-	if !ok {
-		unauthorized(w)
 		return
 	}
 	if !a.allowed(role, r) {
@@ -153,6 +147,21 @@ func (a *API) allowed(role Role, r *http.Request) bool {
 		return r.Method == http.MethodPost && (r.URL.Path == a.publishPath || r.URL.Path == a.publishBulkPath)
 	}
 	return false
+}
+
+// authenticate checks the request's API key and secret (basic auth) and
+// returns the key's role; when they are missing or wrong it writes the 401
+// and returns false.
+func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Role, bool) {
+	key, secret, ok := r.BasicAuth()
+	if ok {
+		var role Role
+		if role, ok = a.keys.Check(key, secret); ok {
+			return role, true
+		}
+	}
+	unauthorized(w)
+	return 0, false
 }
 
 func unauthorized(w http.ResponseWriter) {

@@ -155,14 +155,8 @@ func (a *API) serveOps(w http.ResponseWriter, r *http.Request) bool {
 // serveMetrics serves /metrics, with the API key check when asked for.
 func (a *API) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	if a.ops.metricsAuth {
-		key, secret, ok := r.BasicAuth()
+		role, ok := a.authenticate(w, r)
 		if !ok {
-			unauthorized(w)
-			return
-		}
-		role, ok := a.keys.Check(key, secret)
-		if !ok {
-			unauthorized(w)
 			return
 		}
 		if role != RoleAdministrator && role != RoleViewer {
