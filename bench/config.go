@@ -205,7 +205,7 @@ func (c Config) Validate() error {
 		return bad("FixedRate", "must be positive")
 	case c.StormConns < 1 || c.StormConcurrency < 1 || c.ConnsPerProcess < 1 || c.CatalogRows < 1 || c.StormConnsMax < 1:
 		return bad("StormConns", "storm sizes must be positive")
-	case (max(c.StormConns, c.StormConnsMax)+c.ConnsPerProcess-1)/c.ConnsPerProcess > maxStormJobs:
+	case stormJobs(max(c.StormConns, c.StormConnsMax), c.ConnsPerProcess) > maxStormJobs:
 		return bad("ConnsPerProcess", fmt.Sprintf("a storm needs more than %d generator processes", maxStormJobs))
 	}
 	return nil

@@ -180,6 +180,12 @@ func stormSource(i int) string {
 // maxStormJobs is the number of source addresses stormSource can give.
 const maxStormJobs = 253
 
+// stormJobs returns the number of generator processes (jobs) a storm of n
+// connections takes: one per perProcess connections.
+func stormJobs(n, perProcess int) int {
+	return (n + perProcess - 1) / perProcess
+}
+
 // runStorm runs the connection storm and measures the idle memory.
 func runStorm(ctx context.Context, cfg Config, in *Instance, r Result) Result {
 	var rss0 int64
@@ -189,7 +195,7 @@ func runStorm(ctx context.Context, cfg Config, in *Instance, r Result) Result {
 		cpu0, _ = procCPU(in.PID)
 	}
 	n := cfg.StormConns
-	procs := (n + cfg.ConnsPerProcess - 1) / cfg.ConnsPerProcess
+	procs := stormJobs(n, cfg.ConnsPerProcess)
 	jobs := make([]stormJob, procs)
 	for i := range jobs {
 		jobs[i] = stormJob{Addr: in.Addr, Version: cfg.Version, Prefix: fmt.Sprintf("storm%d", i),
