@@ -94,17 +94,10 @@ func (b *Broker) Stats(ctx context.Context) (BrokerStats, error) {
 	}
 	b.sharedSubs.set(shared)
 	b.topics.set(int64(len(topics)))
-	b.retainedN.set(int64(b.retain.Len()))
-	b.subsN.set(int64(b.index.Len()))
-	return BrokerStats{
-		Connections: b.sessionsN.n.Load(), ConnectionsMax: b.sessionsN.max.Load(),
-		LiveConnections: b.liveN.n.Load(), LiveConnectionsMax: b.liveN.max.Load(),
-		Sessions: b.sessionsN.n.Load(), SessionsMax: b.sessionsN.max.Load(),
-		Subscriptions: b.subsN.n.Load(), SubscriptionsMax: b.subsN.max.Load(),
-		SubscriptionsShared: b.sharedSubs.n.Load(), SubscriptionsSharedMax: b.sharedSubs.max.Load(),
-		Topics: b.topics.n.Load(), TopicsMax: b.topics.max.Load(),
-		Retained: b.retainedN.n.Load(), RetainedMax: b.retainedN.max.Load(),
-	}, nil
+	st := b.Levels()
+	st.SubscriptionsShared, st.SubscriptionsSharedMax = b.sharedSubs.n.Load(), b.sharedSubs.max.Load()
+	st.Topics, st.TopicsMax = b.topics.n.Load(), b.topics.max.Load()
+	return st, nil
 }
 
 // ListSubscriptions calls yield for every subscription of every session,
