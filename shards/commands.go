@@ -1,7 +1,6 @@
 package shards
 
 import (
-	"bytes"
 	"context"
 	"time"
 
@@ -177,9 +176,9 @@ func (b *Broker) Publish(ctx context.Context, req PublishRequest) (int, error) {
 	sh := b.anyShard()
 	if sh == nil {
 		if req.Retain {
-			m := b.newMessage(p, []byte(req.Topic), nil, nil, time.Now())
-			r := &Retained{Topic: req.Topic, Payload: bytes.Clone(m.payload), QoS: m.qos, Stored: time.Now(),
-				ExpiryInterval: m.expiry, Properties: encodeProps(m.props)}
+			now := time.Now()
+			m := b.newMessage(p, []byte(req.Topic), nil, nil, now)
+			r := m.retained(now)
 			m.release()
 			_ = b.retain.Set(r)
 		}

@@ -155,13 +155,19 @@ func (sh *shard) sendRetained(s *session, filter string, opts SubOptions) {
 // keeps copies: it holds no reference to m, whose bytes return to the
 // pool once it is delivered.
 func (sh *shard) storeRetained(m *message) {
+	_ = sh.b.retain.Set(m.retained(sh.loop.Now()))
+}
+
+// retained returns a copy of m as the retained store keeps it, stored at
+// stored; it holds no reference to m.
+func (m *message) retained(stored time.Time) *Retained {
 	m.mustLive()
 	r := &Retained{Topic: string(m.topic), Payload: bytes.Clone(m.payload), QoS: m.qos,
-		Stored: sh.loop.Now(), ExpiryInterval: m.expiry}
+		Stored: stored, ExpiryInterval: m.expiry}
 	if len(m.payload) > 0 {
 		r.Properties = encodeProps(m.props)
 	}
-	_ = sh.b.retain.Set(r)
+	return r
 }
 
 // encodeProps returns the forwarded properties of a message in their MQTT
