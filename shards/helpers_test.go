@@ -189,6 +189,33 @@ func (rc *rawClient) readPublish() *mqtt.Publish {
 	return p
 }
 
+// readPublishAck reads the two packets a client subscribed to its own
+// QoS 1/2 PUBLISH gets back in one batch, in either order: the
+// acknowledgement ack and the routed PUBLISH, which it decodes. It fails
+// the test on any other packet and returns the PUBLISH and the bytes of
+// both packets.
+func (rc *rawClient) readPublishAck(ack mqtt.PacketType) (*mqtt.Publish, int) {
+	rc.t.Helper()
+	var p *mqtt.Publish
+	acked, n := false, 0
+	for range 2 {
+		h, body := rc.read()
+		n += h.HeaderLen + len(body)
+		switch {
+		case h.Type == mqtt.TypePublish && p == nil:
+			p = new(mqtt.Publish)
+			if err := p.Decode(h, body, rc.v); err != nil {
+				rc.t.Fatal(err)
+			}
+		case h.Type == ack && !acked:
+			acked = true
+		default:
+			rc.t.Fatalf("got %v, want one %v and one PUBLISH", h.Type, ack)
+		}
+	}
+	return p, n
+}
+
 // expectClosed reads until the broker closes the connection and returns
 // the reason code of a DISCONNECT received on the way (0 when none).
 func (rc *rawClient) expectClosed() (mqtt.ReasonCode, bool) {

@@ -94,27 +94,11 @@ func TestSessExtraReleased(t *testing.T) {
 	// PUBLISH routed back to it, returning the latter's packet id.
 	readPair := func(ack mqtt.PacketType) uint16 {
 		t.Helper()
-		var id uint16
-		var acked bool
-		for range 2 {
-			h, body := rc.read()
-			switch h.Type {
-			case mqtt.TypePublish:
-				var p mqtt.Publish
-				if err := p.Decode(h, body, v); err != nil {
-					t.Fatal(err)
-				}
-				id = p.PacketID
-			case ack:
-				acked = true
-			default:
-				t.Fatalf("got %v", h.Type)
-			}
+		p, _ := rc.readPublishAck(ack)
+		if p.PacketID == 0 {
+			t.Fatalf("routed PUBLISH has packet id 0")
 		}
-		if id == 0 || !acked {
-			t.Fatalf("publish id %d, %v acknowledged %v", id, ack, acked)
-		}
-		return id
+		return p.PacketID
 	}
 
 	rc.publish("x/1", "one", 1, false, 2)

@@ -54,26 +54,14 @@ func TestStatsExact(t *testing.T) {
 	cc.recv(t, mqtt.TypePublish)
 	// QoS 1: PUBACK and the PUBLISH back, in one batch.
 	cc.send(mqtt.AppendPublish(nil, &mqtt.Publish{QoS: 1, PacketID: 2, Topic: []byte("st/1"), Payload: []byte("one")}, v))
-	var got1 mqtt.Publish
-	for i := 0; i < 2; i++ {
-		h, body := cc.read()
-		cc.in += int64(h.HeaderLen + len(body))
-		if h.Type == mqtt.TypePublish {
-			_ = got1.Decode(h, body, v)
-		}
-	}
+	got1, n := cc.readPublishAck(mqtt.TypePuback)
+	cc.in += int64(n)
 	cc.send(mqtt.AppendPuback(nil, &mqtt.Puback{PacketID: got1.PacketID}, v))
 	settle("puback", func(r ClientRow) bool { return r.InflightCnt == 0 })
 	// QoS 2 both ways.
 	cc.send(mqtt.AppendPublish(nil, &mqtt.Publish{QoS: 2, PacketID: 3, Topic: []byte("st/2"), Payload: []byte("two")}, v))
-	var got2 mqtt.Publish
-	for i := 0; i < 2; i++ {
-		h, body := cc.read()
-		cc.in += int64(h.HeaderLen + len(body))
-		if h.Type == mqtt.TypePublish {
-			_ = got2.Decode(h, body, v)
-		}
-	}
+	got2, n := cc.readPublishAck(mqtt.TypePubrec)
+	cc.in += int64(n)
 	cc.send(mqtt.AppendPubrel(nil, &mqtt.Pubrel{PacketID: 3}, v))
 	cc.recv(t, mqtt.TypePubcomp)
 	cc.send(mqtt.AppendPubrec(nil, &mqtt.Pubrec{PacketID: got2.PacketID}, v))
