@@ -258,8 +258,10 @@ func (c *Conn) schedule() {
 // is kept while it is used (a subscriber fed by many publishers queues
 // hundreds of writes per batch: dropping the list every batch made it
 // grow again each time, 4.6% of the broker's CPU in the fan-in scenario)
-// and dropped after a batch that used under a quarter of it, so an idle
-// connection does not keep a busy spell's list.
+// and dropped after a batch that used under a quarter of it, so a
+// connection whose traffic falls off does not keep a busy spell's list.
+// It runs only after a batch that wrote: a connection that stops writing
+// altogether keeps its list (24 B per entry) until its next write.
 func (c *Conn) resetOut() {
 	n := len(c.out)
 	clear(c.out)
