@@ -240,7 +240,6 @@ func watchMemory(ctx context.Context, p releasePolicy, release func() releaseRes
 type releaseResult struct {
 	rssBefore, rssFreed, rssAfter int64 // resident bytes before, after FreeOSMemory, after malloc_trim; 0 when unknown
 	freeOS, trim                  time.Duration
-	trimmed                       bool // malloc_trim returned memory
 	trimErr                       error
 }
 
@@ -253,7 +252,7 @@ func releaseMemory() releaseResult {
 	debug.FreeOSMemory()
 	t1 := time.Now()
 	r.rssFreed = residentBytes()
-	r.trimmed, r.trimErr = mallocTrim()
+	r.trimErr = mallocTrim()
 	r.freeOS, r.trim = t1.Sub(t0), time.Since(t1)
 	r.rssAfter = residentBytes()
 	memoryReleases.runs.Add(1)

@@ -40,16 +40,13 @@ import (
 var errNoMallocTrim = errors.New("shardmq: malloc_trim needs glibc")
 
 // mallocTrim returns the free memory of every malloc arena to the OS
-// (SQLite's heap behind the catalog) and reports whether any was returned.
-// It holds each arena's lock while it trims: C allocations wait.
-func mallocTrim() (bool, error) {
-	switch C.shardmq_malloc_trim() {
-	case -1:
-		return false, errNoMallocTrim
-	case 0:
-		return false, nil
+// (SQLite's heap behind the catalog). It holds each arena's lock while it
+// trims: C allocations wait.
+func mallocTrim() error {
+	if C.shardmq_malloc_trim() == -1 {
+		return errNoMallocTrim
 	}
-	return true, nil
+	return nil
 }
 
 // residentBytes returns the process's resident set size, or 0 when

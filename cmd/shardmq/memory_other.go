@@ -8,7 +8,7 @@ import "errors"
 var errNoMallocTrim = errors.New("shardmq: malloc_trim needs linux, cgo and glibc")
 
 // mallocTrim reports that there is no malloc_trim here.
-func mallocTrim() (bool, error) { return false, errNoMallocTrim }
+func mallocTrim() error { return errNoMallocTrim }
 
 // residentBytes returns 0: the resident set size is read from /proc.
 func residentBytes() int64 { return 0 }
