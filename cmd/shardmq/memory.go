@@ -144,8 +144,7 @@ type memSample struct {
 // releaseState is what the policy remembers between samples. Owned by the
 // watching goroutine.
 type releaseState struct {
-	started    bool
-	prev       memSample
+	prev       memSample // zero before the first sample
 	base       uint64    // retained right after the last release, or at start
 	last       time.Time // last release; zero before the first
 	quietSince time.Time // zero while allocating
@@ -153,8 +152,8 @@ type releaseState struct {
 
 // due reports whether a release should run now, given sample s.
 func (p releasePolicy) due(st *releaseState, s memSample) bool {
-	if !st.started {
-		*st = releaseState{started: true, prev: s, base: s.retained, quietSince: s.at}
+	if st.prev.at.IsZero() {
+		*st = releaseState{prev: s, base: s.retained, quietSince: s.at}
 		return false
 	}
 	dt := s.at.Sub(st.prev.at)
@@ -183,10 +182,9 @@ func (p releasePolicy) due(st *releaseState, s memSample) bool {
 	return grown
 }
 
-// released tells the policy a release ran at t and left retained bytes.
-func (st *releaseState) released(t time.Time, retained uint64) {
-	st.base, st.last, st.quietSince = retained, t, time.Time{}
-	st.prev.at = t
+// released tells the policy a release ran and left the heap of sample s.
+func (st *releaseState) released(s memSample) {
+	st.prev, st.base, st.last, st.quietSince = s, s.retained, s.at, time.Time{}
 }
 
 // readMemSample reads the heap through runtime/metrics, which does not stop
@@ -225,7 +223,7 @@ func watchMemory(ctx context.Context, p releasePolicy, release func() releaseRes
 	for {
 		if p.due(&st, readMemSample(buf)) {
 			r := release()
-			st.released(time.Now(), readMemSample(buf).retained)
+			st.released(readMemSample(buf))
 			r.log()
 		}
 		select {

@@ -75,7 +75,7 @@ func TestReleasePolicy(t *testing.T) {
 					if p.due(&st, memSample{at: now, allocs: allocs, retained: retained}) {
 						got = append(got, now.Sub(t0))
 						retained = live
-						st.released(now, retained)
+						st.released(memSample{at: now, allocs: allocs, retained: retained})
 					}
 				}
 			}
