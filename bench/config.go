@@ -16,7 +16,8 @@ import (
 const (
 	// ProfileShort takes about three and a half minutes for all brokers.
 	ProfileShort = "short"
-	// ProfileFull runs longer, with three repeats and 10k connections.
+	// ProfileFull runs longer, with three repeats and a catalog of a
+	// million sessions.
 	ProfileFull = "full"
 )
 
@@ -191,8 +192,10 @@ func (c Config) Validate() error {
 		return bad("Version", "must be 3, 4 or 5")
 	case c.Repeats < 1 || c.Repeats > 100:
 		return bad("Repeats", "must be 1..100")
-	case c.Warmup < 0 || c.Duration < 0 || c.IdleHold < 0:
+	case c.Warmup < 0 || c.Duration < 0:
 		return bad("Duration", "must not be negative")
+	case c.IdleHold < 0:
+		return bad("IdleHold", "must not be negative")
 	case c.PayloadSize < payloadHeader || c.PayloadSize > 1<<20:
 		return bad("PayloadSize", fmt.Sprintf("must be %d..1048576", payloadHeader))
 	case c.FanInPublishers < 1 || c.FanInPublishers > 65535:

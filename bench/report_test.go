@@ -188,20 +188,22 @@ func TestConfigValidate(t *testing.T) {
 		name string
 		mod  func(*Config)
 		ok   bool
+		// field is the field the error must name.
+		field string
 	}{
-		{"defaults", func(*Config) {}, true},
-		{"full", func(c *Config) { c.Profile = ProfileFull }, true},
-		{"bad profile", func(c *Config) { c.Profile = "medium" }, false},
-		{"bad broker", func(c *Config) { c.Brokers = []string{"emqx"} }, false},
-		{"bad scenario", func(c *Config) { c.Scenarios = []string{"nope"} }, false},
-		{"bad version", func(c *Config) { c.Version = 6 }, false},
-		{"payload too small", func(c *Config) { c.PayloadSize = 8 }, false},
-		{"negative duration", func(c *Config) { c.Duration = -1 }, false},
-		{"negative idle hold", func(c *Config) { c.IdleHold = -1 }, false},
-		{"storm needs too many source addresses", func(c *Config) { c.StormConnsMax, c.ConnsPerProcess = 254, 1 }, false},
-		{"storm just fits the source addresses", func(c *Config) { c.StormConns, c.StormConnsMax, c.ConnsPerProcess = 253, 253, 1 }, true},
-		{"too many pairs", func(c *Config) { c.Pairs = 70000 }, false},
-		{"window too big", func(c *Config) { c.Window = 70000 }, false},
+		{"defaults", func(*Config) {}, true, ""},
+		{"full", func(c *Config) { c.Profile = ProfileFull }, true, ""},
+		{"bad profile", func(c *Config) { c.Profile = "medium" }, false, "Profile"},
+		{"bad broker", func(c *Config) { c.Brokers = []string{"emqx"} }, false, "Brokers"},
+		{"bad scenario", func(c *Config) { c.Scenarios = []string{"nope"} }, false, "Scenarios"},
+		{"bad version", func(c *Config) { c.Version = 6 }, false, "Version"},
+		{"payload too small", func(c *Config) { c.PayloadSize = 8 }, false, "PayloadSize"},
+		{"negative duration", func(c *Config) { c.Duration = -1 }, false, "Duration"},
+		{"negative idle hold", func(c *Config) { c.IdleHold = -1 }, false, "IdleHold"},
+		{"storm needs too many source addresses", func(c *Config) { c.StormConnsMax, c.ConnsPerProcess = 254, 1 }, false, "ConnsPerProcess"},
+		{"storm just fits the source addresses", func(c *Config) { c.StormConns, c.StormConnsMax, c.ConnsPerProcess = 253, 253, 1 }, true, ""},
+		{"too many pairs", func(c *Config) { c.Pairs = 70000 }, false, "Pairs"},
+		{"window too big", func(c *Config) { c.Window = 70000 }, false, "Window"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -210,6 +212,9 @@ func TestConfigValidate(t *testing.T) {
 			err := c.Validate()
 			if tc.ok != (err == nil) || (err != nil && !errors.Is(err, ErrConfig)) {
 				t.Fatalf("Validate() = %v, want ok=%v", err, tc.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), ": "+tc.field+" ") {
+				t.Fatalf("Validate() = %v, want it to name %s", err, tc.field)
 			}
 		})
 	}
