@@ -61,17 +61,28 @@ func (b *Broker) shardList() []*shard {
 // ctx's deadline).
 func (b *Broker) eachShard(ctx context.Context, fn func(sh *shard)) error {
 	for _, sh := range b.shardList() {
-		done := make(chan struct{})
-		if err := sh.loop.Execute(func() { fn(sh); close(done) }); err != nil {
-			return ErrNotServing
-		}
-		select {
-		case <-done:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := sh.run(ctx, func() { fn(sh) }); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// run runs fn on sh's loop and waits for it up to ctx's deadline. It
+// returns ErrNotServing when the loop no longer takes functions and ctx's
+// error when it stopped waiting (fn may still run after that, so the
+// caller must not read what fn writes). Safe from any goroutine but sh's.
+func (sh *shard) run(ctx context.Context, fn func()) error {
+	done := make(chan struct{})
+	if err := sh.loop.Execute(func() { fn(); close(done) }); err != nil {
+		return ErrNotServing
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Stats returns broker-wide counts. Safe from any goroutine; it visits
@@ -107,21 +118,14 @@ func (b *Broker) Stats(ctx context.Context) (BrokerStats, error) {
 func (b *Broker) ListSubscriptions(ctx context.Context, yield func(Subscription) bool) error {
 	for _, sh := range b.shardList() {
 		var subs []Subscription
-		done := make(chan struct{})
-		if err := sh.loop.Execute(func() {
+		if err := sh.run(ctx, func() {
 			for _, s := range sh.sessions {
 				for f, o := range s.subs {
 					subs = append(subs, Subscription{ClientID: s.id, Topic: f, Options: o})
 				}
 			}
-			close(done)
 		}); err != nil {
-			return ErrNotServing
-		}
-		select {
-		case <-done:
-		case <-ctx.Done():
-			return ctx.Err()
+			return err
 		}
 		for _, s := range subs {
 			if !yield(s) {

@@ -184,24 +184,19 @@ func (b *Broker) Publish(ctx context.Context, req PublishRequest) (int, error) {
 		}
 		return 0, nil
 	}
-	done := make(chan int, 1)
-	err := sh.loop.Execute(func() {
+	var n int
+	err := sh.run(ctx, func() {
 		m := b.newMessage(p, []byte(req.Topic), nil, nil, sh.loop.Now())
 		if req.Retain {
 			sh.storeRetained(m)
 		}
-		done <- sh.publish(m)
+		n = sh.publish(m)
 		m.release()
 	})
 	if err != nil {
-		return 0, ErrNotServing
+		return 0, err
 	}
-	select {
-	case n := <-done:
-		return n, nil
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
+	return n, nil
 }
 
 // Sessions returns the number of sessions (connected or kept offline).
