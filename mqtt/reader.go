@@ -93,3 +93,28 @@ func appendBytes(dst, b []byte) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(b)))
 	return append(dst, b...)
 }
+
+// readIDAndProperties reads the variable header SUBSCRIBE, UNSUBSCRIBE,
+// SUBACK and UNSUBACK share: a non-zero packet identifier [MQTT-2.2.1-3]
+// and, on MQTT 5, the properties allowed on typ (reset otherwise). It
+// returns a reader positioned at the payload.
+func readIDAndProperties(body []byte, v Version, typ PacketType, id *uint16, props *Properties) (reader, error) {
+	r := reader{b: body}
+	var err error
+	if *id, err = r.uint16(); err != nil {
+		return r, err
+	}
+	if *id == 0 {
+		return r, ErrPacketID
+	}
+	if v != V5 {
+		props.Reset()
+		return r, nil
+	}
+	n, err := props.decode(r.rest(), int(typ))
+	if err != nil {
+		return r, err
+	}
+	r.i += n
+	return r, nil
+}

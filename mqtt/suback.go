@@ -31,24 +31,13 @@ func decodeCodeList(h FixedHeader, body []byte, v Version, t PacketType, v5, v3 
 	if err := checkHeader(h, t); err != nil {
 		return err
 	}
-	r := reader{b: body}
-	var err error
-	if *id, err = r.uint16(); err != nil {
+	r, err := readIDAndProperties(body, v, t, id, props)
+	if err != nil {
 		return err
-	}
-	if *id == 0 {
-		return ErrPacketID // [MQTT-2.2.1-3]
 	}
 	valid := v3
 	if v == V5 {
 		valid = v5
-		n, err := props.decode(r.rest(), int(t))
-		if err != nil {
-			return err
-		}
-		r.i += n
-	} else {
-		props.Reset()
 	}
 	*list = (*list)[:0]
 	if valid == nil {
