@@ -93,7 +93,7 @@ func configureMemory(*app) error {
 // memoryReleases counts the releases and their cost for /metrics.
 var memoryReleases struct {
 	runs     atomic.Int64
-	seconds  atomic.Int64 // nanoseconds, all releases
+	nanos    atomic.Int64 // time spent in all releases
 	returned atomic.Int64 // resident bytes returned (RSS before − after)
 }
 
@@ -254,7 +254,7 @@ func releaseMemory() releaseResult {
 	r.freeOS, r.trim = t1.Sub(t0), time.Since(t1)
 	r.rssAfter = residentBytes()
 	memoryReleases.runs.Add(1)
-	memoryReleases.seconds.Add(int64(r.freeOS + r.trim))
+	memoryReleases.nanos.Add(int64(r.freeOS + r.trim))
 	if r.rssBefore > r.rssAfter && r.rssAfter > 0 {
 		memoryReleases.returned.Add(r.rssBefore - r.rssAfter)
 	}

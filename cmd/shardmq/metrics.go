@@ -182,7 +182,7 @@ func (c *brokerCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descCatMaxHold, cs.MaxChunkHold.Seconds())
 
 	counter(descMemReleases, memoryReleases.runs.Load())
-	ch <- prometheus.MustNewConstMetric(descMemRelSecs, prometheus.CounterValue, float64(memoryReleases.seconds.Load())/1e9)
+	ch <- prometheus.MustNewConstMetric(descMemRelSecs, prometheus.CounterValue, float64(memoryReleases.nanos.Load())/1e9)
 	counter(descMemReleased, memoryReleases.returned.Load())
 }
 
