@@ -85,9 +85,7 @@ func (s *session) reschedule() {
 		}
 	}
 	h := &s.sh.timers
-	if s.heapIdx >= 0 {
-		h.remove(s)
-	}
+	h.remove(s) // a no-op when s is not in the heap
 	s.wakeAt = next
 	if next != 0 && !s.dead {
 		h.push(s)
