@@ -60,7 +60,9 @@ type message struct {
 	// expireAt the Unix nanoseconds it ends at.
 	expiry   uint32
 	expireAt int64
-	size     int
+	// size is what a holder counts m as in its session's heap_size
+	// (sessExtra.heap): its bytes plus 96 for the struct.
+	size int
 }
 
 // forwarded lists the PUBLISH properties a broker forwards unchanged
@@ -235,9 +237,8 @@ func (m *message) recycle() {
 // garbage and every check fails (checkMessages only).
 func (m *message) poison() {
 	m.refs.Store(poisonRefs)
-	b := m.buf[:len(m.buf)]
-	for i := range b {
-		b[i] = poisonByte
+	for i := range m.buf {
+		m.buf[i] = poisonByte
 	}
 	m.qos = 0xFF
 	m.size = -1 << 40
