@@ -99,6 +99,15 @@ func toSubscription(node string, s shards.Subscription) httpapi.Subscription {
 		NL: b2u(o.NoLocal), RAP: b2u(o.RetainAsPublished), RH: o.RetainHandling}
 }
 
+// toSubscriptions converts a client's subscriptions for the API.
+func toSubscriptions(node string, subs []shards.Subscription) []httpapi.Subscription {
+	out := make([]httpapi.Subscription, len(subs))
+	for i, s := range subs {
+		out[i] = toSubscription(node, s)
+	}
+	return out
+}
+
 func b2u(b bool) byte {
 	if b {
 		return 1
@@ -117,11 +126,7 @@ func (a Broker) Subscribe(ctx context.Context, id string, reqs []httpapi.Subscri
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := make([]httpapi.Subscription, len(subs))
-	for i, s := range subs {
-		out[i] = toSubscription(a.Node, s)
-	}
-	return out, nil
+	return toSubscriptions(a.Node, subs), nil
 }
 
 // Unsubscribe removes a client's subscriptions to topics.
@@ -135,11 +140,7 @@ func (a Broker) Subscriptions(ctx context.Context, id string) ([]httpapi.Subscri
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := make([]httpapi.Subscription, len(subs))
-	for i, s := range subs {
-		out[i] = toSubscription(a.Node, s)
-	}
-	return out, nil
+	return toSubscriptions(a.Node, subs), nil
 }
 
 // ListSubscriptions walks the sessions the catalog knows (the broker has no
