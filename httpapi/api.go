@@ -51,7 +51,7 @@ func New(cfg Config, lister Lister, broker Broker, keys *KeyStore) (*API, error)
 	if keys == nil || keys.Len() == 0 {
 		return nil, ErrNoKeys
 	}
-	a := &API{cfg: cfg.withDefaults(), lister: lister, broker: broker, keys: keys}
+	a := &API{cfg: cfg.withDefaults(), lister: lister, broker: broker, keys: keys, ops: ops{requests: newRequestHistogram()}}
 	if _, err := rand.Read(a.idPrefix[:]); err != nil {
 		return nil, fmt.Errorf("httpapi: message id prefix: %w", err)
 	}

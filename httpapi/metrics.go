@@ -30,7 +30,8 @@ type route struct {
 type ops struct {
 	// routes is written by New only.
 	routes []route
-	// requests is the latency of API requests by method, route and status.
+	// requests is the latency of API requests by method, route and status;
+	// made by New before the routes.
 	requests *prometheus.HistogramVec
 	// metrics serves /metrics; nil until EnableMetrics.
 	metrics     http.Handler
@@ -71,9 +72,6 @@ func openAPIPath(p string) string {
 // is the path the document gives instead (a route httprouter holds under
 // a wildcard).
 func (a *API) route(r *httprouter.Router, method, path, pattern string, h handlerFunc) {
-	if a.ops.requests == nil {
-		a.ops.requests = newRequestHistogram()
-	}
 	if pattern == "" {
 		pattern = openAPIPath(path)
 	}
