@@ -83,6 +83,13 @@ func (b *opsBroker) stop(t *testing.T) int {
 	if err := b.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
+	return b.wait(t)
+}
+
+// wait waits for the broker to exit, failing the test after 20 s, and
+// returns the exit code.
+func (b *opsBroker) wait(t *testing.T) int {
+	t.Helper()
 	select {
 	case <-b.exited:
 	case <-time.After(20 * time.Second):

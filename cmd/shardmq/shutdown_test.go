@@ -164,12 +164,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("slow subscriber got %d of %d messages, then %+v; want all, then DISCONNECT 0x8B", got, n, disconnect)
 	}
 
-	select {
-	case <-b.exited:
-	case <-time.After(15 * time.Second):
-		t.Fatal("the broker did not exit")
-	}
-	if code := b.cmd.ProcessState.ExitCode(); code != 0 {
+	if code := b.wait(t); code != 0 {
 		log, _ := os.ReadFile(b.logPath)
 		t.Fatalf("exit code %d\n%s", code, log)
 	}
@@ -246,12 +241,7 @@ func TestShutdownAPIRequests(t *testing.T) {
 		if res.StatusCode != http.StatusAccepted { // no subscriber: 202
 			t.Fatalf("status %d", res.StatusCode)
 		}
-		select {
-		case <-b.exited:
-		case <-time.After(15 * time.Second):
-			t.Fatal("the broker did not exit")
-		}
-		if code := b.cmd.ProcessState.ExitCode(); code != 0 {
+		if code := b.wait(t); code != 0 {
 			log, _ := os.ReadFile(b.logPath)
 			t.Fatalf("exit code %d\n%s", code, log)
 		}
@@ -265,13 +255,9 @@ func TestShutdownAPIRequests(t *testing.T) {
 		if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case <-b.exited:
-		case <-time.After(15 * time.Second):
-			t.Fatal("the broker did not exit at its deadline")
-		}
+		code := b.wait(t)
 		log, _ := os.ReadFile(b.logPath)
-		if code := b.cmd.ProcessState.ExitCode(); code != 1 || !bytes.Contains(log, []byte("context deadline exceeded")) {
+		if code != 1 || !bytes.Contains(log, []byte("context deadline exceeded")) {
 			t.Fatalf("exit code %d, want 1 with the deadline logged\n%s", code, log)
 		}
 	})
