@@ -126,13 +126,7 @@ func TestPasswdTerminal(t *testing.T) {
 			go func() { done <- passwdMain([]string{"-cost", "4", file, "alice"}, slave, &out, &prompts) }()
 			// Type once echo is off (the prompt is written after the
 			// terminal is switched), so what comes back is only echo.
-			deadline := time.Now().Add(5 * time.Second)
-			for !strings.Contains(prompts.String(), "Password: ") {
-				if time.Now().After(deadline) {
-					t.Fatal("no prompt")
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+			waitUntil(t, "the prompt", func() bool { return strings.Contains(prompts.String(), "Password: ") })
 			if _, err := master.WriteString(tc.typed); err != nil {
 				t.Fatal(err)
 			}

@@ -259,17 +259,10 @@ func TestSIGHUP(t *testing.T) {
 	}
 	// The reload runs on the broker's signal goroutine: poll until the log
 	// says it happened, then check the decision.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitUntil(t, "the reload in the log", func() bool {
 		log, _ := os.ReadFile(logPath)
-		if containsLine(string(log), "reloaded password and ACL files") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no reload logged:\n%s", log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return containsLine(string(log), "reloaded password and ACL files")
+	})
 	if got := subCode(t, c, "a/2"); got != 0x80 {
 		t.Fatalf("after SIGHUP: %#x, want 0x80", got)
 	}
