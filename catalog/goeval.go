@@ -5,19 +5,7 @@ import (
 	"container/heap"
 	mbits "math/bits"
 	"slices"
-	"unsafe"
 )
-
-// ctrAt returns counter i (statNames order) of c. Counters is 32 int64
-// fields in that order, laid out like [numStats]int64.
-func ctrAt(c *Counters, i int) int64 {
-	return (*[numStats]int64)(unsafe.Pointer(c))[i]
-}
-
-// ctrPtr returns a pointer to counter i of c.
-func ctrPtr(c *Counters, i int) *int64 {
-	return &(*[numStats]int64)(unsafe.Pointer(c))[i]
-}
 
 // The Go-side evaluator. Some conditions are slow in SQLite at 1M rows
 // because no index can serve them: like_ substrings (~60 ns per row) and
