@@ -66,14 +66,8 @@ func (w *writer) applySeg(m map[string]*Row, outer []map[string]*Row) {
 		}
 		supersede(id)
 		delete(m, id)
-		if !w.inTx {
-			if w.quitting() {
-				return
-			}
-			if err := w.begin(false); err != nil {
-				w.c.fail(err)
-				return
-			}
+		if !w.open(false) {
+			return
 		}
 		args := append(lifeArgs(w.args[:0], r, 0), int64(i)+1)
 		_, err := w.lifeStmts[0].ExecContext(ctx, args...)
@@ -98,14 +92,8 @@ func (w *writer) applySeg(m map[string]*Row, outer []map[string]*Row) {
 		if w.inTx && !w.exclusive {
 			w.commit() // a nested batch left a shared chunk open
 		}
-		if !w.inTx {
-			if w.quitting() {
-				return
-			}
-			if err := w.begin(true); err != nil {
-				w.c.fail(err)
-				return
-			}
+		if !w.open(true) {
+			return
 		}
 		var err error
 		switch {

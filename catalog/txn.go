@@ -40,6 +40,23 @@ func (w *writer) begin(exclusive bool) error {
 	return nil
 }
 
+// open opens a chunk (see begin) unless one is open, and reports whether
+// one is: not when Close was called or BEGIN failed (counted in
+// Stats.Errors).
+func (w *writer) open(exclusive bool) bool {
+	if w.inTx {
+		return true
+	}
+	if w.quitting() {
+		return false
+	}
+	if err := w.begin(exclusive); err != nil {
+		w.c.fail(err)
+		return false
+	}
+	return true
+}
+
 // commit closes the chunk: on success the mirror takes the chunk's effects;
 // on failure the chunk is rolled back and its changes are lost (counted in
 // Stats.Errors), leaving mirror and database consistent.
