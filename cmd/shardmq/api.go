@@ -68,7 +68,7 @@ func startAPI(a *app, cat *catalog.Catalog) (func(context.Context) error, error)
 		return nil, err
 	}
 	api, err := httpapi.New(httpapi.Config{Base: apiFlags.base, Node: a.opts.node}, cat,
-		wire.Broker{Broker: a.broker, Catalog: cat, Node: a.opts.node}, keys)
+		wire.Broker{Broker: a.broker, Node: a.opts.node}, keys)
 	if err != nil {
 		cat.Close()
 		return nil, err

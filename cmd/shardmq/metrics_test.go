@@ -333,7 +333,7 @@ func TestReadiness(t *testing.T) {
 	// status serves a's API and returns GET /status's code.
 	status := func(a *app) int {
 		t.Helper()
-		api, err := httpapi.New(httpapi.Config{}, cat, wire.Broker{Broker: b, Catalog: cat}, keys)
+		api, err := httpapi.New(httpapi.Config{}, cat, wire.Broker{Broker: b}, keys)
 		if err != nil {
 			t.Fatal(err)
 		}
