@@ -140,6 +140,7 @@ func writeUsage(w io.Writer) {
 
 Settings: each flag is also a key of the --config file (TOML, with "_" for "-") and a SHARDMQ_<KEY>
 environment variable (SHARDMQ_MQTT_ADDR). Flags win over variables, variables over the file.
+
 `)
 	d := defaultOptions()
 	for _, s := range settings {
