@@ -16,28 +16,19 @@ PLAIN_PKGS ?= ./mqtt/...
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-deps: ## install the Debian packages the tests and benchmarks use (idempotent, needs root)
-	@missing=""; for p in mosquitto mosquitto-clients curl; do \
-		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	else echo "deps: mosquitto, mosquitto-clients and curl already installed"; fi
-	@# Debian starts a system mosquitto on :1883 after install; the broker and the tests need the port.
-	@if command -v systemctl >/dev/null 2>&1; then systemctl disable --now mosquitto >/dev/null 2>&1 || true; fi
-	@pkill -x mosquitto 2>/dev/null || true
-	$(GO) mod download
+deps: ## install mosquitto, its clients and curl when missing (needs root then; silent when all are there)
+	@bash .ci/deps
+	@$(GO) mod download
 
 build: ## build the broker and the benchmark tool into ./bin
+	@echo "building $(BIN)/shardmq and $(BIN)/shardmq-bench (the first build compiles SQLite with cgo: a few minutes)"
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 run: build ## start the broker with embedded defaults (MQTT 127.0.0.1:1883, API 127.0.0.1:18083)
 	$(BIN)/shardmq --data-dir $(DATA)
 
-test: ## go vet, then every test (-race on the packages with concurrency)
+test: deps ## set up (deps), go vet, then every test (-race on the packages with concurrency)
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 5m $(PLAIN_PKGS)
 	$(GO) test -count=1 -timeout 5m -race $(RACE_PKGS)

@@ -29,7 +29,7 @@ func uncommented(t *testing.T) string {
 
 // TestExampleNamesEverySetting checks that the example file shows every
 // setting (optional ones commented out) and every zone and listener key,
-// and that every flag of the broker is a setting.
+// and that every flag of the broker is a setting or one of the actions.
 func TestExampleNamesEverySetting(t *testing.T) {
 	var plain, full map[string]any
 	if _, err := toml.DecodeFile(exampleFile, &plain); err != nil {
@@ -39,8 +39,8 @@ func TestExampleNamesEverySetting(t *testing.T) {
 		t.Fatalf("example with the optional settings enabled: %v", err)
 	}
 	for _, s := range settings {
-		if _, ok := full[s.key()]; !ok {
-			t.Errorf("setting %s is not in %s", s.key(), exampleFile)
+		if _, ok := full[s.key]; !ok {
+			t.Errorf("setting %s is not in %s", s.key, exampleFile)
 		}
 	}
 	zones, _ := full[zonesKey].(map[string]any)
@@ -49,28 +49,34 @@ func TestExampleNamesEverySetting(t *testing.T) {
 	}
 	for _, z := range zones {
 		zm := z.(map[string]any)
-		for _, k := range zoneKeys {
+		for _, k := range zoneKeys() {
 			if _, ok := zm[k]; !ok {
 				t.Errorf("zone key %s is not in %s", k, exampleFile)
 			}
 		}
-		if len(zm) != len(zoneKeys) {
-			t.Errorf("example zone has %d keys, want the %d zone keys", len(zm), len(zoneKeys))
+		if len(zm) != len(zoneSettings) {
+			t.Errorf("example zone has %d keys, want the %d zone keys", len(zm), len(zoneSettings))
 		}
 	}
 	ls, _ := full[listenersKey].([]map[string]any)
-	if len(ls) != 1 || ls[0]["addr"] == nil || ls[0]["zone"] == nil {
-		t.Errorf("want one example listener with addr and zone, got %v", full[listenersKey])
+	if len(ls) != 1 || ls[0]["addr"] == nil || ls[0]["zone"] == nil || ls[0]["name"] == nil {
+		t.Errorf("want one example listener with addr, zone and name, got %v", full[listenersKey])
 	}
-	if err := checkKeys(exampleFile, full); err != nil {
-		t.Error(err)
+	// Both forms are valid configurations.
+	enabled := filepath.Join(t.TempDir(), "full.toml")
+	if err := os.WriteFile(enabled, []byte(uncommented(t)), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	// Every flag is a setting (or about the configuration itself).
-	flag.CommandLine.VisitAll(func(f *flag.Flag) {
-		if slices.Contains(notSettings, f.Name) || f.Name == "zone" || f.Name == "listener" || strings.HasPrefix(f.Name, "test.") {
-			return
+	noEnv := func(string) (string, bool) { return "", false }
+	for _, path := range []string{exampleFile, enabled} {
+		if _, err := loadOptions(commandLine{configFile: path}, noEnv); err != nil {
+			t.Error(err)
 		}
-		if !slices.ContainsFunc(settings, func(s setting) bool { return s.flag == f.Name }) {
+	}
+	// Every flag is a setting, a table or an action.
+	actions := []string{"config", "print-config", "version", "zone", "listener"}
+	newFlagSet(&commandLine{}).VisitAll(func(f *flag.Flag) {
+		if !slices.Contains(actions, f.Name) && !slices.ContainsFunc(settings, func(s setting) bool { return s.flag() == f.Name }) {
 			t.Errorf("flag --%s is not a setting of the configuration file", f.Name)
 		}
 	})
@@ -112,6 +118,7 @@ session_expiry = 60
 [[listeners]]
 addr = "127.0.0.1:3001"
 zone = "z1"
+name = "from-file"
 `)
 	full := write("full.toml", uncommented(t))
 	cases := []struct {
@@ -131,13 +138,15 @@ zone = "z1"
 		{name: "file over defaults", args: []string{"--config", file, "--print-config"},
 			want: []string{`mqtt_addr = "127.0.0.1:1001"`, `node = "file@host"`, `log_format = "json"`, `allow_anonymous = false`,
 				`[zones.z1]`, `inflight_max = 5`, `session_expiry = "1m0s"`, `addr = "127.0.0.1:3001"`, `zone = "z1"`,
-				`stats_interval = "1s"`}},
+				`name = "from-file"`, `stats_interval = "1s"`}},
 		{name: "environment over file", args: []string{"--config", file, "--print-config"},
-			env: []string{"SHARDMQ_MQTT_ADDR=127.0.0.1:1002", "SHARDMQ_ALLOW_ANONYMOUS=true", "SHARDMQ_LISTENERS=127.0.0.1:3002,127.0.0.1:3003@z1",
-				"SHARDMQ_METRICS_AUTH=true", "SHARDMQ_SHUTDOWN_TIMEOUT=3s"},
+			env: []string{"SHARDMQ_MQTT_ADDR=127.0.0.1:1002", "SHARDMQ_ALLOW_ANONYMOUS=true",
+				"SHARDMQ_LISTENERS=127.0.0.1:3002,tcp://127.0.0.1:3003@z1?name=from-env",
+				"SHARDMQ_METRICS_AUTH=true", "SHARDMQ_SHUTDOWN_TIMEOUT=3s", "SHARDMQ_PPROF_ADDR=127.0.0.1:6061"},
 			want: []string{`mqtt_addr = "127.0.0.1:1002"`, `api_addr = "127.0.0.1:2001"`, `allow_anonymous = true`, `metrics_auth = true`,
-				`shutdown_timeout = "3s"`, `addr = "127.0.0.1:3002"`, `addr = "127.0.0.1:3003"`},
-			wantNone: []string{`addr = "127.0.0.1:3001"`}},
+				`shutdown_timeout = "3s"`, `addr = "127.0.0.1:3002"`, `addr = "127.0.0.1:3003"`, `name = "from-env"`,
+				`pprof_addr = "127.0.0.1:6061"`},
+			wantNone: []string{`addr = "127.0.0.1:3001"`, `name = "from-file"`}},
 		{name: "flags over environment", args: []string{"--config", file, "--mqtt-addr", "127.0.0.1:1003", "--zone", "z1:mqueue_max=7",
 			"--listener", "127.0.0.1:3004@z1", "--print-config"},
 			env:      []string{"SHARDMQ_MQTT_ADDR=127.0.0.1:1002", "SHARDMQ_ZONES=z1:inflight_max=9"},
@@ -180,6 +189,16 @@ zone = "z1"
 			want: []string{"key listeners:", `unknown zone "nope"`}},
 		{name: "listener without addr", args: []string{"--config", write("la.toml", "[[listeners]]\nzone = \"default\"\n")}, code: 2,
 			want: []string{"key listeners[0].addr: missing"}},
+		{name: "listener with an unknown key", args: []string{"--config", write("lk.toml", "[[listeners]]\naddr = \":1\"\nkind = \"ssl\"\n")}, code: 2,
+			want: []string{"key listeners[0].kind: unknown setting (want addr, zone, name)"}},
+		{name: "listener names taken", args: []string{"--config", write("ln.toml", "[[listeners]]\naddr = \":1\"\n[[listeners]]\naddr = \":2\"\nname = \"default\"\n")}, code: 2,
+			want: []string{`key listeners: listener :2: name "default" is taken by another listener`}},
+		{name: "listener kind in the environment", env: []string{"SHARDMQ_LISTENERS=ws://127.0.0.1:8083"}, code: 2,
+			want: []string{`environment SHARDMQ_LISTENERS: key listeners: listener "ws://127.0.0.1:8083": kind "ws" is not supported`}},
+		{name: "pprof on all interfaces in the file", args: []string{"--config", write("pprof.toml", "pprof_addr = \"0.0.0.0:6060\"\n")}, code: 2,
+			want: []string{`key pprof_addr: "0.0.0.0:6060" must be a loopback address`}},
+		{name: "stray argument", args: []string{"--print-config", "stray"}, code: 2,
+			want: []string{`unexpected argument "stray"`}},
 		{name: "bad api_base", args: []string{"--api-base", "api/"}, code: 2,
 			want: []string{"flag --api-base: key api_base: must start with /"}},
 		{name: "memory settings", args: []string{"--config", write("mem.toml", "gc_percent = 50\nmemory_limit = 536870912\nmemory_release_growth = \"8 MiB\"\n"), "--print-config"},
@@ -240,7 +259,8 @@ zone = "z1"
 	// --print-config writes what --config reads back to the same.
 	for _, args := range [][]string{
 		{"--config", full},
-		{"--zone", `odd "name":mqueue_max=3`, "--listener", `127.0.0.1:1@odd "name"`, "--node", "tab\there"},
+		{"--zone", `odd "name":mqueue_max=3`, "--listener", `127.0.0.1:1@odd "name"`, "--node", "tab\there",
+			"--listener", `tcp://127.0.0.1:2@odd "name"?name=second`, "--allow-anonymous=false"},
 	} {
 		t.Run("round trip "+strings.Join(args, " "), func(t *testing.T) {
 			first, err := exec.Command(bin, append(args, "--print-config")...).Output()

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"math"
@@ -30,92 +28,42 @@ import (
 // (debug.FreeOSMemory) and trims malloc's arenas (malloc_trim on glibc)
 // once. EMQX's force_gc answers the same problem.
 
-// memoryFlags are the memory policy settings.
-var memoryFlags = struct {
-	gcPercent     int
-	limit         byteSize
-	release       bool
-	releaseGrowth byteSize
-	releaseQuiet  time.Duration
-	releaseEvery  time.Duration
-}{
-	gcPercent:     100,
-	release:       true,
-	releaseGrowth: 16 << 20,
-	releaseQuiet:  time.Second,
-	releaseEvery:  time.Minute,
-}
-
-func init() {
-	flag.IntVar(&memoryFlags.gcPercent, "gc-percent", memoryFlags.gcPercent,
-		"collector headroom in percent of the live heap (Go's GOGC, which this overrides); -1 turns the proportional goal off, which needs --memory-limit")
-	flag.Var(&memoryFlags.limit, "memory-limit",
-		`soft limit of the Go runtime's memory (Go's GOMEMLIMIT), e.g. "1GiB"; "0" leaves GOMEMLIMIT or none`)
-	flag.BoolVar(&memoryFlags.release, "memory-release", memoryFlags.release,
-		"return memory to the operating system once the broker goes quiet after the heap grew (a connection storm)")
-	flag.Var(&memoryFlags.releaseGrowth, "memory-release-growth",
-		"heap growth since the last release (and at least a quarter of the heap) that makes a release due")
-	flag.DurationVar(&memoryFlags.releaseQuiet, "memory-release-quiet", memoryFlags.releaseQuiet,
-		"how long the broker must allocate less than 1 MiB/s before a due release runs")
-	flag.DurationVar(&memoryFlags.releaseEvery, "memory-release-min-interval", memoryFlags.releaseEvery,
-		"shortest time between two releases")
-	extensions = append(extensions, extension{configure: configureMemory, start: startMemoryRelease})
-}
-
-// checkMemory checks the memory settings.
-func checkMemory() *configError {
-	f := &memoryFlags
-	switch {
-	case f.gcPercent < -1 || f.gcPercent == 0:
-		return &configError{key: "gc_percent", err: fmt.Errorf("%d: want a positive percentage, or -1 (off) with memory_limit", f.gcPercent)}
-	case f.gcPercent == -1 && f.limit == 0:
-		return &configError{key: "gc_percent", err: errors.New("-1 (off) needs a memory_limit, or the heap grows without bound")}
-	case f.release && f.releaseGrowth == 0:
-		return &configError{key: "memory_release_growth", err: errors.New("want a positive size")}
-	case f.releaseQuiet <= 0:
-		return &configError{key: "memory_release_quiet", err: fmt.Errorf("%v: want a positive duration", f.releaseQuiet)}
-	case f.releaseEvery <= 0:
-		return &configError{key: "memory_release_min_interval", err: fmt.Errorf("%v: want a positive duration", f.releaseEvery)}
+// applyMemoryPolicy applies gc_percent and memory_limit; start calls it
+// before the broker allocates its structures.
+func applyMemoryPolicy(o *Options) {
+	debug.SetGCPercent(o.GCPercent)
+	if o.MemoryLimit > 0 {
+		debug.SetMemoryLimit(int64(min(uint64(o.MemoryLimit), math.MaxInt64)))
 	}
-	return nil
 }
 
-// configureMemory applies gc_percent and memory_limit before the broker
-// allocates its structures.
-func configureMemory(*app) error {
-	debug.SetGCPercent(memoryFlags.gcPercent)
-	if memoryFlags.limit > 0 {
-		debug.SetMemoryLimit(int64(min(uint64(memoryFlags.limit), math.MaxInt64)))
-	}
-	return nil
-}
-
-// memoryReleases counts the releases and their cost for /metrics.
-var memoryReleases struct {
+// memoryStats counts the releases and their cost for /metrics. Safe from
+// any goroutine.
+type memoryStats struct {
 	runs     atomic.Int64
 	nanos    atomic.Int64 // time spent in all releases
 	returned atomic.Int64 // resident bytes returned (RSS before − after)
 }
 
 // startMemoryRelease starts the release goroutine when memory_release is
-// on; the returned function stops it and waits for it.
-func startMemoryRelease(ctx context.Context, _ *app) (func(context.Context) error, error) {
-	if !memoryFlags.release {
-		return func(context.Context) error { return nil }, nil
+// on, counting into st; the returned function stops it and waits for it.
+func startMemoryRelease(o *Options, st *memoryStats) func(context.Context) error {
+	if !o.MemoryRelease {
+		return func(context.Context) error { return nil }
 	}
 	p := releasePolicy{
-		growth:      uint64(memoryFlags.releaseGrowth),
-		quiet:       memoryFlags.releaseQuiet,
-		minInterval: memoryFlags.releaseEvery,
+		growth:      uint64(o.MemoryReleaseGrowth),
+		quiet:       o.MemoryReleaseQuiet,
+		minInterval: o.MemoryReleaseMinInterval,
 		quietRate:   quietRate,
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		watchMemory(ctx, p, releaseMemory)
+		watchMemory(ctx, p, func() releaseResult { return releaseMemory(st) })
 	}()
-	return func(context.Context) error { cancel(); <-done; return nil }, nil
+	return func(context.Context) error { cancel(); <-done; return nil }
 }
 
 // quietRate is the allocation rate below which the broker counts as quiet:
@@ -236,14 +184,15 @@ func watchMemory(ctx context.Context, p releasePolicy, release func() releaseRes
 
 // releaseResult is what one release did.
 type releaseResult struct {
+	run                           int64 // 1 for the first release since start
 	rssBefore, rssFreed, rssAfter int64 // resident bytes before, after FreeOSMemory, after malloc_trim; 0 when unknown
 	freeOS, trim                  time.Duration
 	trimErr                       error
 }
 
 // releaseMemory collects, returns the free Go heap to the OS and trims
-// malloc's arenas, and counts it.
-func releaseMemory() releaseResult {
+// malloc's arenas, and counts it in st.
+func releaseMemory(st *memoryStats) releaseResult {
 	var r releaseResult
 	r.rssBefore = residentBytes()
 	t0 := time.Now()
@@ -253,17 +202,17 @@ func releaseMemory() releaseResult {
 	r.trimErr = mallocTrim()
 	r.freeOS, r.trim = t1.Sub(t0), time.Since(t1)
 	r.rssAfter = residentBytes()
-	memoryReleases.runs.Add(1)
-	memoryReleases.nanos.Add(int64(r.freeOS + r.trim))
+	r.run = st.runs.Add(1)
+	st.nanos.Add(int64(r.freeOS + r.trim))
 	if r.rssBefore > r.rssAfter && r.rssAfter > 0 {
-		memoryReleases.returned.Add(r.rssBefore - r.rssAfter)
+		st.returned.Add(r.rssBefore - r.rssAfter)
 	}
 	return r
 }
 
 func (r releaseResult) log() {
 	mib := func(n int64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + "MiB" }
-	attrs := []any{"run", memoryReleases.runs.Load(), "rss_before", mib(r.rssBefore), "rss_go_freed", mib(r.rssFreed), "rss_after", mib(r.rssAfter),
+	attrs := []any{"run", r.run, "rss_before", mib(r.rssBefore), "rss_go_freed", mib(r.rssFreed), "rss_after", mib(r.rssAfter),
 		"free_os_memory", r.freeOS.Round(time.Microsecond).String(), "malloc_trim", r.trim.Round(time.Microsecond).String()}
 	if r.trimErr != nil {
 		attrs = append(attrs, "malloc_trim_err", r.trimErr.Error())
@@ -271,7 +220,7 @@ func (r releaseResult) log() {
 	slog.Info("shardmq: memory returned to the OS after a quiet burst", attrs...)
 }
 
-// byteSize is a flag holding a size in bytes, written as an integer or
+// byteSize is a size in bytes, written as an integer or
 // with a unit: B, KiB, MiB, GiB, TiB (or KB, MB, GB, TB, also powers of
 // 1024, as GOMEMLIMIT reads them).
 type byteSize uint64
@@ -281,7 +230,7 @@ var byteUnits = []struct {
 	shift  uint
 }{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"TB", 40}, {"GB", 30}, {"MB", 20}, {"KB", 10}, {"B", 0}}
 
-// String implements flag.Value: the largest unit that divides the size.
+// String writes the size with the largest unit that divides it.
 func (b *byteSize) String() string {
 	if b == nil {
 		return "0"
@@ -289,7 +238,7 @@ func (b *byteSize) String() string {
 	return formatBytes(int64(*b))
 }
 
-// Set implements flag.Value.
+// Set reads the size from s.
 func (b *byteSize) Set(s string) error {
 	t := strings.TrimSpace(s)
 	shift := uint(0)
@@ -306,9 +255,6 @@ func (b *byteSize) Set(s string) error {
 	*b = byteSize(n << shift)
 	return nil
 }
-
-// Get implements flag.Getter.
-func (b *byteSize) Get() any { return uint64(*b) }
 
 // formatBytes writes n with the largest IEC unit that divides it.
 func formatBytes(n int64) string {

@@ -1,60 +1,42 @@
 package main
 
 import (
-	"context"
-	"flag"
 	"log/slog"
-	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/shardmq/shardmq/catalog"
 	"github.com/shardmq/shardmq/httpapi"
+	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards"
+	"github.com/shardmq/shardmq/shards/auth"
 )
 
-// metricsFlags are the flags of /metrics.
-var metricsFlags struct {
-	auth bool
-}
-
-// stopping is set when the broker starts its graceful stop: /status
-// answers 503 from then on, so load balancers move away first.
-var stopping atomic.Bool
-
-func init() {
-	extensions = append(extensions, extension{start: func(ctx context.Context, _ *app) (func(context.Context) error, error) {
-		stopping.Store(false)
-		done := make(chan struct{})
-		go func() {
-			select {
-			case <-ctx.Done():
-				stopping.Store(true)
-			case <-done:
-			}
-		}()
-		return func(context.Context) error { close(done); return nil }, nil
-	}})
-	flag.BoolVar(&metricsFlags.auth, "metrics-auth", false,
-		"require an API key (administrator or viewer) for GET /metrics on the API listener; by default it is open, as EMQX's Prometheus endpoint")
+// opsSources are what /metrics and /status read besides the broker and
+// the catalog.
+type opsSources struct {
+	server *netio.Server // open connections and loops
+	auth   *auth.Auth    // authentication and ACL counters
+	memory *memoryStats  // memory releases
+	// ready reports whether the broker serves: GET /status answers 503
+	// otherwise (before the start completed, and from the stop on, so
+	// that load balancers move away first).
+	ready func() bool
 }
 
 // configureOps gives the API its operational endpoints: /metrics over a
-// registry of the broker's, the catalog's and the process's metrics, and
-// /status reporting ready while the MQTT listeners and the catalog are up
-// and the broker is not stopping.
-func configureOps(a *app, api *httpapi.API, cat *catalog.Catalog) {
+// registry of the broker's, the catalog's and the process's metrics (an
+// API key needed when metricsAuth), and /status.
+func configureOps(api *httpapi.API, b *shards.Broker, cat *catalog.Catalog, src opsSources, metricsAuth bool) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		api.Collector(),
-		&brokerCollector{a: a, cat: cat},
+		&brokerCollector{b: b, cat: cat, src: src},
 	)
-	api.EnableMetrics(reg, metricsFlags.auth)
-	api.SetReady(func() bool {
-		return a.server != nil && a.server.Addr() != nil && cat != nil && !stopping.Load()
-	})
+	api.EnableMetrics(reg, metricsAuth)
+	api.SetReady(src.ready)
 }
 
 // brokerCollector reads the broker's, the authorizer's and the catalog's
@@ -62,8 +44,9 @@ func configureOps(a *app, api *httpapi.API, cat *catalog.Catalog) {
 // already publish (Broker.Totals, Broker.Levels): a scrape waits for no
 // shard.
 type brokerCollector struct {
-	a   *app
+	b   *shards.Broker
 	cat *catalog.Catalog
+	src opsSources
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -128,11 +111,9 @@ func (c *brokerCollector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v int64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
-	b := c.a.broker
-	if srv := c.a.server; srv != nil {
-		gauge(descConnections, float64(srv.Connections()))
-		gauge(descShards, float64(len(srv.Loops())))
-	}
+	b := c.b
+	gauge(descConnections, float64(c.src.server.Connections()))
+	gauge(descShards, float64(len(c.src.server.Loops())))
 	l := b.Levels()
 	gauge(descLive, float64(l.LiveConnections))
 	gauge(descLiveMax, float64(l.LiveConnectionsMax))
@@ -159,7 +140,7 @@ func (c *brokerCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descPktOut, t.SendPkt)
 	collectDrops(&t, counter)
 
-	if az := c.a.cfg.Auth; az != nil {
+	if az := c.src.auth; az != nil {
 		s := az.Stats()
 		counter(descAuthn, s.Authenticated, "success")
 		counter(descAuthn, s.AuthnFailed, "failure")
@@ -181,9 +162,10 @@ func (c *brokerCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descCatErrors, int64(cs.Errors))
 	gauge(descCatMaxHold, cs.MaxChunkHold.Seconds())
 
-	counter(descMemReleases, memoryReleases.runs.Load())
-	ch <- prometheus.MustNewConstMetric(descMemRelSecs, prometheus.CounterValue, float64(memoryReleases.nanos.Load())/1e9)
-	counter(descMemReleased, memoryReleases.returned.Load())
+	m := c.src.memory
+	counter(descMemReleases, m.runs.Load())
+	ch <- prometheus.MustNewConstMetric(descMemRelSecs, prometheus.CounterValue, float64(m.nanos.Load())/1e9)
+	counter(descMemReleased, m.returned.Load())
 }
 
 var qosLabel = [...]string{"0", "1", "2"}
@@ -201,12 +183,12 @@ func collectDrops(t *shards.Counters, counter func(*prometheus.Desc, int64, ...s
 
 // opsBanner logs where the operational endpoints are, for an operator
 // reading the start-up lines.
-func opsBanner(root string) {
-	auth := "no API key needed"
-	if metricsFlags.auth {
-		auth = "administrator or viewer API key needed"
+func opsBanner(root string, metricsAuth bool) {
+	key := "no API key needed"
+	if metricsAuth {
+		key = "administrator or viewer API key needed"
 	}
-	slog.Info("shardmq: metrics on " + root + httpapi.MetricsPath + " (Prometheus, " + auth + ")")
+	slog.Info("shardmq: metrics on " + root + httpapi.MetricsPath + " (Prometheus, " + key + ")")
 	slog.Info("shardmq: API document on " + root + httpapi.DocsPath + " (OpenAPI 3)")
 	slog.Info("shardmq: status on " + root + httpapi.StatusPath)
 }

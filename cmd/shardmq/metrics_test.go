@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -312,11 +313,11 @@ func TestMetricsAuthBinary(t *testing.T) {
 	}
 }
 
-// TestReadiness checks the readiness configureOps gives GET /status: not
-// ready before the MQTT server is up, ready while it serves, not ready once
-// the stop has begun.
+// TestReadiness checks what configureOps gives GET /status: 503 while the
+// readiness it is handed says no (before start completed, from the stop
+// on), 200 while it says yes; and that /metrics answers before the MQTT
+// server started.
 func TestReadiness(t *testing.T) {
-	t.Cleanup(func() { stopping.Store(false) })
 	b, err := shards.New(shards.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -330,42 +331,28 @@ func TestReadiness(t *testing.T) {
 	if err := keys.Add("k", "s", httpapi.RoleAdministrator); err != nil {
 		t.Fatal(err)
 	}
-	// status serves a's API and returns GET /status's code.
-	status := func(a *app) int {
-		t.Helper()
-		api, err := httpapi.New(httpapi.Config{}, cat, wire.Broker{Broker: b, Catalog: cat}, keys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		configureOps(a, api, cat)
-		hs := httptest.NewServer(api)
-		defer hs.Close()
-		code, _ := httpGet(hs.URL+"/status", "")
-		return code
-	}
-	if code := status(&app{broker: b}); code != http.StatusServiceUnavailable {
-		t.Fatalf("before MQTT: %d", code)
-	}
-	srv, err := netio.New(netio.Config{Listeners: []string{"127.0.0.1:0"}, Loops: 1}, b)
+	api, err := httpapi.New(httpapi.Config{}, cat, wire.Broker{Broker: b}, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Start(); err != nil {
+	srv, err := netio.New(netio.Config{Listeners: []string{"127.0.0.1:0"}, Loops: 1}, b) // never started
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Error(err)
+	var ready atomic.Bool
+	configureOps(api, b, cat, opsSources{server: srv, memory: &memoryStats{}, ready: ready.Load}, false)
+	hs := httptest.NewServer(api)
+	defer hs.Close()
+	for _, tc := range []struct {
+		ready bool
+		want  int
+	}{{false, http.StatusServiceUnavailable}, {true, http.StatusOK}, {false, http.StatusServiceUnavailable}} {
+		ready.Store(tc.ready)
+		if code, _ := httpGet(hs.URL+"/status", ""); code != tc.want {
+			t.Fatalf("ready %v: GET /status %d, want %d", tc.ready, code, tc.want)
 		}
-	}()
-	serving := &app{broker: b, server: srv}
-	if code := status(serving); code != http.StatusOK {
-		t.Fatalf("serving: %d", code)
 	}
-	stopping.Store(true)
-	if code := status(serving); code != http.StatusServiceUnavailable {
-		t.Fatalf("stopping: %d", code)
+	if code, body := httpGet(hs.URL+"/metrics", ""); code != http.StatusOK || metricValue(body, "shardmq_connections") != 0 {
+		t.Fatalf("GET /metrics: %d\n%s", code, body)
 	}
 }

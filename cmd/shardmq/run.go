@@ -3,96 +3,145 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
-	"time"
+	"strings"
+	"sync/atomic"
 
+	"github.com/shardmq/shardmq/catalog"
+	"github.com/shardmq/shardmq/cmd/shardmq/wire"
 	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards"
 )
 
-// options are the command-line flags.
-type options struct {
-	mqttAddr string
-	apiAddr  string
-	node     string
-	dataDir  string
-}
-
-// app is the wired broker; extensions (the catalog and API wiring, in
-// other files of this package) receive it.
+// app is the running broker: the components start started, in order, and
+// stops in reverse.
 type app struct {
-	opts   options
-	cfg    shards.Config
-	broker *shards.Broker
-	server *netio.Server
+	// started are the components running, in the order they started.
+	// Owned by the goroutine that calls start and stop.
+	started []component
+	// ready is what GET /status reports: true from the end of start to
+	// the beginning of stop.
+	ready atomic.Bool
 }
 
-// extension adds a component to the app. configure runs before the broker
-// is built (it may set a.cfg.Sink); start runs once MQTT is served and
-// returns the component's stop function.
-type extension struct {
-	configure func(a *app) error
-	start     func(ctx context.Context, a *app) (stop func(context.Context) error, err error)
+// component is a started part of the broker and how to stop it.
+type component struct {
+	name string
+	stop func(context.Context) error
 }
 
-// extensions are registered by init functions of other files.
-var extensions []extension
+func (a *app) add(name string, stop func(context.Context) error) {
+	a.started = append(a.started, component{name, stop})
+}
 
-// shutdownTimeout bounds a graceful stop (--shutdown-timeout).
-var shutdownTimeout = 10 * time.Second
-
-// run serves MQTT until ctx ends, then stops gracefully.
-func run(ctx context.Context, o options) error {
-	a := &app{opts: o, cfg: shards.Config{Node: o.node}}
-	for _, e := range extensions {
-		if e.configure != nil {
-			if err := e.configure(a); err != nil {
-				return err
-			}
+// start starts the broker's components in order, each built from o and
+// the ones before it. If one fails, those already started are stopped in
+// reverse order (within o.ShutdownTimeout) and the error is returned.
+func start(o Options) (_ *app, err error) {
+	a := &app{}
+	defer func() {
+		if err != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
+			defer cancel()
+			err = errors.Join(err, a.stop(ctx))
 		}
-	}
-	b, err := shards.New(a.cfg)
+	}()
+
+	// The collector's headroom, before the broker allocates.
+	applyMemoryPolicy(&o)
+
+	// Authentication and authorization: the password and ACL files.
+	az, err := newAuth(&o)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	a.broker = b
-	addrs := []string{o.mqttAddr}
-	if len(a.cfg.Listeners) > 0 { // set by --listener (security.go)
-		addrs = addrs[:0]
-		for _, l := range a.cfg.Listeners {
-			addrs = append(addrs, l.Addr)
-		}
+
+	// The catalog of client rows behind GET /clients.
+	cat, err := catalog.New(catalog.Config{StatsInterval: o.StatsInterval})
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	a.add("catalog", func(context.Context) error { return cat.Close() })
+
+	// The broker, and the MQTT server whose loops run its shards (not
+	// listening yet).
+	listeners := o.mqttListeners()
+	b, err := shards.New(brokerConfig(&o, listeners, az, wire.Sink{Catalog: cat}))
+	if err != nil {
+		return nil, err
+	}
+	addrs := make([]string, len(listeners))
+	for i, l := range listeners {
+		addrs[i] = l.Addr
 	}
 	// netio takes the largest packet any zone accepts; smaller zone limits
 	// are the broker's to enforce.
 	srv, err := netio.New(netio.Config{Listeners: addrs, MaxPacketSize: b.MaxPacketSize()}, b)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	a.server = srv
+
+	// The HTTP API, before MQTT so that it stops after MQTT has drained:
+	// GET /status answers 503 until the end of start.
+	mem := &memoryStats{}
+	stopAPI, err := startAPI(&o, b, cat, opsSources{server: srv, auth: az, memory: mem, ready: a.ready.Load})
+	if err != nil {
+		return nil, err
+	}
+	a.add("API", stopAPI)
+
+	// MQTT.
 	if err := srv.Start(); err != nil {
-		return err
+		return nil, fmt.Errorf("MQTT %s: %w", describeListeners(listeners), err)
 	}
-	slog.Info("shardmq " + o.node + ": MQTT on " + srv.Addr().String())
-	var stops []func(context.Context) error
-	for _, e := range extensions {
-		if e.start == nil {
-			continue
-		}
-		stop, err := e.start(ctx, a)
+	a.add("MQTT listeners", srv.Shutdown)
+	for i, l := range listeners {
+		slog.Info("shardmq "+o.Node+": MQTT on "+srv.Addrs()[i].String(), "listener", l.rowName(), "zone", l.Zone)
+	}
+
+	// Returning memory to the OS after bursts.
+	a.add("memory release", startMemoryRelease(&o, mem))
+
+	// Profiles, when asked for.
+	if o.PprofAddr != "" {
+		stop, err := startPprof(o.PprofAddr)
 		if err != nil {
-			_ = srv.Shutdown(context.Background())
-			return err
+			return nil, err
 		}
-		stops = append(stops, stop)
+		a.add("pprof", stop)
 	}
-	<-ctx.Done()
-	slog.Info("shardmq: stopping", "deadline", shutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	err = srv.Shutdown(sctx)
-	for i := len(stops) - 1; i >= 0; i-- {
-		err = errors.Join(err, stops[i](sctx))
+
+	// SIGHUP reloads the password and ACL files.
+	a.add("SIGHUP reload", startReloader(az))
+
+	// Ready: the first thing the stop takes back.
+	a.ready.Store(true)
+	a.add("readiness", func(context.Context) error { a.ready.Store(false); return nil })
+	return a, nil
+}
+
+// stop stops the started components in reverse order, each within ctx,
+// and returns their errors. A second call does nothing.
+func (a *app) stop(ctx context.Context) error {
+	var err error
+	for i := len(a.started) - 1; i >= 0; i-- {
+		c := a.started[i]
+		if e := c.stop(ctx); e != nil {
+			err = errors.Join(err, fmt.Errorf("%s: %w", c.name, e))
+		}
+		slog.Debug("shardmq: stopped " + c.name)
 	}
+	a.started = nil
 	return err
+}
+
+// describeListeners names the listeners for an error message, each with
+// its address.
+func describeListeners(ls []Listener) string {
+	s := make([]string, len(ls))
+	for i, l := range ls {
+		s[i] = "listener " + l.rowName() + " on " + l.Addr
+	}
+	return strings.Join(s, ", ")
 }

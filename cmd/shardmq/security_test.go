@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -18,12 +19,12 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-func TestZoneFlag(t *testing.T) {
+func TestZoneSpec(t *testing.T) {
 	tests := []struct {
 		name    string
 		args    []string
 		want    map[string]shards.ZoneConfig
-		wantErr bool
+		wantErr string // the error's key
 	}{
 		{name: "every key", args: []string{"z:inflight_max=1,mqueue_max=10,subscriptions_max=3,awaiting_rel_max=4," +
 			"max_packet_size=512,topic_alias_max=-1,server_keepalive=30,session_expiry=2h,max_session_expiry=1h," +
@@ -33,118 +34,150 @@ func TestZoneFlag(t *testing.T) {
 				MaxSessionExpiry: time.Hour, AwaitPubrelTimeout: 5 * time.Second, KeepaliveFactor: 2}}},
 		{name: "repeated merges", args: []string{"a:mqueue_max=1", "b:inflight_max=2", "a:inflight_max=3"},
 			want: map[string]shards.ZoneConfig{"a": {MqueueMax: 1, InflightMax: 3}, "b": {InflightMax: 2}}},
-		{name: "no name", args: []string{":mqueue_max=1"}, wantErr: true},
-		{name: "no colon", args: []string{"mqueue_max=1"}, wantErr: true},
-		{name: "unknown key", args: []string{"a:queue=1"}, wantErr: true},
-		{name: "bad number", args: []string{"a:mqueue_max=ten"}, wantErr: true},
-		{name: "bad duration", args: []string{"a:session_expiry=soon"}, wantErr: true},
-		{name: "not key=value", args: []string{"a:mqueue_max"}, wantErr: true},
+		{name: "empty zone names the defaults", args: []string{"e:"}, want: map[string]shards.ZoneConfig{"e": {}}},
+		{name: "no name", args: []string{":mqueue_max=1"}, wantErr: "zones"},
+		{name: "no colon", args: []string{"mqueue_max=1"}, wantErr: "zones"},
+		{name: "unknown key", args: []string{"a:queue=1"}, wantErr: "zones.a.queue"},
+		{name: "bad number", args: []string{"a:mqueue_max=ten"}, wantErr: "zones.a.mqueue_max"},
+		{name: "bad duration", args: []string{"a:session_expiry=soon"}, wantErr: "zones.a.session_expiry"},
+		{name: "out of range", args: []string{"a:inflight_max=70000"}, wantErr: "zones.a.inflight_max"},
+		{name: "not key=value", args: []string{"a:mqueue_max"}, wantErr: "zones.a"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var z zoneFlags
+			zones := map[string]shards.ZoneConfig{}
 			var err error
 			for _, a := range tc.args {
-				if err = z.Set(a); err != nil {
+				if err = addZoneSpec(zones, a); err != nil {
 					break
 				}
 			}
-			if tc.wantErr {
-				if err == nil {
-					t.Fatal("no error")
+			if tc.wantErr != "" {
+				var ke *keyError
+				if !errors.As(err, &ke) || ke.key != tc.wantErr {
+					t.Fatalf("error %v, want one about key %s", err, tc.wantErr)
 				}
 				return
 			}
-			if err != nil || !reflect.DeepEqual(z.m, tc.want) {
-				t.Fatalf("got %+v, %v; want %+v", z.m, err, tc.want)
+			if err != nil || !reflect.DeepEqual(zones, tc.want) {
+				t.Fatalf("got %+v, %v; want %+v", zones, err, tc.want)
 			}
 		})
 	}
 }
 
-func TestListenerAndAnonymousFlags(t *testing.T) {
-	var l listenerFlags
-	for _, s := range []string{"127.0.0.1:1883", "[::1]:1884@edge", ":1885@default"} {
-		if err := l.Set(s); err != nil {
-			t.Fatal(err)
-		}
+func TestParseListener(t *testing.T) {
+	tests := []struct {
+		spec    string
+		want    Listener
+		wantErr bool
+	}{
+		{spec: "127.0.0.1:1883", want: Listener{Addr: "127.0.0.1:1883"}},
+		{spec: "[::1]:1884@edge", want: Listener{Addr: "[::1]:1884", Zone: "edge"}},
+		{spec: ":1885@default", want: Listener{Addr: ":1885", Zone: "default"}},
+		{spec: "tcp://127.0.0.1:1884@devices?name=devices", want: Listener{Addr: "127.0.0.1:1884", Zone: "devices", Name: "devices"}},
+		{spec: "tcp://0.0.0.0:1883", want: Listener{Addr: "0.0.0.0:1883"}},
+		{spec: "127.0.0.1:1883?name=local", want: Listener{Addr: "127.0.0.1:1883", Name: "local"}},
+		{spec: "@zone", wantErr: true},
+		{spec: "tcp://", wantErr: true},
+		{spec: "ssl://127.0.0.1:8883", wantErr: true},
+		{spec: "ws://127.0.0.1:8083@web", wantErr: true},
+		{spec: "tcp://127.0.0.1:1883?name=", wantErr: true},
+		{spec: "tcp://127.0.0.1:1883?name=a&name=b", wantErr: true},
+		{spec: "tcp://127.0.0.1:1883?cert=x", wantErr: true},
 	}
-	want := []shards.ListenerConfig{{Addr: "127.0.0.1:1883"}, {Addr: "[::1]:1884", Zone: "edge"}, {Addr: ":1885", Zone: "default"}}
-	if !reflect.DeepEqual(l.list, want) {
-		t.Fatalf("listeners %+v", l.list)
-	}
-	if err := l.Set("@zone"); err == nil {
-		t.Fatal("listener without address accepted")
-	}
-	var a triState
-	if a.ptr() != nil || a.String() != "" {
-		t.Fatal("unset tri-state")
-	}
-	if err := a.Set("false"); err != nil || a.ptr() == nil || *a.ptr() {
-		t.Fatal("false")
-	}
-	if err := a.Set("maybe"); err == nil {
-		t.Fatal("maybe accepted")
-	}
-	// Both spellings parse to false (a bool flag would read the spaced one
-	// as true plus a stray argument).
-	for _, args := range [][]string{{"--allow-anonymous", "false"}, {"--allow-anonymous=false"}} {
-		fs := flag.NewFlagSet("t", flag.ContinueOnError)
-		var v triState
-		fs.Var(&v, "allow-anonymous", "")
-		if err := fs.Parse(args); err != nil || v.ptr() == nil || *v.ptr() || fs.NArg() != 0 {
-			t.Fatalf("%q: err %v value %v args %v", args, err, v.String(), fs.Args())
-		}
+	for _, tc := range tests {
+		t.Run(tc.spec, func(t *testing.T) {
+			got, err := parseListener(tc.spec)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatalf("accepted: %+v", got)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %+v, %v; want %+v", got, err, tc.want)
+			}
+		})
 	}
 }
 
-func TestConfigureSecurity(t *testing.T) {
-	old := security
-	t.Cleanup(func() { security = old })
+// TestAllowAnonymousFlag checks that both spellings parse to false (a
+// bool flag would read the spaced one as true plus a stray argument), and
+// that the value reaches every listener.
+func TestAllowAnonymousFlag(t *testing.T) {
+	for _, args := range [][]string{{"--allow-anonymous", "false"}, {"--allow-anonymous=false"}} {
+		cl, err := parseCommandLine(append(args, "--listener", ":1", "--listener", ":2"))
+		if err != nil {
+			t.Fatalf("%q: %v", args, err)
+		}
+		o, err := mergeOptions(nil, nil, cl.changes)
+		if err != nil || o.AllowAnonymous == nil || *o.AllowAnonymous {
+			t.Fatalf("%q: %v, allow_anonymous %v", args, err, o.AllowAnonymous)
+		}
+		for _, l := range brokerConfig(&o, o.mqttListeners(), nil, nil).Listeners {
+			if l.AllowAnonymous == nil || *l.AllowAnonymous {
+				t.Fatalf("listener %+v", l)
+			}
+		}
+	}
+	if _, err := parseCommandLine([]string{"--allow-anonymous", "maybe"}); err == nil {
+		t.Fatal("maybe accepted")
+	}
+}
+
+// TestBrokerListeners checks the listeners the broker gets: names, zones
+// and the anonymous policy, and the listener settings Validate refuses.
+func TestBrokerListeners(t *testing.T) {
 	tests := []struct {
 		name    string
-		flags   securityFlags
-		wantErr bool
-		check   func(t *testing.T, a *app)
+		opts    func(o *Options)
+		want    []shards.ListenerConfig
+		wantErr string
 	}{
-		{name: "defaults: one loopback listener, open", flags: securityFlags{aclNoMatch: "deny"},
-			check: func(t *testing.T, a *app) {
-				if len(a.cfg.Listeners) != 1 || a.cfg.Listeners[0].Addr != "127.0.0.1:1883" || a.cfg.Listeners[0].AllowAnonymous != nil {
-					t.Fatalf("listeners %+v", a.cfg.Listeners)
-				}
-				if a.cfg.Auth == nil {
-					t.Fatal("no Auth")
-				}
-			}},
-		{name: "anonymous flag applies to every listener", flags: securityFlags{aclNoMatch: "allow",
-			allowAnonymous: triState{set: true}, listeners: listenerFlags{list: []shards.ListenerConfig{{Addr: ":1"}, {Addr: ":2"}}}},
-			check: func(t *testing.T, a *app) {
-				for _, l := range a.cfg.Listeners {
-					if l.AllowAnonymous == nil || *l.AllowAnonymous {
-						t.Fatalf("listener %+v", l)
-					}
-				}
-			}},
-		{name: "bad policy", flags: securityFlags{aclNoMatch: "sometimes"}, wantErr: true},
-		{name: "missing password file", flags: securityFlags{aclNoMatch: "deny", passwordFile: "/nonexistent"}, wantErr: true},
-		{name: "unknown zone", flags: securityFlags{aclNoMatch: "deny",
-			listeners: listenerFlags{list: []shards.ListenerConfig{{Addr: ":1", Zone: "nope"}}}}, wantErr: true},
+		{name: "default: mqtt_addr, open on loopback", opts: func(*Options) {},
+			want: []shards.ListenerConfig{{Addr: "127.0.0.1:1883", Name: "tcp:default", Zone: "default"}}},
+		{name: "unnamed listeners are numbered", opts: func(o *Options) {
+			o.Zones = map[string]shards.ZoneConfig{"devices": {}}
+			o.Listeners = []Listener{{Addr: ":1"}, {Addr: ":2", Zone: "devices"}}
+		}, want: []shards.ListenerConfig{{Addr: ":1", Name: "tcp:default", Zone: "default"}, {Addr: ":2", Name: "tcp:1", Zone: "devices"}}},
+		{name: "named listeners", opts: func(o *Options) {
+			o.Zones = map[string]shards.ZoneConfig{"devices": {}}
+			o.Listeners = []Listener{{Addr: ":1"}, {Addr: ":2", Zone: "devices", Name: "devices"}}
+		}, want: []shards.ListenerConfig{{Addr: ":1", Name: "tcp:default", Zone: "default"}, {Addr: ":2", Name: "tcp:devices", Zone: "devices"}}},
+		{name: "unknown zone", opts: func(o *Options) { o.Listeners = []Listener{{Addr: ":1", Zone: "nope"}} },
+			wantErr: `unknown zone "nope"`},
+		{name: "name taken", opts: func(o *Options) { o.Listeners = []Listener{{Addr: ":1"}, {Addr: ":2", Name: "default"}} },
+			wantErr: `name "default" is taken`},
+		{name: "bad name", opts: func(o *Options) { o.Listeners = []Listener{{Addr: ":1", Name: "a b"}} },
+			wantErr: `name "a b": want letters`},
+		{name: "address twice", opts: func(o *Options) { o.Listeners = []Listener{{Addr: ":1"}, {Addr: ":1", Name: "x"}} },
+			wantErr: "given twice"},
+		{name: "no port", opts: func(o *Options) { o.Listeners = []Listener{{Addr: "localhost"}} },
+			wantErr: "missing port"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			security = tc.flags
-			a := &app{opts: options{mqttAddr: "127.0.0.1:1883"}}
-			err := configureSecurity(a)
-			if tc.wantErr {
-				if err == nil {
-					t.Fatal("no error")
+			o := defaultOptions()
+			tc.opts(&o)
+			err := o.Validate()
+			if tc.wantErr != "" {
+				var ke *keyError
+				if !errors.As(err, &ke) || ke.key != listenersKey || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want key listeners: ...%s", err, tc.wantErr)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			tc.check(t, a)
+			c := brokerConfig(&o, o.mqttListeners(), nil, nil)
+			if !reflect.DeepEqual(c.Listeners, tc.want) {
+				t.Fatalf("listeners %+v, want %+v", c.Listeners, tc.want)
+			}
+			if err := c.Validate(); err != nil {
+				t.Fatalf("shards refuses the config: %v", err)
+			}
 		})
 	}
 }
@@ -186,19 +219,19 @@ func subCode(t *testing.T, c pahov3.Client, filter string) byte {
 	return codes[filter]
 }
 
-// TestReloadInProcess wires the broker as run does and calls the function
-// the SIGHUP handler calls.
+// TestReloadInProcess wires the broker as start does and calls the
+// function the SIGHUP handler calls.
 func TestReloadInProcess(t *testing.T) {
-	old := security
-	t.Cleanup(func() { security = old })
 	passwd, acl := secFiles(t, "allow all all a/#\n")
-	security = securityFlags{passwordFile: passwd, aclFile: acl, aclNoMatch: "deny", allowAnonymous: triState{set: true}}
 	addr := freePort(t)
-	a := &app{opts: options{mqttAddr: addr}}
-	if err := configureSecurity(a); err != nil {
+	o := defaultOptions()
+	o.PasswordFile, o.ACLFile, o.MQTTAddr = passwd, acl, addr
+	o.AllowAnonymous = new(bool)
+	az, err := newAuth(&o)
+	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := shards.New(a.cfg)
+	b, err := shards.New(brokerConfig(&o, o.mqttListeners(), az, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +254,7 @@ func TestReloadInProcess(t *testing.T) {
 	if err := os.WriteFile(acl, []byte("deny all all a/#\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	reloadAuth(a)
+	reloadAuth(az)
 	if got := subCode(t, c, "a/2"); got != 0x80 {
 		t.Fatalf("after reload: %#x, want 0x80", got)
 	}
@@ -232,7 +265,7 @@ func TestReloadInProcess(t *testing.T) {
 	if err := os.WriteFile(acl, []byte("allow nobody\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	reloadAuth(a)
+	reloadAuth(az)
 	if got := subCode(t, c, "a/3"); got != 0x80 {
 		t.Fatalf("after a failed reload: %#x, want 0x80", got)
 	}

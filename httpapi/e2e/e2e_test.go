@@ -183,14 +183,24 @@ func TestSubscribePublish(t *testing.T) {
 		}
 	})
 	t.Run("subscriptions listing", func(t *testing.T) {
-		waitFor(t, "catalog subscription counts", func() bool {
-			status, body := e.call(t, "GET", "/subscriptions?match_topic=q/1", "")
+		// The listing asks the shards (live), so no wait for the catalog.
+		for _, tc := range []struct {
+			query string
+			count int
+		}{
+			{"match_topic=q/1", 1},
+			{"clientid=off-1", 1},
+			{"clientid=nobody", 0},
+			{"clientid=off-1&topic=q/2", 0},
+		} {
+			status, body := e.call(t, "GET", "/subscriptions?"+tc.query, "")
 			var l struct {
 				Meta struct{ Count int } `json:"meta"`
 			}
-			json.Unmarshal(body, &l)
-			return status == http.StatusOK && l.Meta.Count == 1
-		})
+			if err := json.Unmarshal(body, &l); err != nil || status != http.StatusOK || l.Meta.Count != tc.count {
+				t.Errorf("GET /subscriptions?%s: %d %s, want count %d", tc.query, status, body, tc.count)
+			}
+		}
 	})
 }
 

@@ -64,7 +64,7 @@ func start(t testing.TB, bcfg shards.Config) *env {
 	if err := keys.Add(adminKey, adminSecret, httpapi.RoleAdministrator); err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.Config{Node: node}, cat, wire.Broker{Broker: b, Catalog: cat, Node: node}, keys)
+	api, err := httpapi.New(httpapi.Config{Node: node}, cat, wire.Broker{Broker: b, Node: node}, keys)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,13 +55,11 @@ func (s Sink) UpdateStats(updates []shards.StatsUpdate) {
 // Remove deletes the rows of discarded or expired sessions.
 func (s Sink) Remove(ids []string) { s.Catalog.Remove(ids) }
 
-// Broker adapts *shards.Broker to httpapi.Broker. Catalog serves the listings the broker
-// does not index itself (which clients have subscriptions); Node names this node on
+// Broker adapts *shards.Broker to httpapi.Broker. Node names this node on
 // subscription objects.
 type Broker struct {
-	Broker  *shards.Broker
-	Catalog *catalog.Catalog
-	Node    string
+	Broker *shards.Broker
+	Node   string
 }
 
 var _ httpapi.Broker = Broker{}
@@ -143,38 +141,30 @@ func (a Broker) Subscriptions(ctx context.Context, id string) ([]httpapi.Subscri
 	return toSubscriptions(a.Node, subs), nil
 }
 
-// ListSubscriptions walks the sessions the catalog knows (the broker has no
-// listing of every subscription) and asks each owner for its
-// subscriptions.
+// ListSubscriptions lists the subscriptions f may select in one call to
+// the broker: with a client id, that client's from its owning shard (an
+// unknown client has none); otherwise every session's, which
+// shards.Broker.ListSubscriptions collects shard by shard. httpapi applies
+// the rest of f.
 func (a Broker) ListSubscriptions(ctx context.Context, f httpapi.SubscriptionFilter, yield func(httpapi.Subscription) bool) error {
-	cf := catalog.Filter{Limit: catalog.MaxLimit, Fields: []string{"clientid"}, Ranges: []catalog.ColumnRange{{Column: "subscriptions_cnt", Range: catalog.Range{Gte: new(int64(1))}}}}
 	if f.ClientID != "" {
-		cf.ClientIDs = []string{f.ClientID}
-	}
-	for {
-		p, err := a.Catalog.List(ctx, cf)
-		if err != nil {
-			return err
-		}
-		for _, r := range p.Rows {
-			subs, err := a.Broker.Subscriptions(ctx, r.ClientID)
-			if errors.Is(err, shards.ErrClientNotFound) {
-				continue
-			}
-			if err != nil {
-				return mapErr(err)
-			}
-			for _, s := range subs {
-				if !yield(toSubscription(a.Node, s)) {
-					return nil
-				}
-			}
-		}
-		if !p.HasNext {
+		subs, err := a.Broker.Subscriptions(ctx, f.ClientID)
+		if errors.Is(err, shards.ErrClientNotFound) {
 			return nil
 		}
-		cf.Cursor = p.NextCursor
+		if err != nil {
+			return mapErr(err)
+		}
+		for _, s := range subs {
+			if !yield(toSubscription(a.Node, s)) {
+				return nil
+			}
+		}
+		return nil
 	}
+	return mapErr(a.Broker.ListSubscriptions(ctx, func(s shards.Subscription) bool {
+		return yield(toSubscription(a.Node, s))
+	}))
 }
 
 // Publish publishes messages as the API (no client), reporting how many subscribers matched.

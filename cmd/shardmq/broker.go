@@ -1,0 +1,32 @@
+package main
+
+import (
+	"github.com/shardmq/shardmq/shards"
+	"github.com/shardmq/shardmq/shards/auth"
+)
+
+// brokerConfig is the broker's configuration from o: its listeners (from
+// o.mqttListeners), zones, authorizer az and the sink of its client rows.
+// o has been validated.
+func brokerConfig(o *Options, listeners []Listener, az *auth.Auth, sink shards.SnapshotSink) shards.Config {
+	st, _ := shards.ParseShareStrategy(o.SharedSubscriptionStrategy)
+	c := shards.Config{
+		Node:                o.Node,
+		Version:             version(),
+		Zones:               o.Zones,
+		Auth:                az,
+		Sink:                sink,
+		StatsInterval:       o.StatsInterval,
+		SysInterval:         o.SysInterval,
+		ResponseInformation: o.ResponseInformation,
+		Index:               shards.IndexConfig{ShareStrategy: st},
+	}
+	if c.SysInterval == 0 {
+		c.SysInterval = -1 // shards: negative turns $SYS off
+	}
+	for _, l := range listeners {
+		c.Listeners = append(c.Listeners, shards.ListenerConfig{Addr: l.Addr, Name: l.rowName(), Zone: l.Zone,
+			AllowAnonymous: o.AllowAnonymous})
+	}
+	return c
+}

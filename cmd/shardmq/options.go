@@ -1,0 +1,186 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"slices"
+	"time"
+
+	"github.com/shardmq/shardmq/httpapi"
+	"github.com/shardmq/shardmq/shards"
+	"github.com/shardmq/shardmq/shards/auth"
+)
+
+// Options is the broker's whole configuration. loadOptions (config.go)
+// builds it from the defaults, the file, the environment and the command
+// line; start (run.go) reads nothing else. The settings table
+// (settings.go) names each scalar field's key, flag and variable.
+type Options struct {
+	Node     string
+	DataDir  string
+	MQTTAddr string
+	// Listeners replace MQTTAddr when there is any.
+	Listeners []Listener
+	// Zones are the named zones listeners may name.
+	Zones map[string]shards.ZoneConfig
+
+	APIAddr     string
+	APIBase     string
+	APIKeys     string
+	MetricsAuth bool
+	PprofAddr   string
+
+	StatsInterval   time.Duration
+	ShutdownTimeout time.Duration
+	LogLevel        string
+	LogFormat       string
+
+	PasswordFile string
+	ACLFile      string
+	ACLNoMatch   string
+	// AllowAnonymous, if nil, allows anonymous clients on loopback
+	// listeners only.
+	AllowAnonymous *bool
+
+	SysInterval                time.Duration
+	SharedSubscriptionStrategy string
+	ResponseInformation        string
+
+	GCPercent                int
+	MemoryLimit              byteSize
+	MemoryRelease            bool
+	MemoryReleaseGrowth      byteSize
+	MemoryReleaseQuiet       time.Duration
+	MemoryReleaseMinInterval time.Duration
+}
+
+// defaultOptions returns the configuration with nothing set.
+func defaultOptions() Options {
+	return Options{
+		Node:                       "shardmq@127.0.0.1",
+		DataDir:                    "data",
+		MQTTAddr:                   "127.0.0.1:1883",
+		APIAddr:                    "127.0.0.1:18083",
+		APIBase:                    httpapi.DefaultBase,
+		StatsInterval:              time.Second,
+		ShutdownTimeout:            10 * time.Second,
+		LogLevel:                   "info",
+		LogFormat:                  "text",
+		ACLNoMatch:                 "deny",
+		SysInterval:                time.Minute,
+		SharedSubscriptionStrategy: "round_robin",
+		GCPercent:                  100,
+		MemoryRelease:              true,
+		MemoryReleaseGrowth:        16 << 20,
+		MemoryReleaseQuiet:         time.Second,
+		MemoryReleaseMinInterval:   time.Minute,
+	}
+}
+
+// keyError is an invalid setting: its key (zones and listeners with a
+// path, "zones.edge.inflight_max", "listeners[0].addr") and why.
+type keyError struct {
+	key string
+	err error
+}
+
+func (e *keyError) Error() string { return "key " + e.key + ": " + e.err.Error() }
+func (e *keyError) Unwrap() error { return e.err }
+
+// Validate checks what the parsers of the values could not: ranges and
+// the settings that depend on each other. Its error is a *keyError.
+func (o *Options) Validate() error {
+	bad := func(key string, err error) error { return &keyError{key, err} }
+	positive := func(key string, d time.Duration) error {
+		if d <= 0 {
+			return bad(key, fmt.Errorf("%v: want a positive duration", d))
+		}
+		return nil
+	}
+	if o.Node == "" {
+		return bad("node", errors.New("must not be empty"))
+	}
+	if _, _, err := net.SplitHostPort(o.MQTTAddr); err != nil {
+		return bad("mqtt_addr", err)
+	}
+	if _, _, err := net.SplitHostPort(o.APIAddr); err != nil {
+		return bad("api_addr", err)
+	}
+	if err := (httpapi.Config{Base: o.APIBase}).Validate(); err != nil {
+		return bad("api_base", errors.New("must start with / and not end with /, without : * ? # %"))
+	}
+	if err := checkPprofAddr(o.PprofAddr); err != nil {
+		return bad("pprof_addr", err)
+	}
+	if err := positive("stats_interval", o.StatsInterval); err != nil {
+		return err
+	}
+	if err := positive("shutdown_timeout", o.ShutdownTimeout); err != nil {
+		return err
+	}
+	if _, err := parseLevel(o.LogLevel); err != nil {
+		return bad("log_level", err)
+	}
+	if o.LogFormat != "text" && o.LogFormat != "json" {
+		return bad("log_format", errors.New("want text or json"))
+	}
+	if _, err := auth.ParsePermission(o.ACLNoMatch); err != nil {
+		return bad("acl_nomatch", errors.New("want allow or deny"))
+	}
+	if o.SysInterval < 0 {
+		return bad("sys_interval", fmt.Errorf("%v: want 0 (off) or a positive duration", o.SysInterval))
+	}
+	if _, err := shards.ParseShareStrategy(o.SharedSubscriptionStrategy); err != nil {
+		return bad("shared_subscription_strategy", errors.New("want round_robin, random, hash_clientid or sticky"))
+	}
+	switch {
+	case o.GCPercent < -1 || o.GCPercent == 0:
+		return bad("gc_percent", fmt.Errorf("%d: want a positive percentage, or -1 (off) with memory_limit", o.GCPercent))
+	case o.GCPercent == -1 && o.MemoryLimit == 0:
+		return bad("gc_percent", errors.New("-1 (off) needs a memory_limit, or the heap grows without bound"))
+	case o.MemoryRelease && o.MemoryReleaseGrowth == 0:
+		return bad("memory_release_growth", errors.New("want a positive size"))
+	}
+	if err := positive("memory_release_quiet", o.MemoryReleaseQuiet); err != nil {
+		return err
+	}
+	if err := positive("memory_release_min_interval", o.MemoryReleaseMinInterval); err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(o.Zones)) {
+		z := o.Zones[name]
+		if err := z.Validate(); err != nil {
+			return bad(zonesKey+"."+name, err)
+		}
+	}
+	return o.validateListeners()
+}
+
+// validateListeners checks the listeners the broker would open: their
+// addresses, names and zones.
+func (o *Options) validateListeners() error {
+	ls := o.mqttListeners()
+	for i, l := range ls {
+		bad := func(format string, args ...any) error {
+			return &keyError{listenersKey, fmt.Errorf("listener %s: "+format, append([]any{l.Addr}, args...)...)}
+		}
+		if _, _, err := net.SplitHostPort(l.Addr); err != nil {
+			return bad("%w", err)
+		}
+		if !validName(l.Name) {
+			return bad("name %q: want letters, digits, _ and -", l.Name)
+		}
+		if slices.ContainsFunc(ls[:i], func(m Listener) bool { return m.Name == l.Name }) {
+			return bad("name %q is taken by another listener", l.Name)
+		}
+		if slices.ContainsFunc(ls[:i], func(m Listener) bool { return m.Addr == l.Addr }) {
+			return bad("given twice")
+		}
+		if _, ok := o.Zones[l.Zone]; !ok && l.Zone != shards.DefaultZone {
+			return bad("unknown zone %q", l.Zone)
+		}
+	}
+	return nil
+}
