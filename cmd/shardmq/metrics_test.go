@@ -346,7 +346,7 @@ func TestReadiness(t *testing.T) {
 	if code := status(&app{broker: b}); code != http.StatusServiceUnavailable {
 		t.Fatalf("before MQTT: %d", code)
 	}
-	srv, err := netio.New(netio.Config{Listeners: []string{"127.0.0.1:0"}, Loops: 1}, b)
+	srv, err := netio.New(netio.Config{Listeners: []netio.Listener{{Addr: "127.0.0.1:0"}}, Loops: 1}, b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,11 +56,11 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	a.broker = b
-	addrs := []string{o.mqttAddr}
+	addrs := []netio.Listener{{Addr: o.mqttAddr}}
 	if len(a.cfg.Listeners) > 0 { // set by --listener (security.go)
 		addrs = addrs[:0]
 		for _, l := range a.cfg.Listeners {
-			addrs = append(addrs, l.Addr)
+			addrs = append(addrs, netio.Listener{Addr: l.Addr})
 		}
 	}
 	// netio takes the largest packet any zone accepts; smaller zone limits
