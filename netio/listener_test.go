@@ -74,12 +74,11 @@ func TestListenerResolve(t *testing.T) {
 // each connection reports its own listener and the socket's address.
 func TestListenerOfConn(t *testing.T) {
 	h := &peerHandler{}
-	s, err := New(Config{Loops: 2, Listeners: []Listener{
-		{Name: "default", Addr: "127.0.0.1:0"}, {Name: "devices", Addr: "127.0.0.1:0"}}}, h)
-	if err == nil {
+	if _, err := New(Config{Loops: 2, Listeners: []Listener{
+		{Name: "default", Addr: "127.0.0.1:0"}, {Name: "devices", Addr: "127.0.0.1:0"}}}, h); err == nil {
 		t.Fatal("two listeners on 127.0.0.1:0 were accepted")
 	}
-	s, err = New(Config{Loops: 2, Listeners: []Listener{
+	s, err := New(Config{Loops: 2, Listeners: []Listener{
 		{Name: "default", Addr: "127.0.0.1:0"}, {Name: "devices", Addr: "[::1]:0"}}}, h)
 	if err != nil {
 		t.Fatal(err)
