@@ -8,9 +8,10 @@ import (
 
 // Config configures a Server. A zero field means the documented default.
 type Config struct {
-	// Listeners are the TCP addresses to listen on ("127.0.0.1:1883").
-	// At least one is required; they must differ from each other.
-	Listeners []string
+	// Listeners are the addresses to accept MQTT connections on. At least
+	// one of kind KindTCP is required (gnet binds those); ids and addresses
+	// must be unique.
+	Listeners []Listener
 	// Loops is the number of event loops. If zero, runtime.NumCPU() is used.
 	Loops int
 	// MaxPacketSize is the largest inbound MQTT packet accepted, whole frame
@@ -40,15 +41,21 @@ type Config struct {
 
 // Validate reports whether c is usable.
 func (c *Config) Validate() error {
-	if len(c.Listeners) == 0 {
-		return fmt.Errorf("%w: no listeners", ErrInvalidConfig)
+	ls, err := resolveListeners(c.Listeners)
+	if err != nil {
+		return err
 	}
-	for i, l := range c.Listeners {
-		for _, m := range c.Listeners[:i] {
-			if l == m {
-				return fmt.Errorf("%w: listener %s given twice", ErrInvalidConfig, l)
-			}
+	tcp := 0
+	for _, l := range ls {
+		if l.Kind == KindTCP {
+			tcp++
 		}
+	}
+	switch {
+	case tcp == 0:
+		return fmt.Errorf("%w: no tcp listener", ErrInvalidConfig)
+	case len(ls) > maxListeners:
+		return fmt.Errorf("%w: %d listeners, at most %d", ErrInvalidConfig, len(ls), maxListeners)
 	}
 	switch {
 	case c.Loops < 0:
@@ -68,7 +75,12 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// maxListeners bounds Config.Listeners (a Conn keeps its listener's
+// position in 16 bits).
+const maxListeners = 1 << 16
+
 func (c Config) withDefaults() Config {
+	c.Listeners, _ = resolveListeners(c.Listeners) // checked by Validate
 	if c.Loops == 0 {
 		c.Loops = runtime.NumCPU()
 	}

@@ -34,6 +34,8 @@ type Conn struct {
 	bytesIn, bytesOut uint64
 	reads, writes     uint64
 
+	lst uint16 // position of the connection's listener in Config.Listeners
+
 	// The flags are grouped so that padding does not push Conn into a
 	// larger allocation size class (every connection holds one).
 	migrated  bool
@@ -54,6 +56,7 @@ type connRare struct {
 	closeErr  error
 	migrateTo *Loop
 	held      []byte // input kept while holding, the holding frame first
+	peer      *Peer  // set for a connection handed over by Server.Enroll
 }
 
 // rareFields returns c's rare fields, allocating them on first use.
@@ -75,6 +78,8 @@ func (c *Conn) migrateTarget() *Loop {
 // handoff carries a migrating connection's state to its new loop.
 type handoff struct {
 	rest     []byte
+	lst      uint16
+	peer     *Peer
 	openedAt int64
 	bytesIn  uint64
 	bytesOut uint64
@@ -93,6 +98,29 @@ func (c *Conn) RemoteAddr() netip.AddrPort {
 		return netip.AddrPort{}
 	}
 	return addrPort(c.gc.RemoteAddr())
+}
+
+// Listener returns the listener the connection came in through; safe from
+// any goroutine. The Listener must not be modified.
+func (c *Conn) Listener() *Listener { return &c.loop.srv.cfg.Listeners[c.lst] }
+
+// Peer returns what the transport knows of the client: its listener and,
+// for a connection handed over by Server.Enroll, the address, TLS server
+// name and certificate names the transport learned.
+func (c *Conn) Peer() Peer {
+	if c.rare != nil && c.rare.peer != nil {
+		return *c.rare.peer
+	}
+	return Peer{Listener: c.Listener()}
+}
+
+// ClientAddr returns the client's address: the one the transport learned
+// (Peer.Addr) if any, else the socket's remote address.
+func (c *Conn) ClientAddr() netip.AddrPort {
+	if c.rare != nil && c.rare.peer != nil && c.rare.peer.Addr.IsValid() {
+		return c.rare.peer.Addr
+	}
+	return c.RemoteAddr()
 }
 
 // LocalAddr returns the listener address the connection came in on.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -23,10 +24,15 @@ type Server struct {
 	h   Handler
 
 	booted   chan struct{}
+	running  chan struct{} // closed at the first tick: every loop is registered
+	runOnce  sync.Once
 	done     chan struct{}
 	serveErr error
 	eng      gnet.Engine
-	addrs    []net.Addr
+	addrs    []net.Addr // bound addresses of the tcp listeners, in order
+	// bound maps a tcp listener's bound address to its position in
+	// cfg.Listeners; set in OnBoot, read-only after.
+	bound    []boundListener
 	conns    atomic.Int64
 	moves    atomic.Int64
 	stopping atomic.Bool
@@ -52,23 +58,29 @@ func New(cfg Config, h Handler) (*Server, error) {
 		return nil, fmt.Errorf("%w: nil handler", ErrInvalidConfig)
 	}
 	return &Server{
-		cfg:    cfg.withDefaults(),
-		h:      h,
-		booted: make(chan struct{}),
-		done:   make(chan struct{}),
-		byEL:   make(map[gnet.EventLoop]*Loop),
+		cfg:     cfg.withDefaults(),
+		h:       h,
+		booted:  make(chan struct{}),
+		running: make(chan struct{}),
+		done:    make(chan struct{}),
+		byEL:    make(map[gnet.EventLoop]*Loop),
 	}, nil
 }
 
 // Serve runs the engine and blocks until Shutdown (returning
 // ErrServerClosed) or a failure to listen.
 func (s *Server) Serve() error {
-	addrs := make([]string, len(s.cfg.Listeners))
-	for i, a := range s.cfg.Listeners {
-		addrs[i] = "tcp://" + a
+	var addrs []string
+	for _, l := range s.cfg.Listeners {
+		if l.Kind == KindTCP {
+			addrs = append(addrs, "tcp://"+l.Addr)
+		}
 	}
 	err := gnet.Rotate(s, addrs,
 		gnet.WithMulticore(true),
+		// Least connections (not gnet's default round robin) because
+		// Enroll picks a loop from other goroutines than gnet's acceptor.
+		gnet.WithLoadBalancing(gnet.LeastConnections),
 		gnet.WithNumEventLoop(s.cfg.Loops),
 		gnet.WithTicker(true),
 		gnet.WithReuseAddr(true),
@@ -91,10 +103,14 @@ func (s *Server) Serve() error {
 }
 
 // Start runs Serve in a goroutine and returns once the listeners accept
-// connections (or Serve failed).
+// connections and every loop runs (or Serve failed).
 func (s *Server) Start() error {
 	go func() { _ = s.Serve() }()
 	<-s.booted
+	select {
+	case <-s.running:
+	case <-s.done:
+	}
 	select {
 	case <-s.done:
 		if s.serveErr != nil {
@@ -106,8 +122,8 @@ func (s *Server) Start() error {
 	}
 }
 
-// Addr returns the first listener's bound address (useful with port 0);
-// nil before Start.
+// Addr returns the first tcp listener's bound address (useful with port
+// 0); nil before Start.
 func (s *Server) Addr() net.Addr {
 	if len(s.addrs) == 0 {
 		return nil
@@ -115,7 +131,7 @@ func (s *Server) Addr() net.Addr {
 	return s.addrs[0]
 }
 
-// Addrs returns every listener's bound address, in Config.Listeners
+// Addrs returns every tcp listener's bound address, in Config.Listeners
 // order; nil before Start.
 func (s *Server) Addrs() []net.Addr { return s.addrs }
 
@@ -205,17 +221,31 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // OnBoot implements gnet.EventHandler.
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.eng = eng
-	for _, l := range s.cfg.Listeners {
-		fd, err := eng.DupListener("tcp", l)
+	for i, l := range s.cfg.Listeners {
+		if l.Kind != KindTCP {
+			continue
+		}
+		fd, err := eng.DupListener("tcp", l.Addr)
 		if err != nil {
 			continue
 		}
 		if sa, err := unix.Getsockname(fd); err == nil {
-			switch a := sa.(type) {
+			var a *net.TCPAddr
+			switch sa := sa.(type) {
 			case *unix.SockaddrInet4:
-				s.addrs = append(s.addrs, &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port})
+				a = &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
 			case *unix.SockaddrInet6:
-				s.addrs = append(s.addrs, &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port})
+				a = &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
+			}
+			if a != nil {
+				s.addrs = append(s.addrs, a)
+				// gnet reports a connection's local address as its
+				// listener's configured one (port 0 included).
+				var conf netip.AddrPort
+				if ra, err := net.ResolveTCPAddr("tcp", l.Addr); err == nil {
+					conf = ra.AddrPort()
+				}
+				s.bound = append(s.bound, boundListener{conf: conf, addr: a.AddrPort(), index: uint16(i)})
 			}
 		}
 		_ = unix.Close(fd)
@@ -241,7 +271,20 @@ func (s *Server) loopOf(el gnet.EventLoop) *Loop {
 func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l := s.loopOf(gc.EventLoop())
 	c := &Conn{gc: gc, loop: l, heapIdx: -1}
-	ho, _ := gc.Context().(*handoff)
+	var ho *handoff
+	switch v := gc.Context().(type) {
+	case *handoff:
+		ho = v
+		c.lst = v.lst
+		if v.peer != nil {
+			c.rareFields().peer = v.peer
+		}
+	case *Peer:
+		c.lst = s.listenerIndex(v.Listener)
+		c.rareFields().peer = v
+	default:
+		c.lst = s.listenerOf(addrPort(gc.LocalAddr()))
+	}
 	gc.SetContext(c)
 	s.conns.Add(1)
 	l.enter()
@@ -320,7 +363,7 @@ func (s *Server) feed(c *Conn, buf []byte) {
 func (s *Server) migrate(c *Conn, rest []byte) {
 	target := c.rare.migrateTo
 	c.rare.migrateTo = nil
-	ho := &handoff{rest: rest, openedAt: c.openedAt,
+	ho := &handoff{rest: rest, openedAt: c.openedAt, lst: c.lst, peer: c.rare.peer,
 		bytesIn: c.bytesIn, bytesOut: c.bytesOut, reads: c.reads, writes: c.writes}
 	fd, err := c.gc.Dup()
 	if err == nil {
@@ -375,6 +418,8 @@ func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
 // OnTick implements gnet.EventHandler; it runs on gnet's ticker goroutine
 // and schedules each loop's timers on the loop itself.
 func (s *Server) OnTick() (time.Duration, gnet.Action) {
+	// gnet starts its ticker after registering every loop.
+	s.runOnce.Do(func() { close(s.running) })
 	for _, l := range s.Loops() {
 		if l.ticking.CompareAndSwap(false, true) {
 			if err := l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {

@@ -99,7 +99,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func startServer(t *testing.T, cfg Config, h Handler) *Server {
 	t.Helper()
-	cfg.Listeners = []string{"127.0.0.1:0"}
+	cfg.Listeners = []Listener{{Addr: "127.0.0.1:0"}}
 	if cfg.Loops == 0 {
 		cfg.Loops = 2
 	}
@@ -342,11 +342,11 @@ func TestConfigValidate(t *testing.T) {
 		cfg  Config
 		ok   bool
 	}{
-		{"defaults", Config{Listeners: []string{":1"}}, true},
+		{"defaults", Config{Listeners: []Listener{{Addr: ":1"}}}, true},
 		{"no_listener", Config{}, false},
-		{"same_listener_twice", Config{Listeners: []string{":1", ":1"}}, false},
-		{"soft_above_hard", Config{Listeners: []string{":1"}, OutboundSoftLimit: 10, OutboundHardLimit: 5}, false},
-		{"negative", Config{Listeners: []string{":1"}, Loops: -1}, false},
+		{"same_listener_twice", Config{Listeners: []Listener{{Addr: ":1"}, {Addr: ":1"}}}, false},
+		{"soft_above_hard", Config{Listeners: []Listener{{Addr: ":1"}}, OutboundSoftLimit: 10, OutboundHardLimit: 5}, false},
+		{"negative", Config{Listeners: []Listener{{Addr: ":1"}}, Loops: -1}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -385,7 +385,7 @@ func TestTwoListeners(t *testing.T) {
 	}
 	second := free.Addr().String()
 	free.Close()
-	s, err := New(Config{Listeners: []string{"127.0.0.1:0", second}, Loops: 2}, h)
+	s, err := New(Config{Listeners: []Listener{{Addr: "127.0.0.1:0"}, {Name: "second", Addr: second}}, Loops: 2}, h)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,9 +58,9 @@ func startListeners(t testing.TB, cfg Config) *testBroker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var addrs []string
+	var addrs []netio.Listener
 	for _, l := range cfg.Listeners {
-		addrs = append(addrs, l.Addr)
+		addrs = append(addrs, netio.Listener{Addr: l.Addr})
 	}
 	srv, err := netio.New(netio.Config{Listeners: addrs, Loops: 2, TickInterval: 20 * time.Millisecond,
 		MaxPacketSize: b.MaxPacketSize()}, b)

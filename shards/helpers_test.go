@@ -49,7 +49,7 @@ func startBroker(t testing.TB, cfg Config, ncfg netio.Config) *testBroker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ncfg.Listeners = []string{"127.0.0.1:0"}
+	ncfg.Listeners = []netio.Listener{{Addr: "127.0.0.1:0"}}
 	if ncfg.Loops == 0 {
 		ncfg.Loops = 2
 	}

@@ -20,7 +20,7 @@ func TestShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := netio.New(netio.Config{Listeners: []string{"127.0.0.1:0"}, Loops: 2}, b)
+	srv, err := netio.New(netio.Config{Listeners: []netio.Listener{{Addr: "127.0.0.1:0"}}, Loops: 2}, b)
 	if err != nil {
 		t.Fatal(err)
 	}

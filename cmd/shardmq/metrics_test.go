@@ -335,7 +335,7 @@ func TestReadiness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := netio.New(netio.Config{Listeners: []string{"127.0.0.1:0"}, Loops: 1}, b) // never started
+	srv, err := netio.New(netio.Config{Listeners: []netio.Listener{{Addr: "127.0.0.1:0"}}, Loops: 1}, b) // never started
 	if err != nil {
 		t.Fatal(err)
 	}

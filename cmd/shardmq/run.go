@@ -71,9 +71,9 @@ func start(o Options) (_ *app, err error) {
 	if err != nil {
 		return nil, err
 	}
-	addrs := make([]string, len(listeners))
+	addrs := make([]netio.Listener, len(listeners))
 	for i, l := range listeners {
-		addrs[i] = l.Addr
+		addrs[i] = netio.Listener{Kind: netio.KindTCP, Name: l.Name, Addr: l.Addr}
 	}
 	// netio takes the largest packet any zone accepts; smaller zone limits
 	// are the broker's to enforce.

@@ -235,7 +235,7 @@ func TestReloadInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := netio.New(netio.Config{Listeners: []string{addr}, MaxPacketSize: b.MaxPacketSize(), Loops: 2}, b)
+	srv, err := netio.New(netio.Config{Listeners: []netio.Listener{{Addr: addr}}, MaxPacketSize: b.MaxPacketSize(), Loops: 2}, b)
 	if err != nil {
 		t.Fatal(err)
 	}

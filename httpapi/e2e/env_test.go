@@ -48,7 +48,7 @@ func start(t testing.TB, bcfg shards.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := netio.New(netio.Config{Listeners: []string{"127.0.0.1:0"}, Loops: 2, TickInterval: 20 * time.Millisecond}, b)
+	srv, err := netio.New(netio.Config{Listeners: []netio.Listener{{Addr: "127.0.0.1:0"}}, Loops: 2, TickInterval: 20 * time.Millisecond}, b)
 	if err != nil {
 		t.Fatal(err)
 	}
