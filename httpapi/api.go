@@ -65,11 +65,12 @@ func New(cfg Config, lister Lister, broker Broker, keys *KeyStore) (*API, error)
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
 	r.HandleOPTIONS = false
-	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, &apiError{http.StatusNotFound, codeNotFound, "no such endpoint"})
+	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeError(w, noEndpoint(req))
 	})
-	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, &apiError{http.StatusMethodNotAllowed, codeMethodNotAllowed, "method not allowed on this endpoint"})
+	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		// httprouter has set Allow.
+		writeError(w, methodNotAllowed(req, w.Header().Get("Allow")))
 	})
 	// a.route registers under the base, records the route for the
 	// OpenAPI document and times the requests (metrics.go).
@@ -124,7 +125,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !a.allowed(role, r) {
-		writeError(w, &apiError{http.StatusForbidden, codeUnauthorizedRole, fmt.Sprintf("API key role %s may not %s this endpoint", role, r.Method)})
+		writeError(w, forbidden(role, r))
 		return
 	}
 	// Route on the escaped path so that a client id holding "/" (sent as
@@ -185,12 +186,13 @@ func (a *API) recover(w http.ResponseWriter, r *http.Request) {
 
 // clientIDParam returns the unescaped, validated client id of the route.
 func clientIDParam(ps httprouter.Params) (string, *apiError) {
-	id, err := url.PathUnescape(ps.ByName("clientid"))
+	raw := ps.ByName("clientid")
+	id, err := url.PathUnescape(raw)
 	if err != nil {
-		return "", badRequest("malformed client id in the path")
+		return "", badRequest(fmt.Sprintf("client id %s in the path: %v", quoteShort(raw), err))
 	}
 	if err := validMQTTString(id); err != nil {
-		return "", badRequest("client id " + err.Error())
+		return "", badRequest(fmt.Sprintf("client id %s in the path: %v", quoteShort(id), err))
 	}
 	return id, nil
 }
@@ -235,7 +237,7 @@ func (a *API) brokerError(r *http.Request, err error) *apiError {
 	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return errUnavailable
 	case errors.Is(err, ErrRejected):
-		return badRequest(err.Error())
+		return badRequest(rejectedMessage(err))
 	}
 	a.cfg.Logger.Error("httpapi: broker error", "method", r.Method, "path", r.URL.Path, "err", err)
 	return errInternal

@@ -21,7 +21,7 @@ func noQuery(r *http.Request) *apiError {
 		return e
 	}
 	if len(keys) > 0 {
-		return paramError(keys[0], "unknown parameter; this endpoint takes none")
+		return unknownParam(keys[0], "this endpoint takes no query parameters")
 	}
 	return nil
 }
@@ -137,11 +137,11 @@ func (a *API) kickoutBulk(w http.ResponseWriter, r *http.Request, ps httprouter.
 		return e
 	}
 	for i, id := range ids {
-		if err := validMQTTString(id); err != nil || id == "" {
-			if err == nil {
-				err = errors.New("empty")
-			}
-			return badRequest(fmt.Sprintf("invalid JSON body: [%d]: client id %v", i, err))
+		if id == "" {
+			return badRequest(fmt.Sprintf("[%d]: client id must not be empty", i))
+		}
+		if err := validMQTTString(id); err != nil {
+			return badRequest(fmt.Sprintf("[%d]: client id %s: %v", i, quoteShort(id), err))
 		}
 	}
 	err := a.command(r.Context(), func(ctx context.Context) error {
@@ -162,10 +162,10 @@ func (a *API) kickoutBulk(w http.ResponseWriter, r *http.Request, ps httprouter.
 // checkBulk bounds the size of a bulk request.
 func (a *API) checkBulk(n int) *apiError {
 	if n == 0 {
-		return badRequest("invalid JSON body: empty array")
+		return badRequest(fmt.Sprintf("the array is empty; give 1 to %d items", a.cfg.MaxBulk))
 	}
 	if n > a.cfg.MaxBulk {
-		return badRequest(fmt.Sprintf("invalid JSON body: %d items, at most %d allowed in one request", n, a.cfg.MaxBulk))
+		return badRequest(fmt.Sprintf("the array has %d items; at most %d are allowed in one request", n, a.cfg.MaxBulk))
 	}
 	return nil
 }

@@ -157,7 +157,7 @@ func parseClientsQuery(raw string) (clientsQuery, *apiError) {
 			}
 			_, inObject := clientFieldIndex[v]
 			if c, ok := catalog.ColumnByName(v); !ok || !c.Orderable || !inObject {
-				return q, paramError(key, "cannot order by %s; see docs/api.md", quoteParam(v))
+				return q, paramError(key, "cannot order by %s; see docs/api.md", quoteShort(v))
 			}
 			f.OrderBy = v
 		case "order":
@@ -199,12 +199,12 @@ func parseRangeParam(vals map[string][]string, key string, f *catalog.Filter) *a
 	if !gte {
 		var lte bool
 		if col, lte = strings.CutPrefix(key, "lte_"); !lte {
-			return paramError(key, "unknown parameter; see docs/api.md")
+			return unknownParam(key, "see /api-docs or docs/api.md for the parameters of GET /clients")
 		}
 	}
 	c, ok := catalog.ColumnByName(col)
 	if !ok || !c.Rangeable {
-		return paramError(key, "unknown parameter; see docs/api.md")
+		return unknownParam(key, "see /api-docs or docs/api.md for the parameters of GET /clients")
 	}
 	v, e := single(vals, key)
 	if e != nil {
@@ -242,7 +242,7 @@ func parseFields(key, v string) ([]int, []string, *apiError) {
 	for name := range strings.SplitSeq(v, ",") {
 		i, ok := clientFieldIndex[name]
 		if !ok {
-			return nil, nil, paramError(key, "unknown field %s", quoteParam(name))
+			return nil, nil, paramError(key, "unknown field %s", quoteShort(name))
 		}
 		idx = append(idx, i)
 	}

@@ -32,19 +32,20 @@ const (
 func parseQuery(raw string) (url.Values, []string, *apiError) {
 	vals, err := url.ParseQuery(raw)
 	if err != nil {
-		return nil, nil, badRequest("malformed query string")
+		// err is url's own: `invalid URL escape "%zz"` or `invalid semicolon separator in query`.
+		return nil, nil, badRequest("malformed query string: " + err.Error())
 	}
 	keys := make([]string, 0, len(vals))
 	for k, vs := range vals {
 		if !utf8.ValidString(k) {
-			return nil, nil, badRequest(fmt.Sprintf("unknown parameter %s", strconv.QuoteToASCII(k)))
+			return nil, nil, badRequest(fmt.Sprintf("parameter name %s is not valid UTF-8", strconv.QuoteToASCII(k)))
 		}
 		for _, v := range vs {
 			if v == "" {
-				return nil, nil, badRequest(fmt.Sprintf("parameter %s: empty value", quoteParam(k)))
+				return nil, nil, badRequest(fmt.Sprintf("parameter %s: empty value", quoteShort(k)))
 			}
 			if !utf8.ValidString(v) {
-				return nil, nil, badRequest(fmt.Sprintf("parameter %s: value is not valid UTF-8", quoteParam(k)))
+				return nil, nil, badRequest(fmt.Sprintf("parameter %s: value is not valid UTF-8", quoteShort(k)))
 			}
 		}
 		keys = append(keys, k)
@@ -53,9 +54,9 @@ func parseQuery(raw string) (url.Values, []string, *apiError) {
 	return vals, keys, nil
 }
 
-// quoteParam quotes a parameter name for an error message, cut to a
-// readable length.
-func quoteParam(k string) string {
+// quoteShort quotes a parameter name or a value for an error message, cut
+// to a readable length.
+func quoteShort(k string) string {
 	if len(k) > 64 {
 		k = k[:64] + "..."
 		for !utf8.ValidString(k) {
@@ -65,9 +66,15 @@ func quoteParam(k string) string {
 	return strconv.Quote(k)
 }
 
+// unknownParam is the 400 for a parameter the endpoint does not take; hint
+// says where to find the ones it does.
+func unknownParam(name, hint string) *apiError {
+	return badRequest(fmt.Sprintf("unknown parameter %s; %s", quoteShort(name), hint))
+}
+
 // paramError is a 400 naming the parameter.
 func paramError(name, format string, args ...any) *apiError {
-	return badRequest(fmt.Sprintf("parameter %s: %s", quoteParam(name), fmt.Sprintf(format, args...)))
+	return badRequest(fmt.Sprintf("parameter %s: %s", quoteShort(name), fmt.Sprintf(format, args...)))
 }
 
 // single returns the only value of the parameter name or a 400 when it is
