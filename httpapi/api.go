@@ -116,6 +116,13 @@ func (a *API) handle(h handlerFunc) httprouter.Handle {
 // A panic in a handler is recovered into a 500 without internals.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer a.recover(w, r)
+	// net/http's own limit is twice ours (NewServer), so that a request
+	// between the two gets this JSON 431.
+	if headerBytes(r) > a.cfg.MaxHeaderBytes {
+		w.Header().Set("Connection", "close")
+		writeError(w, headersTooLarge(a.cfg.MaxHeaderBytes))
+		return
+	}
 	// /status, /api-docs and /metrics come before the key check.
 	if a.serveOps(w, r) {
 		return
@@ -254,8 +261,24 @@ func (a *API) newMessageID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// headerBytes is the size of r's request line and headers as sent, give or
+// take repeated or folded header lines.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto) + 2
+	n += len("Host: ") + len(r.Host) + 2
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + 2 + len(v) + 2
+		}
+	}
+	return n + 2
+}
+
 // NewServer returns an *http.Server for the API on addr with the configured
-// timeouts and header limit.
+// timeouts. Its MaxHeaderBytes is twice Config.MaxHeaderBytes: the API
+// answers requests between the two with a JSON 431 itself, and net/http
+// stops reading larger ones with a 431 that WrapListener makes JSON.
+// Serve it with srv.Serve(a.WrapListener(ln)).
 func (a *API) NewServer(addr string) *http.Server {
 	return &http.Server{
 		Addr:              addr,
@@ -264,6 +287,6 @@ func (a *API) NewServer(addr string) *http.Server {
 		ReadTimeout:       a.cfg.ReadTimeout,
 		WriteTimeout:      a.cfg.WriteTimeout,
 		IdleTimeout:       a.cfg.IdleTimeout,
-		MaxHeaderBytes:    a.cfg.MaxHeaderBytes,
+		MaxHeaderBytes:    2 * a.cfg.MaxHeaderBytes,
 	}
 }

@@ -42,8 +42,8 @@ type Config struct {
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
-	// MaxHeaderBytes bounds request headers and the query string. If zero,
-	// 64 KiB is used.
+	// MaxHeaderBytes bounds the request line (with the query string) and
+	// headers; a larger request is a 431. If zero, 64 KiB is used.
 	MaxHeaderBytes int
 }
 

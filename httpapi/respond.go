@@ -19,6 +19,9 @@ const (
 	codeMethodNotAllowed = "METHOD_NOT_ALLOWED"
 	codeTooLarge         = "PAYLOAD_TOO_LARGE"
 	codeUnsupportedMedia = "UNSUPPORTED_MEDIA_TYPE"
+	codeHeadersTooLarge  = "REQUEST_HEADERS_TOO_LARGE"
+	codeNotImplemented   = "NOT_IMPLEMENTED"
+	codeHTTPVersion      = "HTTP_VERSION_NOT_SUPPORTED"
 	codeUnavailable      = "SERVICE_UNAVAILABLE"
 	codeInternal         = "INTERNAL_ERROR"
 )
