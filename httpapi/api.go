@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,8 @@ type API struct {
 
 	// ops are the routes, metrics, readiness and document (metrics.go).
 	ops ops
+	// corsAny is true when Config.CORSOrigins holds "*".
+	corsAny bool
 }
 
 // New returns the API serving lister and broker, authenticating with keys.
@@ -55,6 +58,7 @@ func New(cfg Config, lister Lister, broker Broker, keys *KeyStore) (*API, error)
 	if _, err := rand.Read(a.idPrefix[:]); err != nil {
 		return nil, fmt.Errorf("httpapi: message id prefix: %w", err)
 	}
+	a.corsAny = slices.Contains(a.cfg.CORSOrigins, "*")
 	base := a.cfg.Base
 	a.publishPath, a.publishBulkPath = base+"/publish", base+"/publish/bulk"
 
@@ -64,7 +68,10 @@ func New(cfg Config, lister Lister, broker Broker, keys *KeyStore) (*API, error)
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
-	r.HandleOPTIONS = false
+	// OPTIONS on a route answers 204 with Allow (and CORS preflight
+	// headers when configured): cors.go.
+	r.HandleOPTIONS = true
+	r.GlobalOPTIONS = http.HandlerFunc(a.options)
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		writeError(w, noEndpoint(req))
 	})
@@ -123,17 +130,22 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, headersTooLarge(a.cfg.MaxHeaderBytes))
 		return
 	}
-	// /status, /api-docs and /metrics come before the key check.
+	a.allowOrigin(w, r)
+	// /status, /api-docs and /metrics come before the key check, and so
+	// does OPTIONS: a browser's CORS preflight carries no credentials
+	// (the paths it reveals are in the public /api-docs anyway).
 	if a.serveOps(w, r) {
 		return
 	}
-	role, ok := a.authenticate(w, r)
-	if !ok {
-		return
-	}
-	if !a.allowed(role, r) {
-		writeError(w, forbidden(role, r))
-		return
+	if r.Method != http.MethodOptions {
+		role, ok := a.authenticate(w, r)
+		if !ok {
+			return
+		}
+		if !a.allowed(role, r) {
+			writeError(w, forbidden(role, r))
+			return
+		}
 	}
 	// Route on the escaped path so that a client id holding "/" (sent as
 	// %2F) stays one segment; handlers unescape parameters.
@@ -150,7 +162,7 @@ func (a *API) allowed(role Role, r *http.Request) bool {
 	case RoleAdministrator:
 		return true
 	case RoleViewer:
-		return r.Method == http.MethodGet
+		return r.Method == http.MethodGet || r.Method == http.MethodHead
 	case RolePublisher:
 		return r.Method == http.MethodPost && (r.URL.Path == a.publishPath || r.URL.Path == a.publishBulkPath)
 	}

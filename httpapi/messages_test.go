@@ -20,7 +20,7 @@ func TestErrorMessages(t *testing.T) {
 		{"unknown path", "GET", "/nothing", adminUser, nil, 404, codeNotFound,
 			`no endpoint at "/api/v5/nothing"; /api-docs lists them`},
 		{"wrong method", "PUT", "/clients", adminUser, nil, 405, codeMethodNotAllowed,
-			`PUT is not allowed on "/api/v5/clients"; allowed: GET, OPTIONS`},
+			`PUT is not allowed on "/api/v5/clients"; allowed: GET, HEAD, OPTIONS`},
 		{"unknown parameter", "GET", "/clients?zz=1", adminUser, nil, 400, codeBadRequest,
 			`unknown parameter "zz"; see /api-docs or docs/api.md for the parameters of GET /clients`},
 		{"parameter on an endpoint without any", "DELETE", "/clients/c0001?x=1", adminUser, nil, 400, codeBadRequest,

@@ -140,9 +140,21 @@ func opDocs() map[string]opDoc {
 			responses: map[int]string{200: "document"}, public: true},
 		"GET {base}" + DocsPath: {summary: "This OpenAPI 3 document (the same as /api-docs)",
 			responses: map[int]string{200: "document"}, public: true},
+		"GET " + SwaggerPath: {summary: "This OpenAPI 3 document, where EMQX 5 serves its own",
+			responses: map[int]string{200: "document"}, public: true},
 		"GET " + MetricsPath: {summary: "Prometheus metrics (text exposition format); needs an administrator or viewer key when the broker is configured so",
 			responses: map[int]string{200: "metrics", 401: "Error", 403: "Error"}, public: true},
 	}
+}
+
+// headDoc documents HEAD from the GET operation d: the same parameters and
+// statuses, without bodies.
+func headDoc(d opDoc) opDoc {
+	h := opDoc{summary: "Headers of GET: " + d.summary, params: d.params, public: d.public, responses: map[int]string{}}
+	for status := range d.responses {
+		h.responses[status] = ""
+	}
+	return h
 }
 
 // docKey returns the opDocs key of a registered route.
@@ -166,6 +178,11 @@ func (a *API) buildDocs() ([]byte, error) {
 	for _, rt := range a.ops.routes {
 		key := a.docKey(rt)
 		d, ok := docs[key]
+		if rt.method == http.MethodHead {
+			// HEAD is GET without the body.
+			d, ok = docs[a.docKey(route{method: http.MethodGet, pattern: rt.pattern})]
+			d = headDoc(d)
+		}
 		if !ok {
 			return nil, fmt.Errorf("httpapi: route %s %s has no OpenAPI description", rt.method, rt.pattern)
 		}
@@ -222,7 +239,9 @@ func (a *API) buildDocs() ([]byte, error) {
 	doc := map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "shardmq management API", "version": "5",
-			"description": "EMQX 5-compatible clients API of the shardmq MQTT broker. Errors are JSON {code, message}."},
+			"description": "EMQX 5-compatible clients API of the shardmq MQTT broker. Errors are JSON {code, message}. " +
+				"HEAD is served wherever GET is; OPTIONS on any path answers 204 with Allow, without a key " +
+				"(with CORS preflight headers for the configured origins)."},
 		"servers":    []any{map[string]any{"url": "/"}},
 		"paths":      paths,
 		"security":   []any{map[string]any{"basicAuth": []any{}}},
