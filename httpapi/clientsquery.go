@@ -24,7 +24,8 @@ type clientsQuery struct {
 // names it (CLIENTS_API.md decisions 2-4).
 func parseClientsQuery(raw string) (clientsQuery, *apiError) {
 	var q clientsQuery
-	vals, keys, e := parseQuery(raw)
+	// username= (empty) selects clients without a user name.
+	vals, keys, e := parseQuery(raw, "username")
 	if e != nil {
 		return q, e
 	}

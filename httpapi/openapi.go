@@ -49,7 +49,7 @@ func clientsQueryParams() []param {
 		{name: "limit", in: "query", typ: "integer", desc: "page size, 1..10000, default 100"},
 		{name: "_limit", in: "query", typ: "integer", desc: "limit (the seed's spelling)"},
 		{name: "clientid", in: "query", typ: "string", desc: "exact client id; repeated values are ORed (at most 1000)", repeatable: true},
-		{name: "username", in: "query", typ: "string", desc: "exact username; repeated values are ORed (at most 1000)", repeatable: true},
+		{name: "username", in: "query", typ: "string", desc: "exact username; repeated values are ORed (at most 1000); an empty value (username=) selects clients without a user name", repeatable: true},
 		{name: "zone", in: "query", typ: "string", desc: "zone name"},
 		{name: "ip_address", in: "query", typ: "string", desc: "client IPv4 or IPv6 address, without port"},
 		{name: "conn_state", in: "query", typ: "string", enum: []string{"connected", "idle", "disconnected"}, desc: "connection state"},
@@ -356,6 +356,12 @@ func clientSchema() map[string]any {
 			schema = map[string]any{"type": "boolean"}
 		default:
 			schema = map[string]any{"type": "integer"}
+		}
+		if limitFields[f.name] {
+			schema = map[string]any{"oneOf": []any{
+				map[string]any{"type": "integer", "minimum": 1},
+				map[string]any{"type": "string", "enum": []string{"infinity"}},
+			}, "description": "the limit, or \"infinity\" when there is none"}
 		}
 		if nullableClientFields[f.name] {
 			schema["nullable"] = true

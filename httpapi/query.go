@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,9 +28,10 @@ const (
 )
 
 // parseQuery splits a raw query string strictly: a malformed escape, a
-// key or value that is not UTF-8, or an empty value is a 400 naming the
-// parameter. Keys are returned sorted so that errors are deterministic.
-func parseQuery(raw string) (url.Values, []string, *apiError) {
+// key or value that is not UTF-8, or an empty value (except for the keys
+// in emptyOK) is a 400 naming the parameter. Keys are returned sorted so
+// that errors are deterministic.
+func parseQuery(raw string, emptyOK ...string) (url.Values, []string, *apiError) {
 	vals, err := url.ParseQuery(raw)
 	if err != nil {
 		// err is url's own: `invalid URL escape "%zz"` or `invalid semicolon separator in query`.
@@ -41,7 +43,7 @@ func parseQuery(raw string) (url.Values, []string, *apiError) {
 			return nil, nil, badRequest(fmt.Sprintf("parameter name %s is not valid UTF-8", strconv.QuoteToASCII(k)))
 		}
 		for _, v := range vs {
-			if v == "" {
+			if v == "" && !slices.Contains(emptyOK, k) {
 				return nil, nil, badRequest(fmt.Sprintf("parameter %s: empty value", quoteShort(k)))
 			}
 			if !utf8.ValidString(v) {
