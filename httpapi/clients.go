@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,7 +41,8 @@ func (a *API) listClients(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	}
 	b := make([]byte, 0, 128+len(page.Rows)*1400)
 	b = append(b, `{"meta":{"page":`...)
-	b = strconv.AppendInt(b, int64(q.page), 10)
+	// With a cursor, the page it leads to.
+	b = strconv.AppendInt(b, int64(cmp.Or(page.Number, q.page)), 10)
 	b = append(b, `,"limit":`...)
 	b = strconv.AppendInt(b, int64(q.limit), 10)
 	b = append(b, `,"hasnext":`...)

@@ -180,9 +180,6 @@ func parseClientsQuery(raw string) (clientsQuery, *apiError) {
 			return q, e
 		}
 	}
-	if f.Cursor != "" && paging.page > 1 {
-		return q, paramError(seen["cursor"], "cannot be combined with a page number above 1")
-	}
 	f.Page, f.Limit = paging.page, paging.limit
 	q.page, q.limit = max(paging.page, 1), paging.limit
 	if q.limit == 0 {

@@ -36,7 +36,7 @@ func TestErrorMessages(t *testing.T) {
 		{"both spellings", "GET", "/clients?_page=1&page=2", adminUser, nil, 400, codeBadRequest,
 			`parameters "_page" and "page" are the same parameter: give one`},
 		{"forged cursor", "GET", "/clients?cursor=abc", adminUser, nil, 400, codeBadRequest,
-			`parameter "cursor": malformed`},
+			`parameter "cursor": malformed; pass meta.cursor back unchanged`},
 		{"client id with NUL", "GET", "/clients/a%00b", adminUser, nil, 400, codeBadRequest,
 			`client id "a\x00b" in the path: contains U+0000`},
 		{"# inside a filter", "POST", "/clients/c0001/subscribe", adminUser, `{"topic":"a/#/b"}`, 400, codeBadRequest,

@@ -44,7 +44,7 @@ var pathClientID = param{name: "clientid", in: "path", typ: "string",
 // ranges over the catalog's counters are added from catalog.Columns.
 func clientsQueryParams() []param {
 	ps := []param{
-		{name: "page", in: "query", typ: "integer", desc: "page number, 1..1000000000, default 1"},
+		{name: "page", in: "query", typ: "integer", desc: "page number, 1..1000000000, default 1; without cursor an offset, exact only while no client before the page comes or goes"},
 		{name: "_page", in: "query", typ: "integer", desc: "page (the seed's spelling)"},
 		{name: "limit", in: "query", typ: "integer", desc: "page size, 1..10000, default 100"},
 		{name: "_limit", in: "query", typ: "integer", desc: "limit (the seed's spelling)"},
@@ -62,7 +62,7 @@ func clientsQueryParams() []param {
 		{name: "_like_username", in: "query", typ: "string", desc: "like_username (EMQX 4's spelling)"},
 		{name: "order_by", in: "query", typ: "string", desc: "sort column: clientid (default), username, connected_at, created_at or a counter"},
 		{name: "order", in: "query", typ: "string", enum: []string{"asc", "desc"}, desc: "sort direction, default asc"},
-		{name: "cursor", in: "query", typ: "string", desc: "meta.cursor of the previous page (keyset paging)"},
+		{name: "cursor", in: "query", typ: "string", desc: "meta.cursor of the previous page (keyset paging): alone, or beside the page number it leads to; a walk by page number that passes it back never skips or repeats a client that stayed while others came and went"},
 		{name: "fields", in: "query", typ: "string", desc: "comma-separated keys of the client object, or all"},
 	}
 	for _, t := range []string{"created_at", "connected_at"} {
