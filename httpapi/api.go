@@ -97,6 +97,11 @@ func New(cfg Config, lister Lister, broker Broker, keys *KeyStore) (*API, error)
 	a.route(r, http.MethodPost, "/publish", "", a.publish)
 	a.route(r, http.MethodPost, "/publish/bulk", "", a.publishBulk)
 	a.route(r, http.MethodGet, "/stats", "", a.stats)
+	a.route(r, http.MethodGet, "/api_key", "", a.listKeys)
+	a.route(r, http.MethodPost, "/api_key", "", a.createKey)
+	a.route(r, http.MethodGet, "/api_key/:name", "", a.getKey)
+	a.route(r, http.MethodPut, "/api_key/:name", "", a.updateKey)
+	a.route(r, http.MethodDelete, "/api_key/:name", "", a.deleteKey)
 	a.router = r
 	a.opsRoutes()
 	docs, err := a.buildDocs()
@@ -174,19 +179,21 @@ func (a *API) allowed(role Role, r *http.Request) bool {
 // and returns false.
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Role, bool) {
 	key, secret, ok := r.BasicAuth()
+	err := errBadSecret
 	if ok {
 		var role Role
-		if role, ok = a.keys.Check(key, secret); ok {
+		if role, err = a.keys.authenticate(key, secret, time.Now().Unix()); err == nil {
 			return role, true
 		}
 	}
-	unauthorized(w)
-	return 0, false
-}
-
-func unauthorized(w http.ResponseWriter) {
+	msg := err.Error()
+	if err != errBadSecret {
+		// Only a caller who knows the secret learns the key's state.
+		msg = fmt.Sprintf("API key %s is %v", quoteShort(key), err)
+	}
 	w.Header().Set("WWW-Authenticate", `Basic realm="shardmq", charset="UTF-8"`)
-	writeError(w, &apiError{http.StatusUnauthorized, codeBadKey, "missing or wrong API key or secret"})
+	writeError(w, &apiError{http.StatusUnauthorized, codeBadKey, msg})
+	return 0, false
 }
 
 // recover turns a handler panic into a logged 500 whose body holds no

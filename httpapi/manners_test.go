@@ -47,7 +47,7 @@ func TestHead(t *testing.T) {
 			continue
 		}
 		n++
-		path := strings.ReplaceAll(rt.pattern, "{clientid}", "c0001")
+		path := strings.NewReplacer("{clientid}", "c0001", "{name}", bootstrapName("admin")).Replace(rt.pattern)
 		for _, user := range []string{adminUser, viewerUser} {
 			t.Run(path+" as "+user[:strings.IndexByte(user, ':')], func(t *testing.T) {
 				get := e.raw(t, "GET", path, user)

@@ -40,6 +40,10 @@ type opDoc struct {
 var pathClientID = param{name: "clientid", in: "path", typ: "string",
 	desc: "client id, percent-encoded when it holds / or other reserved characters"}
 
+// pathKeyName is the path parameter of the /api_key/{name} routes.
+var pathKeyName = param{name: "name", in: "path", typ: "string",
+	desc: "the key's name: a letter, then letters, digits, _ and -, at most 256"}
+
 // clientsQueryParams are the parameters of GET /clients; the gte_/lte_
 // ranges over the catalog's counters are added from catalog.Columns.
 func clientsQueryParams() []param {
@@ -132,6 +136,16 @@ func opDocs() map[string]opDoc {
 		"GET /stats": {summary: "Broker-wide counts and their high-water marks (EMQX 5's names)",
 			params:    []param{{name: "aggregate", in: "query", typ: "boolean", desc: "one object without the node name instead of one per node"}},
 			responses: map[int]string{200: "StatsList", 400: "Error", 503: "Error"}},
+		"GET /api_key": {summary: "Every API key, without secrets, by name (EMQX 5's shape)",
+			responses: map[int]string{200: "ApiKeyList", 400: "Error"}},
+		"POST /api_key": {summary: "Create an API key with a random api_key and api_secret; the secret is in this answer only",
+			body: "ApiKeyCreate", responses: map[int]string{200: "ApiKeyWithSecret", 400: "Error"}},
+		"GET /api_key/{name}": {summary: "One API key, without its secret",
+			params: []param{pathKeyName}, responses: map[int]string{200: "ApiKey", 400: "Error", 404: "Error"}},
+		"PUT /api_key/{name}": {summary: "Change an API key's enable, expired_at, desc or role; in force for the next request",
+			params: []param{pathKeyName}, body: "ApiKeyUpdate", responses: map[int]string{200: "ApiKey", 400: "Error", 404: "Error"}},
+		"DELETE /api_key/{name}": {summary: "Delete an API key; it authenticates nobody from the answer on",
+			params: []param{pathKeyName}, responses: map[int]string{204: "", 400: "Error", 404: "Error"}},
 		"GET " + StatusPath: {summary: "Health, as EMQX: 200 when the MQTT listeners and the catalog are up, 503 before and while stopping",
 			responses: map[int]string{200: "text", 503: "text"}, public: true},
 		"GET {base}" + StatusPath: {summary: "Health (the same as /status)",
@@ -301,6 +315,27 @@ func components() map[string]any {
 		stats[k+".max"] = integer
 	}
 	stats["node"] = str
+	expiredAt := map[string]any{"oneOf": []any{
+		map[string]any{"type": "string", "enum": []string{"infinity"}},
+		map[string]any{"type": "string", "format": "date-time"},
+		map[string]any{"type": "integer", "description": "Unix seconds"},
+	}}
+	keyProps := func(out bool) map[string]any {
+		m := map[string]any{"desc": str, "enable": boolean, "expired_at": expiredAt,
+			"role": map[string]any{"type": "string", "enum": []string{"administrator", "viewer", "publisher"}}}
+		if out {
+			m["name"], m["api_key"], m["created_at"], m["expired"] = str, str, map[string]any{"type": "string", "format": "date-time"}, boolean
+			m["expired_at"] = map[string]any{"oneOf": []any{
+				map[string]any{"type": "string", "enum": []string{"infinity"}},
+				map[string]any{"type": "string", "format": "date-time"}}}
+		}
+		return m
+	}
+	apiKey := obj([]string{"name", "api_key", "expired_at", "created_at", "desc", "enable", "expired", "role"}, keyProps(true))
+	withSecret := keyProps(true)
+	withSecret["api_secret"] = str
+	createProps := keyProps(false)
+	createProps["name"] = map[string]any{"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_-]*$", "maxLength": maxNameLen}
 	return map[string]any{
 		"schemas": map[string]any{
 			"Error":  obj([]string{"code", "message"}, map[string]any{"code": str, "message": str}),
@@ -322,6 +357,12 @@ func components() map[string]any {
 			"PublishResultList":      arr(ref("PublishResult")),
 			"Stats":                  obj(nil, stats),
 			"StatsList":              map[string]any{"oneOf": []any{arr(ref("Stats")), ref("Stats")}},
+			"ApiKey":                 apiKey,
+			"ApiKeyList":             arr(ref("ApiKey")),
+			"ApiKeyWithSecret": obj([]string{"name", "api_key", "api_secret", "expired_at", "created_at", "desc", "enable", "expired", "role"},
+				withSecret),
+			"ApiKeyCreate": obj([]string{"name"}, createProps),
+			"ApiKeyUpdate": obj(nil, keyProps(false)),
 		},
 		"securitySchemes": map[string]any{
 			"basicAuth": map[string]any{"type": "http", "scheme": "basic",
