@@ -417,6 +417,10 @@ func clientSchema() map[string]any {
 }
 
 // serveDocs serves the OpenAPI document.
-func (a *API) serveDocs(w http.ResponseWriter, _ *http.Request) {
+func (a *API) serveDocs(w http.ResponseWriter, r *http.Request) {
+	if e := noQuery(r); e != nil {
+		writeError(w, e)
+		return
+	}
 	writeBody(w, http.StatusOK, a.ops.docs)
 }
