@@ -73,7 +73,7 @@ func (a *API) listError(r *http.Request, err error) *apiError {
 	case errors.As(err, &fe):
 		return paramError(fe.Field, "%s", fe.Reason)
 	case errors.Is(err, catalog.ErrInvalidCursor):
-		return paramError("cursor", "invalid or expired cursor, or issued for another filter or order")
+		return paramError("cursor", "not a cursor this broker issued for this filter and order")
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return &apiError{http.StatusServiceUnavailable, codeUnavailable, "the client catalog did not answer in time"}
 	}
@@ -122,7 +122,7 @@ func (a *API) kickClient(w http.ResponseWriter, r *http.Request, ps httprouter.P
 // each kicked; ids without a session are skipped, as EMQX does.
 func (a *API) kickoutBulk(w http.ResponseWriter, r *http.Request, ps httprouter.Params) *apiError {
 	if ps.ByName("clientid") != "kickout" {
-		return &apiError{http.StatusNotFound, codeNotFound, "no such endpoint"}
+		return noEndpoint(r)
 	}
 	if e := noQuery(r); e != nil {
 		return e

@@ -158,7 +158,7 @@ func parseClientsQuery(raw string) (clientsQuery, *apiError) {
 			}
 			_, inObject := clientFieldIndex[v]
 			if c, ok := catalog.ColumnByName(v); !ok || !c.Orderable || !inObject {
-				return q, paramError(key, "cannot order by %s; see docs/api.md", quoteShort(v))
+				return q, paramError(key, "cannot order by %s; order_by takes clientid, username, connected_at, created_at or a counter (see docs/api.md)", quoteShort(v))
 			}
 			f.OrderBy = v
 		case "order":

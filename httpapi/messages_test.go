@@ -34,7 +34,7 @@ func TestErrorMessages(t *testing.T) {
 		{"empty value", "GET", "/clients?zone=", adminUser, nil, 400, codeBadRequest,
 			`parameter "zone": empty value`},
 		{"both spellings", "GET", "/clients?_page=1&page=2", adminUser, nil, 400, codeBadRequest,
-			`parameters "_page" and "page" are the same parameter: give one`},
+			`"_page" and "page" are two spellings of one parameter; give one`},
 		{"forged cursor", "GET", "/clients?cursor=abc", adminUser, nil, 400, codeBadRequest,
 			`parameter "cursor": malformed; pass meta.cursor back unchanged`},
 		{"client id with NUL", "GET", "/clients/a%00b", adminUser, nil, 400, codeBadRequest,

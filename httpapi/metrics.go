@@ -178,7 +178,7 @@ func (a *API) serveMetrics(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if role != RoleAdministrator && role != RoleViewer {
-			writeError(w, &apiError{http.StatusForbidden, codeUnauthorizedRole, "API key role " + role.String() + " may not read metrics"})
+			writeError(w, &apiError{http.StatusForbidden, codeUnauthorizedRole, "the API key's role " + role.String() + " may not read metrics; use an administrator or viewer key"})
 			return
 		}
 	}

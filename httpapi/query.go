@@ -177,7 +177,7 @@ type paramSet map[string]string
 // other spelling was already given.
 func (s paramSet) add(key, canonical string) *apiError {
 	if prev, ok := s[canonical]; ok && prev != key {
-		return badRequest(fmt.Sprintf("parameters %q and %q are the same parameter: give one", prev, key))
+		return badRequest(fmt.Sprintf("%q and %q are two spellings of one parameter; give one", prev, key))
 	}
 	s[canonical] = key
 	return nil

@@ -28,7 +28,7 @@ func readBody(w http.ResponseWriter, r *http.Request, maxBytes int64) ([]byte, *
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, &apiError{http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("request body larger than %d bytes", maxBytes)}
+			return nil, &apiError{http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("the request body is larger than %d bytes", maxBytes)}
 		}
 		return nil, badRequest("could not read the request body")
 	}
