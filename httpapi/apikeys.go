@@ -117,6 +117,19 @@ func parseExpiredAt(raw json.RawMessage) (int64, error) {
 	return t.Unix(), nil
 }
 
+// readKeyBody reads the body of POST /api_key or PUT /api_key/{name}.
+func (a *API) readKeyBody(w http.ResponseWriter, r *http.Request) (apiKeyBody, *apiError) {
+	var b apiKeyBody
+	if e := noQuery(r); e != nil {
+		return b, e
+	}
+	body, e := readBody(w, r, a.cfg.MaxBodyBytes)
+	if e != nil {
+		return b, e
+	}
+	return b, decodeJSON(body, &b)
+}
+
 // keyNameParam returns the validated name of the route.
 func keyNameParam(ps httprouter.Params) (string, *apiError) {
 	raw := ps.ByName("name")
@@ -164,15 +177,8 @@ func (a *API) listKeys(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 // createKey serves POST /api_key: a key with a random api_key and
 // api_secret, the secret shown in this answer only.
 func (a *API) createKey(w http.ResponseWriter, r *http.Request, _ httprouter.Params) *apiError {
-	if e := noQuery(r); e != nil {
-		return e
-	}
-	body, e := readBody(w, r, a.cfg.MaxBodyBytes)
+	b, e := a.readKeyBody(w, r)
 	if e != nil {
-		return e
-	}
-	var b apiKeyBody
-	if e := decodeJSON(body, &b); e != nil {
 		return e
 	}
 	if b.Name == nil {
@@ -221,15 +227,8 @@ func (a *API) updateKey(w http.ResponseWriter, r *http.Request, ps httprouter.Pa
 	if e != nil {
 		return e
 	}
-	if e := noQuery(r); e != nil {
-		return e
-	}
-	body, e := readBody(w, r, a.cfg.MaxBodyBytes)
+	b, e := a.readKeyBody(w, r)
 	if e != nil {
-		return e
-	}
-	var b apiKeyBody
-	if e := decodeJSON(body, &b); e != nil {
 		return e
 	}
 	if b.Name != nil {

@@ -13,20 +13,8 @@ import (
 	"time"
 )
 
-// keyObject is a decoded API key.
-type keyObject struct {
-	Name      string `json:"name"`
-	Key       string `json:"api_key"`
-	Secret    string `json:"api_secret"`
-	ExpiredAt string `json:"expired_at"`
-	CreatedAt string `json:"created_at"`
-	Desc      string `json:"desc"`
-	Enable    bool   `json:"enable"`
-	Expired   bool   `json:"expired"`
-	Role      string `json:"role"`
-}
-
-func (k keyObject) user() string { return k.Key + ":" + k.Secret }
+// keyUser is the "key:secret" of a key POST /api_key returned.
+func keyUser(k apiKeyJSON) string { return k.Key + ":" + k.Secret }
 
 // TestAPIKeyLifecycle creates a key through the API, uses it, disables,
 // expires, re-enables, promotes and deletes it, all through real HTTP, and
@@ -53,7 +41,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 
 	r := env.do(t, "POST", "/api_key", adminUser, `{"name":"ci-1","desc":"CI pipeline","role":"viewer"}`)
 	r.wantStatus(t, http.StatusOK)
-	var ci keyObject
+	var ci apiKeyJSON
 	r.decode(t, &ci)
 	if ci.Name != "ci-1" || len(ci.Key) != 16 || len(ci.Secret) < 20 || !ci.Enable || ci.Expired ||
 		ci.ExpiredAt != "infinity" || ci.Role != "viewer" || ci.Desc != "CI pipeline" {
@@ -62,24 +50,24 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	if _, err := time.Parse(time.RFC3339, ci.CreatedAt); err != nil {
 		t.Fatalf("created_at %q: %v", ci.CreatedAt, err)
 	}
-	env.do(t, "GET", "/clients", ci.user(), nil).wantStatus(t, http.StatusOK)
-	env.do(t, "HEAD", "/clients", ci.user(), nil).wantStatus(t, http.StatusOK)
-	env.do(t, "DELETE", "/clients/c0001", ci.user(), nil).wantError(t, http.StatusForbidden, codeUnauthorizedRole)
-	env.do(t, "POST", "/api_key", ci.user(), `{"name":"x"}`).wantError(t, http.StatusForbidden, codeUnauthorizedRole)
+	env.do(t, "GET", "/clients", keyUser(ci), nil).wantStatus(t, http.StatusOK)
+	env.do(t, "HEAD", "/clients", keyUser(ci), nil).wantStatus(t, http.StatusOK)
+	env.do(t, "DELETE", "/clients/c0001", keyUser(ci), nil).wantError(t, http.StatusForbidden, codeUnauthorizedRole)
+	env.do(t, "POST", "/api_key", keyUser(ci), `{"name":"x"}`).wantError(t, http.StatusForbidden, codeUnauthorizedRole)
 	env.do(t, "GET", "/api_key", pubUser, nil).wantError(t, http.StatusForbidden, codeUnauthorizedRole)
 
 	// The secret is shown once.
 	var got map[string]any
-	env.do(t, "GET", "/api_key/ci-1", ci.user(), nil).decode(t, &got)
+	env.do(t, "GET", "/api_key/ci-1", keyUser(ci), nil).decode(t, &got)
 	if _, ok := got["api_secret"]; ok || got["api_key"] != ci.Key {
 		t.Fatalf("GET shows %v", got)
 	}
 
-	put := func(body string) keyObject {
+	put := func(body string) apiKeyJSON {
 		t.Helper()
 		r := env.do(t, "PUT", "/api_key/ci-1", adminUser, body)
 		r.wantStatus(t, http.StatusOK)
-		var k keyObject
+		var k apiKeyJSON
 		r.decode(t, &k)
 		if k.Secret != "" {
 			t.Fatal("PUT shows the secret")
@@ -89,7 +77,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	if k := put(`{"enable":false}`); k.Enable || k.Role != "viewer" || k.Desc != "CI pipeline" {
 		t.Fatalf("disabled: %+v", k)
 	}
-	msg := env.do(t, "GET", "/clients", ci.user(), nil).wantError(t, http.StatusUnauthorized, codeBadKey)
+	msg := env.do(t, "GET", "/clients", keyUser(ci), nil).wantError(t, http.StatusUnauthorized, codeBadKey)
 	if msg != fmt.Sprintf("API key %q is disabled", ci.Key) {
 		t.Fatalf("disabled key: %s", msg)
 	}
@@ -101,14 +89,14 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	if k := put(`{"enable":true,"expired_at":"2001-02-03T04:05:06Z"}`); !k.Expired || k.ExpiredAt != "2001-02-03T04:05:06+00:00" {
 		t.Fatalf("expired: %+v", k)
 	}
-	if msg := env.do(t, "GET", "/clients", ci.user(), nil).wantError(t, http.StatusUnauthorized, codeBadKey); msg != fmt.Sprintf("API key %q is expired", ci.Key) {
+	if msg := env.do(t, "GET", "/clients", keyUser(ci), nil).wantError(t, http.StatusUnauthorized, codeBadKey); msg != fmt.Sprintf("API key %q is expired", ci.Key) {
 		t.Fatalf("expired key: %s", msg)
 	}
 	future := time.Now().Add(time.Hour).Unix()
 	if k := put(fmt.Sprintf(`{"expired_at":%d,"role":"administrator","desc":""}`, future)); k.Expired || k.Role != "administrator" || k.Desc != "" {
 		t.Fatalf("renewed: %+v", k)
 	}
-	env.do(t, "DELETE", "/clients/c0002", ci.user(), nil).wantStatus(t, http.StatusNoContent)
+	env.do(t, "DELETE", "/clients/c0002", keyUser(ci), nil).wantStatus(t, http.StatusNoContent)
 	put(`{"expired_at":"infinity"}`)
 
 	// The file holds the key's hash, not its secret, readable by its
@@ -133,7 +121,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 
 	// Deleting revokes at once.
 	env.do(t, "DELETE", "/api_key/ci-1", adminUser, nil).wantStatus(t, http.StatusNoContent)
-	env.do(t, "GET", "/clients", ci.user(), nil).wantError(t, http.StatusUnauthorized, codeBadKey)
+	env.do(t, "GET", "/clients", keyUser(ci), nil).wantError(t, http.StatusUnauthorized, codeBadKey)
 	if msg := env.do(t, "GET", "/api_key/ci-1", adminUser, nil).wantError(t, http.StatusNotFound, codeNotFound); msg != `no API key named "ci-1"` {
 		t.Fatal(msg)
 	}
@@ -206,7 +194,7 @@ func TestAPIKeyBadInput(t *testing.T) {
 // DELETE has answered, no request begun afterwards succeeds with the key.
 func TestAPIKeyRevokedUnderLoad(t *testing.T) {
 	env := newTestEnv(t, Config{}, testRows(3))
-	var k keyObject
+	var k apiKeyJSON
 	env.do(t, "POST", "/api_key", adminUser, `{"name":"busy"}`).decode(t, &k)
 	var (
 		deleted     atomic.Bool
@@ -221,7 +209,7 @@ func TestAPIKeyRevokedUnderLoad(t *testing.T) {
 			warmed, after := false, 0
 			for after < 20 {
 				begunAfter := deleted.Load()
-				r, err := env.doErr("GET", "/stats", k.user(), nil)
+				r, err := env.doErr("GET", "/stats", keyUser(k), nil)
 				if err != nil {
 					t.Error(err)
 					break

@@ -365,24 +365,21 @@ func (s *KeyStore) create(name string, spec keySpec, now int64) (*keyEntry, stri
 
 // update applies spec to the key named name.
 func (s *KeyStore) update(name string, spec keySpec) (*keyEntry, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cur := s.keys.Load()
-	old, ok := cur.byName[name]
-	if !ok {
-		return nil, errKeyNotFound
-	}
-	e := *old
-	spec.apply(&e)
-	if err := s.commitLocked(cur.with(&e, "")); err != nil {
-		return nil, err
-	}
-	return &e, nil
+	return s.change(name, func(e keyEntry) *keyEntry {
+		spec.apply(&e)
+		return &e
+	})
 }
 
 // remove deletes the key named name: from the return on, it authenticates
 // nobody.
 func (s *KeyStore) remove(name string) (*keyEntry, error) {
+	return s.change(name, func(keyEntry) *keyEntry { return nil })
+}
+
+// change replaces the key named name with what edit makes of a copy of it
+// (nil deletes it), and returns the new entry, or the deleted one.
+func (s *KeyStore) change(name string, edit func(keyEntry) *keyEntry) (*keyEntry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cur := s.keys.Load()
@@ -390,10 +387,14 @@ func (s *KeyStore) remove(name string) (*keyEntry, error) {
 	if !ok {
 		return nil, errKeyNotFound
 	}
-	if err := s.commitLocked(cur.with(nil, name)); err != nil {
+	e := edit(*old)
+	if err := s.commitLocked(cur.with(e, name)); err != nil {
 		return nil, err
 	}
-	return old, nil
+	if e == nil {
+		return old, nil
+	}
+	return e, nil
 }
 
 // commitLocked saves next when the store persists, then makes it the

@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// rawHeaders sends method path (absolute) as user with extra headers.
+// rawHeaders is raw with extra request headers.
 func (e *testEnv) rawHeaders(t *testing.T, method, path, user string, hdr map[string]string) response {
 	t.Helper()
 	req, err := http.NewRequest(method, e.srv.URL+path, nil)
