@@ -128,6 +128,7 @@ func (a *API) handle(h handlerFunc) httprouter.Handle {
 // A panic in a handler is recovered into a 500 without internals.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer a.recover(w, r)
+	a.allowOrigin(w, r)
 	// net/http's own limit is twice ours (NewServer), so that a request
 	// between the two gets this JSON 431.
 	if headerBytes(r) > a.cfg.MaxHeaderBytes {
@@ -135,7 +136,6 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, headersTooLarge(a.cfg.MaxHeaderBytes))
 		return
 	}
-	a.allowOrigin(w, r)
 	// /status, /api-docs and /metrics come before the key check, and so
 	// does OPTIONS: a browser's CORS preflight carries no credentials
 	// (the paths it reveals are in the public /api-docs anyway).
