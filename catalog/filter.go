@@ -81,13 +81,15 @@ type Filter struct {
 	OrderBy string
 	// Desc orders descending.
 	Desc bool
-	// Page is the 1-based page number; zero means 1. It must be zero or 1
-	// when Cursor is set.
+	// Page is the 1-based page number; zero means 1, or with Cursor the
+	// page the cursor leads to. With Cursor it must be zero or that page:
+	// the cursor, not the number, says where the page starts.
 	Page int
 	// Limit is the page size, 1..MaxLimit; zero means DefaultLimit.
 	Limit int
 	// Cursor is a Page.NextCursor returned for the same filter and order;
-	// it continues right after the last row of that page.
+	// it continues right after the last row of that page, whatever rows
+	// came or went before it (keyset paging).
 	Cursor string
 	// Fields projects the rows onto these API names (Columns); empty means
 	// every field. clientid is always filled in.
@@ -137,9 +139,6 @@ func (f *Filter) Validate() error {
 	}
 	if f.Limit < 0 || f.Limit > MaxLimit {
 		return bad("limit", "must be 1.."+strconv.Itoa(MaxLimit))
-	}
-	if f.Cursor != "" && f.Page > 1 {
-		return bad("cursor", "cannot be combined with page > 1")
 	}
 	for _, name := range f.Fields {
 		if _, ok := ColumnByName(name); !ok {

@@ -27,7 +27,6 @@ func TestFilterValidate(t *testing.T) {
 		{"range injection", Filter{Ranges: []ColumnRange{{Column: "1=1 OR recv_oct"}}}, "1=1 OR recv_oct"},
 		{"range twice", Filter{Ranges: []ColumnRange{{Column: "recv_oct"}, {Column: "recv_oct"}}}, "recv_oct"},
 		{"fields unknown", Filter{Fields: []string{"clientid", "password"}}, "fields"},
-		{"cursor with page", Filter{Cursor: "x", Page: 2}, "cursor"},
 		{"too many ids", Filter{ClientIDs: make([]string, MaxValues+1)}, "clientid"},
 		{"too many usernames", Filter{Usernames: make([]string, MaxValues+1)}, "username"},
 	}

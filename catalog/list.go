@@ -32,13 +32,15 @@ func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 	}
 	limit := f.limit()
 	offset := 0
+	p := Page{Fields: f.Fields, Number: f.page()}
 	if cur == nil {
 		offset = (f.page() - 1) * limit
+	} else {
+		p.Number = cur.page
 	}
 
 	c.gate.RLock()
 	defer c.gate.RUnlock()
-	p := Page{Fields: f.Fields}
 	counted := false
 	if tupleCountable(&f) {
 		p.Count, counted = c.countTuples(&f)
@@ -158,7 +160,7 @@ func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 		p.Rows[pos[rows[i].ID]] = rows[i].Row
 	}
 	if p.HasNext {
-		p.NextCursor = c.encodeCursor(&f, cursorAfter(&f, &p.Rows[limit-1]))
+		p.NextCursor = c.encodeCursor(&f, cursorAfter(&f, &p.Rows[limit-1], p.Number+1))
 	}
 	return p, nil
 }

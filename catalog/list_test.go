@@ -6,6 +6,8 @@ import (
 	"hash/maphash"
 	"math/rand/v2"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -77,19 +79,31 @@ func bruteForceSeeds(t *testing.T, first, last uint64) {
 						t.Fatalf("filter %+v: %v", g, err)
 					}
 					checkPage(t, &g, got, want, (p-1)*f.limit())
+					if got.Number != p {
+						t.Fatalf("filter %+v: page number %d", g, got.Number)
+					}
 				}
-				// Every page by cursor.
-				g := f
-				for off := 0; ; off += f.limit() {
-					got, err := c.List(ctx, g)
-					if err != nil {
-						t.Fatalf("filter %+v: %v", g, err)
+				// Every page by cursor, and by number with the cursor the
+				// previous page gave.
+				for _, numbered := range []bool{false, true} {
+					g := f
+					for off := 0; ; off += f.limit() {
+						if numbered {
+							g.Page = off/f.limit() + 1
+						}
+						got, err := c.List(ctx, g)
+						if err != nil {
+							t.Fatalf("filter %+v: %v", g, err)
+						}
+						checkPage(t, &g, got, want, off)
+						if got.Number != off/f.limit()+1 {
+							t.Fatalf("filter %+v: page number %d at offset %d", g, got.Number, off)
+						}
+						if !got.HasNext {
+							break
+						}
+						g.Cursor = got.NextCursor
 					}
-					checkPage(t, &g, got, want, off)
-					if !got.HasNext {
-						break
-					}
-					g.Cursor = got.NextCursor
 				}
 			}
 		})
@@ -250,5 +264,30 @@ func TestLikeIsCaseSensitive(t *testing.T) {
 	got, err := c.List(context.Background(), Filter{LikeClientID: "b"})
 	if err != nil || got.Count != 1 || got.Rows[0].ClientID != "abc" {
 		t.Fatalf("like b: %+v, %v", got, err)
+	}
+}
+
+// TestCursorPageNumber checks that a cursor knows the page it leads to: a
+// different page number beside it is refused, naming both.
+func TestCursorPageNumber(t *testing.T) {
+	ctx := context.Background()
+	c := newTestCatalog(t, Config{})
+	c.Upsert(genRows(rand.New(rand.NewPCG(3, 3)), 50))
+	flush(t, c)
+	p1, err := c.List(ctx, Filter{Limit: 10})
+	if err != nil || p1.Number != 1 || p1.NextCursor == "" {
+		t.Fatalf("page 1: %+v %v", p1.Number, err)
+	}
+	p2, err := c.List(ctx, Filter{Limit: 10, Page: 2, Cursor: p1.NextCursor})
+	if err != nil || p2.Number != 2 {
+		t.Fatalf("page 2: %v %v", p2.Number, err)
+	}
+	for _, page := range []int{1, 3} {
+		_, err := c.List(ctx, Filter{Limit: 10, Page: page, Cursor: p1.NextCursor})
+		var fe *FieldError
+		if !errors.Is(err, ErrInvalidCursor) || !errors.As(err, &fe) || fe.Field != "cursor" ||
+			!strings.Contains(fe.Reason, "leads to page 2, not page "+strconv.Itoa(page)) {
+			t.Fatalf("page %d with page 2's cursor: %v", page, err)
+		}
 	}
 }

@@ -16,9 +16,12 @@ type Page struct {
 	Count int64
 	// HasNext reports whether a further non-empty page exists.
 	HasNext bool
+	// Number is this page's 1-based number: Filter.Page, or with a cursor
+	// the page the cursor leads to.
+	Number int
 	// NextCursor continues after the last row of this page with the same
-	// filter and order; empty when HasNext is false. It is opaque and
-	// tamper-checked.
+	// filter and order, as page Number+1; empty when HasNext is false. It
+	// is opaque and tamper-checked.
 	NextCursor string
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,8 @@ type API struct {
 
 	// ops are the routes, metrics, readiness and document (metrics.go).
 	ops ops
+	// corsAny is true when Config.CORSOrigins holds "*".
+	corsAny bool
 }
 
 // New returns the API serving lister and broker, authenticating with keys.
@@ -55,6 +58,7 @@ func New(cfg Config, lister Lister, broker Broker, keys *KeyStore) (*API, error)
 	if _, err := rand.Read(a.idPrefix[:]); err != nil {
 		return nil, fmt.Errorf("httpapi: message id prefix: %w", err)
 	}
+	a.corsAny = slices.Contains(a.cfg.CORSOrigins, "*")
 	base := a.cfg.Base
 	a.publishPath, a.publishBulkPath = base+"/publish", base+"/publish/bulk"
 
@@ -64,12 +68,16 @@ func New(cfg Config, lister Lister, broker Broker, keys *KeyStore) (*API, error)
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
-	r.HandleOPTIONS = false
-	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, &apiError{http.StatusNotFound, codeNotFound, "no such endpoint"})
+	// OPTIONS on a route answers 204 with Allow (and CORS preflight
+	// headers when configured): cors.go.
+	r.HandleOPTIONS = true
+	r.GlobalOPTIONS = http.HandlerFunc(a.options)
+	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeError(w, noEndpoint(req))
 	})
-	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, &apiError{http.StatusMethodNotAllowed, codeMethodNotAllowed, "method not allowed on this endpoint"})
+	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		// httprouter has set Allow.
+		writeError(w, methodNotAllowed(req, w.Header().Get("Allow")))
 	})
 	// a.route registers under the base, records the route for the
 	// OpenAPI document and times the requests (metrics.go).
@@ -89,6 +97,11 @@ func New(cfg Config, lister Lister, broker Broker, keys *KeyStore) (*API, error)
 	a.route(r, http.MethodPost, "/publish", "", a.publish)
 	a.route(r, http.MethodPost, "/publish/bulk", "", a.publishBulk)
 	a.route(r, http.MethodGet, "/stats", "", a.stats)
+	a.route(r, http.MethodGet, "/api_key", "", a.listKeys)
+	a.route(r, http.MethodPost, "/api_key", "", a.createKey)
+	a.route(r, http.MethodGet, "/api_key/:name", "", a.getKey)
+	a.route(r, http.MethodPut, "/api_key/:name", "", a.updateKey)
+	a.route(r, http.MethodDelete, "/api_key/:name", "", a.deleteKey)
 	a.router = r
 	a.opsRoutes()
 	docs, err := a.buildDocs()
@@ -115,17 +128,29 @@ func (a *API) handle(h handlerFunc) httprouter.Handle {
 // A panic in a handler is recovered into a 500 without internals.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer a.recover(w, r)
-	// /status, /api-docs and /metrics come before the key check.
+	a.allowOrigin(w, r)
+	// net/http's own limit is twice ours (NewServer), so that a request
+	// between the two gets this JSON 431.
+	if headerBytes(r) > a.cfg.MaxHeaderBytes {
+		w.Header().Set("Connection", "close")
+		writeError(w, headersTooLarge(a.cfg.MaxHeaderBytes))
+		return
+	}
+	// /status, /api-docs and /metrics come before the key check, and so
+	// does OPTIONS: a browser's CORS preflight carries no credentials
+	// (the paths it reveals are in the public /api-docs anyway).
 	if a.serveOps(w, r) {
 		return
 	}
-	role, ok := a.authenticate(w, r)
-	if !ok {
-		return
-	}
-	if !a.allowed(role, r) {
-		writeError(w, &apiError{http.StatusForbidden, codeUnauthorizedRole, fmt.Sprintf("API key role %s may not %s this endpoint", role, r.Method)})
-		return
+	if r.Method != http.MethodOptions {
+		role, ok := a.authenticate(w, r)
+		if !ok {
+			return
+		}
+		if !a.allowed(role, r) {
+			writeError(w, forbidden(role, r))
+			return
+		}
 	}
 	// Route on the escaped path so that a client id holding "/" (sent as
 	// %2F) stays one segment; handlers unescape parameters.
@@ -142,7 +167,7 @@ func (a *API) allowed(role Role, r *http.Request) bool {
 	case RoleAdministrator:
 		return true
 	case RoleViewer:
-		return r.Method == http.MethodGet
+		return r.Method == http.MethodGet || r.Method == http.MethodHead
 	case RolePublisher:
 		return r.Method == http.MethodPost && (r.URL.Path == a.publishPath || r.URL.Path == a.publishBulkPath)
 	}
@@ -154,19 +179,21 @@ func (a *API) allowed(role Role, r *http.Request) bool {
 // and returns false.
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Role, bool) {
 	key, secret, ok := r.BasicAuth()
+	err := errBadSecret
 	if ok {
 		var role Role
-		if role, ok = a.keys.Check(key, secret); ok {
+		if role, err = a.keys.authenticate(key, secret, time.Now().Unix()); err == nil {
 			return role, true
 		}
 	}
-	unauthorized(w)
-	return 0, false
-}
-
-func unauthorized(w http.ResponseWriter) {
+	msg := err.Error()
+	if err != errBadSecret {
+		// Only a caller who knows the secret learns the key's state.
+		msg = fmt.Sprintf("API key %s is %v", quoteShort(key), err)
+	}
 	w.Header().Set("WWW-Authenticate", `Basic realm="shardmq", charset="UTF-8"`)
-	writeError(w, &apiError{http.StatusUnauthorized, codeBadKey, "missing or wrong API key or secret"})
+	writeError(w, &apiError{http.StatusUnauthorized, codeBadKey, msg})
+	return 0, false
 }
 
 // recover turns a handler panic into a logged 500 whose body holds no
@@ -185,12 +212,13 @@ func (a *API) recover(w http.ResponseWriter, r *http.Request) {
 
 // clientIDParam returns the unescaped, validated client id of the route.
 func clientIDParam(ps httprouter.Params) (string, *apiError) {
-	id, err := url.PathUnescape(ps.ByName("clientid"))
+	raw := ps.ByName("clientid")
+	id, err := url.PathUnescape(raw)
 	if err != nil {
-		return "", badRequest("malformed client id in the path")
+		return "", badRequest(fmt.Sprintf("client id %s in the path: %v", quoteShort(raw), err))
 	}
 	if err := validMQTTString(id); err != nil {
-		return "", badRequest("client id " + err.Error())
+		return "", badRequest(fmt.Sprintf("client id %s in the path: %v", quoteShort(id), err))
 	}
 	return id, nil
 }
@@ -235,7 +263,7 @@ func (a *API) brokerError(r *http.Request, err error) *apiError {
 	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return errUnavailable
 	case errors.Is(err, ErrRejected):
-		return badRequest(err.Error())
+		return badRequest(rejectedMessage(err))
 	}
 	a.cfg.Logger.Error("httpapi: broker error", "method", r.Method, "path", r.URL.Path, "err", err)
 	return errInternal
@@ -252,8 +280,24 @@ func (a *API) newMessageID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// headerBytes is the size of r's request line and headers as sent, give or
+// take repeated or folded header lines.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto) + 2
+	n += len("Host: ") + len(r.Host) + 2
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + 2 + len(v) + 2
+		}
+	}
+	return n + 2
+}
+
 // NewServer returns an *http.Server for the API on addr with the configured
-// timeouts and header limit.
+// timeouts. Its MaxHeaderBytes is twice Config.MaxHeaderBytes: the API
+// answers requests between the two with a JSON 431 itself, and net/http
+// stops reading larger ones with a 431 that WrapListener makes JSON.
+// Serve it with srv.Serve(a.WrapListener(ln)).
 func (a *API) NewServer(addr string) *http.Server {
 	return &http.Server{
 		Addr:              addr,
@@ -262,6 +306,6 @@ func (a *API) NewServer(addr string) *http.Server {
 		ReadTimeout:       a.cfg.ReadTimeout,
 		WriteTimeout:      a.cfg.WriteTimeout,
 		IdleTimeout:       a.cfg.IdleTimeout,
-		MaxHeaderBytes:    a.cfg.MaxHeaderBytes,
+		MaxHeaderBytes:    2 * a.cfg.MaxHeaderBytes,
 	}
 }

@@ -53,7 +53,7 @@ var clientFields = []clientField{
 	{"clean_start", boolField(func(r *catalog.Row) bool { return r.CleanStart })},
 	{"expiry_interval", intField(func(r *catalog.Row) int64 { return r.ExpiryInterval })},
 	{"subscriptions_cnt", intField(func(r *catalog.Row) int64 { return r.SubscriptionsCnt })},
-	{"subscriptions_max", intField(func(r *catalog.Row) int64 { return r.SubscriptionsMax })},
+	{"subscriptions_max", limitField(func(r *catalog.Row) int64 { return r.SubscriptionsMax })},
 	{"inflight_cnt", intField(func(r *catalog.Row) int64 { return r.InflightCnt })},
 	{"inflight_max", intField(func(r *catalog.Row) int64 { return r.InflightMax })},
 	{"mqueue_len", intField(func(r *catalog.Row) int64 { return r.MqueueLen })},
@@ -105,6 +105,20 @@ var (
 func intField(get func(*catalog.Row) int64) func([]byte, *catalog.Row) []byte {
 	return func(b []byte, r *catalog.Row) []byte { return strconv.AppendInt(b, get(r), 10) }
 }
+
+// limitField appends a limit whose zero means unlimited as EMQX 5 reports
+// one: the string "infinity" (its default max_subscriptions).
+func limitField(get func(*catalog.Row) int64) func([]byte, *catalog.Row) []byte {
+	return func(b []byte, r *catalog.Row) []byte {
+		if v := get(r); v != 0 {
+			return strconv.AppendInt(b, v, 10)
+		}
+		return append(b, `"infinity"`...)
+	}
+}
+
+// limitFields are the keys of the client object written by limitField.
+var limitFields = map[string]bool{"subscriptions_max": true}
 
 func boolField(get func(*catalog.Row) bool) func([]byte, *catalog.Row) []byte {
 	return func(b []byte, r *catalog.Row) []byte { return strconv.AppendBool(b, get(r)) }

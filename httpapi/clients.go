@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,7 +22,7 @@ func noQuery(r *http.Request) *apiError {
 		return e
 	}
 	if len(keys) > 0 {
-		return paramError(keys[0], "unknown parameter; this endpoint takes none")
+		return unknownParam(keys[0], "this endpoint takes no query parameters")
 	}
 	return nil
 }
@@ -40,7 +41,8 @@ func (a *API) listClients(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	}
 	b := make([]byte, 0, 128+len(page.Rows)*1400)
 	b = append(b, `{"meta":{"page":`...)
-	b = strconv.AppendInt(b, int64(q.page), 10)
+	// With a cursor, the page it leads to.
+	b = strconv.AppendInt(b, int64(cmp.Or(page.Number, q.page)), 10)
 	b = append(b, `,"limit":`...)
 	b = strconv.AppendInt(b, int64(q.limit), 10)
 	b = append(b, `,"hasnext":`...)
@@ -71,7 +73,7 @@ func (a *API) listError(r *http.Request, err error) *apiError {
 	case errors.As(err, &fe):
 		return paramError(fe.Field, "%s", fe.Reason)
 	case errors.Is(err, catalog.ErrInvalidCursor):
-		return paramError("cursor", "invalid or expired cursor, or issued for another filter or order")
+		return paramError("cursor", "not a cursor this broker issued for this filter and order")
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return &apiError{http.StatusServiceUnavailable, codeUnavailable, "the client catalog did not answer in time"}
 	}
@@ -120,7 +122,7 @@ func (a *API) kickClient(w http.ResponseWriter, r *http.Request, ps httprouter.P
 // each kicked; ids without a session are skipped, as EMQX does.
 func (a *API) kickoutBulk(w http.ResponseWriter, r *http.Request, ps httprouter.Params) *apiError {
 	if ps.ByName("clientid") != "kickout" {
-		return &apiError{http.StatusNotFound, codeNotFound, "no such endpoint"}
+		return noEndpoint(r)
 	}
 	if e := noQuery(r); e != nil {
 		return e
@@ -137,11 +139,11 @@ func (a *API) kickoutBulk(w http.ResponseWriter, r *http.Request, ps httprouter.
 		return e
 	}
 	for i, id := range ids {
-		if err := validMQTTString(id); err != nil || id == "" {
-			if err == nil {
-				err = errors.New("empty")
-			}
-			return badRequest(fmt.Sprintf("invalid JSON body: [%d]: client id %v", i, err))
+		if id == "" {
+			return badRequest(fmt.Sprintf("[%d]: client id must not be empty", i))
+		}
+		if err := validMQTTString(id); err != nil {
+			return badRequest(fmt.Sprintf("[%d]: client id %s: %v", i, quoteShort(id), err))
 		}
 	}
 	err := a.command(r.Context(), func(ctx context.Context) error {
@@ -162,10 +164,10 @@ func (a *API) kickoutBulk(w http.ResponseWriter, r *http.Request, ps httprouter.
 // checkBulk bounds the size of a bulk request.
 func (a *API) checkBulk(n int) *apiError {
 	if n == 0 {
-		return badRequest("invalid JSON body: empty array")
+		return badRequest(fmt.Sprintf("the array is empty; give 1 to %d items", a.cfg.MaxBulk))
 	}
 	if n > a.cfg.MaxBulk {
-		return badRequest(fmt.Sprintf("invalid JSON body: %d items, at most %d allowed in one request", n, a.cfg.MaxBulk))
+		return badRequest(fmt.Sprintf("the array has %d items; at most %d are allowed in one request", n, a.cfg.MaxBulk))
 	}
 	return nil
 }

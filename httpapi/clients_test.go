@@ -41,6 +41,13 @@ func TestListClientsFilters(t *testing.T) {
 			func(r *catalog.Row) bool { return r.ClientID == "c0007" || r.ClientID == "c0100" }},
 		{"username", []string{"username=u3"}, func(r *catalog.Row) bool { return r.Username == "u3" }},
 		{"repeated username", []string{"username=u3&username=u5"}, func(r *catalog.Row) bool { return r.Username == "u3" || r.Username == "u5" }},
+		{"empty username", []string{"username="}, func(r *catalog.Row) bool { return r.Username == "" }},
+		{"empty or u3", []string{"username=&username=u3", "username=u3&username="}, func(r *catalog.Row) bool { return r.Username == "" || r.Username == "u3" }},
+		{"empty username and state", []string{"username=&conn_state=connected&proto_ver=4"}, func(r *catalog.Row) bool {
+			return r.Username == "" && r.ConnState == catalog.Connected && r.ProtoVer == 4
+		}},
+		{"empty username, like ignored", []string{"username=&like_username=u"}, func(r *catalog.Row) bool { return r.Username == "" }},
+		{"empty username and a range", []string{"username=&gte_mqueue_len=2"}, func(r *catalog.Row) bool { return r.Username == "" && r.MqueueLen >= 2 }},
 		{"zone", []string{"zone=zone_a"}, func(r *catalog.Row) bool { return r.Zone == "zone_a" }},
 		{"ip v4", []string{"ip_address=10.0.0.42"}, func(r *catalog.Row) bool { return r.IPAddress == "10.0.0.42" }},
 		{"ip v6", []string{"ip_address=2001:db8::1", "ip_address=2001:DB8:0::1"}, func(r *catalog.Row) bool { return r.IPAddress == "2001:db8::1" }},

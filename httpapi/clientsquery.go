@@ -24,7 +24,8 @@ type clientsQuery struct {
 // names it (CLIENTS_API.md decisions 2-4).
 func parseClientsQuery(raw string) (clientsQuery, *apiError) {
 	var q clientsQuery
-	vals, keys, e := parseQuery(raw)
+	// username= (empty) selects clients without a user name.
+	vals, keys, e := parseQuery(raw, "username")
 	if e != nil {
 		return q, e
 	}
@@ -157,7 +158,7 @@ func parseClientsQuery(raw string) (clientsQuery, *apiError) {
 			}
 			_, inObject := clientFieldIndex[v]
 			if c, ok := catalog.ColumnByName(v); !ok || !c.Orderable || !inObject {
-				return q, paramError(key, "cannot order by %s; see docs/api.md", quoteParam(v))
+				return q, paramError(key, "cannot order by %s; order_by takes clientid, username, connected_at, created_at or a counter (see docs/api.md)", quoteShort(v))
 			}
 			f.OrderBy = v
 		case "order":
@@ -179,9 +180,6 @@ func parseClientsQuery(raw string) (clientsQuery, *apiError) {
 			return q, e
 		}
 	}
-	if f.Cursor != "" && paging.page > 1 {
-		return q, paramError(seen["cursor"], "cannot be combined with a page number above 1")
-	}
 	f.Page, f.Limit = paging.page, paging.limit
 	q.page, q.limit = max(paging.page, 1), paging.limit
 	if q.limit == 0 {
@@ -199,12 +197,12 @@ func parseRangeParam(vals map[string][]string, key string, f *catalog.Filter) *a
 	if !gte {
 		var lte bool
 		if col, lte = strings.CutPrefix(key, "lte_"); !lte {
-			return paramError(key, "unknown parameter; see docs/api.md")
+			return unknownParam(key, "see /api-docs or docs/api.md for the parameters of GET /clients")
 		}
 	}
 	c, ok := catalog.ColumnByName(col)
 	if !ok || !c.Rangeable {
-		return paramError(key, "unknown parameter; see docs/api.md")
+		return unknownParam(key, "see /api-docs or docs/api.md for the parameters of GET /clients")
 	}
 	v, e := single(vals, key)
 	if e != nil {
@@ -242,7 +240,7 @@ func parseFields(key, v string) ([]int, []string, *apiError) {
 	for name := range strings.SplitSeq(v, ",") {
 		i, ok := clientFieldIndex[name]
 		if !ok {
-			return nil, nil, paramError(key, "unknown field %s", quoteParam(name))
+			return nil, nil, paramError(key, "unknown field %s", quoteShort(name))
 		}
 		idx = append(idx, i)
 	}

@@ -42,8 +42,12 @@ type Config struct {
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
-	// MaxHeaderBytes bounds request headers and the query string. If zero,
-	// 64 KiB is used.
+	// CORSOrigins are the origins (scheme://host[:port], as a browser sends
+	// them in Origin) whose pages may call the API cross-origin, or "*" for
+	// any. If empty, CORS is off: no Access-Control-* headers are sent.
+	CORSOrigins []string
+	// MaxHeaderBytes bounds the request line (with the query string) and
+	// headers; a larger request is a 431. If zero, 64 KiB is used.
 	MaxHeaderBytes int
 }
 
@@ -73,6 +77,11 @@ func (c Config) Validate() error {
 		if !strings.HasPrefix(c.Base, "/") || strings.HasSuffix(c.Base, "/") ||
 			strings.ContainsAny(c.Base, ":*?#%") {
 			return fmt.Errorf("%w: Base %q must start with / and not end with /, without : * ? # %%", ErrInvalidConfig, c.Base)
+		}
+	}
+	for _, o := range c.CORSOrigins {
+		if err := validOrigin(o); err != nil {
+			return err
 		}
 	}
 	for _, f := range []struct {

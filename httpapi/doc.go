@@ -6,8 +6,12 @@
 // GET /clients go to a [Lister] (the SQLite catalog); single-client reads and
 // every command go to a [Broker], an interface this package defines and the
 // broker implements, so httpapi never imports the broker. Requests are
-// authenticated with HTTP Basic API keys held by a [KeyStore].
+// authenticated with HTTP Basic API keys held by a [KeyStore]: those of a
+// bootstrap file and those managed through /api_key, which
+// [KeyStore.Persist] keeps in a file.
 //
 // Every error response is a JSON object {"code": "...", "message": "..."}
-// that never carries a stack trace, SQL text or other internals.
+// whose message says what is wrong for a person and never carries a stack
+// trace, SQL text or other internals; served through [API.WrapListener],
+// so are the errors net/http answers before any handler runs.
 package httpapi

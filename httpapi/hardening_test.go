@@ -121,7 +121,7 @@ func TestPanicRecovered(t *testing.T) {
 func TestNewServer(t *testing.T) {
 	env := newTestEnv(t, Config{ReadHeaderTimeout: 200 * time.Millisecond, MaxHeaderBytes: 4096}, testRows(1))
 	srv := env.api.NewServer("127.0.0.1:0")
-	if srv.ReadHeaderTimeout != 200*time.Millisecond || srv.ReadTimeout == 0 || srv.WriteTimeout == 0 || srv.IdleTimeout == 0 || srv.MaxHeaderBytes != 4096 {
+	if srv.ReadHeaderTimeout != 200*time.Millisecond || srv.ReadTimeout == 0 || srv.WriteTimeout == 0 || srv.IdleTimeout == 0 || srv.MaxHeaderBytes != 2*4096 {
 		t.Fatalf("server %+v", srv)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -1,18 +1,18 @@
 package httpapi
 
 import (
-	"bufio"
+	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
 	"unicode/utf8"
 )
 
@@ -23,7 +23,7 @@ type Role uint8
 const (
 	// RoleAdministrator may call every endpoint.
 	RoleAdministrator Role = iota + 1
-	// RoleViewer may only read (GET).
+	// RoleViewer may only read (GET, HEAD).
 	RoleViewer
 	// RolePublisher may only call POST /publish and POST /publish/bulk.
 	RolePublisher
@@ -55,26 +55,95 @@ func ParseRole(s string) (Role, error) {
 	return 0, fmt.Errorf("unknown role %q (want administrator, viewer or publisher)", s)
 }
 
-// Limits on key file entries.
+// Limits on keys.
 const (
 	maxKeyLen    = 128
 	maxSecretLen = 256
 	saltLen      = 16
+	// maxNameLen bounds a key's name, as EMQX 5 does.
+	maxNameLen = 256
+	// maxDescLen bounds a key's description.
+	maxDescLen = 1024
+	// maxManagedKeys bounds the keys created through the API, as EMQX 5
+	// does ("Maximum number of ApiKeys reached.").
+	maxManagedKeys = 100
+	// bootstrapPrefix starts the name of a key from the bootstrap file;
+	// the rest is the first 16 hex digits of SHA-512(key), EMQX 5's rule.
+	bootstrapPrefix = "from_bootstrap_file_"
+	// bootstrapDesc is the description of a key from the bootstrap file,
+	// EMQX 5's.
+	bootstrapDesc = "Bootstrapped From File"
 )
 
-// keyEntry holds one key's salted secret hash, never the secret itself.
+// keyEntry is one API key: its salted secret hash (never the secret) and
+// its settings. Entries are immutable once in a keySet: a change makes a
+// new entry.
 type keyEntry struct {
+	name string
+	key  string
 	salt [saltLen]byte
 	hash [sha256.Size]byte
 	role Role
+	// enable is false for a disabled key, which authenticates nobody.
+	enable bool
+	// expiresAt is when the key stops authenticating, in Unix seconds; 0
+	// means never ("infinity").
+	expiresAt int64
+	// createdAt is when the key was created (or, from the bootstrap file,
+	// loaded), in Unix seconds.
+	createdAt int64
+	desc      string
+	// bootstrap is true for a key of the bootstrap file: it is not saved
+	// by Persist, and the file brings it back at the next start.
+	bootstrap bool
 }
 
-// KeyStore holds API keys with their secrets as salted SHA-256 hashes.
+// expired reports whether e has expired at now (Unix seconds).
+func (e *keyEntry) expired(now int64) bool {
+	return e.expiresAt != 0 && e.expiresAt <= now
+}
+
+// keySet is one immutable version of the keys, indexed both ways.
+type keySet struct {
+	byKey  map[string]*keyEntry
+	byName map[string]*keyEntry
+}
+
+// with returns a copy of s with e added or replacing the entry of its name,
+// and without the entry named drop (when not "").
+func (s *keySet) with(e *keyEntry, drop string) *keySet {
+	n := &keySet{byKey: make(map[string]*keyEntry, len(s.byKey)+1), byName: make(map[string]*keyEntry, len(s.byName)+1)}
+	for name, old := range s.byName {
+		if name == drop || (e != nil && name == e.name) {
+			continue
+		}
+		n.byName[name], n.byKey[old.key] = old, old
+	}
+	if e != nil {
+		n.byName[e.name], n.byKey[e.key] = e, e
+	}
+	return n
+}
+
+// KeyStore holds API keys with their secrets as salted SHA-256 hashes:
+// the keys of a bootstrap file (Add, ParseKeys) and the keys managed
+// through GET/POST /api_key and GET/PUT/DELETE /api_key/{name}, which
+// Persist keeps in a file.
 //
-// Concurrency: Add must not run concurrently with anything else; fill the
-// store before serving. Check and Len are safe for concurrent use.
+// Concurrency: every method is safe for concurrent use. Check reads the
+// current version of the keys without locking; a change (creating,
+// updating or deleting a key) is saved first when the store persists, and
+// is in force for every Check that starts after the change returns.
 type KeyStore struct {
-	keys map[string]*keyEntry
+	// keys is the current version; replaced whole under mu.
+	keys atomic.Pointer[keySet]
+
+	// mu serialises changes and their saving; it guards the following
+	// fields.
+	mu sync.Mutex
+	// path is the file of the managed keys; "" keeps them in memory.
+	path string
+
 	// dummy is hashed for unknown keys so that they take as long as known
 	// ones.
 	dummy keyEntry
@@ -82,7 +151,8 @@ type KeyStore struct {
 
 // NewKeyStore returns an empty key store.
 func NewKeyStore() *KeyStore {
-	s := &KeyStore{keys: make(map[string]*keyEntry)}
+	s := &KeyStore{}
+	s.keys.Store(&keySet{byKey: map[string]*keyEntry{}, byName: map[string]*keyEntry{}})
 	if _, err := rand.Read(s.dummy.salt[:]); err != nil {
 		panic("httpapi: crypto/rand failed: " + err.Error())
 	}
@@ -130,7 +200,31 @@ func validSecret(secret string) bool {
 	return true
 }
 
-// Add stores key with the salted hash of secret and its role.
+// validName checks an API key's name with EMQX 5's rule:
+// ^[A-Za-z][A-Za-z0-9_-]*$, at most 256 bytes.
+func validName(name string) error {
+	if name == "" || len(name) > maxNameLen {
+		return fmt.Errorf("name must be 1 to %d characters", maxNameLen)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '_' || c == '-')) {
+			return fmt.Errorf("name %s must start with a letter and hold only A-Z a-z 0-9 _ -", quoteShort(name))
+		}
+	}
+	return nil
+}
+
+// bootstrapName is the name of the bootstrap file's key key (EMQX 5's rule).
+func bootstrapName(key string) string {
+	sum := sha512.Sum512([]byte(key))
+	return bootstrapPrefix + hex.EncodeToString(sum[:8])
+}
+
+// Add stores a key of the bootstrap file: key with the salted hash of
+// secret and its role, enabled, never expiring, named after the key as
+// EMQX 5 names such keys.
 func (s *KeyStore) Add(key, secret string, role Role) error {
 	if !validKey(key) {
 		return fmt.Errorf("%w: key must be 1 to %d of A-Z a-z 0-9 . _ -", ErrBadKeyFile, maxKeyLen)
@@ -141,141 +235,191 @@ func (s *KeyStore) Add(key, secret string, role Role) error {
 	if role < RoleAdministrator || role > RolePublisher {
 		return fmt.Errorf("%w: key %q: bad role %d", ErrBadKeyFile, key, role)
 	}
-	if _, dup := s.keys[key]; dup {
-		return fmt.Errorf("%w: duplicate key %q", ErrBadKeyFile, key)
-	}
-	e := &keyEntry{role: role}
+	e := &keyEntry{name: bootstrapName(key), key: key, role: role, enable: true, createdAt: time.Now().Unix(),
+		desc: bootstrapDesc, bootstrap: true}
 	if _, err := rand.Read(e.salt[:]); err != nil {
 		return fmt.Errorf("httpapi: salt: %w", err)
 	}
 	e.hash = hashSecret(&e.salt, secret)
-	s.keys[key] = e
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.keys.Load()
+	if _, dup := cur.byKey[key]; dup {
+		return fmt.Errorf("%w: duplicate key %q", ErrBadKeyFile, key)
+	}
+	s.keys.Store(cur.with(e, ""))
 	return nil
 }
 
 // Len returns the number of keys.
-func (s *KeyStore) Len() int { return len(s.keys) }
+func (s *KeyStore) Len() int { return len(s.keys.Load().byKey) }
 
-// Check returns the role of key when secret is its secret. The comparison of
-// hashes runs in constant time, and an unknown key costs the same hashing
-// as a known one.
+// Key problems reported by authenticate for a key whose secret is right.
+var (
+	errKeyDisabled = errors.New("disabled")
+	errKeyExpired  = errors.New("expired")
+	errBadSecret   = errors.New("missing or wrong API key or secret")
+)
+
+// Check returns the role of key when secret is its secret and the key is
+// enabled and not expired. The comparison of hashes runs in constant
+// time, and an unknown key costs the same hashing as a known one.
 func (s *KeyStore) Check(key, secret string) (Role, bool) {
-	e, ok := s.keys[key]
+	role, err := s.authenticate(key, secret, time.Now().Unix())
+	return role, err == nil
+}
+
+// authenticate is Check saying why it refuses: errBadSecret, or, only to
+// a caller who knows the secret, errKeyDisabled or errKeyExpired.
+func (s *KeyStore) authenticate(key, secret string, now int64) (Role, error) {
+	e, ok := s.keys.Load().byKey[key]
 	if !ok {
 		e = &s.dummy
 	}
 	got := hashSecret(&e.salt, secret)
 	match := subtle.ConstantTimeCompare(got[:], e.hash[:]) == 1
-	if !ok || !match {
-		return 0, false
+	switch {
+	case !ok || !match:
+		return 0, errBadSecret
+	case !e.enable:
+		return 0, errKeyDisabled
+	case e.expired(now):
+		return 0, errKeyExpired
 	}
-	return e.role, true
+	return e.role, nil
 }
 
-// ParseKeys reads a key file: one `key:secret[:role]` per line, the role
-// defaulting to administrator; blank lines and lines starting with '#' are
-// skipped. An error names the line number, never the secret.
-func ParseKeys(r io.Reader) (*KeyStore, error) {
-	s := NewKeyStore()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1024), 4096)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
+// Errors of key management, mapped to responses by the /api_key handlers.
+var (
+	errKeyNotFound  = errors.New("no such API key")
+	errKeyNameTaken = errors.New("name taken")
+	errTooManyKeys  = errors.New("too many API keys")
+)
+
+// keySpec is what may be set on a key through the API; nil leaves a field
+// as it is (or at its default on creation).
+type keySpec struct {
+	enable    *bool
+	expiresAt *int64
+	desc      *string
+	role      *Role
+}
+
+// list returns the keys sorted by name.
+func (s *KeyStore) list() []*keyEntry {
+	set := s.keys.Load()
+	out := make([]*keyEntry, 0, len(set.byName))
+	for _, e := range set.byName {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b *keyEntry) int { return cmp.Compare(a.name, b.name) })
+	return out
+}
+
+// get returns the key named name.
+func (s *KeyStore) get(name string) (*keyEntry, bool) {
+	e, ok := s.keys.Load().byName[name]
+	return e, ok
+}
+
+// create makes a key named name with a random key and secret and returns
+// it with the secret, which is kept nowhere else.
+func (s *KeyStore) create(name string, spec keySpec, now int64) (*keyEntry, string, error) {
+	e := &keyEntry{name: name, role: RoleAdministrator, enable: true, createdAt: now}
+	spec.apply(e)
+	secret := rand.Text()
+	if _, err := rand.Read(e.salt[:]); err != nil {
+		return nil, "", fmt.Errorf("httpapi: salt: %w", err)
+	}
+	e.hash = hashSecret(&e.salt, secret)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.keys.Load()
+	if _, taken := cur.byName[name]; taken {
+		return nil, "", errKeyNameTaken
+	}
+	managed := 0
+	for _, o := range cur.byName {
+		if !o.bootstrap {
+			managed++
 		}
-		parts := strings.Split(line, ":")
-		if len(parts) < 2 || len(parts) > 3 {
-			return nil, fmt.Errorf("%w: line %d: want key:secret[:role]", ErrBadKeyFile, n)
+	}
+	if managed >= maxManagedKeys {
+		return nil, "", errTooManyKeys
+	}
+	for {
+		var kb [8]byte
+		if _, err := rand.Read(kb[:]); err != nil {
+			return nil, "", fmt.Errorf("httpapi: key: %w", err)
 		}
-		role := RoleAdministrator
-		if len(parts) == 3 {
-			var err error
-			if role, err = ParseRole(parts[2]); err != nil {
-				return nil, fmt.Errorf("%w: line %d: %v", ErrBadKeyFile, n, err)
-			}
-		}
-		if err := s.Add(parts[0], parts[1], role); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n, err)
+		e.key = hex.EncodeToString(kb[:])
+		if _, taken := cur.byKey[e.key]; !taken {
+			break
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%w: line %d: %v", ErrBadKeyFile, n+1, err)
+	if err := s.commitLocked(cur.with(e, "")); err != nil {
+		return nil, "", err
 	}
-	return s, nil
+	return e, secret, nil
 }
 
-// LoadKeyFile reads the key file at path (see ParseKeys).
-func LoadKeyFile(path string) (*KeyStore, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("httpapi: API key file: %w", err)
-	}
-	defer f.Close()
-	s, err := ParseKeys(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return s, nil
+// update applies spec to the key named name.
+func (s *KeyStore) update(name string, spec keySpec) (*keyEntry, error) {
+	return s.change(name, func(e keyEntry) *keyEntry {
+		spec.apply(&e)
+		return &e
+	})
 }
 
-// Credentials are an API key and its secret, as created by CreateKeyFile.
-type Credentials struct {
-	Key    string
-	Secret string
-	Role   Role
+// remove deletes the key named name: from the return on, it authenticates
+// nobody.
+func (s *KeyStore) remove(name string) (*keyEntry, error) {
+	return s.change(name, func(keyEntry) *keyEntry { return nil })
 }
 
-// CurlExample returns a ready command line listing clients through the API
-// whose base URL is apiURL (for example "http://127.0.0.1:18083/api/v5").
-func (c Credentials) CurlExample(apiURL string) string {
-	return fmt.Sprintf("curl -u %s:%s '%s/clients?_page=1&_limit=50'", c.Key, c.Secret, strings.TrimSuffix(apiURL, "/"))
+// change replaces the key named name with what edit makes of a copy of it
+// (nil deletes it), and returns the new entry, or the deleted one.
+func (s *KeyStore) change(name string, edit func(keyEntry) *keyEntry) (*keyEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.keys.Load()
+	old, ok := cur.byName[name]
+	if !ok {
+		return nil, errKeyNotFound
+	}
+	e := edit(*old)
+	if err := s.commitLocked(cur.with(e, name)); err != nil {
+		return nil, err
+	}
+	if e == nil {
+		return old, nil
+	}
+	return e, nil
 }
 
-// CreateKeyFile creates the key file at path (and its directory) holding one
-// administrator key with a random key and secret, readable only by its
-// owner. It returns ErrKeyFileExists when path exists.
-func CreateKeyFile(path string) (Credentials, error) {
-	var kb [8]byte
-	if _, err := rand.Read(kb[:]); err != nil {
-		return Credentials{}, fmt.Errorf("httpapi: key: %w", err)
-	}
-	c := Credentials{Key: "key-" + hex.EncodeToString(kb[:]), Secret: rand.Text(), Role: RoleAdministrator}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return Credentials{}, fmt.Errorf("httpapi: API key file: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return Credentials{}, fmt.Errorf("%w: %s", ErrKeyFileExists, path)
-	}
-	if err != nil {
-		return Credentials{}, fmt.Errorf("httpapi: API key file: %w", err)
-	}
-	_, werr := fmt.Fprintf(f, "# shardmq API keys: key:secret[:role], role administrator, viewer or publisher\n%s:%s:%s\n", c.Key, c.Secret, c.Role)
-	cerr := f.Close()
-	if werr != nil || cerr != nil {
-		os.Remove(path)
-		return Credentials{}, fmt.Errorf("httpapi: API key file: %w", errors.Join(werr, cerr))
-	}
-	return c, nil
-}
-
-// LoadOrCreateKeyFile loads the key file at path, creating it first with
-// CreateKeyFile when it does not exist. created is non-nil only when the
-// file was created, so the caller can print the new credentials once.
-func LoadOrCreateKeyFile(path string) (s *KeyStore, created *Credentials, err error) {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		c, err := CreateKeyFile(path)
-		if err != nil {
-			return nil, nil, err
+// commitLocked saves next when the store persists, then makes it the
+// current version. s.mu is held.
+func (s *KeyStore) commitLocked(next *keySet) error {
+	if s.path != "" {
+		if err := saveManagedKeys(s.path, next); err != nil {
+			return err
 		}
-		created = &c
 	}
-	s, err = LoadKeyFile(path)
-	if err != nil {
-		return nil, nil, err
+	s.keys.Store(next)
+	return nil
+}
+
+func (spec keySpec) apply(e *keyEntry) {
+	if spec.enable != nil {
+		e.enable = *spec.enable
 	}
-	return s, created, nil
+	if spec.expiresAt != nil {
+		e.expiresAt = *spec.expiresAt
+	}
+	if spec.desc != nil {
+		e.desc = *spec.desc
+	}
+	if spec.role != nil {
+		e.role = *spec.role
+	}
 }

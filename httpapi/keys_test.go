@@ -91,10 +91,10 @@ func TestKeyStoreCheck(t *testing.T) {
 	if err := s.Add("app2", "secret", RoleViewer); err != nil {
 		t.Fatal(err)
 	}
-	if s.keys["app"].hash == s.keys["app2"].hash {
+	if s.keys.Load().byKey["app"].hash == s.keys.Load().byKey["app2"].hash {
 		t.Fatal("same secret hashed to the same value: salt not applied")
 	}
-	if strings.Contains(string(s.keys["app"].hash[:]), "secret") {
+	if strings.Contains(string(s.keys.Load().byKey["app"].hash[:]), "secret") {
 		t.Fatal("secret stored in clear")
 	}
 }

@@ -12,12 +12,18 @@ import (
 )
 
 // Paths of the operational endpoints. They are served at the root and
-// under the base ({base}/status, {base}/api-docs), except /metrics.
+// under the base ({base}/status, {base}/api-docs), except /metrics and
+// SwaggerPath.
 const (
 	MetricsPath = "/metrics"
 	StatusPath  = "/status"
 	DocsPath    = "/api-docs"
+	// SwaggerPath serves the OpenAPI document where EMQX 5 serves its own.
+	SwaggerPath = "/api-docs/swagger.json"
 )
+
+// opsAllow is the Allow header of the operational endpoints.
+const opsAllow = "GET, HEAD, OPTIONS"
 
 // route is one registered endpoint: its method and its pattern in OpenAPI
 // form ("/api/v5/clients/{clientid}").
@@ -76,15 +82,23 @@ func (a *API) route(r *httprouter.Router, method, path, pattern string, h handle
 		pattern = openAPIPath(path)
 	}
 	full := a.cfg.Base + pattern
-	a.ops.routes = append(a.ops.routes, route{method: method, pattern: full})
-	obs := a.ops.requests.MustCurryWith(prometheus.Labels{"method": method, "route": full})
+	methods := []string{method}
+	if method == http.MethodGet {
+		// HEAD wherever GET: the same handler, whose body net/http drops,
+		// keeping the headers (Content-Length included).
+		methods = append(methods, http.MethodHead)
+	}
 	handle := a.handle(h)
-	r.Handle(method, a.cfg.Base+path, func(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		handle(sw, req, ps)
-		obs.WithLabelValues(strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
-	})
+	for _, m := range methods {
+		a.ops.routes = append(a.ops.routes, route{method: m, pattern: full})
+		obs := a.ops.requests.MustCurryWith(prometheus.Labels{"method": m, "route": full})
+		r.Handle(m, a.cfg.Base+path, func(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+			start := time.Now()
+			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+			handle(sw, req, ps)
+			obs.WithLabelValues(strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
+		})
+	}
 }
 
 // statusWriter records the status a handler sends.
@@ -117,8 +131,8 @@ func (a *API) EnableMetrics(g prometheus.Gatherer, requireKey bool) {
 // opsRoutes records the operational endpoints: they are not in the router
 // (they sit outside the base) but are in the document.
 func (a *API) opsRoutes() {
-	for _, p := range []string{StatusPath, a.cfg.Base + StatusPath, DocsPath, a.cfg.Base + DocsPath, MetricsPath} {
-		a.ops.routes = append(a.ops.routes, route{method: http.MethodGet, pattern: p})
+	for _, p := range []string{StatusPath, a.cfg.Base + StatusPath, DocsPath, a.cfg.Base + DocsPath, SwaggerPath, MetricsPath} {
+		a.ops.routes = append(a.ops.routes, route{method: http.MethodGet, pattern: p}, route{method: http.MethodHead, pattern: p})
 	}
 }
 
@@ -131,22 +145,28 @@ func (a *API) serveOps(w http.ResponseWriter, r *http.Request) bool {
 	switch {
 	case p == StatusPath || p == base+StatusPath:
 		h = a.serveStatus
-	case p == DocsPath || p == base+DocsPath:
+	case p == DocsPath || p == base+DocsPath || p == SwaggerPath:
 		h = a.serveDocs
 	case p == MetricsPath && a.ops.metrics != nil:
 		h = a.serveMetrics
 	default:
 		return false
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, &apiError{http.StatusMethodNotAllowed, codeMethodNotAllowed, "method not allowed on this endpoint"})
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodOptions:
+		w.Header().Set("Allow", opsAllow)
+		a.options(w, r)
+		return true
+	default:
+		w.Header().Set("Allow", opsAllow)
+		writeError(w, methodNotAllowed(r, opsAllow))
 		return true
 	}
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	h(sw, r)
-	a.ops.requests.WithLabelValues(http.MethodGet, p, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
+	a.ops.requests.WithLabelValues(r.Method, p, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
 	return true
 }
 
@@ -158,7 +178,7 @@ func (a *API) serveMetrics(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if role != RoleAdministrator && role != RoleViewer {
-			writeError(w, &apiError{http.StatusForbidden, codeUnauthorizedRole, "API key role " + role.String() + " may not read metrics"})
+			writeError(w, &apiError{http.StatusForbidden, codeUnauthorizedRole, "the API key's role " + role.String() + " may not read metrics; use an administrator or viewer key"})
 			return
 		}
 	}

@@ -40,16 +40,20 @@ type opDoc struct {
 var pathClientID = param{name: "clientid", in: "path", typ: "string",
 	desc: "client id, percent-encoded when it holds / or other reserved characters"}
 
+// pathKeyName is the path parameter of the /api_key/{name} routes.
+var pathKeyName = param{name: "name", in: "path", typ: "string",
+	desc: "the key's name: a letter, then letters, digits, _ and -, at most 256"}
+
 // clientsQueryParams are the parameters of GET /clients; the gte_/lte_
 // ranges over the catalog's counters are added from catalog.Columns.
 func clientsQueryParams() []param {
 	ps := []param{
-		{name: "page", in: "query", typ: "integer", desc: "page number, 1..1000000000, default 1"},
+		{name: "page", in: "query", typ: "integer", desc: "page number, 1..1000000000, default 1; without cursor an offset, exact only while no client before the page comes or goes"},
 		{name: "_page", in: "query", typ: "integer", desc: "page (the seed's spelling)"},
 		{name: "limit", in: "query", typ: "integer", desc: "page size, 1..10000, default 100"},
 		{name: "_limit", in: "query", typ: "integer", desc: "limit (the seed's spelling)"},
 		{name: "clientid", in: "query", typ: "string", desc: "exact client id; repeated values are ORed (at most 1000)", repeatable: true},
-		{name: "username", in: "query", typ: "string", desc: "exact username; repeated values are ORed (at most 1000)", repeatable: true},
+		{name: "username", in: "query", typ: "string", desc: "exact username; repeated values are ORed (at most 1000); an empty value (username=) selects clients without a user name", repeatable: true},
 		{name: "zone", in: "query", typ: "string", desc: "zone name"},
 		{name: "ip_address", in: "query", typ: "string", desc: "client IPv4 or IPv6 address, without port"},
 		{name: "conn_state", in: "query", typ: "string", enum: []string{"connected", "idle", "disconnected"}, desc: "connection state"},
@@ -62,7 +66,7 @@ func clientsQueryParams() []param {
 		{name: "_like_username", in: "query", typ: "string", desc: "like_username (EMQX 4's spelling)"},
 		{name: "order_by", in: "query", typ: "string", desc: "sort column: clientid (default), username, connected_at, created_at or a counter"},
 		{name: "order", in: "query", typ: "string", enum: []string{"asc", "desc"}, desc: "sort direction, default asc"},
-		{name: "cursor", in: "query", typ: "string", desc: "meta.cursor of the previous page (keyset paging)"},
+		{name: "cursor", in: "query", typ: "string", desc: "meta.cursor of the previous page (keyset paging): alone, or beside the page number it leads to; a walk by page number that passes it back never skips or repeats a client that stayed while others came and went"},
 		{name: "fields", in: "query", typ: "string", desc: "comma-separated keys of the client object, or all"},
 	}
 	for _, t := range []string{"created_at", "connected_at"} {
@@ -132,6 +136,16 @@ func opDocs() map[string]opDoc {
 		"GET /stats": {summary: "Broker-wide counts and their high-water marks (EMQX 5's names)",
 			params:    []param{{name: "aggregate", in: "query", typ: "boolean", desc: "one object without the node name instead of one per node"}},
 			responses: map[int]string{200: "StatsList", 400: "Error", 503: "Error"}},
+		"GET /api_key": {summary: "Every API key, without secrets, by name (EMQX 5's shape)",
+			responses: map[int]string{200: "ApiKeyList", 400: "Error"}},
+		"POST /api_key": {summary: "Create an API key with a random api_key and api_secret; the secret is in this answer only",
+			body: "ApiKeyCreate", responses: map[int]string{200: "ApiKeyWithSecret", 400: "Error"}},
+		"GET /api_key/{name}": {summary: "One API key, without its secret",
+			params: []param{pathKeyName}, responses: map[int]string{200: "ApiKey", 400: "Error", 404: "Error"}},
+		"PUT /api_key/{name}": {summary: "Change an API key's enable, expired_at, desc or role; in force for the next request",
+			params: []param{pathKeyName}, body: "ApiKeyUpdate", responses: map[int]string{200: "ApiKey", 400: "Error", 404: "Error"}},
+		"DELETE /api_key/{name}": {summary: "Delete an API key; it authenticates nobody from the answer on",
+			params: []param{pathKeyName}, responses: map[int]string{204: "", 400: "Error", 404: "Error"}},
 		"GET " + StatusPath: {summary: "Health, as EMQX: 200 when the MQTT listeners and the catalog are up, 503 before and while stopping",
 			responses: map[int]string{200: "text", 503: "text"}, public: true},
 		"GET {base}" + StatusPath: {summary: "Health (the same as /status)",
@@ -140,9 +154,21 @@ func opDocs() map[string]opDoc {
 			responses: map[int]string{200: "document"}, public: true},
 		"GET {base}" + DocsPath: {summary: "This OpenAPI 3 document (the same as /api-docs)",
 			responses: map[int]string{200: "document"}, public: true},
+		"GET " + SwaggerPath: {summary: "This OpenAPI 3 document, where EMQX 5 serves its own",
+			responses: map[int]string{200: "document"}, public: true},
 		"GET " + MetricsPath: {summary: "Prometheus metrics (text exposition format); needs an administrator or viewer key when the broker is configured so",
 			responses: map[int]string{200: "metrics", 401: "Error", 403: "Error"}, public: true},
 	}
+}
+
+// headDoc documents HEAD from the GET operation d: the same parameters and
+// statuses, without bodies.
+func headDoc(d opDoc) opDoc {
+	h := opDoc{summary: "Headers of GET: " + d.summary, params: d.params, public: d.public, responses: map[int]string{}}
+	for status := range d.responses {
+		h.responses[status] = ""
+	}
+	return h
 }
 
 // docKey returns the opDocs key of a registered route.
@@ -166,6 +192,11 @@ func (a *API) buildDocs() ([]byte, error) {
 	for _, rt := range a.ops.routes {
 		key := a.docKey(rt)
 		d, ok := docs[key]
+		if rt.method == http.MethodHead {
+			// HEAD is GET without the body.
+			d, ok = docs[a.docKey(route{method: http.MethodGet, pattern: rt.pattern})]
+			d = headDoc(d)
+		}
 		if !ok {
 			return nil, fmt.Errorf("httpapi: route %s %s has no OpenAPI description", rt.method, rt.pattern)
 		}
@@ -222,7 +253,9 @@ func (a *API) buildDocs() ([]byte, error) {
 	doc := map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "shardmq management API", "version": "5",
-			"description": "EMQX 5-compatible clients API of the shardmq MQTT broker. Errors are JSON {code, message}."},
+			"description": "EMQX 5-compatible clients API of the shardmq MQTT broker. Errors are JSON {code, message}. " +
+				"HEAD is served wherever GET is; OPTIONS on any path answers 204 with Allow, without a key " +
+				"(with CORS preflight headers for the configured origins)."},
 		"servers":    []any{map[string]any{"url": "/"}},
 		"paths":      paths,
 		"security":   []any{map[string]any{"basicAuth": []any{}}},
@@ -282,6 +315,27 @@ func components() map[string]any {
 		stats[k+".max"] = integer
 	}
 	stats["node"] = str
+	expiredAt := map[string]any{"oneOf": []any{
+		map[string]any{"type": "string", "enum": []string{"infinity"}},
+		map[string]any{"type": "string", "format": "date-time"},
+		map[string]any{"type": "integer", "description": "Unix seconds"},
+	}}
+	keyProps := func(out bool) map[string]any {
+		m := map[string]any{"desc": str, "enable": boolean, "expired_at": expiredAt,
+			"role": map[string]any{"type": "string", "enum": []string{"administrator", "viewer", "publisher"}}}
+		if out {
+			m["name"], m["api_key"], m["created_at"], m["expired"] = str, str, map[string]any{"type": "string", "format": "date-time"}, boolean
+			m["expired_at"] = map[string]any{"oneOf": []any{
+				map[string]any{"type": "string", "enum": []string{"infinity"}},
+				map[string]any{"type": "string", "format": "date-time"}}}
+		}
+		return m
+	}
+	apiKey := obj([]string{"name", "api_key", "expired_at", "created_at", "desc", "enable", "expired", "role"}, keyProps(true))
+	withSecret := keyProps(true)
+	withSecret["api_secret"] = str
+	createProps := keyProps(false)
+	createProps["name"] = map[string]any{"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_-]*$", "maxLength": maxNameLen}
 	return map[string]any{
 		"schemas": map[string]any{
 			"Error":  obj([]string{"code", "message"}, map[string]any{"code": str, "message": str}),
@@ -303,6 +357,12 @@ func components() map[string]any {
 			"PublishResultList":      arr(ref("PublishResult")),
 			"Stats":                  obj(nil, stats),
 			"StatsList":              map[string]any{"oneOf": []any{arr(ref("Stats")), ref("Stats")}},
+			"ApiKey":                 apiKey,
+			"ApiKeyList":             arr(ref("ApiKey")),
+			"ApiKeyWithSecret": obj([]string{"name", "api_key", "api_secret", "expired_at", "created_at", "desc", "enable", "expired", "role"},
+				withSecret),
+			"ApiKeyCreate": obj([]string{"name"}, createProps),
+			"ApiKeyUpdate": obj(nil, keyProps(false)),
 		},
 		"securitySchemes": map[string]any{
 			"basicAuth": map[string]any{"type": "http", "scheme": "basic",
@@ -338,6 +398,12 @@ func clientSchema() map[string]any {
 		default:
 			schema = map[string]any{"type": "integer"}
 		}
+		if limitFields[f.name] {
+			schema = map[string]any{"oneOf": []any{
+				map[string]any{"type": "integer", "minimum": 1},
+				map[string]any{"type": "string", "enum": []string{"infinity"}},
+			}, "description": "the limit, or \"infinity\" when there is none"}
+		}
 		if nullableClientFields[f.name] {
 			schema["nullable"] = true
 		}
@@ -351,6 +417,10 @@ func clientSchema() map[string]any {
 }
 
 // serveDocs serves the OpenAPI document.
-func (a *API) serveDocs(w http.ResponseWriter, _ *http.Request) {
+func (a *API) serveDocs(w http.ResponseWriter, r *http.Request) {
+	if e := noQuery(r); e != nil {
+		writeError(w, e)
+		return
+	}
 	writeBody(w, http.StatusOK, a.ops.docs)
 }

@@ -55,7 +55,7 @@ func (b *publishBody) request() (PublishRequest, error) {
 		return m, &fieldError{field: "topic", msg: "required"}
 	}
 	if err := validTopicName(*b.Topic); err != nil {
-		return m, &fieldError{field: "topic", msg: "invalid topic name: " + err.Error()}
+		return m, &fieldError{field: "topic", msg: err.Error()}
 	}
 	m.Topic = *b.Topic
 	if b.Payload == nil {
@@ -110,7 +110,7 @@ func (p *publishPropertiesBody) into(dst *PublishProperties) error {
 	}
 	if v := p.ResponseTopic; v != nil {
 		if err := validTopicName(*v); err != nil {
-			return &fieldError{field: "properties.response_topic", msg: "invalid topic name: " + err.Error()}
+			return &fieldError{field: "properties.response_topic", msg: err.Error()}
 		}
 		dst.ResponseTopic = *v
 	}
@@ -129,8 +129,11 @@ func (p *publishPropertiesBody) into(dst *PublishProperties) error {
 	if len(p.UserProperties) > 0 {
 		names := make([]string, 0, len(p.UserProperties))
 		for k, v := range p.UserProperties {
-			if validMQTTString(k) != nil || validMQTTString(v) != nil {
-				return &fieldError{field: "properties.user_properties", msg: "names and values must be MQTT strings"}
+			if err := validMQTTString(k); err != nil {
+				return &fieldError{field: "properties.user_properties", msg: fmt.Sprintf("name %s: %v", quoteShort(k), err)}
+			}
+			if err := validMQTTString(v); err != nil {
+				return &fieldError{field: "properties.user_properties", msg: fmt.Sprintf("value of %s: %v", quoteShort(k), err)}
 			}
 			names = append(names, k)
 		}
@@ -181,32 +184,9 @@ func (a *API) doPublish(w http.ResponseWriter, r *http.Request, bulk bool) *apiE
 	if e != nil {
 		return e
 	}
-	var msgs []PublishRequest
-	if bulk {
-		var items []publishBody
-		if e := decodeJSON(body, &items); e != nil {
-			return e
-		}
-		if e := a.checkBulk(len(items)); e != nil {
-			return e
-		}
-		msgs = make([]PublishRequest, len(items))
-		for i := range items {
-			var err error
-			if msgs[i], err = items[i].request(); err != nil {
-				return indexed(i, err)
-			}
-		}
-	} else {
-		var item publishBody
-		if e := decodeJSON(body, &item); e != nil {
-			return e
-		}
-		m, err := item.request()
-		if err != nil {
-			return badRequest("invalid JSON body: " + err.Error())
-		}
-		msgs = []PublishRequest{m}
+	msgs, e := decodeItems(a, body, bulk, func(b *publishBody) (PublishRequest, error) { return b.request() })
+	if e != nil {
+		return e
 	}
 	for i := range msgs {
 		msgs[i].ID = a.newMessageID()

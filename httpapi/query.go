@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,24 +28,26 @@ const (
 )
 
 // parseQuery splits a raw query string strictly: a malformed escape, a
-// key or value that is not UTF-8, or an empty value is a 400 naming the
-// parameter. Keys are returned sorted so that errors are deterministic.
-func parseQuery(raw string) (url.Values, []string, *apiError) {
+// key or value that is not UTF-8, or an empty value (except for the keys
+// in emptyOK) is a 400 naming the parameter. Keys are returned sorted so
+// that errors are deterministic.
+func parseQuery(raw string, emptyOK ...string) (url.Values, []string, *apiError) {
 	vals, err := url.ParseQuery(raw)
 	if err != nil {
-		return nil, nil, badRequest("malformed query string")
+		// err is url's own: `invalid URL escape "%zz"` or `invalid semicolon separator in query`.
+		return nil, nil, badRequest("malformed query string: " + err.Error())
 	}
 	keys := make([]string, 0, len(vals))
 	for k, vs := range vals {
 		if !utf8.ValidString(k) {
-			return nil, nil, badRequest(fmt.Sprintf("unknown parameter %s", strconv.QuoteToASCII(k)))
+			return nil, nil, badRequest(fmt.Sprintf("parameter name %s is not valid UTF-8", strconv.QuoteToASCII(k)))
 		}
 		for _, v := range vs {
-			if v == "" {
-				return nil, nil, badRequest(fmt.Sprintf("parameter %s: empty value", quoteParam(k)))
+			if v == "" && !slices.Contains(emptyOK, k) {
+				return nil, nil, badRequest(fmt.Sprintf("parameter %s: empty value", quoteShort(k)))
 			}
 			if !utf8.ValidString(v) {
-				return nil, nil, badRequest(fmt.Sprintf("parameter %s: value is not valid UTF-8", quoteParam(k)))
+				return nil, nil, badRequest(fmt.Sprintf("parameter %s: value is not valid UTF-8", quoteShort(k)))
 			}
 		}
 		keys = append(keys, k)
@@ -53,9 +56,9 @@ func parseQuery(raw string) (url.Values, []string, *apiError) {
 	return vals, keys, nil
 }
 
-// quoteParam quotes a parameter name for an error message, cut to a
-// readable length.
-func quoteParam(k string) string {
+// quoteShort quotes a parameter name or a value for an error message, cut
+// to a readable length.
+func quoteShort(k string) string {
 	if len(k) > 64 {
 		k = k[:64] + "..."
 		for !utf8.ValidString(k) {
@@ -65,9 +68,15 @@ func quoteParam(k string) string {
 	return strconv.Quote(k)
 }
 
+// unknownParam is the 400 for a parameter the endpoint does not take; hint
+// says where to find the ones it does.
+func unknownParam(name, hint string) *apiError {
+	return badRequest(fmt.Sprintf("unknown parameter %s; %s", quoteShort(name), hint))
+}
+
 // paramError is a 400 naming the parameter.
 func paramError(name, format string, args ...any) *apiError {
-	return badRequest(fmt.Sprintf("parameter %s: %s", quoteParam(name), fmt.Sprintf(format, args...)))
+	return badRequest(fmt.Sprintf("parameter %s: %s", quoteShort(name), fmt.Sprintf(format, args...)))
 }
 
 // single returns the only value of the parameter name or a 400 when it is
@@ -168,7 +177,7 @@ type paramSet map[string]string
 // other spelling was already given.
 func (s paramSet) add(key, canonical string) *apiError {
 	if prev, ok := s[canonical]; ok && prev != key {
-		return badRequest(fmt.Sprintf("parameters %q and %q are the same parameter: give one", prev, key))
+		return badRequest(fmt.Sprintf("%q and %q are two spellings of one parameter; give one", prev, key))
 	}
 	s[canonical] = key
 	return nil

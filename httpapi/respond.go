@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -17,6 +19,9 @@ const (
 	codeMethodNotAllowed = "METHOD_NOT_ALLOWED"
 	codeTooLarge         = "PAYLOAD_TOO_LARGE"
 	codeUnsupportedMedia = "UNSUPPORTED_MEDIA_TYPE"
+	codeHeadersTooLarge  = "REQUEST_HEADERS_TOO_LARGE"
+	codeNotImplemented   = "NOT_IMPLEMENTED"
+	codeHTTPVersion      = "HTTP_VERSION_NOT_SUPPORTED"
 	codeUnavailable      = "SERVICE_UNAVAILABLE"
 	codeInternal         = "INTERNAL_ERROR"
 )
@@ -37,6 +42,46 @@ var (
 	errUnavailable    = &apiError{http.StatusServiceUnavailable, codeUnavailable, "the broker did not answer in time"}
 	errInternal       = &apiError{http.StatusInternalServerError, codeInternal, "internal error"}
 )
+
+// noEndpoint is the 404 for a path no route serves.
+func noEndpoint(r *http.Request) *apiError {
+	return &apiError{http.StatusNotFound, codeNotFound, fmt.Sprintf("no endpoint at %s; /api-docs lists them", quoteShort(r.URL.Path))}
+}
+
+// methodNotAllowed is the 405 for a path served under other methods, allow
+// being the Allow header's value.
+func methodNotAllowed(r *http.Request, allow string) *apiError {
+	return &apiError{http.StatusMethodNotAllowed, codeMethodNotAllowed,
+		fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, quoteShort(r.URL.Path), allow)}
+}
+
+// forbidden is the 403 for a key whose role may not make request r.
+func forbidden(role Role, r *http.Request) *apiError {
+	var may string
+	switch role {
+	case RoleViewer:
+		may = "may only read (GET, HEAD)"
+	case RolePublisher:
+		may = "may only call POST /publish and POST /publish/bulk"
+	default:
+		may = "may not call this endpoint"
+	}
+	return &apiError{http.StatusForbidden, codeUnauthorizedRole,
+		fmt.Sprintf("the API key's role %s %s; %s %s needs an administrator key", role, may, r.Method, quoteShort(r.URL.Path))}
+}
+
+// rejectedMessage is the text of a Broker error wrapping ErrRejected, without
+// the sentinel's own words, for the 400 it becomes.
+func rejectedMessage(err error) string {
+	text := err.Error()
+	if i := strings.Index(text, ErrRejected.Error()); i >= 0 {
+		text = strings.TrimLeft(text[i+len(ErrRejected.Error()):], ": ")
+	}
+	if text == "" {
+		return "the broker refused the request"
+	}
+	return "the broker refused the request: " + text
+}
 
 // writeError sends e as the JSON error body.
 func writeError(w http.ResponseWriter, e *apiError) {

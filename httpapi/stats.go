@@ -58,7 +58,7 @@ func (a *API) stats(w http.ResponseWriter, r *http.Request, _ httprouter.Params)
 	aggregate := false
 	for _, k := range keys {
 		if k != "aggregate" {
-			return paramError(k, "unknown parameter; this endpoint takes aggregate")
+			return unknownParam(k, "this endpoint takes only aggregate")
 		}
 		v, e := single(vals, k)
 		if e != nil {

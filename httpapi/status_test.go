@@ -1,35 +1,17 @@
 package httpapi
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
 )
 
-// get sends GET (or method) to an absolute path of the test server with
+// raw sends method to an absolute path of the test server with
 // optional credentials ("key:secret").
 func (e *testEnv) raw(t *testing.T, method, path, user string) response {
 	t.Helper()
-	req, err := http.NewRequest(method, e.srv.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if user != "" {
-		k, s, _ := strings.Cut(user, ":")
-		req.SetBasicAuth(k, s)
-	}
-	res, err := e.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{status: res.StatusCode, header: res.Header, body: b}
+	return e.rawHeaders(t, method, path, user, nil)
 }
 
 // TestStatus checks GET /status and {base}/status: EMQX's text, no key

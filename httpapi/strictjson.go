@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -27,16 +28,16 @@ func readBody(w http.ResponseWriter, r *http.Request, maxBytes int64) ([]byte, *
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, &apiError{http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("request body larger than %d bytes", maxBytes)}
+			return nil, &apiError{http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("the request body is larger than %d bytes", maxBytes)}
 		}
 		return nil, badRequest("could not read the request body")
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, badRequest("empty request body")
+		return nil, badRequest("the request body is empty; this endpoint takes JSON")
 	}
 	// encoding/json would silently turn invalid UTF-8 into U+FFFD.
 	if !utf8.Valid(body) {
-		return nil, badRequest("invalid JSON body: not valid UTF-8")
+		return nil, badRequest("the request body is not valid UTF-8")
 	}
 	return body, nil
 }
@@ -46,9 +47,46 @@ func readBody(w http.ResponseWriter, r *http.Request, maxBytes int64) ([]byte, *
 // message names the offending field without Go type names.
 func decodeJSON(body []byte, dst any) *apiError {
 	if err := json.Unmarshal(body, dst); err != nil {
-		return badRequest(jsonErrorMessage(err))
+		return badRequest(jsonErrorMessage(err, -1))
 	}
 	return nil
+}
+
+// decodeItems decodes body as one JSON object (bulk false) or as an array of
+// 1..MaxBulk objects, and converts each with conv. A failure in an array
+// names the item's index. Everything is checked before anything is
+// returned, so a bulk command is applied all or nothing.
+func decodeItems[B, T any](a *API, body []byte, bulk bool, conv func(*B) (T, error)) ([]T, *apiError) {
+	if !bulk {
+		var item B
+		if e := decodeJSON(body, &item); e != nil {
+			return nil, e
+		}
+		v, err := conv(&item)
+		if err != nil {
+			return nil, badRequest(err.Error())
+		}
+		return []T{v}, nil
+	}
+	var raws []json.RawMessage
+	if e := decodeJSON(body, &raws); e != nil {
+		return nil, e
+	}
+	if e := a.checkBulk(len(raws)); e != nil {
+		return nil, e
+	}
+	out := make([]T, len(raws))
+	for i, raw := range raws {
+		var item B
+		if err := json.Unmarshal(raw, &item); err != nil {
+			return nil, badRequest(jsonErrorMessage(err, i))
+		}
+		var err error
+		if out[i], err = conv(&item); err != nil {
+			return nil, badRequest(fmt.Sprintf("[%d]: %v", i, err))
+		}
+	}
+	return out, nil
 }
 
 // fieldError is a strict-decoding failure that names the field.
@@ -64,27 +102,69 @@ func (e *fieldError) Error() string {
 	return fmt.Sprintf("field %q: %s", e.field, e.msg)
 }
 
-// jsonErrorMessage renders a decoding error for the caller.
-func jsonErrorMessage(err error) string {
+// jsonErrorMessage renders a decoding error for the caller: of the whole
+// body when item is negative, else of the array item with that index.
+func jsonErrorMessage(err error, item int) string {
 	var (
 		typeErr   *json.UnmarshalTypeError
 		syntaxErr *json.SyntaxError
 		fieldErr  *fieldError
 	)
+	where := "request body: "
+	if item >= 0 {
+		where = fmt.Sprintf("[%d]: ", item)
+	}
 	switch {
 	case errors.As(err, &fieldErr):
-		return "invalid JSON body: " + fieldErr.Error()
+		if fieldErr.field == "" {
+			return where + fieldErr.msg
+		}
+		if item < 0 {
+			return fieldErr.Error()
+		}
+		return where + fieldErr.Error()
 	case errors.As(err, &typeErr):
 		if typeErr.Field == "" {
-			return fmt.Sprintf("invalid JSON body: wrong type: got %s", typeErr.Value)
+			return fmt.Sprintf("%swant %s, got %s", where, wantKind(typeErr.Type), typeErr.Value)
 		}
-		return fmt.Sprintf("invalid JSON body: field %q: wrong type or out of range: got %s", typeErr.Field, typeErr.Value)
+		if item < 0 {
+			where = ""
+		}
+		return fmt.Sprintf("%sfield %q: want %s, got %s", where, typeErr.Field, wantKind(typeErr.Type), typeErr.Value)
 	case errors.As(err, &syntaxErr):
 		return fmt.Sprintf("invalid JSON body: malformed at byte %d", syntaxErr.Offset)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "invalid JSON body: unexpected end"
+		return "invalid JSON body: it ends too early"
 	}
 	return "invalid JSON body"
+}
+
+// wantKind names the JSON value a Go type decodes from, for an error
+// message ("an integer", "an array").
+func wantKind(t reflect.Type) string {
+	if t == nil {
+		return "another type"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a non-negative integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "another type"
 }
 
 // strictObject decodes the JSON object data into dst, a pointer to a struct
@@ -113,7 +193,7 @@ func strictObject(data []byte, dst any) error {
 		k, _ := tok.(string)
 		i, ok := tags[k]
 		if !ok {
-			return &fieldError{field: k, msg: "unknown field"}
+			return &fieldError{msg: "unknown field " + strconv.Quote(k)}
 		}
 		if seen[k] {
 			return &fieldError{field: k, msg: "given twice"}
@@ -140,7 +220,7 @@ func strictObject(data []byte, dst any) error {
 				if typeErr.Field != "" {
 					path += "." + typeErr.Field
 				}
-				return &fieldError{field: path, msg: "wrong type or out of range: got " + typeErr.Value}
+				return &fieldError{field: path, msg: "want " + wantKind(typeErr.Type) + ", got " + typeErr.Value}
 			}
 			return &fieldError{field: k, msg: "invalid value"}
 		}

@@ -29,7 +29,7 @@ func (b *subscribeBody) request() (SubscribeRequest, error) {
 		return SubscribeRequest{}, &fieldError{field: "topic", msg: "required"}
 	}
 	if err := validTopicFilter(*b.Topic); err != nil {
-		return SubscribeRequest{}, &fieldError{field: "topic", msg: "invalid topic filter: " + err.Error()}
+		return SubscribeRequest{}, &fieldError{field: "topic", msg: err.Error()}
 	}
 	s := SubscribeRequest{Topic: *b.Topic}
 	for _, o := range []struct {
@@ -74,7 +74,7 @@ func (b *unsubscribeBody) topic() (string, error) {
 		return "", &fieldError{field: "topic", msg: "required"}
 	}
 	if err := validTopicFilter(*b.Topic); err != nil {
-		return "", &fieldError{field: "topic", msg: "invalid topic filter: " + err.Error()}
+		return "", &fieldError{field: "topic", msg: err.Error()}
 	}
 	return *b.Topic, nil
 }
@@ -98,14 +98,8 @@ func (a *API) subscriptionJSON(s Subscription) subscriptionJSON {
 	return subscriptionJSON{ClientID: s.ClientID, Topic: s.Topic, QoS: s.QoS, NL: s.NL, RAP: s.RAP, RH: s.RH, Node: node}
 }
 
-// indexed prefixes a validation error with the array index of the item.
-func indexed(i int, err error) *apiError {
-	return badRequest(fmt.Sprintf("invalid JSON body: [%d]: %v", i, err))
-}
-
 // commandItems reads the body of a per-client command: one JSON object, or with bulk an
-// array of at most MaxBulk objects, each converted by conv. The whole body is validated
-// before anything is applied, so bulk commands are all or nothing.
+// array of at most MaxBulk objects, each converted by conv (see decodeItems).
 func commandItems[B, T any](a *API, w http.ResponseWriter, r *http.Request, bulk bool, conv func(*B) (T, error)) ([]T, *apiError) {
 	if e := noQuery(r); e != nil {
 		return nil, e
@@ -114,32 +108,7 @@ func commandItems[B, T any](a *API, w http.ResponseWriter, r *http.Request, bulk
 	if e != nil {
 		return nil, e
 	}
-	if !bulk {
-		var item B
-		if e := decodeJSON(body, &item); e != nil {
-			return nil, e
-		}
-		v, err := conv(&item)
-		if err != nil {
-			return nil, badRequest("invalid JSON body: " + err.Error())
-		}
-		return []T{v}, nil
-	}
-	var items []B
-	if e := decodeJSON(body, &items); e != nil {
-		return nil, e
-	}
-	if e := a.checkBulk(len(items)); e != nil {
-		return nil, e
-	}
-	out := make([]T, len(items))
-	for i := range items {
-		var err error
-		if out[i], err = conv(&items[i]); err != nil {
-			return nil, indexed(i, err)
-		}
-	}
-	return out, nil
+	return decodeItems(a, body, bulk, conv)
 }
 
 // subscribe serves POST /clients/{clientid}/subscribe.

@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -92,14 +93,14 @@ func parseSubscriptionsQuery(raw string) (subscriptionsQuery, *apiError) {
 		case "cursor":
 			after, ok := decodeSubCursor(v)
 			if !ok {
-				return q, paramError(key, "invalid cursor")
+				return q, paramError(key, "not a cursor this endpoint issued")
 			}
 			q.after = &after
 		case "clientid":
 			f.ClientID = v
 		case "topic":
 			if err := validTopicFilter(v); err != nil {
-				return q, paramError(key, "invalid topic filter: %v", err)
+				return q, paramError(key, "%v", err)
 			}
 			if _, _, shared := splitShare(v); shared {
 				return q, paramError(key, "give the filter without $share/{group}/ and the group in share_group")
@@ -113,16 +114,16 @@ func parseSubscriptionsQuery(raw string) (subscriptionsQuery, *apiError) {
 			f.QoS, f.HasQoS = byte(n), true
 		case "share_group":
 			if strings.ContainsAny(v, "+#/") {
-				return q, paramError(key, "invalid share group name")
+				return q, paramError(key, "share group %s must not contain '+', '#' or '/'", quoteShort(v))
 			}
 			f.ShareGroup = v
 		case "match_topic":
 			if err := validTopicName(v); err != nil {
-				return q, paramError(key, "invalid topic name: %v", err)
+				return q, paramError(key, "%v", err)
 			}
 			f.MatchTopic = v
 		default:
-			return q, paramError(key, "unknown parameter; see docs/api.md")
+			return q, unknownParam(key, "see /api-docs or docs/api.md for the parameters of GET /subscriptions")
 		}
 	}
 	if q.after != nil && paging.page > 1 {
@@ -181,7 +182,7 @@ func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request, _ httpro
 		keep = int64(q.limit)
 	}
 	if keep > int64(a.cfg.MaxSubscriptionsScan) {
-		return badRequest("page × limit is above the deepest page served; narrow the filter or page with the cursor")
+		return badRequest(fmt.Sprintf("page × limit is %d, above %d, the deepest listing served; narrow the filter or page with the cursor", keep, a.cfg.MaxSubscriptionsScan))
 	}
 	var (
 		count  int // every match
