@@ -34,7 +34,14 @@ func startAPI(o *Options, b *shards.Broker, cat *catalog.Catalog, src opsSources
 	if err != nil {
 		return nil, err
 	}
-	api, err := httpapi.New(httpapi.Config{Base: o.APIBase, Node: o.Node}, cat, wire.Broker{Broker: b, Node: o.Node}, keys)
+	// Keys created through /api_key live in their own file beside the
+	// bootstrap keys; it is written now, so an unwritable data dir fails
+	// the start instead of the first POST.
+	if err := keys.Persist(filepath.Join(o.DataDir, "api_keys.json")); err != nil {
+		return nil, fmt.Errorf("API keys: %w", err)
+	}
+	api, err := httpapi.New(httpapi.Config{Base: o.APIBase, Node: o.Node, CORSOrigins: o.corsOrigins()},
+		cat, wire.Broker{Broker: b, Node: o.Node}, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +50,9 @@ func startAPI(o *Options, b *shards.Broker, cat *catalog.Catalog, src opsSources
 	if err != nil {
 		return nil, fmt.Errorf("API listener: %w", err)
 	}
-	stop := serveHTTP(api.NewServer(o.APIAddr), ln, "API")
+	// WrapListener turns the errors net/http answers itself (a request
+	// line it cannot parse) into the API's JSON errors.
+	stop := serveHTTP(api.NewServer(o.APIAddr), api.WrapListener(ln), "API")
 	root := "http://" + ln.Addr().String()
 	slog.Info("shardmq: API on " + root + o.APIBase)
 	opsBanner(root, o.MetricsAuth)

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shardmq/shardmq/httpapi"
@@ -31,6 +32,9 @@ type Options struct {
 	APIKeys     string
 	MetricsAuth bool
 	PprofAddr   string
+	// APICORSOrigin is a comma-separated list of origins whose pages may
+	// call the API cross-origin ("*": any); empty turns CORS off.
+	APICORSOrigin string
 
 	StatsInterval   time.Duration
 	ShutdownTimeout time.Duration
@@ -111,6 +115,9 @@ func (o *Options) Validate() error {
 	if err := (httpapi.Config{Base: o.APIBase}).Validate(); err != nil {
 		return bad("api_base", errors.New("must start with / and not end with /, without : * ? # %"))
 	}
+	if err := (httpapi.Config{CORSOrigins: o.corsOrigins()}).Validate(); err != nil {
+		return bad("api_cors_origin", err)
+	}
 	if err := checkPprofAddr(o.PprofAddr); err != nil {
 		return bad("pprof_addr", err)
 	}
@@ -183,4 +190,15 @@ func (o *Options) validateListeners() error {
 		}
 	}
 	return nil
+}
+
+// corsOrigins returns APICORSOrigin split at commas, nil when empty.
+func (o *Options) corsOrigins() []string {
+	var out []string
+	for _, v := range strings.Split(o.APICORSOrigin, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

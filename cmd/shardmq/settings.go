@@ -41,6 +41,8 @@ var settings = []setting{
 	{"api_keys", "file of key:secret[:role] lines for the HTTP API (roles administrator, viewer, publisher); " +
 		"if empty, <data_dir>/api_keys is used, created with a random administrator key on first start",
 		func(o *Options) any { return &o.APIKeys }},
+	{"api_cors_origin", "comma-separated origins (scheme://host[:port], or *) whose web pages may call the API cross-origin; empty: CORS off",
+		func(o *Options) any { return &o.APICORSOrigin }},
 	{"metrics_auth", "require an API key (administrator or viewer) for GET /metrics; by default it is open, as EMQX's Prometheus endpoint",
 		func(o *Options) any { return &o.MetricsAuth }},
 	{"stats_interval", "how often changed client counters reach the catalog behind GET /clients",
