@@ -21,6 +21,11 @@ const (
 	BrokerMosquitto = "mosquitto"
 	// BrokerMochi is mochi-mqtt v2.7.9 built from bench/peers/mochi.
 	BrokerMochi = "mochi"
+	// BrokerNATS is nats-server v2.15.3's MQTT listener built from
+	// bench/peers/nats.
+	BrokerNATS = "nats"
+	// BrokerAedes is aedes 1.2.0 on Node.js from bench/peers/aedes.
+	BrokerAedes = "aedes"
 	// BrokerRelay is the in-process byte relay, the generator's ceiling.
 	BrokerRelay = "relay"
 )
@@ -31,6 +36,18 @@ type Broker interface {
 	Name() string
 	// Start starts a new instance whose files go to dir.
 	Start(ctx context.Context, dir string) (*Instance, error)
+}
+
+// knownBrokers are the brokers Config.Brokers may name, in the default
+// order.
+var knownBrokers = []string{BrokerShardmq, BrokerMosquitto, BrokerMochi, BrokerNATS, BrokerAedes}
+
+// limitedBroker is a Broker that cannot run every scenario under every
+// configuration; reports show its reason as "n/a (reason)".
+type limitedBroker interface {
+	// unsupported returns why the broker cannot run scenario under cfg, or
+	// "" when it can.
+	unsupported(cfg Config, scenario string) string
 }
 
 // Instance is one running broker.

@@ -1,0 +1,243 @@
+package bench
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shardmq/shardmq/mqtt"
+)
+
+// builtBrokers caches the brokers testBroker built, by name, for the test
+// binary's life (the binaries sit in testBins).
+var (
+	builtMu      sync.Mutex
+	builtBrokers = map[string]Broker{}
+)
+
+// testBroker returns the named broker built from this repository, or
+// skips the test when it cannot be had here (no go tool, mosquitto or
+// aedes not installed).
+func testBroker(t *testing.T, name string) Broker {
+	t.Helper()
+	builtMu.Lock()
+	defer builtMu.Unlock()
+	if b, ok := builtBrokers[name]; ok {
+		return b
+	}
+	if name == BrokerMosquitto {
+		return Mosquitto{Path: mosquittoOrSkip(t)}
+	}
+	if !haveGo() {
+		t.Skip("go tool not in PATH")
+	}
+	repo, err := findRepo("")
+	if err != nil {
+		t.Skip(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	b, err := buildFromRepo(ctx, Config{}, name, repo, testBinDir(t))
+	if name == BrokerAedes && err != nil {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	builtBrokers[name] = b
+	return b
+}
+
+// startTest starts a fresh instance of b and stops it when the test ends.
+func startTest(t *testing.T, b Broker) *Instance {
+	t.Helper()
+	in, err := b.Start(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = in.Stop() })
+	return in
+}
+
+// TestSessionsOnBrokers runs a tiny sessions scenario (300 sessions over
+// two worker processes) on every broker that can be had here.
+func TestSessionsOnBrokers(t *testing.T) {
+	for _, name := range knownBrokers {
+		t.Run("broker="+name, func(t *testing.T) {
+			cfg := tinyConfig()
+			cfg.Sessions, cfg.SessionProcesses, cfg.SessionTimeout = 300, 2, 30*time.Second
+			in := startTest(t, testBroker(t, name))
+			r := RunScenario(context.Background(), cfg, in, ScenarioSessions)
+			if r.Err != "" || r.Skipped != "" {
+				t.Fatalf("error %q skipped %q", r.Err, r.Skipped)
+			}
+			if r.Sessions != cfg.Sessions || r.CreateRate <= 0 || r.ResumeRate <= 0 || r.RSS <= 0 || r.PeakRSS < r.RSS {
+				t.Fatalf("result %+v", r)
+			}
+			t.Logf("%s: %d sessions, create %.0f/s, resume %.0f/s, %.0f B/offline session",
+				name, r.Sessions, r.CreateRate, r.ResumeRate, r.BytesPerSession)
+		})
+	}
+}
+
+// fakeBroker accepts MQTT connections on 127.0.0.1 and answers CONNECT
+// with CONNACK (session present as given) and SUBSCRIBE with SUBACK QoS 1;
+// it closes a connection on DISCONNECT. It counts the CONNECTs it saw
+// with a user name.
+type fakeBroker struct {
+	ln             net.Listener
+	sessionPresent bool
+	wg             sync.WaitGroup
+
+	// mu guards the following fields.
+	mu        sync.Mutex
+	usernames map[string]int
+	clientIDs []string
+	filters   []string
+}
+
+// newFakeBroker starts a fakeBroker and stops it when the test ends.
+func newFakeBroker(t *testing.T, sessionPresent bool) *fakeBroker {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeBroker{ln: ln, sessionPresent: sessionPresent, usernames: map[string]int{}}
+	f.wg.Add(1)
+	go f.accept()
+	t.Cleanup(func() { ln.Close(); f.wg.Wait() })
+	return f
+}
+
+// accept runs on its own goroutine until the listener closes.
+func (f *fakeBroker) accept() {
+	defer f.wg.Done()
+	for {
+		nc, err := f.ln.Accept()
+		if err != nil {
+			return
+		}
+		f.wg.Add(1)
+		go f.serve(nc)
+	}
+}
+
+// serve answers one connection until it ends.
+func (f *fakeBroker) serve(nc net.Conn) {
+	defer f.wg.Done()
+	defer nc.Close()
+	c := newClient(nc, mqtt.V311)
+	for {
+		h, body, err := c.readFrame()
+		if err != nil {
+			return
+		}
+		switch h.Type {
+		case mqtt.TypeConnect:
+			var p mqtt.Connect
+			if p.Decode(h, body) != nil {
+				return
+			}
+			f.mu.Lock()
+			f.usernames[string(p.Username)]++
+			f.clientIDs = append(f.clientIDs, string(p.ClientID))
+			f.mu.Unlock()
+			ack := mqtt.Connack{SessionPresent: f.sessionPresent}
+			_, _ = nc.Write(mqtt.AppendConnack(nil, &ack, mqtt.V311))
+		case mqtt.TypeSubscribe:
+			var p mqtt.Subscribe
+			if p.Decode(h, body, mqtt.V311) != nil || len(p.Subscriptions) != 1 {
+				return
+			}
+			f.mu.Lock()
+			f.filters = append(f.filters, string(p.Subscriptions[0].Filter))
+			f.mu.Unlock()
+			_, _ = nc.Write([]byte{0x90, 3, body[0], body[1], 1}) // SUBACK, granted QoS 1
+		case mqtt.TypeDisconnect:
+			return
+		}
+	}
+}
+
+// TestSessionsChecks checks what the sessions scenario reports of a broker
+// that keeps no session, and that it logs in with the configured user.
+func TestSessionsChecks(t *testing.T) {
+	tests := []struct {
+		name           string
+		sessionPresent bool
+		username       string
+		wantErr        string
+		wantUser       string
+	}{
+		{"sessions kept", true, "", "", "bench"},
+		{"sessions kept, own user", true, "device", "", "device"},
+		{"sessions lost", false, "", "20 of 20 resumed sessions were gone", "bench"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeBroker(t, tc.sessionPresent)
+			cfg := tinyConfig()
+			cfg.Sessions, cfg.SessionProcesses, cfg.Username = 20, 1, tc.username
+			r := RunScenario(context.Background(), cfg, &Instance{Addr: f.ln.Addr().String()}, ScenarioSessions)
+			if !strings.Contains(r.Err, tc.wantErr) || (tc.wantErr == "") != (r.Err == "") {
+				t.Fatalf("error %q, want %q", r.Err, tc.wantErr)
+			}
+			if r.Sessions != 20 || r.CreateRate <= 0 {
+				t.Fatalf("result %+v", r)
+			}
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if f.usernames[tc.wantUser] != 40 {
+				t.Fatalf("CONNECTs by user %v, want 40 by %q", f.usernames, tc.wantUser)
+			}
+		})
+	}
+}
+
+// TestSessionsPrefixes checks that the sessions scenario names its clients
+// and filters after ClientPrefix and TopicPrefix.
+func TestSessionsPrefixes(t *testing.T) {
+	f := newFakeBroker(t, true)
+	cfg := tinyConfig()
+	cfg.Sessions, cfg.SessionProcesses, cfg.ClientPrefix, cfg.TopicPrefix = 10, 2, "fleet-", "plant/7"
+	r := RunScenario(context.Background(), cfg, &Instance{Addr: f.ln.Addr().String()}, ScenarioSessions)
+	if r.Err != "" {
+		t.Fatal(r.Err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.clientIDs) != 20 || len(f.filters) != 10 {
+		t.Fatalf("%d CONNECTs, %d SUBSCRIBEs; want 20 and 10", len(f.clientIDs), len(f.filters))
+	}
+	for _, id := range f.clientIDs {
+		if !strings.HasPrefix(id, "fleet-sess") {
+			t.Fatalf("client id %q", id)
+		}
+	}
+	for _, filter := range f.filters {
+		if !strings.HasPrefix(filter, "plant/7/sess/") {
+			t.Fatalf("filter %q", filter)
+		}
+	}
+}
+
+// TestSessionsTimeout checks that a phase stops at SessionTimeout and
+// reports how far it got.
+func TestSessionsTimeout(t *testing.T) {
+	f := newFakeBroker(t, true)
+	cfg := tinyConfig()
+	cfg.Sessions, cfg.SessionProcesses, cfg.ConnectRate = 1000, 1, 50
+	cfg.SessionTimeout = 300 * time.Millisecond
+	start := time.Now()
+	r := RunScenario(context.Background(), cfg, &Instance{Addr: f.ln.Addr().String()}, ScenarioSessions)
+	if !strings.Contains(r.Err, "of 1000 sessions within 300ms") || r.Sessions >= 1000 || r.Sessions == 0 {
+		t.Fatalf("result %+v", r)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("a 300 ms phase took %v", took)
+	}
+}
