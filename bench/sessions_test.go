@@ -241,3 +241,62 @@ func TestSessionsTimeout(t *testing.T) {
 		t.Fatalf("a 300 ms phase took %v", took)
 	}
 }
+
+// TestCatalogChurnOnShardmq runs a tiny catalog-churn (2,000 sessions,
+// half of them reconnecting per minute for 3 s) against shardmq built
+// from this checkout, and checks that every seed filter was measured.
+func TestCatalogChurnOnShardmq(t *testing.T) {
+	in := startTest(t, testBroker(t, BrokerShardmq))
+	cfg := tinyConfig()
+	cfg.CatalogRows, cfg.ChurnPercent, cfg.ChurnDuration = 2000, 50, 3*time.Second
+	r := RunScenario(context.Background(), cfg, in, ScenarioCatalogChurn)
+	if r.Err != "" || r.Skipped != "" {
+		t.Fatalf("error %q skipped %q", r.Err, r.Skipped)
+	}
+	if r.Conns != 2000 || r.Reconnects == 0 || len(r.APIByFilter) != len(churnFilterNames()) {
+		t.Fatalf("result %+v", r)
+	}
+	for name, l := range r.APIByFilter {
+		if l.Count == 0 {
+			t.Errorf("filter %s never measured", name)
+		}
+	}
+	worst, ok := worstFilterP99(r)
+	if !ok {
+		t.Fatal("no worst-filter p99")
+	}
+	t.Logf("%d sessions, %d reconnects in %.1f s; worst filter p99 %s", r.Conns, r.Reconnects, r.Seconds,
+		fmtDur(int64(worst)))
+}
+
+// TestCatalogChurnSkipsPeers checks that the peers, which have no HTTP
+// API, are n/a in catalog-churn.
+func TestCatalogChurnSkipsPeers(t *testing.T) {
+	r := RunScenario(context.Background(), tinyConfig(), &Instance{Addr: "127.0.0.1:1"}, ScenarioCatalogChurn)
+	if r.Skipped != "broker has no HTTP API" {
+		t.Fatalf("skipped %q", r.Skipped)
+	}
+}
+
+func TestChurnFilters(t *testing.T) {
+	fs := churnFilters(1000, "bench-churn00ff", "bench", "127.0.0.2", 4, 1700000000)
+	want := map[string]string{
+		"deep page":       "_limit=100&_page=5",
+		"clientid":        "clientid=bench-churn00ff-500&_limit=100",
+		"ip_address":      "ip_address=127.0.0.2&_limit=100",
+		"proto_ver":       "proto_ver=4&_limit=100",
+		"_lte_created_at": "_lte_created_at=1700000000&_limit=100",
+	}
+	for _, f := range fs {
+		if q, ok := want[f.Name]; ok && q != f.Query {
+			t.Errorf("%s: %q, want %q", f.Name, f.Query, q)
+		}
+	}
+	if len(fs) != 14 || len(churnFilterNames()) != 14 {
+		t.Fatalf("%d filters", len(fs))
+	}
+	// 10 % of a million per minute.
+	if r := churnRate(1000000, 10); r < 1666 || r > 1667 {
+		t.Fatalf("churnRate = %v", r)
+	}
+}
