@@ -48,6 +48,11 @@ func main() {
 		JetStream:  true,
 		StoreDir:   dir,
 		MQTT:       server.MQTTOpts{Host: host, Port: port},
+		// Every QoS 1 or 2 subscription of a persistent MQTT session is a
+		// JetStream consumer, and a stream takes at most 1,000 consumers by
+		// default: a fleet of persistent sessions needs the limit lifted
+		// (default_max_consumers: -1 in a configuration file).
+		JetStreamLimits: server.JSLimitOpts{DefaultMaxConsumers: -1},
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {
