@@ -71,13 +71,16 @@ func runCatalogChurn(ctx context.Context, cfg Config, in *Instance, r Result) Re
 	pc.Sessions = n
 	pc.SessionProcesses = min(cfg.SessionProcesses, n)
 	ids := fmt.Sprintf("%schurn%04x", cfg.ClientPrefix, rand.IntN(1<<16))
-	create, err := sessionPhase(ctx, pc, in.Addr, ids, cfg.TopicPrefix+"/churn", false)
+	reps, err := sessionPhase(ctx, pc, sessionJobs(pc, in.Addr, ids, cfg.TopicPrefix+"/churn"))
 	if err != nil {
 		r.Err = err.Error()
 		return r
 	}
+	create := mergeSessionReports(reps)
 	r.Conns, r.ConnectRate = create.Done, create.rate()
-	if r.Err = create.incomplete("created", n, cfg.SessionTimeout); r.Err != "" {
+	if partial, failed := create.outcome("created", n, cfg.SessionTimeout); partial+failed != "" {
+		// The catalog must hold every session the filters assume.
+		r.Err = partial + failed
 		return r
 	}
 	ip := jobSource(in.Addr, 0)

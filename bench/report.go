@@ -241,6 +241,9 @@ func (rep *Report) CeilingFraction(m Metric, broker string) (float64, bool) {
 // "failed (see notes)" when every run failed, "—" when nothing ran.
 func (rep *Report) brokerCell(m Metric, broker string) string {
 	if s := rep.Spread(m, broker); s.N > 0 {
+		if rep.partial(m.Scenario, broker) {
+			return cell(s, m.Format) + " *"
+		}
 		return cell(s, m.Format)
 	}
 	if why := rep.notApplicable(m.Scenario, broker); why != "" {
@@ -252,6 +255,17 @@ func (rep *Report) brokerCell(m Metric, broker string) string {
 		}
 	}
 	return "—"
+}
+
+// partial reports whether a successful run of scenario on broker has
+// partial figures.
+func (rep *Report) partial(scenario, broker string) bool {
+	for _, r := range rep.runs(scenario, broker) {
+		if r.Partial != "" && r.Err == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // notApplicable returns why broker did not run scenario (a skipped run's
@@ -335,6 +349,13 @@ func (rep *Report) Markdown() string {
 		"The relay ceiling is the same generator through a trivial TCP relay instead of a broker (pairs, " +
 		"one publisher copied to many subscribers, many merged into one): the most it can measure in that " +
 		"topology, in this run.\n")
+	for _, sc := range rep.scenarios() {
+		if slices.ContainsFunc(rep.comparedBrokers(), func(b string) bool { return rep.partial(sc, b) }) {
+			b.WriteString("\n\\* partial: the broker did not complete every session within the phase's time limit; " +
+				"the figure stands for the sessions it did (see the notes).\n")
+			break
+		}
+	}
 	if rep.Profile == ProfileShort && rep.Settings.Sessions > 0 && rep.Settings.Sessions < issueSessions &&
 		slices.Contains(rep.scenarios(), ScenarioSessions) {
 		fmt.Fprintf(&b, "\nThe sessions rows are at %s sessions, not %s: at %s on every broker the short profile would "+
@@ -475,16 +496,22 @@ func (rep *Report) writeFilterTable(b *strings.Builder) {
 	}
 }
 
-// allNotes returns the report's notes plus one line per failed run.
+// allNotes returns the report's notes plus one line per failed or partial
+// run.
 func (rep *Report) allNotes() []string {
 	notes := slices.Clone(rep.Notes)
 	seen := map[string]bool{}
 	for _, r := range rep.Results {
 		// A skipped run shows as "n/a (reason)" in the table.
-		if r.Err == "" {
+		var n string
+		switch {
+		case r.Err != "":
+			n = fmt.Sprintf("%s on %s run %d failed: %s", r.Scenario, r.Broker, r.Run, r.Err)
+		case r.Partial != "":
+			n = fmt.Sprintf("%s on %s run %d partial: %s", r.Scenario, r.Broker, r.Run, r.Partial)
+		default:
 			continue
 		}
-		n := fmt.Sprintf("%s on %s run %d failed: %s", r.Scenario, r.Broker, r.Run, r.Err)
 		if !seen[n] {
 			seen[n] = true
 			notes = append(notes, n)

@@ -20,7 +20,7 @@ func fileNonEmpty(path string) bool {
 // sampleReport has three repeats of p2p-qos0 and one fixed-rate run per
 // broker, with known numbers.
 func sampleReport() *Report {
-	rep := &Report{Profile: ProfileShort, Brokers: []string{BrokerShardmq, BrokerMosquitto, BrokerMochi, BrokerRelay}}
+	rep := &Report{Profile: ProfileShort, Brokers: []string{BrokerShardmq, BrokerMosquitto, BrokerMochi, BrokerNATS, BrokerRelay}}
 	add := func(s, b string, run int, rate float64, p99 int64) {
 		rep.Results = append(rep.Results, Result{Scenario: s, Broker: b, Run: run, Rate: rate, Delivered: 1,
 			Latency: Latency{Count: 1, P50: p99 / 2, P99: p99, P999: p99}})
@@ -48,7 +48,9 @@ func sampleReport() *Report {
 		Result{Scenario: ScenarioSessions, Broker: BrokerMosquitto, Run: 1, Sessions: 1000, CreateRate: 15e3,
 			ResumeRate: 10e3, RSS: 1 << 30, BytesPerSession: 700},
 		Result{Scenario: ScenarioSessions, Broker: BrokerMochi, Run: 1, Sessions: 400, CreateRate: 1e3,
-			Err: "created 400 of 1000 sessions within 30s"},
+			Err: "created 400 of 1000 sessions within 30s (1.00k/s); first error: refused"},
+		Result{Scenario: ScenarioSessions, Broker: BrokerNATS, Run: 1, Sessions: 300, CreateRate: 10, ResumeRate: 20,
+			RSS: 1 << 30, BytesPerSession: 5000, Partial: "created 300 of 1000 sessions within 30s (10.0/s)"},
 		Result{Scenario: ScenarioCatalogChurn, Broker: BrokerShardmq, Run: 1, Conns: 1000, Reconnects: 50,
 			API: Latency{Count: 3, P50: 1e6, P99: 5e6, P999: 5e6}, APIByFilter: map[string]Latency{
 				"clientid": {Count: 1, P50: 1e6, P99: 1e6, P999: 1e6},
@@ -111,19 +113,19 @@ func TestSpreadAndRatio(t *testing.T) {
 func TestMarkdown(t *testing.T) {
 	md := sampleReport().Markdown()
 	for _, want := range []string{
-		"| scenario | metric | shardmq | mosquitto | mochi | relay ceiling | shardmq / ceiling | shardmq / best peer |",
+		"| scenario | metric | shardmq | mosquitto | mochi | nats | relay ceiling | shardmq / ceiling | shardmq / best peer |",
 		// The ceiling and shardmq's fraction of it, 200k / 1.5M.
-		"| p2p-qos0 | deliveries/s ↑ | 200k (100k–300k) | 100k (90.0k–110k) | 50.0k (40.0k–60.0k) | 1.50M | 13% | 2.00× |",
+		"| p2p-qos0 | deliveries/s ↑ | 200k (100k–300k) | 100k (90.0k–110k) | 50.0k (40.0k–60.0k) | — | 1.50M | 13% | 2.00× |",
 		// No peer ran p2p-qos1: a ceiling fraction but no ratio.
-		"| p2p-qos1 | deliveries/s ↑ | 90.0k | — | — | 100k | 90% | — |",
-		"| p2p-qos2 | deliveries/s ↑ | — | — | failed (see notes) | — | — | — |",
+		"| p2p-qos1 | deliveries/s ↑ | 90.0k | — | — | — | 100k | 90% | — |",
+		"| p2p-qos2 | deliveries/s ↑ | — | — | failed (see notes) | — | — | — | — |",
 		// A latency has no ceiling fraction.
-		"| fixed-rate | p99 latency ↓ | 2ms | 4ms | 8ms | — | — | 0.50× |",
-		"| api-under-load | GET /clients p99 ↓ | — | n/a (broker has no HTTP API) | — | — | — | — |",
-		"| session-create | sessions created/s at 1.00k ↑ | 30.0k | 15.0k | failed (see notes) | — | — | 2.00× |",
-		"| session-resume | sessions resumed/s at 1.00k ↑ | 40.0k | 10.0k | failed (see notes) | — | — | 4.00× |",
-		"| offline-mem | broker RSS/offline session at 1.00k ↓ | 900 B | 700 B | failed (see notes) | — | — | 1.29× |",
-		"| catalog-churn | GET /clients p99, worst filter ↓ | 5ms | n/a (broker has no HTTP API) | — | — | — | — |",
+		"| fixed-rate | p99 latency ↓ | 2ms | 4ms | 8ms | — | — | — | 0.50× |",
+		"| api-under-load | GET /clients p99 ↓ | — | n/a (broker has no HTTP API) | — | — | — | — | — |",
+		"| session-create | sessions created/s at 1.00k ↑ | 30.0k | 15.0k | failed (see notes) | 10.0 * | — | — | 2.00× |",
+		"| session-resume | sessions resumed/s at 1.00k ↑ | 40.0k | 10.0k | failed (see notes) | 20.0 * | — | — | 4.00× |",
+		"| offline-mem | broker RSS/offline session at 1.00k ↓ | 900 B | 700 B | failed (see notes) | 4.9 KiB * | — | — | 1.29× |",
+		"| catalog-churn | GET /clients p99, worst filter ↓ | 5ms | n/a (broker has no HTTP API) | — | — | — | — | — |",
 		"| sessions | shardmq | 1000 sessions: 30.0k/s created, 40.0k/s resumed |",
 		"| shardmq | clientid | 1 | 1ms | 1ms | 1ms |",
 		"| shardmq | username | 2 | 2ms | 5ms | 5ms |",
@@ -131,6 +133,8 @@ func TestMarkdown(t *testing.T) {
 		"- shardmq not built: example",
 		"- p2p-qos2 on mochi run 1 failed: boom",
 		"- sessions on mochi run 1 failed: created 400 of 1000 sessions within 30s",
+		"- sessions on nats run 1 partial: created 300 of 1000 sessions within 30s (10.0/s)",
+		"\\* partial: the broker did not complete every session",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("Markdown lacks %q:\n%s", want, md)

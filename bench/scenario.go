@@ -69,9 +69,12 @@ type Result struct {
 	Scenario string `json:"scenario"`
 	Broker   string `json:"broker"`
 	Run      int    `json:"run"`
-	// Skipped explains a run that did not happen; Err a run that failed.
+	// Skipped explains a run that did not happen; Err a run that failed;
+	// Partial a run whose figures stand for less than the configured load
+	// (a sessions phase cut short by its time limit).
 	Skipped string `json:"skipped,omitempty"`
 	Err     string `json:"error,omitempty"`
+	Partial string `json:"partial,omitempty"`
 	// Seconds is the measured duration.
 	Seconds float64 `json:"seconds"`
 	// Sent and Delivered count publications and deliveries while measuring.

@@ -3,10 +3,12 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"os"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -45,14 +47,19 @@ type sessionJob struct {
 }
 
 // sessionReport is what a session job did: the clients that completed
-// their exchange, the resumed ones that found no session, and the
-// wall-clock times of the first dial and the last completion.
+// their exchange, how many of them from the job's first on completed
+// without a gap (the ones the resume phase asks for again), the resumed
+// ones that found no session, the wall-clock times of the first dial and
+// the last completion, and whether the deadline cut the job short.
 type sessionReport struct {
-	Done       int    `json:"done"`
-	NotPresent int    `json:"not_present"`
-	FirstNs    int64  `json:"first_ns"`
-	LastNs     int64  `json:"last_ns"`
-	Err        string `json:"err,omitempty"`
+	Done       int   `json:"done"`
+	Prefix     int   `json:"prefix"`
+	NotPresent int   `json:"not_present"`
+	FirstNs    int64 `json:"first_ns"`
+	LastNs     int64 `json:"last_ns"`
+	TimedOut   bool  `json:"timed_out,omitempty"`
+	// Err is the first failure not caused by the deadline.
+	Err string `json:"err,omitempty"`
 }
 
 // runSessionJob runs one job until its clients are done or its deadline
@@ -65,30 +72,41 @@ func runSessionJob(ctx context.Context, job sessionJob) sessionReport {
 		src = &net.TCPAddr{IP: net.ParseIP(job.Source)}
 	}
 	var done, notPresent, last atomic.Int64
+	// ok[k] is written by client k's goroutine only, read after parallel
+	// has waited for them all.
+	ok := make([]bool, job.Count)
 	first := time.Now().UnixNano()
 	err := parallel(ctx, job.Count, job.Concurrency, job.Rate, func(k int) error {
 		i := job.First + k
 		o := connectOptions{clientID: fmt.Sprintf("%s-%d", job.IDs, i), persistent: true,
 			username: job.Username, password: job.Password}
 		c, err := dialMQTTFrom(ctx, src, job.Addr, o, job.Version, setupTimeout)
+		if err == nil && !job.Resume {
+			if err = c.subscribe(fmt.Sprintf("%s/%d", job.Topic, i), 1, setupTimeout); err != nil {
+				c.close()
+			}
+		}
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil // cut short by the deadline, not a failure
+			}
 			return err
 		}
-		if job.Resume {
-			if !c.sessionPresent {
-				notPresent.Add(1)
-			}
-		} else if err := c.subscribe(fmt.Sprintf("%s/%d", job.Topic, i), 1, setupTimeout); err != nil {
-			c.close()
-			return err
+		if job.Resume && !c.sessionPresent {
+			notPresent.Add(1)
 		}
 		c.disconnect()
+		ok[k] = true
 		done.Add(1)
 		storeMax(&last, time.Now().UnixNano())
 		return nil
 	})
-	rep := sessionReport{Done: int(done.Load()), NotPresent: int(notPresent.Load()), FirstNs: first, LastNs: last.Load()}
-	if err != nil {
+	rep := sessionReport{Done: int(done.Load()), NotPresent: int(notPresent.Load()), FirstNs: first,
+		LastNs: last.Load(), TimedOut: errors.Is(ctx.Err(), context.DeadlineExceeded)}
+	for rep.Prefix < len(ok) && ok[rep.Prefix] {
+		rep.Prefix++
+	}
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		rep.Err = err.Error()
 	}
 	return rep
@@ -107,29 +125,42 @@ func runSessionWorker() {
 	os.Exit(0)
 }
 
-// sessionPhase runs one phase of cfg.Sessions clients, spread over
-// cfg.SessionProcesses jobs (worker processes when more than one), and
-// merges their reports.
-func sessionPhase(ctx context.Context, cfg Config, addr, ids, topic string, resume bool) (sessionReport, error) {
+// sessionJobs returns the create phase's jobs: cfg.Sessions clients
+// spread over cfg.SessionProcesses jobs.
+func sessionJobs(cfg Config, addr, ids, topic string) []sessionJob {
 	procs := cfg.SessionProcesses
-	deadline := time.Now().Add(cfg.SessionTimeout).UnixNano()
 	jobs := make([]sessionJob, procs)
 	first := 0
 	for i := range jobs {
 		jobs[i] = sessionJob{Addr: addr, Version: cfg.Version, Source: jobSource(addr, i), IDs: ids, Topic: topic,
-			First: first, Count: share(cfg.Sessions, procs, i), Resume: resume, Username: cfg.sessionUser(),
-			Password: cfg.Password, Concurrency: cfg.StormConcurrency, Rate: float64(cfg.ConnectRate) / float64(procs),
-			Deadline: deadline}
+			First: first, Count: share(cfg.Sessions, procs, i), Username: cfg.sessionUser(), Password: cfg.Password,
+			Concurrency: cfg.StormConcurrency, Rate: float64(cfg.ConnectRate) / float64(procs)}
 		first += jobs[i].Count
 	}
-	if procs == 1 {
-		return runSessionJob(ctx, jobs[0]), nil
+	return jobs
+}
+
+// resumeJobs returns the resume phase's jobs: each create job's clients
+// again, as many as it created without a gap.
+func resumeJobs(create []sessionJob, reps []sessionReport) []sessionJob {
+	jobs := slices.Clone(create)
+	for i := range jobs {
+		jobs[i].Resume, jobs[i].Count = true, reps[i].Prefix
 	}
-	reps, err := runWorkers[sessionJob, sessionReport](ctx, sessionWorker, jobs)
-	if err != nil {
-		return sessionReport{}, err
+	return jobs
+}
+
+// sessionPhase runs jobs, in worker processes when there is more than one,
+// each until cfg.SessionTimeout from now, and returns their reports.
+func sessionPhase(ctx context.Context, cfg Config, jobs []sessionJob) ([]sessionReport, error) {
+	deadline := time.Now().Add(cfg.SessionTimeout).UnixNano()
+	for i := range jobs {
+		jobs[i].Deadline = deadline
 	}
-	return mergeSessionReports(reps), nil
+	if len(jobs) == 1 {
+		return []sessionReport{runSessionJob(ctx, jobs[0])}, nil
+	}
+	return runWorkers[sessionJob, sessionReport](ctx, sessionWorker, jobs)
 }
 
 // mergeSessionReports adds up the jobs' reports: counts summed, the
@@ -138,7 +169,9 @@ func mergeSessionReports(reps []sessionReport) sessionReport {
 	var m sessionReport
 	for i, r := range reps {
 		m.Done += r.Done
+		m.Prefix += r.Prefix
 		m.NotPresent += r.NotPresent
+		m.TimedOut = m.TimedOut || r.TimedOut
 		if i == 0 || r.FirstNs < m.FirstNs {
 			m.FirstNs = r.FirstNs
 		}
@@ -166,55 +199,69 @@ func (r sessionReport) rate() float64 {
 	return 0
 }
 
-// incomplete describes a phase that did not complete every client, or
-// returns "".
-func (r sessionReport) incomplete(verb string, want int, limit time.Duration) string {
-	if r.Done >= want {
-		return ""
+// outcome judges a phase that asked for want clients: "" when all
+// completed; partial when the time limit cut it short after some
+// completed (the figures stand for what was done); failed otherwise.
+func (r sessionReport) outcome(verb string, want int, limit time.Duration) (partial, failed string) {
+	if r.Done >= want && r.Err == "" {
+		return "", ""
+	}
+	what := fmt.Sprintf("%s %d of %d sessions within %v (%s/s)", verb, r.Done, want, limit, fmtCount(r.rate()))
+	if r.Err == "" && r.TimedOut && r.Done > 0 {
+		return what, ""
 	}
 	why := r.Err
 	if why == "" {
-		why = "no error"
+		why = "cancelled"
 	}
-	return fmt.Sprintf("%s %d of %d sessions within %v (%s/s; first error: %s)", verb, r.Done, want, limit,
-		fmtCount(r.rate()), why)
+	return "", what + "; first error: " + why
 }
 
 // runSessions runs the sessions scenario: create cfg.Sessions persistent
 // sessions, sample the broker's memory with them offline (after
-// cfg.IdleHold, as for idle connections), then resume every one.
+// cfg.IdleHold, as for idle connections), then resume every one. A broker
+// slower than cfg.SessionTimeout allows gives partial figures: its rates
+// over the sessions it created (and resumed) in time, its memory over
+// those it created, and r.Partial says so.
 func runSessions(ctx context.Context, cfg Config, in *Instance, r Result) Result {
 	base := baseOf(in.PID)
 	// A run tag keeps ids fresh on a Target, which keeps earlier runs'
 	// sessions.
 	ids := fmt.Sprintf("%ssess%04x", cfg.ClientPrefix, rand.IntN(1<<16))
-	topic := cfg.TopicPrefix + "/sess"
-	create, err := sessionPhase(ctx, cfg, in.Addr, ids, topic, false)
+	jobs := sessionJobs(cfg, in.Addr, ids, cfg.TopicPrefix+"/sess")
+	creps, err := sessionPhase(ctx, cfg, jobs)
 	if err != nil {
 		r.Err = err.Error()
 		return r
 	}
+	create := mergeSessionReports(creps)
 	r.Sessions, r.Seconds, r.CreateRate = create.Done, create.seconds(), create.rate()
-	if r.Err = create.incomplete("created", cfg.Sessions, cfg.SessionTimeout); r.Err != "" {
+	if r.Partial, r.Err = create.outcome("created", cfg.Sessions, cfg.SessionTimeout); r.Err != "" {
 		return r
 	}
 	if in.PID > 0 {
 		r.BytesPerSession = float64(base.settle(ctx, &r, cfg.IdleHold)) / float64(r.Sessions)
 	}
-	resume, err := sessionPhase(ctx, cfg, in.Addr, ids, topic, true)
+	rreps, err := sessionPhase(ctx, cfg, resumeJobs(jobs, creps))
 	if err != nil {
 		r.Err = err.Error()
 		return r
 	}
+	resume := mergeSessionReports(rreps)
 	r.ResumeRate = resume.rate()
 	if in.PID > 0 {
 		_, r.PeakRSS, _ = procMem(in.PID)
 	}
+	partial, failed := resume.outcome("resumed", create.Prefix, cfg.SessionTimeout)
 	switch {
-	case resume.Done < cfg.Sessions:
-		r.Err = resume.incomplete("resumed", cfg.Sessions, cfg.SessionTimeout)
+	case failed != "":
+		r.Err = failed
 	case resume.NotPresent > 0:
 		r.Err = fmt.Sprintf("%d of %d resumed sessions were gone (CONNACK session present 0)", resume.NotPresent, resume.Done)
+	case partial != "" && r.Partial != "":
+		r.Partial += "; " + partial
+	case partial != "":
+		r.Partial = partial
 	}
 	return r
 }

@@ -226,19 +226,55 @@ func TestSessionsPrefixes(t *testing.T) {
 }
 
 // TestSessionsTimeout checks that a phase stops at SessionTimeout and
-// reports how far it got.
+// gives partial figures for what it did: the sessions created in time are
+// resumed.
 func TestSessionsTimeout(t *testing.T) {
 	f := newFakeBroker(t, true)
 	cfg := tinyConfig()
-	cfg.Sessions, cfg.SessionProcesses, cfg.ConnectRate = 1000, 1, 50
+	cfg.Sessions, cfg.SessionProcesses, cfg.ConnectRate = 1000, 2, 50
 	cfg.SessionTimeout = 300 * time.Millisecond
 	start := time.Now()
 	r := RunScenario(context.Background(), cfg, &Instance{Addr: f.ln.Addr().String()}, ScenarioSessions)
-	if !strings.Contains(r.Err, "of 1000 sessions within 300ms") || r.Sessions >= 1000 || r.Sessions == 0 {
+	if r.Err != "" || !strings.Contains(r.Partial, "of 1000 sessions within 300ms") ||
+		r.Sessions >= 1000 || r.Sessions == 0 || r.CreateRate <= 0 || r.ResumeRate <= 0 {
 		t.Fatalf("result %+v", r)
 	}
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("a 300 ms phase took %v", took)
+	}
+}
+
+func TestSessionOutcome(t *testing.T) {
+	const want, limit = 10, time.Second
+	tests := []struct {
+		name            string
+		rep             sessionReport
+		partial, failed string
+	}{
+		{"all done", sessionReport{Done: 10}, "", ""},
+		{"cut short by the limit", sessionReport{Done: 4, TimedOut: true},
+			"created 4 of 10 sessions within 1s (0.00/s)", ""},
+		{"nothing done in time", sessionReport{TimedOut: true}, "",
+			"created 0 of 10 sessions within 1s (0.00/s); first error: cancelled"},
+		{"refused", sessionReport{Done: 4, TimedOut: true, Err: "refused"}, "",
+			"created 4 of 10 sessions within 1s (0.00/s); first error: refused"},
+		{"all done but an error", sessionReport{Done: 10, Err: "refused"}, "",
+			"created 10 of 10 sessions within 1s (0.00/s); first error: refused"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			partial, failed := tc.rep.outcome("created", want, limit)
+			if partial != tc.partial || failed != tc.failed {
+				t.Fatalf("outcome = %q, %q; want %q, %q", partial, failed, tc.partial, tc.failed)
+			}
+		})
+	}
+	merged := mergeSessionReports([]sessionReport{
+		{Done: 3, Prefix: 2, FirstNs: 20, LastNs: 50},
+		{Done: 4, Prefix: 4, FirstNs: 10, LastNs: 40, TimedOut: true, Err: "x"},
+	})
+	if merged.Done != 7 || merged.Prefix != 6 || merged.FirstNs != 10 || merged.LastNs != 50 || !merged.TimedOut || merged.Err != "x" {
+		t.Fatalf("merged %+v", merged)
 	}
 }
 
