@@ -162,6 +162,18 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// cutShort reports whether ctx has ended or its deadline has passed. A
+// dial that fails at the deadline may see the dialer's own timer, set
+// from ctx's deadline, fire before ctx reports its error: such a failure
+// is the deadline's, not the broker's.
+func cutShort(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
+}
+
 // close stops every goroutine and closes every connection; safe to call
 // twice.
 func (f *flow) close() {

@@ -87,7 +87,7 @@ func runSessionJob(ctx context.Context, job sessionJob) sessionReport {
 			}
 		}
 		if err != nil {
-			if ctx.Err() != nil {
+			if cutShort(ctx) {
 				return nil // cut short by the deadline, not a failure
 			}
 			return err
@@ -102,7 +102,7 @@ func runSessionJob(ctx context.Context, job sessionJob) sessionReport {
 		return nil
 	})
 	rep := sessionReport{Done: int(done.Load()), NotPresent: int(notPresent.Load()), FirstNs: first,
-		LastNs: last.Load(), TimedOut: errors.Is(ctx.Err(), context.DeadlineExceeded)}
+		LastNs: last.Load(), TimedOut: cutShort(ctx) && !errors.Is(ctx.Err(), context.Canceled)}
 	for rep.Prefix < len(ok) && ok[rep.Prefix] {
 		rep.Prefix++
 	}
