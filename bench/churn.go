@@ -71,7 +71,7 @@ func runCatalogChurn(ctx context.Context, cfg Config, in *Instance, r Result) Re
 	pc.Sessions = n
 	pc.SessionProcesses = min(cfg.SessionProcesses, n)
 	ids := fmt.Sprintf("%schurn%04x", cfg.ClientPrefix, rand.IntN(1<<16))
-	reps, err := sessionPhase(ctx, pc, sessionJobs(pc, in.Addr, ids, cfg.TopicPrefix+"/churn"))
+	reps, _, err := sessionPhase(ctx, pc, in.PID, sessionJobs(pc, in.Addr, ids, cfg.TopicPrefix+"/churn"))
 	if err != nil {
 		r.Err = err.Error()
 		return r

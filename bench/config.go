@@ -122,6 +122,11 @@ type Config struct {
 	// under 2 s; NATS and aedes created 1,300–1,600 a second on the shared
 	// machine, so they give partial figures) or 5m (full).
 	SessionTimeout time.Duration
+	// BrokerMemLimit stops a sessions phase early, with partial figures,
+	// when the broker's resident memory passes it, so that a peer that
+	// needs tens of kilobytes per session cannot exhaust the machine at a
+	// million sessions. If zero, 8 GiB; negative, no limit.
+	BrokerMemLimit int64
 	// ChurnPercent is the share of the catalog-churn sessions that
 	// reconnect (resume their session) per minute while GET /clients is
 	// measured. If zero, 10.
@@ -220,6 +225,9 @@ func (c Config) withDefaults() Config {
 	setInt(&c.SessionProcesses, 2)
 	setDur(&c.SessionTimeout, time.Duration(pick(10, 300))*time.Second)
 	setInt(&c.ChurnPercent, 10)
+	if c.BrokerMemLimit == 0 {
+		c.BrokerMemLimit = 8 << 30
+	}
 	setDur(&c.ChurnDuration, time.Minute)
 	if c.ClientPrefix == "" {
 		c.ClientPrefix = "bench-"

@@ -57,7 +57,9 @@ type sessionReport struct {
 	NotPresent int   `json:"not_present"`
 	FirstNs    int64 `json:"first_ns"`
 	LastNs     int64 `json:"last_ns"`
-	TimedOut   bool  `json:"timed_out,omitempty"`
+	// TimedOut reports a job cut short by its deadline or stopped early
+	// by the harness (see sessionPhase).
+	TimedOut bool `json:"timed_out,omitempty"`
 	// Err is the first failure not caused by the deadline.
 	Err string `json:"err,omitempty"`
 }
@@ -102,11 +104,11 @@ func runSessionJob(ctx context.Context, job sessionJob) sessionReport {
 		return nil
 	})
 	rep := sessionReport{Done: int(done.Load()), NotPresent: int(notPresent.Load()), FirstNs: first,
-		LastNs: last.Load(), TimedOut: cutShort(ctx) && !errors.Is(ctx.Err(), context.Canceled)}
+		LastNs: last.Load(), TimedOut: cutShort(ctx)}
 	for rep.Prefix < len(ok) && ok[rep.Prefix] {
 		rep.Prefix++
 	}
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		rep.Err = err.Error()
 	}
 	return rep
@@ -120,7 +122,9 @@ func runSessionWorker() {
 		fmt.Fprintln(os.Stderr, "bench worker:", err)
 		os.Exit(2)
 	}
-	b, _ := json.Marshal(runSessionJob(context.Background(), job))
+	ctx, cancel := stdinClosed()
+	defer cancel()
+	b, _ := json.Marshal(runSessionJob(ctx, job))
 	fmt.Println(string(b))
 	os.Exit(0)
 }
@@ -151,17 +155,56 @@ func resumeJobs(create []sessionJob, reps []sessionReport) []sessionJob {
 }
 
 // sessionPhase runs jobs, in worker processes when there is more than one,
-// each until cfg.SessionTimeout from now, and returns their reports.
-func sessionPhase(ctx context.Context, cfg Config, jobs []sessionJob) ([]sessionReport, error) {
-	deadline := time.Now().Add(cfg.SessionTimeout).UnixNano()
+// each until cfg.SessionTimeout from now, and returns their reports. When
+// the broker's process (pid, if known) grows past cfg.BrokerMemLimit it
+// stops them early and returns the RSS it saw (0 otherwise): a broker that
+// needs tens of kilobytes per session would otherwise take the machine's
+// memory at a million.
+func sessionPhase(ctx context.Context, cfg Config, pid int, jobs []sessionJob) ([]sessionReport, int64, error) {
+	deadline := time.Now().Add(cfg.SessionTimeout)
 	for i := range jobs {
-		jobs[i].Deadline = deadline
+		jobs[i].Deadline = deadline.UnixNano()
 	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	var over atomic.Int64
+	go func() {
+		if pid <= 0 || cfg.BrokerMemLimit <= 0 {
+			return
+		}
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(memWatchStep):
+			}
+			if rss, _, err := procMem(pid); err == nil && rss > cfg.BrokerMemLimit {
+				over.Store(rss)
+				close(stop)
+				return
+			}
+		}
+	}()
+	defer close(done)
 	if len(jobs) == 1 {
-		return []sessionReport{runSessionJob(ctx, jobs[0])}, nil
+		jctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-stop:
+				cancel()
+			case <-jctx.Done():
+			}
+		}()
+		rep := runSessionJob(jctx, jobs[0])
+		return []sessionReport{rep}, over.Load(), nil
 	}
-	return runWorkers[sessionJob, sessionReport](ctx, sessionWorker, jobs)
+	reps, err := runWorkers[sessionJob, sessionReport](ctx, sessionWorker, jobs, stop)
+	return reps, over.Load(), err
 }
+
+// memWatchStep is how often sessionPhase reads the broker's RSS.
+const memWatchStep = 250 * time.Millisecond
 
 // mergeSessionReports adds up the jobs' reports: counts summed, the
 // earliest first dial, the latest completion and the first error.
@@ -229,7 +272,7 @@ func runSessions(ctx context.Context, cfg Config, in *Instance, r Result) Result
 	// sessions.
 	ids := fmt.Sprintf("%ssess%04x", cfg.ClientPrefix, rand.IntN(1<<16))
 	jobs := sessionJobs(cfg, in.Addr, ids, cfg.TopicPrefix+"/sess")
-	creps, err := sessionPhase(ctx, cfg, jobs)
+	creps, over, err := sessionPhase(ctx, cfg, in.PID, jobs)
 	if err != nil {
 		r.Err = err.Error()
 		return r
@@ -239,10 +282,18 @@ func runSessions(ctx context.Context, cfg Config, in *Instance, r Result) Result
 	if r.Partial, r.Err = create.outcome("created", cfg.Sessions, cfg.SessionTimeout); r.Err != "" {
 		return r
 	}
+	if over > 0 {
+		// No resume: the broker already holds more than it may.
+		r.Partial = fmt.Sprintf("created %d of %d sessions, stopped when the broker's RSS reached %s (limit %s)",
+			create.Done, cfg.Sessions, fmtBytes(float64(over)), fmtBytes(float64(cfg.BrokerMemLimit)))
+		r.BytesPerSession = float64(over-base.rss) / float64(r.Sessions)
+		r.RSS, r.PeakRSS = over, over
+		return r
+	}
 	if in.PID > 0 {
 		r.BytesPerSession = float64(base.settle(ctx, &r, cfg.IdleHold)) / float64(r.Sessions)
 	}
-	rreps, err := sessionPhase(ctx, cfg, resumeJobs(jobs, creps))
+	rreps, _, err := sessionPhase(ctx, cfg, in.PID, resumeJobs(jobs, creps))
 	if err != nil {
 		r.Err = err.Error()
 		return r

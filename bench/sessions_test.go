@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -241,6 +242,30 @@ func TestSessionsTimeout(t *testing.T) {
 	}
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("a 300 ms phase took %v", took)
+	}
+}
+
+// TestSessionsMemoryLimit checks that a broker growing past
+// BrokerMemLimit stops the create phase early, in-process and in worker
+// processes, with partial figures and no resume.
+func TestSessionsMemoryLimit(t *testing.T) {
+	path := mosquittoOrSkip(t)
+	for _, procs := range []int{1, 2} {
+		t.Run(fmt.Sprintf("procs=%d", procs), func(t *testing.T) {
+			in := startTest(t, Mosquitto{Path: path})
+			cfg := tinyConfig()
+			cfg.Sessions, cfg.SessionProcesses, cfg.ConnectRate = 100000, procs, 400
+			cfg.BrokerMemLimit = 1 // any broker is over it at the first look
+			start := time.Now()
+			r := RunScenario(context.Background(), cfg, in, ScenarioSessions)
+			if r.Err != "" || !strings.Contains(r.Partial, "stopped when the broker's RSS reached") ||
+				r.Sessions == 0 || r.Sessions >= cfg.Sessions || r.ResumeRate != 0 {
+				t.Fatalf("result %+v", r)
+			}
+			if took := time.Since(start); took > 30*time.Second {
+				t.Fatalf("stopping took %v", took)
+			}
+		})
 	}
 }
 

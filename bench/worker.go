@@ -55,9 +55,10 @@ func workerCommand(ctx context.Context, exe, kind, args string) *exec.Cmd {
 
 // runWorkers runs one worker process of the given kind per job, each
 // printing one JSON report line and exiting, and returns the reports in
-// job order. A worker that fails or prints no report fails the call; ctx
-// ending kills the workers.
-func runWorkers[J, R any](ctx context.Context, kind string, jobs []J) ([]R, error) {
+// job order. Closing stop closes the workers' standard input, which asks
+// them to finish early and still report; ctx ending kills them. A worker
+// that fails or prints no report fails the call.
+func runWorkers[J, R any](ctx context.Context, kind string, jobs []J, stop <-chan struct{}) ([]R, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -70,10 +71,24 @@ func runWorkers[J, R any](ctx context.Context, kind string, jobs []J) ([]R, erro
 		if err != nil {
 			return nil, err
 		}
+		cmd := workerCommand(ctx, exe, kind, string(b))
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			return nil, err
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out, err := workerCommand(ctx, exe, kind, string(b)).Output()
+			done := make(chan struct{})
+			defer close(done)
+			go func() {
+				select {
+				case <-stop:
+					stdin.Close()
+				case <-done:
+				}
+			}()
+			out, err := cmd.Output()
 			if err != nil {
 				errs[i] = fmt.Errorf("%w: %s worker %d: %v", ErrWorker, kind, i, err)
 				return
@@ -85,6 +100,18 @@ func runWorkers[J, R any](ctx context.Context, kind string, jobs []J) ([]R, erro
 	}
 	wg.Wait()
 	return reps, errors.Join(errs...)
+}
+
+// stdinClosed returns a context that ends when this process's standard
+// input closes: how a worker learns that the harness wants it to stop
+// early.
+func stdinClosed() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	return ctx, cancel
 }
 
 // runRelayWorker is the body of a relay worker: it starts a Relay on the

@@ -57,6 +57,7 @@ func main() {
 	flag.IntVar(&cfg.Sessions, "sessions", 0, "persistent sessions of the sessions scenario (default 20000 short, 1000000 full)")
 	flag.IntVar(&cfg.SessionProcesses, "session-procs", 0, "generator processes of the sessions scenario (default 2)")
 	flag.DurationVar(&cfg.SessionTimeout, "session-timeout", 0, "time limit of each sessions phase (create, resume) (default 10s short, 5m full)")
+	flag.Int64Var(&cfg.BrokerMemLimit, "broker-mem-limit", 0, "broker RSS in bytes at which a sessions phase stops early with partial figures (default 8 GiB; negative: none)")
 	flag.IntVar(&cfg.ChurnPercent, "churn-percent", 0, "sessions reconnecting per minute in catalog-churn, in percent (default 10)")
 	flag.DurationVar(&cfg.ChurnDuration, "churn-duration", 0, "measured time of catalog-churn (default 1m)")
 	flag.DurationVar(&cfg.IdleHold, "idle-hold", 0, "how long storm connections are held idle before the broker's RSS is sampled (default 3s)")
