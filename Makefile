@@ -45,10 +45,12 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 		done; \
 	done
 
-bench: build ## short side-by-side benchmark: shardmq vs mosquitto vs mochi (about 3.5 minutes)
+bench: build ## short side-by-side benchmark: shardmq vs mosquitto, mochi, nats and aedes (about 8 minutes)
+	bash bench/peers/deps.sh
 	$(BIN)/shardmq-bench --profile short
 
-bench-full: build ## long side-by-side benchmark with repeats
+bench-full: build ## long side-by-side benchmark with repeats, 1M persistent sessions and a 1M-session catalog under churn
+	bash bench/peers/deps.sh
 	$(BIN)/shardmq-bench --profile full
 
 lint: ## go vet, gofmt and staticcheck (installed through the Go module proxy)

@@ -15,8 +15,10 @@ const apiPause = 10 * time.Millisecond
 // apiProbe measures GET /clients latency, one request at a time. Its fields
 // are owned by run's goroutine and read after run returns.
 type apiProbe struct {
-	// urls are requested in turn.
+	// urls are requested in turn; perURL[i] holds the latencies of urls[i]
+	// and hist those of all.
 	urls        []string
+	perURL      []*Histogram
 	key, secret string
 	hc          *http.Client
 	hist        *Histogram
@@ -38,6 +40,7 @@ func newAPIProbe(cfg Config, in *Instance, queries ...string) *apiProbe {
 	a := &apiProbe{key: key, secret: secret, hc: &http.Client{Timeout: 5 * time.Second}, hist: NewHistogram()}
 	for _, q := range queries {
 		a.urls = append(a.urls, "http://"+in.APIAddr+cfg.APIPath+"?"+q)
+		a.perURL = append(a.perURL, NewHistogram())
 	}
 	return a
 }
@@ -98,7 +101,9 @@ func (a *apiProbe) run(ctx context.Context) {
 				a.errors++
 			}
 		case status == http.StatusOK:
-			a.hist.Record(int64(time.Since(start)))
+			d := int64(time.Since(start))
+			a.hist.Record(d)
+			a.perURL[i%len(a.urls)].Record(d)
 		case status == http.StatusUnauthorized || status == http.StatusForbidden:
 			a.err = fmt.Errorf("%w: GET %s: %d", ErrAPIAuth, url, status)
 			return
@@ -109,4 +114,17 @@ func (a *apiProbe) run(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// failure describes why the probe's run measured nothing, or returns "":
+// credentials refused, or no request to path succeeded. Call it after run
+// returns.
+func (a *apiProbe) failure(path string) string {
+	switch {
+	case a.err != nil:
+		return a.err.Error()
+	case a.hist.Count() == 0:
+		return fmt.Sprintf("no GET %s request succeeded (%d failed)", path, a.errors)
+	}
+	return ""
 }

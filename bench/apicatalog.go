@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -22,8 +21,8 @@ func runAPICatalog(ctx context.Context, cfg Config, in *Instance, r Result) Resu
 	}
 	n := cfg.CatalogRows
 	start := time.Now()
-	err := parallel(n, cfg.StormConcurrency, func(i int) error {
-		c, err := dialMQTT(ctx, in.Addr, fmt.Sprintf("catalog-%d", i), cfg.Version, setupTimeout, true)
+	err := parallel(ctx, n, cfg.StormConcurrency, 0, func(i int) error {
+		c, err := dialMQTT(ctx, in.Addr, cfg.connectOptions(fmt.Sprintf("%scatalog-%d", cfg.ClientPrefix, i), true), cfg.Version, setupTimeout)
 		if err != nil {
 			return err
 		}
@@ -42,33 +41,16 @@ func runAPICatalog(ctx context.Context, cfg Config, in *Instance, r Result) Resu
 		fmt.Sprintf("_limit=100&_page=%d", max(1, n/200)),
 		"_limit=100&conn_state=disconnected",
 	)
-	deadline := time.Now().Add(catalogWait)
-	for {
-		got, err := probe.count(ctx)
-		if err == nil && got >= n {
-			break
-		}
-		if errors.Is(err, ErrAPIAuth) {
-			r.Err = err.Error()
-			return r
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			r.Err = fmt.Sprintf("catalog shows %d of %d sessions after %v (last error: %v)", got, n, catalogWait, err)
-			return r
-		}
-		sleepCtx(ctx, 200*time.Millisecond)
+	if err := waitCatalog(ctx, probe, n); err != nil {
+		r.Err = err.Error()
+		return r
 	}
 	pctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	probe.run(pctx)
 	r.Seconds = cfg.Duration.Seconds()
 	r.API, r.APIErrors = probe.hist.Summary(), probe.errors
-	switch {
-	case probe.err != nil:
-		r.Err = probe.err.Error()
-	case r.API.Count == 0:
-		r.Err = fmt.Sprintf("no GET %s request succeeded (%d failed)", cfg.APIPath, probe.errors)
-	}
+	r.Err = probe.failure(cfg.APIPath)
 	if in.PID > 0 {
 		r.RSS, r.PeakRSS, _ = procMem(in.PID)
 	}

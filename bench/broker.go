@@ -21,6 +21,11 @@ const (
 	BrokerMosquitto = "mosquitto"
 	// BrokerMochi is mochi-mqtt v2.7.9 built from bench/peers/mochi.
 	BrokerMochi = "mochi"
+	// BrokerNATS is nats-server v2.15.3's MQTT listener built from
+	// bench/peers/nats.
+	BrokerNATS = "nats"
+	// BrokerAedes is aedes 1.2.0 on Node.js from bench/peers/aedes.
+	BrokerAedes = "aedes"
 	// BrokerRelay is the in-process byte relay, the generator's ceiling.
 	BrokerRelay = "relay"
 )
@@ -31,6 +36,18 @@ type Broker interface {
 	Name() string
 	// Start starts a new instance whose files go to dir.
 	Start(ctx context.Context, dir string) (*Instance, error)
+}
+
+// knownBrokers are the brokers Config.Brokers may name, in the default
+// order.
+var knownBrokers = []string{BrokerShardmq, BrokerMosquitto, BrokerMochi, BrokerNATS, BrokerAedes}
+
+// limitedBroker is a Broker that cannot run every scenario under every
+// configuration; reports show its reason as "n/a (reason)".
+type limitedBroker interface {
+	// unsupported returns why the broker cannot run scenario under cfg, or
+	// "" when it can.
+	unsupported(cfg Config, scenario string) string
 }
 
 // Instance is one running broker.
@@ -105,8 +122,12 @@ func startProcess(ctx context.Context, dir, logName, addr, path string, args ...
 		logf.Close()
 		return nil, err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); logf.Close() }()
+	// exited is closed once the process has exited and waitErr is set:
+	// both waitListening and stop wait on it, so it must not be a value
+	// only one of them can receive.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); logf.Close(); close(exited) }()
 	stop := func() error {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -119,6 +140,9 @@ func startProcess(ctx context.Context, dir, logName, addr, path string, args ...
 	}
 	if err := waitListening(ctx, addr, exited, 15*time.Second); err != nil {
 		_ = stop()
+		if errors.Is(err, errExited) && waitErr != nil {
+			err = fmt.Errorf("%w: %v", errExited, waitErr)
+		}
 		tail, _ := os.ReadFile(filepath.Join(dir, logName))
 		if len(tail) > 400 {
 			tail = tail[len(tail)-400:]
@@ -128,9 +152,9 @@ func startProcess(ctx context.Context, dir, logName, addr, path string, args ...
 	return &Instance{Addr: addr, PID: cmd.Process.Pid, stop: stop}, nil
 }
 
-// waitListening polls addr until it accepts a connection, the process
-// exits or the timeout passes.
-func waitListening(ctx context.Context, addr string, exited <-chan error, timeout time.Duration) error {
+// waitListening polls addr until it accepts a connection, exited is
+// closed (errExited) or the timeout passes.
+func waitListening(ctx context.Context, addr string, exited <-chan struct{}, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		nc, err := net.DialTimeout("tcp", addr, time.Second)
@@ -139,11 +163,8 @@ func waitListening(ctx context.Context, addr string, exited <-chan error, timeou
 			return nil
 		}
 		select {
-		case err := <-exited:
-			if err == nil {
-				err = errors.New("exited")
-			}
-			return err
+		case <-exited:
+			return errExited
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):

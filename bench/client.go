@@ -30,6 +30,8 @@ type client struct {
 	// Owned by the reading goroutine.
 	rbuf []byte
 	r, w int
+	// sessionPresent is the CONNACK's flag, set by handshake.
+	sessionPresent bool
 
 	// wmu serialises writes to nc.
 	wmu sync.Mutex
@@ -71,39 +73,56 @@ func (c *client) growRead(n int) {
 	}
 }
 
+// connectOptions are the CONNECT fields a generator client varies.
+type connectOptions struct {
+	clientID string
+	// persistent asks for a session that outlives the connection: clean
+	// session 0 (3.1/3.1.1), or clean start 0 with the longest Session
+	// Expiry Interval (5.0).
+	persistent bool
+	// username and password are sent when not empty.
+	username, password string
+}
+
 // dialMQTT connects to addr, sends CONNECT with no keep alive (idle
-// benchmark connections must not be pinged away) and a clean session, or a
-// session that outlives the connection when persistent, and waits for a
+// benchmark connections must not be pinged away) and waits for a
 // successful CONNACK.
-func dialMQTT(ctx context.Context, addr, clientID string, v mqtt.Version, timeout time.Duration, persistent bool) (*client, error) {
-	return dialMQTTFrom(ctx, nil, addr, clientID, v, timeout, persistent)
+func dialMQTT(ctx context.Context, addr string, o connectOptions, v mqtt.Version, timeout time.Duration) (*client, error) {
+	return dialMQTTFrom(ctx, nil, addr, o, v, timeout)
 }
 
 // dialMQTTFrom is dialMQTT from the local address src (nil: the kernel's
 // choice).
-func dialMQTTFrom(ctx context.Context, src net.Addr, addr, clientID string, v mqtt.Version, timeout time.Duration, persistent bool) (*client, error) {
+func dialMQTTFrom(ctx context.Context, src net.Addr, addr string, o connectOptions, v mqtt.Version, timeout time.Duration) (*client, error) {
 	nc, err := dialRawFrom(ctx, src, addr, timeout)
 	if err != nil {
 		return nil, err
 	}
 	c := newClient(nc, v)
-	if err := c.handshake(clientID, timeout, persistent); err != nil {
+	if err := c.handshake(o, timeout); err != nil {
 		nc.Close()
 		return nil, err
 	}
 	return c, nil
 }
 
-// handshake sends CONNECT and reads CONNACK.
-func (c *client) handshake(clientID string, timeout time.Duration, persistent bool) error {
+// handshake sends CONNECT, reads CONNACK and records its session present
+// flag.
+func (c *client) handshake(o connectOptions, timeout time.Duration) error {
 	_ = c.nc.SetDeadline(time.Now().Add(timeout))
 	defer c.nc.SetDeadline(time.Time{})
-	p := mqtt.Connect{Version: c.v, CleanStart: !persistent, ClientID: []byte(clientID)}
-	if persistent && c.v == mqtt.V5 {
+	p := mqtt.Connect{Version: c.v, CleanStart: !o.persistent, ClientID: []byte(o.clientID)}
+	if o.persistent && c.v == mqtt.V5 {
 		// [MQTT-3.1.2-23] without a Session Expiry Interval a 5.0 session
 		// ends with its connection.
 		p.Properties.SessionExpiry = 0xFFFFFFFF
 		p.Properties.Present.Add(mqtt.PropSessionExpiry)
+	}
+	if o.username != "" {
+		p.HasUsername, p.Username = true, []byte(o.username)
+	}
+	if o.password != "" {
+		p.HasPassword, p.Password = true, []byte(o.password)
 	}
 	if _, err := c.nc.Write(mqtt.AppendConnect(nil, &p, c.v)); err != nil {
 		return err
@@ -122,6 +141,7 @@ func (c *client) handshake(clientID string, timeout time.Duration, persistent bo
 	if ack.ReasonCode != mqtt.ConnAccepted {
 		return fmt.Errorf("%w: code 0x%02x", ErrConnack, byte(ack.ReasonCode))
 	}
+	c.sessionPresent = ack.SessionPresent
 	return nil
 }
 

@@ -14,7 +14,7 @@ import (
 
 // Profiles select the defaults of a Config.
 const (
-	// ProfileShort takes about three and a half minutes for all brokers.
+	// ProfileShort takes about eight minutes for all brokers.
 	ProfileShort = "short"
 	// ProfileFull runs longer, with three repeats and a catalog of a
 	// million sessions.
@@ -27,8 +27,34 @@ type Config struct {
 	// Profile is ProfileShort or ProfileFull. If empty, ProfileShort.
 	Profile string
 	// Brokers are the brokers to compare, in order. If empty, shardmq,
-	// mosquitto and mochi. The relay ceiling is added unless NoRelay.
+	// mosquitto, mochi, nats and aedes, or none when Target is set. The
+	// relay ceiling is added unless NoRelay.
 	Brokers []string
+	// Target is the URL of an already running broker to run the scenarios
+	// against, besides Brokers: "tcp://HOST:PORT". Reports name it by its
+	// URL. ssl:// and ws:// are refused until shardmq has those listeners.
+	Target string
+	// TargetPID is the target's process id when it runs on this machine:
+	// its CPU and resident memory are then read from /proc. If zero, they
+	// are not measured (and the memory rows show no figure for it).
+	TargetPID int
+	// TargetAPI is the target's HTTP API, "http://HOST:PORT", for the API
+	// scenarios (with APIKey and APISecret). If empty, they are n/a.
+	TargetAPI string
+	// Username and Password go into every CONNECT when set. The sessions
+	// and catalog-churn scenarios log in with Username, or "bench" when it
+	// is empty: a user name is part of those scenarios.
+	Username, Password string
+	// ClientPrefix starts every client id the generator uses. If empty,
+	// "bench-".
+	ClientPrefix string
+	// TopicPrefix is the first level of every topic and filter. If empty,
+	// "bench".
+	TopicPrefix string
+	// ConnectRate caps new connections per second of the connection storms
+	// and the sessions scenario, over all generator processes. If zero,
+	// connections open as fast as the broker accepts them.
+	ConnectRate int
 	// NoRelay leaves out the generator's ceiling measured on the Relay.
 	NoRelay bool
 	// Scenarios are the scenarios to run (see Scenarios). If empty, all.
@@ -72,10 +98,42 @@ type Config struct {
 	// 19000 in both profiles: just below the 20,000 open files a broker
 	// process may have.
 	StormConnsMax int
-	// CatalogRows is the number of offline sessions the api-catalog
-	// scenario creates before it measures GET /clients. If zero, 10000
-	// (short) or 1000000 (full).
+	// CatalogRows is the number of offline sessions the api-catalog and
+	// catalog-churn scenarios create before they measure GET /clients. If
+	// zero, 10000 (short) or 1000000 (full).
 	CatalogRows int
+	// Sessions is the number of persistent sessions the sessions scenario
+	// creates and then resumes. If zero, 20000 (short) or 1000000 (full).
+	// The short profile's size is what fits its eight minutes beside the
+	// other scenarios on five brokers: the 200,000 takes 15–30 s
+	// per phase on the fast brokers and, capped by SessionTimeout, all of
+	// it on the slow ones: over three minutes per repeat, twice.
+	Sessions int
+	// SessionProcesses is the number of generator processes the sessions
+	// scenario spreads its clients over, each with StormConcurrency
+	// connections in flight. If zero, 2.
+	SessionProcesses int
+	// SessionTimeout bounds each phase (create, resume) of the sessions
+	// scenario and the creation of the catalog-churn sessions. A broker
+	// slower than Sessions/SessionTimeout gives partial figures, over the
+	// sessions it created in time (Result.Partial), in the sessions
+	// scenario, and fails catalog-churn. If zero, 10s (short: at the
+	// issue's 13–15k sessions/s shardmq and mosquitto create 20,000 in
+	// under 2 s; NATS and aedes created 1,300–1,600 a second on the shared
+	// machine, so they give partial figures) or 5m (full).
+	SessionTimeout time.Duration
+	// BrokerMemLimit stops a sessions phase early, with partial figures,
+	// when the broker's resident memory passes it, so that a peer that
+	// needs tens of kilobytes per session cannot exhaust the machine at a
+	// million sessions. If zero, 8 GiB; negative, no limit.
+	BrokerMemLimit int64
+	// ChurnPercent is the share of the catalog-churn sessions that
+	// reconnect (resume their session) per minute while GET /clients is
+	// measured. If zero, 10.
+	ChurnPercent int
+	// ChurnDuration is how long catalog-churn measures. If zero, one
+	// minute.
+	ChurnDuration time.Duration
 	// IdleHold is how long the storm's connections are held idle before the
 	// broker's idle RSS is sampled (then until two samples 500 ms apart
 	// agree within 1 %). If zero, 3s.
@@ -102,6 +160,8 @@ type Config struct {
 	OutDir string
 	// MosquittoPath is the mosquitto binary. If empty, looked up.
 	MosquittoPath string
+	// NodePath is the Node.js binary that runs aedes. If empty, looked up.
+	NodePath string
 	// ShardmqArgs are appended to shardmq's command line (for example
 	// --pprof-addr to profile it while a scenario runs).
 	ShardmqArgs []string
@@ -134,11 +194,15 @@ func (c Config) withDefaults() Config {
 			*p = v
 		}
 	}
-	if len(c.Brokers) == 0 {
-		c.Brokers = []string{BrokerShardmq, BrokerMosquitto, BrokerMochi}
+	if len(c.Brokers) == 0 && c.Target == "" {
+		c.Brokers = slices.Clone(knownBrokers)
 	}
 	if len(c.Scenarios) == 0 {
 		c.Scenarios = Scenarios()
+		if !full {
+			// A million-session catalog under churn is the full profile's.
+			c.Scenarios = slices.DeleteFunc(c.Scenarios, func(s string) bool { return s == ScenarioCatalogChurn })
+		}
 	}
 	setInt(&c.Repeats, pick(2, 3))
 	setDur(&c.Warmup, time.Duration(pick(500, 3000))*time.Millisecond)
@@ -157,6 +221,20 @@ func (c Config) withDefaults() Config {
 	setInt(&c.StormConns, 10000)
 	setInt(&c.StormConnsMax, 19000)
 	setInt(&c.CatalogRows, pick(10000, 1000000))
+	setInt(&c.Sessions, pick(20000, 1000000))
+	setInt(&c.SessionProcesses, 2)
+	setDur(&c.SessionTimeout, time.Duration(pick(10, 300))*time.Second)
+	setInt(&c.ChurnPercent, 10)
+	if c.BrokerMemLimit == 0 {
+		c.BrokerMemLimit = 8 << 30
+	}
+	setDur(&c.ChurnDuration, time.Minute)
+	if c.ClientPrefix == "" {
+		c.ClientPrefix = "bench-"
+	}
+	if c.TopicPrefix == "" {
+		c.TopicPrefix = "bench"
+	}
 	setDur(&c.IdleHold, 3*time.Second)
 	setInt(&c.StormConcurrency, 100)
 	setInt(&c.ConnsPerProcess, 5000)
@@ -178,9 +256,25 @@ func (c Config) Validate() error {
 		return bad("Profile", fmt.Sprintf("%q is neither short nor full", c.Profile))
 	}
 	for _, b := range c.Brokers {
-		if !slices.Contains([]string{BrokerShardmq, BrokerMosquitto, BrokerMochi}, b) {
-			return bad("Brokers", fmt.Sprintf("%q unknown (shardmq, mosquitto, mochi)", b))
+		if !slices.Contains(knownBrokers, b) {
+			return bad("Brokers", fmt.Sprintf("%q unknown (%s)", b, strings.Join(knownBrokers, ", ")))
 		}
+	}
+	if c.Target != "" {
+		if _, err := targetAddr(c.Target); err != nil {
+			return bad("Target", err.Error())
+		}
+	}
+	if c.TargetAPI != "" {
+		if _, err := apiHost(c.TargetAPI); err != nil {
+			return bad("TargetAPI", err.Error())
+		}
+	}
+	if c.TargetPID < 0 {
+		return bad("TargetPID", "must not be negative")
+	}
+	if strings.ContainsAny(c.TopicPrefix, "+#") || strings.HasPrefix(c.TopicPrefix, "$") {
+		return bad("TopicPrefix", "must not hold a wildcard or start with $")
 	}
 	for _, s := range c.Scenarios {
 		if !slices.Contains(Scenarios(), s) {
@@ -208,10 +302,35 @@ func (c Config) Validate() error {
 		return bad("FixedRate", "must be positive")
 	case c.StormConns < 1 || c.StormConcurrency < 1 || c.ConnsPerProcess < 1 || c.CatalogRows < 1 || c.StormConnsMax < 1:
 		return bad("StormConns", "storm sizes must be positive")
+	case c.ConnectRate < 0:
+		return bad("ConnectRate", "must not be negative")
+	case c.Sessions < 1 || c.SessionProcesses < 1 || c.SessionProcesses > c.Sessions:
+		return bad("Sessions", "and SessionProcesses must be positive, with at most one process per session")
+	case c.SessionProcesses > maxStormJobs:
+		return bad("SessionProcesses", fmt.Sprintf("must be at most %d", maxStormJobs))
+	case c.SessionTimeout < 0 || c.ChurnDuration < 0:
+		return bad("SessionTimeout", "and ChurnDuration must not be negative")
+	case c.ChurnPercent < 1 || c.ChurnPercent > 100:
+		return bad("ChurnPercent", "must be 1..100")
 	case stormJobs(max(c.StormConns, c.StormConnsMax), c.ConnsPerProcess) > maxStormJobs:
 		return bad("ConnsPerProcess", fmt.Sprintf("a storm needs more than %d generator processes", maxStormJobs))
 	}
 	return nil
+}
+
+// connectOptions returns the CONNECT options of a generator client: c's
+// credentials, if any, and the given id.
+func (c Config) connectOptions(clientID string, persistent bool) connectOptions {
+	return connectOptions{clientID: clientID, persistent: persistent, username: c.Username, password: c.Password}
+}
+
+// sessionUser is the user name of the sessions scenarios: Username, or
+// "bench".
+func (c Config) sessionUser() string {
+	if c.Username != "" {
+		return c.Username
+	}
+	return "bench"
 }
 
 // findRepo returns dir if set, else the nearest parent of the working

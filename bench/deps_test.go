@@ -22,6 +22,7 @@ func TestDeps(t *testing.T) {
 		"github.com/shardmq/shardmq/catalog": "bench is a client; it measures the broker from outside",
 		"github.com/shardmq/shardmq/httpapi": "bench is a client; it measures the broker from outside",
 		"github.com/mochi-mqtt/server/v2":    "mochi lives in its own module under bench/peers/mochi",
+		"github.com/nats-io/nats-server/v2":  "nats-server lives in its own module under bench/peers/nats",
 	}
 	deps := strings.Fields(string(out))
 	for _, d := range deps {
@@ -31,5 +32,15 @@ func TestDeps(t *testing.T) {
 	}
 	if len(deps) < 10 {
 		t.Fatalf("go list returned too little: %q", out)
+	}
+	// Nor may the product's module require the peers' modules.
+	mods, err := exec.Command("go", "list", "-m", "all").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"github.com/nats-io/nats-server/v2", "github.com/mochi-mqtt/server/v2"} {
+		if strings.Contains(string(mods), m+" ") {
+			t.Errorf("the product module requires %s; peers live in their own modules", m)
+		}
 	}
 }

@@ -24,4 +24,7 @@ var (
 	ErrAPIAuth = errors.New("bench: API refused the credentials (set --api-key and --api-secret)")
 	// ErrWorker reports a failed generator worker process.
 	ErrWorker = errors.New("bench: worker failed")
+	// errExited reports a broker process that exited while the harness
+	// waited for it to listen.
+	errExited = errors.New("bench: broker process exited")
 )

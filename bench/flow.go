@@ -70,8 +70,8 @@ type flow struct {
 func runFlow(ctx context.Context, cfg Config, in *Instance, spec flowSpec, during func(ctx context.Context)) (flowResult, error) {
 	f := &flow{spec: spec, cfg: cfg, in: in}
 	defer f.close()
-	if in.Relay && len(spec.pubTopics) != len(spec.subFilters) {
-		return flowResult{}, fmt.Errorf("bench: the relay only carries point-to-point pairs")
+	if in.Relay && len(spec.pubTopics) != len(spec.subFilters) && len(spec.pubTopics) > 1 && len(spec.subFilters) > 1 {
+		return flowResult{}, fmt.Errorf("bench: the relay carries pairs, one publisher to many subscribers or many to one")
 	}
 	if err := f.connect(ctx); err != nil {
 		return flowResult{}, err
@@ -162,6 +162,18 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// cutShort reports whether ctx has ended or its deadline has passed. A
+// dial that fails at the deadline may see the dialer's own timer, set
+// from ctx's deadline, fire before ctx reports its error: such a failure
+// is the deadline's, not the broker's.
+func cutShort(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
+}
+
 // close stops every goroutine and closes every connection; safe to call
 // twice.
 func (f *flow) close() {
@@ -179,8 +191,8 @@ func (f *flow) close() {
 // and then the publishers, a few at a time.
 func (f *flow) connect(ctx context.Context) error {
 	f.subs = make([]*subscriber, len(f.spec.subFilters))
-	err := parallel(len(f.subs), 16, func(i int) error {
-		c, err := f.dial(ctx, fmt.Sprintf("bench-s%d", i), i)
+	err := parallel(ctx, len(f.subs), 16, 0, func(i int) error {
+		c, err := f.dial(ctx, fmt.Sprintf("%ss%d", f.cfg.ClientPrefix, i), i, false)
 		if err != nil {
 			return err
 		}
@@ -194,8 +206,8 @@ func (f *flow) connect(ctx context.Context) error {
 		return err
 	}
 	f.pubs = make([]*publisher, len(f.spec.pubTopics))
-	return parallel(len(f.pubs), 16, func(i int) error {
-		c, err := f.dial(ctx, fmt.Sprintf("bench-p%d", i), i)
+	return parallel(ctx, len(f.pubs), 16, 0, func(i int) error {
+		c, err := f.dial(ctx, fmt.Sprintf("%sp%d", f.cfg.ClientPrefix, i), i, true)
 		if err != nil {
 			return err
 		}
@@ -209,44 +221,76 @@ func (f *flow) connect(ctx context.Context) error {
 	})
 }
 
-// dial connects one client: MQTT CONNECT to a broker, or a pairing key
-// to the relay (pair i joins subscriber i and publisher i).
-func (f *flow) dial(ctx context.Context, clientID string, i int) (*client, error) {
+// dial connects one client, publisher i or subscriber i: MQTT CONNECT to
+// a broker, or its key to the relay (relayKey).
+func (f *flow) dial(ctx context.Context, clientID string, i int, pub bool) (*client, error) {
 	if !f.in.Relay {
-		return dialMQTT(ctx, f.in.Addr, clientID, f.cfg.Version, setupTimeout, false)
+		return dialMQTT(ctx, f.in.Addr, f.cfg.connectOptions(clientID, false), f.cfg.Version, setupTimeout)
 	}
 	nc, err := dialRaw(ctx, f.in.Addr, setupTimeout)
 	if err != nil {
 		return nil, err
 	}
-	if err := dialRelay(nc, fmt.Sprintf("pair-%d", i)); err != nil {
+	if err := dialRelay(nc, f.relayKey(i, pub)); err != nil {
 		nc.Close()
 		return nil, err
 	}
 	return newClient(nc, f.cfg.Version), nil
 }
 
+// relayKey returns the relay key of publisher or subscriber i: pair i
+// joins subscriber i and publisher i when the flow has as many of each;
+// otherwise all join one group.
+func (f *flow) relayKey(i int, pub bool) string {
+	pubs, subs := len(f.spec.pubTopics), len(f.spec.subFilters)
+	if pubs == subs {
+		return fmt.Sprintf("pair-%d", i)
+	}
+	return groupKey("flow", pubs, subs, pub)
+}
+
 // parallel runs fn(0..n-1) with at most conc at a time and returns the
-// first error.
-func parallel(n, conc int, fn func(i int) error) error {
+// first error. With rate > 0 it starts fn(i) no earlier than i/rate
+// seconds after the first start. It stops starting new calls once ctx is
+// done (returning ctx's error if no call failed) and waits for those
+// running.
+func parallel(ctx context.Context, n, conc int, rate float64, fn func(i int) error) error {
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
 		first error
 	)
+	fail := func(err error) {
+		mu.Lock()
+		if first == nil {
+			first = err
+		}
+		mu.Unlock()
+	}
 	sem := make(chan struct{}, conc)
+	t0 := time.Now()
 	for i := 0; i < n; i++ {
-		sem <- struct{}{}
+		if rate > 0 {
+			due := t0.Add(time.Duration(float64(i) * 1e9 / rate))
+			if d := time.Until(due); d > 0 && !sleepCtx(ctx, d) {
+				fail(ctx.Err())
+				break
+			}
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			fail(ctx.Err())
+			break
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
 			if err := fn(i); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
+				fail(err)
 			}
 		}()
 	}

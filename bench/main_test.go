@@ -1,18 +1,50 @@
 package bench
 
 import (
+	"fmt"
+	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 )
 
-// TestMain lets the test binary act as a storm worker (the harness
-// re-executes its own binary) and checks that no test leaks goroutines.
+// testBins holds the brokers the tests build (testBinDir), shared by the
+// tests of one run and removed after them.
+var testBins struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// testBinDir returns testBins' directory, creating it on first use.
+func testBinDir(t *testing.T) string {
+	t.Helper()
+	testBins.once.Do(func() { testBins.dir, testBins.err = os.MkdirTemp("", "shardmq-bench-test-") })
+	if testBins.err != nil {
+		t.Fatal(testBins.err)
+	}
+	return testBins.dir
+}
+
+// TestMain lets the test binary act as a worker (the harness re-executes
+// its own binary), checks that no test leaks goroutines, and removes the
+// brokers the tests built.
 func TestMain(m *testing.M) {
 	MaybeRunWorker()
-	goleak.VerifyTestMain(m)
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	if testBins.dir != "" {
+		os.RemoveAll(testBins.dir)
+	}
+	os.Exit(code)
 }
 
 // mosquittoOrSkip returns the mosquitto binary, or skips the test when it

@@ -94,9 +94,15 @@ func (m Mochi) Start(ctx context.Context, dir string) (*Instance, error) {
 // BuildMochi builds bench/peers/mochi of the repository at repo into
 // outDir and returns the binary's path.
 func BuildMochi(ctx context.Context, repo, outDir string) (string, error) {
-	bin := filepath.Join(outDir, "mochi-peer")
-	if err := goBuild(ctx, filepath.Join(repo, "bench", "peers", "mochi"), bin, "."); err != nil {
-		return "", fmt.Errorf("%w: mochi: %v", ErrNotBuilt, err)
+	return buildPeer(ctx, repo, outDir, "mochi")
+}
+
+// buildPeer builds the Go module bench/peers/NAME of the repository at
+// repo into outDir/NAME-peer and returns the binary's path.
+func buildPeer(ctx context.Context, repo, outDir, name string) (string, error) {
+	bin := filepath.Join(outDir, name+"-peer")
+	if err := goBuild(ctx, filepath.Join(repo, "bench", "peers", name), bin, "."); err != nil {
+		return "", fmt.Errorf("%w: %s: %v", ErrNotBuilt, name, err)
 	}
 	return bin, nil
 }

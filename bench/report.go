@@ -41,7 +41,15 @@ type Settings struct {
 	StormConns  int    `json:"storm_conns"`
 	StormMax    int    `json:"storm_conns_max"`
 	CatalogRows int    `json:"catalog_rows"`
-	CPUs        int    `json:"cpus"`
+	Sessions    int    `json:"sessions"`
+	// SessionTimeout bounds each phase of the sessions scenario.
+	SessionTimeout string `json:"session_phase_timeout"`
+	// ConnectRate is the storms' and sessions' connection rate cap (0:
+	// none).
+	ConnectRate  int    `json:"connect_rate,omitempty"`
+	ChurnPercent int    `json:"churn_percent_per_minute"`
+	Target       string `json:"target,omitempty"`
+	CPUs         int    `json:"cpus"`
 }
 
 // settingsOf returns the Settings of a defaulted Config.
@@ -49,7 +57,8 @@ func settingsOf(c Config) Settings {
 	return Settings{Warmup: c.Warmup.String(), Duration: c.Duration.String(), Repeats: c.Repeats,
 		MQTT: c.Version.String(), PayloadSize: c.PayloadSize, Pairs: c.Pairs, Window: c.Window,
 		QoS0Window: c.QoS0Window, FixedRate: c.FixedRate, StormConns: c.StormConns, StormMax: c.StormConnsMax,
-		CatalogRows: c.CatalogRows, CPUs: runtime.NumCPU()}
+		CatalogRows: c.CatalogRows, Sessions: c.Sessions, SessionTimeout: c.SessionTimeout.String(),
+		ConnectRate: c.ConnectRate, ChurnPercent: c.ChurnPercent, Target: c.Target, CPUs: runtime.NumCPU()}
 }
 
 // Metric is one row of the summary table: a number taken from the results
@@ -94,11 +103,34 @@ func Metrics() []Metric {
 			Metric{Row: s.idleRow, Scenario: s.scenario, Name: "broker RSS/idle conn",
 				Value: idleMem, Format: fmtBytes})
 	}
+	// The sessions scenario gives three rows.
+	ms = append(ms,
+		Metric{Row: "session-create", Scenario: ScenarioSessions, Name: "sessions created/s", HigherIsBetter: true,
+			Value: func(r Result) (float64, bool) { return r.CreateRate, r.CreateRate > 0 }, Format: fmtCount},
+		Metric{Row: "session-resume", Scenario: ScenarioSessions, Name: "sessions resumed/s", HigherIsBetter: true,
+			Value: func(r Result) (float64, bool) { return r.ResumeRate, r.ResumeRate > 0 }, Format: fmtCount},
+		Metric{Row: "offline-mem", Scenario: ScenarioSessions, Name: "broker RSS/offline session",
+			Value: func(r Result) (float64, bool) { return r.BytesPerSession, r.Sessions > 0 && r.RSS > 0 }, Format: fmtBytes})
 	return append(ms,
 		Metric{Row: ScenarioAPI, Scenario: ScenarioAPI, Name: "GET /clients p99", Value: apiP99, Format: dur},
 		Metric{Row: ScenarioAPICatalog, Scenario: ScenarioAPICatalog, Name: "GET /clients p99 over the catalog",
 			Value: apiP99, Format: dur},
+		Metric{Row: ScenarioCatalogChurn, Scenario: ScenarioCatalogChurn, Name: "GET /clients p99, worst filter",
+			Value: worstFilterP99, Format: dur},
 	)
+}
+
+// worstFilterP99 returns the highest p99 over the filters of a
+// catalog-churn run.
+func worstFilterP99(r Result) (float64, bool) {
+	var worst int64
+	for _, l := range r.APIByFilter {
+		if l.Count == 0 {
+			return 0, false // a filter without a measurement has no p99
+		}
+		worst = max(worst, l.P99)
+	}
+	return float64(worst), len(r.APIByFilter) > 0
 }
 
 // Spread is the minimum, median and maximum of a metric over repeats.
@@ -138,9 +170,6 @@ func (rep *Report) Spread(m Metric, broker string) Spread {
 	return spreadOf(vals)
 }
 
-// peers are the brokers shardmq is compared with.
-var peers = []string{BrokerMosquitto, BrokerMochi}
-
 // Ratio returns shardmq's median divided by the best peer's median (the
 // highest for HigherIsBetter metrics, else the lowest), and false when
 // either is missing.
@@ -156,7 +185,7 @@ func (rep *Report) Ratio(m Metric) (float64, bool) {
 // bestPeer returns the best peer's median for m (the highest for
 // HigherIsBetter metrics, else the lowest), and false when no peer has one.
 func (rep *Report) bestPeer(m Metric) (best float64, found bool) {
-	for _, p := range peers {
+	for _, p := range rep.peers() {
 		s := rep.Spread(m, p)
 		if s.N == 0 {
 			continue
@@ -166,6 +195,88 @@ func (rep *Report) bestPeer(m Metric) (best float64, found bool) {
 		}
 	}
 	return best, found
+}
+
+// peers returns the brokers shardmq is compared with: every compared
+// broker but shardmq.
+func (rep *Report) peers() []string {
+	return slices.DeleteFunc(rep.comparedBrokers(), func(b string) bool { return b == BrokerShardmq })
+}
+
+// subject returns the broker whose ceiling fraction the table shows:
+// shardmq, or the first compared broker (a --target) when shardmq did not
+// run.
+func (rep *Report) subject() string {
+	cols := rep.comparedBrokers()
+	if len(cols) == 0 {
+		return ""
+	}
+	return cols[0]
+}
+
+// Ceiling returns the relay's spread for m, the generator's ceiling in the
+// same topology, and false when the relay did not run m's scenario.
+func (rep *Report) Ceiling(m Metric) (Spread, bool) {
+	if !relayScenarios[m.Scenario] {
+		return Spread{}, false
+	}
+	s := rep.Spread(m, BrokerRelay)
+	return s, s.N > 0
+}
+
+// CeilingFraction returns broker's median for a throughput metric divided
+// by the relay ceiling's median, and false for other metrics or when
+// either is missing.
+func (rep *Report) CeilingFraction(m Metric, broker string) (float64, bool) {
+	ceil, ok := rep.Ceiling(m)
+	own := rep.Spread(m, broker)
+	if !ok || !m.HigherIsBetter || own.N == 0 || ceil.Median <= 0 {
+		return 0, false
+	}
+	return own.Median / ceil.Median, true
+}
+
+// brokerCell renders broker's cell for m: the spread of its successful
+// runs; else "n/a (reason)" when the broker cannot run the scenario,
+// "failed (see notes)" when every run failed, "—" when nothing ran.
+func (rep *Report) brokerCell(m Metric, broker string) string {
+	if s := rep.Spread(m, broker); s.N > 0 {
+		if rep.partial(m.Scenario, broker) {
+			return cell(s, m.Format) + " *"
+		}
+		return cell(s, m.Format)
+	}
+	if why := rep.notApplicable(m.Scenario, broker); why != "" {
+		return "n/a (" + why + ")"
+	}
+	for _, r := range rep.runs(m.Scenario, broker) {
+		if r.Err != "" {
+			return "failed (see notes)"
+		}
+	}
+	return "—"
+}
+
+// partial reports whether a successful run of scenario on broker has
+// partial figures.
+func (rep *Report) partial(scenario, broker string) bool {
+	for _, r := range rep.runs(scenario, broker) {
+		if r.Partial != "" && r.Err == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// notApplicable returns why broker did not run scenario (a skipped run's
+// reason), or "".
+func (rep *Report) notApplicable(scenario, broker string) string {
+	for _, r := range rep.runs(scenario, broker) {
+		if r.Skipped != "" {
+			return r.Skipped
+		}
+	}
+	return ""
 }
 
 // cell renders a spread: the median, and "(min–max)" when there were
@@ -187,18 +298,24 @@ func (rep *Report) Markdown() string {
 	var b strings.Builder
 	cols := rep.comparedBrokers()
 	fmt.Fprintf(&b, "## shardmq-bench (%s profile, %s)\n\n", rep.Profile, rep.Started.UTC().Format(time.RFC3339))
+	if t := rep.Settings.Target; t != "" {
+		fmt.Fprintf(&b, "Target: %s (already running; not started or stopped by the harness).\n\n", t)
+	}
 	if st := rep.Settings; st.Repeats > 0 {
 		fmt.Fprintf(&b, "MQTT %s, %d-byte payloads, warm-up %s, %s measured, %d run(s) per broker, %d CPUs; "+
-			"%d pairs, QoS 1/2 window %d, QoS 0 window %d, fixed rate %d msg/s, storm %d and %d conns, catalog %d sessions.\n\n",
+			"%d pairs, QoS 1/2 window %d, QoS 0 window %d, fixed rate %d msg/s, storm %d and %d conns, catalog %d sessions, "+
+			"%d persistent sessions (each phase within %s), churn %d%%/min.\n\n",
 			st.MQTT, st.PayloadSize, st.Warmup, st.Duration, st.Repeats, st.CPUs, st.Pairs, st.Window,
-			st.QoS0Window, st.FixedRate, st.StormConns, st.StormMax, st.CatalogRows)
+			st.QoS0Window, st.FixedRate, st.StormConns, st.StormMax, st.CatalogRows, st.Sessions, st.SessionTimeout,
+			st.ChurnPercent)
 	}
+	subject := rep.subject()
 	b.WriteString("| scenario | metric |")
 	for _, c := range cols {
 		fmt.Fprintf(&b, " %s |", c)
 	}
-	b.WriteString(" shardmq / best peer |\n|---|---|")
-	b.WriteString(strings.Repeat("---:|", len(cols)+1) + "\n")
+	fmt.Fprintf(&b, " relay ceiling | %s / ceiling | shardmq / best peer |\n|---|---|", subject)
+	b.WriteString(strings.Repeat("---:|", len(cols)+3) + "\n")
 	for _, m := range Metrics() {
 		if !slices.Contains(rep.scenarios(), m.Scenario) {
 			continue
@@ -207,19 +324,43 @@ func (rep *Report) Markdown() string {
 		if m.HigherIsBetter {
 			arrow = "↑"
 		}
-		fmt.Fprintf(&b, "| %s | %s %s |", m.Row, m.Name, arrow)
-		for _, c := range cols {
-			fmt.Fprintf(&b, " %s |", cell(rep.Spread(m, c), m.Format))
+		name := m.Name
+		if m.Scenario == ScenarioSessions && rep.Settings.Sessions > 0 {
+			name += " at " + fmtCount(float64(rep.Settings.Sessions))
 		}
+		fmt.Fprintf(&b, "| %s | %s %s |", m.Row, name, arrow)
+		for _, c := range cols {
+			fmt.Fprintf(&b, " %s |", rep.brokerCell(m, c))
+		}
+		ceiling, fraction := "—", "—"
+		if s, ok := rep.Ceiling(m); ok {
+			ceiling = cell(s, m.Format)
+		}
+		if f, ok := rep.CeilingFraction(m, subject); ok {
+			fraction = fmt.Sprintf("%.0f%%", 100*f)
+		}
+		ratio := "—"
 		if r, ok := rep.Ratio(m); ok {
-			fmt.Fprintf(&b, " %.2f× |\n", r)
-		} else {
-			b.WriteString(" — |\n")
+			ratio = fmt.Sprintf("%.2f×", r)
+		}
+		fmt.Fprintf(&b, " %s | %s | %s |\n", ceiling, fraction, ratio)
+	}
+	b.WriteString("\n↑ higher is better, ↓ lower is better; cells are medians (min–max over repeats). " +
+		"The relay ceiling is the same generator through a trivial TCP relay instead of a broker (pairs, " +
+		"one publisher copied to many subscribers, many merged into one): the most it can measure in that " +
+		"topology, in this run.\n")
+	for _, sc := range rep.scenarios() {
+		if slices.ContainsFunc(rep.comparedBrokers(), func(b string) bool { return rep.partial(sc, b) }) {
+			b.WriteString("\n\\* partial: the broker did not complete every session within the phase's time limit; " +
+				"the figure stands for the sessions it did (see the notes).\n")
+			break
 		}
 	}
-	b.WriteString("\n↑ higher is better, ↓ lower is better; cells are medians (min–max over repeats).\n")
-	if line := rep.ceilingLine(); line != "" {
-		b.WriteString("\n" + line + "\n")
+	if rep.Profile == ProfileShort && rep.Settings.Sessions > 0 && rep.Settings.Sessions < issueSessions &&
+		slices.Contains(rep.scenarios(), ScenarioSessions) {
+		fmt.Fprintf(&b, "\nThe sessions rows are at %s sessions, not %s: at %s on every broker the short profile would "+
+			"outgrow its minutes (`--sessions %d` runs them at that size; `make bench-full` at 1M).\n",
+			fmtCount(float64(rep.Settings.Sessions)), fmtCount(issueSessions), fmtCount(issueSessions), issueSessions)
 	}
 	b.WriteString("\n### Details (median run)\n\n| scenario | broker | deliveries/s | latency p50/p99/p999 | broker CPU | generator CPU | broker RSS (peak) | stalls | runs ok |\n|---|---|---:|---|---:|---:|---:|---:|---:|\n")
 	for _, s := range rep.scenarios() {
@@ -244,6 +385,11 @@ func (rep *Report) Markdown() string {
 				rate = fmt.Sprintf("%d conns at %s/s", r.Conns, fmtCount(r.ConnectRate))
 			case ScenarioAPICatalog:
 				rate = fmt.Sprintf("%d sessions at %s/s", r.Conns, fmtCount(r.ConnectRate))
+			case ScenarioSessions:
+				rate = fmt.Sprintf("%d sessions: %s/s created, %s/s resumed", r.Sessions, fmtCount(r.CreateRate),
+					fmtCount(r.ResumeRate))
+			case ScenarioCatalogChurn:
+				rate = fmt.Sprintf("%d sessions, %d reconnects in %.0f s", r.Conns, r.Reconnects, r.Seconds)
 			}
 			lat := r.Latency.String()
 			if r.API.Count > 0 {
@@ -257,6 +403,7 @@ func (rep *Report) Markdown() string {
 				lat, fmtCPU(r), gen, fmtRSS(r), r.Stalls, ok, len(rs))
 		}
 	}
+	rep.writeFilterTable(&b)
 	if notes := rep.allNotes(); len(notes) > 0 {
 		b.WriteString("\n### Notes\n\n")
 		for _, n := range notes {
@@ -319,41 +466,49 @@ func medianRun(rs []Result) Result {
 		return rs[0]
 	}
 	slices.SortFunc(ok, func(a, b Result) int {
-		return int(math.Copysign(1, a.Rate+a.ConnectRate-b.Rate-b.ConnectRate))
+		return int(math.Copysign(1, a.Rate+a.ConnectRate+a.CreateRate-b.Rate-b.ConnectRate-b.CreateRate))
 	})
 	return ok[len(ok)/2]
 }
 
-// ceilingLine describes the generator's ceiling measured on the relay.
-func (rep *Report) ceilingLine() string {
-	var parts []string
-	for _, m := range Metrics() {
-		if !relayScenarios[m.Scenario] {
+// writeFilterTable writes the catalog-churn latency of each filter, for
+// every broker that ran it (median run).
+func (rep *Report) writeFilterTable(b *strings.Builder) {
+	header := false
+	for _, br := range rep.comparedBrokers() {
+		rs := rep.runs(ScenarioCatalogChurn, br)
+		if len(rs) == 0 {
 			continue
 		}
-		if s := rep.Spread(m, BrokerRelay); s.N > 0 {
-			parts = append(parts, fmt.Sprintf("%s %s %s", m.Row, m.Name, cell(s, m.Format)))
+		r := medianRun(rs)
+		if len(r.APIByFilter) == 0 {
+			continue
+		}
+		if !header {
+			b.WriteString("\n### catalog-churn: GET /clients by filter (median run)\n\n| broker | filter | requests | p50 | p99 | p999 |\n|---|---|---:|---:|---:|---:|\n")
+			header = true
+		}
+		for _, name := range churnFilterNames() {
+			if l, ok := r.APIByFilter[name]; ok {
+				fmt.Fprintf(b, "| %s | %s | %d | %s | %s | %s |\n", br, name, l.Count, fmtDur(l.P50), fmtDur(l.P99), fmtDur(l.P999))
+			}
 		}
 	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "Generator ceiling (trivial TCP relay, no broker): " + strings.Join(parts, "; ") +
-		". Every broker's rate above is a fraction of this."
 }
 
-// allNotes returns the report's notes plus one line per skipped or failed
+// allNotes returns the report's notes plus one line per failed or partial
 // run.
 func (rep *Report) allNotes() []string {
 	notes := slices.Clone(rep.Notes)
 	seen := map[string]bool{}
 	for _, r := range rep.Results {
+		// A skipped run shows as "n/a (reason)" in the table.
 		var n string
 		switch {
-		case r.Skipped != "":
-			n = fmt.Sprintf("%s on %s skipped: %s", r.Scenario, r.Broker, r.Skipped)
 		case r.Err != "":
 			n = fmt.Sprintf("%s on %s run %d failed: %s", r.Scenario, r.Broker, r.Run, r.Err)
+		case r.Partial != "":
+			n = fmt.Sprintf("%s on %s run %d partial: %s", r.Scenario, r.Broker, r.Run, r.Partial)
 		default:
 			continue
 		}
@@ -375,6 +530,13 @@ type SummaryRow struct {
 	// Ratio is shardmq's median over the best peer's; absent when either
 	// is missing.
 	Ratio *float64 `json:"shardmq_over_best_peer,omitempty"`
+	// Ceiling is the relay's spread (the generator's ceiling) and
+	// CeilingFraction the subject broker's median over its median; absent
+	// for metrics the relay does not measure.
+	Ceiling         *Spread  `json:"relay_ceiling,omitempty"`
+	CeilingFraction *float64 `json:"fraction_of_ceiling,omitempty"`
+	// NotApplicable gives, per broker, why it cannot run the scenario.
+	NotApplicable map[string]string `json:"not_applicable,omitempty"`
 }
 
 // Summary returns the summary table's rows (those with any result).
@@ -386,13 +548,24 @@ func (rep *Report) Summary() []SummaryRow {
 		for _, b := range rep.Brokers {
 			if s := rep.Spread(m, b); s.N > 0 {
 				row.Brokers[b] = s
+			} else if why := rep.notApplicable(m.Scenario, b); why != "" {
+				if row.NotApplicable == nil {
+					row.NotApplicable = map[string]string{}
+				}
+				row.NotApplicable[b] = why
 			}
 		}
-		if len(row.Brokers) == 0 {
+		if len(row.Brokers) == 0 && len(row.NotApplicable) == 0 {
 			continue
 		}
 		if r, ok := rep.Ratio(m); ok {
 			row.Ratio = &r
+		}
+		if c, ok := rep.Ceiling(m); ok {
+			row.Ceiling = &c
+		}
+		if f, ok := rep.CeilingFraction(m, rep.subject()); ok {
+			row.CeilingFraction = &f
 		}
 		rows = append(rows, row)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ func fileNonEmpty(path string) bool {
 // sampleReport has three repeats of p2p-qos0 and one fixed-rate run per
 // broker, with known numbers.
 func sampleReport() *Report {
-	rep := &Report{Profile: ProfileShort, Brokers: []string{BrokerShardmq, BrokerMosquitto, BrokerMochi, BrokerRelay}}
+	rep := &Report{Profile: ProfileShort, Brokers: []string{BrokerShardmq, BrokerMosquitto, BrokerMochi, BrokerNATS, BrokerRelay}}
 	add := func(s, b string, run int, rate float64, p99 int64) {
 		rep.Results = append(rep.Results, Result{Scenario: s, Broker: b, Run: run, Rate: rate, Delivered: 1,
 			Latency: Latency{Count: 1, P50: p99 / 2, P99: p99, P999: p99}})
@@ -37,9 +38,26 @@ func sampleReport() *Report {
 	add(ScenarioFixedRate, BrokerShardmq, 1, 20e3, 2e6)
 	add(ScenarioFixedRate, BrokerMosquitto, 1, 20e3, 4e6)
 	add(ScenarioFixedRate, BrokerMochi, 1, 20e3, 8e6)
+	add(ScenarioP2P1, BrokerShardmq, 1, 90e3, 1e6)
+	add(ScenarioP2P1, BrokerRelay, 1, 100e3, 1e6)
 	rep.Results = append(rep.Results,
 		Result{Scenario: ScenarioAPI, Broker: BrokerMosquitto, Run: 1, Skipped: "broker has no HTTP API"},
-		Result{Scenario: ScenarioP2P2, Broker: BrokerMochi, Run: 1, Err: "boom"})
+		Result{Scenario: ScenarioP2P2, Broker: BrokerMochi, Run: 1, Err: "boom"},
+		Result{Scenario: ScenarioSessions, Broker: BrokerShardmq, Run: 1, Sessions: 1000, CreateRate: 30e3,
+			ResumeRate: 40e3, RSS: 1 << 30, BytesPerSession: 900},
+		Result{Scenario: ScenarioSessions, Broker: BrokerMosquitto, Run: 1, Sessions: 1000, CreateRate: 15e3,
+			ResumeRate: 10e3, RSS: 1 << 30, BytesPerSession: 700},
+		Result{Scenario: ScenarioSessions, Broker: BrokerMochi, Run: 1, Sessions: 400, CreateRate: 1e3,
+			Err: "created 400 of 1000 sessions within 30s (1.00k/s); first error: refused"},
+		Result{Scenario: ScenarioSessions, Broker: BrokerNATS, Run: 1, Sessions: 300, CreateRate: 10, ResumeRate: 20,
+			RSS: 1 << 30, BytesPerSession: 5000, Partial: "created 300 of 1000 sessions within 30s (10.0/s)"},
+		Result{Scenario: ScenarioCatalogChurn, Broker: BrokerShardmq, Run: 1, Conns: 1000, Reconnects: 50,
+			API: Latency{Count: 3, P50: 1e6, P99: 5e6, P999: 5e6}, APIByFilter: map[string]Latency{
+				"clientid": {Count: 1, P50: 1e6, P99: 1e6, P999: 1e6},
+				"username": {Count: 2, P50: 2e6, P99: 5e6, P999: 5e6},
+			}},
+		Result{Scenario: ScenarioCatalogChurn, Broker: BrokerMosquitto, Run: 1, Skipped: "broker has no HTTP API"})
+	rep.Settings.Sessions = 1000
 	rep.Notes = []string{"shardmq not built: example"}
 	return rep
 }
@@ -95,20 +113,38 @@ func TestSpreadAndRatio(t *testing.T) {
 func TestMarkdown(t *testing.T) {
 	md := sampleReport().Markdown()
 	for _, want := range []string{
-		"| scenario | metric | shardmq | mosquitto | mochi | shardmq / best peer |",
-		"| p2p-qos0 | deliveries/s ↑ | 200k (100k–300k) | 100k (90.0k–110k) | 50.0k (40.0k–60.0k) | 2.00× |",
-		"| fixed-rate | p99 latency ↓ | 2ms | 4ms | 8ms | 0.50× |",
-		"Generator ceiling (trivial TCP relay, no broker): p2p-qos0 deliveries/s 1.50M",
+		"| scenario | metric | shardmq | mosquitto | mochi | nats | relay ceiling | shardmq / ceiling | shardmq / best peer |",
+		// The ceiling and shardmq's fraction of it, 200k / 1.5M.
+		"| p2p-qos0 | deliveries/s ↑ | 200k (100k–300k) | 100k (90.0k–110k) | 50.0k (40.0k–60.0k) | — | 1.50M | 13% | 2.00× |",
+		// No peer ran p2p-qos1: a ceiling fraction but no ratio.
+		"| p2p-qos1 | deliveries/s ↑ | 90.0k | — | — | — | 100k | 90% | — |",
+		"| p2p-qos2 | deliveries/s ↑ | — | — | failed (see notes) | — | — | — | — |",
+		// A latency has no ceiling fraction.
+		"| fixed-rate | p99 latency ↓ | 2ms | 4ms | 8ms | — | — | — | 0.50× |",
+		"| api-under-load | GET /clients p99 ↓ | — | n/a (broker has no HTTP API) | — | — | — | — | — |",
+		"| session-create | sessions created/s at 1.00k ↑ | 30.0k | 15.0k | failed (see notes) | 10.0 * | — | — | 2.00× |",
+		"| session-resume | sessions resumed/s at 1.00k ↑ | 40.0k | 10.0k | failed (see notes) | 20.0 * | — | — | 4.00× |",
+		"| offline-mem | broker RSS/offline session at 1.00k ↓ | 900 B | 700 B | failed (see notes) | 4.9 KiB * | — | — | 1.29× |",
+		"| catalog-churn | GET /clients p99, worst filter ↓ | 5ms | n/a (broker has no HTTP API) | — | — | — | — | — |",
+		"| sessions | shardmq | 1000 sessions: 30.0k/s created, 40.0k/s resumed |",
+		"| shardmq | clientid | 1 | 1ms | 1ms | 1ms |",
+		"| shardmq | username | 2 | 2ms | 5ms | 5ms |",
+		"The sessions rows are at 1.00k sessions, not 200k",
 		"- shardmq not built: example",
-		"- api-under-load on mosquitto skipped: broker has no HTTP API",
 		"- p2p-qos2 on mochi run 1 failed: boom",
+		"- sessions on mochi run 1 failed: created 400 of 1000 sessions within 30s",
+		"- sessions on nats run 1 partial: created 300 of 1000 sessions within 30s (10.0/s)",
+		"\\* partial: the broker did not complete every session",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("Markdown lacks %q:\n%s", want, md)
 		}
 	}
-	if strings.Contains(md, "| relay |") && strings.Contains(md, "| scenario | metric | shardmq | mosquitto | mochi | relay |") {
+	if strings.Contains(md, "| scenario | metric | shardmq | mosquitto | mochi | relay |") {
 		t.Error("relay is a column of the comparison table")
+	}
+	if strings.Contains(md, "skipped: broker has no HTTP API") {
+		t.Error("a skipped run is a note as well as its n/a cell")
 	}
 }
 
@@ -161,9 +197,18 @@ func TestWriteJSONAndChart(t *testing.T) {
 	if err := json.Unmarshal(b, &sum); err != nil {
 		t.Fatal(err)
 	}
-	if len(sum.Summary) != 2 || sum.Summary[0].Row != ScenarioP2P0 || sum.Summary[0].Ratio == nil ||
-		*sum.Summary[0].Ratio != 2 || sum.Summary[0].Brokers[BrokerRelay].Median != 1.5e6 {
+	rows := map[string]SummaryRow{}
+	for _, r := range sum.Summary {
+		rows[r.Row] = r
+	}
+	p2p, api := rows[ScenarioP2P0], rows[ScenarioAPI]
+	if len(sum.Summary) != 8 || p2p.Ratio == nil || *p2p.Ratio != 2 || p2p.Brokers[BrokerRelay].Median != 1.5e6 ||
+		p2p.Ceiling == nil || p2p.Ceiling.Median != 1.5e6 || p2p.CeilingFraction == nil ||
+		*p2p.CeilingFraction != 200e3/1.5e6 {
 		t.Fatalf("summary %+v", sum.Summary)
+	}
+	if api.NotApplicable[BrokerMosquitto] != "broker has no HTTP API" || rows[ScenarioFixedRate].CeilingFraction != nil {
+		t.Fatalf("summary rows %+v and %+v", api, rows[ScenarioFixedRate])
 	}
 	for _, r := range []*Report{rep, {Profile: ProfileShort}} {
 		png := filepath.Join(dir, "c.png")
@@ -204,6 +249,28 @@ func TestConfigValidate(t *testing.T) {
 		{"storm just fits the source addresses", func(c *Config) { c.StormConns, c.StormConnsMax, c.ConnsPerProcess = 253, 253, 1 }, true, ""},
 		{"too many pairs", func(c *Config) { c.Pairs = 70000 }, false, "Pairs"},
 		{"window too big", func(c *Config) { c.Window = 70000 }, false, "Window"},
+		{"new peers", func(c *Config) { c.Brokers = []string{BrokerNATS, BrokerAedes} }, true, ""},
+		{"target tcp", func(c *Config) { c.Target = "tcp://127.0.0.1:1883" }, true, ""},
+		{"target mqtt scheme", func(c *Config) { c.Target = "mqtt://127.0.0.1:1883" }, true, ""},
+		{"target ssl not yet", func(c *Config) { c.Target = "ssl://127.0.0.1:8883" }, false, "Target"},
+		{"target ws not yet", func(c *Config) { c.Target = "ws://127.0.0.1:8083" }, false, "Target"},
+		{"target without port", func(c *Config) { c.Target = "tcp://127.0.0.1" }, false, "Target"},
+		{"target with path", func(c *Config) { c.Target = "tcp://127.0.0.1:1883/mqtt" }, false, "Target"},
+		{"target port out of range", func(c *Config) { c.Target = "tcp://127.0.0.1:70000" }, false, "Target"},
+		{"target api", func(c *Config) { c.TargetAPI = "http://127.0.0.1:18083" }, true, ""},
+		{"target api https", func(c *Config) { c.TargetAPI = "https://127.0.0.1:18083" }, false, "TargetAPI"},
+		{"negative target pid", func(c *Config) { c.TargetPID = -1 }, false, "TargetPID"},
+		{"credentials and prefixes", func(c *Config) {
+			c.Username, c.Password, c.ClientPrefix, c.TopicPrefix = "u", "p", "fleet-", "fleet"
+		}, true, ""},
+		{"topic prefix wildcard", func(c *Config) { c.TopicPrefix = "a/+" }, false, "TopicPrefix"},
+		{"topic prefix system", func(c *Config) { c.TopicPrefix = "$SYS" }, false, "TopicPrefix"},
+		{"connect rate", func(c *Config) { c.ConnectRate = 500 }, true, ""},
+		{"negative connect rate", func(c *Config) { c.ConnectRate = -1 }, false, "ConnectRate"},
+		{"more session processes than sessions", func(c *Config) { c.Sessions, c.SessionProcesses = 2, 3 }, false, "Sessions"},
+		{"too many session processes", func(c *Config) { c.Sessions, c.SessionProcesses = 1000, 254 }, false, "SessionProcesses"},
+		{"negative session timeout", func(c *Config) { c.SessionTimeout = -1 }, false, "SessionTimeout"},
+		{"churn over 100 %", func(c *Config) { c.ChurnPercent = 101 }, false, "ChurnPercent"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -220,6 +287,19 @@ func TestConfigValidate(t *testing.T) {
 	}
 	full := Config{Profile: ProfileFull}.withDefaults()
 	short := Config{}.withDefaults()
+	// The full profile runs the sessions at the million and the
+	// catalog under churn; the short profile leaves the churn out.
+	if full.Sessions != 1000000 || !slices.Contains(full.Scenarios, ScenarioCatalogChurn) ||
+		slices.Contains(short.Scenarios, ScenarioCatalogChurn) || !slices.Contains(short.Scenarios, ScenarioSessions) {
+		t.Fatalf("profile scenarios: short %v (%d sessions), full %v (%d sessions)", short.Scenarios, short.Sessions,
+			full.Scenarios, full.Sessions)
+	}
+	if b := (Config{Target: "tcp://127.0.0.1:1"}).withDefaults().Brokers; len(b) != 0 {
+		t.Fatalf("a target run starts brokers %v by default", b)
+	}
+	if b := short.Brokers; !slices.Equal(b, knownBrokers) {
+		t.Fatalf("default brokers %v", b)
+	}
 	if full.Repeats != 3 || short.Repeats != 2 || full.StormConns != 10000 || short.Duration >= full.Duration {
 		t.Fatalf("profile defaults: short %+v full %+v", short, full)
 	}

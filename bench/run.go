@@ -11,10 +11,12 @@ import (
 )
 
 // Run builds or finds every configured broker, runs each scenario against
-// each broker in turn (a fresh broker per run, cfg.Repeats times), measures
-// the generator's ceiling on the Relay, and writes report.md, report.json
-// and report.png into cfg.OutDir. A broker that cannot be built or found
-// is left out with a note ("shardmq not built: ...") and the others run.
+// each broker in turn (a fresh broker per run, cfg.Repeats times; the
+// Target as it runs), measures the generator's ceiling on the Relay, and
+// writes report.md, report.json and report.png into cfg.OutDir. A broker
+// that cannot be built or found is left out with a note ("shardmq not
+// built: ...") and the others run; a scenario a broker cannot run is
+// reported as n/a with the reason.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -76,7 +78,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 // runOne starts a fresh broker, runs one scenario on it and stops it.
 func runOne(ctx context.Context, cfg Config, outDir string, b Broker, scenario string) Result {
-	dir := filepath.Join(outDir, "logs", b.Name())
+	if lb, ok := b.(limitedBroker); ok {
+		if why := lb.unsupported(cfg, scenario); why != "" {
+			return Result{Scenario: scenario, Skipped: why}
+		}
+	}
+	dir := filepath.Join(outDir, "logs", fileName(b.Name()))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Result{Scenario: scenario, Err: err.Error()}
 	}
@@ -90,6 +97,18 @@ func runOne(ctx context.Context, cfg Config, outDir string, b Broker, scenario s
 	}
 	defer in.Stop()
 	return RunScenario(ctx, cfg, in, scenario)
+}
+
+// fileName turns a broker's name (a Target is named by its URL) into a
+// file name: every byte but letters, digits, '.' and '-' becomes '_'.
+func fileName(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }
 
 // prepareBrokers builds or finds the configured brokers and adds the relay.
@@ -106,25 +125,17 @@ func prepareBrokers(ctx context.Context, cfg Config, outDir string, rep *Report)
 	}
 	for _, name := range cfg.Brokers {
 		switch name {
-		case BrokerShardmq, BrokerMochi:
+		case BrokerShardmq, BrokerMochi, BrokerNATS, BrokerAedes:
 			if repoErr != nil {
 				note("%s skipped: %v", name, repoErr)
 				continue
 			}
-			build := BuildShardmq
-			if name == BrokerMochi {
-				build = BuildMochi
-			}
-			bin, err := build(ctx, repo, binDir)
+			b, err := buildFromRepo(ctx, cfg, name, repo, binDir)
 			if err != nil {
-				note("%v; running the peers only", err)
+				note("%v; running the others", err)
 				continue
 			}
-			if name == BrokerMochi {
-				out = append(out, Mochi{Binary: bin})
-			} else {
-				out = append(out, Shardmq{Binary: bin, ExtraArgs: cfg.ShardmqArgs})
-			}
+			out = append(out, b)
 		case BrokerMosquitto:
 			if _, err := findBinary(cfg.MosquittoPath, "mosquitto", "/usr/sbin/mosquitto"); err != nil {
 				note("mosquitto skipped: not installed (run make deps): %v", err)
@@ -134,11 +145,32 @@ func prepareBrokers(ctx context.Context, cfg Config, outDir string, rep *Report)
 		}
 		rep.Brokers = append(rep.Brokers, name)
 	}
+	if cfg.Target != "" {
+		out = append(out, Target{URL: cfg.Target, PID: cfg.TargetPID, API: cfg.TargetAPI})
+		rep.Brokers = append(rep.Brokers, cfg.Target)
+	}
 	if !cfg.NoRelay {
 		out = append(out, relayBroker{})
 		rep.Brokers = append(rep.Brokers, BrokerRelay)
 	}
 	return out
+}
+
+// buildFromRepo builds (or finds, for aedes) a broker that lives in the
+// repository at repo.
+func buildFromRepo(ctx context.Context, cfg Config, name, repo, binDir string) (Broker, error) {
+	switch name {
+	case BrokerShardmq:
+		bin, err := BuildShardmq(ctx, repo, binDir)
+		return Shardmq{Binary: bin, ExtraArgs: cfg.ShardmqArgs}, err
+	case BrokerMochi:
+		bin, err := BuildMochi(ctx, repo, binDir)
+		return Mochi{Binary: bin}, err
+	case BrokerNATS:
+		bin, err := BuildNATS(ctx, repo, binDir)
+		return NATS{Binary: bin}, err
+	}
+	return FindAedes(repo, cfg.NodePath)
 }
 
 // write writes report.md, report.json and report.png into dir.

@@ -30,22 +30,38 @@ const (
 	// connections, spread over generator processes, for the idle memory
 	// near the per-process open-file cap.
 	ScenarioStormMax = "conn-storm-max"
+	// ScenarioSessions: Sessions clients create persistent sessions (MQTT
+	// CONNECT with clean session 0 and a user name, one QoS 1 SUBSCRIBE,
+	// DISCONNECT), the broker's memory is sampled with the sessions
+	// offline, then the same clients resume them (CONNECT, CONNACK with
+	// session present, DISCONNECT). It yields the create and resume rates
+	// and the broker's resident memory per offline session.
+	ScenarioSessions = "sessions"
 	// ScenarioAPI: GET /clients latency while the fan-in load runs; only
 	// brokers with an HTTP API.
 	ScenarioAPI = "api-under-load"
 	// ScenarioAPICatalog: GET /clients latency over a catalog of
 	// CatalogRows offline sessions; only brokers with an HTTP API.
 	ScenarioAPICatalog = "api-catalog"
+	// ScenarioCatalogChurn: GET /clients latency for each filter of the
+	// API's specification over a catalog of CatalogRows persistent
+	// sessions while ChurnPercent of them reconnect per minute; only
+	// brokers with an HTTP API.
+	ScenarioCatalogChurn = "catalog-churn"
 )
 
 // Scenarios returns every scenario name in report order.
 func Scenarios() []string {
 	return []string{ScenarioFanIn, ScenarioFanOut, ScenarioP2P0, ScenarioP2P1, ScenarioP2P2,
-		ScenarioFixedRate, ScenarioStorm, ScenarioStormMax, ScenarioAPI, ScenarioAPICatalog}
+		ScenarioFixedRate, ScenarioStorm, ScenarioStormMax, ScenarioSessions, ScenarioAPI, ScenarioAPICatalog,
+		ScenarioCatalogChurn}
 }
 
-// relayScenarios are the scenarios the Relay can carry (pairs at QoS 0).
-var relayScenarios = map[string]bool{ScenarioP2P0: true, ScenarioFixedRate: true}
+// relayScenarios are the scenarios the Relay carries: every message
+// scenario (the generator's ceiling in each topology), not the storms,
+// sessions or API scenarios, which need MQTT sessions or an HTTP API.
+var relayScenarios = map[string]bool{ScenarioFanIn: true, ScenarioFanOut: true, ScenarioP2P0: true,
+	ScenarioP2P1: true, ScenarioP2P2: true, ScenarioFixedRate: true}
 
 // Result is one scenario run on one broker.
 type Result struct {
@@ -53,9 +69,12 @@ type Result struct {
 	Scenario string `json:"scenario"`
 	Broker   string `json:"broker"`
 	Run      int    `json:"run"`
-	// Skipped explains a run that did not happen; Err a run that failed.
+	// Skipped explains a run that did not happen; Err a run that failed;
+	// Partial a run whose figures stand for less than the configured load
+	// (a sessions phase cut short by its time limit).
 	Skipped string `json:"skipped,omitempty"`
 	Err     string `json:"error,omitempty"`
+	Partial string `json:"partial,omitempty"`
 	// Seconds is the measured duration.
 	Seconds float64 `json:"seconds"`
 	// Sent and Delivered count publications and deliveries while measuring.
@@ -80,10 +99,22 @@ type Result struct {
 	Conns        int     `json:"conns,omitempty"`
 	ConnectRate  float64 `json:"connects_per_sec,omitempty"`
 	BytesPerConn float64 `json:"rss_bytes_per_idle_conn,omitempty"`
+	// Sessions, CreateRate, ResumeRate and BytesPerSession belong to the
+	// sessions scenario: the sessions created, the create and resume rates
+	// (sessions/s) and the broker's RSS growth per offline session.
+	Sessions        int     `json:"sessions,omitempty"`
+	CreateRate      float64 `json:"sessions_created_per_sec,omitempty"`
+	ResumeRate      float64 `json:"sessions_resumed_per_sec,omitempty"`
+	BytesPerSession float64 `json:"rss_bytes_per_offline_session,omitempty"`
 	// API is the GET /clients latency of the API scenario; APIErrors
 	// counts failed requests.
 	API       Latency `json:"api_latency"`
 	APIErrors int64   `json:"api_errors,omitempty"`
+	// APIByFilter is the GET /clients latency of catalog-churn per filter
+	// (see churnFilters), and Reconnects the sessions that reconnected
+	// while it was measured.
+	APIByFilter map[string]Latency `json:"api_latency_by_filter,omitempty"`
+	Reconnects  int64              `json:"reconnects,omitempty"`
 }
 
 // flowFor returns the flowSpec of a message scenario.
@@ -96,17 +127,17 @@ func flowFor(cfg Config, scenario string) (flowSpec, bool) {
 	}
 	switch scenario {
 	case ScenarioFanIn, ScenarioAPI:
-		return flowSpec{pubTopics: pairs(cfg.FanInPublishers, "bench/fanin"),
-			subFilters: []string{"bench/fanin/+"}, fanout: 1, window: cfg.QoS0Window}, true
+		return flowSpec{pubTopics: pairs(cfg.FanInPublishers, cfg.TopicPrefix+"/fanin"),
+			subFilters: []string{cfg.TopicPrefix + "/fanin/+"}, fanout: 1, window: cfg.QoS0Window}, true
 	case ScenarioFanOut:
 		subs := make([]string, cfg.FanOutSubscribers)
 		for i := range subs {
-			subs[i] = "bench/fanout"
+			subs[i] = cfg.TopicPrefix + "/fanout"
 		}
-		return flowSpec{pubTopics: []string{"bench/fanout"}, subFilters: subs,
+		return flowSpec{pubTopics: []string{cfg.TopicPrefix + "/fanout"}, subFilters: subs,
 			fanout: len(subs), window: cfg.QoS0Window}, true
 	case ScenarioP2P0, ScenarioP2P1, ScenarioP2P2:
-		t := pairs(cfg.Pairs, "bench/p2p")
+		t := pairs(cfg.Pairs, cfg.TopicPrefix+"/p2p")
 		s := flowSpec{pubTopics: t, subFilters: t, fanout: 1, window: cfg.QoS0Window}
 		if scenario != ScenarioP2P0 {
 			s.qos, s.window = 1, cfg.Window
@@ -116,7 +147,7 @@ func flowFor(cfg Config, scenario string) (flowSpec, bool) {
 		}
 		return s, true
 	case ScenarioFixedRate:
-		t := pairs(cfg.FixedRatePairs, "bench/rate")
+		t := pairs(cfg.FixedRatePairs, cfg.TopicPrefix+"/rate")
 		return flowSpec{pubTopics: t, subFilters: t, fanout: 1, window: cfg.QoS0Window,
 			rate: float64(cfg.FixedRate)}, true
 	}
@@ -129,7 +160,7 @@ func RunScenario(ctx context.Context, cfg Config, in *Instance, scenario string)
 	cfg = cfg.withDefaults()
 	r := Result{Scenario: scenario}
 	if in.Relay && !relayScenarios[scenario] {
-		r.Skipped = "the relay carries only point-to-point QoS 0"
+		r.Skipped = "the relay carries message scenarios only"
 		return r
 	}
 	switch scenario {
@@ -138,8 +169,12 @@ func RunScenario(ctx context.Context, cfg Config, in *Instance, scenario string)
 	case ScenarioStormMax:
 		cfg.StormConns = cfg.StormConnsMax
 		return runStorm(ctx, cfg, in, r)
+	case ScenarioSessions:
+		return runSessions(ctx, cfg, in, r)
 	case ScenarioAPICatalog:
 		return runAPICatalog(ctx, cfg, in, r)
+	case ScenarioCatalogChurn:
+		return runCatalogChurn(ctx, cfg, in, r)
 	case ScenarioAPI:
 		if r.Skipped = in.apiReady(ctx); r.Skipped != "" {
 			return r
@@ -170,12 +205,7 @@ func RunScenario(ctx context.Context, cfg Config, in *Instance, scenario string)
 	r.CPU, r.GenCPU, r.RSS, r.PeakRSS = fr.cpu, fr.genCPU, fr.rss, fr.peakRSS
 	if api != nil {
 		r.API, r.APIErrors = api.hist.Summary(), api.errors
-		switch {
-		case api.err != nil:
-			r.Err = api.err.Error()
-		case api.hist.Count() == 0:
-			r.Err = fmt.Sprintf("no GET %s request succeeded (%d failed)", cfg.APIPath, api.errors)
-		}
+		r.Err = api.failure(cfg.APIPath)
 	}
 	if r.Delivered == 0 && r.Err == "" {
 		r.Err = fmt.Sprintf("no message delivered in %v", fr.measured.Round(time.Millisecond))

@@ -33,8 +33,13 @@ func TestScenariosOnRelay(t *testing.T) {
 		{ScenarioP2P0, true, false},
 		{ScenarioP2P0, false, false}, // the relay as a worker process
 		{ScenarioFixedRate, true, false},
-		{ScenarioFanIn, true, true},
+		{ScenarioFanIn, true, false},  // many publishers merged into one subscriber
+		{ScenarioFanOut, true, false}, // one publisher copied to many subscribers
+		{ScenarioP2P1, true, false},   // subscribers' PUBACKs reach their publishers
+		{ScenarioP2P2, false, false},  // and PUBREC, PUBREL, PUBCOMP
 		{ScenarioStorm, true, true},
+		{ScenarioSessions, true, true},
+		{ScenarioAPI, true, true},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("scenario=%s/inprocess=%v", tc.scenario, tc.inProcess), func(t *testing.T) {

@@ -25,6 +25,11 @@ type stormJob struct {
 	Source      string `json:"source"`
 	Count       int    `json:"count"`
 	Concurrency int    `json:"concurrency"`
+	// Rate is this job's connections per second; 0 is unpaced.
+	Rate float64 `json:"rate,omitempty"`
+	// Username and Password go into every CONNECT when set.
+	Username string `json:"username,omitempty"`
+	Password string `json:"password,omitempty"`
 }
 
 // stormReport is what a storm job reports: how many connections were
@@ -46,19 +51,14 @@ func connectStorm(ctx context.Context, job stormJob) ([]*client, stormReport) {
 		src = &net.TCPAddr{IP: net.ParseIP(job.Source)}
 	}
 	first := time.Now().UnixNano()
-	err := parallel(job.Count, job.Concurrency, func(i int) error {
-		c, err := dialMQTTFrom(ctx, src, job.Addr, fmt.Sprintf("%s-%d", job.Prefix, i), job.Version, setupTimeout, false)
+	err := parallel(ctx, job.Count, job.Concurrency, job.Rate, func(i int) error {
+		o := connectOptions{clientID: fmt.Sprintf("%s-%d", job.Prefix, i), username: job.Username, password: job.Password}
+		c, err := dialMQTTFrom(ctx, src, job.Addr, o, job.Version, setupTimeout)
 		if err != nil {
 			return err
 		}
 		conns[i] = c
-		t := time.Now().UnixNano()
-		for {
-			l := last.Load()
-			if t <= l || last.CompareAndSwap(l, t) {
-				break
-			}
-		}
+		storeMax(&last, time.Now().UnixNano())
 		return nil
 	})
 	rep := stormReport{FirstNs: first, LastNs: last.Load()}
@@ -177,6 +177,26 @@ func stormSource(i int) string {
 	return fmt.Sprintf("127.0.0.%d", 2+i)
 }
 
+// jobSource is stormSource(i) for a broker on a loopback address, and ""
+// (the kernel's choice) for any other: a remote broker cannot answer
+// 127.0.0.x.
+func jobSource(addr string, i int) string {
+	if loopbackTarget(addr) {
+		return stormSource(i)
+	}
+	return ""
+}
+
+// share returns job i's part of n items spread over jobs: n/jobs, one more
+// for the first n%jobs jobs.
+func share(n, jobs, i int) int {
+	c := n / jobs
+	if i < n%jobs {
+		c++
+	}
+	return c
+}
+
 // maxStormJobs is the number of source addresses stormSource can give.
 const maxStormJobs = 253
 
@@ -188,21 +208,14 @@ func stormJobs(n, perProcess int) int {
 
 // runStorm runs the connection storm and measures the idle memory.
 func runStorm(ctx context.Context, cfg Config, in *Instance, r Result) Result {
-	var rss0 int64
-	var cpu0 float64
-	if in.PID > 0 {
-		rss0, _, _ = procMem(in.PID)
-		cpu0, _ = procCPU(in.PID)
-	}
+	base := baseOf(in.PID)
 	n := cfg.StormConns
 	procs := stormJobs(n, cfg.ConnsPerProcess)
 	jobs := make([]stormJob, procs)
 	for i := range jobs {
-		jobs[i] = stormJob{Addr: in.Addr, Version: cfg.Version, Prefix: fmt.Sprintf("storm%d", i),
-			Source: stormSource(i), Count: n / procs, Concurrency: cfg.StormConcurrency}
-		if i < n%procs {
-			jobs[i].Count++
-		}
+		jobs[i] = stormJob{Addr: in.Addr, Version: cfg.Version, Prefix: fmt.Sprintf("%sstorm%d", cfg.ClientPrefix, i),
+			Source: jobSource(in.Addr, i), Count: share(n, procs, i), Concurrency: cfg.StormConcurrency,
+			Rate: float64(cfg.ConnectRate) / float64(procs), Username: cfg.Username, Password: cfg.Password}
 	}
 	var reps []stormReport
 	if procs == 1 {
@@ -235,17 +248,42 @@ func runStorm(ctx context.Context, cfg Config, in *Instance, r Result) Result {
 		r.ConnectRate = float64(r.Conns) / r.Seconds
 	}
 	if in.PID > 0 && r.Conns > 0 {
-		if cpu, err := procCPU(in.PID); err == nil && r.Seconds > 0 {
-			// CPU per storm second, read as the last CONNACK is reported
-			// (before the idle hold, which would dilute it).
-			r.CPU = (cpu - cpu0) / r.Seconds
-		}
-		rss := idleRSS(ctx, in.PID, cfg.IdleHold)
-		r.RSS = rss
+		grown := base.settle(ctx, &r, cfg.IdleHold)
 		_, r.PeakRSS, _ = procMem(in.PID)
-		r.BytesPerConn = float64(rss-rss0) / float64(r.Conns)
+		r.BytesPerConn = float64(grown) / float64(r.Conns)
 	}
 	return r
+}
+
+// brokerBase is a broker process's RSS and CPU time before a storm of
+// connections or sessions.
+type brokerBase struct {
+	pid int
+	rss int64
+	cpu float64
+}
+
+// baseOf reads process pid's RSS and CPU time; for pid 0 (a broker
+// in-process or of unknown pid) it reads nothing.
+func baseOf(pid int) brokerBase {
+	b := brokerBase{pid: pid}
+	if pid > 0 {
+		b.rss, _, _ = procMem(pid)
+		b.cpu, _ = procCPU(pid)
+	}
+	return b
+}
+
+// settle sets r.CPU to the broker's CPU per second of the r.Seconds the
+// storm took, read now, as the storm ends (the idle hold would dilute it),
+// then holds for hold, sets r.RSS to the settled idle RSS (idleRSS) and
+// returns its growth since the base. Call it only for a known pid.
+func (b brokerBase) settle(ctx context.Context, r *Result, hold time.Duration) (grown int64) {
+	if cpu, err := procCPU(b.pid); err == nil && r.Seconds > 0 {
+		r.CPU = (cpu - b.cpu) / r.Seconds
+	}
+	r.RSS = idleRSS(ctx, b.pid, hold)
+	return r.RSS - b.rss
 }
 
 // Idle RSS sampling: every broker's connections are held idle for the same

@@ -3,11 +3,14 @@ package bench
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -19,6 +22,8 @@ const (
 	workerArgsEnv = "SHARDMQ_BENCH_WORKER_ARGS"
 	// stormWorker connects a share of a connection storm.
 	stormWorker = "storm"
+	// sessionWorker runs a share of a phase of the sessions scenario.
+	sessionWorker = "sessions"
 	// relayWorker runs the Relay in its own process, so the ceiling is
 	// measured with the relay's CPU and memory apart from the generator's.
 	relayWorker = "relay"
@@ -31,6 +36,8 @@ func MaybeRunWorker() {
 	switch os.Getenv(workerEnv) {
 	case stormWorker:
 		runStormWorker()
+	case sessionWorker:
+		runSessionWorker()
 	case relayWorker:
 		runRelayWorker()
 	}
@@ -44,6 +51,67 @@ func workerCommand(ctx context.Context, exe, kind, args string) *exec.Cmd {
 	cmd.Env = append(os.Environ(), workerEnv+"="+kind, workerArgsEnv+"="+args)
 	cmd.Stderr = os.Stderr
 	return cmd
+}
+
+// runWorkers runs one worker process of the given kind per job, each
+// printing one JSON report line and exiting, and returns the reports in
+// job order. Closing stop closes the workers' standard input, which asks
+// them to finish early and still report; ctx ending kills them. A worker
+// that fails or prints no report fails the call.
+func runWorkers[J, R any](ctx context.Context, kind string, jobs []J, stop <-chan struct{}) ([]R, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	reps := make([]R, len(jobs))
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, job := range jobs {
+		b, err := json.Marshal(job)
+		if err != nil {
+			return nil, err
+		}
+		cmd := workerCommand(ctx, exe, kind, string(b))
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			return nil, err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			done := make(chan struct{})
+			defer close(done)
+			go func() {
+				select {
+				case <-stop:
+					stdin.Close()
+				case <-done:
+				}
+			}()
+			out, err := cmd.Output()
+			if err != nil {
+				errs[i] = fmt.Errorf("%w: %s worker %d: %v", ErrWorker, kind, i, err)
+				return
+			}
+			if err := json.Unmarshal(out, &reps[i]); err != nil {
+				errs[i] = fmt.Errorf("%w: %s worker %d: %v", ErrWorker, kind, i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return reps, errors.Join(errs...)
+}
+
+// stdinClosed returns a context that ends when this process's standard
+// input closes: how a worker learns that the harness wants it to stop
+// early.
+func stdinClosed() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	return ctx, cancel
 }
 
 // runRelayWorker is the body of a relay worker: it starts a Relay on the

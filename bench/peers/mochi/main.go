@@ -1,7 +1,8 @@
 // Command mochi runs github.com/mochi-mqtt/server/v2 as a peer broker for
-// shardmq-bench: one TCP listener, anonymous access, in-memory state, and
-// inflight and queue limits as generous as the other brokers get. It lives
-// in its own Go module so the product's go.mod never requires mochi.
+// shardmq-bench: one TCP listener, anonymous access, in-memory state,
+// offline sessions kept, and inflight and queue limits as generous as the
+// other brokers get. It lives in its own Go module so the product's go.mod
+// never requires mochi.
 package main
 
 import (
@@ -9,6 +10,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"syscall"
@@ -26,7 +28,10 @@ func main() {
 	caps.MaximumInflight = 65535
 	caps.ReceiveMaximum = 65535
 	caps.MaximumClientWritesPending = 64 * 1024
-	caps.MaximumSessionExpiryInterval = 0
+	// Persistent sessions of 3.1.1 clients live this long once offline;
+	// mochi's default (the longest), which the sessions scenario needs: 0
+	// would drop them at the next expiry sweep.
+	caps.MaximumSessionExpiryInterval = math.MaxUint32
 	server := mochi.New(&mochi.Options{
 		Capabilities:           caps,
 		SysTopicResendInterval: 3600,

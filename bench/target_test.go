@@ -1,0 +1,93 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTargetAddr(t *testing.T) {
+	tests := []struct {
+		name, url, want, wantErr string
+	}{
+		{"tcp", "tcp://127.0.0.1:1883", "127.0.0.1:1883", ""},
+		{"ipv6", "tcp://[::1]:1883", "[::1]:1883", ""},
+		{"ssl later", "ssl://127.0.0.1:8883", "", "not supported yet"},
+		{"wss later", "wss://127.0.0.1:8084", "", "not supported yet"},
+		{"http is no broker", "http://127.0.0.1:18083", "", "want tcp://HOST:PORT"},
+		{"no port", "tcp://127.0.0.1", "", "HOST:PORT"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := targetAddr(tc.url)
+			if got != tc.want || (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("targetAddr(%q) = %q, %v; want %q, %q", tc.url, got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+	for addr, want := range map[string]bool{"127.0.0.1:1883": true, "127.0.0.9:1": true, "[::1]:1883": false, "10.0.0.1:1883": false} {
+		if loopbackTarget(addr) != want {
+			t.Errorf("loopbackTarget(%q) = %v", addr, !want)
+		}
+	}
+}
+
+// TestTargetRun runs scenarios through Run against a broker the harness
+// did not start (a mosquitto this test starts on 127.0.0.1), with
+// credentials, prefixes and a connection rate, and checks the target's
+// column, its n/a cells and the reports.
+func TestTargetRun(t *testing.T) {
+	in := startTest(t, Mosquitto{Path: mosquittoOrSkip(t)})
+	url := "tcp://" + in.Addr
+	cfg := tinyConfig()
+	cfg.Brokers = nil
+	cfg.Target, cfg.TargetPID = url, in.PID
+	cfg.Username, cfg.Password, cfg.ClientPrefix, cfg.TopicPrefix = "fleet", "secret", "fleet-", "fleet"
+	cfg.ConnectRate, cfg.Sessions, cfg.SessionProcesses = 2000, 200, 2
+	cfg.Scenarios = []string{ScenarioP2P0, ScenarioStorm, ScenarioSessions, ScenarioAPI}
+	cfg.OutDir = t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		if r.Err != "" {
+			t.Errorf("%s on %s: %s", r.Scenario, r.Broker, r.Err)
+		}
+	}
+	md := rep.Markdown()
+	for _, want := range []string{
+		"Target: " + url,
+		"| scenario | metric | " + url + " | relay ceiling | " + url + " / ceiling | shardmq / best peer |",
+		"| api-under-load | GET /clients p99 ↓ | n/a (broker has no HTTP API) |",
+		"| session-create | sessions created/s at 200 ↑ |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	// The storm's connection rate cap holds: the 20th connection starts
+	// 19/2000 s after the first, so 20 connections cannot show more than
+	// 20/0.0095 ≈ 2105/s however fast the broker.
+	for _, r := range rep.Results {
+		if r.Scenario == ScenarioStorm && (r.ConnectRate <= 0 || r.ConnectRate > 2106) {
+			t.Errorf("storm at %.0f/s with --rate 2000", r.ConnectRate)
+		}
+	}
+	for _, name := range []string{"report.md", "report.json", "report.png"} {
+		if !fileNonEmpty(filepath.Join(cfg.OutDir, name)) {
+			t.Errorf("%s not written", name)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(cfg.OutDir, "logs", fileName(url))); err != nil {
+		t.Errorf("target's log directory: %v", err)
+	}
+	if fileName(url) != "tcp___127.0.0.1_"+url[strings.LastIndexByte(url, ':')+1:] {
+		t.Errorf("fileName(%q) = %q", url, fileName(url))
+	}
+}
