@@ -92,24 +92,8 @@ func (h *Histogram) Merge(o *Histogram) {
 // Count returns the number of recorded values.
 func (h *Histogram) Count() uint64 { return h.n }
 
-// Min returns the smallest recorded value, or 0 when empty.
-func (h *Histogram) Min() int64 {
-	if h.n == 0 {
-		return 0
-	}
-	return h.min
-}
-
 // Max returns the largest recorded value, or 0 when empty.
 func (h *Histogram) Max() int64 { return h.max }
-
-// Mean returns the mean of the recorded values, or 0 when empty.
-func (h *Histogram) Mean() float64 {
-	if h.n == 0 {
-		return 0
-	}
-	return h.sum / float64(h.n)
-}
 
 // Quantile returns the value below or at which a fraction q (0 to 1) of
 // the recorded values lie: the highest value of the bucket that holds the

@@ -41,3 +41,17 @@ func TestCountersLayout(t *testing.T) {
 		}
 	}
 }
+
+// statFields returns pointers to the Counters fields in column order.
+func statFields(s *Counters) [numStats]*int64 {
+	return [numStats]*int64{
+		&s.SubscriptionsCnt, &s.SubscriptionsMax, &s.InflightCnt, &s.InflightMax,
+		&s.MqueueLen, &s.MqueueMax, &s.MqueueDropped, &s.AwaitingRelCnt, &s.AwaitingRelMax,
+		&s.RecvOct, &s.RecvCnt, &s.RecvPkt, &s.RecvMsg, &s.RecvMsgQoS0, &s.RecvMsgQoS1,
+		&s.RecvMsgQoS2, &s.RecvMsgDropped, &s.RecvMsgDroppedAwaitPubrelTimeout,
+		&s.SendOct, &s.SendCnt, &s.SendPkt, &s.SendMsg, &s.SendMsgQoS0, &s.SendMsgQoS1,
+		&s.SendMsgQoS2, &s.SendMsgDropped, &s.SendMsgDroppedExpired,
+		&s.SendMsgDroppedQueueFull, &s.SendMsgDroppedTooLarge,
+		&s.MailboxLen, &s.HeapSize, &s.Reductions,
+	}
+}

@@ -121,12 +121,6 @@ func (p *Puback) Decode(h FixedHeader, body []byte, v Version) error {
 	return decodeAck(h, body, v, TypePuback, &pubackCodes, &p.PacketID, &p.ReasonCode, &p.Properties)
 }
 
-// Size returns the length of p encoded for v, fixed header included.
-func (p *Puback) Size(v Version) int {
-	rl, _ := ackLens(v, TypePuback, p.ReasonCode, &p.Properties)
-	return packetLen(rl)
-}
-
 // AppendPuback appends p encoded for protocol version v to dst and returns
 // the extended slice. Before 5.0 only the packet identifier is written.
 func AppendPuback(dst []byte, p *Puback, v Version) []byte {
@@ -137,12 +131,6 @@ func AppendPuback(dst []byte, p *Puback, v Version) []byte {
 // checks of Puback.Decode.
 func (p *Pubrec) Decode(h FixedHeader, body []byte, v Version) error {
 	return decodeAck(h, body, v, TypePubrec, &pubackCodes, &p.PacketID, &p.ReasonCode, &p.Properties)
-}
-
-// Size returns the length of p encoded for v, fixed header included.
-func (p *Pubrec) Size(v Version) int {
-	rl, _ := ackLens(v, TypePubrec, p.ReasonCode, &p.Properties)
-	return packetLen(rl)
 }
 
 // AppendPubrec appends p encoded for protocol version v to dst and returns
@@ -158,12 +146,6 @@ func (p *Pubrel) Decode(h FixedHeader, body []byte, v Version) error {
 	return decodeAck(h, body, v, TypePubrel, &pubrelCodes, &p.PacketID, &p.ReasonCode, &p.Properties)
 }
 
-// Size returns the length of p encoded for v, fixed header included.
-func (p *Pubrel) Size(v Version) int {
-	rl, _ := ackLens(v, TypePubrel, p.ReasonCode, &p.Properties)
-	return packetLen(rl)
-}
-
 // AppendPubrel appends p encoded for protocol version v to dst and returns
 // the extended slice. Before 5.0 only the packet identifier is written.
 func AppendPubrel(dst []byte, p *Pubrel, v Version) []byte {
@@ -174,12 +156,6 @@ func AppendPubrel(dst []byte, p *Pubrel, v Version) []byte {
 // checks of Puback.Decode.
 func (p *Pubcomp) Decode(h FixedHeader, body []byte, v Version) error {
 	return decodeAck(h, body, v, TypePubcomp, &pubrelCodes, &p.PacketID, &p.ReasonCode, &p.Properties)
-}
-
-// Size returns the length of p encoded for v, fixed header included.
-func (p *Pubcomp) Size(v Version) int {
-	rl, _ := ackLens(v, TypePubcomp, p.ReasonCode, &p.Properties)
-	return packetLen(rl)
 }
 
 // AppendPubcomp appends p encoded for protocol version v to dst and returns

@@ -27,12 +27,6 @@ func (p *Auth) Decode(h FixedHeader, body []byte, v Version) error {
 	return nil
 }
 
-// Size returns the length of p encoded for v, fixed header included.
-func (p *Auth) Size(v Version) int {
-	rl, _ := reasonPropsLens(V5, TypeAuth, p.ReasonCode, &p.Properties)
-	return packetLen(rl)
-}
-
 // AppendAuth appends p encoded for MQTT 5 to dst and returns the extended
 // slice; v is accepted for symmetry with the other encoders and ignored,
 // since AUTH exists only in 5.0.

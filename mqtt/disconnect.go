@@ -85,12 +85,6 @@ func appendReasonProps(dst []byte, v Version, t PacketType, rc ReasonCode, props
 	return dst
 }
 
-// Size returns the length of p encoded for v, fixed header included.
-func (p *Disconnect) Size(v Version) int {
-	rl, _ := reasonPropsLens(v, TypeDisconnect, p.ReasonCode, &p.Properties)
-	return packetLen(rl)
-}
-
 // AppendDisconnect appends p encoded for protocol version v to dst and
 // returns the extended slice. Before 5.0 DISCONNECT has no body; in 5.0 the
 // property length is omitted when there are no properties and the reason

@@ -11,11 +11,6 @@ func (p *Pingreq) Decode(h FixedHeader, body []byte, v Version) error {
 	return decodeEmpty(h, body, TypePingreq)
 }
 
-// Decode checks a PINGRESP frame: flags 0 and an empty body (ErrTrailing).
-func (p *Pingresp) Decode(h FixedHeader, body []byte, v Version) error {
-	return decodeEmpty(h, body, TypePingresp)
-}
-
 func decodeEmpty(h FixedHeader, body []byte, t PacketType) error {
 	if err := checkHeader(h, t); err != nil {
 		return err
@@ -24,17 +19,6 @@ func decodeEmpty(h FixedHeader, body []byte, t PacketType) error {
 		return ErrTrailing
 	}
 	return nil
-}
-
-// Size returns 2, the length of every PINGREQ.
-func (p *Pingreq) Size(v Version) int { return 2 }
-
-// Size returns 2, the length of every PINGRESP.
-func (p *Pingresp) Size(v Version) int { return 2 }
-
-// AppendPingreq appends a PINGREQ to dst and returns the extended slice.
-func AppendPingreq(dst []byte, p *Pingreq, v Version) []byte {
-	return append(dst, byte(TypePingreq)<<4, 0)
 }
 
 // AppendPingresp appends a PINGRESP to dst and returns the extended slice.

@@ -120,19 +120,6 @@ var allowedSet = func() (s [16]uint64) {
 	return s
 }()
 
-// PropertyAllowed reports whether a packet of type t may carry property id
-// [MQTT-2.2.2.2]. A property on a packet that may not carry it makes the
-// packet malformed (ErrPropertyNotAllowed).
-func PropertyAllowed(id PropertyID, t PacketType) bool {
-	return t != targetWill && t < 16 && int(id) < len(propTable) && propTable[id].on&(1<<t) != 0
-}
-
-// WillPropertyAllowed reports whether the will properties of a CONNECT may
-// carry property id [MQTT-3.1.3.2].
-func WillPropertyAllowed(id PropertyID) bool {
-	return int(id) < len(propTable) && propTable[id].on&(1<<targetWill) != 0
-}
-
 // PropertySet is a set of property identifiers, one bit per identifier.
 type PropertySet uint64
 

@@ -72,12 +72,6 @@ func codeListLens(v Version, t PacketType, props *Properties, n int) (rl, pl int
 	return 2 + VarintLen(pl) + pl + n, pl
 }
 
-// Size returns the length of p encoded for v, fixed header included.
-func (p *Suback) Size(v Version) int {
-	rl, _ := codeListLens(v, TypeSuback, &p.Properties, len(p.ReasonCodes))
-	return packetLen(rl)
-}
-
 // AppendSuback appends p encoded for protocol version v to dst and returns
 // the extended slice. Before 5.0 every failure code is written as 0x80
 // (SubackFailure) and no properties are written.

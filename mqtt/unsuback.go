@@ -12,22 +12,6 @@ type Unsuback struct {
 	ReasonCodes []ReasonCode
 }
 
-// Decode parses the body of an UNSUBACK frame for protocol version v. The
-// byte slices in p.Properties alias body; p.ReasonCodes is re-sliced and
-// appended to. Before 5.0 the body is the packet identifier alone
-// (ErrTrailing otherwise); in 5.0 it checks that there is at least one code
-// (ErrNoReasonCodes), each code (ErrReasonCode) and the properties.
-func (p *Unsuback) Decode(h FixedHeader, body []byte, v Version) error {
-	return decodeCodeList(h, body, v, TypeUnsuback, &unsubackCodes, nil,
-		&p.PacketID, &p.Properties, &p.ReasonCodes)
-}
-
-// Size returns the length of p encoded for v, fixed header included.
-func (p *Unsuback) Size(v Version) int {
-	rl, _ := codeListLens(v, TypeUnsuback, &p.Properties, len(p.ReasonCodes))
-	return packetLen(rl)
-}
-
 // AppendUnsuback appends p encoded for protocol version v to dst and returns
 // the extended slice. Before 5.0 only the packet identifier is written.
 func AppendUnsuback(dst []byte, p *Unsuback, v Version) []byte {

@@ -1,7 +1,5 @@
 package mqtt
 
-import "encoding/binary"
-
 // Unsubscribe is an UNSUBSCRIBE packet [MQTT-3.10].
 type Unsubscribe struct {
 	// PacketID is the packet identifier.
@@ -58,19 +56,4 @@ func (p *Unsubscribe) lens(v Version) (rl, pl int) {
 func (p *Unsubscribe) Size(v Version) int {
 	rl, _ := p.lens(v)
 	return packetLen(rl)
-}
-
-// AppendUnsubscribe appends p encoded for protocol version v to dst and
-// returns the extended slice.
-func AppendUnsubscribe(dst []byte, p *Unsubscribe, v Version) []byte {
-	rl, pl := p.lens(v)
-	dst = appendHeader(dst, TypeUnsubscribe, 0x02, rl)
-	dst = binary.BigEndian.AppendUint16(dst, p.PacketID)
-	if v == V5 {
-		dst = p.Properties.append(dst, int(TypeUnsubscribe), pl)
-	}
-	for _, f := range p.Filters {
-		dst = appendBytes(dst, f)
-	}
-	return dst
 }
