@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/netip"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -24,30 +25,17 @@ type clientsQuery struct {
 // names it (CLIENTS_API.md decisions 2-4).
 func parseClientsQuery(raw string) (clientsQuery, *apiError) {
 	var q clientsQuery
-	// username= (empty) selects clients without a user name.
-	vals, keys, e := parseQuery(raw, "username")
-	if e != nil {
-		return q, e
-	}
-	seen := make(paramSet, len(keys))
-	var paging pagingParams
 	f := &q.filter
-	for _, key := range keys {
-		name, seed := canonicalName(key)
-		if e := seen.add(key, name); e != nil {
-			return q, e
-		}
+	param := func(vals url.Values, key, name string, seed bool) (e *apiError) {
 		vs := vals[key]
 		switch name {
-		case "page", "limit":
-			e = parsePaging(vals, key, name, &paging)
 		case "clientid", "username":
 			if len(vs) > maxRepeated {
-				return q, paramError(key, "given %d times, at most %d allowed", len(vs), maxRepeated)
+				return paramError(key, "given %d times, at most %d allowed", len(vs), maxRepeated)
 			}
 			for _, v := range vs {
 				if _, e := parseStringParam(key, v); e != nil {
-					return q, e
+					return e
 				}
 			}
 			if name == "clientid" {
@@ -61,7 +49,7 @@ func parseClientsQuery(raw string) (clientsQuery, *apiError) {
 				v, e = parseStringParam(key, v)
 			}
 			if e != nil {
-				return q, e
+				return e
 			}
 			switch name {
 			case "zone":
@@ -72,34 +60,34 @@ func parseClientsQuery(raw string) (clientsQuery, *apiError) {
 				f.LikeUsername = v
 			case "cursor":
 				if len(v) > maxCursorLen {
-					return q, paramError(key, "longer than %d bytes", maxCursorLen)
+					return paramError(key, "longer than %d bytes", maxCursorLen)
 				}
 				f.Cursor = v
 			}
 		case "ip_address":
 			var v string
 			if v, e = single(vals, key); e != nil {
-				return q, e
+				return e
 			}
 			addr, err := netip.ParseAddr(v)
 			if err != nil || addr.Zone() != "" {
-				return q, paramError(key, "want an IPv4 or IPv6 address without port or zone")
+				return paramError(key, "want an IPv4 or IPv6 address without port or zone")
 			}
 			f.IPAddress = addr.String()
 		case "conn_state":
 			var v string
 			if v, e = single(vals, key); e != nil {
-				return q, e
+				return e
 			}
 			s := catalog.ConnState(v)
 			if !s.Valid() {
-				return q, paramError(key, "want connected, idle or disconnected")
+				return paramError(key, "want connected, idle or disconnected")
 			}
 			f.ConnState = s
 		case "clean_start":
 			var v string
 			if v, e = single(vals, key); e != nil {
-				return q, e
+				return e
 			}
 			switch v {
 			case "true":
@@ -107,34 +95,34 @@ func parseClientsQuery(raw string) (clientsQuery, *apiError) {
 			case "false":
 				f.CleanStart = new(false)
 			default:
-				return q, paramError(key, "want true or false")
+				return paramError(key, "want true or false")
 			}
 		case "proto_name":
 			var v string
 			if v, e = single(vals, key); e != nil {
-				return q, e
+				return e
 			}
 			switch v {
 			// MQIsdp is the protocol name MQTT 3.1 clients send and EMQX reports for them.
 			case "MQTT", "MQIsdp", "CoAP", "MQTT-SN":
 				f.ProtoName = v
 			default:
-				return q, paramError(key, "want MQTT, MQIsdp, CoAP or MQTT-SN")
+				return paramError(key, "want MQTT, MQIsdp, CoAP or MQTT-SN")
 			}
 		case "proto_ver":
 			var v string
 			if v, e = single(vals, key); e != nil {
-				return q, e
+				return e
 			}
 			f.ProtoVer, e = parseIntParam(key, v, 1, 255)
 		case "gte_created_at", "lte_created_at", "gte_connected_at", "lte_connected_at":
 			var v string
 			if v, e = single(vals, key); e != nil {
-				return q, e
+				return e
 			}
 			var ms int64
 			if ms, e = parseTimeParam(key, v, seed, strings.HasPrefix(name, "lte_")); e != nil {
-				return q, e
+				return e
 			}
 			r := &f.CreatedAt
 			if strings.HasSuffix(name, "connected_at") {
@@ -148,37 +136,40 @@ func parseClientsQuery(raw string) (clientsQuery, *apiError) {
 		case "fields":
 			var v string
 			if v, e = single(vals, key); e != nil {
-				return q, e
+				return e
 			}
 			q.fields, f.Fields, e = parseFields(key, v)
 		case "order_by":
 			var v string
 			if v, e = single(vals, key); e != nil {
-				return q, e
+				return e
 			}
 			_, inObject := clientFieldIndex[v]
 			if c, ok := catalog.ColumnByName(v); !ok || !c.Orderable || !inObject {
-				return q, paramError(key, "cannot order by %s; order_by takes clientid, username, connected_at, created_at or a counter (see docs/api.md)", quoteShort(v))
+				return paramError(key, "cannot order by %s; order_by takes clientid, username, connected_at, created_at or a counter (see docs/api.md)", quoteShort(v))
 			}
 			f.OrderBy = v
 		case "order":
 			var v string
 			if v, e = single(vals, key); e != nil {
-				return q, e
+				return e
 			}
 			switch v {
 			case "asc":
 			case "desc":
 				f.Desc = true
 			default:
-				return q, paramError(key, "want asc or desc")
+				return paramError(key, "want asc or desc")
 			}
 		default:
 			e = parseRangeParam(vals, key, f)
 		}
-		if e != nil {
-			return q, e
-		}
+		return e
+	}
+	// username= (empty) selects clients without a user name.
+	paging, _, e := walkParams(raw, param, "username")
+	if e != nil {
+		return q, e
 	}
 	f.Page, f.Limit = paging.page, paging.limit
 	q.page, q.limit = max(paging.page, 1), paging.limit

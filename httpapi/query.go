@@ -183,6 +183,35 @@ func (s paramSet) add(key, canonical string) *apiError {
 	return nil
 }
 
+// walkParams parses raw (emptyOK as parseQuery), rejects a parameter
+// given in both spellings, parses page and limit into the returned
+// pagingParams, and calls fn for every other parameter with its key as
+// given, its EMQX 5 name and whether the key is the seed's spelling. It
+// stops at the first error. seen maps each canonical name to the key given.
+func walkParams(raw string, fn func(vals url.Values, key, name string, seed bool) *apiError,
+	emptyOK ...string) (paging pagingParams, seen paramSet, e *apiError) {
+	vals, keys, e := parseQuery(raw, emptyOK...)
+	if e != nil {
+		return paging, nil, e
+	}
+	seen = make(paramSet, len(keys))
+	for _, key := range keys {
+		name, seed := canonicalName(key)
+		if e := seen.add(key, name); e != nil {
+			return paging, seen, e
+		}
+		if name == "page" || name == "limit" {
+			e = parsePaging(vals, key, name, &paging)
+		} else {
+			e = fn(vals, key, name, seed)
+		}
+		if e != nil {
+			return paging, seen, e
+		}
+	}
+	return paging, seen, nil
+}
+
 // parsePaging parses page and limit (either spelling) from vals.
 func parsePaging(vals url.Values, key, name string, p *pagingParams) *apiError {
 	v, e := single(vals, key)

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -64,67 +65,56 @@ type subscriptionsQuery struct {
 // match_topic.
 func parseSubscriptionsQuery(raw string) (subscriptionsQuery, *apiError) {
 	q := subscriptionsQuery{page: 1, limit: catalog.DefaultLimit}
-	vals, keys, e := parseQuery(raw)
-	if e != nil {
-		return q, e
-	}
-	seen := make(paramSet, len(keys))
-	var paging pagingParams
 	f := &q.filter
-	for _, key := range keys {
-		name, _ := canonicalName(key)
-		if e := seen.add(key, name); e != nil {
-			return q, e
-		}
-		if name == "page" || name == "limit" {
-			if e := parsePaging(vals, key, name, &paging); e != nil {
-				return q, e
-			}
-			continue
-		}
+	param := func(vals url.Values, key, name string, _ bool) *apiError {
 		v, e := single(vals, key)
 		if e != nil {
-			return q, e
+			return e
 		}
 		if _, e := parseStringParam(key, v); e != nil {
-			return q, e
+			return e
 		}
 		switch name {
 		case "cursor":
 			after, ok := decodeSubCursor(v)
 			if !ok {
-				return q, paramError(key, "not a cursor this endpoint issued")
+				return paramError(key, "not a cursor this endpoint issued")
 			}
 			q.after = &after
 		case "clientid":
 			f.ClientID = v
 		case "topic":
 			if err := validTopicFilter(v); err != nil {
-				return q, paramError(key, "%v", err)
+				return paramError(key, "%v", err)
 			}
 			if _, _, shared := splitShare(v); shared {
-				return q, paramError(key, "give the filter without $share/{group}/ and the group in share_group")
+				return paramError(key, "give the filter without $share/{group}/ and the group in share_group")
 			}
 			f.Topic = v
 		case "qos":
 			n, e := parseIntParam(key, v, 0, 2)
 			if e != nil {
-				return q, e
+				return e
 			}
 			f.QoS, f.HasQoS = byte(n), true
 		case "share_group":
 			if strings.ContainsAny(v, "+#/") {
-				return q, paramError(key, "share group %s must not contain '+', '#' or '/'", quoteShort(v))
+				return paramError(key, "share group %s must not contain '+', '#' or '/'", quoteShort(v))
 			}
 			f.ShareGroup = v
 		case "match_topic":
 			if err := validTopicName(v); err != nil {
-				return q, paramError(key, "%v", err)
+				return paramError(key, "%v", err)
 			}
 			f.MatchTopic = v
 		default:
-			return q, unknownParam(key, "see /api-docs or docs/api.md for the parameters of GET /subscriptions")
+			return unknownParam(key, "see /api-docs or docs/api.md for the parameters of GET /subscriptions")
 		}
+		return nil
+	}
+	paging, seen, e := walkParams(raw, param)
+	if e != nil {
+		return q, e
 	}
 	if q.after != nil && paging.page > 1 {
 		return q, paramError(seen["cursor"], "cannot be combined with a page number above 1")
