@@ -12,10 +12,10 @@ type Durability string
 const (
 	// DurabilityMemory keeps nothing across a restart (the Memory store).
 	DurabilityMemory Durability = "memory"
-	// DurabilityBatch writes every Commit to the operating system at once
-	// and syncs it to disk every FlushInterval: a process crash loses
-	// nothing that Commit returned, a machine crash at most the last
-	// FlushInterval.
+	// DurabilityBatch syncs what was committed every FlushInterval: a
+	// crash of the process or of the machine loses at most the Commits
+	// of the last FlushInterval (pebble keeps the log's last partial
+	// block in memory until it syncs).
 	DurabilityBatch Durability = "batch"
 	// DurabilitySync syncs every Commit before it returns (one fsync per
 	// loop turn, shared by the shards that commit at the same time).

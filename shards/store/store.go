@@ -184,8 +184,10 @@ type Store interface {
 	// Commit does not keep b or anything it points to after it returns.
 	//
 	// With DurabilitySync, a nil error means the Batch is on disk. With
-	// DurabilityBatch it is in the operating system's hands (it survives
-	// the process being killed) and on disk within the flush interval.
+	// DurabilityBatch it is on disk within the flush interval: a crash of
+	// the process or the machine loses at most the Commits of the last
+	// FlushInterval, always a tail (never a Batch without the ones
+	// committed before it by the same shard).
 	// An error wrapping ErrDiskFull means nothing of b was written: the
 	// disk is (nearly) full; later Commits succeed once space returns.
 	Commit(b *Batch) error

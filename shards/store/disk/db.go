@@ -46,6 +46,7 @@ type DB struct {
 	// dirty is set by a Commit in batch durability and cleared by the
 	// flusher before it syncs.
 	dirty   atomic.Bool
+	flushes atomic.Uint64 // the flusher's completed syncs
 	commits atomic.Uint64
 	bytes   atomic.Uint64
 	refused atomic.Uint64
@@ -59,6 +60,8 @@ type Stats struct {
 	// Syncs are the fsyncs of the store's files (write-ahead log, tables,
 	// manifest, directory).
 	Syncs uint64
+	// Flushes are the syncs of DurabilityBatch's flusher.
+	Flushes uint64
 	// DiskFull are the Commits refused with store.ErrDiskFull.
 	DiskFull uint64
 }
@@ -316,6 +319,8 @@ func (db *DB) flusher() {
 		if db.dirty.Swap(false) {
 			if err := db.pdb.LogData(nil, pebble.Sync); err != nil {
 				db.logf("store: %s: syncing the log: %v", db.cfg.Dir, err)
+			} else {
+				db.flushes.Add(1)
 			}
 		}
 		db.space.tick()
@@ -350,6 +355,7 @@ func (db *DB) Stats() Stats {
 		Commits:  db.commits.Load(),
 		Bytes:    db.bytes.Load(),
 		Syncs:    db.fs.syncs.Load(),
+		Flushes:  db.flushes.Load(),
 		DiskFull: db.refused.Load(),
 	}
 }
