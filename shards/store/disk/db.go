@@ -83,7 +83,8 @@ func Open(cfg store.Config) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	if err := checkDir(dir); err != nil {
+	existed, err := checkDir(dir)
+	if err != nil {
 		return nil, err
 	}
 	db := &DB{cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
@@ -104,7 +105,7 @@ func Open(cfg store.Config) (*DB, error) {
 		return nil, openError(dir, err)
 	}
 	db.pdb = pdb
-	if err := db.checkFormat(); err != nil {
+	if err := db.checkFormat(existed); err != nil {
 		pdb.Close()
 		return nil, err
 	}
@@ -117,31 +118,32 @@ func Open(cfg store.Config) (*DB, error) {
 	return db, nil
 }
 
-// checkDir refuses a directory that holds files but no pebble CURRENT
-// file: a store whose CURRENT was lost, or the wrong directory. pebble
-// would start an empty store beside them.
-func checkDir(dir string) error {
+// checkDir reports whether dir holds a store (pebble's CURRENT file). It
+// refuses a directory that holds other files but no CURRENT: a store
+// whose CURRENT was lost, or the wrong directory; pebble would start an
+// empty store beside them.
+func checkDir(dir string) (existed bool, err error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("store: open %s: %w", dir, err)
+		return false, fmt.Errorf("store: open %s: %w", dir, err)
 	}
 	var other []string
 	for _, e := range ents {
 		switch e.Name() {
 		case "CURRENT":
-			return nil
+			return true, nil
 		case "lost+found": // the root of a filesystem
 		default:
 			other = append(other, e.Name())
 		}
 	}
 	if len(other) == 0 {
-		return nil
+		return false, nil
 	}
 	if len(other) > 3 {
 		other = append(other[:3], "...")
 	}
-	return fmt.Errorf("%w: %s: missing: the directory holds %v but no store", store.ErrCorrupt,
+	return false, fmt.Errorf("%w: %s: missing: the directory holds %v but no store", store.ErrCorrupt,
 		filepath.Join(dir, "CURRENT"), other)
 }
 
@@ -161,8 +163,9 @@ func openError(dir string, err error) error {
 }
 
 // checkFormat writes the format version into a new store and checks it
-// in an existing one.
-func (db *DB) checkFormat() error {
+// in an existing one: one that existed before Open must have it, even if
+// pebble finds it empty.
+func (db *DB) checkFormat(existed bool) error {
 	v, closer, err := db.pdb.Get(formatKey)
 	if errors.Is(err, pebble.ErrNotFound) {
 		it, err := db.pdb.NewIter(nil)
@@ -173,8 +176,8 @@ func (db *DB) checkFormat() error {
 		if err := errors.Join(it.Error(), it.Close()); err != nil {
 			return fmt.Errorf("%w: %s: %v", store.ErrCorrupt, db.cfg.Dir, err)
 		}
-		if !empty {
-			return fmt.Errorf("%w: %s: holds data but no format version: not a shardmq store", store.ErrCorrupt, db.cfg.Dir)
+		if !empty || existed {
+			return fmt.Errorf("%w: %s: holds a store but no format version: not a shardmq store, or damaged", store.ErrCorrupt, db.cfg.Dir)
 		}
 		val := binary.AppendUvarint([]byte(formatMagic), FormatVersion)
 		if err := db.pdb.Set(formatKey, val, pebble.Sync); err != nil {
