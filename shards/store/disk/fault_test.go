@@ -114,9 +114,14 @@ func TestOpenRefuses(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("hi"), 0o644)
 		mustRefuse(t, dir, store.ErrCorrupt, filepath.Join(dir, "CURRENT"))
 	})
-	t.Run("fault=current-lost", func(t *testing.T) {
+	t.Run("fault=manifest-pointer-lost", func(t *testing.T) {
+		// pebble finds its manifest through CURRENT or, in the newer
+		// formats, a marker file: without them it would start empty.
 		dir := withData(t)
 		os.Remove(filepath.Join(dir, "CURRENT"))
+		for _, m := range files(t, dir, "marker.manifest.*") {
+			os.Remove(m)
+		}
 		mustRefuse(t, dir, store.ErrCorrupt, filepath.Join(dir, "CURRENT"))
 	})
 	t.Run("fault=manifest-corrupt", func(t *testing.T) {
