@@ -81,8 +81,9 @@ func childHold() {
 const crashWorkers = 3
 
 // childCommit commits until it is killed. Worker w's k-th Batch queues
-// message k for client "w<w>", marks it sent, and acknowledges message
-// k-3, so that the client's queue is always its last three messages. After
+// message k for clients "w<w>" and "w<w>x" (one Message: a shared body),
+// marks it sent to the first, and acknowledges message k-3 for both, so
+// that each client's queue is always its last three messages. After
 // each Commit returns it prints "c w k". With DurabilityBatch, a watcher
 // prints "d w k" once every Commit of w up to k is synced: it notes the
 // last Commits returned, then waits for two flushes to complete (the
@@ -106,15 +107,15 @@ func childCommit() {
 	for w := range crashWorkers {
 		go func() {
 			id := fmt.Sprintf("w%d", w)
-			s := session(id, "t/#")
 			payload := make([]byte, 64+w*100)
 			for k := next[w] + 1; ; k++ {
-				ops := []store.Op{queued(id, k, msg("t/"+id, string(payload))), sent(id, k, uint16(k%65535+1))}
+				m := msg("t/"+id, string(payload))
+				ops := []store.Op{queued(id, k, m), queued(id+"x", k, m), sent(id, k, uint16(k%65535+1))}
 				if k == 1 {
-					ops = append([]store.Op{saved(s)}, ops...)
+					ops = append([]store.Op{saved(session(id, "t/#")), saved(session(id+"x", "t/#"))}, ops...)
 				}
 				if k > 3 {
-					ops = append(ops, acked(id, k-3))
+					ops = append(ops, acked(id, k-3), acked(id+"x", k-3))
 				}
 				if err := db.Commit(&store.Batch{Shard: w, Ops: ops}); err != nil {
 					fmt.Fprintln(os.Stderr, "child commit:", err)

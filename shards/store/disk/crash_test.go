@@ -86,12 +86,16 @@ func crashRound(t *testing.T, dir string, mode store.Durability, round int, floo
 
 	db := open(t, dir)
 	st := load(t, db, time.Now())
+	// Each message of the queues is one body shared by w<w> and w<w>x;
+	// Load deleted the bodies a crash left without deliveries.
+	bodies := bodyCount(t, db)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if st.stats.Orphans != 0 {
 		t.Errorf("round %d: %d orphans", round, st.stats.Orphans)
 	}
+	queued := 0
 	for w := range crashWorkers {
 		id := "w" + strconv.Itoa(w)
 		ss := st.sessions[id]
@@ -123,9 +127,17 @@ func crashRound(t *testing.T, dir string, mode store.Durability, round int, floo
 			}
 		}
 		floor[w] = top
+		queued += len(ss.Queue)
+		x := st.sessions[id+"x"]
+		if len(x.Queue) != len(ss.Queue) || len(x.Queue) > 0 && (x.Queue[0].Seq != ss.Queue[0].Seq || x.Queue[0].Message != ss.Queue[0].Message) {
+			t.Errorf("round %d: %sx: queue %+v does not share %s's", round, id, x.Queue, id)
+		}
 		if top > 0 && (ss.Session == nil || len(ss.Queue) != int(top-want+1)) {
 			t.Errorf("round %d: %s: session %v with %d messages, want %d", round, id, ss.Session != nil, len(ss.Queue), top-want+1)
 		}
+	}
+	if bodies != queued {
+		t.Errorf("round %d: %d bodies for %d shared messages", round, bodies, queued)
 	}
 	return lost
 }

@@ -52,6 +52,8 @@ type DB struct {
 	stop      chan struct{}
 	done      chan struct{}
 
+	refs bodyRefs
+
 	// dirty is set by a Commit in batch durability and cleared by the
 	// flusher before it syncs.
 	dirty   atomic.Bool
@@ -119,6 +121,10 @@ func Open(cfg store.Config) (*DB, error) {
 	}
 	db.pdb = pdb
 	if err := db.checkFormat(existed); err != nil {
+		pdb.Close()
+		return nil, err
+	}
+	if err := db.lastBody(); err != nil {
 		pdb.Close()
 		return nil, err
 	}
@@ -217,6 +223,26 @@ func (db *DB) checkFormat(existed bool) error {
 	return nil
 }
 
+// lastBody sets the next body id above those in the store.
+func (db *DB) lastBody() error {
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{tagBody}, UpperBound: []byte{tagBody + 1}})
+	if err != nil {
+		return fmt.Errorf("store: open %s: %w", db.cfg.Dir, err)
+	}
+	if it.Last() {
+		k := it.Key()
+		if len(k) != 9 {
+			it.Close()
+			return fmt.Errorf("%w: %s: record %q: malformed key", store.ErrCorrupt, db.cfg.Dir, k)
+		}
+		db.refs.next.Store(binary.BigEndian.Uint64(k[1:]))
+	}
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return fmt.Errorf("%w: %s: %v", store.ErrCorrupt, db.cfg.Dir, err)
+	}
+	return nil
+}
+
 // Durable reports true.
 func (db *DB) Durable() bool { return true }
 
@@ -239,8 +265,11 @@ func (db *DB) Commit(b *store.Batch) error {
 	defer pb.Close()
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
+	sc.bb.reset()
+	sc.shared = sc.bb.count(b)
+	sc.track = sc.shared || db.refs.live.Load() > 0
 	for i := range b.Ops {
-		if err := sc.apply(pb, &b.Ops[i]); err != nil {
+		if err := sc.apply(&db.refs, pb, &b.Ops[i]); err != nil {
 			return fmt.Errorf("op %d of shard %d: %w", i, b.Shard, err)
 		}
 	}
@@ -252,6 +281,10 @@ func (db *DB) Commit(b *store.Batch) error {
 		return fmt.Errorf("store: commit in %s: %w", db.cfg.Dir, err)
 	}
 	db.space.spent(n)
+	if sc.track {
+		sc.dead = sc.bb.apply(&db.refs, sc.dead[:0])
+		sc.key = db.deleteBodies(sc.dead, sc.key)
+	}
 	if db.wopts != pebble.Sync {
 		db.dirty.Store(true)
 	}
@@ -260,15 +293,20 @@ func (db *DB) Commit(b *store.Batch) error {
 	return nil
 }
 
-// scratch holds the buffers one Commit encodes keys and values in.
+// scratch holds the buffers one Commit encodes keys and values in, and
+// its shared-body bookkeeping.
 type scratch struct {
 	key, end, val []byte
+	bb            bodyBatch
+	shared        bool // a Message is queued twice: bodies are written
+	track         bool // bodies are written or referenced: bb is kept
+	dead          []uint64
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{} }}
 
 // apply adds op to pb.
-func (sc *scratch) apply(pb *pebble.Batch, op *store.Op) error {
+func (sc *scratch) apply(refs *bodyRefs, pb *pebble.Batch, op *store.Op) error {
 	id := op.ClientID
 	switch op.Kind {
 	case store.SessionSaved:
@@ -282,6 +320,9 @@ func (sc *scratch) apply(pb *pebble.Batch, op *store.Op) error {
 		sc.val = appendSession(sc.val[:0], op.Session)
 		return pb.Set(sc.key, sc.val, nil)
 	case store.SessionDiscarded:
+		if sc.track {
+			sc.bb.discard(refs, id)
+		}
 		sc.key = appendClient(sc.key[:0], id)
 		sc.end = append(append(sc.end[:0], sc.key...), subEnd)
 		return pb.DeleteRange(sc.key, sc.end, nil)
@@ -289,14 +330,31 @@ func (sc *scratch) apply(pb *pebble.Batch, op *store.Op) error {
 		if op.Message == nil {
 			return fmt.Errorf("%w: %s without Message", store.ErrInvalidOp, op.Kind)
 		}
+		var bodyID uint64
+		if sc.shared {
+			bd, key, val, err := sc.bb.bodyFor(refs, pb, op, sc.key, sc.val)
+			if sc.key, sc.val = key, val; err != nil {
+				return err
+			}
+			if bd != nil {
+				bodyID = bd.id
+				sc.bb.add(refs, id, op.Seq, bd)
+			}
+		}
+		if bodyID == 0 && sc.track {
+			sc.bb.remove(refs, id, op.Seq) // it replaces a delivery naming a body
+		}
 		sc.key = appendMessageKey(sc.key[:0], id, op.Seq, seqBody)
-		sc.val = appendDelivery(sc.val[:0], op)
+		sc.val = appendDelivery(sc.val[:0], op, bodyID)
 		return pb.Set(sc.key, sc.val, nil)
 	case store.Sent, store.Released:
 		sc.key = appendMessageKey(sc.key[:0], id, op.Seq, seqFlight)
 		sc.val = appendFlight(sc.val[:0], op.PacketID, op.Kind == store.Released)
 		return pb.Set(sc.key, sc.val, nil)
 	case store.Acked:
+		if sc.track {
+			sc.bb.remove(refs, id, op.Seq)
+		}
 		sc.key = appendMessageKey(sc.key[:0], id, op.Seq, seqBody)
 		if err := pb.Delete(sc.key, nil); err != nil {
 			return err

@@ -16,7 +16,8 @@ func FuzzRecords(f *testing.F) {
 	f.Add(appendSession(nil, session("c", "a/b")))
 	op := queued("c", 1, full().Will)
 	op.SubIDs = []uint32{1, 300}
-	f.Add(appendDelivery(nil, &op))
+	f.Add(appendDelivery(nil, &op, 0))
+	f.Add(appendDelivery(nil, &op, 1<<40))
 	f.Add(appendMessage(nil, full().Will))
 	f.Add(appendFlight(nil, 7, true))
 	f.Add(appendMessageKey(nil, "c", 9, seqFlight))
@@ -36,10 +37,11 @@ func FuzzRecords(f *testing.F) {
 			}
 		}
 		var d, d2 store.Delivery
-		if err := decodeDelivery(b, &d); err == nil {
+		if body, err := decodeDelivery(b, &d); err == nil {
 			op := store.Op{Message: d.Message, QoS: d.QoS, Retain: d.Retain, SubIDs: d.SubIDs}
-			if err := decodeDelivery(appendDelivery(nil, &op), &d2); err != nil || !reflect.DeepEqual(d, d2) {
-				t.Errorf("delivery %x: %+v re-decodes as %+v (%v)", b, d, d2, err)
+			body2, err := decodeDelivery(appendDelivery(nil, &op, body), &d2)
+			if err != nil || body2 != body || !reflect.DeepEqual(d, d2) {
+				t.Errorf("delivery %x: %+v (body %d) re-decodes as %+v (body %d, %v)", b, d, body, d2, body2, err)
 			}
 		}
 		if pid, rel, err := decodeFlight(b); err == nil {

@@ -10,6 +10,7 @@ import "encoding/binary"
 //	'c' uvarint(len(id)) id 0x02 seq8 0x01    in-flight mark of that message
 //	'c' uvarint(len(id)) id 0x03 pid2         inbound QoS 2 id awaiting PUBREL
 //	'r' topic                                 retained message
+//	'b' id8                                   message body shared by deliveries
 //
 // seq8 and pid2 are big-endian, so a forward scan of one client's keys
 // yields its session, then each message in Seq order directly followed by
@@ -23,6 +24,7 @@ const (
 	tagMeta     = 0x00
 	tagClient   = 'c'
 	tagRetained = 'r'
+	tagBody     = 'b'
 
 	subSession  = 0x01
 	subMessage  = 0x02
@@ -56,6 +58,10 @@ func appendMessageKey(dst []byte, id string, seq uint64, part byte) []byte {
 func appendAwaitRelKey(dst []byte, id string, pid uint16) []byte {
 	dst = append(appendClient(dst, id), subAwaitRel)
 	return binary.BigEndian.AppendUint16(dst, pid)
+}
+
+func appendBodyKey(dst []byte, id uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(dst, tagBody), id)
 }
 
 func appendRetainedKey(dst []byte, topic string) []byte {

@@ -2,6 +2,7 @@ package disk
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -35,11 +36,19 @@ func (db *DB) Load(now time.Time, l store.Loader) (store.LoadStats, error) {
 	if db.closed {
 		return store.LoadStats{}, store.ErrClosed
 	}
+	db.refs.clients.Clear()
+	db.refs.live.Store(0)
 	ld := loader{db: db, l: l, now: now.UnixNano(), del: db.pdb.NewBatch()}
 	defer func() { ld.del.Close() }()
 	err := ld.retained()
 	if err == nil {
+		err = ld.loadBodies()
+	}
+	if err == nil {
 		err = ld.clients()
+	}
+	if err == nil {
+		err = ld.dropBodies()
 	}
 	if err == nil {
 		err = ld.flushDeletes()
@@ -66,6 +75,18 @@ type loader struct {
 	// (the next key, if any) is seen: only an unsent message expires.
 	pending    bool
 	pendingKey []byte
+	// bodyOf holds, for each message of ss.Queue, the body it names (nil
+	// when inline).
+	bodyOf []*loadedBody
+
+	// bodies are the shared message bodies by id.
+	bodies map[uint64]*loadedBody
+}
+
+// loadedBody is a body record as Load found it.
+type loadedBody struct {
+	msg *store.Message
+	bd  *body // its references count the surviving deliveries naming it
 }
 
 func (ld *loader) corrupt(key []byte, err error) error {
@@ -156,6 +177,42 @@ func (ld *loader) retained() error {
 	return ld.iterError(it)
 }
 
+// loadBodies reads every shared message body: deliveries name them.
+func (ld *loader) loadBodies() error {
+	ld.bodies = map[uint64]*loadedBody{}
+	it, err := ld.db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{tagBody}, UpperBound: []byte{tagBody + 1}})
+	if err != nil {
+		return fmt.Errorf("store: load %s: %w", ld.db.cfg.Dir, err)
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		m, err := decodeMessage(it.Value())
+		if err == nil && len(k) != 9 {
+			err = errors.New("malformed key")
+		}
+		if err != nil {
+			it.Close()
+			return ld.corrupt(k, err)
+		}
+		id := binary.BigEndian.Uint64(k[1:])
+		ld.bodies[id] = &loadedBody{msg: m, bd: &body{id: id}}
+	}
+	return ld.iterError(it)
+}
+
+// dropBodies deletes the bodies no surviving delivery names.
+func (ld *loader) dropBodies() error {
+	for id, lb := range ld.bodies {
+		if lb.bd.refs.Load() == 0 {
+			if err := ld.delete(appendBodyKey(nil, id)); err != nil {
+				return err
+			}
+		}
+	}
+	ld.bodies = nil
+	return nil
+}
+
 func (ld *loader) clients() error {
 	it, err := ld.db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{tagClient}, UpperBound: []byte{tagClient + 1}})
 	if err != nil {
@@ -224,9 +281,21 @@ func (ld *loader) clientKey(key, val []byte) error {
 			}
 			ld.ss.Queue = append(ld.ss.Queue, store.Delivery{Seq: ck.seq})
 			d := &ld.ss.Queue[len(ld.ss.Queue)-1]
-			if err := decodeDelivery(val, d); err != nil {
+			id, err := decodeDelivery(val, d)
+			if err != nil {
 				return ld.corrupt(key, err)
 			}
+			var lb *loadedBody
+			if id != 0 {
+				if lb = ld.bodies[id]; lb == nil {
+					// Its body is gone: nothing to deliver.
+					ld.ss.Queue = ld.ss.Queue[:len(ld.ss.Queue)-1]
+					ld.st.Orphans++
+					return ld.delete(key)
+				}
+				d.Message = lb.msg
+			}
+			ld.bodyOf = append(ld.bodyOf, lb)
 			ld.pending = true
 			ld.pendingKey = append(ld.pendingKey[:0], key...)
 			return nil
@@ -264,10 +333,29 @@ func (ld *loader) settle() error {
 	d := &q[len(q)-1]
 	if d.PacketID == 0 && ld.isExpired(d.Message.ExpireAt) {
 		ld.ss.Queue = q[:len(q)-1]
+		ld.bodyOf = ld.bodyOf[:len(ld.bodyOf)-1]
 		ld.st.ExpiredMessages++
 		return ld.delete(ld.pendingKey)
 	}
 	return nil
+}
+
+// countBodies counts the references of the session's deliveries to
+// shared bodies, for Commit to delete a body when its last one goes.
+func (ld *loader) countBodies() {
+	var cb *clientBodies
+	for i, lb := range ld.bodyOf {
+		if lb == nil {
+			continue
+		}
+		if cb == nil {
+			cb = &clientBodies{seqs: map[uint64]*body{}}
+			ld.db.refs.clients.Store(ld.ss.Session.ClientID, cb)
+		}
+		cb.seqs[ld.ss.Queue[i].Seq] = lb.bd
+		lb.bd.refs.Add(1)
+		ld.db.refs.live.Add(1)
+	}
 }
 
 // endClient hands the client read so far to the Loader.
@@ -284,11 +372,14 @@ func (ld *loader) endClient() error {
 			}
 		}
 		ld.st.AwaitRel += len(ss.AwaitRel)
+		ld.countBodies()
 		if ld.l.Session != nil {
 			err = ld.l.Session(ss)
 		}
 	}
 	clear(ld.ss.Queue)
+	clear(ld.bodyOf)
+	ld.bodyOf = ld.bodyOf[:0]
 	ld.ss = store.SessionState{Queue: ld.ss.Queue[:0], AwaitRel: ld.ss.AwaitRel[:0]}
 	ld.have, ld.drop = false, keep
 	return err

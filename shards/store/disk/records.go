@@ -15,8 +15,9 @@ import (
 //	          nsubs {filter opts(qos:2 nl:1 rap:1 rh:2) id}
 //	          [willDelay message]
 //	message:  topic payload flags(qos:2 retain:1) properties expireAt from
-//	delivery: flags(qos:2 retain:1) nids {id} message
+//	delivery: flags(qos:2 retain:1 ref:1) nids {id} (message | body id)
 //	flight:   pid(2, big-endian) flags(bit0 released)
+//	body:     message (shared by the deliveries that name its id)
 //
 // A record is decoded with bounds checks only: a corrupt record is an
 // error, never a panic (FuzzRecords).
@@ -78,15 +79,23 @@ func appendMessage(dst []byte, m *store.Message) []byte {
 	return appendString(dst, m.From)
 }
 
-func appendDelivery(dst []byte, op *store.Op) []byte {
+// appendDelivery appends the delivery record of op: with the message in
+// it when body is 0, else naming the body record that holds it.
+func appendDelivery(dst []byte, op *store.Op, body uint64) []byte {
 	flags := op.QoS & 3
 	if op.Retain {
 		flags |= 1 << 2
+	}
+	if body != 0 {
+		flags |= 1 << 3
 	}
 	dst = append(dst, flags)
 	dst = binary.AppendUvarint(dst, uint64(len(op.SubIDs)))
 	for _, id := range op.SubIDs {
 		dst = binary.AppendUvarint(dst, uint64(id))
+	}
+	if body != 0 {
+		return binary.AppendUvarint(dst, body)
 	}
 	return appendMessage(dst, op.Message)
 }
@@ -251,11 +260,12 @@ func decodeMessage(b []byte) (*store.Message, error) {
 }
 
 // decodeDelivery decodes a delivery record into d (Seq and the in-flight
-// state are not part of it).
-func decodeDelivery(b []byte, d *store.Delivery) error {
+// state are not part of it). A delivery whose message is in a body record
+// returns the body's id (never 0) and leaves d.Message nil.
+func decodeDelivery(b []byte, d *store.Delivery) (body uint64, err error) {
 	r := reader{b: b}
 	flags := r.byte()
-	if flags&^7 != 0 {
+	if flags&^15 != 0 {
 		r.fail()
 	}
 	d.QoS = flags & 3
@@ -271,8 +281,15 @@ func decodeDelivery(b []byte, d *store.Delivery) error {
 			d.SubIDs[i] = r.uint32()
 		}
 	}
-	d.Message = r.message()
-	return r.done()
+	d.Message = nil
+	if flags&(1<<3) != 0 {
+		if body = r.uvarint(); body == 0 {
+			r.fail()
+		}
+	} else {
+		d.Message = r.message()
+	}
+	return body, r.done()
 }
 
 func decodeFlight(b []byte) (pid uint16, released bool, err error) {

@@ -146,7 +146,7 @@ func loadBolt(b *testing.B, dir string, kept *[]any) (st store.LoadStats) {
 					st.Sessions++
 				case subMessage:
 					var d store.Delivery
-					if err := decodeDelivery(v, &d); err != nil {
+					if _, err := decodeDelivery(v, &d); err != nil {
 						return err
 					}
 					*kept = append(*kept, d.Message)
@@ -206,7 +206,7 @@ func buildStore(b *testing.B, engine, dir string, sessions, retained int) {
 					case store.SessionSaved:
 						err = bk.Put(appendSessionKey(nil, op.ClientID), appendSession(nil, op.Session))
 					case store.Queued:
-						err = bk.Put(appendMessageKey(nil, op.ClientID, op.Seq, seqBody), appendDelivery(nil, op))
+						err = bk.Put(appendMessageKey(nil, op.ClientID, op.Seq, seqBody), appendDelivery(nil, op, 0))
 					case store.RetainedSet:
 						err = bk.Put(appendRetainedKey(nil, op.Message.Topic), appendMessage(nil, op.Message))
 					}
