@@ -8,7 +8,9 @@ type Loader struct {
 	// Session receives each surviving persistent session with its
 	// messages. The SessionState and its slices are valid only during the
 	// call; the Session and Messages they point to are the callee's to
-	// keep. A non-nil error stops Load, which returns it.
+	// keep. A Message may be shared by deliveries of several sessions (it
+	// was queued for all of them at once): treat it as read-only. A
+	// non-nil error stops Load, which returns it.
 	Session func(*SessionState) error
 	// Retained receives each surviving retained message, the callee's to
 	// keep. A non-nil error stops Load, which returns it.

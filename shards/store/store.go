@@ -33,7 +33,9 @@ const (
 	// Queued: Op.Message (number Op.Seq) was queued for Op.ClientID, as
 	// a delivery of QoS Op.QoS with retain flag Op.Retain and the
 	// subscription identifiers Op.SubIDs. Seq grows with every message
-	// queued for the client; the queue keeps Seq order.
+	// queued for the client; the queue keeps Seq order. When one message
+	// goes to several clients of a shard in one turn, give their Queued
+	// Ops the same *Message: a durable store writes it once.
 	Queued
 	// Sent: message Op.Seq of Op.ClientID went out as packet Op.PacketID
 	// and waits in the in-flight window for its acknowledgement; sending
@@ -194,7 +196,8 @@ type Store interface {
 	// Load streams what the store holds to l and returns what it found.
 	// Sessions and messages whose expiry is at or before now are dropped
 	// from the store, counted, and not handed over. Load is called once,
-	// before any Commit, from one goroutine.
+	// before any Commit, from one goroutine: a durable store rebuilds
+	// there what its Commits need (which deliveries share a message).
 	Load(now time.Time, l Loader) (LoadStats, error)
 	// Close writes what is pending and releases the store. It is safe to
 	// call twice; a Commit after Close returns ErrClosed.
