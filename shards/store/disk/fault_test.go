@@ -82,31 +82,17 @@ func TestOpenLocked(t *testing.T) {
 func TestOpenRefuses(t *testing.T) {
 	t.Run("fault=version", func(t *testing.T) {
 		dir := withData(t)
-		pdb, err := pebble.Open(dir, &pebble.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pdb.Set(formatKey, binary.AppendUvarint([]byte(formatMagic), FormatVersion+1), pebble.Sync)
-		pdb.Close()
+		rawSet(t, dir, formatKey, binary.AppendUvarint([]byte(formatMagic), FormatVersion+1))
 		mustRefuse(t, dir, store.ErrVersion, "format version 2; this build reads version 1")
 	})
 	t.Run("fault=no-version", func(t *testing.T) {
 		dir := t.TempDir()
-		pdb, err := pebble.Open(dir, &pebble.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pdb.Set([]byte("x"), nil, pebble.Sync)
-		pdb.Close()
+		rawSet(t, dir, []byte("x"), nil)
 		mustRefuse(t, dir, store.ErrCorrupt, "not a shardmq store")
 	})
 	t.Run("fault=empty-pebble", func(t *testing.T) {
 		dir := t.TempDir()
-		pdb, err := pebble.Open(dir, &pebble.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pdb.Close()
+		rawSet(t, dir, nil, nil)
 		mustRefuse(t, dir, store.ErrCorrupt, "not a shardmq store")
 	})
 	t.Run("fault=foreign-dir", func(t *testing.T) {
@@ -146,6 +132,21 @@ func TestOpenRefuses(t *testing.T) {
 		os.WriteFile(f, nil, 0o644)
 		mustRefuse(t, f, nil, f)
 	})
+}
+
+// rawSet opens dir with pebble alone, sets key (if not nil) and closes.
+func rawSet(t *testing.T, dir string, key, val []byte) {
+	t.Helper()
+	pdb, err := pebble.Open(dir, &pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != nil {
+		pdb.Set(key, val, pebble.Sync)
+	}
+	if err := pdb.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // garble overwrites 16 bytes of a file at a third of its length.
