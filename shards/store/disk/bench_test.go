@@ -187,7 +187,11 @@ func benchCommit(b *testing.B, engine string, mode store.Durability, msgs, shard
 			for i := range ids {
 				ids[i] = fmt.Sprintf("s%d-%d", sh, i)
 			}
-			m := msg("dev/1/up", payload)
+			// Point to point: every message of a Batch is another one.
+			ms := make([]store.Message, msgs)
+			for j := range ms {
+				ms[j] = *msg("dev/1/up", payload)
+			}
 			bt := &store.Batch{Shard: sh, Ops: make([]store.Op, 0, 3*msgs)}
 			var seq uint64
 			var prev []store.Op
@@ -200,7 +204,7 @@ func benchCommit(b *testing.B, engine string, mode store.Durability, msgs, shard
 				for j := 0; j < msgs && done+j < perShard; j++ {
 					seq++
 					id := ids[seq%clients]
-					q := queued(id, seq, m)
+					q := queued(id, seq, &ms[j])
 					bt.Ops = append(bt.Ops, q, sent(id, seq, uint16(seq)))
 					prev = append(prev, q)
 				}
