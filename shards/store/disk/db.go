@@ -26,8 +26,8 @@ const FormatVersion = 1
 // memTableSize is pebble's memtable size. A queue's messages are mostly
 // acknowledged within one memtable's life, so a Queued and its Acked
 // cancel in memory and never reach a table: 32 MiB instead of pebble's
-// 4 MiB cut the store's fsyncs per second in batch durability from ~110
-// to ~25 on BenchmarkCommit (fewer flushes and compactions), for up to
+// 4 MiB cut the store's fsyncs per second in batch durability from
+// 110–160 to ~25 on BenchmarkCommit (fewer flushes and compactions), for up to
 // two memtables of memory.
 const memTableSize = 32 << 20
 
