@@ -7,6 +7,8 @@ import (
 
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
+	"github.com/shardmq/shardmq/shards/index"
+	"github.com/shardmq/shardmq/shards/retained"
 )
 
 // Broker is the MQTT broker: it implements netio.Handler, owns the
@@ -20,8 +22,8 @@ import (
 // touched by one goroutine and needs no lock.
 type Broker struct {
 	cfg    Config
-	index  *Index[*session]
-	retain *RetainStore
+	index  *index.Index[*session]
+	retain *retained.Store
 	// listeners are the resolved Config.Listeners (at least one).
 	listeners []*listener
 
@@ -54,11 +56,11 @@ func New(cfg Config) (*Broker, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	ix, err := NewIndex[*session](cfg.Index)
+	ix, err := index.New[*session](cfg.Index)
 	if err != nil {
 		return nil, err
 	}
-	rs, err := NewRetainStore(cfg.Retain)
+	rs, err := retained.New(cfg.Retain)
 	if err != nil {
 		return nil, err
 	}

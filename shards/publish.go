@@ -4,6 +4,7 @@ import (
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards/auth"
+	"github.com/shardmq/shardmq/shards/index"
 )
 
 // maxAliasBytes bounds the topic bytes one connection keeps behind inbound
@@ -163,7 +164,7 @@ func (sh *shard) publish(m *message) int {
 	for _, g := range sh.unserved {
 		// No member online and within budget: one member's queue takes it.
 		if sub, opts, ok := ix.Pick(g, m.from, nil); ok {
-			sh.hits = append(sh.hits, Hit[*session]{Sub: sub, Opts: opts})
+			sh.hits = append(sh.hits, index.Hit[*session]{Sub: sub, Opts: opts})
 		}
 	}
 	matched := len(sh.hits)
@@ -209,7 +210,7 @@ func (sh *shard) publish(m *message) int {
 	}
 	sh.routes = routes[:0]
 	for i := range sh.hits {
-		sh.hits[i] = Hit[*session]{}
+		sh.hits[i] = index.Hit[*session]{}
 	}
 	return matched
 }

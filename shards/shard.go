@@ -6,6 +6,8 @@ import (
 
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
+	"github.com/shardmq/shardmq/shards/index"
+	"github.com/shardmq/shardmq/shards/retained"
 )
 
 // maxScratch is the largest encode buffer a shard keeps between batches.
@@ -34,11 +36,11 @@ type shard struct {
 	enc      []byte // encoded packets written this batch
 	encoded  []encoded
 	ids      []uint32 // subscription identifiers of the PUBLISH being encoded
-	hits     []Hit[*session]
-	unserved []*ShareGroup[*session]
+	hits     []index.Hit[*session]
+	unserved []*index.ShareGroup[*session]
 	agg      map[*session]int
 	routes   []routed
-	ret      []*Retained
+	ret      []*retained.Message
 	pub      mqtt.Publish
 	sub      mqtt.Subscribe
 	unsub    mqtt.Unsubscribe

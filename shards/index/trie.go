@@ -1,4 +1,4 @@
-package shards
+package index
 
 import (
 	"hash/maphash"
@@ -44,15 +44,15 @@ type SubscribeResult struct {
 	Shared bool
 }
 
-// IndexConfig configures an Index.
-type IndexConfig struct {
+// Config configures an Index.
+type Config struct {
 	// ShareStrategy selects one member of each matching shared group. If zero, ShareRoundRobin is
 	// used.
 	ShareStrategy ShareStrategy
 }
 
 // Validate reports whether the configuration is usable.
-func (c IndexConfig) Validate() error {
+func (c Config) Validate() error {
 	if c.ShareStrategy > ShareSticky {
 		return ErrUnknownShareStrategy
 	}
@@ -68,7 +68,7 @@ func (c IndexConfig) Validate() error {
 // call concurrently with each other and with Match; a Match that runs concurrently with a change
 // sees the subscription either before or after it.
 type Index[S comparable] struct {
-	cfg      IndexConfig
+	cfg      Config
 	seed     maphash.Seed
 	root     *node[S]
 	tombNode *node[S]
@@ -99,8 +99,8 @@ type subEntry[S comparable] struct {
 	opts SubOptions
 }
 
-// NewIndex returns an empty index.
-func NewIndex[S comparable](cfg IndexConfig) (*Index[S], error) {
+// New returns an empty index.
+func New[S comparable](cfg Config) (*Index[S], error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
