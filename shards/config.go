@@ -79,6 +79,13 @@ type Config struct {
 	Index index.Config
 	// Retain bounds the retained store.
 	Retain retained.Config
+	// Store keeps persistent sessions, their messages and retained
+	// messages across restarts. If nil, store.Memory (nothing outlives the
+	// process).
+	Store Store
+	// Cluster connects the broker to the other nodes of a cluster. If nil,
+	// cluster.Single (the node is alone).
+	Cluster Cluster
 	// Sink receives client rows; nil keeps rows to the broker.
 	Sink SnapshotSink
 	// SysInterval is how often the broker publishes its $SYS/brokers/{node}/

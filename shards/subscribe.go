@@ -161,7 +161,10 @@ func (sh *shard) sendRetained(s *session, filter string, opts SubOptions) {
 // keeps copies: it holds no reference to m, whose bytes return to the
 // pool once it is delivered.
 func (sh *shard) storeRetained(m *message) {
-	_ = sh.b.retain.Set(m.retained(sh.loop.Now()))
+	r := m.retained(sh.loop.Now())
+	if sh.b.retain.Set(r) == nil {
+		sh.storeRetainedOp(r)
+	}
 }
 
 // retained returns a copy of m as the retained store keeps it, stored at

@@ -68,6 +68,13 @@ type Op struct {
 	Topic    string
 	Seq      uint64
 	PacketID uint16
+	// QoS, Retain and SubIDs describe a Queued delivery: its QoS (the
+	// lower of the message's and the subscription's), its retain flag
+	// (Retain As Published) and the identifiers of the subscriptions it
+	// matched, which differ between the subscribers of one Message.
+	QoS    byte
+	Retain bool
+	SubIDs []uint32
 }
 
 // Batch is what one shard changed in one event-loop turn, in order.
