@@ -7,8 +7,8 @@ import (
 
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
-	"github.com/shardmq/shardmq/shards/index"
 	"github.com/shardmq/shardmq/shards/cluster"
+	"github.com/shardmq/shardmq/shards/index"
 	"github.com/shardmq/shardmq/shards/retained"
 	"github.com/shardmq/shardmq/shards/store"
 )
