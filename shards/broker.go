@@ -7,6 +7,10 @@ import (
 
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
+	"github.com/shardmq/shardmq/shards/cluster"
+	"github.com/shardmq/shardmq/shards/index"
+	"github.com/shardmq/shardmq/shards/retained"
+	"github.com/shardmq/shardmq/shards/store"
 )
 
 // Broker is the MQTT broker: it implements netio.Handler, owns the
@@ -20,10 +24,21 @@ import (
 // touched by one goroutine and needs no lock.
 type Broker struct {
 	cfg    Config
-	index  *Index[*session]
-	retain *RetainStore
+	index  *index.Index[*session]
+	retain *retained.Store
 	// listeners are the resolved Config.Listeners (at least one).
 	listeners []*listener
+
+	// store keeps what outlives the process; durable says whether it
+	// keeps anything (the shards record changes only then).
+	store       Store
+	durable     bool
+	storeSeq    atomic.Uint64 // numbers deliveries queued for persistent sessions
+	storeErrors atomic.Int64
+	// cluster is the view of the other nodes; alone skips it on the
+	// publish and subscribe paths.
+	cluster Cluster
+	alone   bool
 
 	// registry maps client id → *session. Only the owning shard stores or
 	// deletes an entry (LoadOrStore decides between two loops racing to
@@ -54,15 +69,29 @@ func New(cfg Config) (*Broker, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	ix, err := NewIndex[*session](cfg.Index)
+	if cfg.Cluster == nil {
+		cfg.Cluster = cluster.Single{}
+	}
+	if cfg.Store == nil {
+		cfg.Store = store.Memory{}
+	}
+	if !cfg.Cluster.Alone() {
+		// The other nodes learn which filters this node subscribes to,
+		// in the order the index changes.
+		cfg.Index.OnFilter = cfg.Cluster.Interest
+	}
+	ix, err := index.New[*session](cfg.Index)
 	if err != nil {
 		return nil, err
 	}
-	rs, err := NewRetainStore(cfg.Retain)
+	rs, err := retained.New(cfg.Retain)
 	if err != nil {
 		return nil, err
 	}
-	return &Broker{cfg: cfg, index: ix, retain: rs, listeners: resolveListeners(cfg), started: time.Now()}, nil
+	b := &Broker{cfg: cfg, index: ix, retain: rs, listeners: resolveListeners(cfg), started: time.Now(),
+		store: cfg.Store, cluster: cfg.Cluster}
+	b.durable, b.alone = b.store.Durable(), b.cluster.Alone()
+	return b, nil
 }
 
 var _ netio.Handler = (*Broker)(nil)
@@ -186,6 +215,7 @@ func (b *Broker) OnTick(l *netio.Loop, now time.Time) { b.shardOf(l).tick(now) }
 func (b *Broker) OnFlush(l *netio.Loop) {
 	if sh, ok := l.Data.(*shard); ok {
 		sh.flushOutbox()
+		sh.commitStore()
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/shardmq/shardmq/mqtt"
+	"github.com/shardmq/shardmq/shards/retained"
 )
 
 // SubscribeRequest is one subscription made on behalf of a client by the
@@ -209,5 +210,6 @@ func (b *Broker) Sessions() int {
 // shared memberships included. Safe from any goroutine.
 func (b *Broker) SubscriptionCount() int { return b.index.Len() }
 
-// Retained returns the broker's retained store.
-func (b *Broker) Retained() *RetainStore { return b.retain }
+// Retained returns the broker's retained store. Safe from any goroutine
+// (the store is).
+func (b *Broker) Retained() *retained.Store { return b.retain }

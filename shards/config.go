@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/shardmq/shardmq/shards/auth"
+	"github.com/shardmq/shardmq/shards/index"
+	"github.com/shardmq/shardmq/shards/retained"
 )
 
 // Config configures a Broker. A zero field means the documented default.
@@ -74,9 +76,16 @@ type Config struct {
 	CopyPerSubscription bool
 	// Index configures the subscription index (shared subscription
 	// strategy).
-	Index IndexConfig
+	Index index.Config
 	// Retain bounds the retained store.
-	Retain RetainConfig
+	Retain retained.Config
+	// Store keeps persistent sessions, their messages and retained
+	// messages across restarts. If nil, store.Memory (nothing outlives the
+	// process).
+	Store Store
+	// Cluster connects the broker to the other nodes of a cluster. If nil,
+	// cluster.Single (the node is alone).
+	Cluster Cluster
 	// Sink receives client rows; nil keeps rows to the broker.
 	Sink SnapshotSink
 	// SysInterval is how often the broker publishes its $SYS/brokers/{node}/
@@ -112,6 +121,12 @@ func (c *Config) Validate() error {
 		return err
 	}
 	return c.Retain.Validate()
+}
+
+// ParseShareStrategy returns the shared-subscription strategy named name,
+// for Config.Index: see index.ParseShareStrategy.
+func ParseShareStrategy(name string) (index.ShareStrategy, error) {
+	return index.ParseShareStrategy(name)
 }
 
 func (c Config) withDefaults() Config {

@@ -105,6 +105,22 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 		c.Close(refuse)
 		return nil
 	}
+	if !sh.b.alone {
+		if node := sh.b.cluster.Owner(id); node != "" {
+			// Another node serves this client id: the client is sent
+			// there, by name in Server Reference for MQTT 5 (0x9C Use
+			// another server; 3.x: server unavailable).
+			ack := &mqtt.Connack{ReasonCode: mqtt.UseAnotherServer}
+			if p.Version == mqtt.V5 {
+				ack.Properties.Present.Add(mqtt.PropServerReference)
+				ack.Properties.ServerReference = []byte(node)
+			}
+			sh.writeConnack(c, p.Version, ack)
+			cs.version = 0
+			c.Close(mqtt.UseAnotherServer)
+			return nil
+		}
+	}
 	now := sh.loop.Now()
 	s := sh.sessions[id]
 	present := false
@@ -341,6 +357,7 @@ func (s *session) end() {
 	sh.removed = append(sh.removed, s.id)
 	sh.timers.remove(s)
 	s.dropMessages()
+	s.storeDiscarded()
 }
 
 // dropWill discards s's will, if any, with its reference to the message.

@@ -19,6 +19,9 @@ func (s *session) deliver(d delivery) {
 		s.dropExpired()
 		return
 	}
+	if d.qos > 0 || s.conn == nil {
+		s.storeQueued(&d)
+	}
 	if s.conn == nil {
 		s.enqueue(d)
 		return
@@ -73,6 +76,7 @@ func (s *session) enqueue(d delivery) {
 		x.queue[x.queueHead] = delivery{}
 		x.queueHead++
 		x.heap -= int64(old.msg.size)
+		s.storeAcked(&old)
 		old.msg.release()
 		dr := s.drops()
 		dr.MqueueDropped++
@@ -116,8 +120,10 @@ func (s *session) drain() {
 		d := s.dequeue()
 		switch {
 		case d.msg.expired(now):
+			s.storeAcked(&d)
 			s.dropExpired()
 		case d.qos == 0:
+			s.storeAcked(&d)
 			s.sendPublish(d, 0, false, now)
 		default:
 			s.sendNew(d, now)
@@ -133,6 +139,7 @@ func (s *session) sendNew(d delivery, now int64) {
 	x := s.extra()
 	id := s.allocID(x)
 	if !s.sendPublish(d, id, false, now) {
+		s.storeAcked(&d)
 		s.releaseExtra()
 		return
 	}
@@ -288,6 +295,7 @@ func (s *session) resume() {
 				s.sh.ack(s, s.conn, mqtt.TypePubrel, om.id, mqtt.Success)
 			} else if !s.sendPublish(om.d, om.id, true, now) {
 				x.heap -= int64(om.d.msg.size)
+				s.storeAcked(&om.d)
 				om.d.msg.release()
 				continue
 			}
@@ -305,6 +313,7 @@ func (s *session) removeInflight(i int) {
 	x := s.x
 	m := x.inflight[i].d.msg
 	x.heap -= int64(m.size)
+	s.storeAcked(&x.inflight[i].d)
 	m.release()
 	x.inflight = slices.Delete(x.inflight, i, i+1) // zeroes the freed tail
 	if len(x.inflight) == 0 && cap(x.inflight) > 8 {

@@ -310,6 +310,9 @@ func (m *message) remaining(now int64) uint32 {
 // reference to its message.
 type delivery struct {
 	msg *message
+	// seq numbers a delivery queued for a persistent session in the
+	// Store's Ops (Queued, Acked); 0 when the store keeps nothing of it.
+	seq uint64
 	// subID is the first subscription identifier, 0 when none; moreIDs
 	// holds the others of overlapping subscriptions (rare, so the common
 	// case allocates nothing).

@@ -181,7 +181,7 @@ func assertNoAllocs(t *testing.T, fn func()) {
 		fn()
 	}
 	budget := 0.0
-	if subindexRace {
+	if raceEnabled {
 		budget = 5
 	}
 	if got := testing.AllocsPerRun(500, fn); got > budget {

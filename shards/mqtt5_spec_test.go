@@ -10,6 +10,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
+	"github.com/shardmq/shardmq/shards/index"
 )
 
 // pahoPeer is a paho.golang client whose deliveries and server DISCONNECT
@@ -321,9 +322,9 @@ func TestPahoRequestResponse(t *testing.T) {
 // publisher on one member, sticky keeps one member while it stays; an
 // offline member of a persistent session is skipped.
 func TestPahoSharedStrategies(t *testing.T) {
-	for _, st := range []ShareStrategy{ShareRoundRobin, ShareRandom, ShareHashClientID, ShareSticky} {
+	for _, st := range []index.ShareStrategy{index.ShareRoundRobin, index.ShareRandom, index.ShareHashClientID, index.ShareSticky} {
 		t.Run("strategy="+st.String(), func(t *testing.T) {
-			tb := startBroker(t, Config{Index: IndexConfig{ShareStrategy: st}}, netio.Config{})
+			tb := startBroker(t, Config{Index: index.Config{ShareStrategy: st}}, netio.Config{})
 			for _, filter := range []string{"$share/g/ss/t", "$queue/ss/t"} {
 				var members []*pahoPeer
 				for i := 0; i < 2; i++ {
@@ -356,17 +357,17 @@ func TestPahoSharedStrategies(t *testing.T) {
 				}
 				got0, got1 := byPub[0][0]+byPub[1][0], byPub[0][1]+byPub[1][1]
 				switch st {
-				case ShareRoundRobin, ShareRandom:
+				case index.ShareRoundRobin, index.ShareRandom:
 					if got0 == 0 || got1 == 0 {
 						t.Fatalf("%s: split %d/%d, want both members used", filter, got0, got1)
 					}
-				case ShareHashClientID:
+				case index.ShareHashClientID:
 					for p := range byPub {
 						if byPub[p][0] != 0 && byPub[p][1] != 0 {
 							t.Fatalf("%s: publisher %d spread over both members %v", filter, p, byPub[p])
 						}
 					}
-				case ShareSticky:
+				case index.ShareSticky:
 					if got0 != 0 && got1 != 0 {
 						t.Fatalf("%s: sticky split %d/%d", filter, got0, got1)
 					}

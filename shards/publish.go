@@ -4,6 +4,7 @@ import (
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards/auth"
+	"github.com/shardmq/shardmq/shards/index"
 )
 
 // maxAliasBytes bounds the topic bytes one connection keeps behind inbound
@@ -152,18 +153,30 @@ func (s *session) onPubrel(id uint16) {
 }
 
 // publish routes m to every matching subscription and returns how many
-// matched. Sessions of this shard get it at once; others in this batch's
-// outbox, which takes a reference per delivery. It borrows the caller's
-// reference to m.
+// matched (another node that wants m counts as one). Sessions of this
+// shard get it at once; others in this batch's outbox, which takes a
+// reference per delivery; other nodes through the Cluster. It borrows the
+// caller's reference to m.
 func (sh *shard) publish(m *message) int {
 	m.mustLive()
+	remote := 0
+	if !sh.b.alone && sh.b.cluster.Remote(m.topic) {
+		sh.b.cluster.Forward(m.stored())
+		remote = 1
+	}
+	return remote + sh.route(m)
+}
+
+// route delivers m to this node's matching sessions and returns how many
+// subscriptions matched.
+func (sh *shard) route(m *message) int {
 	ix := sh.b.index
 	sh.hits = ix.Match(m.topic, sh.hits[:0])
 	sh.hits, sh.unserved = ix.Resolve(sh.hits, m.from, sessionOnline, sh.unserved[:0])
 	for _, g := range sh.unserved {
 		// No member online and within budget: one member's queue takes it.
 		if sub, opts, ok := ix.Pick(g, m.from, nil); ok {
-			sh.hits = append(sh.hits, Hit[*session]{Sub: sub, Opts: opts})
+			sh.hits = append(sh.hits, index.Hit[*session]{Sub: sub, Opts: opts})
 		}
 	}
 	matched := len(sh.hits)
@@ -209,7 +222,7 @@ func (sh *shard) publish(m *message) int {
 	}
 	sh.routes = routes[:0]
 	for i := range sh.hits {
-		sh.hits[i] = Hit[*session]{}
+		sh.hits[i] = index.Hit[*session]{}
 	}
 	return matched
 }

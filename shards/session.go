@@ -73,6 +73,7 @@ type session struct {
 	busyListed bool // s is in sh.busy
 	lifeDirty  bool
 	statDirty  bool
+	storeDirty bool // s is in sh.storeDirty: its record goes to the store this turn
 }
 
 // sessExtra is the part of a session that an idle connected client (the
@@ -261,6 +262,7 @@ func (s *session) markLife() {
 		s.sh.lifeDirty = append(s.sh.lifeDirty, s)
 	}
 	s.markStats()
+	s.markStore()
 }
 
 // markStats records a counter change for the next stats snapshot.

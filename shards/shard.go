@@ -6,6 +6,9 @@ import (
 
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
+	"github.com/shardmq/shardmq/shards/index"
+	"github.com/shardmq/shardmq/shards/retained"
+	"github.com/shardmq/shardmq/shards/store"
 )
 
 // maxScratch is the largest encode buffer a shard keeps between batches.
@@ -34,11 +37,11 @@ type shard struct {
 	enc      []byte // encoded packets written this batch
 	encoded  []encoded
 	ids      []uint32 // subscription identifiers of the PUBLISH being encoded
-	hits     []Hit[*session]
-	unserved []*ShareGroup[*session]
+	hits     []index.Hit[*session]
+	unserved []*index.ShareGroup[*session]
 	agg      map[*session]int
 	routes   []routed
-	ret      []*Retained
+	ret      []*retained.Message
 	pub      mqtt.Publish
 	sub      mqtt.Subscribe
 	unsub    mqtt.Unsubscribe
@@ -53,16 +56,23 @@ type shard struct {
 	removed   []string
 	lastStats time.Time
 	totals    shardTotals
+	// rec records the batch's changes for the Store; nil when it is not
+	// durable.
+	rec *recorder
 }
 
 func newShard(b *Broker, l *netio.Loop) *shard {
-	return &shard{
+	sh := &shard{
 		b:        b,
 		loop:     l,
 		sessions: make(map[string]*session),
 		outbox:   make(map[*shard]*mail),
 		agg:      make(map[*session]int),
 	}
+	if b.durable {
+		sh.rec = &recorder{batch: store.Batch{Shard: l.Index()}}
+	}
+	return sh
 }
 
 // mail is one batch of deliveries from one shard to another. Mail is

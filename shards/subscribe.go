@@ -7,7 +7,13 @@ import (
 
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/shards/auth"
+	"github.com/shardmq/shardmq/shards/index"
+	"github.com/shardmq/shardmq/shards/retained"
 )
+
+// SubOptions are the options of one subscription: see index.SubOptions.
+// The API's SubscribeRequest and Subscription carry them.
+type SubOptions = index.SubOptions
 
 // onSubscribe handles SUBSCRIBE: every filter is added to the index, SUBACK
 // reports the granted QoS, then retained messages follow as each
@@ -26,7 +32,7 @@ func (sh *shard) onSubscribe(s *session, h mqtt.FixedHeader, body []byte) error 
 		filter string
 		opts   SubOptions
 	}
-	var retained []pending
+	var toRetain []pending
 	for i, sub := range p.Subscriptions {
 		opts := SubOptions{QoS: sub.QoS, NoLocal: sub.NoLocal, RetainAsPublished: sub.RetainAsPublished,
 			RetainHandling: sub.RetainHandling, ID: id}
@@ -42,7 +48,7 @@ func (sh *shard) onSubscribe(s *session, h mqtt.FixedHeader, body []byte) error 
 		}
 		ack.ReasonCodes[i] = mqtt.ReasonCode(sub.QoS)
 		if !res.Shared && (opts.RetainHandling == 0 || (opts.RetainHandling == 1 && !res.Existed)) {
-			retained = append(retained, pending{filter, opts})
+			toRetain = append(toRetain, pending{filter, opts})
 		}
 	}
 	if cs := s.cstate(); s.version == mqtt.V5 && cs != nil && !cs.noProblemInfo {
@@ -51,7 +57,7 @@ func (sh *shard) onSubscribe(s *session, h mqtt.FixedHeader, body []byte) error 
 	start := len(sh.enc)
 	sh.enc = mqtt.AppendSuback(sh.enc, &ack, s.version)
 	sh.emit(s.conn, s, start)
-	for _, r := range retained {
+	for _, r := range toRetain {
 		sh.sendRetained(s, r.filter, r.opts)
 	}
 	return nil
@@ -79,21 +85,21 @@ func suback5Reason(s *session, ack *mqtt.Suback, subs []mqtt.Subscription) {
 // turn every failure into 0x80).
 func failureCode(err error) mqtt.ReasonCode {
 	switch {
-	case errors.Is(err, ErrBadFilter):
+	case errors.Is(err, index.ErrBadFilter):
 		return mqtt.TopicFilterInvalid
 	case errors.Is(err, ErrTooManySubscriptions):
 		return mqtt.QuotaExceeded
-	case errors.Is(err, ErrShareNoLocal):
+	case errors.Is(err, index.ErrShareNoLocal):
 		return mqtt.ProtocolError
 	}
 	return mqtt.UnspecifiedError
 }
 
 // subscribe adds filter with opts to s.
-func (s *session) subscribe(filter string, opts SubOptions) (SubscribeResult, error) {
+func (s *session) subscribe(filter string, opts SubOptions) (index.SubscribeResult, error) {
 	max := s.cfg.SubscriptionsMax
 	if _, ok := s.subs[filter]; !ok && max > 0 && len(s.subs) >= max {
-		return SubscribeResult{}, ErrTooManySubscriptions
+		return index.SubscribeResult{}, ErrTooManySubscriptions
 	}
 	res, err := s.sh.b.index.Subscribe(s, filter, opts)
 	if err != nil {
@@ -155,14 +161,17 @@ func (sh *shard) sendRetained(s *session, filter string, opts SubOptions) {
 // keeps copies: it holds no reference to m, whose bytes return to the
 // pool once it is delivered.
 func (sh *shard) storeRetained(m *message) {
-	_ = sh.b.retain.Set(m.retained(sh.loop.Now()))
+	r := m.retained(sh.loop.Now())
+	if sh.b.retain.Set(r) == nil {
+		sh.storeRetainedOp(r)
+	}
 }
 
 // retained returns a copy of m as the retained store keeps it, stored at
 // stored; it holds no reference to m.
-func (m *message) retained(stored time.Time) *Retained {
+func (m *message) retained(stored time.Time) *retained.Message {
 	m.mustLive()
-	r := &Retained{Topic: string(m.topic), Payload: bytes.Clone(m.payload), QoS: m.qos,
+	r := &retained.Message{Topic: string(m.topic), Payload: bytes.Clone(m.payload), QoS: m.qos,
 		Stored: stored, ExpiryInterval: m.expiry}
 	if len(m.payload) > 0 {
 		r.Properties = encodeProps(m.props)
@@ -171,7 +180,7 @@ func (m *message) retained(stored time.Time) *Retained {
 }
 
 // encodeProps returns the forwarded properties of a message in their MQTT
-// 5 wire form (length prefix included), as Retained.Properties keeps them.
+// 5 wire form (length prefix included), as retained.Message.Properties keeps them.
 func encodeProps(pr *mqtt.Properties) []byte {
 	if pr == nil || pr.Present == 0 && len(pr.User) == 0 {
 		return nil
@@ -185,7 +194,7 @@ func encodeProps(pr *mqtt.Properties) []byte {
 
 // retainedMessage rebuilds a routable message from a retained one; the
 // caller holds its one reference.
-func (sh *shard) retainedMessage(r *Retained) *message {
+func (sh *shard) retainedMessage(r *retained.Message) *message {
 	var p mqtt.Publish
 	p.QoS = r.QoS
 	p.Retain = true

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/shardmq/shardmq/shards"
 	"github.com/shardmq/shardmq/shards/auth"
+	"github.com/shardmq/shardmq/shards/index"
 )
 
 // brokerConfig is the broker's configuration from o: its listeners (from
@@ -19,7 +20,7 @@ func brokerConfig(o *Options, listeners []Listener, az *auth.Auth, sink shards.S
 		StatsInterval:       o.StatsInterval,
 		SysInterval:         o.SysInterval,
 		ResponseInformation: o.ResponseInformation,
-		Index:               shards.IndexConfig{ShareStrategy: st},
+		Index:               index.Config{ShareStrategy: st},
 	}
 	if c.SysInterval == 0 {
 		c.SysInterval = -1 // shards: negative turns $SYS off

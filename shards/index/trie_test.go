@@ -1,4 +1,4 @@
-package shards
+package index
 
 import (
 	"errors"
@@ -13,7 +13,7 @@ import (
 // newTestIndex returns an index of string subscribers with the given strategy.
 func newTestIndex(t testing.TB, strategy ShareStrategy) *Index[string] {
 	t.Helper()
-	ix, err := NewIndex[string](IndexConfig{ShareStrategy: strategy})
+	ix, err := New[string](Config{ShareStrategy: strategy})
 	if err != nil {
 		t.Fatal(err)
 	}

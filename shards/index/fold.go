@@ -1,4 +1,4 @@
-package shards
+package index
 
 // foldMapThreshold is the hit count above which Folder finds a subscriber's delivery through a map
 // instead of a linear scan of the deliveries built so far.

@@ -1,4 +1,4 @@
-package shards
+package index
 
 import (
 	"errors"
@@ -48,8 +48,8 @@ func TestShareStrategyNames(t *testing.T) {
 			}
 		})
 	}
-	if _, err := NewIndex[string](IndexConfig{ShareStrategy: ShareSticky + 1}); !errors.Is(err, ErrUnknownShareStrategy) {
-		t.Fatalf("NewIndex with strategy %d: %v", ShareSticky+1, err)
+	if _, err := New[string](Config{ShareStrategy: ShareSticky + 1}); !errors.Is(err, ErrUnknownShareStrategy) {
+		t.Fatalf("New with strategy %d: %v", ShareSticky+1, err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package shards
+package index
 
 import (
 	"hash/maphash"
@@ -44,15 +44,22 @@ type SubscribeResult struct {
 	Shared bool
 }
 
-// IndexConfig configures an Index.
-type IndexConfig struct {
+// Config configures an Index.
+type Config struct {
 	// ShareStrategy selects one member of each matching shared group. If zero, ShareRoundRobin is
 	// used.
 	ShareStrategy ShareStrategy
+	// OnFilter, if set, is called when a filter gains its first
+	// subscription (on) or loses its last (!on); for a shared filter, when
+	// its group gains its first member or loses its last. filter is as
+	// given to Subscribe or Unsubscribe. It runs with the index's lock
+	// held, so calls come in the order of the changes; it must not block
+	// or call the index.
+	OnFilter func(filter string, on bool)
 }
 
 // Validate reports whether the configuration is usable.
-func (c IndexConfig) Validate() error {
+func (c Config) Validate() error {
 	if c.ShareStrategy > ShareSticky {
 		return ErrUnknownShareStrategy
 	}
@@ -68,7 +75,7 @@ func (c IndexConfig) Validate() error {
 // call concurrently with each other and with Match; a Match that runs concurrently with a change
 // sees the subscription either before or after it.
 type Index[S comparable] struct {
-	cfg      IndexConfig
+	cfg      Config
 	seed     maphash.Seed
 	root     *node[S]
 	tombNode *node[S]
@@ -99,8 +106,8 @@ type subEntry[S comparable] struct {
 	opts SubOptions
 }
 
-// NewIndex returns an empty index.
-func NewIndex[S comparable](cfg IndexConfig) (*Index[S], error) {
+// New returns an empty index.
+func New[S comparable](cfg Config) (*Index[S], error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -146,14 +153,17 @@ func (ix *Index[S]) Subscribe(sub S, filter string, opts SubOptions) (SubscribeR
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	n := ix.makePathLocked(inner)
-	var added bool
+	var added, first bool
 	if shared {
+		g := n.group(group)
+		first = g == nil || g.Len() == 0
 		added = ix.joinGroupLocked(n, group, inner, sub, opts)
 	} else {
 		t := n.subs.Load()
 		if t == nil {
 			t = newSlotTable(1, ix.tombSub)
 		}
+		first = t.live == 0
 		e := &subEntry[S]{sub: sub, opts: opts}
 		nt, ok := t.put(ix.subHash(e), e, func(p *subEntry[S]) bool { return p.sub == sub }, ix.subHash)
 		n.subs.Store(nt)
@@ -162,6 +172,9 @@ func (ix *Index[S]) Subscribe(sub S, filter string, opts SubOptions) (SubscribeR
 	if added {
 		ix.count.Add(1)
 		ix.perSub[sub]++
+		if first && ix.cfg.OnFilter != nil {
+			ix.cfg.OnFilter(filter, true)
+		}
 	}
 	return SubscribeResult{Existed: !added, Shared: shared}, nil
 }
@@ -179,9 +192,10 @@ func (ix *Index[S]) Unsubscribe(sub S, filter string) (bool, error) {
 	if n == nil {
 		return false, nil
 	}
-	var removed bool
+	var removed, last bool
 	if shared {
 		removed = ix.leaveGroupLocked(n, group, sub)
+		last = removed && n.group(group) == nil
 	} else if t := n.subs.Load(); t != nil {
 		e := &subEntry[S]{sub: sub}
 		nt, old := t.remove(ix.subHash(e), func(p *subEntry[S]) bool { return p.sub == sub }, ix.subHash)
@@ -190,6 +204,7 @@ func (ix *Index[S]) Unsubscribe(sub S, filter string) (bool, error) {
 		}
 		n.subs.Store(nt)
 		removed = old != nil
+		last = removed && nt == nil
 	}
 	if !removed {
 		return false, nil
@@ -201,6 +216,9 @@ func (ix *Index[S]) Unsubscribe(sub S, filter string) (bool, error) {
 		delete(ix.perSub, sub)
 	}
 	ix.pruneLocked(n)
+	if last && ix.cfg.OnFilter != nil {
+		ix.cfg.OnFilter(filter, false)
+	}
 	return true, nil
 }
 

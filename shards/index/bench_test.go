@@ -1,4 +1,4 @@
-package shards
+package index
 
 import (
 	"fmt"
@@ -100,7 +100,7 @@ func plusTopics(r *rand.Rand, _ int) []string {
 // buildBenchIndex subscribes subscriber i to filters[i].
 func buildBenchIndex(b *testing.B, filters []string) *Index[int] {
 	b.Helper()
-	ix, err := NewIndex[int](IndexConfig{})
+	ix, err := New[int](Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func BenchmarkIndexChurn(b *testing.B) {
 func BenchmarkIndexResolve(b *testing.B) {
 	for _, strategy := range []ShareStrategy{ShareRoundRobin, ShareRandom, ShareHashClientID, ShareSticky} {
 		b.Run(fmt.Sprintf("strategy=%s/members=100", strategy), func(b *testing.B) {
-			ix, err := NewIndex[int](IndexConfig{ShareStrategy: strategy})
+			ix, err := New[int](Config{ShareStrategy: strategy})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -237,7 +237,7 @@ func BenchmarkIndexSubscribe(b *testing.B) {
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
-			ix, err := NewIndex[int](IndexConfig{})
+			ix, err := New[int](Config{})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package shards
+package index
 
 import (
 	"fmt"
@@ -100,7 +100,7 @@ func TestFolderFold(t *testing.T) {
 }
 
 func TestFolderAllocs(t *testing.T) {
-	if subindexRace {
+	if raceEnabled {
 		t.Skip("the race detector allocates inside map operations")
 	}
 	for _, n := range []int{8, 64} {

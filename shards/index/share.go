@@ -1,4 +1,4 @@
-package shards
+package index
 
 import (
 	"hash/maphash"

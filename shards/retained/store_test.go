@@ -1,4 +1,4 @@
-package shards
+package retained
 
 import (
 	"errors"
@@ -10,16 +10,16 @@ import (
 	"time"
 )
 
-func newTestRetainStore(t *testing.T, cfg RetainConfig) *RetainStore {
+func newTestStore(t *testing.T, cfg Config) *Store {
 	t.Helper()
-	s, err := NewRetainStore(cfg)
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func retainedTopics(ms []*Retained) []string {
+func retainedTopics(ms []*Message) []string {
 	out := make([]string, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, m.Topic)
@@ -29,7 +29,7 @@ func retainedTopics(ms []*Retained) []string {
 }
 
 func TestRetainSetReplaceDelete(t *testing.T) {
-	s := newTestRetainStore(t, RetainConfig{})
+	s := newTestStore(t, Config{})
 	steps := []struct {
 		name    string
 		topic   string
@@ -48,7 +48,7 @@ func TestRetainSetReplaceDelete(t *testing.T) {
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			m := &Retained{Topic: st.topic, Payload: []byte(st.payload), Properties: []byte(st.props), QoS: 1}
+			m := &Message{Topic: st.topic, Payload: []byte(st.payload), Properties: []byte(st.props), QoS: 1}
 			if err := s.Set(m); err != nil {
 				t.Fatal(err)
 			}
@@ -70,10 +70,10 @@ func TestRetainSetReplaceDelete(t *testing.T) {
 }
 
 func TestRetainMatch(t *testing.T) {
-	s := newTestRetainStore(t, RetainConfig{})
+	s := newTestStore(t, Config{})
 	topics := []string{"a", "a/b", "a/b/c", "a/c", "a/", "a//c", "b/b", "/a", "$SYS/up", "$SYS/a/b", "a/$x"}
 	for _, tp := range topics {
-		if err := s.Set(&Retained{Topic: tp, Payload: []byte("p")}); err != nil {
+		if err := s.Set(&Message{Topic: tp, Payload: []byte("p")}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -108,10 +108,10 @@ func TestRetainMatch(t *testing.T) {
 }
 
 func TestRetainExpiry(t *testing.T) {
-	s := newTestRetainStore(t, RetainConfig{})
+	s := newTestStore(t, Config{})
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i, exp := range []uint32{0, 10, 20} {
-		if err := s.Set(&Retained{Topic: fmt.Sprintf("e/%d", i), Payload: []byte("p"), Stored: t0, ExpiryInterval: exp}); err != nil {
+		if err := s.Set(&Message{Topic: fmt.Sprintf("e/%d", i), Payload: []byte("p"), Stored: t0, ExpiryInterval: exp}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -147,27 +147,27 @@ func TestRetainExpiry(t *testing.T) {
 func TestRetainLimits(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  RetainConfig
+		cfg  Config
 		sets []string // topic=payload; the last one is checked against err
 		err  error
 	}{
-		{"payload limit", RetainConfig{MaxPayload: 3}, []string{"a=abcd"}, ErrRetainedTooLarge},
-		{"payload at limit", RetainConfig{MaxPayload: 3}, []string{"a=abc"}, nil},
-		{"count limit", RetainConfig{MaxMessages: 2}, []string{"a=1", "b=1", "c=1"}, ErrRetainedFull},
-		{"replace at count limit", RetainConfig{MaxMessages: 2}, []string{"a=1", "b=1", "b=2"}, nil},
-		{"byte limit", RetainConfig{MaxBytes: 10}, []string{"a=1234", "b=12345"}, ErrRetainedFull},
-		{"replace within byte limit", RetainConfig{MaxBytes: 10}, []string{"a=1234", "b=1234", "b=12345678"}, ErrRetainedFull},
-		{"delete at limit", RetainConfig{MaxMessages: 1}, []string{"a=1", "a="}, nil},
+		{"payload limit", Config{MaxPayload: 3}, []string{"a=abcd"}, ErrTooLarge},
+		{"payload at limit", Config{MaxPayload: 3}, []string{"a=abc"}, nil},
+		{"count limit", Config{MaxMessages: 2}, []string{"a=1", "b=1", "c=1"}, ErrFull},
+		{"replace at count limit", Config{MaxMessages: 2}, []string{"a=1", "b=1", "b=2"}, nil},
+		{"byte limit", Config{MaxBytes: 10}, []string{"a=1234", "b=12345"}, ErrFull},
+		{"replace within byte limit", Config{MaxBytes: 10}, []string{"a=1234", "b=1234", "b=12345678"}, ErrFull},
+		{"delete at limit", Config{MaxMessages: 1}, []string{"a=1", "a="}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newTestRetainStore(t, tc.cfg)
+			s := newTestStore(t, tc.cfg)
 			var err error
 			var before int
 			for i, kv := range tc.sets {
 				topic, payload, _ := cut(kv, '=')
 				before = s.Len()
-				err = s.Set(&Retained{Topic: topic, Payload: []byte(payload)})
+				err = s.Set(&Message{Topic: topic, Payload: []byte(payload)})
 				if i < len(tc.sets)-1 && err != nil {
 					t.Fatalf("Set(%s): %v", kv, err)
 				}
@@ -180,8 +180,8 @@ func TestRetainLimits(t *testing.T) {
 			}
 		})
 	}
-	if _, err := NewRetainStore(RetainConfig{MaxBytes: -1}); !errors.Is(err, ErrRetainConfig) {
-		t.Fatalf("NewRetainStore with a negative limit: %v", err)
+	if _, err := New(Config{MaxBytes: -1}); !errors.Is(err, ErrConfig) {
+		t.Fatalf("New with a negative limit: %v", err)
 	}
 }
 
@@ -198,8 +198,8 @@ func cut(s string, sep byte) (string, string, bool) {
 // -race. Readers check that a stable message is always found and that every message they get
 // matches their filter.
 func TestRetainConcurrent(t *testing.T) {
-	s := newTestRetainStore(t, RetainConfig{})
-	if err := s.Set(&Retained{Topic: "stable/x", Payload: []byte("p")}); err != nil {
+	s := newTestStore(t, Config{})
+	if err := s.Set(&Message{Topic: "stable/x", Payload: []byte("p")}); err != nil {
 		t.Fatal(err)
 	}
 	var stop atomic.Bool
@@ -207,7 +207,7 @@ func TestRetainConcurrent(t *testing.T) {
 	errs := make(chan error, 2)
 	for range 2 {
 		wg.Go(func() {
-			var dst []*Retained
+			var dst []*Message
 			for i := 0; !stop.Load() && i < 1_000_000; i++ {
 				dst = s.Match("+/x", time.Time{}, dst[:0])
 				stable := 0
@@ -233,7 +233,7 @@ func TestRetainConcurrent(t *testing.T) {
 		if i%3 == 2 {
 			payload = nil
 		}
-		if err := s.Set(&Retained{Topic: topic, Payload: payload}); err != nil {
+		if err := s.Set(&Message{Topic: topic, Payload: payload}); err != nil {
 			t.Fatal(err)
 		}
 	}

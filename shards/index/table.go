@@ -1,12 +1,12 @@
-package shards
+package index
 
 import "sync/atomic"
 
 // slotTable is an open-addressing hash set (linear probing) of immutable *T values that readers
 // walk without locks while one writer at a time inserts, replaces and deletes in place.
 //
-// Concurrency contract: the writer (the Index's or RetainStore's mutex holder) is the only goroutine
-// that calls the mutating methods; any goroutine may probe or walk the cells at any time. A cell holds
+// Concurrency contract: the writer (the holder of the Index's mutex) is the only goroutine that
+// calls the mutating methods; any goroutine may probe or walk the cells at any time. A cell holds
 // nil (never used), tomb (deleted: probing continues past it) or a live value. Values are never
 // mutated after they are stored, so a reader sees either the old or the new value of a cell, never
 // a torn one. When the table is too full or too sparse the writer builds a new table and publishes

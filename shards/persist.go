@@ -1,0 +1,170 @@
+package shards
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/shardmq/shardmq/shards/retained"
+	"github.com/shardmq/shardmq/shards/store"
+)
+
+// Store is the seam through which the shards keep what must outlive the
+// process: persistent sessions, the QoS 1/2 messages queued or in flight
+// for them (QoS 0 too while they are offline) and retained messages. The
+// shards are its consumer; store.Memory (the default) and the durable
+// engines of shards/store implement it.
+//
+// Every shard records its changes as store.Ops while it handles a batch
+// of events and hands them over with one Commit at the end of the batch
+// (Broker.OnFlush), before the batch's writes go out. When Durable is
+// false the shards record nothing, so the hot path pays one predictable
+// branch per change point.
+type Store interface {
+	// Durable reports whether the store keeps anything; it is read once,
+	// by New.
+	Durable() bool
+	// Commit writes one shard's Ops of one batch, in order. Shards call it
+	// from their own goroutines, concurrently; b and what it points to are
+	// reused once Commit returns.
+	Commit(b *store.Batch) error
+}
+
+// recorder is a shard's record of the changes of its current batch for
+// the Store. Owned by the shard goroutine; nil when the store is not
+// durable.
+type recorder struct {
+	batch store.Batch
+	// dirty are the persistent sessions changed this batch; their
+	// SessionSaved records are built at commit, once each.
+	dirty []*session
+	// msgs shares one store.Message between the Ops of one message
+	// queued for several sessions in the batch.
+	msgs map[*message]*store.Message
+}
+
+// markStore records that s changed in a way the store keeps (created,
+// resumed, subscribed, unsubscribed, connected, disconnected). It runs on
+// s's shard.
+func (s *session) markStore() {
+	rec := s.sh.rec
+	if rec == nil || s.storeDirty || !s.persistent() {
+		return
+	}
+	s.storeDirty = true
+	rec.dirty = append(rec.dirty, s)
+}
+
+// storeDiscarded records that s ended: the store drops it with its
+// messages.
+func (s *session) storeDiscarded() {
+	rec := s.sh.rec
+	if rec == nil {
+		return
+	}
+	rec.batch.Ops = append(rec.batch.Ops, store.Op{Kind: store.SessionDiscarded, ClientID: s.id})
+}
+
+// storeQueued gives d a sequence number and records it as queued for s,
+// when s is persistent and the store durable; d.seq stays 0 otherwise.
+func (s *session) storeQueued(d *delivery) {
+	rec := s.sh.rec
+	if rec == nil || !s.persistent() {
+		return
+	}
+	d.seq = s.sh.b.storeSeq.Add(1)
+	m := rec.msgs[d.msg]
+	if m == nil {
+		m = d.msg.stored()
+		if rec.msgs == nil {
+			rec.msgs = make(map[*message]*store.Message)
+		}
+		rec.msgs[d.msg] = m
+	}
+	op := store.Op{Kind: store.Queued, ClientID: s.id, Seq: d.seq, Message: m, QoS: d.qos, Retain: d.retain}
+	if d.hasIDs() {
+		op.SubIDs = d.ids(nil)
+	}
+	rec.batch.Ops = append(rec.batch.Ops, op)
+}
+
+// storeAcked records that the queued delivery d left s (acknowledged,
+// sent at QoS 0, expired, dropped or refused).
+func (s *session) storeAcked(d *delivery) {
+	rec := s.sh.rec
+	if rec == nil || d.seq == 0 {
+		return
+	}
+	rec.batch.Ops = append(rec.batch.Ops, store.Op{Kind: store.Acked, ClientID: s.id, Seq: d.seq})
+}
+
+// storeRetainedOp records that r became the retained message of its
+// topic, or that the topic's retained message was cleared (r without
+// payload).
+func (sh *shard) storeRetainedOp(r *retained.Message) {
+	rec := sh.rec
+	if rec == nil {
+		return
+	}
+	if len(r.Payload) == 0 {
+		rec.batch.Ops = append(rec.batch.Ops, store.Op{Kind: store.RetainedCleared, Topic: r.Topic})
+		return
+	}
+	m := &store.Message{Topic: r.Topic, Payload: r.Payload, QoS: r.QoS, Retain: true, Properties: r.Properties}
+	if r.ExpiryInterval > 0 {
+		m.ExpireAt = r.Stored.Add(time.Duration(r.ExpiryInterval) * time.Second).UnixNano()
+	}
+	rec.batch.Ops = append(rec.batch.Ops, store.Op{Kind: store.RetainedSet, Topic: r.Topic, Message: m})
+}
+
+// stored returns m as the store keeps it: a copy, holding no reference to
+// m.
+func (m *message) stored() *store.Message {
+	m.mustLive()
+	return &store.Message{Topic: string(m.topic), Payload: bytes.Clone(m.payload), QoS: m.qos,
+		Retain: m.retain, Properties: encodeProps(m.props), ExpireAt: m.expireAt, From: string(m.from)}
+}
+
+// record returns s as the store keeps it, without its messages.
+func (s *session) record() *store.Session {
+	r := &store.Session{ClientID: s.id, Username: s.username, Version: byte(s.version),
+		CreatedAt: s.createdAt, Expiry: s.expiry, ExpireAt: s.expireAt}
+	r.Subscriptions = make([]store.Subscription, 0, len(s.subs))
+	for f, o := range s.subs {
+		r.Subscriptions = append(r.Subscriptions, store.Subscription{Filter: f, QoS: o.QoS, NoLocal: o.NoLocal,
+			RetainAsPublished: o.RetainAsPublished, RetainHandling: o.RetainHandling, ID: o.ID})
+	}
+	if s.will != nil {
+		r.Will, r.WillDelay = s.will.msg.stored(), s.will.delay
+	}
+	return r
+}
+
+// commitStore hands the batch's changes to the Store: a SessionSaved for
+// every persistent session changed this batch (after the other Ops, so
+// that a session saved and discarded in one batch ends discarded only if
+// it ended last), then one Commit. A failed Commit is counted
+// (Broker.StoreErrors). It runs on sh at the end of every batch.
+func (sh *shard) commitStore() {
+	rec := sh.rec
+	if rec == nil || len(rec.batch.Ops) == 0 && len(rec.dirty) == 0 {
+		return
+	}
+	for i, s := range rec.dirty {
+		rec.dirty[i] = nil
+		s.storeDirty = false
+		if !s.dead && s.persistent() {
+			rec.batch.Ops = append(rec.batch.Ops, store.Op{Kind: store.SessionSaved, ClientID: s.id, Session: s.record()})
+		}
+	}
+	rec.dirty = rec.dirty[:0]
+	if err := sh.b.store.Commit(&rec.batch); err != nil {
+		sh.b.storeErrors.Add(1)
+	}
+	clear(rec.batch.Ops)
+	rec.batch.Ops = rec.batch.Ops[:0]
+	clear(rec.msgs)
+}
+
+// StoreErrors returns how many Commits of the Store failed; safe from any
+// goroutine.
+func (b *Broker) StoreErrors() int64 { return b.storeErrors.Load() }

@@ -1,0 +1,185 @@
+package shards
+
+import (
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shardmq/shardmq/mqtt"
+	"github.com/shardmq/shardmq/netio"
+	"github.com/shardmq/shardmq/shards/store"
+)
+
+// modelStore is a durable Store kept in memory for the tests: it applies
+// every committed Op to a model of what a durable engine would hold, and
+// keeps the Ops for inspection.
+type modelStore struct {
+	mu       sync.Mutex
+	ops      []store.Op
+	sessions map[string]*store.Session
+	queues   map[string][]uint64 // client id → queued seqs, in order
+	retained map[string]string   // topic → payload
+	commits  int
+	empty    int // Commits with no Op
+}
+
+func newModelStore() *modelStore {
+	return &modelStore{sessions: map[string]*store.Session{}, queues: map[string][]uint64{},
+		retained: map[string]string{}}
+}
+
+func (m *modelStore) Durable() bool { return true }
+
+func (m *modelStore) Commit(b *store.Batch) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.commits++
+	if len(b.Ops) == 0 {
+		m.empty++
+	}
+	for _, op := range b.Ops {
+		m.ops = append(m.ops, op) // the Batch is reused: keep copies of what is read later
+		switch op.Kind {
+		case store.SessionSaved:
+			m.sessions[op.ClientID] = op.Session
+		case store.SessionDiscarded:
+			delete(m.sessions, op.ClientID)
+			delete(m.queues, op.ClientID)
+		case store.Queued:
+			m.queues[op.ClientID] = append(m.queues[op.ClientID], op.Seq)
+		case store.Acked:
+			q := m.queues[op.ClientID]
+			if i := slices.Index(q, op.Seq); i >= 0 {
+				m.queues[op.ClientID] = slices.Delete(q, i, i+1)
+			}
+		case store.RetainedSet:
+			m.retained[op.Topic] = string(op.Message.Payload)
+		case store.RetainedCleared:
+			delete(m.retained, op.Topic)
+		}
+	}
+	return nil
+}
+
+// kinds returns the kinds of the Ops recorded for clientID, in order.
+func (m *modelStore) kinds(clientID string) []store.Kind {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []store.Kind
+	for _, op := range m.ops {
+		if op.ClientID == clientID {
+			out = append(out, op.Kind)
+		}
+	}
+	return out
+}
+
+func (m *modelStore) session(id string) *store.Session {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sessions[id]
+}
+
+func (m *modelStore) queue(id string) []uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.queues[id])
+}
+
+func (m *modelStore) retainedPayload(topic string) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.retained[topic]
+	return p, ok
+}
+
+// TestStoreSeam drives a persistent session through real connections and
+// checks that the store receives what it must keep: the session with its
+// subscription, a message queued while it is away and its acknowledgement,
+// retained messages set and cleared, the discard on a clean start — and
+// nothing for a clean session.
+func TestStoreSeam(t *testing.T) {
+	ms := newModelStore()
+	tb := startBroker(t, Config{Store: ms}, netio.Config{})
+
+	sub1, _ := connectRaw(t, tb.addr, conn311("keep", false))
+	sub1.subscribe(1, sub("seam/+", 1))
+	waitFor(t, "the session saved with its subscription", func() bool {
+		s := ms.session("keep")
+		return s != nil && len(s.Subscriptions) == 1 && s.Subscriptions[0].Filter == "seam/+" &&
+			s.Subscriptions[0].QoS == 1 && s.Version == byte(mqtt.V311)
+	})
+	sub1.write(mqtt.AppendDisconnect(nil, &mqtt.Disconnect{}, mqtt.V311))
+	waitFor(t, "the offline session saved with its expiry deadline", func() bool {
+		s := ms.session("keep")
+		return s != nil && s.ExpireAt > time.Now().UnixNano()
+	})
+
+	pub, _ := connectRaw(t, tb.addr, conn311("pub", true))
+	pub.publish("seam/a", "queued", 1, false, 7)
+	if h, _ := pub.read(); h.Type != mqtt.TypePuback {
+		t.Fatalf("got %v, want PUBACK", h.Type)
+	}
+	pub.publish("kept/r", "kept", 0, true, 0)
+	waitFor(t, "the queued message and the retained one", func() bool {
+		p, ok := ms.retainedPayload("kept/r")
+		return len(ms.queue("keep")) == 1 && ok && p == "kept"
+	})
+
+	back, ack := connectRaw(t, tb.addr, conn311("keep", false))
+	if !ack.SessionPresent {
+		t.Fatal("session not present")
+	}
+	p := back.readPublish()
+	if string(p.Payload) != "queued" || p.QoS != 1 {
+		t.Fatalf("got %q at QoS %d", p.Payload, p.QoS)
+	}
+	back.write(mqtt.AppendPuback(nil, &mqtt.Puback{PacketID: p.PacketID}, mqtt.V311))
+	waitFor(t, "the acknowledgement", func() bool { return len(ms.queue("keep")) == 0 })
+
+	pub.publish("kept/r", "", 0, true, 0)
+	waitFor(t, "the retained message cleared", func() bool { _, ok := ms.retainedPayload("kept/r"); return !ok })
+
+	back.c.Close()
+	fresh, _ := connectRaw(t, tb.addr, conn311("keep", true))
+	waitFor(t, "the session discarded by the clean start", func() bool { return ms.session("keep") == nil })
+	fresh.c.Close()
+
+	if k := ms.kinds("pub"); len(k) > 0 {
+		t.Fatalf("the clean session's Ops reached the store: %v", k)
+	}
+	want := []store.Kind{store.SessionSaved, store.Queued, store.Acked, store.SessionDiscarded}
+	got := slices.Compact(ms.kinds("keep"))
+	for _, k := range want {
+		i := slices.Index(got, k)
+		if i < 0 {
+			t.Fatalf("Ops for keep %v lack %v", got, k)
+		}
+		got = got[i:]
+	}
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	if ms.empty > 0 {
+		t.Fatalf("%d of %d Commits carried no Op", ms.empty, ms.commits)
+	}
+}
+
+// TestStoreSeamQueueOverflow checks that a queued message dropped from a
+// full queue leaves the store too.
+func TestStoreSeamQueueOverflow(t *testing.T) {
+	ms := newModelStore()
+	tb := startBroker(t, Config{Store: ms, MqueueMax: 2}, netio.Config{})
+	c, _ := connectRaw(t, tb.addr, conn311("small", false))
+	c.subscribe(1, sub("ovf", 1))
+	c.write(mqtt.AppendDisconnect(nil, &mqtt.Disconnect{}, mqtt.V311))
+	waitFor(t, "offline", func() bool { s := ms.session("small"); return s != nil && s.ExpireAt != 0 })
+	pub, _ := connectRaw(t, tb.addr, conn311("pub-ovf", true))
+	for i := range 5 {
+		pub.publish("ovf", "m", 1, false, uint16(i+1))
+		pub.read()
+	}
+	waitFor(t, "two messages kept of five", func() bool {
+		return len(ms.queue("small")) == 2 && tb.info(t, "small").MqueueLen == 2
+	})
+}

@@ -1,7 +1,0 @@
-//go:build race
-
-package shards
-
-// subindexRace is true when the race detector is on; its instrumentation allocates inside map
-// operations, so allocation budgets are asserted only without it.
-const subindexRace = true
