@@ -56,7 +56,7 @@ type connRare struct {
 	closeErr  error
 	migrateTo *Loop
 	held      []byte // input kept while holding, the holding frame first
-	peer      *Peer  // set for a connection handed over by Server.Enroll
+	peer      *Peer  // what the transport learned beyond the socket; nil for plain TCP
 }
 
 // rareFields returns c's rare fields, allocating them on first use.
@@ -105,8 +105,8 @@ func (c *Conn) RemoteAddr() netip.AddrPort {
 func (c *Conn) Listener() *Listener { return &c.loop.srv.cfg.Listeners[c.lst] }
 
 // Peer returns what the transport knows of the client: its listener and,
-// for a connection handed over by Server.Enroll, the address, TLS server
-// name and certificate names the transport learned.
+// for a transport that learns more than the socket (TLS, PROXY protocol),
+// the client's address, TLS server name and certificate names.
 func (c *Conn) Peer() Peer {
 	if c.rare != nil && c.rare.peer != nil {
 		return *c.rare.peer

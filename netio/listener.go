@@ -1,25 +1,16 @@
 package netio
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"net/netip"
-
-	"github.com/panjf2000/gnet/v2"
 )
 
-// KindTCP is the listener kind of plain MQTT over TCP, accepted by gnet
-// itself. Other kinds (EMQX's "ssl", "ws", "wss") reach the loops through
-// Server.Enroll from a package that terminates their layer.
+// KindTCP is the listener kind of plain MQTT over TCP.
 const KindTCP = "tcp"
 
 // Listener is one address the Server accepts MQTT connections on.
 type Listener struct {
-	// Kind is the transport ("tcp"). If empty, KindTCP is used. The Server
-	// binds only KindTCP listeners; a listener of another kind is served by
-	// the package that implements that kind, which hands its connections
-	// to Server.Enroll.
+	// Kind is the transport ("tcp"). If empty, KindTCP is used.
 	Kind string
 	// Name tells listeners of one kind apart; Kind:Name (EMQX's listener
 	// id, "tcp:default") is what client rows show. If empty, "default" is
@@ -112,57 +103,4 @@ func (s *Server) listenerOf(local netip.AddrPort) uint16 {
 		return s.bound[0].index
 	}
 	return 0
-}
-
-// listenerIndex returns the position of l in Config.Listeners, matched by
-// id; 0 when l is nil or unknown (Enroll refuses those).
-func (s *Server) listenerIndex(l *Listener) uint16 {
-	if l == nil {
-		return 0
-	}
-	for i := range s.cfg.Listeners {
-		if s.cfg.Listeners[i].ID() == l.ID() {
-			return uint16(i)
-		}
-	}
-	return 0
-}
-
-// Enroll hands the Server a connection accepted by the transport of a
-// listener that gnet does not serve itself (TLS, WebSocket): nc carries
-// the plain MQTT byte stream and must be backed by a descriptor gnet can
-// poll (a *net.TCPConn or *net.UnixConn, for example one end of a socket
-// pair whose other end the transport feeds). p says what the transport
-// learned of the client; p.Listener must be one of Config.Listeners. The
-// connection then behaves like any other: it is put on the least loaded
-// loop, counted against MaxConnections and MaxConnectRate, and the Handler
-// sees it through OnOpen with Conn.Peer returning p. nc is closed either
-// way (gnet polls a duplicate of its descriptor). It waits until a loop
-// has taken the connection. Safe from any goroutine once Start has returned.
-func (s *Server) Enroll(nc net.Conn, p Peer) error {
-	if p.Listener == nil || s.cfg.Listeners[s.listenerIndex(p.Listener)].ID() != p.Listener.ID() {
-		_ = nc.Close()
-		return fmt.Errorf("%w: Enroll for an unknown listener", ErrInvalidConfig)
-	}
-	select {
-	case <-s.running:
-	default:
-		_ = nc.Close()
-		return fmt.Errorf("netio: enroll before Start")
-	}
-	if s.stopping.Load() {
-		_ = nc.Close()
-		return ErrServerClosed
-	}
-	p.Listener = &s.cfg.Listeners[s.listenerIndex(p.Listener)]
-	ctx := gnet.NewNetConnContext(gnet.NewContext(context.Background(), &p), nc)
-	ch, err := s.eng.Register(ctx)
-	if err != nil {
-		_ = nc.Close()
-		return fmt.Errorf("netio: enroll: %w", err)
-	}
-	if res := <-ch; res.Err != nil {
-		return fmt.Errorf("netio: enroll: %w", res.Err)
-	}
-	return nil
 }

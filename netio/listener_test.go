@@ -5,13 +5,11 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/shardmq/shardmq/mqtt"
-	"golang.org/x/sys/unix"
 )
 
 // peerHandler echoes like echoHandler and records, per connection, the
@@ -104,99 +102,6 @@ func TestListenerOfConn(t *testing.T) {
 	if !got["tcp:default"] || !got["tcp:devices"] {
 		t.Fatalf("listeners seen %v, want tcp:default and tcp:devices", got)
 	}
-}
-
-// TestEnroll hands the server one end of a socket pair, as a TLS or
-// WebSocket transport does, and checks that the connection is served like
-// a TCP one, reports the transport's Peer (also after a migration to the
-// other loop), and that Enroll refuses an unknown listener.
-func TestEnroll(t *testing.T) {
-	h := &peerHandler{}
-	s, err := New(Config{Loops: 2, Listeners: []Listener{
-		{Addr: "127.0.0.1:0"}, {Kind: "ssl", Name: "secure", Addr: "127.0.0.1:8883"}}}, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { shutdown(t, s) })
-
-	// A TCP connection first, so that both loops are in use: the enrolled
-	// connection goes to the other (least loaded) one and can migrate.
-	held, err := net.Dial("tcp", s.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer held.Close()
-	waitFor(t, "the TCP connection", func() bool { p, _ := h.seen(); return len(p) == 1 })
-
-	client := netip.MustParseAddrPort("192.0.2.7:40001")
-	ours, theirs := socketPair(t)
-	defer theirs.Close()
-	p := Peer{Listener: &Listener{Kind: "ssl", Name: "secure", Addr: "ignored"}, Addr: client,
-		SNI: "broker.example", CN: "device-1", DN: "CN=device-1,O=Fleet"}
-	if err := s.Enroll(ours, p); err != nil {
-		t.Fatal(err)
-	}
-	// A PINGREQ with flags 1 makes echoHandler migrate first.
-	for _, frame := range [][]byte{{0xc1, 0x00}, {0xc0, 0x00}} {
-		if _, err := theirs.Write(frame); err != nil {
-			t.Fatal(err)
-		}
-		b := make([]byte, 2)
-		_ = theirs.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := io.ReadFull(theirs, b); err != nil || b[0]&0xf0 != 0xc0 {
-			t.Fatalf("echo of %x: % x, %v", frame, b, err)
-		}
-	}
-	peers, addrs := h.seen()
-	peers, addrs = peers[1:], addrs[1:] // the held TCP connection
-	h.mu.Lock()
-	moved := h.moved
-	h.mu.Unlock()
-	if len(peers) != 2 || moved != 1 {
-		t.Fatalf("opens %d (moved %d), want the enrolled one and its migration", len(peers), moved)
-	}
-	for i, got := range peers {
-		if got.Listener.ID() != "ssl:secure" || got.Listener.Addr != "127.0.0.1:8883" ||
-			got.SNI != p.SNI || got.CN != p.CN || got.DN != p.DN || addrs[i] != client {
-			t.Fatalf("open %d: peer %+v at %v, want %+v at %v", i, got, addrs[i], p, client)
-		}
-	}
-	if s.Connections() != 2 {
-		t.Fatalf("%d connections, want 2", s.Connections())
-	}
-
-	spare, other := socketPair(t)
-	defer other.Close()
-	if err := s.Enroll(spare, Peer{Listener: &Listener{Kind: "ws", Name: "default"}}); err == nil {
-		t.Fatal("Enroll accepted a listener the server does not have")
-	}
-	_ = other.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := other.Read(make([]byte, 1)); err != io.EOF {
-		t.Fatalf("refused connection's pair read %v, want EOF (closed)", err)
-	}
-}
-
-// socketPair returns the two ends of a connected stream socket pair.
-func socketPair(t *testing.T) (net.Conn, net.Conn) {
-	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns := make([]net.Conn, 2)
-	for i, fd := range fds {
-		f := os.NewFile(uintptr(fd), "pair")
-		c, err := net.FileConn(f)
-		_ = f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns[i] = c
-	}
-	return conns[0], conns[1]
 }
 
 // echoOnce sends a PINGREQ to addr and waits for its echo.

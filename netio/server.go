@@ -78,9 +78,6 @@ func (s *Server) Serve() error {
 	}
 	err := gnet.Rotate(s, addrs,
 		gnet.WithMulticore(true),
-		// Least connections (not gnet's default round robin) because
-		// Enroll picks a loop from other goroutines than gnet's acceptor.
-		gnet.WithLoadBalancing(gnet.LeastConnections),
 		gnet.WithNumEventLoop(s.cfg.Loops),
 		gnet.WithTicker(true),
 		gnet.WithReuseAddr(true),
@@ -279,9 +276,6 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		if v.peer != nil {
 			c.rareFields().peer = v.peer
 		}
-	case *Peer:
-		c.lst = s.listenerIndex(v.Listener)
-		c.rareFields().peer = v
 	default:
 		c.lst = s.listenerOf(addrPort(gc.LocalAddr()))
 	}
