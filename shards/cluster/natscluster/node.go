@@ -175,7 +175,9 @@ func (n *Node) Start(ctx context.Context) error {
 		n.stopServer()
 		return err
 	}
-	if err := nc.FlushWithContext(ctx); err != nil {
+	fctx, cancel := n.requestCtx(ctx)
+	defer cancel()
+	if err := nc.FlushWithContext(fctx); err != nil {
 		n.nc.Close()
 		n.stopServer()
 		return fmt.Errorf("natscluster: flush: %w", err)
@@ -217,9 +219,12 @@ func (n *Node) startServer() error {
 	}
 	o := &server.Options{
 		ServerName: n.cfg.Node,
-		// Clients connect in process only: the node is the only client.
-		DontListen: true,
-		NoSigs:     true,
+		// The node connects in process; the client port is on loopback, at
+		// a random port, for NATS tools only (DontListen would make the
+		// server wait for JetStream's quorum before it is ready).
+		Host:   "127.0.0.1",
+		Port:   server.RANDOM_PORT,
+		NoSigs: true,
 		JetStream:  true,
 		StoreDir:   dir,
 		Cluster: server.ClusterOpts{
