@@ -222,11 +222,11 @@ func (n *Node) startServer() error {
 		// The node connects in process; the client port is on loopback, at
 		// a random port, for NATS tools only (DontListen would make the
 		// server wait for JetStream's quorum before it is ready).
-		Host:   "127.0.0.1",
-		Port:   server.RANDOM_PORT,
-		NoSigs: true,
-		JetStream:  true,
-		StoreDir:   dir,
+		Host:      "127.0.0.1",
+		Port:      server.RANDOM_PORT,
+		NoSigs:    true,
+		JetStream: true,
+		StoreDir:  dir,
 		Cluster: server.ClusterOpts{
 			Name: n.cfg.Name,
 			Host: host,
