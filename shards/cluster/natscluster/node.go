@@ -240,6 +240,12 @@ func (n *Node) startServer() error {
 	for _, j := range n.cfg.Join {
 		o.Routes = append(o.Routes, &url.URL{Scheme: "nats-route", Host: j})
 	}
+	if len(o.Routes) == 0 {
+		// A clustered JetStream refuses to start without a route; a route
+		// to itself is one the server recognises and drops, so the first
+		// node of a cluster needs no seed.
+		o.Routes = append(o.Routes, &url.URL{Scheme: "nats-route", Host: n.cfg.ClusterListen})
+	}
 	s, err := server.NewServer(o)
 	if err != nil {
 		return fmt.Errorf("natscluster: nats server: %w", err)
