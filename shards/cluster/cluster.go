@@ -266,12 +266,16 @@ type Query struct {
 	// After is a keyset cursor: only rows whose Key is above it (nil: from
 	// the first).
 	After []byte
-	// Skip rows are left out before the page (offset paging; each node
-	// then returns Skip+Limit rows, so deep offsets cost more than a
-	// cursor).
+	// Skip rows are left out before the page (offset paging). The cluster
+	// first asks every node for the keys of its first Skip rows (KeysOnly)
+	// to find the key the page starts after, then for the page as with a
+	// cursor: deep offsets cost more than a cursor. A node's Handler.List
+	// never sees Skip.
 	Skip int
 	// Limit is the page size.
 	Limit int
+	// KeysOnly tells a node's Handler.List that Row.Data may be left nil.
+	KeysOnly bool
 }
 
 // Page is one page of a listing.

@@ -61,6 +61,9 @@ type fakeBroker struct {
 	name  string
 	conns atomic.Int64
 	gate  atomic.Pointer[gate] // when set, Deliver waits at it
+	// countOnly makes Deliver count into got instead of recording.
+	countOnly atomic.Bool
+	got       atomic.Int64
 
 	mu        sync.Mutex
 	delivered []delivery
@@ -87,6 +90,10 @@ func (f *fakeBroker) Deliver(batch []cluster.Forwarded) {
 	if g := f.gate.Load(); g != nil {
 		g.once.Do(func() { close(g.entered) })
 		<-g.release
+	}
+	if f.countOnly.Load() {
+		f.got.Add(int64(len(batch)))
+		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -153,6 +160,9 @@ func (f *fakeBroker) List(_ context.Context, q cluster.Query) (cluster.Page, err
 		}
 		p.Count++
 		if (q.After == nil || bytes.Compare(r.Key, q.After) > 0) && len(p.Rows) < q.Limit {
+			if q.KeysOnly {
+				r.Data = nil
+			}
 			p.Rows = append(p.Rows, r)
 		}
 	}

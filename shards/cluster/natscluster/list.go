@@ -16,18 +16,37 @@ import (
 // (docs/cluster.md says why): List asks every running node, this one
 // included, for the number of its rows matching the filter and its first
 // Skip+Limit rows above the cursor in key order ({name}.list.{node}), and
-// merges them. The count is exact as of each node's catalog when it
+// merges them; an offset is first turned into a cursor (List). The count is exact as of each node's catalog when it
 // answered; a page ends at a key, which is the cursor of the next.
 
 // List returns one page of the cluster-wide listing q. A running node that
 // does not answer within the request timeout is named in Page.Missing and
-// its rows are left out. It waits on the network; any goroutine.
+// its rows are left out. An offset (q.Skip) costs a first round that
+// gathers only the keys of every node's first Skip rows, to turn the
+// offset into a cursor. It waits on the network; any goroutine.
 func (n *Node) List(ctx context.Context, q cluster.Query) (cluster.Page, error) {
 	ctx, cancel := n.requestCtx(ctx)
 	defer cancel()
-	nodeQ := q
-	nodeQ.Limit, nodeQ.Skip = q.Skip+q.Limit, 0
-	req := appendQuery(nil, nodeQ)
+	if q.Skip > 0 {
+		keys, err := n.gather(ctx, cluster.Query{Filter: q.Filter, After: q.After, Limit: q.Skip, KeysOnly: true})
+		if err != nil {
+			return cluster.Page{}, err
+		}
+		skipped := keys.Rows
+		if len(skipped) < q.Skip { // the offset is past the end
+			keys.Rows = nil
+			return keys, nil
+		}
+		q.After = skipped[q.Skip-1].Key
+	}
+	q.Skip = 0
+	return n.gather(ctx, q)
+}
+
+// gather asks every running node and this one for q and merges the
+// answers: the first q.Limit rows in key order, and the sum of the counts.
+func (n *Node) gather(ctx context.Context, q cluster.Query) (cluster.Page, error) {
+	req := appendQuery(nil, q)
 	members := n.running()
 	pages := make([]cluster.Page, 1+len(members))
 	errs := make([]error, 1+len(members))
@@ -47,7 +66,7 @@ func (n *Node) List(ctx context.Context, q cluster.Query) (cluster.Page, error) 
 			errs[i+1] = err
 		}()
 	}
-	pages[0], errs[0] = n.h.List(ctx, nodeQ)
+	pages[0], errs[0] = n.h.List(ctx, q)
 	wg.Wait()
 	if errs[0] != nil {
 		return cluster.Page{}, errs[0]
@@ -60,14 +79,14 @@ func (n *Node) List(ctx context.Context, q cluster.Query) (cluster.Page, error) 
 		}
 		out.Count += p.Count
 	}
-	out.Rows = mergeRows(pages, errs, q.Skip, q.Limit)
+	out.Rows = mergeRows(pages, errs, q.Limit)
 	slices.Sort(out.Missing)
 	return out, nil
 }
 
 // mergeRows merges the pages' rows (each in ascending key order) and
-// returns rows skip to skip+limit of the merge.
-func mergeRows(pages []cluster.Page, errs []error, skip, limit int) []cluster.Row {
+// returns the first limit of the merge.
+func mergeRows(pages []cluster.Page, errs []error, limit int) []cluster.Row {
 	pos := make([]int, len(pages))
 	out := make([]cluster.Row, 0, limit)
 	for len(out) < limit {
@@ -83,13 +102,8 @@ func mergeRows(pages []cluster.Page, errs []error, skip, limit int) []cluster.Ro
 		if best < 0 {
 			break
 		}
-		r := pages[best].Rows[pos[best]]
+		out = append(out, pages[best].Rows[pos[best]])
 		pos[best]++
-		if skip > 0 {
-			skip--
-			continue
-		}
-		out = append(out, r)
 	}
 	return out
 }
@@ -121,7 +135,11 @@ func appendQuery(dst []byte, q cluster.Query) []byte {
 	dst = append(dst, after)
 	dst = appendBytes(dst, q.After)
 	dst = binary.AppendUvarint(dst, uint64(q.Limit))
-	return dst
+	keysOnly := byte(0)
+	if q.KeysOnly {
+		keysOnly = 1
+	}
+	return append(dst, keysOnly)
 }
 
 func decodeQuery(b []byte) (cluster.Query, bool) {
@@ -136,6 +154,7 @@ func decodeQuery(b []byte) (cluster.Query, bool) {
 		q.After = []byte{}
 	}
 	q.Limit = int(min(r.uvarint(), 1<<20))
+	q.KeysOnly = r.byte() == 1
 	return q, r.done()
 }
 

@@ -69,6 +69,10 @@ type Node struct {
 
 var _ cluster.Cluster = (*Node)(nil)
 
+// maxPayload is the embedded server's largest message (an external NATS
+// should allow as much).
+const maxPayload = 8 << 20
+
 // subjects builds the subject space (docs/cluster.md):
 //
 //	{name}.hb.{node}        heartbeats (JSON)

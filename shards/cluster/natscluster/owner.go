@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -17,9 +18,11 @@ import (
 // key token(client id), value the owning node's name. A node claims a
 // client id with a compare-and-set on the entry's revision, so of two
 // nodes racing for one client id exactly one wins and the other asks the
-// winner. The entries are read with a direct get at each CONNECT; nothing
-// of the registry is cached, so a node holds none of the other nodes'
-// sessions in memory.
+// winner. The entries are read with a direct get at each CONNECT, which
+// any replica answers: a read may miss a claim made milliseconds before,
+// but the compare-and-set is decided by the stream's leader, so a stale
+// read costs one more round, never two owners. Nothing of the registry is
+// cached, so a node holds none of the other nodes' sessions in memory.
 
 // releaseQueue bounds the releases waiting to be written.
 const releaseQueue = 1 << 16
@@ -32,7 +35,8 @@ type registryState struct {
 }
 
 // Owner returns the node that owns clientID's session ("" when none): a
-// read of the registry. It waits on the network: call it off the event
+// read of the registry from any replica, so it may miss a claim made
+// milliseconds before. It waits on the network: call it off the event
 // loops.
 func (n *Node) Owner(ctx context.Context, clientID string) (string, error) {
 	kv, err := n.registryKV(ctx)
@@ -88,7 +92,14 @@ func (n *Node) Acquire(ctx context.Context, clientID string, discard bool) (*clu
 	key := token(clientID)
 	self := []byte(n.cfg.Node)
 	var adopted *cluster.Session
-	for range 8 {
+	for attempt := range 8 {
+		if attempt > 0 { // a replica behind the leader answered the read
+			select {
+			case <-time.After(time.Duration(attempt) * 5 * time.Millisecond):
+			case <-ctx.Done():
+				return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+			}
+		}
 		e, err := kv.Get(ctx, key)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			if _, err = kv.Create(ctx, key, self); err == nil {
