@@ -1,12 +1,12 @@
 package natscluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sync/atomic"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -18,11 +18,11 @@ import (
 // key token(client id), value the owning node's name. A node claims a
 // client id with a compare-and-set on the entry's revision, so of two
 // nodes racing for one client id exactly one wins and the other asks the
-// winner. The entries are read with a direct get at each CONNECT, which
-// any replica answers: a read may miss a claim made milliseconds before,
-// but the compare-and-set is decided by the stream's leader, so a stale
-// read costs one more round, never two owners. Nothing of the registry is
-// cached, so a node holds none of the other nodes' sessions in memory.
+// winner. Acquire reads the entry from the stream's leader, which also
+// decides the compare-and-set; Owner (for the API) uses a direct get that
+// any replica answers, and may miss a claim made milliseconds before.
+// Nothing of the registry is cached, so a node holds none of the other
+// nodes' sessions in memory.
 
 // releaseQueue bounds the releases waiting to be written.
 const releaseQueue = 1 << 16
@@ -92,30 +92,28 @@ func (n *Node) Acquire(ctx context.Context, clientID string, discard bool) (*clu
 	key := token(clientID)
 	self := []byte(n.cfg.Node)
 	var adopted *cluster.Session
-	for attempt := range 8 {
-		if attempt > 0 { // a replica behind the leader answered the read
-			select {
-			case <-time.After(time.Duration(attempt) * 5 * time.Millisecond):
-			case <-ctx.Done():
-				return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
-			}
-		}
-		e, err := kv.Get(ctx, key)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			if _, err = kv.Create(ctx, key, self); err == nil {
-				return adopted, nil
-			}
-			if errors.Is(err, jetstream.ErrKeyExists) {
-				continue // another node claimed it first: ask it
-			}
-		}
+	for range 8 {
+		e, err := n.leaderGet(ctx, key)
 		if err != nil {
 			return nil, fmt.Errorf("natscluster: registry: %w", err)
 		}
-		owner := string(e.Value())
-		if owner != n.cfg.Node {
-			if _, up := n.runningMember(owner); up {
-				s, err := n.takeover(ctx, owner, clientID, discard)
+		if e.owner == "" {
+			if e.rev == 0 {
+				_, err = kv.Create(ctx, key, self)
+			} else { // a delete marker: claim over it
+				_, err = kv.Update(ctx, key, self, e.rev)
+			}
+			if err == nil {
+				return adopted, nil
+			}
+			if isWrongRevision(err) {
+				continue // another node claimed it first: ask it
+			}
+			return nil, fmt.Errorf("natscluster: registry: %w", err)
+		}
+		if e.owner != n.cfg.Node {
+			if _, up := n.runningMember(e.owner); up {
+				s, err := n.takeover(ctx, e.owner, clientID, discard)
 				if err != nil {
 					return nil, err
 				}
@@ -124,7 +122,7 @@ func (n *Node) Acquire(ctx context.Context, clientID string, discard bool) (*clu
 				}
 			}
 		}
-		if _, err = kv.Update(ctx, key, self, e.Revision()); err == nil {
+		if _, err = kv.Update(ctx, key, self, e.rev); err == nil {
 			return adopted, nil
 		}
 		if !isWrongRevision(err) {
@@ -134,6 +132,55 @@ func (n *Node) Acquire(ctx context.Context, clientID string, discard bool) (*clu
 		// read it again.
 	}
 	return nil, fmt.Errorf("%w: client id %q is contended", ErrUnavailable, clientID)
+}
+
+// registryEntry is a registry entry as the stream's leader has it: owner
+// "" when there is none (rev is then the delete marker's, or 0).
+type registryEntry struct {
+	owner string
+	rev   uint64
+}
+
+// leaderGet reads key's entry from the stream's leader (not a direct get,
+// which any replica may answer from behind), so that the compare-and-set
+// that follows uses the latest revision.
+func (n *Node) leaderGet(ctx context.Context, key string) (registryEntry, error) {
+	bucket := n.cfg.Name + "_sessions"
+	req, _ := json.Marshal(struct {
+		LastBySubject string `json:"last_by_subj"`
+	}{"$KV." + bucket + "." + key})
+	reply, err := n.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET.KV_"+bucket, req)
+	if err != nil {
+		return registryEntry{}, err
+	}
+	var resp struct {
+		Message *struct {
+			Seq  uint64 `json:"seq"`
+			Data []byte `json:"data"`
+			Hdrs []byte `json:"hdrs"`
+		} `json:"message"`
+		Error *struct {
+			Code        int    `json:"code"`
+			ErrCode     int    `json:"err_code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(reply.Data, &resp); err != nil {
+		return registryEntry{}, err
+	}
+	if resp.Error != nil {
+		if resp.Error.Code == 404 {
+			return registryEntry{}, nil
+		}
+		return registryEntry{}, fmt.Errorf("%s (%d)", resp.Error.Description, resp.Error.ErrCode)
+	}
+	if resp.Message == nil {
+		return registryEntry{}, errMalformed
+	}
+	if bytes.Contains(resp.Message.Hdrs, []byte("KV-Operation")) { // DEL or PURGE
+		return registryEntry{rev: resp.Message.Seq}, nil
+	}
+	return registryEntry{owner: string(resp.Message.Data), rev: resp.Message.Seq}, nil
 }
 
 // isWrongRevision reports a failed compare-and-set.
@@ -229,8 +276,8 @@ func (n *Node) releases() {
 		case id := <-n.registry.release:
 			ctx, cancel := n.requestCtx(context.Background())
 			key := token(id)
-			if e, err := kv.Get(ctx, key); err == nil && string(e.Value()) == n.cfg.Node {
-				_ = kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
+			if e, err := n.leaderGet(ctx, key); err == nil && e.owner == n.cfg.Node {
+				_ = kv.Delete(ctx, key, jetstream.LastRevision(e.rev))
 			}
 			cancel()
 		}
