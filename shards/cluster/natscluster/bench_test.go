@@ -208,7 +208,7 @@ func BenchmarkReplicateRows(b *testing.B) {
 	var buf []byte
 	for b.Loop() {
 		for _, r := range rows {
-			buf = appendBytes(appendBytes(buf[:0], r.Key), r.Data)
+			buf = appendString(appendString(buf[:0], r.Key), r.Data)
 			if err := nodes[0].nc.Publish(subject, buf); err != nil {
 				b.Fatal(err)
 			}

@@ -12,14 +12,10 @@ import (
 // strings as length and bytes. Every frame starts with its version byte.
 const frameVersion = 1
 
-func appendString(dst []byte, s string) []byte {
+// appendString appends s with its length before it.
+func appendString[T string | []byte](dst []byte, s T) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
-}
-
-func appendBytes(dst []byte, b []byte) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(b)))
-	return append(dst, b...)
 }
 
 // reader decodes a frame. Strings are cut from one string copy of the
@@ -34,24 +30,16 @@ type reader struct {
 
 func newReader(b []byte) *reader { return &reader{s: string(b), b: b} }
 
-func (r *reader) uvarint() uint64 {
-	if r.bad {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b[r.off:])
-	if n <= 0 {
-		r.bad = true
-		return 0
-	}
-	r.off += n
-	return v
-}
+func (r *reader) uvarint() uint64 { return readNumber(r, binary.Uvarint) }
 
-func (r *reader) varint() int64 {
+func (r *reader) varint() int64 { return readNumber(r, binary.Varint) }
+
+// readNumber reads one number with decode.
+func readNumber[T uint64 | int64](r *reader, decode func([]byte) (T, int)) T {
 	if r.bad {
 		return 0
 	}
-	v, n := binary.Varint(r.b[r.off:])
+	v, n := decode(r.b[r.off:])
 	if n <= 0 {
 		r.bad = true
 		return 0
@@ -99,8 +87,8 @@ func (r *reader) done() bool { return !r.bad && r.off == len(r.b) }
 // appendMessage encodes m with the groups a node must serve for it.
 func appendMessage(dst []byte, m *store.Message, groups []cluster.Group) []byte {
 	dst = appendString(dst, m.Topic)
-	dst = appendBytes(dst, m.Payload)
-	dst = appendBytes(dst, m.Properties)
+	dst = appendString(dst, m.Payload)
+	dst = appendString(dst, m.Properties)
 	dst = appendString(dst, m.From)
 	flags := m.QoS & 3
 	if m.Retain {

@@ -1,7 +1,6 @@
 package natscluster
 
 import (
-	"context"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -48,15 +47,8 @@ func (n *Node) jetStream() {
 
 // bucket creates or binds the bucket {name}{suffix}.
 func (n *Node) bucket(suffix string) (jetstream.KeyValue, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := n.untilQuit(2 * time.Second)
 	defer cancel()
-	go func() {
-		select {
-		case <-n.quit:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	return n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:   n.cfg.Name + suffix,
 		History:  1,

@@ -127,13 +127,13 @@ func (n *Node) onList(msg *nats.Msg) {
 
 func appendQuery(dst []byte, q cluster.Query) []byte {
 	dst = append(dst, frameVersion)
-	dst = appendBytes(dst, q.Filter)
+	dst = appendString(dst, q.Filter)
 	after := byte(0)
 	if q.After != nil {
 		after = 1
 	}
 	dst = append(dst, after)
-	dst = appendBytes(dst, q.After)
+	dst = appendString(dst, q.After)
 	dst = binary.AppendUvarint(dst, uint64(q.Limit))
 	keysOnly := byte(0)
 	if q.KeysOnly {
@@ -162,8 +162,8 @@ func appendPage(dst []byte, p cluster.Page) []byte {
 	dst = append(dst, frameVersion)
 	dst = binary.AppendUvarint(dst, uint64(p.Count))
 	for _, row := range p.Rows {
-		dst = appendBytes(dst, row.Key)
-		dst = appendBytes(dst, row.Data)
+		dst = appendString(dst, row.Key)
+		dst = appendString(dst, row.Data)
 	}
 	return dst
 }

@@ -331,6 +331,23 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// untilQuit returns a context that ends with the node, after timeout (if
+// not zero), or at cancel.
+func (n *Node) untilQuit(timeout time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(context.Background(), timeout)
+	}
+	go func() {
+		select {
+		case <-n.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
 // requestCtx returns ctx bounded by RequestTimeout.
 func (n *Node) requestCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	if d, ok := ctx.Deadline(); ok && time.Until(d) < n.cfg.RequestTimeout {

@@ -160,6 +160,7 @@ func (n *Node) putRetained(kv *kvHandle, batch map[string]*store.Message) map[st
 		}
 		f, err := n.js.PublishMsgAsync(msg)
 		if err != nil {
+			n.log.Debug("cluster: retained write failed", "topic", topic, "err", err)
 			failed[topic] = m
 			continue
 		}
@@ -169,9 +170,11 @@ func (n *Node) putRetained(kv *kvHandle, batch map[string]*store.Message) map[st
 	for _, s := range futures {
 		select {
 		case <-s.f.Ok():
-		case <-s.f.Err():
+		case err := <-s.f.Err():
+			n.log.Debug("cluster: retained write failed", "topic", s.m.Topic, "err", err)
 			failed[s.m.Topic] = s.m
 		case <-timeout:
+			n.log.Debug("cluster: retained write timed out", "topic", s.m.Topic)
 			failed[s.m.Topic] = s.m
 		case <-n.quit:
 			return nil
@@ -183,22 +186,24 @@ func (n *Node) putRetained(kv *kvHandle, batch map[string]*store.Message) map[st
 // watchRetained hands every change of the bucket to Handler.Retained until
 // the node shuts down.
 func (n *Node) watchRetained(kv jetstream.KeyValue) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := n.untilQuit(0)
 	defer cancel()
-	go func() {
-		select {
-		case <-n.quit:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	// The watch's consumer may read a replica that is still catching up
+	// (this node's own, after a restart): the initial load is complete
+	// only once it reached the last revision the stream's leader had.
+	last, err := n.lastRevision(ctx, kv)
+	if err != nil {
+		n.log.Error("cluster: cannot read the retained messages", "err", err)
+		return
+	}
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		n.log.Error("cluster: cannot watch the retained messages", "err", err)
 		return
 	}
 	defer func() { _ = w.Stop() }()
-	loaded := false
+	initial, loaded := true, false
+	var seen uint64
 	for {
 		select {
 		case <-n.quit:
@@ -208,15 +213,31 @@ func (n *Node) watchRetained(kv jetstream.KeyValue) {
 				return
 			}
 			if e == nil {
-				if !loaded {
-					loaded = true
-					close(n.retained.loaded)
-				}
-				continue
+				initial = false
+			} else {
+				seen = max(seen, e.Revision())
+				n.applyRetained(e)
 			}
-			n.applyRetained(e)
+			if !loaded && !initial && seen >= last {
+				loaded = true
+				close(n.retained.loaded)
+			}
 		}
 	}
+}
+
+// lastRevision returns the last revision of the bucket as its stream's
+// leader has it.
+func (n *Node) lastRevision(ctx context.Context, kv jetstream.KeyValue) (uint64, error) {
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return 0, err
+	}
+	si, ok := st.(interface{ StreamInfo() *jetstream.StreamInfo })
+	if !ok {
+		return 0, errMalformed
+	}
+	return si.StreamInfo().State.LastSeq, nil
 }
 
 func (n *Node) applyRetained(e jetstream.KeyValueEntry) {
