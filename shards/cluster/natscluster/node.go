@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -226,11 +227,14 @@ func (n *Node) startServer() error {
 		// The node connects in process; the client port is on loopback, at
 		// a random port, for NATS tools only (DontListen would make the
 		// server wait for JetStream's quorum before it is ready).
-		Host:      "127.0.0.1",
-		Port:      server.RANDOM_PORT,
-		NoSigs:    true,
-		JetStream: true,
-		StoreDir:  dir,
+		Host:   "127.0.0.1",
+		Port:   server.RANDOM_PORT,
+		NoSigs: true,
+		// A listing page or an interest snapshot chunk may pass NATS's
+		// default 1 MiB.
+		MaxPayload: maxPayload,
+		JetStream:  true,
+		StoreDir:   dir,
 		Cluster: server.ClusterOpts{
 			Name: n.cfg.Name,
 			Host: host,
@@ -387,7 +391,8 @@ func (n *Node) subscribe() error {
 }
 
 // serverLog passes the embedded server's log to slog: notices at debug
-// level (the server is chatty), warnings and errors as they are.
+// level (the server is chatty), warnings and errors as warnings, but for
+// the failed dials to a seed.
 type serverLog struct{ l *slog.Logger }
 
 func (s serverLog) Noticef(format string, v ...any) {
@@ -398,7 +403,13 @@ func (s serverLog) Fatalf(format string, v ...any) {
 	s.l.Error("nats: fatal: " + fmt.Sprintf(format, v...))
 }
 func (s serverLog) Errorf(format string, v ...any) {
-	s.l.Debug("nats: " + fmt.Sprintf(format, v...))
+	msg := "nats: " + fmt.Sprintf(format, v...)
+	if strings.Contains(msg, "connect to route") {
+		// Once a second per seed while it is down: watchRoutes says it once.
+		s.l.Debug(msg)
+		return
+	}
+	s.l.Warn(msg)
 }
 func (s serverLog) Debugf(string, ...any) {}
 func (s serverLog) Tracef(string, ...any) {}
