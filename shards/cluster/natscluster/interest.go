@@ -39,24 +39,26 @@ const maxBuffered = 4096
 
 // Interest records that this node gained its first (on) or lost its last
 // (off) subscription to filter, and publishes the change in the
-// background. Any goroutine; it does not block on the network.
+// background. Any goroutine; it does not block on the network, and waits
+// for a lock only as long as one change of the table takes (never for a
+// whole snapshot of another node).
 func (n *Node) Interest(filter string, on bool) {
-	n.mu.Lock()
+	n.lmu.Lock()
 	_, have := n.local[filter]
 	if on == have {
-		n.mu.Unlock()
+		n.lmu.Unlock()
 		return
 	}
 	if on {
 		n.local[filter] = struct{}{}
-		n.table.addLocked(filter, 0)
+		n.table.add(filter, 0)
 	} else {
 		delete(n.local, filter)
-		n.table.removeLocked(filter, 0)
+		n.table.remove(filter, 0)
 	}
 	n.seq++
 	n.pending = append(n.pending, change{filter, on})
-	n.mu.Unlock()
+	n.lmu.Unlock()
 	select {
 	case n.kick <- struct{}{}:
 	default:
@@ -73,11 +75,11 @@ func (n *Node) publishInterest() {
 			return
 		case <-n.kick:
 		}
-		n.mu.Lock()
+		n.lmu.Lock()
 		pending := n.pending
 		first := n.seq - uint64(len(pending)) + 1
 		n.pending = nil
-		n.mu.Unlock()
+		n.lmu.Unlock()
 		subject := n.subj.of("int", n.cfg.Node)
 		for len(pending) > 0 {
 			buf = append(buf[:0], frameVersion)
@@ -175,17 +177,17 @@ func (n *Node) applyChangeLocked(m *member, filter string, on bool) {
 	switch {
 	case on && !have:
 		m.filters[filter] = struct{}{}
-		n.table.addLocked(filter, m.slot)
+		n.table.add(filter, m.slot)
 	case !on && have:
 		delete(m.filters, filter)
-		n.table.removeLocked(filter, m.slot)
+		n.table.remove(filter, m.slot)
 	}
 }
 
 // dropInterestLocked removes every filter of m from the table.
 func (n *Node) dropInterestLocked(m *member) {
 	for f := range m.filters {
-		n.table.removeLocked(f, m.slot)
+		n.table.remove(f, m.slot)
 	}
 	m.filters = make(map[string]struct{})
 	m.applied, m.boot, m.buffered, m.lagging = 0, 0, nil, 0
@@ -289,13 +291,13 @@ func (n *Node) onSnapshot(msg *nats.Msg) {
 	if msg.Reply == "" {
 		return
 	}
-	n.mu.Lock()
+	n.lmu.Lock()
 	seq := n.seq
 	filters := make([]string, 0, len(n.local))
 	for f := range n.local {
 		filters = append(filters, f)
 	}
-	n.mu.Unlock()
+	n.lmu.Unlock()
 	var buf []byte
 	for {
 		buf = append(buf[:0], frameVersion)

@@ -68,9 +68,9 @@ func (n *Node) heartbeats() {
 
 func (n *Node) heartbeat() {
 	st := n.h.Status()
-	n.mu.Lock()
+	n.lmu.Lock()
 	seq := n.seq
-	n.mu.Unlock()
+	n.lmu.Unlock()
 	b, _ := json.Marshal(heartbeatMsg{
 		Name: n.cfg.Node, Version: n.cfg.Version, Boot: n.boot, Started: n.started.UnixMilli(),
 		Conns: st.Connections, Stats: st.Stats, Seq: seq,

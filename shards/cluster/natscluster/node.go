@@ -43,12 +43,17 @@ type Node struct {
 	table table
 	rx    receiver
 
-	// mu guards the following fields.
-	mu      sync.Mutex
-	members map[string]*member // the other nodes, by name
+	// lmu guards the following fields: this node's own interest. It is
+	// taken before table.mu, never together with mu.
+	lmu     sync.Mutex
 	local   map[string]struct{}
 	seq     uint64   // the last interest change numbered
 	pending []change // interest changes not yet published
+
+	// mu guards the following field and the members' fields. It is taken
+	// before table.mu.
+	mu      sync.Mutex
+	members map[string]*member // the other nodes, by name
 
 	// slots maps a slot to its member (slot 0 is this node: nil); written
 	// under mu, read lock-free by the outboxes.

@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/shardmq/shardmq/shards/cluster"
@@ -17,10 +18,29 @@ import (
 // group the nodes that hold a member. Lookups (match) are lock-free and
 // allocate nothing; changes are serialised by mu and publish each node of
 // the trie through atomic pointers, so a reader sees every node either
-// before or after a change. Writers hold Node.mu (the *Locked methods).
+// before or after a change.
 type table struct {
 	strategy cluster.ShareStrategy
-	root     tnode
+
+	// mu serialises writers (the *Locked methods); readers take no lock.
+	// It is held for one change at a time, so a shard that adds a filter
+	// never waits for a whole snapshot of another node to be applied.
+	mu   sync.Mutex
+	root tnode
+}
+
+// add records that slot subscribes to filter.
+func (t *table) add(filter string, slot int) {
+	t.mu.Lock()
+	t.addLocked(filter, slot)
+	t.mu.Unlock()
+}
+
+// remove records that slot no longer subscribes to filter.
+func (t *table) remove(filter string, slot int) {
+	t.mu.Lock()
+	t.removeLocked(filter, slot)
+	t.mu.Unlock()
 }
 
 // tnode is one level of the trie.
@@ -71,7 +91,7 @@ func parseFilter(filter string) (name, f string) {
 	return "", filter
 }
 
-// add records that slot subscribes to filter. Called with mu held.
+// addLocked is add with mu held.
 func (t *table) addLocked(filter string, slot int) {
 	name, f := parseFilter(filter)
 	n := t.walkLocked(f, true)
@@ -98,8 +118,7 @@ func (t *table) addLocked(filter string, slot int) {
 	n.groups.Store(&ngs)
 }
 
-// removeLocked records that slot no longer subscribes to filter, and
-// prunes the nodes left empty. Called with mu held.
+// removeLocked is remove with mu held; it prunes the nodes left empty.
 func (t *table) removeLocked(filter string, slot int) {
 	name, f := parseFilter(filter)
 	n := t.walkLocked(f, false)
