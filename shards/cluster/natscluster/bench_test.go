@@ -217,3 +217,29 @@ func BenchmarkReplicateRows(b *testing.B) {
 		<-got
 	}
 }
+
+// BenchmarkSnapshot measures what a node joining (or resyncing) pays per
+// other node: fetching its whole interest (filters=100000 of
+// dev/NNNNNNN/cmd, in 256 KiB chunks) and applying it to an empty table.
+func BenchmarkSnapshot(b *testing.B) {
+	nodes := startCluster(b, 2)
+	src, dst := nodes[0], nodes[1]
+	const filters = 100000
+	for i := range filters {
+		src.Interest(fmt.Sprintf("dev/%07d/cmd", i), true)
+	}
+	b.Run(fmt.Sprintf("filters=%d", filters), func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			got, _, _, err := dst.requestSnapshot(src.cfg.Node)
+			if err != nil || len(got) != filters {
+				b.Fatalf("%d filters, %v", len(got), err)
+			}
+			node := &Node{}
+			m := &member{slot: 1, filters: make(map[string]struct{})}
+			for f := range got {
+				node.applyChangeLocked(m, f, true)
+			}
+		}
+	})
+}
