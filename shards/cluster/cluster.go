@@ -205,25 +205,35 @@ type Outbox interface {
 }
 
 // Session is a persistent session as it moves between nodes at a
-// takeover.
+// takeover. Its shape is the store's recovered session (SessionState on
+// the store seam's main line), so the broker adopts a session taken over
+// from another node as it adopts one a durable store recovered.
 type Session struct {
-	store.Session
-	// Inflight are the QoS 1 and 2 messages sent and not yet acknowledged,
-	// oldest first.
-	Inflight []Inflight
-	// Queued are the messages waiting to be sent, oldest first.
-	Queued []*store.Message
-	// AwaitRel are the packet ids of inbound QoS 2 messages whose PUBREL
-	// has not come ([MQTT-4.3.3]: a duplicate must not be routed again).
+	Session *store.Session
+	// Queue holds the session's messages in order: those in flight
+	// (PacketID not 0) and those waiting to be sent.
+	Queue []Delivery
+	// AwaitRel holds the packet ids of inbound QoS 2 messages waiting for
+	// their PUBREL ([MQTT-4.3.3]: a duplicate must not be routed again).
 	AwaitRel []uint16
 }
 
-// Inflight is one outbound QoS 1 or 2 message waiting for its
-// acknowledgement.
-type Inflight struct {
-	Message  *store.Message
+// Delivery is one message in a session's queue.
+type Delivery struct {
+	// Seq orders the deliveries of a session.
+	Seq     uint64
+	Message *store.Message
+	// QoS, Retain and SubIDs are the delivery's own: the lower of the
+	// message's and the subscription's QoS, Retain As Published, and the
+	// identifiers of the subscriptions it matched.
+	QoS    byte
+	Retain bool
+	SubIDs []uint32
+	// PacketID is the packet id it was last sent with, 0 when it has not
+	// been sent; a message with a packet id is resent with DUP.
 	PacketID uint16
-	// Released is set when the PUBREC came: only the PUBREL is pending.
+	// Released reports that its PUBREC came: the PUBREL is resent, not the
+	// PUBLISH.
 	Released bool
 }
 

@@ -149,10 +149,12 @@ func TestCluster(t *testing.T) {
 
 	t.Run("takeover", func(t *testing.T) {
 		sess := &cluster.Session{
-			Session: store.Session{ClientID: "c1", Version: 5, Expiry: 3600,
-				Subscriptions: []store.Subscription{{Filter: "x/#", QoS: 1}}},
-			Queued:   []*store.Message{{Topic: "x/1", Payload: []byte("queued"), QoS: 1}},
-			Inflight: []cluster.Inflight{{Message: &store.Message{Topic: "x/2", Payload: []byte("sent"), QoS: 2}, PacketID: 7, Released: true}},
+			Session: &store.Session{ClientID: "c1", Version: 5, Expiry: 3600,
+				Subscriptions: []store.Subscription{{Filter: "x/#", QoS: 1, ID: 4}}},
+			Queue: []cluster.Delivery{
+				{Seq: 1, Message: &store.Message{Topic: "x/2", Payload: []byte("sent"), QoS: 2}, QoS: 2, PacketID: 7, Released: true},
+				{Seq: 2, Message: &store.Message{Topic: "x/1", Payload: []byte("queued"), QoS: 1}, QoS: 1, SubIDs: []uint32{4}},
+			},
 			AwaitRel: []uint16{9},
 		}
 		if s, err := n1.Acquire(ctx, "c1", false); err != nil || s != nil {
@@ -170,9 +172,9 @@ func TestCluster(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got == nil || got.ClientID != "c1" || len(got.Subscriptions) != 1 || len(got.Queued) != 1 ||
-			string(got.Queued[0].Payload) != "queued" || len(got.Inflight) != 1 || got.Inflight[0].PacketID != 7 ||
-			!got.Inflight[0].Released || len(got.AwaitRel) != 1 {
+		if got == nil || got.Session.ClientID != "c1" || len(got.Session.Subscriptions) != 1 || len(got.Queue) != 2 ||
+			got.Queue[0].PacketID != 7 || !got.Queue[0].Released || string(got.Queue[1].Message.Payload) != "queued" ||
+			got.Queue[1].Seq != 2 || len(got.Queue[1].SubIDs) != 1 || len(got.AwaitRel) != 1 {
 			t.Fatalf("adopted %+v", got)
 		}
 		waitFor(t, 5*time.Second, "n1 sees n2 own c1", func() bool {
