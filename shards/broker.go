@@ -215,9 +215,6 @@ func (b *Broker) OnTick(l *netio.Loop, now time.Time) { b.shardOf(l).tick(now) }
 func (b *Broker) OnFlush(l *netio.Loop) {
 	if sh, ok := l.Data.(*shard); ok {
 		sh.flushOutbox()
-		if sh.cout != nil {
-			sh.cout.Flush(nil)
-		}
 		sh.commitStore()
 	}
 }

@@ -1,10 +1,6 @@
 package shards
 
-import (
-	"context"
-
-	"github.com/shardmq/shardmq/shards/cluster"
-)
+import "github.com/shardmq/shardmq/shards/store"
 
 // Cluster is the seam through which the shards see the other nodes of a
 // cluster. The shards are its consumer; cluster.Single (the default, a
@@ -16,16 +12,22 @@ type Cluster interface {
 	// Alone reports whether this node is the whole cluster.
 	Alone() bool
 	// Owner returns the node that must serve clientID, "" when this node
-	// may. A CONNECT for another node's client id is refused with 0x9C Use
-	// another server naming the node in Server Reference (MQTT 5; 3.x:
-	// server unavailable).
-	Owner(ctx context.Context, clientID string) (string, error)
+	// may (it holds the session, or no node does, or it took the session
+	// over). It runs on the shard handling an authenticated CONNECT,
+	// before the session is looked up or created; a CONNECT for another
+	// node's client id is refused with 0x9C Use another server naming the
+	// node in Server Reference (MQTT 5; 3.x: server unavailable).
+	Owner(clientID string) string
 	// Interest tells the other nodes that this node gained its first (on)
-	// or lost its last (!on) subscription to filter; calls for one filter
-	// come in the order the index changed.
+	// or lost its last (!on) subscription to filter ($share/GROUP/
+	// included), so that they forward matching messages, or stop. Calls
+	// for one filter come in the order the index changed.
 	Interest(filter string, on bool)
-	// Route fills r with where a message on topic goes beyond this node.
-	Route(topic, publisher []byte, r *cluster.Route)
-	// NewOutbox returns the Outbox of one shard.
-	NewOutbox() cluster.Outbox
+	// Remote reports whether another node wants messages published to
+	// topic. It runs on the publishing shard for every message and must
+	// neither block nor allocate.
+	Remote(topic []byte) bool
+	// Forward hands m, published on this node, to the nodes that want its
+	// topic. It must not block; m is a copy the cluster may keep.
+	Forward(m *store.Message)
 }

@@ -1,7 +1,6 @@
 package shards
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"sync"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
-	"github.com/shardmq/shardmq/shards/cluster"
 	"github.com/shardmq/shardmq/shards/store"
 )
 
@@ -24,11 +22,11 @@ type fakeCluster struct {
 
 func (f *fakeCluster) Alone() bool { return false }
 
-func (f *fakeCluster) Owner(_ context.Context, clientID string) (string, error) {
+func (f *fakeCluster) Owner(clientID string) string {
 	if strings.HasPrefix(clientID, "b-") {
-		return "node-b", nil
+		return "node-b"
 	}
-	return "", nil
+	return ""
 }
 
 func (f *fakeCluster) Interest(filter string, on bool) {
@@ -41,28 +39,12 @@ func (f *fakeCluster) Interest(filter string, on bool) {
 	f.interest = append(f.interest, sign+filter)
 }
 
-func (f *fakeCluster) Route(topic, _ []byte, r *cluster.Route) {
-	r.Reset()
-	if strings.HasPrefix(string(topic), "remote/") {
-		r.Nodes = 1 << 1 // node-b's slot
-	}
-}
+func (f *fakeCluster) Remote(topic []byte) bool { return strings.HasPrefix(string(topic), "remote/") }
 
-func (f *fakeCluster) NewOutbox() cluster.Outbox { return fakeOutbox{f} }
-
-// fakeOutbox records what a shard forwards.
-type fakeOutbox struct{ f *fakeCluster }
-
-func (o fakeOutbox) Add(m *store.Message, _ *cluster.Route) {
-	o.f.mu.Lock()
-	defer o.f.mu.Unlock()
-	o.f.forwarded = append(o.f.forwarded, m)
-}
-
-func (o fakeOutbox) Flush(ack func(error)) {
-	if ack != nil {
-		ack(nil)
-	}
+func (f *fakeCluster) Forward(m *store.Message) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.forwarded = append(f.forwarded, m)
 }
 
 func (f *fakeCluster) calls() ([]string, []*store.Message) {

@@ -1,7 +1,6 @@
 package shards
 
 import (
-	"context"
 	"errors"
 	"strconv"
 	"time"
@@ -107,7 +106,7 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 		return nil
 	}
 	if !sh.b.alone {
-		if node, _ := sh.b.cluster.Owner(context.Background(), id); node != "" {
+		if node := sh.b.cluster.Owner(id); node != "" {
 			// Another node serves this client id: the client is sent
 			// there, by name in Server Reference for MQTT 5 (0x9C Use
 			// another server; 3.x: server unavailable).

@@ -160,12 +160,9 @@ func (s *session) onPubrel(id uint16) {
 func (sh *shard) publish(m *message) int {
 	m.mustLive()
 	remote := 0
-	if !sh.b.alone {
-		sh.b.cluster.Route(m.topic, m.from, &sh.croute)
-		if sh.croute.Remote() {
-			sh.cout.Add(m.stored(), &sh.croute)
-			remote = 1
-		}
+	if !sh.b.alone && sh.b.cluster.Remote(m.topic) {
+		sh.b.cluster.Forward(m.stored())
+		remote = 1
 	}
 	return remote + sh.route(m)
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
-	"github.com/shardmq/shardmq/shards/cluster"
 	"github.com/shardmq/shardmq/shards/index"
 	"github.com/shardmq/shardmq/shards/retained"
 	"github.com/shardmq/shardmq/shards/store"
@@ -60,10 +59,6 @@ type shard struct {
 	// rec records the batch's changes for the Store; nil when it is not
 	// durable.
 	rec *recorder
-	// croute and cout carry messages to other nodes; cout is nil when the
-	// node is alone.
-	croute cluster.Route
-	cout   cluster.Outbox
 }
 
 func newShard(b *Broker, l *netio.Loop) *shard {
@@ -73,9 +68,6 @@ func newShard(b *Broker, l *netio.Loop) *shard {
 		sessions: make(map[string]*session),
 		outbox:   make(map[*shard]*mail),
 		agg:      make(map[*session]int),
-	}
-	if !b.alone {
-		sh.cout = b.cluster.NewOutbox()
 	}
 	if b.durable {
 		sh.rec = &recorder{batch: store.Batch{Shard: l.Index()}}
