@@ -38,8 +38,7 @@ type shard struct {
 	ids      []uint32 // subscription identifiers of the PUBLISH being encoded
 	hits     []index.Hit[*session]
 	unserved []*index.ShareGroup[*session]
-	agg      map[*session]int
-	routes   []routed
+	fold     index.Folder[*session]
 	ret      []*retained.Message
 	pub      mqtt.Publish
 	sub      mqtt.Subscribe
@@ -63,7 +62,7 @@ func newShard(b *Broker, l *netio.Loop) *shard {
 		loop:     l,
 		sessions: make(map[string]*session),
 		outbox:   make(map[*shard]*mail),
-		agg:      make(map[*session]int),
+		fold:     index.Folder[*session]{PerSubscription: b.cfg.CopyPerSubscription},
 	}
 }
 
