@@ -339,7 +339,7 @@ func (s *session) end() {
 	sh.b.sessionsN.add(-1)
 	sh.b.registry.CompareAndDelete(s.id, s)
 	sh.removed = append(sh.removed, s.id)
-	sh.timers.remove(s)
+	sh.timers.Remove(int(s.heapIdx))
 	s.dropMessages()
 }
 

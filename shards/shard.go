@@ -6,6 +6,7 @@ import (
 
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
+	"github.com/shardmq/shardmq/netio/deadline"
 	"github.com/shardmq/shardmq/shards/index"
 	"github.com/shardmq/shardmq/shards/retained"
 )
@@ -48,7 +49,7 @@ type shard struct {
 	busy      []*session   // sessions whose busy mirror is set
 	extras    []*sessExtra // free list of session extras, at most maxExtras
 	sys       sysState
-	timers    sessionHeap
+	timers    deadline.Heap[*session, sessionTimes]
 	lifeDirty []*session
 	statDirty []*session
 	removed   []string
@@ -266,9 +267,9 @@ func (sh *shard) closeConn(c *netio.Conn, cs *connState, err error) {
 // tick runs the shard's timers and snapshots.
 func (sh *shard) tick(now time.Time) {
 	ns := now.UnixNano()
-	for len(sh.timers) > 0 && sh.timers[0].wakeAt <= ns {
-		s := sh.timers[0]
-		sh.timers.remove(s)
+	for sh.timers.Len() > 0 && sh.timers.Min().wakeAt <= ns {
+		s := sh.timers.Min()
+		sh.timers.Remove(int(s.heapIdx))
 		s.wakeAt = 0
 		s.onTimer(ns)
 	}
