@@ -85,8 +85,8 @@ func v5Only(v mqtt.Version) mqtt.Version {
 
 // decodeConnect decodes the CONNECT into sh.connect and reports whether
 // it goes on. Refused here: an unsupported protocol level or name with
-// 0x01 in the MQTT 3 form, 0x84 in the MQTT 5 form from level 5 on
-// [MQTT-3.1.2-1] [MQTT-3.1.2-2]; an invalid
+// 0x01 in the MQTT 3.1.1 form, or 0x84 in the MQTT 5 form for a level 5
+// CONNECT under an unknown name [MQTT-3.1.2-1] [MQTT-3.1.2-2]; an invalid
 // client id with 0x02 on MQTT 3 [MQTT-3.1.3-9], 0x85 on MQTT 5. Any other
 // decoding error is returned: netio closes the connection, and OnError
 // answers an MQTT 5 client with a CONNACK carrying the reason
@@ -99,8 +99,8 @@ func (sh *shard) decodeConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader,
 	case err == nil:
 		return true, nil
 	case errors.Is(err, mqtt.ErrProtocolVersion), errors.Is(err, mqtt.ErrProtocolName):
-		form := mqtt.V311
-		if p.Version >= mqtt.V5 {
+		form := mqtt.V311 // "MQIsdp" or "MQTT" at a level that is not its own
+		if errors.Is(err, mqtt.ErrProtocolName) && p.Version == mqtt.V5 {
 			form = mqtt.V5
 		}
 		sh.refuse(c, cs, form, mqtt.UnsupportedProtocolVersion, err)

@@ -16,9 +16,41 @@ func TestConnectNegotiation(t *testing.T) {
 		want []byte // CONNACK bytes
 	}{
 		{
-			// "MQTT" level 6: unknown, answered in MQTT 5 form with 0x84.
+			// "MQTT" level 6: unknown, answered in the 3.1.1 form with
+			// 0x01 (as mosquitto does), not in the MQTT 5 form.
 			name: "level=6",
 			raw:  []byte{0x10, 0x0d, 0, 4, 'M', 'Q', 'T', 'T', 6, 0x02, 0, 60, 0, 0, 0, 0, 0},
+			want: []byte{0x20, 0x02, 0x00, 0x01},
+		},
+		{
+			// "MQTT" level 0x86: bridge bit and level 6, the same.
+			name: "level=6_bridge",
+			raw:  []byte{0x10, 0x0d, 0, 4, 'M', 'Q', 'T', 'T', 0x86, 0x02, 0, 60, 0, 0, 0, 0, 0},
+			want: []byte{0x20, 0x02, 0x00, 0x01},
+		},
+		{
+			// "MQTT" level 2: below every version, 3.1.1 form.
+			name: "level=2",
+			raw:  []byte{0x10, 0x0c, 0, 4, 'M', 'Q', 'T', 'T', 2, 0x02, 0, 60, 0, 1, 'a'},
+			want: []byte{0x20, 0x02, 0x00, 0x01},
+		},
+		{
+			// "MQIsdp" (3.1's name) at level 5: 3.1.1 form, 0x01.
+			name: "level=5_with_MQIsdp",
+			raw:  []byte{0x10, 0x0f, 0, 6, 'M', 'Q', 'I', 's', 'd', 'p', 5, 0x02, 0, 60, 0, 0, 1, 'a'},
+			want: []byte{0x20, 0x02, 0x00, 0x01},
+		},
+		{
+			// "MQIsdp" at level 4 (3.1.1's level): 3.1.1 form, 0x01.
+			name: "level=4_with_MQIsdp",
+			raw:  []byte{0x10, 0x0e, 0, 6, 'M', 'Q', 'I', 's', 'd', 'p', 4, 0x02, 0, 60, 0, 1, 'a'},
+			want: []byte{0x20, 0x02, 0x00, 0x01},
+		},
+		{
+			// An unknown name at level 5: the MQTT 5 form, 0x84
+			// [MQTT-3.1.2-1].
+			name: "level=5_with_unknown_name",
+			raw:  []byte{0x10, 0x0d, 0, 4, 'M', 'Q', 'T', 'X', 5, 0x02, 0, 60, 0, 0, 0, 0, 0},
 			want: []byte{0x20, 0x03, 0x00, 0x84, 0x00},
 		},
 		{
