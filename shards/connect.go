@@ -269,11 +269,16 @@ func (sh *shard) connackFor(ack *mqtt.Connack, cs *connState, cfg *Config, p *mq
 
 // keepalive returns the keep alive, in seconds, the broker holds a client
 // of protocol version v to when it asked for asked, and whether an MQTT 5
-// client is told so in Server Keep Alive [MQTT-3.2.2-21]: ServerKeepalive
-// replaces what an MQTT 5 client asks.
+// client is told so in Server Keep Alive [MQTT-3.2.2-21]. ServerKeepalive
+// replaces what an MQTT 5 client asks; otherwise MaxKeepalive caps what
+// any client asks, 0 (no keep alive) counting as more than the cap, and
+// an MQTT 3 client, which cannot be told, is held to the cap all the same.
 func (c *Config) keepalive(v mqtt.Version, asked uint16) (ka uint16, tell bool) {
 	if v == mqtt.V5 && c.ServerKeepalive > 0 {
 		return uint16(c.ServerKeepalive / time.Second), true
+	}
+	if limit := uint16(c.MaxKeepalive / time.Second); limit > 0 && (asked == 0 || asked > limit) {
+		return limit, v == mqtt.V5
 	}
 	return asked, false
 }

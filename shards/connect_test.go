@@ -1,6 +1,7 @@
 package shards
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -249,5 +250,71 @@ func TestResponseInformation(t *testing.T) {
 		if got := string(ack.Properties.ResponseInfo); (got == "resp/") != (ask == 1) {
 			t.Fatalf("request %d: response information %q", ask, got)
 		}
+	}
+}
+
+// TestMaxKeepalive: MaxKeepalive caps the keep alive a client asks for,
+// 0 counting as more than the cap (mosquitto's max_keepalive). An MQTT 5
+// client held to the cap is told in Server Keep Alive [MQTT-3.2.2-21]; an
+// MQTT 3 client cannot be told, but its idle timeout follows the cap too.
+// ServerKeepalive still replaces what an MQTT 5 client asks.
+func TestMaxKeepalive(t *testing.T) {
+	capped := startBroker(t, Config{MaxKeepalive: 10 * time.Second}, netio.Config{})
+	both := startBroker(t, Config{MaxKeepalive: 10 * time.Second, ServerKeepalive: 7 * time.Second}, netio.Config{})
+	zoned := startBroker(t, Config{Zones: map[string]ZoneConfig{"z": {MaxKeepalive: 10 * time.Second}},
+		Listeners: []ListenerConfig{{Addr: "127.0.0.1:0", Zone: "z"}}}, netio.Config{})
+	tests := []struct {
+		name   string
+		tb     *testBroker
+		v      mqtt.Version
+		asked  uint16
+		told   int // Server Keep Alive in CONNACK; -1 when absent
+		usedKA int64
+	}{
+		{"v5 asks more", capped, mqtt.V5, 60, 10, 10},
+		{"v5 asks less", capped, mqtt.V5, 5, -1, 5},
+		{"v5 asks the cap", capped, mqtt.V5, 10, -1, 10},
+		{"v5 asks none", capped, mqtt.V5, 0, 10, 10},
+		{"v311 asks more", capped, mqtt.V311, 60, -1, 10},
+		{"v311 asks less", capped, mqtt.V311, 5, -1, 5},
+		{"v311 asks none", capped, mqtt.V311, 0, -1, 10},
+		{"v31 asks more", capped, mqtt.V31, 600, -1, 10},
+		{"v5 server keepalive first", both, mqtt.V5, 5, 7, 7},
+		{"v311 capped beside server keepalive", both, mqtt.V311, 60, -1, 10},
+		{"zone v5 asks more", zoned, mqtt.V5, 60, 10, 10},
+		{"zone v311 asks more", zoned, mqtt.V311, 60, -1, 10},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			id := fmt.Sprintf("mk-%d", i)
+			p := &mqtt.Connect{Version: tc.v, ClientID: []byte(id), CleanStart: true, KeepAlive: tc.asked}
+			_, ack := connectRaw(t, tc.tb.addr, p)
+			told := -1
+			if ack.Properties.Present.Has(mqtt.PropServerKeepAlive) {
+				told = int(ack.Properties.ServerKeepAlive)
+			}
+			if ack.ReasonCode != mqtt.Success || told != tc.told {
+				t.Fatalf("CONNACK %v Server Keep Alive %d, want success and %d", ack.ReasonCode, told, tc.told)
+			}
+			if got := tc.tb.info(t, id).Keepalive; got != tc.usedKA {
+				t.Fatalf("keepalive %d, want %d", got, tc.usedKA)
+			}
+		})
+	}
+}
+
+// TestMaxKeepaliveIdleTimeout: a client held to a 1 s MaxKeepalive is
+// closed after 1.5 s of silence [MQTT-3.1.2-24], whatever it asked for
+// (an MQTT 3.1.1 client asking 60 s, an MQTT 5 client asking none).
+func TestMaxKeepaliveIdleTimeout(t *testing.T) {
+	tb := startBroker(t, Config{MaxKeepalive: time.Second}, netio.Config{})
+	for _, p := range []*mqtt.Connect{conn311("mki-311", true), {Version: mqtt.V5, ClientID: []byte("mki-5"), CleanStart: true}} {
+		t.Run("version="+p.Version.String(), func(t *testing.T) {
+			c, _ := connectRaw(t, tb.addr, p)
+			rc, _ := c.expectClosed()
+			if p.Version == mqtt.V5 && rc != mqtt.KeepAliveTimeout {
+				t.Fatalf("DISCONNECT %v, want 0x8D", rc)
+			}
+		})
 	}
 }
