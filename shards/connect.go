@@ -45,6 +45,13 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 	}
 	var ack mqtt.Connack
 	sh.connackFor(&ack, cs, &l.cfg, p, id, assigned)
+	if p.Version == mqtt.V5 && p.Properties.Present.Has(mqtt.PropMaximumPacketSize) &&
+		ack.Size(mqtt.V5) > int(p.Properties.MaximumPacketSize) {
+		// The CONNACK may not be sent [MQTT-3.1.2-24] and the client
+		// cannot go on without it: refused before it touches a session.
+		sh.refuse(c, cs, 0, 0, mqtt.PacketTooLarge)
+		return nil
+	}
 	now := sh.loop.Now()
 	s, present, ok := sh.sessionFor(c, p, id, now)
 	if !ok {

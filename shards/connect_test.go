@@ -318,3 +318,28 @@ func TestMaxKeepaliveIdleTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestConnackTooLarge: a CONNACK larger than the client's Maximum Packet
+// Size is not sent [MQTT-3.1.2-24]; the connection is closed instead,
+// before the CONNECT has any effect on a session (no takeover).
+func TestConnackTooLarge(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	first, _ := connectRaw(t, tb.addr, conn5("big-ack"))
+	p := conn5("big-ack")
+	p.CleanStart = false
+	p.Properties.Present.Add(mqtt.PropMaximumPacketSize)
+	p.Properties.MaximumPacketSize = 15 // the CONNACK's three limits take 16
+	c := dialRaw(t, tb.addr, mqtt.V5)
+	c.write(mqtt.AppendConnect(nil, p, mqtt.V5))
+	if h, _, err := c.readErr(15 * time.Second); err == nil {
+		t.Fatalf("got %v of a client whose maximum packet size is 15, want the connection closed", h.Type)
+	}
+	// The first connection was not taken over: it still answers.
+	first.write(mqtt.AppendPingreq(nil, &mqtt.Pingreq{}, mqtt.V5))
+	if h, _ := first.read(); h.Type != mqtt.TypePingresp {
+		t.Fatalf("first connection got %v, want PINGRESP", h.Type)
+	}
+	if got := tb.info(t, "big-ack"); !got.Connected {
+		t.Fatalf("session %+v, want still connected", got)
+	}
+}
