@@ -400,3 +400,40 @@ func TestPubrecFailure(t *testing.T) {
 	}
 	s2.expectNothingBefore() // the message is not resent
 }
+
+// TestFirstPacketID: a new session's first outbound packet id is 1, also
+// when it takes the pooled state (sessExtra) another session gave back
+// after using ids of its own.
+func TestFirstPacketID(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{Loops: 1}) // one shard: one free list
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	publish := func() {
+		t.Helper()
+		if _, err := tb.Publish(ctx, PublishRequest{Topic: "pid/t", Payload: []byte("x"), QoS: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, _ := connectRaw(t, tb.addr, conn311("pid-a", true))
+	a.subscribe(1, sub("pid/t", 1))
+	for range 3 {
+		publish()
+	}
+	for want := uint16(1); want <= 3; want++ {
+		if m := a.readPublish(); m.PacketID != want {
+			t.Fatalf("session a: packet id %d, want %d", m.PacketID, want)
+		}
+	}
+	for id := uint16(1); id <= 3; id++ {
+		a.write(mqtt.AppendPuback(nil, &mqtt.Puback{PacketID: id}, mqtt.V311))
+	}
+	a.expectNothingBefore() // the PUBACKs were handled: a's extra is back in the pool
+	a.c.Close()
+	waitFor(t, "a gone", func() bool { return tb.Sessions() == 0 })
+	b, _ := connectRaw(t, tb.addr, conn311("pid-b", true))
+	b.subscribe(1, sub("pid/t", 1))
+	publish()
+	if m := b.readPublish(); m.PacketID != 1 {
+		t.Fatalf("session b: first packet id %d, want 1", m.PacketID)
+	}
+}
