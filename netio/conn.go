@@ -28,8 +28,8 @@ type Conn struct {
 
 	idle     time.Duration // 0: no idle timeout
 	lastRead int64         // Unix nanoseconds
-	deadline int64
-	heapIdx  int
+	deadline int64         // in the loop's timer heap (connTimes)
+	heapIdx  int           // in the loop's timer heap; -1 when not in it
 
 	bytesIn, bytesOut uint64
 	reads, writes     uint64
@@ -274,13 +274,27 @@ func (c *Conn) schedule() {
 	h := &c.loop.timers
 	switch {
 	case d == 0 && c.heapIdx >= 0:
-		h.remove(c)
+		h.Remove(c.heapIdx)
 	case d != 0 && c.heapIdx < 0:
-		h.push(c, d)
+		c.deadline = d
+		h.Push(c)
 	case d != 0:
-		h.update(c, d)
+		c.deadline = d
+		h.Fix(c.heapIdx)
 	}
 }
+
+// connTimes gives a loop's timer heap a connection's deadline and index.
+// A connection's deadline moves lazily: reading data only records the
+// time, and the heap entry is corrected when it comes due (Loop.tick), so
+// traffic costs no heap operation.
+type connTimes struct{}
+
+// Deadline returns c's deadline in the heap (Unix ns).
+func (connTimes) Deadline(c *Conn) int64 { return c.deadline }
+
+// SetIndex records c's index in the heap.
+func (connTimes) SetIndex(c *Conn, i int) { c.heapIdx = i }
 
 // resetOut empties the write list after a batch. A list longer than 64
 // is kept while it is used (a subscriber fed by many publishers queues

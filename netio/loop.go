@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
+	"github.com/shardmq/shardmq/netio/deadline"
 )
 
 // Loop is one event loop of a Server: a single goroutine that owns its
@@ -26,7 +27,7 @@ type Loop struct {
 	cur     *Conn   // the connection whose OnTraffic/OnOpen is running
 	writers []*Conn // connections with pending writes this batch
 	closers []*Conn // connections to close at the end of this batch
-	timers  timerHeap
+	timers  deadline.Heap[*Conn, connTimes]
 	now     time.Time
 }
 
@@ -137,18 +138,19 @@ func (l *Loop) tick() {
 	l.ticking.Store(false)
 	l.enter()
 	now := l.now.UnixNano()
-	for len(l.timers) > 0 && l.timers[0].deadline <= now {
-		c := l.timers[0]
+	for l.timers.Len() > 0 && l.timers.Min().deadline <= now {
+		c := l.timers.Min()
 		next, why := c.nextDeadline()
 		if next == 0 {
-			l.timers.remove(c)
+			l.timers.Remove(c.heapIdx)
 			continue
 		}
 		if next > now {
-			l.timers.update(c, next)
+			c.deadline = next
+			l.timers.Fix(c.heapIdx)
 			continue
 		}
-		l.timers.remove(c)
+		l.timers.Remove(c.heapIdx)
 		if c.closing || c.closed {
 			continue
 		}

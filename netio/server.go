@@ -396,7 +396,7 @@ func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
 	c.closed = true
 	c.closing = true
 	if c.heapIdx >= 0 {
-		l.timers.remove(c)
+		l.timers.Remove(c.heapIdx)
 	}
 	if c.rare != nil && c.rare.closeErr != nil {
 		err = c.rare.closeErr

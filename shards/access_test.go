@@ -561,6 +561,11 @@ func TestZoneConfigValidate(t *testing.T) {
 		{name: "bad zone limit", cfg: Config{Zones: map[string]ZoneConfig{"z": {MqueueMax: -1}}}},
 		{name: "bad listener address", cfg: Config{Listeners: []ListenerConfig{{Addr: "1883"}}}},
 		{name: "server keepalive too long", cfg: Config{ServerKeepalive: 70000 * time.Second}},
+		{name: "max keepalive", cfg: Config{MaxKeepalive: 65535 * time.Second}, ok: true},
+		{name: "max keepalive too long", cfg: Config{MaxKeepalive: 65536 * time.Second}},
+		{name: "max keepalive below a second", cfg: Config{MaxKeepalive: 500 * time.Millisecond}},
+		{name: "max keepalive negative", cfg: Config{MaxKeepalive: -time.Second}},
+		{name: "zone max keepalive too long", cfg: Config{Zones: map[string]ZoneConfig{"z": {MaxKeepalive: 70000 * time.Second}}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

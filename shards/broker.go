@@ -96,31 +96,6 @@ func New(cfg Config) (*Broker, error) {
 
 var _ netio.Handler = (*Broker)(nil)
 
-// shardOf returns the shard of loop l, creating it on first use. It must
-// run on l.
-func (b *Broker) shardOf(l *netio.Loop) *shard {
-	if sh, ok := l.Data.(*shard); ok {
-		return sh
-	}
-	sh := newShard(b, l)
-	l.Data = sh
-	b.mu.Lock()
-	b.shards = append(b.shards, sh)
-	b.mu.Unlock()
-	return sh
-}
-
-// anyShard returns some shard, or nil when no loop has served a
-// connection yet.
-func (b *Broker) anyShard() *shard {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.shards) == 0 {
-		return nil
-	}
-	return b.shards[0]
-}
-
 // OnOpen implements netio.Handler.
 func (b *Broker) OnOpen(c *netio.Conn) {
 	b.shardOf(c.Loop())

@@ -50,41 +50,6 @@ func (g *gauge) raise(v int64) {
 	}
 }
 
-// shards returns the shards discovered so far.
-func (b *Broker) shardList() []*shard {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]*shard(nil), b.shards...)
-}
-
-// eachShard runs fn on every shard's loop and waits for all of them (up to
-// ctx's deadline).
-func (b *Broker) eachShard(ctx context.Context, fn func(sh *shard)) error {
-	for _, sh := range b.shardList() {
-		if err := sh.run(ctx, func() { fn(sh) }); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// run runs fn on sh's loop and waits for it up to ctx's deadline. It
-// returns ErrNotServing when the loop no longer takes functions and ctx's
-// error when it stopped waiting (fn may still run after that, so the
-// caller must not read what fn writes). Safe from any goroutine but sh's.
-func (sh *shard) run(ctx context.Context, fn func()) error {
-	done := make(chan struct{})
-	if err := sh.loop.Execute(func() { fn(); close(done) }); err != nil {
-		return ErrNotServing
-	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // Stats returns broker-wide counts. Safe from any goroutine; it visits
 // every shard to count distinct topic filters.
 func (b *Broker) Stats(ctx context.Context) (BrokerStats, error) {
@@ -109,29 +74,4 @@ func (b *Broker) Stats(ctx context.Context) (BrokerStats, error) {
 	st.SubscriptionsShared, st.SubscriptionsSharedMax = b.sharedSubs.n.Load(), b.sharedSubs.max.Load()
 	st.Topics, st.TopicsMax = b.topics.n.Load(), b.topics.max.Load()
 	return st, nil
-}
-
-// ListSubscriptions calls yield for every subscription of every session,
-// in no particular order, until yield returns false. The subscriptions are
-// collected shard by shard, then yielded on the caller's goroutine. Safe
-// from any goroutine.
-func (b *Broker) ListSubscriptions(ctx context.Context, yield func(Subscription) bool) error {
-	for _, sh := range b.shardList() {
-		var subs []Subscription
-		if err := sh.run(ctx, func() {
-			for _, s := range sh.sessions {
-				for f, o := range s.subs {
-					subs = append(subs, Subscription{ClientID: s.id, Topic: f, Options: o})
-				}
-			}
-		}); err != nil {
-			return err
-		}
-		for _, s := range subs {
-			if !yield(s) {
-				return nil
-			}
-		}
-	}
-	return nil
 }

@@ -1,6 +1,10 @@
 package shards
 
-import "github.com/shardmq/shardmq/shards/store"
+import (
+	"github.com/shardmq/shardmq/mqtt"
+	"github.com/shardmq/shardmq/netio"
+	"github.com/shardmq/shardmq/shards/store"
+)
 
 // Cluster is the seam through which the shards see the other nodes of a
 // cluster. The shards are its consumer; cluster.Single (the default, a
@@ -30,4 +34,27 @@ type Cluster interface {
 	// Forward hands m, published on this node, to the nodes that want its
 	// topic. It must not block; m is a copy the cluster may keep.
 	Forward(m *store.Message)
+}
+
+// atThisNode reports whether this node serves clientID. When the Cluster
+// names another node the CONNECT is refused with 0x9C Use another server,
+// the node in Server Reference (MQTT 5; 3.x: server unavailable), and the
+// client is expected to go there.
+func (sh *shard) atThisNode(c *netio.Conn, cs *connState, v mqtt.Version, clientID string) bool {
+	if sh.b.alone {
+		return true
+	}
+	node := sh.b.cluster.Owner(clientID)
+	if node == "" {
+		return true
+	}
+	ack := &mqtt.Connack{ReasonCode: mqtt.UseAnotherServer}
+	if v == mqtt.V5 {
+		ack.Properties.Present.Add(mqtt.PropServerReference)
+		ack.Properties.ServerReference = []byte(node)
+	}
+	sh.writeConnack(c, v, ack)
+	cs.version = 0
+	c.Close(mqtt.UseAnotherServer)
+	return false
 }

@@ -174,7 +174,7 @@ func (b *Broker) Subscriptions(ctx context.Context, clientid string) ([]Subscrip
 // take the message. Safe from any goroutine.
 func (b *Broker) Publish(ctx context.Context, req PublishRequest) (int, error) {
 	p := &mqtt.Publish{QoS: req.QoS, Retain: req.Retain, Payload: req.Payload, Properties: req.Properties}
-	sh := b.anyShard()
+	sh := b.firstShard()
 	if sh == nil {
 		if req.Retain {
 			now := time.Now()
@@ -213,3 +213,28 @@ func (b *Broker) SubscriptionCount() int { return b.index.Len() }
 // Retained returns the broker's retained store. Safe from any goroutine
 // (the store is).
 func (b *Broker) Retained() *retained.Store { return b.retain }
+
+// ListSubscriptions calls yield for every subscription of every session,
+// in no particular order, until yield returns false. The subscriptions are
+// collected shard by shard, then yielded on the caller's goroutine. Safe
+// from any goroutine.
+func (b *Broker) ListSubscriptions(ctx context.Context, yield func(Subscription) bool) error {
+	for _, sh := range b.shardList() {
+		var subs []Subscription
+		if err := sh.run(ctx, func() {
+			for _, s := range sh.sessions {
+				for f, o := range s.subs {
+					subs = append(subs, Subscription{ClientID: s.id, Topic: f, Options: o})
+				}
+			}
+		}); err != nil {
+			return err
+		}
+		for _, s := range subs {
+			if !yield(s) {
+				return nil
+			}
+		}
+	}
+	return nil
+}

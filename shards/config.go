@@ -56,6 +56,14 @@ type Config struct {
 	// ServerKeepalive, if set, replaces the keepalive an MQTT 5 client asks
 	// for, and is sent in CONNACK as Server Keep Alive [MQTT-3.2.2-21].
 	ServerKeepalive time.Duration
+	// MaxKeepalive, if set, caps the keepalive a client asks for
+	// (mosquitto's max_keepalive): a client asking for more, or for 0 (no
+	// keepalive), is held to MaxKeepalive, which an MQTT 5 client is told
+	// in Server Keep Alive [MQTT-3.2.2-21] and which sets the idle timeout
+	// of an MQTT 3 client (it has no way to be told); a client asking for
+	// less keeps its own. ServerKeepalive, when set, takes precedence for
+	// MQTT 5 clients. Whole seconds, 1 s to 65535 s; zero means no cap.
+	MaxKeepalive time.Duration
 	// Zones are named groups of session settings overriding the ones above
 	// for the clients of the listeners that name them.
 	Zones map[string]ZoneConfig

@@ -10,208 +10,55 @@ import (
 	"github.com/shardmq/shardmq/shards/auth"
 )
 
-// onConnect handles the first packet of a connection: protocol and client
-// id checks, the session's owner (moving the connection to the loop that
-// owns an existing session), takeover, clean start and CONNACK.
+// onConnect handles the first packet of a connection as a sequence of
+// steps: decode, find the client id, go to the session's owner, enhanced
+// authentication, the zone's packet size, password authentication, the
+// node that serves the client id (a cluster), build the CONNACK, take over or create the session, bind the connection, send
+// the CONNACK. A step that refuses the CONNECT answers it through refuse;
+// a step that hands it on (to the owner's loop, an AUTH exchange, a
+// password check off the loop) stops here, and the CONNECT comes back.
+// Authentication comes before any effect on a session, a takeover
+// included.
 func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, body []byte) error {
 	p := &sh.connect
-	err := p.Decode(h, body)
-	cs.version = p.Version
-	if err != nil {
-		switch {
-		case errors.Is(err, mqtt.ErrProtocolVersion), errors.Is(err, mqtt.ErrProtocolName):
-			// Unsupported level: 0x01 on MQTT 3, 0x84 on MQTT 5 [MQTT-3.1.2-2].
-			v := mqtt.V311
-			if p.Version >= mqtt.V5 {
-				v = mqtt.V5
-			}
-			cs.version = 0
-			sh.writeConnack(c, v, &mqtt.Connack{ReasonCode: mqtt.UnsupportedProtocolVersion})
-			c.Close(err)
-			return nil
-		case errors.Is(err, mqtt.ErrClientID):
-			// 0x02 identifier rejected on MQTT 3 [MQTT-3.1.3-9], 0x85 on 5.
-			sh.writeConnack(c, p.Version, &mqtt.Connack{ReasonCode: mqtt.ClientIdentifierNotValid})
-			cs.version = 0
-			c.Close(err)
-			return nil
-		}
-		if p.Version != mqtt.V5 {
-			cs.version = 0
-		}
+	if ok, err := sh.decodeConnect(c, cs, h, body); !ok {
 		return err
 	}
-	enhanced := p.Version == mqtt.V5 && p.Properties.Present.Has(mqtt.PropAuthMethod)
-	id := string(p.ClientID)
-	assigned := id == ""
-	if assigned {
-		// Empty id: assigned by the broker [MQTT-3.1.3-6]; a 3.1.1 client
-		// without clean session was refused by Decode [MQTT-3.1.3-8].
-		id = sh.b.assignID()
-		if cs.auth != nil && cs.auth.assignedID != "" {
-			id = cs.auth.assignedID // the id the AUTH exchange ran for
-		}
-	}
-	// The session lives where it was created; move the connection there.
-	if v, ok := sh.b.registry.Load(id); ok {
-		if owner := v.sh; owner != sh {
-			if cs.auth != nil {
-				// The session appeared on another loop during the AUTH
-				// exchange; the connection cannot move once it has
-				// answered, so the client must try again.
-				sh.writeConnack(c, mqtt.V5, &mqtt.Connack{ReasonCode: mqtt.ServerBusy})
-				cs.version = 0
-				c.Close(mqtt.ServerBusy)
-				return nil
-			}
-			c.MigrateTo(owner.loop)
-			return nil
-		}
-	}
-	if enhanced && !sh.connectAuth(c, cs, h, body, p, id, assigned) {
+	id, assigned := sh.clientID(cs, p)
+	if !sh.atOwner(c, cs, id) {
 		return nil
 	}
-	// Authentication comes before any effect on a session (a takeover
-	// included); the listener gives the zone and the anonymous policy.
-	l := sh.b.listenerFor(c.LocalAddr())
+	if p.Version == mqtt.V5 && p.Properties.Present.Has(mqtt.PropAuthMethod) &&
+		!sh.connectAuth(c, cs, h, body, p, id, assigned) {
+		return nil
+	}
+	l := sh.b.listenerOf(c) // the zone and the anonymous policy
 	if h.HeaderLen+h.RemainingLength > l.cfg.MaxPacketSize {
-		if p.Version == mqtt.V5 {
-			sh.writeConnack(c, mqtt.V5, &mqtt.Connack{ReasonCode: mqtt.PacketTooLarge})
-		}
-		cs.version = 0
-		c.Close(mqtt.ErrPacketTooLarge)
+		// The zone's limit, below netio's [MQTT-3.2.2-15]; MQTT 3 has no
+		// code for it.
+		sh.refuse(c, cs, v5Only(p.Version), mqtt.PacketTooLarge, mqtt.ErrPacketTooLarge)
 		return nil
 	}
-	authn, refuse := true, mqtt.ReasonCode(0)
-	if cs.auth == nil || !cs.auth.done {
-		// Password authentication, unless an enhanced-authentication
-		// exchange already authenticated the client. A bcrypt check runs
-		// off the loop and this CONNECT comes back with its result.
-		switch {
-		case cs.pwd != nil:
-			authn, refuse = cs.pwd.authn, cs.pwd.refuse
-			cs.pwd = nil
-		case sh.b.cfg.Auth != nil && sh.b.cfg.Auth.Expensive(p.Username, p.Password, p.HasUsername):
-			sh.authenticateAsync(c, cs, l, p)
-			return nil
-		default:
-			authn, refuse = sh.b.authenticate(l, p)
-		}
-	}
-	if refuse != 0 {
-		// CONNACK with the failure, then close [MQTT-3.2.2-7].
-		sh.writeConnack(c, p.Version, &mqtt.Connack{ReasonCode: refuse})
-		cs.version = 0
-		c.Close(refuse)
+	authn, ok := sh.authenticateConnect(c, cs, l, p)
+	if !ok || !sh.atThisNode(c, cs, p.Version, id) {
 		return nil
 	}
-	if !sh.b.alone {
-		if node := sh.b.cluster.Owner(id); node != "" {
-			// Another node serves this client id: the client is sent
-			// there, by name in Server Reference for MQTT 5 (0x9C Use
-			// another server; 3.x: server unavailable).
-			ack := &mqtt.Connack{ReasonCode: mqtt.UseAnotherServer}
-			if p.Version == mqtt.V5 {
-				ack.Properties.Present.Add(mqtt.PropServerReference)
-				ack.Properties.ServerReference = []byte(node)
-			}
-			sh.writeConnack(c, p.Version, ack)
-			cs.version = 0
-			c.Close(mqtt.UseAnotherServer)
-			return nil
-		}
+	var ack mqtt.Connack
+	sh.connackFor(&ack, cs, &l.cfg, p, id, assigned)
+	if p.Version == mqtt.V5 && p.Properties.Present.Has(mqtt.PropMaximumPacketSize) &&
+		ack.Size(mqtt.V5) > int(p.Properties.MaximumPacketSize) {
+		// The CONNACK may not be sent [MQTT-3.1.2-24] and the client
+		// cannot go on without it: refused before it touches a session.
+		sh.refuse(c, cs, 0, 0, mqtt.PacketTooLarge)
+		return nil
 	}
 	now := sh.loop.Now()
-	s := sh.sessions[id]
-	present := false
-	if s != nil {
-		if s.conn != nil {
-			// Takeover [MQTT-3.1.4-3]: the old connection is closed with
-			// 0x8E. An MQTT 5 will is published as for any other loss
-			// [MQTT-3.1.4-3]: at once without a will delay, when the
-			// session ends (clean start), and never when the session is
-			// resumed within the delay [MQTT-3.1.3-9]. MQTT 3 lists no
-			// takeover among the will's occasions: its will is dropped.
-			old, ocs := s.conn, s.cstate()
-			ocs.graceful = true
-			if s.will != nil && s.version == mqtt.V5 && (s.will.delay == 0 || p.CleanStart) {
-				s.publishWill()
-			}
-			sh.detachConn(s)
-			sh.closeConn(old, ocs, ErrTakenOver)
-		}
-		s.dropWill() // a resumed session cancels a delayed will
-		if p.CleanStart {
-			s.end()
-			s = nil
-		} else {
-			present = true
-			s.expireAt = 0
-		}
+	s, present, ok := sh.sessionFor(c, p, id, now)
+	if !ok {
+		return nil
 	}
-	if s == nil {
-		s = newSession(sh, id, now)
-		if v, loaded := sh.b.registry.LoadOrStore(id, s); loaded {
-			if other := v; other.sh != sh {
-				c.MigrateTo(other.sh.loop) // another loop created it first
-				return nil
-			}
-			sh.b.registry.Store(id, s)
-		}
-		sh.sessions[id] = s
-		sh.b.sessionsN.add(1)
-	}
-	s.cfg, s.authn = &l.cfg, authn
-	if s.acl != nil {
-		s.acl.Reset() // the identity the decisions were made for may differ
-	}
-	sh.attach(s, c, cs, p, now)
-	if s.will != nil && !s.allowed(auth.Publish, s.will.msg.topic) {
-		s.dropWill() // a will the ACL refuses is never published (EMQX)
-	}
-	s.count(cRecvPkt) // the CONNECT itself
-	s.count(cReductions)
-
-	// MQTT 3.1 has no session present flag: the byte is reserved.
-	ack := mqtt.Connack{SessionPresent: present && p.Version != mqtt.V31}
-	if p.Version == mqtt.V5 {
-		pr := &ack.Properties
-		if assigned {
-			pr.Present.Add(mqtt.PropAssignedClientID)
-			pr.AssignedClientID = []byte(id)
-		}
-		pr.Present.Add(mqtt.PropMaximumPacketSize)
-		pr.MaximumPacketSize = uint32(s.cfg.MaxPacketSize)
-		pr.Present.Add(mqtt.PropReceiveMaximum)
-		pr.ReceiveMaximum = uint16(min(s.cfg.AwaitingRelMax, 65535))
-		if s.cfg.TopicAliasMaximum > 0 {
-			pr.Present.Add(mqtt.PropTopicAliasMaximum)
-			pr.TopicAliasMaximum = uint16(s.cfg.TopicAliasMaximum)
-		}
-		if s.cfg.ServerKeepalive > 0 {
-			pr.Present.Add(mqtt.PropServerKeepAlive) // [MQTT-3.2.2-21]
-			pr.ServerKeepAlive = s.keepalive
-		}
-		if cs.auth != nil {
-			// Enhanced authentication succeeded [MQTT-4.12.0-5]: CONNACK
-			// names the method and carries the last data.
-			pr.Present.Add(mqtt.PropAuthMethod)
-			pr.AuthMethod = []byte(cs.auth.auth.Method())
-			if cs.auth.out != nil {
-				pr.Present.Add(mqtt.PropAuthData)
-				pr.AuthData = cs.auth.out
-			}
-		}
-		if p.Properties.RequestResponseInfo == 1 && sh.b.cfg.ResponseInformation != "" {
-			// Only when asked for [MQTT-3.1.2-28].
-			pr.Present.Add(mqtt.PropResponseInfo)
-			pr.ResponseInfo = []byte(sh.b.cfg.ResponseInformation)
-		}
-		if p.Properties.Present.Has(mqtt.PropSessionExpiry) && s.expiry != p.Properties.SessionExpiry {
-			pr.Present.Add(mqtt.PropSessionExpiry) // capped by MaxSessionExpiry
-			pr.SessionExpiry = s.expiry
-		}
-	}
+	sh.attach(s, c, cs, p, l, authn, now)
+	ack.SessionPresent = present && p.Version != mqtt.V31 // reserved in 3.1
 	start := len(sh.enc)
 	sh.enc = mqtt.AppendConnack(sh.enc, &ack, p.Version)
 	sh.emit(c, s, start)
@@ -221,15 +68,262 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 	return nil
 }
 
+// refuse ends a CONNECT that is not accepted: a CONNACK with rc in the
+// form of protocol version form, then the close with err [MQTT-3.2.2-7].
+// mqtt.AppendConnack turns an MQTT 5 reason code into the MQTT 3 return
+// code for the 3.x forms; form 0 sends no CONNACK, for a refusal that has
+// no code in the client's form or no CONNACK to send. The close sends no
+// DISCONNECT (cs.version is cleared).
+func (sh *shard) refuse(c *netio.Conn, cs *connState, form mqtt.Version, rc mqtt.ReasonCode, err error) {
+	if form != 0 {
+		sh.writeConnack(c, form, &mqtt.Connack{ReasonCode: rc})
+	}
+	cs.version = 0
+	c.Close(err)
+}
+
+// v5Only returns v for MQTT 5 and 0 (no CONNACK, see refuse) for MQTT 3.
+func v5Only(v mqtt.Version) mqtt.Version {
+	if v == mqtt.V5 {
+		return v
+	}
+	return 0
+}
+
+// decodeConnect decodes the CONNECT into sh.connect and reports whether
+// it goes on. Refused here: an unsupported protocol level or name with
+// 0x01 in the MQTT 3.1.1 form, or 0x84 in the MQTT 5 form for a level 5
+// CONNECT under an unknown name [MQTT-3.1.2-1] [MQTT-3.1.2-2]; an invalid
+// client id with 0x02 on MQTT 3 [MQTT-3.1.3-9], 0x85 on MQTT 5. Any other
+// decoding error is returned: netio closes the connection, and OnError
+// answers an MQTT 5 client with a CONNACK carrying the reason
+// [MQTT-3.1.4-1].
+func (sh *shard) decodeConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, body []byte) (bool, error) {
+	p := &sh.connect
+	err := p.Decode(h, body)
+	cs.version = p.Version
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, mqtt.ErrProtocolVersion), errors.Is(err, mqtt.ErrProtocolName):
+		form := mqtt.V311 // "MQIsdp" or "MQTT" at a level that is not its own
+		if errors.Is(err, mqtt.ErrProtocolName) && p.Version == mqtt.V5 {
+			form = mqtt.V5
+		}
+		sh.refuse(c, cs, form, mqtt.UnsupportedProtocolVersion, err)
+		return false, nil
+	case errors.Is(err, mqtt.ErrClientID):
+		sh.refuse(c, cs, p.Version, mqtt.ClientIdentifierNotValid, err)
+		return false, nil
+	}
+	if p.Version != mqtt.V5 {
+		cs.version = 0
+	}
+	return false, err
+}
+
+// clientID returns the client id of CONNECT p, and whether the broker
+// assigned it: an empty id is assigned [MQTT-3.1.3-6] (a 3.1.1 client
+// without clean session was refused by Decode [MQTT-3.1.3-8]), the one an
+// AUTH exchange ran for if there was one.
+func (sh *shard) clientID(cs *connState, p *mqtt.Connect) (id string, assigned bool) {
+	if len(p.ClientID) > 0 {
+		return string(p.ClientID), false
+	}
+	if cs.auth != nil && cs.auth.assignedID != "" {
+		return cs.auth.assignedID, true
+	}
+	return sh.b.assignID(), true
+}
+
+// atOwner reports whether the session of id, if there is one, lives on
+// sh. Otherwise the connection moves to the owner's loop, where the
+// CONNECT runs again; a connection that has answered an AUTH cannot move
+// (the session appeared on another loop during the exchange), so it is
+// refused with 0x89 and the client tries again.
+func (sh *shard) atOwner(c *netio.Conn, cs *connState, id string) bool {
+	s, ok := sh.b.registry.Load(id)
+	if !ok || s.sh == sh {
+		return true
+	}
+	if cs.auth != nil {
+		sh.refuse(c, cs, mqtt.V5, mqtt.ServerBusy, mqtt.ServerBusy)
+		return false
+	}
+	c.MigrateTo(s.sh.loop)
+	return false
+}
+
+// authenticateConnect runs password authentication for CONNECT p on
+// listener l, unless an enhanced-authentication exchange already
+// authenticated the client. It returns whether the client authenticated
+// with a password, and ok when the CONNECT goes on: a refusal has answered
+// it, and a bcrypt check runs off the loop (authenticateAsync), after
+// which the CONNECT comes back with the result in cs.pwd.
+func (sh *shard) authenticateConnect(c *netio.Conn, cs *connState, l *listener, p *mqtt.Connect) (authn, ok bool) {
+	if cs.auth != nil && cs.auth.done {
+		return true, true
+	}
+	var rc mqtt.ReasonCode
+	switch {
+	case cs.pwd != nil:
+		authn, rc = cs.pwd.authn, cs.pwd.refuse
+		cs.pwd = nil
+	case sh.b.cfg.Auth != nil && sh.b.cfg.Auth.Expensive(p.Username, p.Password, p.HasUsername):
+		sh.authenticateAsync(c, cs, l, p)
+		return false, false
+	default:
+		authn, rc = sh.b.authenticate(l, p)
+	}
+	if rc != 0 {
+		sh.refuse(c, cs, p.Version, rc, rc)
+		return false, false
+	}
+	return authn, true
+}
+
+// sessionFor returns the session CONNECT p of client id continues (present)
+// or starts. A connected session is taken over first; clean start ends the
+// old session and starts a new one. ok is false when another loop created
+// the session first: the connection has moved there.
+func (sh *shard) sessionFor(c *netio.Conn, p *mqtt.Connect, id string, now time.Time) (s *session, present, ok bool) {
+	if s = sh.sessions[id]; s != nil {
+		if s.conn != nil {
+			sh.takeover(s, p.CleanStart)
+		}
+		s.dropWill() // a resumed session cancels a delayed will
+		if !p.CleanStart {
+			s.expireAt = 0
+			return s, true, true
+		}
+		s.end()
+	}
+	s = newSession(sh, id, now)
+	if other, loaded := sh.b.registry.LoadOrStore(id, s); loaded {
+		if other.sh != sh {
+			c.MigrateTo(other.sh.loop) // another loop created it first
+			return nil, false, false
+		}
+		sh.b.registry.Store(id, s)
+	}
+	sh.sessions[id] = s
+	sh.b.sessionsN.add(1)
+	return s, false, true
+}
+
+// takeover closes the connection of s for a new CONNECT of the same client
+// id [MQTT-3.1.4-3], with DISCONNECT 0x8E for MQTT 5. An MQTT 5 will is
+// published as for any other loss: at once without a will delay, when the
+// session ends (cleanStart), and never when the session is resumed within
+// the delay [MQTT-3.1.3-9]. MQTT 3 lists no takeover among the will's
+// occasions: its will is dropped.
+func (sh *shard) takeover(s *session, cleanStart bool) {
+	old, ocs := s.conn, s.cstate()
+	ocs.graceful = true
+	if s.will != nil && s.version == mqtt.V5 && (s.will.delay == 0 || cleanStart) {
+		s.publishWill()
+	}
+	sh.detachConn(s)
+	sh.closeConn(old, ocs, ErrTakenOver)
+}
+
+// connackFor fills ack, the CONNACK that accepts CONNECT p of client id
+// in zone cfg, all but SessionPresent (the session decides it). An MQTT 5
+// CONNACK carries the broker's limits, the Assigned Client Identifier,
+// Server Keep Alive, the result of enhanced authentication, Response
+// Information and a capped Session Expiry Interval.
+func (sh *shard) connackFor(ack *mqtt.Connack, cs *connState, cfg *Config, p *mqtt.Connect, id string, assigned bool) {
+	if p.Version != mqtt.V5 {
+		return
+	}
+	pr := &ack.Properties
+	if assigned {
+		pr.Present.Add(mqtt.PropAssignedClientID)
+		pr.AssignedClientID = []byte(id)
+	}
+	pr.Present.Add(mqtt.PropMaximumPacketSize)
+	pr.MaximumPacketSize = uint32(cfg.MaxPacketSize)
+	pr.Present.Add(mqtt.PropReceiveMaximum)
+	pr.ReceiveMaximum = uint16(min(cfg.AwaitingRelMax, 65535))
+	if cfg.TopicAliasMaximum > 0 {
+		pr.Present.Add(mqtt.PropTopicAliasMaximum)
+		pr.TopicAliasMaximum = uint16(cfg.TopicAliasMaximum)
+	}
+	if ka, tell := cfg.keepalive(p.Version, p.KeepAlive); tell {
+		pr.Present.Add(mqtt.PropServerKeepAlive) // [MQTT-3.2.2-21]
+		pr.ServerKeepAlive = ka
+	}
+	if cs.auth != nil {
+		// Enhanced authentication succeeded [MQTT-4.12.0-5]: CONNACK
+		// names the method and carries the last data.
+		pr.Present.Add(mqtt.PropAuthMethod)
+		pr.AuthMethod = []byte(cs.auth.auth.Method())
+		if cs.auth.out != nil {
+			pr.Present.Add(mqtt.PropAuthData)
+			pr.AuthData = cs.auth.out
+		}
+	}
+	if p.Properties.RequestResponseInfo == 1 && sh.b.cfg.ResponseInformation != "" {
+		// Only when asked for [MQTT-3.1.2-28].
+		pr.Present.Add(mqtt.PropResponseInfo)
+		pr.ResponseInfo = []byte(sh.b.cfg.ResponseInformation)
+	}
+	if e := cfg.sessionExpiry(p); p.Properties.Present.Has(mqtt.PropSessionExpiry) && e != p.Properties.SessionExpiry {
+		pr.Present.Add(mqtt.PropSessionExpiry) // capped by MaxSessionExpiry
+		pr.SessionExpiry = e
+	}
+}
+
+// keepalive returns the keep alive, in seconds, the broker holds a client
+// of protocol version v to when it asked for asked, and whether an MQTT 5
+// client is told so in Server Keep Alive [MQTT-3.2.2-21]. ServerKeepalive
+// replaces what an MQTT 5 client asks; otherwise MaxKeepalive caps what
+// any client asks, 0 (no keep alive) counting as more than the cap, and
+// an MQTT 3 client, which cannot be told, is held to the cap all the same.
+func (c *Config) keepalive(v mqtt.Version, asked uint16) (ka uint16, tell bool) {
+	if v == mqtt.V5 && c.ServerKeepalive > 0 {
+		return uint16(c.ServerKeepalive / time.Second), true
+	}
+	if limit := uint16(c.MaxKeepalive / time.Second); limit > 0 && (asked == 0 || asked > limit) {
+		return limit, v == mqtt.V5
+	}
+	return asked, false
+}
+
+// sessionExpiry returns the Session Expiry Interval, in seconds, of a
+// session connected by CONNECT p in zone c: MQTT 5's property, or for
+// MQTT 3 without clean session SessionExpiry, capped by MaxSessionExpiry.
+func (c *Config) sessionExpiry(p *mqtt.Connect) uint32 {
+	var e uint32
+	switch {
+	case p.Version == mqtt.V5:
+		if p.Properties.Present.Has(mqtt.PropSessionExpiry) {
+			e = p.Properties.SessionExpiry
+		}
+	case !p.CleanStart:
+		e = uint32(min(c.SessionExpiry/time.Second, neverExpire))
+	}
+	if c.MaxSessionExpiry > 0 && e > 0 {
+		e = uint32(min(int64(e), int64(c.MaxSessionExpiry/time.Second)))
+	}
+	return e
+}
+
 // assignID returns a fresh client id for a client that sent none.
 func (b *Broker) assignID() string {
 	return "shardmq-" + strconv.FormatInt(b.started.UnixNano()&0xffffffff, 36) + "-" +
 		strconv.FormatUint(b.seq.Add(1), 36)
 }
 
-// attach binds connection c to s with the parameters of CONNECT p.
-func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connect, now time.Time) {
+// attach binds connection c of listener l to s with the parameters of
+// CONNECT p; authn says whether the client authenticated with a password.
+// The CONNECT counts as the session's first packet.
+func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connect, l *listener, authn bool, now time.Time) {
+	s.cfg, s.authn = &l.cfg, authn
 	cfg := s.cfg
+	if s.acl != nil {
+		s.acl.Reset() // the identity the decisions were made for may differ
+	}
 	s.conn = c // c.Data is cs
 	cs.sess, cs.connected = s, true
 	sh.b.liveN.add(1)
@@ -238,21 +332,15 @@ func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connec
 	s.username = string(p.Username)
 	s.bridge = p.Bridge
 	s.cleanStart = p.CleanStart
-	s.keepalive = p.KeepAlive
-	if p.Version == mqtt.V5 && cfg.ServerKeepalive > 0 {
-		s.keepalive = uint16(cfg.ServerKeepalive / time.Second)
-	}
-	remote := c.RemoteAddr()
+	s.keepalive, _ = cfg.keepalive(p.Version, p.KeepAlive)
+	remote := c.ClientAddr() // the transport's (PROXY protocol) or the socket's
 	s.remoteIP, s.remotePort = remote.Addr(), remote.Port()
+	sh.setPeer(s, c)
 	s.connectedAt = now.UnixMilli()
 	s.window = uint16(cfg.InflightMax)
 	s.maxOut = 0
-	pr := &p.Properties
-	if p.Version == mqtt.V5 {
-		s.expiry = 0
-		if pr.Present.Has(mqtt.PropSessionExpiry) {
-			s.expiry = pr.SessionExpiry
-		}
+	s.expiry = cfg.sessionExpiry(p)
+	if pr := &p.Properties; p.Version == mqtt.V5 {
 		if pr.Present.Has(mqtt.PropReceiveMaximum) {
 			s.window = min(s.window, pr.ReceiveMaximum)
 		}
@@ -263,13 +351,6 @@ func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connec
 			cs.aliasMax = pr.TopicAliasMaximum
 		}
 		cs.noProblemInfo = pr.Present.Has(mqtt.PropRequestProblemInfo) && pr.RequestProblemInfo == 0
-	} else if p.CleanStart {
-		s.expiry = 0
-	} else {
-		s.expiry = uint32(min(cfg.SessionExpiry/time.Second, neverExpire))
-	}
-	if cfg.MaxSessionExpiry > 0 && s.expiry > 0 {
-		s.expiry = uint32(min(int64(s.expiry), int64(cfg.MaxSessionExpiry/time.Second)))
 	}
 	if p.HasWill {
 		w := &mqtt.Publish{QoS: p.Will.QoS, Retain: p.Will.Retain, Payload: p.Will.Payload,
@@ -277,113 +358,14 @@ func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connec
 		s.dropWill()
 		s.will = &willMsg{msg: sh.b.newMessage(w, p.Will.Topic, s.idView(), s, now), delay: p.Will.Properties.WillDelay}
 	}
+	if s.will != nil && !s.allowed(auth.Publish, s.will.msg.topic) {
+		s.dropWill() // a will the ACL refuses is never published (EMQX)
+	}
 	if s.keepalive > 0 {
 		c.SetIdleTimeout(time.Duration(float64(s.keepalive) * cfg.KeepaliveFactor * float64(time.Second)))
 	} else {
 		c.SetIdleTimeout(0)
 	}
-}
-
-// detachConn unbinds s from its connection, folding the connection's
-// socket counters into the session's.
-func (sh *shard) detachConn(s *session) {
-	c := s.conn
-	if c == nil {
-		return
-	}
-	s.countN(cRecvOct, uint64(c.BytesIn()))
-	s.countN(cRecvCnt, uint64(c.Reads()))
-	s.countN(cSendOct, uint64(c.BytesOut()))
-	s.countN(cSendCnt, uint64(c.Writes()))
-	s.cstate().sess = nil
-	s.conn = nil
-	sh.b.liveN.add(-1)
-	s.updateBusy()
-	s.online.Store(false)
-	s.disconnectedAt = sh.loop.Now().UnixMilli()
-	s.markLife()
-}
-
-// detach handles the close of s's connection c: the will on an abnormal
-// loss, then the end of a non-persistent session or the offline expiry
-// timer of a persistent one.
-func (sh *shard) detach(s *session, c *netio.Conn, cs *connState, err error) {
-	if s.conn != c {
-		return
-	}
-	sh.detachConn(s)
-	if cs.graceful {
-		s.dropWill()
-	} else if s.will != nil {
-		// Abnormal loss: keepalive expiry, socket error, protocol error,
-		// kick [MQTT-3.1.2-8]. A will delay defers it [MQTT-3.1.3-9].
-		if s.will.delay > 0 && s.persistent() {
-			s.will.at = sh.loop.Now().Add(time.Duration(s.will.delay) * time.Second).UnixNano()
-		} else {
-			s.publishWill()
-		}
-	}
-	if !s.persistent() || errors.Is(err, ErrKicked) {
-		s.end()
-		return
-	}
-	if s.expiry != neverExpire {
-		s.expireAt = sh.loop.Now().Add(time.Duration(s.expiry) * time.Second).UnixNano()
-	}
-	s.reschedule()
-}
-
-// end ends s: a pending delayed will is published [MQTT-3.1.3-9], its
-// subscriptions leave the index and its queues are dropped.
-func (s *session) end() {
-	if s.dead {
-		return
-	}
-	if s.will != nil && s.will.at != 0 {
-		s.publishWill()
-	}
-	s.dropWill()
-	s.dead = true
-	s.online.Store(false)
-	for f := range s.subs {
-		_, _ = s.sh.b.index.Unsubscribe(s, f)
-	}
-	s.subs = nil
-	sh := s.sh
-	sh.totals.retire(s)
-	delete(sh.sessions, s.id)
-	sh.b.sessionsN.add(-1)
-	sh.b.registry.CompareAndDelete(s.id, s)
-	sh.removed = append(sh.removed, s.id)
-	sh.timers.remove(s)
-	s.dropMessages()
-	s.storeDiscarded()
-}
-
-// dropWill discards s's will, if any, with its reference to the message.
-func (s *session) dropWill() {
-	if s.will != nil {
-		s.will.msg.release()
-	}
-	s.will = nil
-}
-
-// publishWill publishes s's will as if s had published it.
-func (s *session) publishWill() {
-	w := s.will
-	s.will = nil
-	if w == nil {
-		return
-	}
-	m := w.msg
-	if m.expiry > 0 {
-		// The expiry counts from publication, not from CONNECT. Nothing
-		// else holds the will's message yet, so it may still change.
-		m.expireAt = s.sh.loop.Now().Add(time.Duration(m.expiry) * time.Second).UnixNano()
-	}
-	if m.retain {
-		s.sh.storeRetained(m) // a will with the retain flag is retained [MQTT-3.1.2-17]
-	}
-	s.sh.publish(m)
-	m.release() // the will's reference
+	s.count(cRecvPkt) // the CONNECT itself
+	s.count(cReductions)
 }

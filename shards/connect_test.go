@@ -1,6 +1,7 @@
 package shards
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -16,9 +17,41 @@ func TestConnectNegotiation(t *testing.T) {
 		want []byte // CONNACK bytes
 	}{
 		{
-			// "MQTT" level 6: unknown, answered in MQTT 5 form with 0x84.
+			// "MQTT" level 6: unknown, answered in the 3.1.1 form with
+			// 0x01 (as mosquitto does), not in the MQTT 5 form.
 			name: "level=6",
 			raw:  []byte{0x10, 0x0d, 0, 4, 'M', 'Q', 'T', 'T', 6, 0x02, 0, 60, 0, 0, 0, 0, 0},
+			want: []byte{0x20, 0x02, 0x00, 0x01},
+		},
+		{
+			// "MQTT" level 0x86: bridge bit and level 6, the same.
+			name: "level=6_bridge",
+			raw:  []byte{0x10, 0x0d, 0, 4, 'M', 'Q', 'T', 'T', 0x86, 0x02, 0, 60, 0, 0, 0, 0, 0},
+			want: []byte{0x20, 0x02, 0x00, 0x01},
+		},
+		{
+			// "MQTT" level 2: below every version, 3.1.1 form.
+			name: "level=2",
+			raw:  []byte{0x10, 0x0c, 0, 4, 'M', 'Q', 'T', 'T', 2, 0x02, 0, 60, 0, 1, 'a'},
+			want: []byte{0x20, 0x02, 0x00, 0x01},
+		},
+		{
+			// "MQIsdp" (3.1's name) at level 5: 3.1.1 form, 0x01.
+			name: "level=5_with_MQIsdp",
+			raw:  []byte{0x10, 0x0f, 0, 6, 'M', 'Q', 'I', 's', 'd', 'p', 5, 0x02, 0, 60, 0, 0, 1, 'a'},
+			want: []byte{0x20, 0x02, 0x00, 0x01},
+		},
+		{
+			// "MQIsdp" at level 4 (3.1.1's level): 3.1.1 form, 0x01.
+			name: "level=4_with_MQIsdp",
+			raw:  []byte{0x10, 0x0e, 0, 6, 'M', 'Q', 'I', 's', 'd', 'p', 4, 0x02, 0, 60, 0, 1, 'a'},
+			want: []byte{0x20, 0x02, 0x00, 0x01},
+		},
+		{
+			// An unknown name at level 5: the MQTT 5 form, 0x84
+			// [MQTT-3.1.2-1].
+			name: "level=5_with_unknown_name",
+			raw:  []byte{0x10, 0x0d, 0, 4, 'M', 'Q', 'T', 'X', 5, 0x02, 0, 60, 0, 0, 0, 0, 0},
 			want: []byte{0x20, 0x03, 0x00, 0x84, 0x00},
 		},
 		{
@@ -217,5 +250,96 @@ func TestResponseInformation(t *testing.T) {
 		if got := string(ack.Properties.ResponseInfo); (got == "resp/") != (ask == 1) {
 			t.Fatalf("request %d: response information %q", ask, got)
 		}
+	}
+}
+
+// TestMaxKeepalive: MaxKeepalive caps the keep alive a client asks for,
+// 0 counting as more than the cap (mosquitto's max_keepalive). An MQTT 5
+// client held to the cap is told in Server Keep Alive [MQTT-3.2.2-21]; an
+// MQTT 3 client cannot be told, but its idle timeout follows the cap too.
+// ServerKeepalive still replaces what an MQTT 5 client asks.
+func TestMaxKeepalive(t *testing.T) {
+	capped := startBroker(t, Config{MaxKeepalive: 10 * time.Second}, netio.Config{})
+	both := startBroker(t, Config{MaxKeepalive: 10 * time.Second, ServerKeepalive: 7 * time.Second}, netio.Config{})
+	zoned := startBroker(t, Config{Zones: map[string]ZoneConfig{"z": {MaxKeepalive: 10 * time.Second}},
+		Listeners: []ListenerConfig{{Addr: "127.0.0.1:0", Zone: "z"}}}, netio.Config{})
+	tests := []struct {
+		name   string
+		tb     *testBroker
+		v      mqtt.Version
+		asked  uint16
+		told   int // Server Keep Alive in CONNACK; -1 when absent
+		usedKA int64
+	}{
+		{"v5 asks more", capped, mqtt.V5, 60, 10, 10},
+		{"v5 asks less", capped, mqtt.V5, 5, -1, 5},
+		{"v5 asks the cap", capped, mqtt.V5, 10, -1, 10},
+		{"v5 asks none", capped, mqtt.V5, 0, 10, 10},
+		{"v311 asks more", capped, mqtt.V311, 60, -1, 10},
+		{"v311 asks less", capped, mqtt.V311, 5, -1, 5},
+		{"v311 asks none", capped, mqtt.V311, 0, -1, 10},
+		{"v31 asks more", capped, mqtt.V31, 600, -1, 10},
+		{"v5 server keepalive first", both, mqtt.V5, 5, 7, 7},
+		{"v311 capped beside server keepalive", both, mqtt.V311, 60, -1, 10},
+		{"zone v5 asks more", zoned, mqtt.V5, 60, 10, 10},
+		{"zone v311 asks more", zoned, mqtt.V311, 60, -1, 10},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			id := fmt.Sprintf("mk-%d", i)
+			p := &mqtt.Connect{Version: tc.v, ClientID: []byte(id), CleanStart: true, KeepAlive: tc.asked}
+			_, ack := connectRaw(t, tc.tb.addr, p)
+			told := -1
+			if ack.Properties.Present.Has(mqtt.PropServerKeepAlive) {
+				told = int(ack.Properties.ServerKeepAlive)
+			}
+			if ack.ReasonCode != mqtt.Success || told != tc.told {
+				t.Fatalf("CONNACK %v Server Keep Alive %d, want success and %d", ack.ReasonCode, told, tc.told)
+			}
+			if got := tc.tb.info(t, id).Keepalive; got != tc.usedKA {
+				t.Fatalf("keepalive %d, want %d", got, tc.usedKA)
+			}
+		})
+	}
+}
+
+// TestMaxKeepaliveIdleTimeout: a client held to a 1 s MaxKeepalive is
+// closed after 1.5 s of silence [MQTT-3.1.2-24], whatever it asked for
+// (an MQTT 3.1.1 client asking 60 s, an MQTT 5 client asking none).
+func TestMaxKeepaliveIdleTimeout(t *testing.T) {
+	tb := startBroker(t, Config{MaxKeepalive: time.Second}, netio.Config{})
+	for _, p := range []*mqtt.Connect{conn311("mki-311", true), {Version: mqtt.V5, ClientID: []byte("mki-5"), CleanStart: true}} {
+		t.Run("version="+p.Version.String(), func(t *testing.T) {
+			c, _ := connectRaw(t, tb.addr, p)
+			rc, _ := c.expectClosed()
+			if p.Version == mqtt.V5 && rc != mqtt.KeepAliveTimeout {
+				t.Fatalf("DISCONNECT %v, want 0x8D", rc)
+			}
+		})
+	}
+}
+
+// TestConnackTooLarge: a CONNACK larger than the client's Maximum Packet
+// Size is not sent [MQTT-3.1.2-24]; the connection is closed instead,
+// before the CONNECT has any effect on a session (no takeover).
+func TestConnackTooLarge(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	first, _ := connectRaw(t, tb.addr, conn5("big-ack"))
+	p := conn5("big-ack")
+	p.CleanStart = false
+	p.Properties.Present.Add(mqtt.PropMaximumPacketSize)
+	p.Properties.MaximumPacketSize = 15 // the CONNACK's three limits take 16
+	c := dialRaw(t, tb.addr, mqtt.V5)
+	c.write(mqtt.AppendConnect(nil, p, mqtt.V5))
+	if h, _, err := c.readErr(15 * time.Second); err == nil {
+		t.Fatalf("got %v of a client whose maximum packet size is 15, want the connection closed", h.Type)
+	}
+	// The first connection was not taken over: it still answers.
+	first.write([]byte{byte(mqtt.TypePingreq) << 4, 0}) // PINGREQ
+	if h, _ := first.read(); h.Type != mqtt.TypePingresp {
+		t.Fatalf("first connection got %v, want PINGRESP", h.Type)
+	}
+	if got := tb.info(t, "big-ack"); !got.Connected {
+		t.Fatalf("session %+v, want still connected", got)
 	}
 }

@@ -330,16 +330,21 @@ func (s *session) onPuback(id uint16) {
 	}
 }
 
-// onPubrec moves an outbound QoS 2 exchange to PUBREL; an MQTT 5 PUBREC
-// with a failure code ends it [MQTT-4.3.3-4].
+// onPubrec moves an outbound QoS 2 exchange to PUBREL. An MQTT 5 PUBREC
+// with a failure code ends the exchange: its inflight slot is freed, the
+// message is not sent again, and no PUBREL follows, not even for an
+// unknown packet id (PUBREL answers only a code below 0x80 [MQTT-4.3.3-4]).
 func (s *session) onPubrec(id uint16, rc mqtt.ReasonCode) {
 	i := s.findInflight(id)
-	if i < 0 || s.x.inflight[i].d.qos != 2 {
-		s.sh.ack(s, s.conn, mqtt.TypePubrel, id, mqtt.PacketIdentifierNotFound)
+	known := i >= 0 && s.x.inflight[i].d.qos == 2
+	switch {
+	case rc >= 0x80:
+		if known {
+			s.removeInflight(i)
+		}
 		return
-	}
-	if rc >= 0x80 {
-		s.removeInflight(i)
+	case !known:
+		s.sh.ack(s, s.conn, mqtt.TypePubrel, id, mqtt.PacketIdentifierNotFound)
 		return
 	}
 	s.x.inflight[i].rel = true

@@ -77,16 +77,12 @@ func (sh *shard) connectAuth(c *netio.Conn, cs *connState, h mqtt.FixedHeader, b
 	}
 	a := sh.b.authenticator(p.Properties.AuthMethod)
 	if a == nil {
-		sh.writeConnack(c, mqtt.V5, &mqtt.Connack{ReasonCode: mqtt.BadAuthenticationMethod})
-		cs.version = 0
-		c.Close(mqtt.BadAuthenticationMethod)
+		sh.refuse(c, cs, mqtt.V5, mqtt.BadAuthenticationMethod, mqtt.BadAuthenticationMethod)
 		return false
 	}
 	next, out, done, err := a.Step(id, nil, p.Properties.AuthData)
 	if err != nil {
-		sh.writeConnack(c, mqtt.V5, &mqtt.Connack{ReasonCode: refusal(err)})
-		cs.version = 0
-		c.Close(err)
+		sh.refuse(c, cs, mqtt.V5, refusal(err), err)
 		return false
 	}
 	cs.auth = &authState{auth: a, state: next, out: out, done: done}
@@ -118,9 +114,7 @@ func (sh *shard) onAuthBeforeConnack(c *netio.Conn, cs *connState, h mqtt.FixedH
 	}
 	next, out, done, err := as.auth.Step(as.clientID(), as.state, p.Properties.AuthData)
 	if err != nil {
-		sh.writeConnack(c, mqtt.V5, &mqtt.Connack{ReasonCode: refusal(err)})
-		cs.version = 0
-		c.Close(err)
+		sh.refuse(c, cs, mqtt.V5, refusal(err), err)
 		return nil
 	}
 	as.state, as.out = next, out

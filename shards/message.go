@@ -322,15 +322,6 @@ type delivery struct {
 	moreIDs []uint32
 }
 
-// addID adds a subscription identifier (id > 0) to d.
-func (d *delivery) addID(id uint32) {
-	if d.subID == 0 {
-		d.subID = id
-	} else {
-		d.moreIDs = append(d.moreIDs, id)
-	}
-}
-
 // hasIDs reports whether d carries subscription identifiers.
 func (d *delivery) hasIDs() bool { return d.subID != 0 }
 

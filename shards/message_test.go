@@ -1,6 +1,7 @@
 package shards
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -56,8 +57,8 @@ func TestMessageChecks(t *testing.T) {
 	if b.msgLive.Load() != 0 {
 		t.Fatalf("%d live after the last release", b.msgLive.Load())
 	}
-	if strings.Trim(string(payload), "\xdb") != "" {
-		t.Fatalf("released payload not poisoned: %q", payload)
+	if len(payload) == 0 || bytes.Count(payload, []byte{poisonByte}) != len(payload) {
+		t.Fatalf("released payload not poisoned (every byte %#x): % x", poisonByte, payload)
 	}
 	mustPanic(t, "second release", errMessageTwice, m.release)
 	mustPanic(t, "ref after release", errMessageReleased, m.ref)

@@ -513,15 +513,18 @@ func TestRequestProblemInformation(t *testing.T) {
 		})
 	}
 	t.Run("reason_string_within_maximum_packet_size", func(t *testing.T) {
+		// 16 bytes: the CONNACK (its three limits) fits, the SUBACK does
+		// only without its Reason String.
+		const limit = 16
 		cp := conn5("rpi-small")
 		cp.Properties.Present.Add(mqtt.PropMaximumPacketSize)
-		cp.Properties.MaximumPacketSize = 8
+		cp.Properties.MaximumPacketSize = limit
 		c, _ := connectRaw(t, tb.addr, cp)
 		c.write(mqtt.AppendSubscribe(nil, &mqtt.Subscribe{PacketID: 1,
 			Subscriptions: []mqtt.Subscription{sub("ok/t", 0), sub("more/t", 0)}}, mqtt.V5))
 		h, body := c.read()
 		var ack mqtt.Suback
-		if h.Type != mqtt.TypeSuback || ack.Decode(h, body, mqtt.V5) != nil || len(body)+2 > 8 {
+		if h.Type != mqtt.TypeSuback || ack.Decode(h, body, mqtt.V5) != nil || len(body)+2 > limit {
 			t.Fatalf("got %v of %d bytes", h.Type, len(body)+2)
 		}
 		if ack.Properties.Present.Has(mqtt.PropReasonString) {

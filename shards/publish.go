@@ -1,6 +1,8 @@
 package shards
 
 import (
+	"slices"
+
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards/auth"
@@ -153,10 +155,14 @@ func (s *session) onPubrel(id uint16) {
 }
 
 // publish routes m to every matching subscription and returns how many
-// matched (another node that wants m counts as one). Sessions of this
-// shard get it at once; others in this batch's outbox, which takes a
-// reference per delivery; other nodes through the Cluster. It borrows the
-// caller's reference to m.
+// matched (another node that wants m counts as one). The index's Folder
+// makes one delivery per client at the highest granted QoS with every
+// subscription identifier [MQTT-3.3.4-2] [MQTT-3.3.4-3] (one per
+// subscription with CopyPerSubscription) and skips the publisher's No
+// Local subscriptions [MQTT-3.8.3-3]. Sessions of this shard get their
+// delivery at once; others in this batch's outbox, which takes a reference
+// per delivery; other nodes through the Cluster. It borrows the caller's
+// reference to m.
 func (sh *shard) publish(m *message) int {
 	m.mustLive()
 	remote := 0
@@ -180,65 +186,28 @@ func (sh *shard) route(m *message) int {
 		}
 	}
 	matched := len(sh.hits)
-	routes := sh.routes[:0]
-	// Few hits: find a client's earlier route by scanning; many: by map.
-	useMap := len(sh.hits) > 16
-	for _, h := range sh.hits {
-		s := h.Sub
-		if h.Opts.NoLocal && s == m.sender {
-			continue // [MQTT-3.8.3-3]
-		}
-		qos := min(m.qos, h.Opts.QoS)
-		retain := m.retain && h.Opts.RetainAsPublished // [MQTT-3.3.1-12]
-		if !sh.b.cfg.CopyPerSubscription {
-			if i, ok := sh.routeOf(s, routes, useMap); ok {
-				// Overlapping subscriptions: one copy at the highest QoS
-				// carrying every identifier [MQTT-3.3.4-2] [MQTT-3.3.4-3].
-				r := &routes[i].d
-				r.qos = max(r.qos, qos)
-				r.retain = r.retain || retain
-				if h.Opts.ID > 0 {
-					r.addID(h.Opts.ID)
-				}
-				continue
-			}
-			if useMap {
-				sh.agg[s] = len(routes)
+	ds := sh.fold.Fold(sh.hits, m.sender)
+	for i := range ds {
+		f := &ds[i]
+		r := routed{s: f.Sub, d: delivery{msg: m, qos: min(m.qos, f.QoS),
+			retain: m.retain && f.RetainAsPublished}} // [MQTT-3.3.1-12]
+		if len(f.IDs) > 0 {
+			// The Folder's IDs are valid until its next Fold; the
+			// delivery may wait in a queue or an outbox.
+			r.d.subID = f.IDs[0]
+			if len(f.IDs) > 1 {
+				r.d.moreIDs = slices.Clone(f.IDs[1:])
 			}
 		}
-		d := delivery{msg: m, qos: qos, retain: retain, subID: h.Opts.ID}
-		routes = append(routes, routed{s: s, d: d})
-	}
-	if useMap {
-		clear(sh.agg)
-	}
-	for i, r := range routes {
 		if r.s.sh == sh {
 			r.s.deliver(r.d)
 		} else {
 			sh.post(r)
 		}
-		routes[i] = routed{}
 	}
-	sh.routes = routes[:0]
-	for i := range sh.hits {
-		sh.hits[i] = index.Hit[*session]{}
-	}
+	sh.fold.Clear()
+	clear(sh.hits)
 	return matched
-}
-
-// routeOf finds the route already made for s in this publish.
-func (sh *shard) routeOf(s *session, routes []routed, useMap bool) (int, bool) {
-	if useMap {
-		i, ok := sh.agg[s]
-		return i, ok
-	}
-	for i := range routes {
-		if routes[i].s == s {
-			return i, true
-		}
-	}
-	return 0, false
 }
 
 // sessionOnline tells a shared group whether a member can take a message

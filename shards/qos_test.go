@@ -1,6 +1,7 @@
 package shards
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -332,4 +333,107 @@ func TestSharedEncodingQoS1(t *testing.T) {
 	waitFor(t, "acknowledged", func() bool {
 		return tb.info(t, "sq-a").InflightCnt == 0 && tb.info(t, "sq-c").InflightCnt == 0 && tb.info(t, "sq-d").InflightCnt == 0
 	})
+}
+
+// expectNothingBefore sends PINGREQ and fails the test unless the next packet is
+// its PINGRESP: nothing the broker sent for what the client wrote before
+// (which it handles in order) is pending.
+func (rc *rawClient) expectNothingBefore() {
+	rc.t.Helper()
+	rc.write([]byte{byte(mqtt.TypePingreq) << 4, 0}) // PINGREQ
+	if h, _ := rc.read(); h.Type != mqtt.TypePingresp {
+		rc.t.Fatalf("got %v, want nothing before PINGRESP", h.Type)
+	}
+}
+
+// TestPubrecFailure: a PUBREC with a reason code of 0x80 or more ends the
+// outbound QoS 2 exchange [MQTT-4.3.3-4]: no PUBREL follows, not even for
+// an unknown packet id, the inflight slot is freed and the message is not
+// sent again when the session resumes. A successful PUBREC for an unknown
+// id still gets PUBREL 0x92.
+func TestPubrecFailure(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{})
+	cp := conn5("rec-fail")
+	cp.CleanStart = false
+	cp.Properties.Present.Add(mqtt.PropSessionExpiry)
+	cp.Properties.SessionExpiry = 60
+	s, _ := connectRaw(t, tb.addr, cp)
+	s.subscribe(1, sub("rec/t", 2))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := tb.Publish(ctx, PublishRequest{Topic: "rec/t", Payload: []byte("x"), QoS: 2}); err != nil {
+		t.Fatal(err)
+	}
+	m := s.readPublish()
+	tests := []struct {
+		name string
+		id   uint16
+		rc   mqtt.ReasonCode
+		want mqtt.ReasonCode // PUBREL's reason code; 0xFF: no PUBREL
+	}{
+		{"known id, failure", m.PacketID, mqtt.UnspecifiedError, 0xFF},
+		{"known id again, now unknown", m.PacketID, mqtt.ImplementationSpecificError, 0xFF},
+		{"unknown id, failure", m.PacketID + 100, mqtt.QuotaExceeded, 0xFF},
+		{"unknown id, success", m.PacketID + 101, mqtt.Success, mqtt.PacketIdentifierNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s.write(mqtt.AppendPubrec(nil, &mqtt.Pubrec{PacketID: tc.id, ReasonCode: tc.rc}, mqtt.V5))
+			if tc.want != 0xFF {
+				h, body := s.read()
+				var rel mqtt.Pubrel
+				if h.Type != mqtt.TypePubrel || rel.Decode(h, body, mqtt.V5) != nil || rel.ReasonCode != tc.want {
+					t.Fatalf("got %v %+v, want PUBREL %v", h.Type, rel, tc.want)
+				}
+			}
+			s.expectNothingBefore()
+		})
+	}
+	if r := tb.info(t, "rec-fail"); r.InflightCnt != 0 {
+		t.Fatalf("%d inflight after the failed PUBREC, want 0", r.InflightCnt)
+	}
+	s.c.Close()
+	waitFor(t, "offline", func() bool { return !tb.info(t, "rec-fail").Connected })
+	s2, ack := connectRaw(t, tb.addr, cp)
+	if !ack.SessionPresent {
+		t.Fatal("session not present")
+	}
+	s2.expectNothingBefore() // the message is not resent
+}
+
+// TestFirstPacketID: a new session's first outbound packet id is 1, also
+// when it takes the pooled state (sessExtra) another session gave back
+// after using ids of its own.
+func TestFirstPacketID(t *testing.T) {
+	tb := startBroker(t, Config{}, netio.Config{Loops: 1}) // one shard: one free list
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	publish := func() {
+		t.Helper()
+		if _, err := tb.Publish(ctx, PublishRequest{Topic: "pid/t", Payload: []byte("x"), QoS: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, _ := connectRaw(t, tb.addr, conn311("pid-a", true))
+	a.subscribe(1, sub("pid/t", 1))
+	for range 3 {
+		publish()
+	}
+	for want := uint16(1); want <= 3; want++ {
+		if m := a.readPublish(); m.PacketID != want {
+			t.Fatalf("session a: packet id %d, want %d", m.PacketID, want)
+		}
+	}
+	for id := uint16(1); id <= 3; id++ {
+		a.write(mqtt.AppendPuback(nil, &mqtt.Puback{PacketID: id}, mqtt.V311))
+	}
+	a.expectNothingBefore() // the PUBACKs were handled: a's extra is back in the pool
+	a.c.Close()
+	waitFor(t, "a gone", func() bool { return tb.Sessions() == 0 })
+	b, _ := connectRaw(t, tb.addr, conn311("pid-b", true))
+	b.subscribe(1, sub("pid/t", 1))
+	publish()
+	if m := b.readPublish(); m.PacketID != 1 {
+		t.Fatalf("session b: first packet id %d, want 1", m.PacketID)
+	}
 }

@@ -232,8 +232,8 @@ func (s *session) extra() *sessExtra {
 // releaseExtra gives s's sessExtra back to the shard's free list when it
 // holds nothing: no inflight, queued or awaiting-PUBREL message, no drop
 // counted and no counter past 32 bits. The free list keeps small backing
-// arrays and the awaiting-PUBREL map for the next session. It runs on s's
-// shard.
+// arrays and the awaiting-PUBREL map for the next session, and nothing
+// else of s: the packet ids start again from 1. It runs on s's shard.
 func (s *session) releaseExtra() {
 	x := s.x
 	if x == nil || len(x.inflight) > 0 || len(x.queue) > x.queueHead || len(x.awaitRel) > 0 ||
@@ -246,6 +246,7 @@ func (s *session) releaseExtra() {
 		return
 	}
 	x.queue, x.queueHead, x.heap = x.queue[:0], 0, 0
+	x.nextID = 0 // the next session's first packet id is 1
 	if cap(x.queue) > 64 {
 		x.queue = nil
 	}

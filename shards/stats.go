@@ -59,6 +59,7 @@ func (s *session) row(now time.Time) ClientRow {
 	if s.version == mqtt.V31 {
 		r.ProtoName = "MQIsdp"
 	}
+	s.rowIdentity(&r)
 	if s.conn == nil {
 		r.ConnState = "disconnected"
 		at := s.disconnectedAt

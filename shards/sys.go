@@ -53,13 +53,3 @@ func (sh *shard) maybePublishSys(now time.Time) {
 		m.release()
 	}
 }
-
-// firstShard returns the first shard discovered, which publishes $SYS.
-func (b *Broker) firstShard() *shard {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.shards) == 0 {
-		return nil
-	}
-	return b.shards[0]
-}

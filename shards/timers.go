@@ -1,69 +1,15 @@
 package shards
 
-// sessionHeap is a shard's min-heap of sessions by wakeAt: each session
-// is in it at most once, at its earliest deadline (offline expiry, delayed
-// will, PUBREL timeout, queued message expiry).
-type sessionHeap []*session
+// sessionTimes gives a shard's timer heap a session's deadline and index:
+// each session is in the heap at most once, at its earliest deadline
+// (offline expiry, delayed will, PUBREL timeout), which reschedule keeps.
+type sessionTimes struct{}
 
-func (h *sessionHeap) push(s *session) {
-	s.heapIdx = int32(len(*h))
-	*h = append(*h, s)
-	h.up(int(s.heapIdx))
-}
+// Deadline returns s's deadline in the heap (Unix ns).
+func (sessionTimes) Deadline(s *session) int64 { return s.wakeAt }
 
-func (h *sessionHeap) remove(s *session) {
-	i := int(s.heapIdx)
-	if i < 0 {
-		return
-	}
-	last := len(*h) - 1
-	if i != last {
-		h.swap(i, last)
-	}
-	(*h)[last] = nil
-	*h = (*h)[:last]
-	s.heapIdx = -1
-	if i != last {
-		h.down(i)
-		h.up(i)
-	}
-}
-
-func (h sessionHeap) swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].heapIdx = int32(i)
-	h[j].heapIdx = int32(j)
-}
-
-func (h sessionHeap) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if h[p].wakeAt <= h[i].wakeAt {
-			return
-		}
-		h.swap(i, p)
-		i = p
-	}
-}
-
-func (h sessionHeap) down(i int) {
-	n := len(h)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		m := l
-		if r := l + 1; r < n && h[r].wakeAt < h[l].wakeAt {
-			m = r
-		}
-		if h[i].wakeAt <= h[m].wakeAt {
-			return
-		}
-		h.swap(i, m)
-		i = m
-	}
-}
+// SetIndex records s's index in the heap.
+func (sessionTimes) SetIndex(s *session, i int) { s.heapIdx = int32(i) }
 
 // reschedule puts s in its shard's heap at its earliest deadline, or takes
 // it out when it has none.
@@ -85,10 +31,10 @@ func (s *session) reschedule() {
 		}
 	}
 	h := &s.sh.timers
-	h.remove(s) // a no-op when s is not in the heap
+	h.Remove(int(s.heapIdx)) // a no-op when s is not in the heap
 	s.wakeAt = next
 	if next != 0 && !s.dead {
-		h.push(s)
+		h.Push(s)
 	}
 }
 

@@ -32,6 +32,8 @@ type ZoneConfig struct {
 	TopicAliasMaximum int
 	// ServerKeepalive overrides Config.ServerKeepalive.
 	ServerKeepalive time.Duration
+	// MaxKeepalive overrides Config.MaxKeepalive.
+	MaxKeepalive time.Duration
 	// SessionExpiry overrides Config.SessionExpiry.
 	SessionExpiry time.Duration
 	// MaxSessionExpiry overrides Config.MaxSessionExpiry.
@@ -46,8 +48,9 @@ type ZoneConfig struct {
 func (z *ZoneConfig) Validate() error {
 	c := Config{InflightMax: z.InflightMax, MqueueMax: z.MqueueMax, AwaitingRelMax: z.AwaitingRelMax,
 		SubscriptionsMax: z.SubscriptionsMax, MaxPacketSize: z.MaxPacketSize, TopicAliasMaximum: z.TopicAliasMaximum,
-		ServerKeepalive: z.ServerKeepalive, SessionExpiry: z.SessionExpiry, MaxSessionExpiry: z.MaxSessionExpiry,
-		AwaitPubrelTimeout: z.AwaitPubrelTimeout, KeepaliveFactor: z.KeepaliveFactor}
+		ServerKeepalive: z.ServerKeepalive, MaxKeepalive: z.MaxKeepalive, SessionExpiry: z.SessionExpiry,
+		MaxSessionExpiry: z.MaxSessionExpiry, AwaitPubrelTimeout: z.AwaitPubrelTimeout,
+		KeepaliveFactor: z.KeepaliveFactor}
 	return c.Validate()
 }
 
@@ -74,6 +77,7 @@ func (z *ZoneConfig) apply(c Config) Config {
 		setInt(&c.TopicAliasMaximum, z.TopicAliasMaximum)
 	}
 	setDur(&c.ServerKeepalive, z.ServerKeepalive)
+	setDur(&c.MaxKeepalive, z.MaxKeepalive)
 	setDur(&c.SessionExpiry, z.SessionExpiry)
 	setDur(&c.MaxSessionExpiry, z.MaxSessionExpiry)
 	setDur(&c.AwaitPubrelTimeout, z.AwaitPubrelTimeout)
@@ -122,6 +126,9 @@ func (c *Config) validateListeners() error {
 	}
 	if c.ServerKeepalive < 0 || c.ServerKeepalive > 65535*time.Second {
 		return fmt.Errorf("%w: ServerKeepalive out of range", ErrInvalidConfig)
+	}
+	if c.MaxKeepalive != 0 && (c.MaxKeepalive < time.Second || c.MaxKeepalive > 65535*time.Second) {
+		return fmt.Errorf("%w: MaxKeepalive out of range", ErrInvalidConfig)
 	}
 	for _, l := range c.Listeners {
 		if _, _, err := net.SplitHostPort(l.Addr); err != nil {

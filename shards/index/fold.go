@@ -33,10 +33,9 @@ type Folder[S comparable] struct {
 	// PerSubscription sends one copy per matching subscription instead of one per subscriber.
 	PerSubscription bool
 
-	out  []Delivery[S]
-	ids  []uint32
-	slot []int32 // per hit: the index of its delivery, or -1 when the hit is skipped
-	pos  map[S]int32
+	out []Delivery[S]
+	ids []uint32 // the deliveries' identifiers, each delivery's contiguous
+	pos map[S]int32
 }
 
 // Fold returns the deliveries for hits, which must have been resolved (Index.Resolve); group hits
@@ -44,75 +43,87 @@ type Folder[S comparable] struct {
 // equals publisher [MQTT-3.8.3-3]; pass the zero S when the message has no publishing client (a will,
 // a $SYS message, an API publish) and no subscriber is the zero S.
 func (f *Folder[S]) Fold(hits []Hit[S], publisher S) []Delivery[S] {
-	f.out, f.ids, f.slot = f.out[:0], f.ids[:0], f.slot[:0]
+	out := f.out[:0]
+	f.ids = f.ids[:0]
 	useMap := !f.PerSubscription && len(hits) > foldMapThreshold
 	if useMap {
 		if f.pos == nil {
 			f.pos = make(map[S]int32, len(hits))
 		}
-		clear(f.pos)
+		clear(f.pos) // nothing to do after Clear
 	}
-	var nids int32
-	for _, h := range hits {
+	for i := range hits {
+		h := &hits[i]
 		if h.Group != nil || (h.Opts.NoLocal && h.Sub == publisher) {
-			f.slot = append(f.slot, -1)
 			continue
 		}
 		d := int32(-1)
 		if !f.PerSubscription {
-			d = f.find(h.Sub, useMap)
+			d = f.find(out, h.Sub, useMap)
 		}
 		if d < 0 {
-			d = int32(len(f.out))
-			f.out = append(f.out, Delivery[S]{Sub: h.Sub, QoS: h.Opts.QoS})
+			d = int32(len(out))
+			out = append(out, Delivery[S]{Sub: h.Sub, QoS: h.Opts.QoS, RetainAsPublished: h.Opts.RetainAsPublished})
 			if useMap {
 				f.pos[h.Sub] = d
 			}
+		} else {
+			o := &out[d]
+			o.QoS = max(o.QoS, h.Opts.QoS)
+			o.RetainAsPublished = o.RetainAsPublished || h.Opts.RetainAsPublished
 		}
-		f.slot = append(f.slot, d)
-		o := &f.out[d]
-		o.QoS = max(o.QoS, h.Opts.QoS)
-		o.RetainAsPublished = o.RetainAsPublished || h.Opts.RetainAsPublished
 		if h.Opts.ID != 0 {
-			o.hi++ // counts the identifiers until the offsets are laid out below
-			nids++
+			f.addID(&out[d], h.Opts.ID)
 		}
 	}
-	if nids == 0 {
-		return f.out
+	f.out = out
+	if len(f.ids) == 0 {
+		return out
 	}
-	var next int32
-	for i := range f.out {
-		o := &f.out[i]
-		o.lo, o.hi, next = next, next, next+o.hi
-	}
-	f.ids = append(f.ids, make([]uint32, nids)...)
-	for i, h := range hits {
-		if d := f.slot[i]; d >= 0 && h.Opts.ID != 0 {
-			o := &f.out[d]
-			f.ids[o.hi] = h.Opts.ID
-			o.hi++
-		}
-	}
-	for i := range f.out {
-		o := &f.out[i]
-		if o.hi > o.lo {
+	for i := range out {
+		if o := &out[i]; o.hi > o.lo {
 			o.IDs = f.ids[o.lo:o.hi:o.hi]
 		}
 	}
-	return f.out
+	return out
 }
 
-// find returns the index of sub's delivery, or -1.
-func (f *Folder[S]) find(sub S, useMap bool) int32 {
+// addID appends id to the identifiers of delivery o, which stay contiguous in f.ids and in hit
+// order: when another delivery's identifiers were appended since o's last one (a client whose
+// overlapping subscriptions match apart), o's move to the end of f.ids first. A client has few
+// overlapping subscriptions, so the moves stay short.
+func (f *Folder[S]) addID(o *Delivery[S], id uint32) {
+	n := int32(len(f.ids))
+	switch {
+	case o.hi == 0:
+		o.lo = n
+	case o.hi != n:
+		f.ids = append(f.ids, f.ids[o.lo:o.hi]...)
+		o.lo = n
+	}
+	f.ids = append(f.ids, id)
+	o.hi = int32(len(f.ids))
+}
+
+// Clear drops the deliveries of the last Fold and the subscribers they name, so that a Folder kept
+// between messages does not keep a subscriber that went away from the garbage collector. Call it
+// once the deliveries are used; the next Fold works with or without it.
+func (f *Folder[S]) Clear() {
+	clear(f.out)
+	f.out = f.out[:0]
+	clear(f.pos)
+}
+
+// find returns the index of sub's delivery in out, or -1.
+func (f *Folder[S]) find(out []Delivery[S], sub S, useMap bool) int32 {
 	if useMap {
 		if d, ok := f.pos[sub]; ok {
 			return d
 		}
 		return -1
 	}
-	for i := range f.out {
-		if f.out[i].Sub == sub {
+	for i := range out {
+		if out[i].Sub == sub {
 			return int32(i)
 		}
 	}

@@ -29,6 +29,12 @@ func TestFolderFold(t *testing.T) {
 			want: []want{{"a", 2, false, []uint32{1, 3}}, {"b", 1, false, nil}},
 		},
 		{
+			// a's identifiers are not next to each other in hit order: laid out again.
+			name: "ids of matches apart stay in hit order",
+			hits: []Hit[string]{hit("a", 0, 1), hit("b", 1, 2), hit("a", 1, 3), hit("b", 0, 0), hit("a", 0, 4)},
+			want: []want{{"a", 1, false, []uint32{1, 3, 4}}, {"b", 1, false, []uint32{2}}},
+		},
+		{
 			name:   "one copy per subscription",
 			perSub: true,
 			hits:   []Hit[string]{hit("a", 0, 1), hit("b", 1, 0), hit("a", 2, 0), hit("a", 1, 3)},

@@ -1,5 +1,7 @@
 package shards
 
+import "time"
+
 // ClientRow is one client (connected, or offline with a kept session) with
 // every field of the API's client object (CLIENTS_API.md). Its fields
 // mirror catalog.Row one for one so that cmd can convert it without
@@ -98,4 +100,72 @@ type SnapshotSink interface {
 	UpdateStats(updates []StatsUpdate)
 	// Remove receives the ids of clients whose session ended.
 	Remove(clientIDs []string)
+}
+
+// snapshot sends changed rows to the sink: lifecycle changes every tick,
+// counters every StatsInterval.
+func (sh *shard) snapshot(now time.Time) {
+	sink := sh.b.cfg.Sink
+	if sink == nil {
+		// Nobody listens: drop the marks without building rows.
+		for _, s := range sh.lifeDirty {
+			s.lifeDirty = false
+		}
+		for _, s := range sh.statDirty {
+			s.statDirty = false
+		}
+		sh.lifeDirty, sh.statDirty, sh.removed = sh.lifeDirty[:0], sh.statDirty[:0], sh.removed[:0]
+		return
+	}
+	if len(sh.removed) > 0 {
+		sink.Remove(sh.removed)
+		sh.removed = nil
+	}
+	if len(sh.lifeDirty) > 0 {
+		// Sized once: the sink keeps the batch, and growing it by
+		// doubling would allocate about twice its size in a storm.
+		rows := make([]ClientRow, 0, len(sh.lifeDirty))
+		for _, s := range sh.lifeDirty {
+			s.lifeDirty = false
+			if !s.dead {
+				rows = append(rows, s.row(now))
+				// The row carries the current counters: no stats
+				// update until they change again (a connect storm
+				// would otherwise send every counter twice).
+				s.statDirty = false
+			}
+		}
+		sh.lifeDirty = sh.lifeDirty[:0]
+		if len(rows) > 0 {
+			sink.Upsert(rows)
+		}
+	}
+	if now.Sub(sh.lastStats) < sh.b.cfg.StatsInterval || len(sh.statDirty) == 0 {
+		return
+	}
+	sh.lastStats = now
+	// A session whose flag is clear was sent with a lifecycle row (or is
+	// listed twice); its counters have not changed since. Count the rest
+	// first so the batch the sink keeps is allocated once, at its size.
+	n := 0
+	for _, s := range sh.statDirty {
+		if s.statDirty && !s.dead {
+			n++
+		}
+	}
+	var ups []StatsUpdate
+	if n > 0 {
+		ups = make([]StatsUpdate, 0, n)
+	}
+	for _, s := range sh.statDirty {
+		if s.statDirty && !s.dead {
+			ups = append(ups, StatsUpdate{ClientID: s.id, Counters: s.stats()})
+		}
+		s.statDirty = false
+	}
+	clear(sh.statDirty)
+	sh.statDirty = sh.statDirty[:0]
+	if len(ups) > 0 {
+		sink.UpdateStats(ups)
+	}
 }
