@@ -27,10 +27,11 @@ func TestZoneSpec(t *testing.T) {
 		wantErr string // the error's key
 	}{
 		{name: "every key", args: []string{"z:inflight_max=1,mqueue_max=10,subscriptions_max=3,awaiting_rel_max=4," +
-			"max_packet_size=512,topic_alias_max=-1,server_keepalive=30,session_expiry=2h,max_session_expiry=1h," +
+			"max_packet_size=512,topic_alias_max=-1,server_keepalive=30,max_keepalive=300,session_expiry=2h,max_session_expiry=1h," +
 			"await_rel_timeout=5s,keepalive_multiplier=2"},
 			want: map[string]shards.ZoneConfig{"z": {InflightMax: 1, MqueueMax: 10, SubscriptionsMax: 3, AwaitingRelMax: 4,
-				MaxPacketSize: 512, TopicAliasMaximum: -1, ServerKeepalive: 30 * time.Second, SessionExpiry: 2 * time.Hour,
+				MaxPacketSize: 512, TopicAliasMaximum: -1, ServerKeepalive: 30 * time.Second, MaxKeepalive: 300 * time.Second,
+				SessionExpiry:    2 * time.Hour,
 				MaxSessionExpiry: time.Hour, AwaitPubrelTimeout: 5 * time.Second, KeepaliveFactor: 2}}},
 		{name: "repeated merges", args: []string{"a:mqueue_max=1", "b:inflight_max=2", "a:inflight_max=3"},
 			want: map[string]shards.ZoneConfig{"a": {MqueueMax: 1, InflightMax: 3}, "b": {InflightMax: 2}}},

@@ -35,6 +35,7 @@ var zoneSettings = []zoneSetting{
 	{"max_packet_size", func(z *shards.ZoneConfig) any { return &z.MaxPacketSize }},
 	{"topic_alias_max", func(z *shards.ZoneConfig) any { return &z.TopicAliasMaximum }},
 	{"server_keepalive", func(z *shards.ZoneConfig) any { return &z.ServerKeepalive }},
+	{"max_keepalive", func(z *shards.ZoneConfig) any { return &z.MaxKeepalive }},
 	{"session_expiry", func(z *shards.ZoneConfig) any { return &z.SessionExpiry }},
 	{"max_session_expiry", func(z *shards.ZoneConfig) any { return &z.MaxSessionExpiry }},
 	{"await_rel_timeout", func(z *shards.ZoneConfig) any { return &z.AwaitPubrelTimeout }},
