@@ -46,7 +46,11 @@ func TestListenerResolve(t *testing.T) {
 	}{
 		{"defaults", []Listener{{Addr: ":1"}, {Addr: ":2"}, {Addr: ":3"}}, []string{"tcp:default", "tcp:1", "tcp:2"}, true},
 		{"named", []Listener{{Name: "devices", Addr: ":1"}, {Addr: ":2"}}, []string{"tcp:devices", "tcp:1"}, true},
-		{"kinds_count_apart", []Listener{{Addr: ":1"}, {Kind: "ssl", Addr: ":2"}}, []string{"tcp:default", "ssl:default"}, true},
+		{"kinds_count_apart", []Listener{{Addr: ":1"}, {Kind: "quic", Addr: ":2"}}, []string{"tcp:default", "quic:default"}, true},
+		{"ssl_without_tls", []Listener{{Kind: KindSSL, Addr: ":1"}}, nil, false},
+		{"tls_on_tcp", []Listener{{Addr: ":1", TLS: &TLSConfig{CertFile: "c", KeyFile: "k"}}}, nil, false},
+		{"ws_settings_on_tcp", []Listener{{Addr: ":1", WebSocket: &WebSocketConfig{}}}, nil, false},
+		{"verify_without_ca", []Listener{{Kind: KindSSL, Addr: ":1", TLS: &TLSConfig{CertFile: "c", KeyFile: "k", VerifyPeer: true}}}, nil, false},
 		{"same_id_twice", []Listener{{Name: "a", Addr: ":1"}, {Name: "a", Addr: ":2"}}, nil, false},
 		{"same_addr_twice", []Listener{{Name: "a", Addr: ":1"}, {Name: "b", Addr: ":1"}}, nil, false},
 		{"no_addr", []Listener{{Name: "a"}}, nil, false},
@@ -64,9 +68,9 @@ func TestListenerResolve(t *testing.T) {
 			}
 		})
 	}
-	cfg := Config{Listeners: []Listener{{Kind: "ssl", Addr: ":1"}}}
+	cfg := Config{Listeners: []Listener{{Kind: "quic", Addr: ":1"}}}
 	if err := cfg.Validate(); err == nil {
-		t.Fatal("Validate accepted a config with no tcp listener")
+		t.Fatal("Validate accepted a config with no listener the server binds")
 	}
 }
 
@@ -106,14 +110,14 @@ func TestListenerOfConn(t *testing.T) {
 	}
 }
 
-// TestEnroll hands the server one end of a socket pair, as a TLS or
-// WebSocket transport does, and checks that the connection is served like
+// TestEnroll hands the server one end of a socket pair, as a transport
+// running in goroutines (a gateway) does, and checks that the connection is served like
 // a TCP one, reports the transport's Peer (also after a migration to the
 // other loop), and that Enroll refuses an unknown listener.
 func TestEnroll(t *testing.T) {
 	h := &peerHandler{}
 	s, err := New(Config{Loops: 2, Listeners: []Listener{
-		{Addr: "127.0.0.1:0"}, {Kind: "ssl", Name: "secure", Addr: "127.0.0.1:8883"}}}, h)
+		{Addr: "127.0.0.1:0"}, {Kind: "quic", Name: "secure", Addr: "127.0.0.1:8883"}}}, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +138,7 @@ func TestEnroll(t *testing.T) {
 	client := netip.MustParseAddrPort("192.0.2.7:40001")
 	ours, theirs := socketPair(t)
 	defer theirs.Close()
-	p := Peer{Listener: &Listener{Kind: "ssl", Name: "secure", Addr: "ignored"}, Addr: client,
+	p := Peer{Listener: &Listener{Kind: "quic", Name: "secure", Addr: "ignored"}, Addr: client,
 		SNI: "broker.example", CN: "device-1", DN: "CN=device-1,O=Fleet"}
 	if err := s.Enroll(ours, p); err != nil {
 		t.Fatal(err)
@@ -159,7 +163,7 @@ func TestEnroll(t *testing.T) {
 		t.Fatalf("opens %d (moved %d), want the enrolled one and its migration", len(peers), moved)
 	}
 	for i, got := range peers {
-		if got.Listener.ID() != "ssl:secure" || got.Listener.Addr != "127.0.0.1:8883" ||
+		if got.Listener.ID() != "quic:secure" || got.Listener.Addr != "127.0.0.1:8883" ||
 			got.SNI != p.SNI || got.CN != p.CN || got.DN != p.DN || addrs[i] != client {
 			t.Fatalf("open %d: peer %+v at %v, want %+v at %v", i, got, addrs[i], p, client)
 		}

@@ -41,6 +41,10 @@ type Server struct {
 
 	rejected atomic.Int64
 
+	// lst holds each listener's counters and certificates, in
+	// cfg.Listeners order; the slice is fixed at New.
+	lst []listenerState
+
 	// mu guards the following fields.
 	mu     sync.Mutex
 	loops  []*Loop
@@ -57,14 +61,27 @@ func New(cfg Config, h Handler) (*Server, error) {
 	if h == nil {
 		return nil, fmt.Errorf("%w: nil handler", ErrInvalidConfig)
 	}
-	return &Server{
+	s := &Server{
 		cfg:     cfg.withDefaults(),
 		h:       h,
 		booted:  make(chan struct{}),
 		running: make(chan struct{}),
 		done:    make(chan struct{}),
 		byEL:    make(map[gnet.EventLoop]*Loop),
-	}, nil
+	}
+	s.lst = make([]listenerState, len(s.cfg.Listeners))
+	for i := range s.cfg.Listeners {
+		l := &s.cfg.Listeners[i]
+		if l.TLS == nil {
+			continue
+		}
+		t, err := newTLSListener(l)
+		if err != nil {
+			return nil, err
+		}
+		s.lst[i].tls = t
+	}
+	return s, nil
 }
 
 // Serve runs the engine and blocks until Shutdown (returning
@@ -72,7 +89,7 @@ func New(cfg Config, h Handler) (*Server, error) {
 func (s *Server) Serve() error {
 	var addrs []string
 	for _, l := range s.cfg.Listeners {
-		if l.Kind == KindTCP {
+		if bound(l.Kind) {
 			addrs = append(addrs, "tcp://"+l.Addr)
 		}
 	}
@@ -122,8 +139,8 @@ func (s *Server) Start() error {
 	}
 }
 
-// Addr returns the first tcp listener's bound address (useful with port
-// 0); nil before Start.
+// Addr returns the first bound listener's address (useful with port 0);
+// nil before Start.
 func (s *Server) Addr() net.Addr {
 	if len(s.addrs) == 0 {
 		return nil
@@ -131,8 +148,8 @@ func (s *Server) Addr() net.Addr {
 	return s.addrs[0]
 }
 
-// Addrs returns every tcp listener's bound address, in Config.Listeners
-// order; nil before Start.
+// Addrs returns the bound address of every listener the Server binds
+// (tcp, ssl, ws, wss), in Config.Listeners order; nil before Start.
 func (s *Server) Addrs() []net.Addr { return s.addrs }
 
 // Connections returns the number of open connections; safe from any
@@ -222,7 +239,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.eng = eng
 	for i, l := range s.cfg.Listeners {
-		if l.Kind != KindTCP {
+		if !bound(l.Kind) {
 			continue
 		}
 		fd, err := eng.DupListener("tcp", l.Addr)
@@ -272,6 +289,7 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l := s.loopOf(gc.EventLoop())
 	c := &Conn{gc: gc, loop: l, heapIdx: -1}
 	var ho *handoff
+	accepted := false
 	switch v := gc.Context().(type) {
 	case *handoff:
 		ho = v
@@ -279,14 +297,20 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		if v.peer != nil {
 			c.rareFields().peer = v.peer
 		}
+		if v.tr != nil {
+			c.rareFields().tr = v.tr
+		}
 	case *Peer:
 		c.lst = s.listenerIndex(v.Listener)
 		c.rareFields().peer = v
 	default:
 		c.lst = s.listenerOf(addrPort(gc.LocalAddr()))
+		accepted = true
 	}
 	gc.SetContext(c)
 	s.conns.Add(1)
+	ls := &s.lst[c.lst]
+	n := ls.conns.Add(1)
 	l.enter()
 	c.openedAt = l.now.UnixNano()
 	c.lastRead = l.now.UnixNano()
@@ -294,12 +318,32 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		c.migrated = true
 		c.openedAt = ho.openedAt
 		c.bytesIn, c.bytesOut, c.reads, c.writes = ho.bytesIn, ho.bytesOut, ho.reads, ho.writes
+		if ho.tr != nil && ho.tr.tls != nil {
+			ho.tr.tls.moved(c)
+		}
 	} else if s.stopping.Load() || int(s.conns.Load()) > s.cfg.MaxConnections || !s.admit(l.now) {
 		s.rejected.Add(1)
 		c.rejected = true
 		c.closing = true
 		l.exit(nil)
 		return nil, gnet.Close
+	} else if max := s.cfg.Listeners[c.lst].MaxConnections; max > 0 && n > int64(max) {
+		s.rejected.Add(1)
+		ls.refused[refusedListenerFull].Add(1)
+		c.rejected = true
+		c.closing = true
+		l.exit(nil)
+		return nil, gnet.Close
+	}
+	if accepted {
+		if tr := s.newTransport(c.lst, l.now); tr != nil {
+			// The Handler gets the connection once its layers are up
+			// (transport.go).
+			c.rareFields().tr = tr
+			c.schedule()
+			l.exit(nil)
+			return nil, gnet.None
+		}
 	}
 	c.schedule()
 	l.cur = c
@@ -328,7 +372,11 @@ func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
 	c.bytesIn += uint64(len(buf))
 	c.reads++
 	c.lastRead = l.now.UnixNano()
-	s.feed(c, buf)
+	if c.rare != nil && c.rare.tr != nil {
+		s.feedLayers(c, c.rare.tr, buf)
+	} else {
+		s.feed(c, buf)
+	}
 	l.cur = nil
 	if l.exit(c) {
 		return gnet.Close
@@ -363,7 +411,7 @@ func (s *Server) feed(c *Conn, buf []byte) {
 func (s *Server) migrate(c *Conn, rest []byte) {
 	target := c.rare.migrateTo
 	c.rare.migrateTo = nil
-	ho := &handoff{rest: rest, openedAt: c.openedAt, lst: c.lst, peer: c.rare.peer,
+	ho := &handoff{rest: rest, openedAt: c.openedAt, lst: c.lst, peer: c.rare.peer, tr: c.rare.tr,
 		bytesIn: c.bytesIn, bytesOut: c.bytesOut, reads: c.reads, writes: c.writes}
 	fd, err := c.gc.Dup()
 	if err == nil {
@@ -397,6 +445,7 @@ func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
 		return gnet.None
 	}
 	s.conns.Add(-1)
+	s.lst[c.lst].conns.Add(-1)
 	l := c.loop
 	l.enter()
 	c.closed = true
@@ -407,8 +456,15 @@ func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
 	if c.rare != nil && c.rare.closeErr != nil {
 		err = c.rare.closeErr
 	}
+	if errors.Is(err, errPeerClosed) {
+		err = nil
+	}
 	c.carry = nil
-	if !c.rejected && !c.movedAway {
+	opened := c.opened()
+	if tr := c.transport(); tr != nil && !c.movedAway && tr.hs != nil {
+		tr.hs.abort()
+	}
+	if !c.rejected && !c.movedAway && opened {
 		s.h.OnClose(c, err)
 	}
 	l.exit(nil)
