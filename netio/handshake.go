@@ -418,4 +418,3 @@ func (hs *handshake) unwrapSession(identity []byte, cs tls.ConnectionState) (*tl
 	}
 	return ss, nil
 }
-
