@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -126,4 +127,174 @@ func TestTLSEcho(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTLSResumption connects twice with a session cache, over TLS 1.2 and
+// 1.3: the second handshake resumes, with the client certificate's names,
+// and the resumed connection carries data.
+func TestTLSResumption(t *testing.T) {
+	pki := newPKI(t)
+	_, _, clientCert := pki.issue(t, certOpts{name: "device", cn: "device-2", org: "Fleet"})
+	for _, vers := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(vers), func(t *testing.T) {
+			h := &peerHandler{}
+			conf := pki.serverTLS(t, false)
+			conf.VerifyPeer = true
+			s := startListeners(t, Config{Listeners: []Listener{{Kind: KindSSL, Addr: "127.0.0.1:0", TLS: conf}}}, h)
+			cfg := &tls.Config{RootCAs: pki.pool, ServerName: "localhost", MinVersion: vers, MaxVersion: vers,
+				Certificates: []tls.Certificate{clientCert}, ClientSessionCache: tls.NewLRUClientSessionCache(4)}
+			for i := range 2 {
+				conn, err := tls.Dial("tcp", s.Addr().String(), cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// TLS 1.3 tickets arrive after the handshake: read the echo.
+				roundTrip(t, conn, echoStream(), 1<<20)
+				if resumed := conn.ConnectionState().DidResume; resumed != (i == 1) {
+					t.Fatalf("connection %d: resumed %v", i, resumed)
+				}
+				conn.Close()
+			}
+			if st := s.TransportStats()[0]; st.Handshakes != 2 || st.Resumed != 1 {
+				t.Fatalf("stats %+v, want 2 handshakes, 1 resumed", st)
+			}
+			peers, _ := h.seen()
+			if len(peers) != 2 || peers[1].CN != "device-2" || peers[1].DN != "CN=device-2,O=Fleet" {
+				t.Fatalf("peers %+v", peers)
+			}
+		})
+	}
+}
+
+// openFDs counts the process's open descriptors.
+func openFDs(t testing.TB) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(entries)
+}
+
+// TestTLSRefused sends what an ssl listener must refuse: each is closed,
+// counted under its reason, never reaches the Handler, and leaves no
+// goroutine (TestMain) or descriptor behind.
+func TestTLSRefused(t *testing.T) {
+	pki := newPKI(t)
+	_, _, good := pki.issue(t, certOpts{name: "good", cn: "good"})
+	_, _, untrusted := pki.issue(t, certOpts{name: "untrusted", cn: "intruder", selfCA: true})
+	_, _, expired := pki.issue(t, certOpts{name: "expired", cn: "old", notAfter: time.Now().Add(-time.Hour)})
+	conf := pki.serverTLS(t, false)
+	conf.VerifyPeer, conf.FailIfNoPeerCert = true, true
+	conf.HandshakeTimeout = 300 * time.Millisecond
+	h := &peerHandler{}
+	s := startListeners(t, Config{TickInterval: 20 * time.Millisecond,
+		Listeners: []Listener{{Kind: KindSSL, Addr: "127.0.0.1:0", TLS: conf}}}, h)
+	dialTLS := func(certs ...tls.Certificate) error {
+		conn, err := tls.Dial("tcp", s.Addr().String(), &tls.Config{RootCAs: pki.pool, ServerName: "localhost", Certificates: certs})
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		// TLS 1.3 reports a refused client certificate on the first read.
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, err = conn.Read(make([]byte, 1))
+		return err
+	}
+	raw := func(b []byte) func() error {
+		return func() error {
+			c, err := net.Dial("tcp", s.Addr().String())
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			_, _ = c.Write(b)
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, err = io.ReadAll(c)
+			return err
+		}
+	}
+	connect := []byte{0x10, 0x0c, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60, 0, 0}
+	tests := []struct {
+		name   string
+		try    func() error
+		reason string
+	}{
+		{"plain_connect", raw(connect), "not_tls"},
+		{"untrusted_cert", func() error { return dialTLS(untrusted) }, "tls_certificate"},
+		{"expired_cert", func() error { return dialTLS(expired) }, "tls_certificate"},
+		{"no_cert", func() error { return dialTLS() }, "tls_certificate"},
+		{"stalled_handshake", raw([]byte{recordTypeHandshake, 3, 1, 0, 200, 1}), "handshake_timeout"},
+		{"bad_hello", raw([]byte{recordTypeHandshake, 3, 1, 0, 4, 1, 0, 0, 0}), "tls_handshake"},
+	}
+	fds := openFDs(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := s.TransportStats()[0].Refused[tc.reason]
+			_ = tc.try()
+			waitFor(t, tc.reason, func() bool { return s.TransportStats()[0].Refused[tc.reason] == before+1 })
+		})
+	}
+	// A bad record after the handshake closes an open connection.
+	t.Run("bad_record", func(t *testing.T) {
+		conn, err := tls.Dial("tcp", s.Addr().String(), &tls.Config{RootCAs: pki.pool, ServerName: "localhost", Certificates: []tls.Certificate{good}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		roundTrip(t, conn, []byte{0xc0, 0x00}, 2)
+		nc := conn.NetConn()
+		_, _ = nc.Write([]byte{recordTypeApplicationData, 3, 3, 0, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20})
+		waitFor(t, "tls_record", func() bool { return s.TransportStats()[0].Refused["tls_record"] == 1 })
+	})
+	waitFor(t, "connections closed", func() bool { return s.Connections() == 0 })
+	if peers, _ := h.seen(); len(peers) != 1 {
+		t.Fatalf("the Handler saw %d connections, want only the good one", len(peers))
+	}
+	waitFor(t, "descriptors released", func() bool { return openFDs(t) <= fds })
+}
+
+// TestTLSReload replaces the server certificate while a client is
+// connected: the client stays, a new client sees the new certificate.
+func TestTLSReload(t *testing.T) {
+	pki := newPKI(t)
+	conf := pki.serverTLS(t, false)
+	s := startListeners(t, Config{Listeners: []Listener{{Kind: KindSSL, Addr: "127.0.0.1:0", TLS: conf}}}, &peerHandler{})
+	dial := func() *tls.Conn {
+		conn, err := tls.Dial("tcp", s.Addr().String(), &tls.Config{RootCAs: pki.pool, ServerName: "localhost"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
+	old := dial()
+	roundTrip(t, old, []byte{0xc0, 0x00}, 2)
+	serial := old.ConnectionState().PeerCertificates[0].SerialNumber
+	certFile, keyFile, _ := pki.issue(t, certOpts{name: "server2", cn: "localhost", server: true, rsa: true})
+	for _, f := range [][2]string{{certFile, conf.CertFile}, {keyFile, conf.KeyFile}} {
+		b, err := os.ReadFile(f[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f[1], b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.ReloadTLS(); err != nil {
+		t.Fatal(err)
+	}
+	fresh := dial()
+	if got := fresh.ConnectionState().PeerCertificates[0].SerialNumber; got.Cmp(serial) == 0 {
+		t.Fatal("a new connection got the old certificate")
+	}
+	roundTrip(t, fresh, []byte{0xc0, 0x00}, 2)
+	roundTrip(t, old, []byte{0xc0, 0x00}, 2)
+	if err := os.WriteFile(conf.KeyFile, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReloadTLS(); err == nil {
+		t.Fatal("a reload of a broken key file succeeded")
+	}
+	roundTrip(t, dial(), []byte{0xc0, 0x00}, 2) // the last good certificate stays
 }
