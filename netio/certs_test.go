@@ -139,3 +139,15 @@ func (p *testPKI) serverTLS(t testing.TB, rsa bool) *TLSConfig {
 	certFile, keyFile, _ := p.issue(t, certOpts{name: "server", cn: "localhost", server: true, rsa: rsa})
 	return &TLSConfig{CertFile: certFile, KeyFile: keyFile, CACertFile: p.caFile}
 }
+
+// freeAddr returns 127.0.0.1 with a port that was free a moment ago, for
+// servers with several listeners (two cannot both be 127.0.0.1:0).
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}

@@ -334,13 +334,22 @@ func (w *wsConn) header(b []byte) (int, error) {
 	took := 0
 	need := 2
 	for {
-		if int(w.hdrN) >= 2 {
-			need = 2 + 4
+		if w.hdrN >= 2 {
+			if w.hdr[1]&0x80 == 0 {
+				return took, fmt.Errorf("%w: unmasked client frame", ErrWebSocket)
+			}
+			ext := 0
 			switch w.hdr[1] & 0x7f {
 			case 126:
-				need += 2
+				ext = 2
 			case 127:
-				need += 8
+				ext = 8
+			}
+			need = 2 + ext + 4
+			if int(w.hdrN) >= 2+ext { // the length is known: refuse a huge frame early
+				if err := w.checkSize(); err != nil {
+					return took, err
+				}
 			}
 		}
 		if int(w.hdrN) >= need {
@@ -357,34 +366,22 @@ func (w *wsConn) header(b []byte) (int, error) {
 	h := w.hdr[:need]
 	w.hdrN = 0
 	fin, op := h[0]&0x80 != 0, h[0]&0x0f
-	if h[0]&0x70 != 0 {
-		return took, fmt.Errorf("%w: reserved bits set", ErrWebSocket)
-	}
-	if h[1]&0x80 == 0 {
-		return took, fmt.Errorf("%w: unmasked client frame", ErrWebSocket)
-	}
-	size := uint64(h[1] & 0x7f)
-	switch size {
-	case 126:
-		size = uint64(binary.BigEndian.Uint16(h[2:4]))
-	case 127:
-		size = binary.BigEndian.Uint64(h[2:10])
-	}
+	size := w.size()
 	copy(w.mask[:], h[need-4:need])
+	if err := w.checkSize(); err != nil {
+		return took, err
+	}
 	switch op {
 	case wsBinary, wsContinuation:
 		if (op == wsContinuation) != w.frag {
 			return took, fmt.Errorf("%w: opcode %d out of sequence", ErrWebSocket, op)
 		}
-		if size > w.maxSize {
-			return took, fmt.Errorf("%w: %d bytes, at most %d", ErrFrameTooLarge, size, w.maxSize)
-		}
 		w.frag = !fin
 	case wsText:
 		return took, fmt.Errorf("%w: text frame [MQTT-6.0.0-1]", ErrWebSocket)
 	case wsClose, wsPing, wsPong:
-		if !fin || size > 125 {
-			return took, fmt.Errorf("%w: control frame of %d bytes or fragmented", ErrWebSocket, size)
+		if !fin {
+			return took, fmt.Errorf("%w: fragmented control frame", ErrWebSocket)
 		}
 		w.ctl = w.ctl[:0]
 	default:
@@ -392,6 +389,33 @@ func (w *wsConn) header(b []byte) (int, error) {
 	}
 	w.op, w.left, w.maskPos, w.inFrame = op, size, 0, true
 	return took, nil
+}
+
+// size returns the payload length of the frame header in w.hdr.
+func (w *wsConn) size() uint64 {
+	switch n := w.hdr[1] & 0x7f; n {
+	case 126:
+		return uint64(binary.BigEndian.Uint16(w.hdr[2:4]))
+	case 127:
+		return binary.BigEndian.Uint64(w.hdr[2:10])
+	default:
+		return uint64(n)
+	}
+}
+
+// checkSize checks the header in w.hdr (its length known) against the
+// limits: reserved bits, the largest frame, control frames of 125 bytes.
+func (w *wsConn) checkSize() error {
+	op, size := w.hdr[0]&0x0f, w.size()
+	switch {
+	case w.hdr[0]&0x70 != 0:
+		return fmt.Errorf("%w: reserved bits set", ErrWebSocket)
+	case op >= wsClose && size > 125:
+		return fmt.Errorf("%w: control frame of %d bytes", ErrWebSocket, size)
+	case size > w.maxSize:
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrFrameTooLarge, size, w.maxSize)
+	}
+	return nil
 }
 
 // unmask unmasks p, the next payload bytes of the frame.
