@@ -184,7 +184,7 @@ func TestEnroll(t *testing.T) {
 }
 
 // socketPair returns the two ends of a connected stream socket pair.
-func socketPair(t *testing.T) (net.Conn, net.Conn) {
+func socketPair(t testing.TB) (net.Conn, net.Conn) {
 	t.Helper()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
