@@ -276,4 +276,3 @@ func BenchmarkTLSHandshake(b *testing.B) {
 		})
 	}
 }
-
