@@ -384,24 +384,36 @@ func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
 	return gnet.None
 }
 
-// feed frames buf and carries out a migration the Handler asked for.
-func (s *Server) feed(c *Conn, buf []byte) {
-	var rest []byte
-	var err error
-	if c.holding {
-		err = c.keep(buf)
-	} else {
-		rest, err = c.consume(buf)
-	}
-	if err != nil {
-		if !c.closing {
-			s.h.OnError(c, err)
-			c.Close(err)
+// feed frames buf, and then each of more (the chunks a transport layer
+// decrypted or unframed from the same read), and carries out a migration
+// the Handler asked for, taking the bytes not yet framed along.
+func (s *Server) feed(c *Conn, buf []byte, more ...[]byte) {
+	for {
+		var rest []byte
+		var err error
+		if c.holding {
+			err = c.keep(buf)
+		} else {
+			rest, err = c.consume(buf)
 		}
-		return
-	}
-	if c.migrateTarget() != nil {
-		s.migrate(c, rest)
+		if err != nil {
+			if !c.closing {
+				s.h.OnError(c, err)
+				c.Close(err)
+			}
+			return
+		}
+		if c.migrateTarget() != nil {
+			for _, m := range more {
+				rest = append(rest, m...)
+			}
+			s.migrate(c, rest)
+			return
+		}
+		if len(more) == 0 || c.closing {
+			return
+		}
+		buf, more = more[0], more[1:]
 	}
 }
 

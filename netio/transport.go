@@ -176,43 +176,11 @@ func (s *Server) feedLayers(c *Conn, tr *transport, raw []byte) {
 			closeErr = err
 		}
 	}
-	if tr.stage == stageOpen && !c.closing {
-		s.feedChunks(c, chunks)
+	if tr.stage == stageOpen && !c.closing && len(chunks) > 0 {
+		s.feed(c, chunks[0], chunks[1:]...)
 	}
 	if closeErr != nil && !c.closing {
 		c.Close(nil)
-	}
-}
-
-// feedChunks frames the MQTT bytes of chunks, in order, as feed frames one
-// read; a migration takes the bytes not yet framed along.
-func (s *Server) feedChunks(c *Conn, chunks [][]byte) {
-	for i, b := range chunks {
-		if c.closing || len(b) == 0 {
-			continue
-		}
-		if c.holding {
-			if err := c.keep(b); err != nil {
-				s.h.OnError(c, err)
-				c.Close(err)
-			}
-			continue
-		}
-		rest, err := c.consume(b)
-		if err != nil {
-			if !c.closing {
-				s.h.OnError(c, err)
-				c.Close(err)
-			}
-			return
-		}
-		if c.migrateTarget() != nil {
-			for _, more := range chunks[i+1:] {
-				rest = append(rest, more...)
-			}
-			s.migrate(c, rest)
-			return
-		}
 	}
 }
 
