@@ -16,8 +16,9 @@ PLAIN_PKGS ?= ./mqtt/...
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-deps: ## install mosquitto, its clients and curl when missing (needs root then; silent when all are there)
+deps: ## install mosquitto, its clients, curl and MQTT.js when missing (needs root then; silent when all are there)
 	@bash .ci/deps
+	@bash .ci/deps-node
 	@$(GO) mod download
 
 build: ## build the broker and the benchmark tool into ./bin
