@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -99,6 +100,13 @@ func prepareBrokers(ctx context.Context, cfg Config, outDir string, rep *Report)
 	_ = os.MkdirAll(binDir, 0o755)
 	repo, repoErr := findRepo(cfg.RepoDir)
 	var out []Broker
+	var peerTLS *PeerTLS
+	if usesTLS(cfg.Scenarios) || slices.Contains(cfg.Scenarios, ScenarioP2P0WS) {
+		var err error
+		if peerTLS, err = makePeerTLS(certDir(outDir)); err != nil {
+			rep.Notes = append(rep.Notes, "no TLS certificate for the tls scenarios: "+err.Error())
+		}
+	}
 	note := func(format string, args ...any) {
 		n := fmt.Sprintf(format, args...)
 		rep.Notes = append(rep.Notes, n)
@@ -123,14 +131,14 @@ func prepareBrokers(ctx context.Context, cfg Config, outDir string, rep *Report)
 			if name == BrokerMochi {
 				out = append(out, Mochi{Binary: bin})
 			} else {
-				out = append(out, Shardmq{Binary: bin, ExtraArgs: cfg.ShardmqArgs})
+				out = append(out, Shardmq{Binary: bin, ExtraArgs: cfg.ShardmqArgs, TLS: peerTLS})
 			}
 		case BrokerMosquitto:
 			if _, err := findBinary(cfg.MosquittoPath, "mosquitto", "/usr/sbin/mosquitto"); err != nil {
 				note("mosquitto skipped: not installed (run make deps): %v", err)
 				continue
 			}
-			out = append(out, Mosquitto{Path: cfg.MosquittoPath})
+			out = append(out, Mosquitto{Path: cfg.MosquittoPath, TLS: peerTLS})
 		}
 		rep.Brokers = append(rep.Brokers, name)
 	}

@@ -36,12 +36,20 @@ const (
 	// ScenarioAPICatalog: GET /clients latency over a catalog of
 	// CatalogRows offline sessions; only brokers with an HTTP API.
 	ScenarioAPICatalog = "api-catalog"
+	// ScenarioP2P0TLS is p2p-qos0 over TLS 1.3 (transport.go).
+	ScenarioP2P0TLS = "p2p-qos0-tls"
+	// ScenarioStormTLS is conn-storm over TLS: full handshakes per second
+	// and the idle memory of TLS connections.
+	ScenarioStormTLS = "conn-storm-tls"
+	// ScenarioP2P0WS is p2p-qos0 over WebSocket.
+	ScenarioP2P0WS = "p2p-qos0-ws"
 )
 
 // Scenarios returns every scenario name in report order.
 func Scenarios() []string {
 	return []string{ScenarioFanIn, ScenarioFanOut, ScenarioP2P0, ScenarioP2P1, ScenarioP2P2,
-		ScenarioFixedRate, ScenarioStorm, ScenarioStormMax, ScenarioAPI, ScenarioAPICatalog}
+		ScenarioFixedRate, ScenarioStorm, ScenarioStormMax, ScenarioAPI, ScenarioAPICatalog,
+		ScenarioP2P0TLS, ScenarioStormTLS, ScenarioP2P0WS}
 }
 
 // relayScenarios are the scenarios the Relay can carry (pairs at QoS 0).
@@ -131,6 +139,9 @@ func RunScenario(ctx context.Context, cfg Config, in *Instance, scenario string)
 	if in.Relay && !relayScenarios[scenario] {
 		r.Skipped = "the relay carries only point-to-point QoS 0"
 		return r
+	}
+	if _, ok := secureScenarios[scenario]; ok {
+		return runSecure(ctx, cfg, in, scenario)
 	}
 	switch scenario {
 	case ScenarioStorm:

@@ -25,6 +25,8 @@ type stormJob struct {
 	Source      string `json:"source"`
 	Count       int    `json:"count"`
 	Concurrency int    `json:"concurrency"`
+	// Transport is TLS or WebSocket, or zero for TCP.
+	Transport transportSpec `json:"transport"`
 }
 
 // stormReport is what a storm job reports: how many connections were
@@ -46,6 +48,7 @@ func connectStorm(ctx context.Context, job stormJob) ([]*client, stormReport) {
 		src = &net.TCPAddr{IP: net.ParseIP(job.Source)}
 	}
 	first := time.Now().UnixNano()
+	ctx = withTransport(ctx, job.Transport)
 	err := parallel(job.Count, job.Concurrency, func(i int) error {
 		c, err := dialMQTTFrom(ctx, src, job.Addr, fmt.Sprintf("%s-%d", job.Prefix, i), job.Version, setupTimeout, false)
 		if err != nil {
@@ -199,7 +202,7 @@ func runStorm(ctx context.Context, cfg Config, in *Instance, r Result) Result {
 	jobs := make([]stormJob, procs)
 	for i := range jobs {
 		jobs[i] = stormJob{Addr: in.Addr, Version: cfg.Version, Prefix: fmt.Sprintf("storm%d", i),
-			Source: stormSource(i), Count: n / procs, Concurrency: cfg.StormConcurrency}
+			Source: stormSource(i), Count: n / procs, Concurrency: cfg.StormConcurrency, Transport: in.transport}
 		if i < n%procs {
 			jobs[i].Count++
 		}
