@@ -24,13 +24,12 @@ import (
 // ws and wss listeners, and the certificates its tests use.
 type transportBroker struct {
 	*opsBroker
-	ssl, ws, wss     string
-	ca               *testpki.CA
-	server, device   testpki.Issued
-	untrusted        testpki.Issued
-	nodeModules      string
-	mqttjsScript     string
-	serverCN, caPath string
+	ssl, ws, wss   string
+	ca             *testpki.CA
+	server, device testpki.Issued
+	untrusted      testpki.Issued
+	nodeModules    string
+	mqttjsScript   string
 }
 
 func startTransportBroker(t *testing.T) *transportBroker {
