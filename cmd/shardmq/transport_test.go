@@ -208,13 +208,25 @@ func TestTransportsBinary(t *testing.T) {
 	if code, _ := httpGet("http://"+tb.ws+"/mqtt", ""); code != http.StatusUpgradeRequired {
 		t.Fatalf("GET without Upgrade on ws: %d, want 426", code)
 	}
-	waitUntil(t, "refusals in /metrics", func() bool {
-		_, body := httpGet(tb.url("/metrics"), "")
+	var body string
+	refusals := func() bool {
+		_, body = httpGet(tb.url("/metrics"), "")
 		return metricValue(body, `shardmq_transport_refused_total{listener="ssl:default",reason="tls_certificate"}`) >= 2 &&
 			metricValue(body, `shardmq_transport_refused_total{listener="ssl:default",reason="not_tls"}`) >= 1 &&
 			metricValue(body, `shardmq_transport_refused_total{listener="ws:default",reason="ws_upgrade"}`) == 1 &&
 			metricValue(body, `shardmq_tls_handshakes_total{listener="wss:default"}`) >= 2
-	})
+	}
+	for deadline := time.Now().Add(15 * time.Second); !refusals(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			var lines []string
+			for _, l := range strings.Split(body, "\n") {
+				if strings.HasPrefix(l, "shardmq_transport_refused_total") || strings.HasPrefix(l, "shardmq_tls_") {
+					lines = append(lines, l)
+				}
+			}
+			t.Fatalf("refusals in /metrics:\n%s", strings.Join(lines, "\n"))
+		}
+	}
 	log, _ := os.ReadFile(tb.logPath)
 	if !strings.Contains(string(log), "transport refused a connection") || !strings.Contains(string(log), "reason=tls_certificate") {
 		t.Fatalf("no debug line for the refusals:\n%s", log)
