@@ -206,8 +206,9 @@ func runSecure(ctx context.Context, cfg Config, in *Instance, scenario string) R
 	sec := *in
 	sec.Addr, sec.transport = addr, transportSpec{Kind: v.kind, CAFile: in.caFile}
 	if v.base == ScenarioStorm && cfg.IdleHold < tlsIdleHold {
-		// Idle TLS connections drop their ciphers after 5–10 s (shardmq);
-		// every broker gets the same hold.
+		// Idle TLS connections drop their ciphers after 0.5–1 s (shardmq)
+		// and a broker may return memory later still; every broker gets
+		// the same hold.
 		cfg.IdleHold = tlsIdleHold
 	}
 	r := RunScenario(withTransport(ctx, sec.transport), cfg, &sec, v.base)

@@ -20,8 +20,9 @@ import (
 // through the loop. Once the handshake is done, the connection's traffic
 // keys are taken from it (see records.go) and the goroutine and
 // crypto/tls's connection are gone: records are decrypted and encrypted on
-// the loop, and an idle connection keeps its keys (about 300 B), not
-// crypto/tls's state (about 3.8 KiB, docs/architecture.md).
+// the loop, and an idle connection keeps its keys (a 416-byte allocation
+// with its transport), not crypto/tls's state (about 4 KiB,
+// docs/architecture.md).
 //
 // The keys come from crypto/tls's key log (Config.KeyLogWriter, the NSS
 // format Wireshark reads), which each handshake gets its own of: TLS 1.3's
@@ -241,7 +242,9 @@ func (s *Server) handshakeDone(hs *handshake, res handshakeResult) {
 		st.resumed.Add(1)
 	}
 	tr.hs = nil
-	tr.tls = res.rec
+	*tr.slot = *res.rec
+	tr.tls = tr.slot
+	tr.tls.moved(c)
 	tr.peer.SNI, tr.peer.CN, tr.peer.DN = res.sni, res.cn, res.dn
 	rest := hs.rest()
 	s.next(c, tr)

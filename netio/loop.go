@@ -177,7 +177,7 @@ func (l *Loop) tick() {
 	}
 	if now >= l.sweepAt {
 		l.sweepCiphers()
-		l.sweepAt = now + int64(cipherIdle)
+		l.sweepAt = now + int64(cipherIdle/2)
 	}
 	l.srv.h.OnTick(l, l.now)
 	l.exit(nil)

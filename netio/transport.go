@@ -39,8 +39,18 @@ type transport struct {
 	pending []byte
 	hs      *handshake // the running TLS handshake, in stageTLS
 	tls     *records   // the TLS record layer once the handshake is done
-	ws      *wsConn    // WebSocket state, ws and wss only
-	peer    Peer       // what the layers learned; Conn.Peer returns it once open
+	// slot is where an ssl or wss transport's record layer goes, allocated
+	// with it (secureTransport).
+	slot *records
+	ws   *wsConn // WebSocket state, ws and wss only
+	peer Peer    // what the layers learned; Conn.Peer returns it once open
+}
+
+// secureTransport is the transport of an ssl or wss connection and its
+// record layer in one allocation (an idle TLS connection's whole cost).
+type secureTransport struct {
+	transport
+	rec records
 }
 
 // errPeerClosed ends a connection whose client closed its layer cleanly
@@ -69,6 +79,11 @@ func (s *Server) newTransport(i uint16, now time.Time) *transport {
 		return nil
 	}
 	tr := &transport{stage: stageNew}
+	if l.TLS != nil {
+		st := &secureTransport{}
+		tr = &st.transport
+		tr.slot = &st.rec
+	}
 	tr.peer.Listener = l
 	if l.Kind == KindWS || l.Kind == KindWSS {
 		tr.ws = newWSConn(l.WebSocket, s.cfg.MaxPacketSize)
