@@ -448,6 +448,7 @@ var keyUpdate = []byte{24, 0, 0, 1, 0}
 func (r *records) sendKeyUpdate(c *Conn) {
 	n, _ := r.seal(c, recordTypeHandshake, [][]byte{keyUpdate})
 	c.bytesOut += uint64(n)
+	r.wr.update(r.suite)
 }
 
 // seal writes bufs to c's socket as records of type typ and returns the
