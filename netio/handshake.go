@@ -226,6 +226,12 @@ func (hs *handshake) records(cs tls.ConnectionState) (*records, error) {
 func (s *Server) handshakeDone(hs *handshake, res handshakeResult) {
 	c := hs.c
 	if c.closing || c.closed {
+		// The client may close as soon as it reads the alert crypto/tls
+		// wrote, before this runs: the failure still counts, unless the
+		// connection was refused already (a handshake timeout).
+		if res.err != nil && c.closeErr() == nil {
+			s.countRefusal(c, refusalOf(res.err), res.err)
+		}
 		return
 	}
 	tr := c.transport()
