@@ -68,6 +68,13 @@ type Instance struct {
 	// Relay reports that Addr is a Relay: connections send a pairing key
 	// instead of MQTT CONNECT.
 	Relay bool
+	// TLSAddr and WSAddr are the broker's MQTT over TLS and over WebSocket
+	// listeners, "" when it has none; caFile is the PEM file of the CA
+	// its certificate chains to.
+	TLSAddr, WSAddr string
+	caFile          string
+	// transport is what this instance's Addr speaks (runSecure's copy).
+	transport transportSpec
 
 	stop func() error
 }

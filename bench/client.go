@@ -53,7 +53,11 @@ func dialRawFrom(ctx context.Context, src net.Addr, addr string, timeout time.Du
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	return nc, nil
+	sc, err := overTransport(ctx, nc, addr, timeout)
+	if err != nil {
+		nc.Close()
+	}
+	return sc, err
 }
 
 // newClient wraps an open connection without any MQTT exchange (the relay

@@ -19,6 +19,8 @@ type Mosquitto struct {
 	// Path is the mosquitto binary. If empty, "mosquitto" is looked up in
 	// PATH and then /usr/sbin/mosquitto is tried.
 	Path string
+	// TLS, if set, adds a TLS listener with this certificate.
+	TLS *PeerTLS
 }
 
 // Name returns "mosquitto".
@@ -51,10 +53,23 @@ func (m Mosquitto) Start(ctx context.Context, dir string) (*Instance, error) {
 	}
 	_, port, _ := net.SplitHostPort(addr)
 	conf := filepath.Join(dir, "mosquitto.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(mosquittoConf, port)), 0o644); err != nil {
+	text := fmt.Sprintf(mosquittoConf, port)
+	var tlsAddr string
+	if m.TLS != nil {
+		if tlsAddr, err = freeAddr(); err != nil {
+			return nil, err
+		}
+		_, tlsPort, _ := net.SplitHostPort(tlsAddr)
+		text += fmt.Sprintf("listener %s 127.0.0.1\ncertfile %s\nkeyfile %s\n", tlsPort, m.TLS.CertFile, m.TLS.KeyFile)
+	}
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return nil, err
 	}
-	return startProcess(ctx, dir, "mosquitto.log", addr, path, "-c", conf)
+	in, err := startProcess(ctx, dir, "mosquitto.log", addr, path, "-c", conf)
+	if err == nil && m.TLS != nil {
+		in.TLSAddr, in.caFile = tlsAddr, m.TLS.CAFile
+	}
+	return in, err
 }
 
 // findBinary returns path if set, else the first of the candidates found.
@@ -113,6 +128,9 @@ type Shardmq struct {
 	Binary string
 	// ExtraArgs are appended to the command line.
 	ExtraArgs []string
+	// TLS, if set, adds an ssl listener with this certificate, and a ws
+	// listener.
+	TLS *PeerTLS
 }
 
 // Name returns "shardmq".
@@ -135,10 +153,25 @@ func (s Shardmq) Start(ctx context.Context, dir string) (*Instance, error) {
 	if err := os.RemoveAll(data); err != nil {
 		return nil, err
 	}
-	args := append([]string{"--mqtt-addr", addr, "--api-addr", api, "--data-dir", data}, s.ExtraArgs...)
-	in, err := startProcess(ctx, dir, "shardmq.log", addr, s.Binary, args...)
+	args := []string{"--mqtt-addr", addr, "--api-addr", api, "--data-dir", data}
+	var tlsAddr, wsAddr string
+	if s.TLS != nil {
+		if tlsAddr, err = freeAddr(); err != nil {
+			return nil, err
+		}
+		if wsAddr, err = freeAddr(); err != nil {
+			return nil, err
+		}
+		args = append(args, "--listener", "tcp://"+addr,
+			"--listener", "ssl://"+tlsAddr+"?certfile="+s.TLS.CertFile+"&keyfile="+s.TLS.KeyFile,
+			"--listener", "ws://"+wsAddr)
+	}
+	in, err := startProcess(ctx, dir, "shardmq.log", addr, s.Binary, append(args, s.ExtraArgs...)...)
 	if err != nil {
 		return nil, err
+	}
+	if s.TLS != nil {
+		in.TLSAddr, in.WSAddr, in.caFile = tlsAddr, wsAddr, s.TLS.CAFile
 	}
 	in.APIAddr = api
 	in.awaitAPI = func(ctx context.Context) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -118,6 +119,13 @@ func prepareBrokers(ctx context.Context, cfg Config, outDir string, rep *Report)
 	_ = os.MkdirAll(binDir, 0o755)
 	repo, repoErr := findRepo(cfg.RepoDir)
 	var out []Broker
+	var peerTLS *PeerTLS
+	if usesTLS(cfg.Scenarios) || slices.Contains(cfg.Scenarios, ScenarioP2P0WS) {
+		var err error
+		if peerTLS, err = makePeerTLS(certDir(outDir)); err != nil {
+			rep.Notes = append(rep.Notes, "no TLS certificate for the tls scenarios: "+err.Error())
+		}
+	}
 	note := func(format string, args ...any) {
 		n := fmt.Sprintf(format, args...)
 		rep.Notes = append(rep.Notes, n)
@@ -130,7 +138,7 @@ func prepareBrokers(ctx context.Context, cfg Config, outDir string, rep *Report)
 				note("%s skipped: %v", name, repoErr)
 				continue
 			}
-			b, err := buildFromRepo(ctx, cfg, name, repo, binDir)
+			b, err := buildFromRepo(ctx, cfg, name, repo, binDir, peerTLS)
 			if err != nil {
 				note("%v; running the others", err)
 				continue
@@ -141,7 +149,7 @@ func prepareBrokers(ctx context.Context, cfg Config, outDir string, rep *Report)
 				note("mosquitto skipped: not installed (run make deps): %v", err)
 				continue
 			}
-			out = append(out, Mosquitto{Path: cfg.MosquittoPath})
+			out = append(out, Mosquitto{Path: cfg.MosquittoPath, TLS: peerTLS})
 		}
 		rep.Brokers = append(rep.Brokers, name)
 	}
@@ -158,11 +166,11 @@ func prepareBrokers(ctx context.Context, cfg Config, outDir string, rep *Report)
 
 // buildFromRepo builds (or finds, for aedes) a broker that lives in the
 // repository at repo.
-func buildFromRepo(ctx context.Context, cfg Config, name, repo, binDir string) (Broker, error) {
+func buildFromRepo(ctx context.Context, cfg Config, name, repo, binDir string, tls *PeerTLS) (Broker, error) {
 	switch name {
 	case BrokerShardmq:
 		bin, err := BuildShardmq(ctx, repo, binDir)
-		return Shardmq{Binary: bin, ExtraArgs: cfg.ShardmqArgs}, err
+		return Shardmq{Binary: bin, ExtraArgs: cfg.ShardmqArgs, TLS: tls}, err
 	case BrokerMochi:
 		bin, err := BuildMochi(ctx, repo, binDir)
 		return Mochi{Binary: bin}, err

@@ -48,13 +48,20 @@ const (
 	// sessions while ChurnPercent of them reconnect per minute; only
 	// brokers with an HTTP API.
 	ScenarioCatalogChurn = "catalog-churn"
+	// ScenarioP2P0TLS is p2p-qos0 over TLS 1.3 (transport.go).
+	ScenarioP2P0TLS = "p2p-qos0-tls"
+	// ScenarioStormTLS is conn-storm over TLS: full handshakes per second
+	// and the idle memory of TLS connections.
+	ScenarioStormTLS = "conn-storm-tls"
+	// ScenarioP2P0WS is p2p-qos0 over WebSocket.
+	ScenarioP2P0WS = "p2p-qos0-ws"
 )
 
 // Scenarios returns every scenario name in report order.
 func Scenarios() []string {
 	return []string{ScenarioFanIn, ScenarioFanOut, ScenarioP2P0, ScenarioP2P1, ScenarioP2P2,
 		ScenarioFixedRate, ScenarioStorm, ScenarioStormMax, ScenarioSessions, ScenarioAPI, ScenarioAPICatalog,
-		ScenarioCatalogChurn}
+		ScenarioCatalogChurn, ScenarioP2P0TLS, ScenarioStormTLS, ScenarioP2P0WS}
 }
 
 // relayScenarios are the scenarios the Relay carries: every message
@@ -162,6 +169,9 @@ func RunScenario(ctx context.Context, cfg Config, in *Instance, scenario string)
 	if in.Relay && !relayScenarios[scenario] {
 		r.Skipped = "the relay carries message scenarios only"
 		return r
+	}
+	if _, ok := secureScenarios[scenario]; ok {
+		return runSecure(ctx, cfg, in, scenario)
 	}
 	switch scenario {
 	case ScenarioStorm:

@@ -41,7 +41,7 @@ func testBroker(t *testing.T, name string) Broker {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	b, err := buildFromRepo(ctx, Config{}, name, repo, testBinDir(t))
+	b, err := buildFromRepo(ctx, Config{}, name, repo, testBinDir(t), nil)
 	if name == BrokerAedes && err != nil {
 		t.Skip(err)
 	}

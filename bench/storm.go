@@ -30,6 +30,8 @@ type stormJob struct {
 	// Username and Password go into every CONNECT when set.
 	Username string `json:"username,omitempty"`
 	Password string `json:"password,omitempty"`
+	// Transport is TLS or WebSocket, or zero for TCP.
+	Transport transportSpec `json:"transport"`
 }
 
 // stormReport is what a storm job reports: how many connections were
@@ -51,6 +53,7 @@ func connectStorm(ctx context.Context, job stormJob) ([]*client, stormReport) {
 		src = &net.TCPAddr{IP: net.ParseIP(job.Source)}
 	}
 	first := time.Now().UnixNano()
+	ctx = withTransport(ctx, job.Transport)
 	err := parallel(ctx, job.Count, job.Concurrency, job.Rate, func(i int) error {
 		o := connectOptions{clientID: fmt.Sprintf("%s-%d", job.Prefix, i), username: job.Username, password: job.Password}
 		c, err := dialMQTTFrom(ctx, src, job.Addr, o, job.Version, setupTimeout)
@@ -215,7 +218,8 @@ func runStorm(ctx context.Context, cfg Config, in *Instance, r Result) Result {
 	for i := range jobs {
 		jobs[i] = stormJob{Addr: in.Addr, Version: cfg.Version, Prefix: fmt.Sprintf("%sstorm%d", cfg.ClientPrefix, i),
 			Source: jobSource(in.Addr, i), Count: share(n, procs, i), Concurrency: cfg.StormConcurrency,
-			Rate: float64(cfg.ConnectRate) / float64(procs), Username: cfg.Username, Password: cfg.Password}
+			Rate: float64(cfg.ConnectRate) / float64(procs), Username: cfg.Username, Password: cfg.Password,
+			Transport: in.transport}
 	}
 	var reps []stormReport
 	if procs == 1 {

@@ -11,6 +11,7 @@ package catalog
 type tupleKey struct {
 	state      ConnState
 	zone       string
+	listener   string
 	protoName  string
 	protoVer   int64
 	cleanStart bool
@@ -20,6 +21,7 @@ type tupleKey struct {
 func (k *tupleKey) matches(f *Filter) bool {
 	return (f.ConnState == "" || k.state == f.ConnState) &&
 		(f.Zone == "" || k.zone == f.Zone) &&
+		(f.Listener == "" || k.listener == f.Listener) &&
 		(f.ProtoName == "" || k.protoName == f.ProtoName) &&
 		(f.ProtoVer == 0 || k.protoVer == f.ProtoVer) &&
 		(f.CleanStart == nil || k.cleanStart == *f.CleanStart)
@@ -27,13 +29,13 @@ func (k *tupleKey) matches(f *Filter) bool {
 
 // tupleOf returns r's combination.
 func tupleOf(r *Row) tupleKey {
-	return tupleKey{r.ConnState, r.Zone, r.ProtoName, r.ProtoVer, r.CleanStart}
+	return tupleKey{r.ConnState, r.Zone, r.Listener, r.ProtoName, r.ProtoVer, r.CleanStart}
 }
 
 // tupleCountable reports whether f's conditions are all equalities on the
 // tuple columns, so that countTuples answers its count.
 func tupleCountable(f *Filter) bool {
-	return len(f.ClientIDs) == 0 && len(f.Usernames) == 0 && f.IPAddress == "" &&
+	return len(f.ClientIDs) == 0 && len(f.Usernames) == 0 && f.IPAddress == "" && f.PeerSNI == "" && f.CN == "" &&
 		!f.CreatedAt.set() && !f.ConnectedAt.set() && f.LikeClientID == "" &&
 		f.LikeUsername == "" && len(f.Ranges) == 0
 }

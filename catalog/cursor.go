@@ -184,6 +184,9 @@ func filterHash(f *Filter) []byte {
 	}
 	str(f.Zone)
 	str(f.IPAddress)
+	str(f.PeerSNI)
+	str(f.CN)
+	str(f.Listener)
 	str(string(f.ConnState))
 	switch {
 	case f.CleanStart == nil:

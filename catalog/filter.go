@@ -54,6 +54,12 @@ type Filter struct {
 	// IPAddress keeps clients connected from this address, in the
 	// canonical text form the rows use (net/netip's String).
 	IPAddress string
+	// PeerSNI keeps clients whose TLS server name (SNI) is this.
+	PeerSNI string
+	// CN keeps clients whose TLS certificate's subject common name is this.
+	CN string
+	// Listener keeps clients of this listener ("ssl:default").
+	Listener string
 	// ConnState keeps clients in this state.
 	ConnState ConnState
 	// CleanStart keeps clients whose clean_start equals *CleanStart.

@@ -54,7 +54,7 @@ type goResult struct {
 // goEvaluable reports whether f has a condition or an order worth
 // evaluating in Go, and no condition that an index serves better.
 func goEvaluable(f *Filter) bool {
-	if len(f.ClientIDs) > 0 || len(f.Usernames) > 0 || f.IPAddress != "" {
+	if len(f.ClientIDs) > 0 || len(f.Usernames) > 0 || f.IPAddress != "" || f.PeerSNI != "" || f.CN != "" {
 		return false
 	}
 	return usableNeedle(f.LikeClientID) || usableNeedle(f.LikeUsername) ||
@@ -77,7 +77,8 @@ func (c *Catalog) goEval(f *Filter, cur *cursor, offset int, from []int64, fam s
 		lu = ""
 	}
 	r := goResult{exact: (len(f.Usernames) == 0 || fam == "username") &&
-		(f.IPAddress == "" || fam == "ip_address") && len(f.ClientIDs) == 0 &&
+		(f.IPAddress == "" || fam == "ip_address") && (f.PeerSNI == "" || fam == "peersni") &&
+		(f.CN == "" || fam == "cn") && len(f.ClientIDs) == 0 &&
 		(lc == "" || usableNeedle(lc)) && (lu == "" || usableNeedle(lu))}
 	var src *textIndex
 	var needle string
@@ -96,7 +97,7 @@ func (c *Catalog) goEval(f *Filter, cur *cursor, offset int, from []int64, fam s
 	checkLC, checkLU := usableNeedle(lc), usableNeedle(lu)
 	created, connected := f.CreatedAt, f.ConnectedAt
 	checkCreated, checkConnected := created.set(), connected.set()
-	tupleCond := f.ConnState != "" || f.Zone != "" || f.ProtoName != "" || f.ProtoVer != 0 || f.CleanStart != nil
+	tupleCond := f.ConnState != "" || f.Zone != "" || f.Listener != "" || f.ProtoName != "" || f.ProtoVer != 0 || f.CleanStart != nil
 	type rng struct {
 		stat int
 		r    Range

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,8 @@ func genRows(rng *rand.Rand, n int) []Row {
 	ips := []string{"127.0.0.1", "10.0.0.2", "::1", "2001:db8::1"}
 	protos := []string{"MQTT", "MQIsdp", "CoAP", "MQTT-SN"}
 	states := []ConnState{Connected, Idle, Disconnected}
+	listeners := []string{"tcp:default", "ssl:default", "wss:default"}
+	snis := []string{"broker.example", "tenant-a.example"}
 	seen := map[string]bool{}
 	rows := make([]Row, 0, n)
 	for len(rows) < n {
@@ -84,14 +87,17 @@ func genRows(rng *rand.Rand, n int) []Row {
 		r := Row{
 			Node: "node1", ClientID: id, Username: users[rng.IntN(len(users))],
 			ProtoName: protos[rng.IntN(len(protos))], ProtoVer: int64(3 + rng.IntN(3)),
-			IPAddress: ips[rng.IntN(len(ips))], Port: int64(rng.IntN(65536)), Listener: "tcp:default",
+			IPAddress: ips[rng.IntN(len(ips))], Port: int64(rng.IntN(65536)), Listener: listeners[rng.IntN(len(listeners))],
 			IsBridge: rng.IntN(10) == 0, IsPersistent: rng.IntN(2) == 0, EnableAuthn: true,
 			Zone: zones[rng.IntN(len(zones))], ConnState: states[rng.IntN(len(states))],
 			ConnectedAt: int64(1000 + rng.IntN(100)), CreatedAt: int64(500 + rng.IntN(100)),
 			Keepalive: 60, CleanStart: rng.IntN(2) == 0, ExpiryInterval: int64(rng.IntN(3) * 3600),
 		}
-		if rng.IntN(3) == 0 {
-			r.PeerSNI, r.CN = ptr("broker.example"), ptr("CN="+id)
+		if r.Listener != "tcp:default" {
+			r.PeerSNI = ptr(snis[rng.IntN(len(snis))])
+			if rng.IntN(2) == 0 {
+				r.CN = ptr("cn-" + strconv.Itoa(rng.IntN(n/4+1)))
+			}
 		}
 		r.Connected = r.ConnState == Connected
 		if !r.Connected {
@@ -128,6 +134,15 @@ func genFilter(rng *rand.Rand, rows []Row) Filter {
 	}
 	if maybe(10) {
 		f.IPAddress = pick().IPAddress
+	}
+	if r := pick(); r.PeerSNI != nil && maybe(15) {
+		f.PeerSNI = *r.PeerSNI
+	}
+	if r := pick(); r.CN != nil && maybe(15) {
+		f.CN = *r.CN
+	}
+	if maybe(15) {
+		f.Listener = pick().Listener
 	}
 	if maybe(25) {
 		f.ConnState = pick().ConnState
@@ -215,6 +230,9 @@ func match(f *Filter, r *Row) bool {
 	switch {
 	case f.Zone != "" && r.Zone != f.Zone,
 		f.IPAddress != "" && r.IPAddress != f.IPAddress,
+		f.PeerSNI != "" && (r.PeerSNI == nil || *r.PeerSNI != f.PeerSNI),
+		f.CN != "" && (r.CN == nil || *r.CN != f.CN),
+		f.Listener != "" && r.Listener != f.Listener,
 		f.ConnState != "" && r.ConnState != f.ConnState,
 		f.CleanStart != nil && r.CleanStart != *f.CleanStart,
 		f.ProtoName != "" && r.ProtoName != f.ProtoName,

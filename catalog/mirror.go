@@ -14,8 +14,9 @@ import (
 // applied once the chunk that wrote them to SQL has committed (txn.go).
 
 // slot mirrors, in Go, what the writer needs of one row: its text-index
-// entries, its ip_address hash (so that a lifecycle update sets only the
-// indexed columns that changed, see lifeUpdateSQL) and its last written
+// entries, the hash of its network identity (ip_address, peersni, cn; so
+// that a lifecycle update sets only the indexed columns that changed, see
+// lifeUpdateSQL) and its last written
 // counters (so that only changed columns are written). A row's rowid is
 // its slot number plus one, so the mirror needs no rowid and stats are
 // written by rowid. The row's tuple and times live in its slab's columns.
@@ -91,7 +92,23 @@ const (
 func (w *writer) setIndexed(i uint32, r *Row) {
 	sb, j := w.col(i)
 	sb.createdAt[j], sb.connectedAt[j] = r.CreatedAt, r.ConnectedAt
-	sb.slots[j].ipHash = maphash.String(w.ipSeed, r.IPAddress)
+	sb.slots[j].ipHash = w.peerHash(r)
+}
+
+// peerHash hashes r's network identity: ip_address, peersni and cn.
+func (w *writer) peerHash(r *Row) uint64 {
+	var h maphash.Hash
+	h.SetSeed(w.ipSeed)
+	h.WriteString(r.IPAddress)
+	for _, s := range [...]*string{r.PeerSNI, r.CN} {
+		if s == nil {
+			h.WriteByte(0)
+		} else {
+			h.WriteByte(1)
+			h.WriteString(*s)
+		}
+	}
+	return h.Sum64()
 }
 
 // slot returns slot number i.
@@ -186,7 +203,7 @@ func (w *writer) changedIndexed(i uint32, r *Row) int {
 	if string(w.c.users.value(sl.userEntry)) != r.Username {
 		mask |= 1
 	}
-	if sl.ipHash != maphash.String(w.ipSeed, r.IPAddress) {
+	if sl.ipHash != w.peerHash(r) {
 		mask |= 2
 	}
 	if sb.createdAt[j] != r.CreatedAt {

@@ -38,6 +38,12 @@ func indexedFamily(f *Filter) (family, bool) {
 	if f.IPAddress != "" {
 		fams = append(fams, family{"ip_address", "clients_ip_address", "", 0.9})
 	}
+	if f.PeerSNI != "" {
+		fams = append(fams, family{"peersni", "clients_peersni", "", 0.9})
+	}
+	if f.CN != "" {
+		fams = append(fams, family{"cn", "clients_cn", "", 0.9})
+	}
 	if f.CreatedAt.set() {
 		fams = append(fams, family{"created_at", "clients_created_at", "clients_clientid_created_at", 0.4})
 	}
@@ -80,7 +86,7 @@ var maxFamilyRows int64 = 100_000
 // all of them are evaluable in Go (tuple equalities, like_ without NUL,
 // counter ranges).
 func goRest(f *Filter) bool {
-	rest := f.ConnState != "" || f.Zone != "" || f.ProtoName != "" || f.ProtoVer != 0 ||
+	rest := f.ConnState != "" || f.Zone != "" || f.Listener != "" || f.ProtoName != "" || f.ProtoVer != 0 ||
 		f.CleanStart != nil || len(f.Ranges) > 0 || f.LikeClientID != "" ||
 		(f.LikeUsername != "" && len(f.Usernames) == 0)
 	ok := (f.LikeClientID == "" || usableNeedle(f.LikeClientID)) &&
@@ -95,6 +101,10 @@ func familyOnly(f *Filter, fam family) Filter {
 		return Filter{Usernames: f.Usernames}
 	case "ip_address":
 		return Filter{IPAddress: f.IPAddress}
+	case "peersni":
+		return Filter{PeerSNI: f.PeerSNI}
+	case "cn":
+		return Filter{CN: f.CN}
 	case "created_at":
 		return Filter{CreatedAt: f.CreatedAt}
 	default:

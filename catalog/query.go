@@ -110,6 +110,15 @@ func (q *sqlQuery) where(f *Filter, p plan) bool {
 	if f.IPAddress != "" {
 		eq("ip_address", f.IPAddress)
 	}
+	if f.PeerSNI != "" {
+		eq("peersni", f.PeerSNI)
+	}
+	if f.CN != "" {
+		eq("cn", f.CN)
+	}
+	if f.Listener != "" {
+		eq("listener", f.Listener)
+	}
 	if f.ConnState != "" {
 		eq("conn_state", string(f.ConnState))
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/bits"
+	"slices"
 	"strings"
 )
 
@@ -67,11 +68,13 @@ func statsUpdateSQL(mask uint32) string {
 }
 
 // indexedCols are the columns, besides clientid, that secondary indexes
-// hold. A lifecycle update sets them only when they changed, so that a
-// disconnect (which changes none) touches no index; clientid is never set
-// (it names the row). Every index also holds clientid, which is why
-// setting it would rewrite all of them.
-var indexedCols = [...]string{"username", "ip_address", "created_at", "connected_at"}
+// hold, in groups that change together: the client's network identity
+// (address, TLS server name, certificate name) changes at a reconnect. A
+// lifecycle update sets a group only when one of its columns changed, so
+// that a disconnect (which changes none) touches no index; clientid is
+// never set (it names the row). Every index also holds clientid, which is
+// why setting it would rewrite all of them.
+var indexedCols = [...][]string{{"username"}, {"ip_address", "peersni", "cn"}, {"created_at"}, {"connected_at"}}
 
 // lifeUpdateSQL returns the UPDATE of a whole row but clientid, setting the
 // indexed columns whose bit is in mask (bit i: indexedCols[i]).
@@ -99,8 +102,8 @@ func lifeSets(name string, mask int) bool {
 	if name == "clientid" {
 		return false
 	}
-	for i, ic := range indexedCols {
-		if ic == name {
+	for i, group := range indexedCols {
+		if slices.Contains(group, name) {
 			return mask&(1<<i) != 0
 		}
 	}

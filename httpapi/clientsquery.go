@@ -43,7 +43,7 @@ func parseClientsQuery(raw string) (clientsQuery, *apiError) {
 			} else {
 				f.Usernames = vs
 			}
-		case "zone", "like_clientid", "like_username", "cursor":
+		case "zone", "peersni", "cn", "listener", "like_clientid", "like_username", "cursor":
 			var v string
 			if v, e = single(vals, key); e == nil {
 				v, e = parseStringParam(key, v)
@@ -54,6 +54,12 @@ func parseClientsQuery(raw string) (clientsQuery, *apiError) {
 			switch name {
 			case "zone":
 				f.Zone = v
+			case "peersni":
+				f.PeerSNI = v
+			case "cn":
+				f.CN = v
+			case "listener":
+				f.Listener = v
 			case "like_clientid":
 				f.LikeClientID = v
 			case "like_username":

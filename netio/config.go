@@ -2,6 +2,7 @@ package netio
 
 import (
 	"fmt"
+	"log/slog"
 	"runtime"
 	"time"
 )
@@ -9,8 +10,8 @@ import (
 // Config configures a Server. A zero field means the documented default.
 type Config struct {
 	// Listeners are the addresses to accept MQTT connections on. At least
-	// one of kind KindTCP is required (gnet binds those); ids and addresses
-	// must be unique.
+	// one of a kind the Server binds (tcp, ssl, ws, wss) is required; ids
+	// and addresses must be unique.
 	Listeners []Listener
 	// Loops is the number of event loops. If zero, runtime.NumCPU() is used.
 	Loops int
@@ -37,6 +38,10 @@ type Config struct {
 	// (a token bucket holding one second's worth); connections above it are
 	// closed at once. If zero, there is no cap.
 	MaxConnectRate int
+	// Logger receives the transport's refusals (a failed TLS handshake, a
+	// bad PROXY header, a bad WebSocket upgrade) at debug level. If nil,
+	// slog.Default() is used.
+	Logger *slog.Logger
 }
 
 // Validate reports whether c is usable.
@@ -45,15 +50,15 @@ func (c *Config) Validate() error {
 	if err != nil {
 		return err
 	}
-	tcp := 0
+	served := 0
 	for _, l := range ls {
-		if l.Kind == KindTCP {
-			tcp++
+		if bound(l.Kind) {
+			served++
 		}
 	}
 	switch {
-	case tcp == 0:
-		return fmt.Errorf("%w: no tcp listener", ErrInvalidConfig)
+	case served == 0:
+		return fmt.Errorf("%w: no tcp, ssl, ws or wss listener", ErrInvalidConfig)
 	case len(ls) > maxListeners:
 		return fmt.Errorf("%w: %d listeners, at most %d", ErrInvalidConfig, len(ls), maxListeners)
 	}
@@ -101,6 +106,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TickInterval == 0 {
 		c.TickInterval = 100 * time.Millisecond
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
 	return c
 }

@@ -55,8 +55,17 @@ type Conn struct {
 type connRare struct {
 	closeErr  error
 	migrateTo *Loop
-	held      []byte // input kept while holding, the holding frame first
-	peer      *Peer  // what the transport learned beyond the socket; nil for plain TCP
+	held      []byte     // input kept while holding, the holding frame first
+	peer      *Peer      // what the transport learned beyond the socket; nil for plain TCP
+	tr        *transport // the layers of an ssl, ws or wss connection, or of a PROXY header
+}
+
+// closeErr returns the error Close was called with, if any.
+func (c *Conn) closeErr() error {
+	if c.rare == nil {
+		return nil
+	}
+	return c.rare.closeErr
 }
 
 // rareFields returns c's rare fields, allocating them on first use.
@@ -80,6 +89,7 @@ type handoff struct {
 	rest     []byte
 	lst      uint16
 	peer     *Peer
+	tr       *transport
 	openedAt int64
 	bytesIn  uint64
 	bytesOut uint64
@@ -104,9 +114,9 @@ func (c *Conn) RemoteAddr() netip.AddrPort {
 // any goroutine. The Listener must not be modified.
 func (c *Conn) Listener() *Listener { return &c.loop.srv.cfg.Listeners[c.lst] }
 
-// Peer returns what the transport knows of the client: its listener and,
-// for a transport that learns more than the socket (TLS, PROXY protocol),
-// the client's address, TLS server name and certificate names.
+// Peer returns what the transport knows of the client: its listener and
+// the address (PROXY protocol, X-Forwarded-For), TLS server name and
+// certificate names its layers learned.
 func (c *Conn) Peer() Peer {
 	if c.rare != nil && c.rare.peer != nil {
 		return *c.rare.peer
@@ -131,7 +141,9 @@ func (c *Conn) LocalAddr() netip.AddrPort {
 	return addrPort(c.gc.LocalAddr())
 }
 
-// OpenedAt returns when the connection was accepted (before any migration).
+// OpenedAt returns when the Handler got the connection (before any
+// migration): when it was accepted, or when its TLS handshake or WebSocket
+// upgrade completed.
 func (c *Conn) OpenedAt() time.Time { return time.Unix(0, c.openedAt) }
 
 // Migrated reports whether c was handed over from another loop.
@@ -140,10 +152,12 @@ func (c *Conn) Migrated() bool { return c.migrated }
 // Closing reports whether Close was called or the connection is closed.
 func (c *Conn) Closing() bool { return c.closing || c.closed }
 
-// BytesIn returns the bytes read from the socket so far.
+// BytesIn returns the bytes read from the socket so far (TLS and WebSocket
+// framing included).
 func (c *Conn) BytesIn() uint64 { return c.bytesIn }
 
-// BytesOut returns the bytes handed to the socket so far.
+// BytesOut returns the bytes handed to the socket so far (TLS and
+// WebSocket framing included).
 func (c *Conn) BytesOut() uint64 { return c.bytesOut }
 
 // Reads returns the number of socket reads that delivered data.
@@ -259,6 +273,12 @@ func (c *Conn) keep(buf []byte) error {
 // nextDeadline returns the connection's current deadline and the error it
 // would expire with (0 when none).
 func (c *Conn) nextDeadline() (int64, error) {
+	if tr := c.transport(); tr != nil && tr.stage != stageOpen {
+		if tr.stage == stageProxy {
+			return tr.deadline, ErrProxyTimeout
+		}
+		return tr.deadline, ErrHandshakeTimeout
+	}
 	if !c.accepted {
 		return c.openedAt + int64(c.loop.srv.cfg.ConnectTimeout), ErrConnectTimeout
 	}

@@ -3,14 +3,31 @@ package netio
 import (
 	"fmt"
 	"net/netip"
+	"time"
 )
 
-// KindTCP is the listener kind of plain MQTT over TCP.
-const KindTCP = "tcp"
+// The listener kinds the Server binds itself, with EMQX's names. Their
+// layers (TLS, WebSocket, the PROXY protocol header) run on the event loop
+// that owns the connection (transport.go); the Handler sees only MQTT
+// bytes.
+const (
+	// KindTCP is plain MQTT over TCP.
+	KindTCP = "tcp"
+	// KindSSL is MQTT over TLS (Listener.TLS is required).
+	KindSSL = "ssl"
+	// KindWS is MQTT over WebSocket (RFC 6455).
+	KindWS = "ws"
+	// KindWSS is MQTT over WebSocket over TLS (Listener.TLS is required).
+	KindWSS = "wss"
+)
+
+// bound reports whether the Server binds listeners of kind k itself.
+func bound(k string) bool { return k == KindTCP || k == KindSSL || k == KindWS || k == KindWSS }
 
 // Listener is one address the Server accepts MQTT connections on.
 type Listener struct {
-	// Kind is the transport ("tcp"). If empty, KindTCP is used.
+	// Kind is the transport: KindTCP, KindSSL, KindWS or KindWSS. If
+	// empty, KindTCP is used.
 	Kind string
 	// Name tells listeners of one kind apart; Kind:Name (EMQX's listener
 	// id, "tcp:default") is what client rows show. If empty, "default" is
@@ -19,6 +36,60 @@ type Listener struct {
 	Name string
 	// Addr is the address to bind ("127.0.0.1:1883", ":1883").
 	Addr string
+	// TLS configures the certificates of an ssl or wss listener; required
+	// for those kinds, refused for the others.
+	TLS *TLSConfig
+	// WebSocket configures a ws or wss listener. If nil, the defaults of
+	// WebSocketConfig are used.
+	WebSocket *WebSocketConfig
+	// ProxyProtocol requires every connection to start with a PROXY
+	// protocol header (v1 or v2, HAProxy's specification); the address it
+	// carries becomes Peer.Addr. A connection without a valid header is
+	// refused.
+	ProxyProtocol bool
+	// ProxyProtocolTimeout bounds the wait for the PROXY header. If zero,
+	// 3 s is used (EMQX's default).
+	ProxyProtocolTimeout time.Duration
+	// MaxConnections caps the listener's open connections; further ones are
+	// closed at once. If zero, only Config.MaxConnections applies.
+	MaxConnections int
+}
+
+// layered reports whether connections of l pass through a layer before
+// MQTT: TLS, WebSocket or a PROXY header.
+func (l *Listener) layered() bool {
+	return l.Kind == KindSSL || l.Kind == KindWS || l.Kind == KindWSS || l.ProxyProtocol
+}
+
+// validate checks the transport settings of a resolved listener.
+func (l *Listener) validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: listener %s: "+format, append([]any{ErrInvalidConfig, l.ID()}, args...)...)
+	}
+	secure := l.Kind == KindSSL || l.Kind == KindWSS
+	switch {
+	case secure && l.TLS == nil:
+		return bad("needs TLS certificates")
+	case !secure && l.TLS != nil:
+		return bad("TLS is only for ssl and wss listeners")
+	case l.WebSocket != nil && l.Kind != KindWS && l.Kind != KindWSS:
+		return bad("WebSocket settings are only for ws and wss listeners")
+	case l.ProxyProtocolTimeout < 0 || l.MaxConnections < 0:
+		return bad("negative limit")
+	case l.ProxyProtocol && !bound(l.Kind):
+		return bad("the PROXY protocol is only for the kinds the server binds")
+	}
+	if l.TLS != nil {
+		if err := l.TLS.validate(); err != nil {
+			return bad("%w", err)
+		}
+	}
+	if l.WebSocket != nil {
+		if err := l.WebSocket.validate(); err != nil {
+			return bad("%w", err)
+		}
+	}
+	return nil
 }
 
 // ID returns the listener's id, Kind:Name ("tcp:default").
@@ -69,22 +140,25 @@ func resolveListeners(ls []Listener) ([]Listener, error) {
 			return nil, fmt.Errorf("%w: address %s given to two listeners", ErrInvalidConfig, l.Addr)
 		}
 		seen[l.ID()], addrs[l.Addr] = true, true
+		if err := l.validate(); err != nil {
+			return nil, err
+		}
 		out[i] = l
 	}
 	return out, nil
 }
 
-// boundListener is a tcp listener's configured address, resolved, its
+// boundListener is a bound listener's configured address, resolved, its
 // bound address and its position in Config.Listeners.
 type boundListener struct {
 	conf, addr netip.AddrPort
 	index      uint16
 }
 
-// listenerOf returns the position of the tcp listener that accepted a
+// listenerOf returns the position of the bound listener that accepted a
 // connection whose gnet local address is local: the listener whose
 // configured or bound address it is, else a wildcard listener on the same
-// port, else the first tcp listener.
+// port, else the first bound listener.
 func (s *Server) listenerOf(local netip.AddrPort) uint16 {
 	ip := local.Addr().Unmap()
 	wild := -1

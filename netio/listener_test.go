@@ -44,7 +44,11 @@ func TestListenerResolve(t *testing.T) {
 	}{
 		{"defaults", []Listener{{Addr: ":1"}, {Addr: ":2"}, {Addr: ":3"}}, []string{"tcp:default", "tcp:1", "tcp:2"}, true},
 		{"named", []Listener{{Name: "devices", Addr: ":1"}, {Addr: ":2"}}, []string{"tcp:devices", "tcp:1"}, true},
-		{"kinds_count_apart", []Listener{{Addr: ":1"}, {Kind: "ssl", Addr: ":2"}}, []string{"tcp:default", "ssl:default"}, true},
+		{"kinds_count_apart", []Listener{{Addr: ":1"}, {Kind: "quic", Addr: ":2"}}, []string{"tcp:default", "quic:default"}, true},
+		{"ssl_without_tls", []Listener{{Kind: KindSSL, Addr: ":1"}}, nil, false},
+		{"tls_on_tcp", []Listener{{Addr: ":1", TLS: &TLSConfig{CertFile: "c", KeyFile: "k"}}}, nil, false},
+		{"ws_settings_on_tcp", []Listener{{Addr: ":1", WebSocket: &WebSocketConfig{}}}, nil, false},
+		{"verify_without_ca", []Listener{{Kind: KindSSL, Addr: ":1", TLS: &TLSConfig{CertFile: "c", KeyFile: "k", VerifyPeer: true}}}, nil, false},
 		{"same_id_twice", []Listener{{Name: "a", Addr: ":1"}, {Name: "a", Addr: ":2"}}, nil, false},
 		{"same_addr_twice", []Listener{{Name: "a", Addr: ":1"}, {Name: "b", Addr: ":1"}}, nil, false},
 		{"no_addr", []Listener{{Name: "a"}}, nil, false},
@@ -62,9 +66,9 @@ func TestListenerResolve(t *testing.T) {
 			}
 		})
 	}
-	cfg := Config{Listeners: []Listener{{Kind: "ssl", Addr: ":1"}}}
+	cfg := Config{Listeners: []Listener{{Kind: "quic", Addr: ":1"}}}
 	if err := cfg.Validate(); err == nil {
-		t.Fatal("Validate accepted a config with no tcp listener")
+		t.Fatal("Validate accepted a config with no listener the server binds")
 	}
 }
 

@@ -29,6 +29,15 @@ type Loop struct {
 	closers []*Conn // connections to close at the end of this batch
 	timers  deadline.Heap[*Conn, connTimes]
 	now     time.Time
+
+	// Scratch of the transport layers, owned by the loop goroutine.
+	iov     [][]byte // a batch's writes behind a WebSocket header
+	wsHdr   [wsMaxHeader]byte
+	sealBuf []byte // TLS records being sealed
+	// ciphered are the TLS connections of this loop holding ciphers;
+	// sweepAt is when idle ones next drop them (records.go).
+	ciphered []*Conn
+	sweepAt  int64
 }
 
 // Index returns the loop's position in discovery order (0, 1, …). It is
@@ -91,7 +100,13 @@ func (l *Loop) exit(cur *Conn) bool {
 		closers := l.closers
 		l.closers = nil
 		for _, c := range closers {
-			if c == cur || c.closed {
+			if c.closed {
+				continue
+			}
+			if tr := c.transport(); tr != nil && !c.movedAway {
+				tr.goodbye(c, c.closeErr())
+			}
+			if c == cur {
 				continue
 			}
 			_ = l.el.Close(c.gc)
@@ -116,7 +131,13 @@ func (l *Loop) flushWrites() {
 			c.resetOut()
 			continue
 		}
-		n, err := c.gc.Writev(c.out)
+		var n int
+		var err error
+		if tr := c.transport(); tr != nil {
+			n, err = tr.writeLayers(c, c.out)
+		} else {
+			n, err = c.gc.Writev(c.out)
+		}
 		c.resetOut()
 		if err != nil {
 			continue // gnet closed the connection and reported it
@@ -154,8 +175,11 @@ func (l *Loop) tick() {
 		if c.closing || c.closed {
 			continue
 		}
-		l.srv.h.OnError(c, why)
-		c.Close(why)
+		l.srv.fail(c, why)
+	}
+	if now >= l.sweepAt {
+		l.sweepCiphers()
+		l.sweepAt = now + int64(cipherIdle/2)
 	}
 	l.srv.h.OnTick(l, l.now)
 	l.exit(nil)

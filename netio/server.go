@@ -41,6 +41,10 @@ type Server struct {
 
 	rejected atomic.Int64
 
+	// lst holds each listener's counters and certificates, in
+	// cfg.Listeners order; the slice is fixed at New.
+	lst []listenerState
+
 	// mu guards the following fields.
 	mu     sync.Mutex
 	loops  []*Loop
@@ -57,14 +61,27 @@ func New(cfg Config, h Handler) (*Server, error) {
 	if h == nil {
 		return nil, fmt.Errorf("%w: nil handler", ErrInvalidConfig)
 	}
-	return &Server{
+	s := &Server{
 		cfg:     cfg.withDefaults(),
 		h:       h,
 		booted:  make(chan struct{}),
 		running: make(chan struct{}),
 		done:    make(chan struct{}),
 		byEL:    make(map[gnet.EventLoop]*Loop),
-	}, nil
+	}
+	s.lst = make([]listenerState, len(s.cfg.Listeners))
+	for i := range s.cfg.Listeners {
+		l := &s.cfg.Listeners[i]
+		if l.TLS == nil {
+			continue
+		}
+		t, err := newTLSListener(l)
+		if err != nil {
+			return nil, err
+		}
+		s.lst[i].tls = t
+	}
+	return s, nil
 }
 
 // Serve runs the engine and blocks until Shutdown (returning
@@ -72,7 +89,7 @@ func New(cfg Config, h Handler) (*Server, error) {
 func (s *Server) Serve() error {
 	var addrs []string
 	for _, l := range s.cfg.Listeners {
-		if l.Kind == KindTCP {
+		if bound(l.Kind) {
 			addrs = append(addrs, "tcp://"+l.Addr)
 		}
 	}
@@ -119,8 +136,8 @@ func (s *Server) Start() error {
 	}
 }
 
-// Addr returns the first tcp listener's bound address (useful with port
-// 0); nil before Start.
+// Addr returns the first bound listener's address (useful with port 0);
+// nil before Start.
 func (s *Server) Addr() net.Addr {
 	if len(s.addrs) == 0 {
 		return nil
@@ -128,8 +145,8 @@ func (s *Server) Addr() net.Addr {
 	return s.addrs[0]
 }
 
-// Addrs returns every tcp listener's bound address, in Config.Listeners
-// order; nil before Start.
+// Addrs returns the bound address of every listener the Server binds
+// (tcp, ssl, ws, wss), in Config.Listeners order; nil before Start.
 func (s *Server) Addrs() []net.Addr { return s.addrs }
 
 // Connections returns the number of open connections; safe from any
@@ -219,7 +236,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.eng = eng
 	for i, l := range s.cfg.Listeners {
-		if l.Kind != KindTCP {
+		if !bound(l.Kind) {
 			continue
 		}
 		fd, err := eng.DupListener("tcp", l.Addr)
@@ -269,6 +286,7 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l := s.loopOf(gc.EventLoop())
 	c := &Conn{gc: gc, loop: l, heapIdx: -1}
 	var ho *handoff
+	accepted := false
 	switch v := gc.Context().(type) {
 	case *handoff:
 		ho = v
@@ -276,11 +294,17 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		if v.peer != nil {
 			c.rareFields().peer = v.peer
 		}
+		if v.tr != nil {
+			c.rareFields().tr = v.tr
+		}
 	default:
 		c.lst = s.listenerOf(addrPort(gc.LocalAddr()))
+		accepted = true
 	}
 	gc.SetContext(c)
 	s.conns.Add(1)
+	ls := &s.lst[c.lst]
+	n := ls.conns.Add(1)
 	l.enter()
 	c.openedAt = l.now.UnixNano()
 	c.lastRead = l.now.UnixNano()
@@ -288,12 +312,32 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		c.migrated = true
 		c.openedAt = ho.openedAt
 		c.bytesIn, c.bytesOut, c.reads, c.writes = ho.bytesIn, ho.bytesOut, ho.reads, ho.writes
+		if ho.tr != nil && ho.tr.tls != nil {
+			ho.tr.tls.moved(c)
+		}
 	} else if s.stopping.Load() || int(s.conns.Load()) > s.cfg.MaxConnections || !s.admit(l.now) {
 		s.rejected.Add(1)
 		c.rejected = true
 		c.closing = true
 		l.exit(nil)
 		return nil, gnet.Close
+	} else if max := s.cfg.Listeners[c.lst].MaxConnections; max > 0 && n > int64(max) {
+		s.rejected.Add(1)
+		ls.refused[refusedListenerFull].Add(1)
+		c.rejected = true
+		c.closing = true
+		l.exit(nil)
+		return nil, gnet.Close
+	}
+	if accepted {
+		if tr := s.newTransport(c.lst, l.now); tr != nil {
+			// The Handler gets the connection once its layers are up
+			// (transport.go).
+			c.rareFields().tr = tr
+			c.schedule()
+			l.exit(nil)
+			return nil, gnet.None
+		}
 	}
 	c.schedule()
 	l.cur = c
@@ -322,7 +366,11 @@ func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
 	c.bytesIn += uint64(len(buf))
 	c.reads++
 	c.lastRead = l.now.UnixNano()
-	s.feed(c, buf)
+	if c.rare != nil && c.rare.tr != nil {
+		s.feedLayers(c, c.rare.tr, buf)
+	} else {
+		s.feed(c, buf)
+	}
 	l.cur = nil
 	if l.exit(c) {
 		return gnet.Close
@@ -330,24 +378,36 @@ func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
 	return gnet.None
 }
 
-// feed frames buf and carries out a migration the Handler asked for.
-func (s *Server) feed(c *Conn, buf []byte) {
-	var rest []byte
-	var err error
-	if c.holding {
-		err = c.keep(buf)
-	} else {
-		rest, err = c.consume(buf)
-	}
-	if err != nil {
-		if !c.closing {
-			s.h.OnError(c, err)
-			c.Close(err)
+// feed frames buf, and then each of more (the chunks a transport layer
+// decrypted or unframed from the same read), and carries out a migration
+// the Handler asked for, taking the bytes not yet framed along.
+func (s *Server) feed(c *Conn, buf []byte, more ...[]byte) {
+	for {
+		var rest []byte
+		var err error
+		if c.holding {
+			err = c.keep(buf)
+		} else {
+			rest, err = c.consume(buf)
 		}
-		return
-	}
-	if c.migrateTarget() != nil {
-		s.migrate(c, rest)
+		if err != nil {
+			if !c.closing {
+				s.h.OnError(c, err)
+				c.Close(err)
+			}
+			return
+		}
+		if c.migrateTarget() != nil {
+			for _, m := range more {
+				rest = append(rest, m...)
+			}
+			s.migrate(c, rest)
+			return
+		}
+		if len(more) == 0 || c.closing {
+			return
+		}
+		buf, more = more[0], more[1:]
 	}
 }
 
@@ -357,7 +417,7 @@ func (s *Server) feed(c *Conn, buf []byte) {
 func (s *Server) migrate(c *Conn, rest []byte) {
 	target := c.rare.migrateTo
 	c.rare.migrateTo = nil
-	ho := &handoff{rest: rest, openedAt: c.openedAt, lst: c.lst, peer: c.rare.peer,
+	ho := &handoff{rest: rest, openedAt: c.openedAt, lst: c.lst, peer: c.rare.peer, tr: c.rare.tr,
 		bytesIn: c.bytesIn, bytesOut: c.bytesOut, reads: c.reads, writes: c.writes}
 	fd, err := c.gc.Dup()
 	if err == nil {
@@ -391,6 +451,7 @@ func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
 		return gnet.None
 	}
 	s.conns.Add(-1)
+	s.lst[c.lst].conns.Add(-1)
 	l := c.loop
 	l.enter()
 	c.closed = true
@@ -401,8 +462,15 @@ func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
 	if c.rare != nil && c.rare.closeErr != nil {
 		err = c.rare.closeErr
 	}
+	if errors.Is(err, errPeerClosed) {
+		err = nil
+	}
 	c.carry = nil
-	if !c.rejected && !c.movedAway {
+	opened := c.opened()
+	if tr := c.transport(); tr != nil && !c.movedAway && tr.hs != nil {
+		tr.hs.abort()
+	}
+	if !c.rejected && !c.movedAway && opened {
 		s.h.OnClose(c, err)
 	}
 	l.exit(nil)

@@ -100,24 +100,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func startServer(t *testing.T, cfg Config, h Handler) *Server {
 	t.Helper()
 	cfg.Listeners = []Listener{{Addr: "127.0.0.1:0"}}
-	if cfg.Loops == 0 {
-		cfg.Loops = 2
-	}
-	s, err := New(cfg, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return s
+	return startListeners(t, cfg, h)
 }
 
 func dial(t *testing.T, s *Server) net.Conn {

@@ -153,9 +153,10 @@ environment variable (SHARDMQ_MQTT_ADDR). Flags win over variables, variables ov
 	}
 	fmt.Fprintf(&b, `  --zone NAME:KEY=VALUE,...
     	define a zone, repeatable (SHARDMQ_ZONES="a:k=v,k=v;b:k=v", [zones.NAME] tables); keys: %s
-  --listener [tcp://]HOST:PORT[@ZONE][?name=NAME]
+  --listener [KIND://]HOST:PORT[@ZONE][?KEY=VALUE&...]
     	an MQTT listener, repeatable, replacing mqtt_addr (SHARDMQ_LISTENERS="addr@zone,...",
-    	[[listeners]] tables with addr, zone and name); its clients' rows say listener "tcp:NAME"
+    	[[listeners]] tables with kind, addr and the same keys); KIND is tcp (default), ssl, ws or wss;
+    	keys: %s; its clients' rows say listener "KIND:NAME"
 
 Other flags:
   --config FILE
@@ -166,6 +167,6 @@ Other flags:
     	print the version and exit
   -h, --help
     	print this and exit
-`, strings.Join(zoneKeys(), ", "))
+`, strings.Join(zoneKeys(), ", "), strings.Join(strings.Split(listenerKeyNames(), ", ")[2:], ", "))
 	_, _ = io.WriteString(w, b.String())
 }

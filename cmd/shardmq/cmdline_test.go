@@ -34,7 +34,7 @@ func TestUsage(t *testing.T) {
 			t.Fatalf("%s: exit %d, stderr %q", arg, code, errOut)
 		}
 		want := []string{"shardmq passwd [-cost N] FILE USER", "--zone NAME:KEY=VALUE,...",
-			"--listener [tcp://]HOST:PORT[@ZONE][?name=NAME]", "--config FILE", "--print-config", "--version",
+			"--listener [KIND://]HOST:PORT[@ZONE][?KEY=VALUE&...]", "--config FILE", "--print-config", "--version",
 			`--node STRING`, `(default "shardmq@127.0.0.1")`, "--metrics-auth\n", "--memory-limit SIZE", "--allow-anonymous true|false"}
 		for _, s := range settings {
 			want = append(want, strings.TrimSpace("--"+s.flag()+" "+s.kind().arg())+"\n")
@@ -73,9 +73,16 @@ func TestCommandLineErrors(t *testing.T) {
 			`shardmq: flag --shutdown-timeout: key shutdown_timeout: "soon" is not a duration string such as "10s"`},
 		{"bad boolean", []string{"--metrics-auth=yes"}, `flag --metrics-auth: key metrics_auth: "yes" is not a boolean`},
 		{"bad size", []string{"--memory-limit", "lots"}, `flag --memory-limit: key memory_limit: "lots" is not a size`},
-		{"listener kind", []string{"--listener", "ssl://127.0.0.1:8883"},
-			`flag --listener: key listeners: listener "ssl://127.0.0.1:8883": kind "ssl" is not supported (only tcp:// so far)`},
-		{"listener option", []string{"--listener", "tcp://127.0.0.1:1883?cert=x"}, `want ?name=NAME`},
+		{"listener kind", []string{"--listener", "quic://127.0.0.1:8883"},
+			`flag --listener: key listeners: listener "quic://127.0.0.1:8883": kind "quic": want tcp, ssl, ws or wss`},
+		{"listener option", []string{"--listener", "tcp://127.0.0.1:1883?cert=x"}, `cert: unknown setting (want kind, addr, zone, name, certfile`},
+		{"ssl without certificates", []string{"--listener", "ssl://127.0.0.1:8883"},
+			`flag --listener: key listeners: listener 127.0.0.1:8883: an ssl listener needs certfile and keyfile`},
+		{"tls key on tcp", []string{"--listener", "tcp://127.0.0.1:1883?certfile=x"},
+			`listener 127.0.0.1:1883: certfile is not a setting of tcp listeners (only of ssl, wss)`},
+		{"verify without a CA", []string{"--listener", "ssl://127.0.0.1:8883?certfile=c&keyfile=k&verify=verify_peer"},
+			`verify_peer needs cacertfile`},
+		{"bad verify", []string{"--listener", "ssl://127.0.0.1:8883?verify=maybe"}, `verify: want verify_none or verify_peer`},
 		{"listener name", []string{"--listener", "tcp://127.0.0.1:1883?name=a.b"},
 			`flag --listener: key listeners: listener 127.0.0.1:1883: name "a.b": want letters, digits, _ and -`},
 		{"zone value", []string{"--zone", "a:inflight_max=70000"}, "flag --zone: key zones.a.inflight_max: 70000 is out of range"},

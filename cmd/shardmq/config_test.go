@@ -59,8 +59,16 @@ func TestExampleNamesEverySetting(t *testing.T) {
 		}
 	}
 	ls, _ := full[listenersKey].([]map[string]any)
-	if len(ls) != 1 || ls[0]["addr"] == nil || ls[0]["zone"] == nil || ls[0]["name"] == nil {
-		t.Errorf("want one example listener with addr, zone and name, got %v", full[listenersKey])
+	shown := map[string]bool{}
+	for _, l := range ls {
+		for k := range l {
+			shown[k] = true
+		}
+	}
+	for _, k := range strings.Split(listenerKeyNames(), ", ") {
+		if !shown[k] {
+			t.Errorf("listener key %s is in no example listener of %s", k, exampleFile)
+		}
 	}
 	// Both forms are valid configurations.
 	enabled := filepath.Join(t.TempDir(), "full.toml")
@@ -189,12 +197,18 @@ name = "from-file"
 			want: []string{"key listeners:", `unknown zone "nope"`}},
 		{name: "listener without addr", args: []string{"--config", write("la.toml", "[[listeners]]\nzone = \"default\"\n")}, code: 2,
 			want: []string{"key listeners[0].addr: missing"}},
-		{name: "listener with an unknown key", args: []string{"--config", write("lk.toml", "[[listeners]]\naddr = \":1\"\nkind = \"ssl\"\n")}, code: 2,
-			want: []string{"key listeners[0].kind: unknown setting (want addr, zone, name)"}},
+		{name: "listener with an unknown key", args: []string{"--config", write("lk.toml", "[[listeners]]\naddr = \":1\"\ncert = \"x\"\n")}, code: 2,
+			want: []string{"key listeners[0].cert: unknown setting (want kind, addr, zone, name, certfile"}},
+		{name: "ssl listener without a key file", args: []string{"--config", write("lssl.toml", "[[listeners]]\nkind = \"ssl\"\naddr = \":1\"\ncertfile = \"c.pem\"\n")}, code: 2,
+			want: []string{"key listeners: listener :1: an ssl listener needs certfile and keyfile"}},
 		{name: "listener names taken", args: []string{"--config", write("ln.toml", "[[listeners]]\naddr = \":1\"\n[[listeners]]\naddr = \":2\"\nname = \"default\"\n")}, code: 2,
-			want: []string{`key listeners: listener :2: name "default" is taken by another listener`}},
-		{name: "listener kind in the environment", env: []string{"SHARDMQ_LISTENERS=ws://127.0.0.1:8083"}, code: 2,
-			want: []string{`environment SHARDMQ_LISTENERS: key listeners: listener "ws://127.0.0.1:8083": kind "ws" is not supported`}},
+			want: []string{`key listeners: listener :2: name "default" is taken by another tcp listener`}},
+		{name: "listener kind in the environment", env: []string{"SHARDMQ_LISTENERS=quic://127.0.0.1:8083"}, code: 2,
+			want: []string{`environment SHARDMQ_LISTENERS: key listeners: listener "quic://127.0.0.1:8083": kind "quic": want tcp, ssl, ws or wss`}},
+		{name: "listeners of every kind", args: []string{"--print-config", "--listener", "ws://127.0.0.1:8083?path=/ws",
+			"--listener", "ssl://127.0.0.1:8883?certfile=s.pem&keyfile=s.key&cacertfile=ca.pem&verify=verify_peer&fail_if_no_peer_cert=true"},
+			want: []string{`kind = "ws"`, `path = "/ws"`, `kind = "ssl"`, `certfile = "s.pem"`, `keyfile = "s.key"`, `cacertfile = "ca.pem"`,
+				`verify = "verify_peer"`, `fail_if_no_peer_cert = true`}},
 		{name: "pprof on all interfaces in the file", args: []string{"--config", write("pprof.toml", "pprof_addr = \"0.0.0.0:6060\"\n")}, code: 2,
 			want: []string{`key pprof_addr: "0.0.0.0:6060" must be a loopback address`}},
 		{name: "stray argument", args: []string{"--print-config", "stray"}, code: 2,

@@ -88,12 +88,16 @@ var (
 	descMemReleases  = desc("memory_releases_total", "Times memory was returned to the OS after a quiet burst (memory_release).")
 	descMemRelSecs   = desc("memory_release_seconds_total", "Time spent returning memory to the OS (collection, scavenging, malloc_trim).")
 	descMemReleased  = desc("memory_released_bytes_total", "Resident bytes the releases returned to the OS.")
+	descLstConns     = desc("listener_connections", "Open connections by listener, those in their TLS handshake or WebSocket upgrade included.", "listener")
+	descHandshakes   = desc("tls_handshakes_total", "Completed TLS handshakes by listener.", "listener")
+	descResumed      = desc("tls_resumed_total", "TLS handshakes that resumed a session, by listener.", "listener")
+	descRefused      = desc("transport_refused_total", "Connections refused or closed by their transport (PROXY header, TLS, WebSocket) or a full listener, by listener and reason.", "listener", "reason")
 	brokerCollectors = []*prometheus.Desc{descConnections, descLive, descLiveMax, descSessions, descSessionsMax,
 		descSubs, descSubsMax, descRetained, descRetainedMax, descInflight, descQueued, descAwaitingRel,
 		descMsgIn, descMsgOut, descBytesIn, descBytesOut, descPktIn, descPktOut, descDropped, descAuthn,
 		descACLDenied, descAuthReloads, descCatRows, descCatSnapshot, descCatSnapRows, descCatStale,
 		descCatInterval, descCatPending, descCatErrors, descCatMaxHold, descShards,
-		descMemReleases, descMemRelSecs, descMemReleased}
+		descMemReleases, descMemRelSecs, descMemReleased, descLstConns, descHandshakes, descResumed, descRefused}
 )
 
 // Describe implements prometheus.Collector.
@@ -113,6 +117,14 @@ func (c *brokerCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	b := c.b
 	gauge(descConnections, float64(c.src.server.Connections()))
+	for _, ts := range c.src.server.TransportStats() {
+		gauge(descLstConns, float64(ts.Connections), ts.Listener)
+		counter(descHandshakes, ts.Handshakes, ts.Listener)
+		counter(descResumed, ts.Resumed, ts.Listener)
+		for _, reason := range netio.RefusalReasons() {
+			counter(descRefused, ts.Refused[reason], ts.Listener, reason)
+		}
+	}
 	gauge(descShards, float64(len(c.src.server.Loops())))
 	l := b.Levels()
 	gauge(descLive, float64(l.LiveConnections))

@@ -166,7 +166,7 @@ func (o *Options) Validate() error {
 }
 
 // validateListeners checks the listeners the broker would open: their
-// addresses, names and zones.
+// addresses, names, zones and the keys of their kinds.
 func (o *Options) validateListeners() error {
 	ls := o.mqttListeners()
 	for i, l := range ls {
@@ -179,8 +179,11 @@ func (o *Options) validateListeners() error {
 		if !validName(l.Name) {
 			return bad("name %q: want letters, digits, _ and -", l.Name)
 		}
-		if slices.ContainsFunc(ls[:i], func(m Listener) bool { return m.Name == l.Name }) {
-			return bad("name %q is taken by another listener", l.Name)
+		if slices.ContainsFunc(ls[:i], func(m Listener) bool { return m.rowName() == l.rowName() }) {
+			return bad("name %q is taken by another %s listener", l.Name, l.Kind)
+		}
+		if err := l.validate(); err != nil {
+			return bad("%w", err)
 		}
 		if slices.ContainsFunc(ls[:i], func(m Listener) bool { return m.Addr == l.Addr }) {
 			return bad("given twice")

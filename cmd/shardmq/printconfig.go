@@ -35,12 +35,15 @@ func writeConfig(w io.Writer, o *Options) error {
 		fmt.Fprintf(&b, "\n# no [[%s]] tables: the one listener is mqtt_addr\n", listenersKey)
 	}
 	for _, l := range o.Listeners {
-		fmt.Fprintf(&b, "\n[[%s]]\naddr = %s\n", listenersKey, tomlQuote(l.Addr))
-		if l.Zone != "" {
-			fmt.Fprintf(&b, "zone = %s\n", tomlQuote(l.Zone))
+		fmt.Fprintf(&b, "\n[[%s]]\n", listenersKey)
+		if l.Kind != "" {
+			fmt.Fprintf(&b, "kind = %s\n", tomlQuote(l.Kind))
 		}
-		if l.Name != "" {
-			fmt.Fprintf(&b, "name = %s\n", tomlQuote(l.Name))
+		fmt.Fprintf(&b, "addr = %s\n", tomlQuote(l.Addr))
+		for _, k := range listenerKeys {
+			if v, set := k.get(&l); set {
+				fmt.Fprintf(&b, "%s = %s\n", k.name, v)
+			}
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -73,7 +73,7 @@ func start(o Options) (_ *app, err error) {
 	}
 	addrs := make([]netio.Listener, len(listeners))
 	for i, l := range listeners {
-		addrs[i] = netio.Listener{Kind: netio.KindTCP, Name: l.Name, Addr: l.Addr}
+		addrs[i] = l.netio()
 	}
 	// netio takes the largest packet any zone accepts; smaller zone limits
 	// are the broker's to enforce.
@@ -112,8 +112,8 @@ func start(o Options) (_ *app, err error) {
 		a.add("pprof", stop)
 	}
 
-	// SIGHUP reloads the password and ACL files.
-	a.add("SIGHUP reload", startReloader(az))
+	// SIGHUP reloads the password and ACL files and the TLS certificates.
+	a.add("SIGHUP reload", startReloader(az, srv))
 
 	// Ready: the first thing the stop takes back.
 	a.ready.Store(true)

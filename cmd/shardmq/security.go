@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards/auth"
 )
 
@@ -19,9 +20,9 @@ func newAuth(o *Options) (*auth.Auth, error) {
 	return auth.New(auth.Config{PasswordFile: o.PasswordFile, ACLFile: o.ACLFile, NoMatch: noMatch})
 }
 
-// startReloader reloads az's files on SIGHUP until the returned stop
-// function runs.
-func startReloader(az *auth.Auth) func(context.Context) error {
+// startReloader reloads az's files and srv's certificates on SIGHUP until
+// the returned stop function runs.
+func startReloader(az *auth.Auth, srv *netio.Server) func(context.Context) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	done := make(chan struct{})
@@ -32,6 +33,7 @@ func startReloader(az *auth.Auth) func(context.Context) error {
 			select {
 			case <-hup:
 				reloadAuth(az)
+				reloadTLS(srv)
 			case <-done:
 				return
 			}
@@ -54,4 +56,19 @@ func reloadAuth(az *auth.Auth) {
 		return
 	}
 	slog.Info("shardmq: reloaded password and ACL files")
+}
+
+// reloadTLS is what SIGHUP does to the ssl and wss listeners: their
+// certificate files are read again; connected clients keep their
+// sessions, new handshakes use the new certificates. A listener whose
+// files fail to load keeps the ones it had.
+func reloadTLS(srv *netio.Server) {
+	if srv == nil {
+		return
+	}
+	if err := srv.ReloadTLS(); err != nil {
+		slog.Error("shardmq: TLS reload failed, keeping the previous certificates", "err", err)
+		return
+	}
+	slog.Info("shardmq: reloaded TLS certificates")
 }

@@ -1,0 +1,223 @@
+package bench
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/shardmq/shardmq/internal/testpki"
+)
+
+// The secure and browser transports: the tls and ws variants of the
+// point-to-point and storm scenarios connect over TLS (to a listener with
+// the same ECDSA P-256 certificate on every broker that has one) or over
+// WebSocket, through the transport the scenario puts in the context that
+// every dial gets.
+
+// Transport names of the scenario variants.
+const (
+	transportTLS = "tls"
+	transportWS  = "ws"
+)
+
+// transportSpec says how a generator's connections reach the broker; the
+// zero value is plain TCP. Storm workers get it in their job.
+type transportSpec struct {
+	// Kind is "", transportTLS or transportWS.
+	Kind string `json:"kind,omitempty"`
+	// CAFile is the PEM file of the CA the broker's certificate chains to.
+	CAFile string `json:"ca_file,omitempty"`
+}
+
+type transportKey struct{}
+
+// withTransport returns ctx carrying t for the dials made under it.
+func withTransport(ctx context.Context, t transportSpec) context.Context {
+	if t.Kind == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, transportKey{}, t)
+}
+
+// clientTLS caches the client configuration per CA file: X25519 and TLS
+// 1.3, as every client of the comparison, no session resumption (each
+// storm connection is a full handshake).
+var clientTLS sync.Map // CA file → *tls.Config
+
+func tlsConfigFor(caFile string) (*tls.Config, error) {
+	if c, ok := clientTLS.Load(caFile); ok {
+		return c.(*tls.Config), nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no certificate", caFile)
+	}
+	c := &tls.Config{RootCAs: pool, ServerName: "localhost", CurvePreferences: []tls.CurveID{tls.X25519},
+		NextProtos: []string{"mqtt"}, SessionTicketsDisabled: true}
+	clientTLS.Store(caFile, c)
+	return c, nil
+}
+
+// overTransport runs the transport of ctx, if any, over nc, a TCP
+// connection to addr, within timeout.
+func overTransport(ctx context.Context, nc net.Conn, addr string, timeout time.Duration) (net.Conn, error) {
+	t, ok := ctx.Value(transportKey{}).(transportSpec)
+	if !ok {
+		return nc, nil
+	}
+	switch t.Kind {
+	case transportTLS:
+		cfg, err := tlsConfigFor(t.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		tc := tls.Client(nc, cfg)
+		hctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		if err := tc.HandshakeContext(hctx); err != nil {
+			return nil, err
+		}
+		return tc, nil
+	case transportWS:
+		d := websocket.Dialer{NetDial: func(string, string) (net.Conn, error) { return nc, nil },
+			Subprotocols: []string{"mqtt"}, HandshakeTimeout: timeout, ReadBufferSize: 16 << 10, WriteBufferSize: 16 << 10}
+		ws, resp, err := d.DialContext(ctx, "ws://"+addr+"/mqtt", http.Header{})
+		if err != nil {
+			return nil, err
+		}
+		_ = resp.Body.Close()
+		return &wsNetConn{Conn: ws}, nil
+	}
+	return nil, fmt.Errorf("bench: unknown transport %q", t.Kind)
+}
+
+// wsNetConn is a WebSocket connection as a byte stream: each Write is one
+// binary message, Read reads the messages' payloads in order.
+type wsNetConn struct {
+	*websocket.Conn
+	r io.Reader
+}
+
+func (c *wsNetConn) Read(p []byte) (int, error) {
+	for {
+		if c.r == nil {
+			_, r, err := c.NextReader()
+			if err != nil {
+				return 0, err
+			}
+			c.r = r
+		}
+		n, err := c.r.Read(p)
+		if err == io.EOF {
+			c.r = nil
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		return n, err
+	}
+}
+
+func (c *wsNetConn) Write(p []byte) (int, error) {
+	if err := c.WriteMessage(websocket.BinaryMessage, p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (c *wsNetConn) SetDeadline(t time.Time) error {
+	_ = c.SetReadDeadline(t)
+	return c.SetWriteDeadline(t)
+}
+
+// PeerTLS is the certificate the brokers' TLS listeners share.
+type PeerTLS struct {
+	CAFile, CertFile, KeyFile string
+}
+
+// makePeerTLS writes a CA and a server certificate for localhost (ECDSA
+// P-256) into dir.
+func makePeerTLS(dir string) (*PeerTLS, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	ca, err := testpki.New(dir, "shardmq-bench CA")
+	if err != nil {
+		return nil, err
+	}
+	c, err := ca.Issue(testpki.Cert{Name: "server", CN: "localhost", Server: true})
+	if err != nil {
+		return nil, err
+	}
+	// mosquitto started as root reads them as the user mosquitto: a
+	// throwaway benchmark key may be world-readable.
+	for _, f := range []string{ca.File, c.CertFile, c.KeyFile} {
+		if err := os.Chmod(f, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return &PeerTLS{CAFile: ca.File, CertFile: c.CertFile, KeyFile: c.KeyFile}, nil
+}
+
+// secureScenarios maps the tls and ws variants to their base scenario and
+// transport.
+var secureScenarios = map[string]struct{ base, kind string }{
+	ScenarioP2P0TLS:  {ScenarioP2P0, transportTLS},
+	ScenarioStormTLS: {ScenarioStorm, transportTLS},
+	ScenarioP2P0WS:   {ScenarioP2P0, transportWS},
+}
+
+// usesTLS reports whether any of scenarios needs the brokers' TLS
+// listeners.
+func usesTLS(scenarios []string) bool {
+	for _, s := range scenarios {
+		if v, ok := secureScenarios[s]; ok && v.kind == transportTLS {
+			return true
+		}
+	}
+	return false
+}
+
+// runSecure runs a tls or ws variant: the base scenario against the
+// instance's listener of that transport.
+func runSecure(ctx context.Context, cfg Config, in *Instance, scenario string) Result {
+	v := secureScenarios[scenario]
+	addr := in.TLSAddr
+	if v.kind == transportWS {
+		addr = in.WSAddr
+	}
+	if addr == "" {
+		return Result{Scenario: scenario, Skipped: "broker has no " + v.kind + " listener here"}
+	}
+	sec := *in
+	sec.Addr, sec.transport = addr, transportSpec{Kind: v.kind, CAFile: in.caFile}
+	if v.base == ScenarioStorm && cfg.IdleHold < tlsIdleHold {
+		// Idle TLS connections drop their ciphers after 0.5–1 s (shardmq)
+		// and a broker may return memory later still; every broker gets
+		// the same hold.
+		cfg.IdleHold = tlsIdleHold
+	}
+	r := RunScenario(withTransport(ctx, sec.transport), cfg, &sec, v.base)
+	r.Scenario = scenario
+	return r
+}
+
+// tlsIdleHold is the idle hold of the TLS storm.
+const tlsIdleHold = 12 * time.Second
+
+// certDir is where a run keeps the brokers' shared certificate.
+func certDir(outDir string) string { return filepath.Join(outDir, "certs") }
