@@ -24,6 +24,8 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 	if ok, err := sh.decodeConnect(c, cs, h, body); !ok {
 		return err
 	}
+	l := sh.b.listenerOf(c) // the zone, the anonymous policy, the certificate's names
+	fromCertificate(l, c.Peer(), p)
 	id, assigned := sh.clientID(cs, p)
 	if !sh.atOwner(c, cs, id) {
 		return nil
@@ -32,7 +34,6 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 		!sh.connectAuth(c, cs, h, body, p, id, assigned) {
 		return nil
 	}
-	l := sh.b.listenerOf(c) // the zone and the anonymous policy
 	if h.HeaderLen+h.RemainingLength > l.cfg.MaxPacketSize {
 		// The zone's limit, below netio's [MQTT-3.2.2-15]; MQTT 3 has no
 		// code for it.
@@ -335,7 +336,7 @@ func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connec
 	s.keepalive, _ = cfg.keepalive(p.Version, p.KeepAlive)
 	remote := c.ClientAddr() // the transport's (PROXY protocol) or the socket's
 	s.remoteIP, s.remotePort = remote.Addr(), remote.Port()
-	sh.setPeer(s, c)
+	sh.setPeer(s, c, l)
 	s.connectedAt = now.UnixMilli()
 	s.window = uint16(cfg.InflightMax)
 	s.maxOut = 0

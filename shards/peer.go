@@ -1,6 +1,9 @@
 package shards
 
-import "github.com/shardmq/shardmq/netio"
+import (
+	"github.com/shardmq/shardmq/mqtt"
+	"github.com/shardmq/shardmq/netio"
+)
 
 // listenerOf returns the listener connection c came in through: the one
 // named by c's netio listener id (tcp:default), else the one whose
@@ -20,7 +23,7 @@ func (b *Broker) listenerOf(c *netio.Conn) *listener {
 // the client row shows. Only sessions whose transport learned any keep an
 // entry (sh.peers), so a plain TCP session pays nothing. It runs on s's
 // shard.
-func (sh *shard) setPeer(s *session, c *netio.Conn) {
+func (sh *shard) setPeer(s *session, c *netio.Conn, l *listener) {
 	p := c.Peer()
 	if p.SNI == "" && p.CN == "" && p.DN == "" {
 		if sh.peers != nil {
@@ -31,12 +34,38 @@ func (sh *shard) setPeer(s *session, c *netio.Conn) {
 	if sh.peers == nil {
 		sh.peers = make(map[*session]*peerIdentity)
 	}
-	sh.peers[s] = &peerIdentity{sni: p.SNI, cn: p.CN, dn: p.DN}
+	sh.peers[s] = &peerIdentity{sni: p.SNI, cn: p.CN, dn: p.DN, tenant: l.tenant == "peersni" && p.SNI != ""}
 }
 
 // peerIdentity is the TLS identity of a session's last connection.
 type peerIdentity struct {
 	sni, cn, dn string
+	// tenant is set when the listener takes the tenant from the SNI.
+	tenant bool
+}
+
+// fromCertificate replaces the CONNECT's user name or client id with the
+// client certificate's CN or DN where listener l says so (EMQX's
+// peer_cert_as_username and peer_cert_as_clientid). A connection without
+// a verified certificate keeps the CONNECT's: the listener's verify_peer
+// and fail_if_no_peer_cert decide whether it may connect at all.
+func fromCertificate(l *listener, peer netio.Peer, p *mqtt.Connect) {
+	name := func(which string) string {
+		if which == "cn" {
+			return peer.CN
+		}
+		return peer.DN
+	}
+	if l.certUser != "" {
+		if v := name(l.certUser); v != "" {
+			p.Username, p.HasUsername = []byte(v), true
+		}
+	}
+	if l.certID != "" {
+		if v := name(l.certID); v != "" {
+			p.ClientID = []byte(v)
+		}
+	}
 }
 
 // rowIdentity fills r's peersni, cn and dn from s's last connection (null
@@ -54,4 +83,7 @@ func (s *session) rowIdentity(r *ClientRow) {
 	set(&r.PeerSNI, p.sni)
 	set(&r.CN, p.cn)
 	set(&r.DN, p.dn)
+	if p.tenant {
+		set(&r.TenantIDFrom, "peersni")
+	}
 }

@@ -104,6 +104,15 @@ type ListenerConfig struct {
 	// loopback address (as Mosquitto 2 does): an exposed listener is closed
 	// unless configured open.
 	AllowAnonymous *bool
+	// PeerCertAsUsername and PeerCertAsClientID, "cn" or "dn", replace the
+	// CONNECT's user name or client id with the subject common name or
+	// distinguished name of the client's verified TLS certificate, before
+	// authentication (EMQX's peer_cert_as_username and
+	// peer_cert_as_clientid). Empty keeps the CONNECT's.
+	PeerCertAsUsername, PeerCertAsClientID string
+	// TenantFrom is "peersni" to report the client's tenant as taken from
+	// its TLS server name (tenant_id_from on client rows); empty: none.
+	TenantFrom string
 }
 
 // listener is a resolved ListenerConfig: its zone's settings applied.
@@ -113,8 +122,10 @@ type listener struct {
 	// after New.
 	cfg       Config
 	anonymous bool
-	ip        netip.Addr // invalid or unspecified: any address
-	port      uint16
+	// certUser and certID are "cn", "dn" or ""; tenant is TenantFrom.
+	certUser, certID, tenant string
+	ip                       netip.Addr // invalid or unspecified: any address
+	port                     uint16
 }
 
 // validateListeners checks the zones and listeners of c.
@@ -139,6 +150,14 @@ func (c *Config) validateListeners() error {
 				return fmt.Errorf("%w: listener %q: unknown zone %q", ErrInvalidConfig, l.Addr, z)
 			}
 		}
+		for _, v := range []string{l.PeerCertAsUsername, l.PeerCertAsClientID} {
+			if v != "" && v != "cn" && v != "dn" {
+				return fmt.Errorf("%w: listener %q: peer certificate field %q (want cn or dn)", ErrInvalidConfig, l.Addr, v)
+			}
+		}
+		if l.TenantFrom != "" && l.TenantFrom != "peersni" {
+			return fmt.Errorf("%w: listener %q: tenant_from %q (want peersni)", ErrInvalidConfig, l.Addr, l.TenantFrom)
+		}
 	}
 	return nil
 }
@@ -153,7 +172,7 @@ func resolveListeners(c Config) []*listener {
 	}
 	out := make([]*listener, len(ls))
 	for i, lc := range ls {
-		l := &listener{cfg: c}
+		l := &listener{cfg: c, certUser: lc.PeerCertAsUsername, certID: lc.PeerCertAsClientID, tenant: lc.TenantFrom}
 		zone := lc.Zone
 		if zone == "" {
 			zone = c.Zone

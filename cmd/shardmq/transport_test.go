@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
@@ -234,4 +235,70 @@ func TestTransportsBinary(t *testing.T) {
 	if code := tb.stop(t); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
+}
+
+// TestPeerCertIdentity connects mosquitto_sub with a device certificate
+// to an ssl listener that takes the client id from the certificate's CN,
+// the user name from its DN and the tenant from the SNI, and reads the
+// client's row: EMQX's peer_cert_as_clientid, peer_cert_as_username and
+// tenant_from as the row shows them.
+func TestPeerCertIdentity(t *testing.T) {
+	needTools(t, "mosquitto_sub")
+	dir := t.TempDir()
+	ca, err := testpki.New(dir, "fleet CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := ca.Issue(testpki.Cert{Name: "server", CN: "localhost", Server: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	device, err := ca.Issue(testpki.Cert{Name: "device-7", CN: "device-7", Org: "Fleet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, bin := buildBroker(t)
+	ssl := freePort(t)
+	b := startOps(t, bin, "--listener", "ssl://"+ssl+"?name=devices&certfile="+server.CertFile+"&keyfile="+server.KeyFile+
+		"&cacertfile="+ca.File+"&verify=verify_peer&fail_if_no_peer_cert=true"+
+		"&peer_cert_as_clientid=cn&peer_cert_as_username=dn&tenant_from=peersni")
+	_, port, _ := strings.Cut(ssl, ":")
+	sub := exec.Command("mosquitto_sub", "-h", "localhost", "-p", port, "--cafile", ca.File, "--cert", device.CertFile,
+		"--key", device.KeyFile, "-i", "the-id-the-client-sent", "-u", "the-name-it-sent", "-t", "cmd/#", "-W", "30")
+	if err := sub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Process.Kill(); _ = sub.Wait() }()
+	var row struct {
+		ClientID     string  `json:"clientid"`
+		Username     string  `json:"username"`
+		Listener     string  `json:"listener"`
+		PeerSNI      *string `json:"peersni"`
+		CN           *string `json:"cn"`
+		DN           *string `json:"dn"`
+		TenantIDFrom *string `json:"tenant_id_from"`
+		Connected    bool    `json:"connected"`
+	}
+	waitUntil(t, "the client's row", func() bool {
+		code, body := httpGet(b.url("/api/v5/clients/device-7"), b.cred)
+		return code == http.StatusOK && json.Unmarshal([]byte(body), &row) == nil && row.Connected
+	})
+	str := func(p *string) string {
+		if p == nil {
+			return "<null>"
+		}
+		return *p
+	}
+	if row.ClientID != "device-7" || row.Username != str(row.DN) || !strings.Contains(str(row.DN), "CN=device-7") ||
+		str(row.CN) != "device-7" || str(row.PeerSNI) != "localhost" || str(row.TenantIDFrom) != "peersni" ||
+		row.Listener != "ssl:devices" {
+		t.Fatalf("row %+v (peersni %s, cn %s, dn %s, tenant_id_from %s)", row, str(row.PeerSNI), str(row.CN),
+			str(row.DN), str(row.TenantIDFrom))
+	}
+	var code int
+	var body string
+	waitUntil(t, "the filtered listing", func() bool {
+		code, body = httpGet(b.url("/api/v5/clients?cn=device-7&peersni=localhost&listener=ssl:devices"), b.cred)
+		return code == http.StatusOK && strings.Contains(body, `"count":1`)
+	})
 }
