@@ -131,12 +131,6 @@ func (c *Config) Validate() error {
 	return c.Retain.Validate()
 }
 
-// ParseShareStrategy returns the shared-subscription strategy named name,
-// for Config.Index: see index.ParseShareStrategy.
-func ParseShareStrategy(name string) (index.ShareStrategy, error) {
-	return index.ParseShareStrategy(name)
-}
-
 func (c Config) withDefaults() Config {
 	if c.Node == "" {
 		c.Node = "shardmq@127.0.0.1"

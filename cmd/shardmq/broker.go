@@ -10,7 +10,7 @@ import (
 // o.mqttListeners), zones, authorizer az and the sink of its client rows.
 // o has been validated.
 func brokerConfig(o *Options, listeners []Listener, az *auth.Auth, sink shards.SnapshotSink) shards.Config {
-	st, _ := shards.ParseShareStrategy(o.SharedSubscriptionStrategy)
+	st, _ := index.ParseShareStrategy(o.SharedSubscriptionStrategy)
 	c := shards.Config{
 		Node:                o.Node,
 		Version:             version(),

@@ -12,6 +12,7 @@ import (
 	"github.com/shardmq/shardmq/httpapi"
 	"github.com/shardmq/shardmq/shards"
 	"github.com/shardmq/shardmq/shards/auth"
+	"github.com/shardmq/shardmq/shards/index"
 )
 
 // Options is the broker's whole configuration. loadOptions (config.go)
@@ -139,7 +140,7 @@ func (o *Options) Validate() error {
 	if o.SysInterval < 0 {
 		return bad("sys_interval", fmt.Errorf("%v: want 0 (off) or a positive duration", o.SysInterval))
 	}
-	if _, err := shards.ParseShareStrategy(o.SharedSubscriptionStrategy); err != nil {
+	if _, err := index.ParseShareStrategy(o.SharedSubscriptionStrategy); err != nil {
 		return bad("shared_subscription_strategy", errors.New("want round_robin, random, hash_clientid or sticky"))
 	}
 	switch {
