@@ -53,8 +53,6 @@ func (sh *shard) atThisNode(c *netio.Conn, cs *connState, v mqtt.Version, client
 		ack.Properties.Present.Add(mqtt.PropServerReference)
 		ack.Properties.ServerReference = []byte(node)
 	}
-	sh.writeConnack(c, v, ack)
-	cs.version = 0
-	c.Close(mqtt.UseAnotherServer)
+	sh.refuseWith(c, cs, v, ack, mqtt.UseAnotherServer)
 	return false
 }
