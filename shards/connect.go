@@ -346,7 +346,13 @@ func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connec
 	s.connectedAt = now.UnixMilli()
 	s.window = uint16(cfg.InflightMax)
 	s.maxOut = 0
+	wasPersistent := s.persistent()
 	s.expiry = cfg.sessionExpiry(p)
+	if wasPersistent && !s.persistent() {
+		// A resumed session the store kept is no longer persistent
+		// (MQTT 5 Session Expiry Interval 0): the store lets it go.
+		s.storeDiscarded()
+	}
 	if pr := &p.Properties; p.Version == mqtt.V5 {
 		if pr.Present.Has(mqtt.PropReceiveMaximum) {
 			s.window = min(s.window, pr.ReceiveMaximum)

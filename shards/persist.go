@@ -157,6 +157,9 @@ func (sh *shard) commitStore() {
 		}
 	}
 	rec.dirty = rec.dirty[:0]
+	if len(rec.batch.Ops) == 0 {
+		return // every changed session ended or stopped being persistent
+	}
 	if err := sh.b.store.Commit(&rec.batch); err != nil {
 		sh.b.storeErrors.Add(1)
 	}

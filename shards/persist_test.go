@@ -183,3 +183,29 @@ func TestStoreSeamQueueOverflow(t *testing.T) {
 		return len(ms.queue("small")) == 2 && tb.info(t, "small").MqueueLen == 2
 	})
 }
+
+// TestStoreSeamExpiryDropped resumes an MQTT 5 persistent session with a
+// Session Expiry Interval of 0: it no longer outlives its connection, so
+// the store must let it go while it is still connected.
+func TestStoreSeamExpiryDropped(t *testing.T) {
+	ms := newModelStore()
+	tb := startBroker(t, Config{Store: ms}, netio.Config{})
+	cp := conn5("v5-keep")
+	cp.CleanStart = false
+	cp.Properties.Present.Add(mqtt.PropSessionExpiry)
+	cp.Properties.SessionExpiry = 600
+	c, _ := connectRaw(t, tb.addr, cp)
+	c.subscribe(1, sub("v5/t", 1))
+	waitFor(t, "the session saved", func() bool { return ms.session("v5-keep") != nil })
+	c.c.Close()
+	waitFor(t, "offline", func() bool { return !tb.info(t, "v5-keep").Connected })
+
+	again := conn5("v5-keep")
+	again.CleanStart = false // resumes, now with no expiry
+	back, ack := connectRaw(t, tb.addr, again)
+	if !ack.SessionPresent {
+		t.Fatal("session not present")
+	}
+	waitFor(t, "the store dropping the session", func() bool { return ms.session("v5-keep") == nil })
+	back.c.Close()
+}
