@@ -191,6 +191,7 @@ func (b *Broker) OnFlush(l *netio.Loop) {
 	if sh, ok := l.Data.(*shard); ok {
 		sh.flushOutbox()
 		sh.commitStore()
+		sh.snapshotLife(l.Now())
 	}
 }
 

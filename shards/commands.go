@@ -67,6 +67,8 @@ func (b *Broker) onOwnerCounted(ctx context.Context, clientid string, count bool
 				s.markStats()
 			}
 			fn(s)
+			// The change is in the catalog's hands before the answer.
+			s.sh.snapshotLife(s.sh.loop.Now())
 			done <- true
 		})
 		if err != nil {
