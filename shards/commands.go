@@ -2,6 +2,7 @@ package shards
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/shardmq/shardmq/mqtt"
@@ -89,17 +90,36 @@ func (b *Broker) onOwnerCounted(ctx context.Context, clientid string, count bool
 
 // ClientInfo returns the live row of clientid's session. Safe from any
 // goroutine; it waits for the owning shard.
+// A client whose CONNECT is under way is found too, idle (idle.go).
 func (b *Broker) ClientInfo(ctx context.Context, clientid string) (ClientRow, error) {
 	var row ClientRow
-	err := b.onOwnerCounted(ctx, clientid, false, func(s *session) { row = s.row(s.sh.loop.Now()) })
+	err := b.onOwnerCounted(ctx, clientid, false, func(s *session) {
+		row = s.row(s.sh.loop.Now())
+		if r, ok := s.sh.idleRow(clientid); ok {
+			row = r
+		}
+	})
+	if errors.Is(err, ErrClientNotFound) {
+		if r, ok, ierr := b.idleClient(ctx, clientid); ierr != nil {
+			return ClientRow{}, ierr
+		} else if ok {
+			return r, nil
+		}
+	}
 	return row, err
 }
 
 // Kick closes clientid's connection (MQTT 5: DISCONNECT 0x98), publishes
 // its will, and discards its session. Safe from any goroutine; the session
 // is gone when Kick returns nil.
+// A connection whose CONNECT is under way (idle) is refused instead,
+// and its offline session, if any, discarded.
 func (b *Broker) Kick(ctx context.Context, clientid string) error {
-	return b.onOwner(ctx, clientid, func(s *session) {
+	idle, err := b.kickIdle(ctx, clientid)
+	if err != nil {
+		return err
+	}
+	err = b.onOwner(ctx, clientid, func(s *session) {
 		if c := s.conn; c != nil {
 			cs := s.cstate()
 			s.sh.closeConn(c, cs, ErrKicked)
@@ -108,6 +128,10 @@ func (b *Broker) Kick(ctx context.Context, clientid string) error {
 		}
 		s.end()
 	})
+	if idle && errors.Is(err, ErrClientNotFound) {
+		return nil
+	}
+	return err
 }
 
 // Subscribe applies reqs to clientid's session (online or offline), all or
