@@ -59,6 +59,7 @@ func FuzzAPI(f *testing.F) {
 	add("POST", "/api/v5/api_key", "", `{"name":"new","expired_at":"2030-01-01T00:00:00Z","role":"viewer","desc":"d"}`)
 	add("PUT", "/api/v5/api_key/fuzzkey", "", `{"enable":false,"expired_at":1700000000}`)
 	add("DELETE", "/api/v5/api_key/fuzzkey", "", "")
+	add("PUT", "/api/v5/clients/c0002/keepalive", "", `{"interval":30}`)
 	add("GET", "/api/v5/banned", "page=1&limit=10&like_clientid=c0", "")
 	add("POST", "/api/v5/banned", "", `{"as":"clientid_re","who":"^c00[0-9]$","by":"f","reason":"r","at":1700000000,"until":"2999-01-01T00:00:00Z"}`)
 	add("POST", "/api/v5/banned", "", `{"as":"peerhost_net","who":"10.0.0.0/8","until":"infinity"}`)

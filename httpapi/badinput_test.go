@@ -36,6 +36,7 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 		"/api_key":                             `{"name":"` + long + `"}`,
 		"/api_key/{name}":                      `{"desc":"` + long + `"}`,
 		"/banned":                              `{"as":"clientid","who":"` + long + `"}`,
+		"/clients/{clientid}/keepalive":        `{"interval":"` + long + `"}`,
 	}
 	// Lenient on purpose: load balancers' and scrapers' probes.
 	takesAnyQuery := map[string]bool{StatusPath: true, "/api/v5" + StatusPath: true, MetricsPath: true}
@@ -78,6 +79,9 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 			body := map[string]any{http.MethodPost: `{"topic":"t"}`, http.MethodPut: `{}`}[rt.method]
 			if strings.HasSuffix(rt.pattern, "/bulk") {
 				body = `[{"topic":"t"}]`
+			}
+			if strings.HasSuffix(rt.pattern, "/keepalive") {
+				body = `{"interval":30}`
 			}
 			t.Run(name+"/unknown id", func(t *testing.T) {
 				check(t, env.do(t, rt.method, unknown, adminUser, body), rt.method, 404)
@@ -124,6 +128,11 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 		`{"as":"clientid","who":"x","reason":"` + long + `"}`, `{"as":"clientid","who":"x\u0000"}`} {
 		t.Run("POST /banned "+b[:min(len(b), 40)], func(t *testing.T) {
 			check(t, env.do(t, "POST", "/banned", adminUser, b), "POST", 400)
+		})
+	}
+	for _, b := range []string{`{}`, `{"interval":-1}`, `{"interval":65536}`, `{"interval":1.5}`, `{"interval":null}`} {
+		t.Run("PUT keepalive "+b, func(t *testing.T) {
+			check(t, env.do(t, "PUT", "/clients/c0001/keepalive", adminUser, b), "PUT", 400)
 		})
 	}
 	t.Run("DELETE /banned/{as} unknown kind", func(t *testing.T) {

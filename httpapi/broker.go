@@ -24,6 +24,10 @@ type Broker interface {
 	// Kick closes the client's connection (MQTT 5: DISCONNECT 0x98) and
 	// discards its session.
 	Kick(ctx context.Context, clientid string) error
+	// SetKeepalive changes the keep alive of the client's connection to
+	// secs seconds (0: none) and returns its row; an offline session is an
+	// error wrapping ErrRejected.
+	SetKeepalive(ctx context.Context, clientid string, secs uint16) (catalog.Row, error)
 	// Subscribe applies subs to the client's session, all or nothing, before
 	// it returns: a message published afterwards to a matching topic reaches
 	// the client (or its offline queue). subs are already validated. It

@@ -284,3 +284,20 @@ func (b *fakeBroker) ClearBans(ctx context.Context) error {
 	defer b.mu.Unlock()
 	return b.bans.Clear()
 }
+
+func (b *fakeBroker) SetKeepalive(ctx context.Context, id string, secs uint16) (catalog.Row, error) {
+	if err := b.enter(ctx); err != nil {
+		return catalog.Row{}, err
+	}
+	defer b.mu.Unlock()
+	r, ok := b.clients[id]
+	if !ok {
+		return catalog.Row{}, fmt.Errorf("fakeBroker: %q: %w", id, ErrClientNotFound)
+	}
+	if !r.Connected {
+		return catalog.Row{}, fmt.Errorf("%w: the client is not connected", ErrRejected)
+	}
+	r.Keepalive = int64(secs)
+	b.clients[id] = r
+	return r, nil
+}

@@ -171,3 +171,51 @@ func (a *API) checkBulk(n int) *apiError {
 	}
 	return nil
 }
+
+// keepaliveBody is the JSON of PUT /clients/{clientid}/keepalive.
+type keepaliveBody struct {
+	Interval *int64 `json:"interval"`
+}
+
+// UnmarshalJSON decodes strictly: exact field names, no unknown field.
+func (b *keepaliveBody) UnmarshalJSON(data []byte) error {
+	type plain keepaliveBody
+	return strictObject(data, (*plain)(b))
+}
+
+// setKeepalive serves PUT /clients/{clientid}/keepalive (EMQX 5):
+// {"interval": seconds, 0..65535}; the connection's keep alive timer runs
+// with it from now on. It answers the client object.
+func (a *API) setKeepalive(w http.ResponseWriter, r *http.Request, ps httprouter.Params) *apiError {
+	id, e := clientIDParam(ps)
+	if e != nil {
+		return e
+	}
+	if e := noQuery(r); e != nil {
+		return e
+	}
+	body, e := readBody(w, r, a.cfg.MaxBodyBytes)
+	if e != nil {
+		return e
+	}
+	var b keepaliveBody
+	if e := decodeJSON(body, &b); e != nil {
+		return e
+	}
+	if b.Interval == nil {
+		return badRequest(`field "interval": required, seconds 0..65535`)
+	}
+	if *b.Interval < 0 || *b.Interval > 65535 {
+		return badRequest(fmt.Sprintf(`field "interval": want seconds in 0..65535, got %d`, *b.Interval))
+	}
+	var row catalog.Row
+	err := a.command(r.Context(), func(ctx context.Context) (err error) {
+		row, err = a.broker.SetKeepalive(ctx, id, uint16(*b.Interval))
+		return err
+	})
+	if err != nil {
+		return a.brokerError(r, err)
+	}
+	writeBody(w, http.StatusOK, appendClient(make([]byte, 0, 1400), &row, nil))
+	return nil
+}

@@ -108,6 +108,8 @@ func opDocs() map[string]opDoc {
 			params: []param{pathClientID}, responses: with(clientErrs, 204, "")},
 		"GET /clients/{clientid}/subscriptions": {summary: "One client's subscriptions, ordered by topic",
 			params: []param{pathClientID}, responses: with(clientErrs, 200, "SubscriptionList")},
+		"PUT /clients/{clientid}/keepalive": {summary: "Change the keep alive of the client's connection (seconds, 0: none); the timer runs with it from now",
+			params: []param{pathClientID}, body: "KeepaliveRequest", responses: with(clientErrs, 200, "Client")},
 		"POST /clients/{clientid}/subscribe": {summary: "Subscribe the client; in force when the response comes",
 			params: []param{pathClientID}, body: "SubscribeRequest", responses: with(clientErrs, 200, "Subscription")},
 		"POST /clients/{clientid}/subscribe/bulk": {summary: "Subscribe the client to several filters, all or nothing",
@@ -378,8 +380,9 @@ func components() map[string]any {
 		"until": expiredAt})
 	return map[string]any{
 		"schemas": map[string]any{
-			"Ban":       ban,
-			"BanCreate": banCreate,
+			"KeepaliveRequest": obj([]string{"interval"}, map[string]any{"interval": map[string]any{"type": "integer", "minimum": 0, "maximum": 65535}}),
+			"Ban":              ban,
+			"BanCreate":        banCreate,
 			"BanPage": obj([]string{"meta", "data"}, map[string]any{"meta": meta,
 				"data": arr(ref("Ban"))}),
 			"Error":  obj([]string{"code", "message"}, map[string]any{"code": str, "message": str}),

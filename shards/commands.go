@@ -134,6 +134,36 @@ func (b *Broker) Kick(ctx context.Context, clientid string) error {
 	return err
 }
 
+// SetKeepalive changes the keep alive of clientid's connection to secs
+// seconds (0: none), as EMQX's PUT /clients/{id}/keepalive: the
+// connection is closed when nothing arrives for KeepaliveFactor times
+// that (MQTT 5: DISCONNECT 0x8D), counted from now. It returns the
+// client's row. An offline session has no keep alive to change:
+// ErrNotConnected. Safe from any goroutine.
+func (b *Broker) SetKeepalive(ctx context.Context, clientid string, secs uint16) (ClientRow, error) {
+	var row ClientRow
+	var ferr error
+	err := b.onOwner(ctx, clientid, func(s *session) {
+		c := s.conn
+		if c == nil {
+			ferr = ErrNotConnected
+			return
+		}
+		s.keepalive = secs
+		if secs > 0 {
+			c.SetIdleTimeout(time.Duration(float64(secs) * s.cfg.KeepaliveFactor * float64(time.Second)))
+		} else {
+			c.SetIdleTimeout(0)
+		}
+		s.markLife()
+		row = s.row(s.sh.loop.Now())
+	})
+	if err != nil {
+		return ClientRow{}, err
+	}
+	return row, ferr
+}
+
 // Subscribe applies reqs to clientid's session (online or offline), all or
 // nothing, before it returns. Retained messages are delivered as for a
 // client's own SUBSCRIBE. Safe from any goroutine.

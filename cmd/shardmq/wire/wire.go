@@ -78,6 +78,8 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %w", httpapi.ErrClientNotFound, err)
 	case errors.Is(err, shards.ErrTooManySubscriptions):
 		return fmt.Errorf("%w: subscriptions_max reached", httpapi.ErrRejected)
+	case errors.Is(err, shards.ErrNotConnected):
+		return fmt.Errorf("%w: the client is not connected; keep alive belongs to a connection", httpapi.ErrRejected)
 	case errors.Is(err, shards.ErrNotServing):
 		return fmt.Errorf("%w: %w", httpapi.ErrTimeout, err)
 	}
@@ -297,4 +299,13 @@ func (b Broker) ClearBans(ctx context.Context) error {
 		return nil
 	}
 	return b.BanList.Clear()
+}
+
+// SetKeepalive implements httpapi.Broker.
+func (a Broker) SetKeepalive(ctx context.Context, id string, secs uint16) (catalog.Row, error) {
+	r, err := a.Broker.SetKeepalive(ctx, id, secs)
+	if err != nil {
+		return catalog.Row{}, mapErr(err)
+	}
+	return ConvertRow(&r), nil
 }
