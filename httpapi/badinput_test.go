@@ -58,7 +58,7 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 	for _, rt := range env.api.ops.routes {
 		rel := strings.TrimPrefix(rt.pattern, "/api/v5")
 		sample := strings.NewReplacer("{clientid}", "c0001", "{name}", bootstrapName("viewer"),
-			"{as}", "clientid", "{who}", "c0001").Replace(rt.pattern)
+			"{as}", "clientid", "{who}", "c0001", "{node}", "shardmq@127.0.0.1").Replace(rt.pattern)
 		name := rt.method + " " + rt.pattern
 		n++
 		if !takesAnyQuery[rt.pattern] {
@@ -73,9 +73,10 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 				t.Fatal("405 without Allow")
 			}
 		})
-		if strings.Contains(rt.pattern, "{clientid}") || strings.Contains(rt.pattern, "{name}") || strings.Contains(rt.pattern, "{who}") {
-			unknown := strings.NewReplacer("{clientid}", "nobody", "{name}", "nobody", "{as}", "clientid", "{who}", "nobody").Replace(rel)
-			overlong := strings.NewReplacer("{clientid}", long, "{name}", strings.Repeat("n", 257), "{as}", "clientid", "{who}", long).Replace(rel)
+		if strings.Contains(rt.pattern, "{clientid}") || strings.Contains(rt.pattern, "{name}") || strings.Contains(rt.pattern, "{who}") ||
+			strings.Contains(rt.pattern, "{node}") {
+			unknown := strings.NewReplacer("{clientid}", "nobody", "{name}", "nobody", "{as}", "clientid", "{who}", "nobody", "{node}", "nobody@127.0.0.1").Replace(rel)
+			overlong := strings.NewReplacer("{clientid}", long, "{name}", strings.Repeat("n", 257), "{as}", "clientid", "{who}", long, "{node}", long).Replace(rel)
 			body := map[string]any{http.MethodPost: `{"topic":"t"}`, http.MethodPut: `{}`}[rt.method]
 			if strings.HasSuffix(rt.pattern, "/bulk") {
 				body = `[{"topic":"t"}]`
@@ -133,6 +134,16 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 	for _, b := range []string{`{}`, `{"interval":-1}`, `{"interval":65536}`, `{"interval":1.5}`, `{"interval":null}`} {
 		t.Run("PUT keepalive "+b, func(t *testing.T) {
 			check(t, env.do(t, "PUT", "/clients/c0001/keepalive", adminUser, b), "PUT", 400)
+		})
+	}
+	for _, q := range []string{"page=2", "_page=1", "cursor=zz", "zz=1"} {
+		t.Run("GET /clients_v2?"+q, func(t *testing.T) {
+			check(t, env.do(t, "GET", "/clients_v2?"+q, adminUser, nil), "GET", 400)
+		})
+	}
+	for _, q := range []string{"since=-1", "since=x", "since=1&since=2", "until=1"} {
+		t.Run("GET /sessions_count?"+q, func(t *testing.T) {
+			check(t, env.do(t, "GET", "/sessions_count?"+q, adminUser, nil), "GET", 400)
 		})
 	}
 	t.Run("DELETE /banned/{as} unknown kind", func(t *testing.T) {

@@ -50,6 +50,10 @@ type Broker interface {
 	Publish(ctx context.Context, msgs []PublishRequest) ([]PublishResult, error)
 	// Stats returns the broker's current counts.
 	Stats(ctx context.Context) (Stats, error)
+	// NodeInfo returns this node's information for GET /nodes.
+	NodeInfo(ctx context.Context) (NodeInfo, error)
+	// Monitor returns the current counts and per-second rates.
+	Monitor(ctx context.Context) (Monitor, error)
 
 	// Bans returns the bans in force, ordered by As (in the order
 	// clientid, username, peerhost, clientid_re, username_re,

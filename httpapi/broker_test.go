@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/shardmq/shardmq/catalog"
 	"github.com/shardmq/shardmq/shards/banned"
@@ -300,4 +301,28 @@ func (b *fakeBroker) SetKeepalive(ctx context.Context, id string, secs uint16) (
 	r.Keepalive = int64(secs)
 	b.clients[id] = r
 	return r, nil
+}
+
+func (b *fakeBroker) NodeInfo(ctx context.Context) (NodeInfo, error) {
+	if err := b.enter(ctx); err != nil {
+		return NodeInfo{}, err
+	}
+	defer b.mu.Unlock()
+	n := NodeInfo{Version: "test", Uptime: time.Minute, GoVersion: "go-test"}
+	for _, r := range b.clients {
+		if r.Connected {
+			n.Connections++
+			n.LiveConnections++
+		}
+	}
+	return n, nil
+}
+
+func (b *fakeBroker) Monitor(ctx context.Context) (Monitor, error) {
+	s, err := b.Stats(ctx)
+	if err != nil {
+		return Monitor{}, err
+	}
+	return Monitor{Connections: s.Connections, LiveConnections: s.LiveConnections, Sessions: s.Sessions,
+		ReceivedMsgRate: int64(len(b.published))}, nil
 }

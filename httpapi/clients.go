@@ -28,7 +28,7 @@ func noQuery(r *http.Request) *apiError {
 }
 
 // listClients serves GET /clients from the catalog.
-func (a *API) listClients(w http.ResponseWriter, r *http.Request, _ httprouter.Params) *apiError {
+func (a *API) listClients(w http.ResponseWriter, r *http.Request, ps httprouter.Params) *apiError {
 	q, e := parseClientsQuery(r.URL.RawQuery)
 	if e != nil {
 		return e
@@ -218,4 +218,21 @@ func (a *API) setKeepalive(w http.ResponseWriter, r *http.Request, ps httprouter
 	}
 	writeBody(w, http.StatusOK, appendClient(make([]byte, 0, 1400), &row, nil))
 	return nil
+}
+
+// listClientsV2 serves GET /clients_v2, EMQX 5.7's cursor endpoint: the
+// parameters and answer of GET /clients, paged by cursor only (a page
+// number is a 400): the first request gives none, the next ones the
+// previous answer's meta.cursor, until meta.hasnext is false.
+func (a *API) listClientsV2(w http.ResponseWriter, r *http.Request, ps httprouter.Params) *apiError {
+	vals, _, e := parseQuery(r.URL.RawQuery, "username")
+	if e != nil {
+		return e
+	}
+	for _, k := range []string{"page", "_page"} {
+		if _, ok := vals[k]; ok {
+			return paramError(k, "GET /clients_v2 pages by cursor only; pass meta.cursor of the previous answer as cursor")
+		}
+	}
+	return a.listClients(w, r, ps)
 }

@@ -47,7 +47,7 @@ func TestHead(t *testing.T) {
 			continue
 		}
 		n++
-		path := strings.NewReplacer("{clientid}", "c0001", "{name}", bootstrapName("admin")).Replace(rt.pattern)
+		path := strings.NewReplacer("{clientid}", "c0001", "{name}", bootstrapName("admin"), "{node}", "shardmq@127.0.0.1").Replace(rt.pattern)
 		for _, user := range []string{adminUser, viewerUser} {
 			t.Run(path+" as "+user[:strings.IndexByte(user, ':')], func(t *testing.T) {
 				get := e.raw(t, "GET", path, user)

@@ -79,7 +79,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 	// METHOD_NOT_ALLOWED.
 	for k := range documented {
 		method, path, _ := strings.Cut(k, " ")
-		path = strings.ReplaceAll(path, "{clientid}", "c0001")
+		path = strings.NewReplacer("{clientid}", "c0001", "{node}", "shardmq@127.0.0.1").Replace(path)
 		t.Run(method+" "+path, func(t *testing.T) {
 			req, err := http.NewRequest(method, e.srv.URL+path, nil)
 			if err != nil {
