@@ -58,7 +58,7 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 	for _, rt := range env.api.ops.routes {
 		rel := strings.TrimPrefix(rt.pattern, "/api/v5")
 		sample := strings.NewReplacer("{clientid}", "c0001", "{name}", bootstrapName("viewer"),
-			"{as}", "clientid", "{who}", "c0001", "{node}", "shardmq@127.0.0.1").Replace(rt.pattern)
+			"{as}", "clientid", "{who}", "c0001", "{node}", "shardmq@127.0.0.1", "{topic}", "r%2F1").Replace(rt.pattern)
 		name := rt.method + " " + rt.pattern
 		n++
 		if !takesAnyQuery[rt.pattern] {
@@ -74,9 +74,9 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 			}
 		})
 		if strings.Contains(rt.pattern, "{clientid}") || strings.Contains(rt.pattern, "{name}") || strings.Contains(rt.pattern, "{who}") ||
-			strings.Contains(rt.pattern, "{node}") {
-			unknown := strings.NewReplacer("{clientid}", "nobody", "{name}", "nobody", "{as}", "clientid", "{who}", "nobody", "{node}", "nobody@127.0.0.1").Replace(rel)
-			overlong := strings.NewReplacer("{clientid}", long, "{name}", strings.Repeat("n", 257), "{as}", "clientid", "{who}", long, "{node}", long).Replace(rel)
+			strings.Contains(rt.pattern, "{node}") || strings.Contains(rt.pattern, "{topic}") {
+			unknown := strings.NewReplacer("{clientid}", "nobody", "{name}", "nobody", "{as}", "clientid", "{who}", "nobody", "{node}", "nobody@127.0.0.1", "{topic}", "no%2Fsuch").Replace(rel)
+			overlong := strings.NewReplacer("{clientid}", long, "{name}", strings.Repeat("n", 257), "{as}", "clientid", "{who}", long, "{node}", long, "{topic}", long).Replace(rel)
 			body := map[string]any{http.MethodPost: `{"topic":"t"}`, http.MethodPut: `{}`}[rt.method]
 			if strings.HasSuffix(rt.pattern, "/bulk") {
 				body = `[{"topic":"t"}]`
@@ -141,6 +141,19 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 			check(t, env.do(t, "GET", "/clients_v2?"+q, adminUser, nil), "GET", 400)
 		})
 	}
+	for _, q := range []string{"topic=a/%23/b", "topic=%24share/g/t", "topic=" + long, "node=" + long, "zz=1", "limit=0"} {
+		t.Run("GET /topics?"+q[:min(len(q), 24)], func(t *testing.T) {
+			check(t, env.do(t, "GET", "/topics?"+q, adminUser, nil), "GET", 400)
+		})
+		if !strings.HasPrefix(q, "node=") {
+			t.Run("GET /retainer/messages?"+q[:min(len(q), 24)], func(t *testing.T) {
+				check(t, env.do(t, "GET", "/retainer/messages?"+q, adminUser, nil), "GET", 400)
+			})
+		}
+	}
+	t.Run("GET /retainer/message/{wildcard}", func(t *testing.T) {
+		check(t, env.do(t, "GET", "/retainer/message/a%2F%2B", adminUser, nil), "GET", 400)
+	})
 	for _, q := range []string{"since=-1", "since=x", "since=1&since=2", "until=1"} {
 		t.Run("GET /sessions_count?"+q, func(t *testing.T) {
 			check(t, env.do(t, "GET", "/sessions_count?"+q, adminUser, nil), "GET", 400)

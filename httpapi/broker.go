@@ -55,6 +55,18 @@ type Broker interface {
 	// Monitor returns the current counts and per-second rates.
 	Monitor(ctx context.Context) (Monitor, error)
 
+	// Topics returns the topic filters subscribed to on this node, each
+	// once, shared ones without their $share/{group}/ prefix.
+	Topics(ctx context.Context) ([]string, error)
+	// RetainedMessages returns the retained messages (not expired) whose
+	// topic filter matches, or all of them for "", in any order.
+	RetainedMessages(ctx context.Context, filter string) ([]RetainedMessage, error)
+	// RetainedMessage returns the message retained at topic, if any.
+	RetainedMessage(ctx context.Context, topic string) (RetainedMessage, bool, error)
+	// DeleteRetained removes the message retained at topic and reports
+	// whether there was one.
+	DeleteRetained(ctx context.Context, topic string) (bool, error)
+
 	// Bans returns the bans in force, ordered by As (in the order
 	// clientid, username, peerhost, clientid_re, username_re,
 	// peerhost_net), then Who.

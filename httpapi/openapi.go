@@ -40,6 +40,10 @@ type opDoc struct {
 var pathClientID = param{name: "clientid", in: "path", typ: "string",
 	desc: "client id, percent-encoded when it holds / or other reserved characters"}
 
+// pathTopic is the path parameter of the /retainer/message/{topic} routes.
+var pathTopic = param{name: "topic", in: "path", typ: "string",
+	desc: "topic name, percent-encoded: a/b is a%2Fb"}
+
 // pathKeyName is the path parameter of the /api_key/{name} routes.
 var pathKeyName = param{name: "name", in: "path", typ: "string",
 	desc: "the key's name: a letter, then letters, digits, _ and -, at most 256"}
@@ -175,6 +179,29 @@ func opDocs() map[string]opDoc {
 				{name: "as", in: "path", typ: "string", enum: banKinds, desc: "the ban's kind"},
 				{name: "who", in: "path", typ: "string", desc: "the ban's who, percent-encoded"},
 			}, responses: map[int]string{204: "", 400: "Error", 404: "Error", 503: "Error"}},
+		"GET /topics": {summary: "The topic filters subscribed to (routes), each once with its node, by filter, paged",
+			params: []param{
+				{name: "page", in: "query", typ: "integer", desc: "page number, default 1"},
+				{name: "_page", in: "query", typ: "integer", desc: "page (the seed's spelling)"},
+				{name: "limit", in: "query", typ: "integer", desc: "page size, 1..10000, default 100"},
+				{name: "_limit", in: "query", typ: "integer", desc: "limit (the seed's spelling)"},
+				{name: "topic", in: "query", typ: "string", desc: "exact filter (shared subscriptions without $share/{group}/)"},
+				{name: "node", in: "query", typ: "string", desc: "exact node name"},
+			}, responses: map[int]string{200: "TopicPage", 400: "Error", 503: "Error"}},
+		"GET /retainer/messages": {summary: "Retained messages by topic, paged, without payloads",
+			params: []param{
+				{name: "page", in: "query", typ: "integer", desc: "page number, default 1"},
+				{name: "_page", in: "query", typ: "integer", desc: "page (the seed's spelling)"},
+				{name: "limit", in: "query", typ: "integer", desc: "page size, 1..10000, default 100"},
+				{name: "_limit", in: "query", typ: "integer", desc: "limit (the seed's spelling)"},
+				{name: "topic", in: "query", typ: "string", desc: "a topic filter (wildcards allowed) the topics must match"},
+			}, responses: map[int]string{200: "RetainedPage", 400: "Error", 503: "Error"}},
+		"GET /retainer/message/{topic}": {summary: "The message retained at a topic, payload in base64",
+			params:    []param{pathTopic},
+			responses: map[int]string{200: "RetainedMessage", 400: "Error", 404: "Error", 503: "Error"}},
+		"DELETE /retainer/message/{topic}": {summary: "Remove the message retained at a topic",
+			params:    []param{pathTopic},
+			responses: map[int]string{204: "", 400: "Error", 404: "Error", 503: "Error"}},
 		"GET /nodes": {summary: "This node (EMQX 5's shape): status, version, uptime (ms), connections, memory, file limit, load",
 			responses: map[int]string{200: "NodeList", 400: "Error", 503: "Error"}},
 		"GET /nodes/{node}": {summary: "One node by name; another name is a 404",

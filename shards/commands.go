@@ -3,6 +3,8 @@ package shards
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/shardmq/shardmq/mqtt"
@@ -293,4 +295,58 @@ func (b *Broker) ListSubscriptions(ctx context.Context, yield func(Subscription)
 		}
 	}
 	return nil
+}
+
+// Topics returns the topic filters subscribed to on this node, each once,
+// a shared subscription's without its "$share/{group}/" (or "$queue/")
+// prefix, sorted. Safe from any goroutine; it visits every shard.
+func (b *Broker) Topics(ctx context.Context) ([]string, error) {
+	seen := make(map[string]struct{})
+	err := b.eachShard(ctx, func(sh *shard) {
+		for _, s := range sh.sessions {
+			for f := range s.subs {
+				seen[routeOf(f)] = struct{}{}
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(seen))
+	for f := range seen {
+		out = append(out, f)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// routeOf returns the filter a subscription routes by: without the
+// "$share/{group}/" or "$queue/" prefix.
+func routeOf(f string) string {
+	if rest, ok := strings.CutPrefix(f, "$queue/"); ok {
+		return rest
+	}
+	if rest, ok := strings.CutPrefix(f, "$share/"); ok {
+		if _, filter, ok := strings.Cut(rest, "/"); ok {
+			return filter
+		}
+	}
+	return f
+}
+
+// DeleteRetained removes the message retained under topic and reports
+// whether there was one; a durable store forgets it too. Safe from any
+// goroutine.
+func (b *Broker) DeleteRetained(ctx context.Context, topic string) (bool, error) {
+	sh := b.firstShard()
+	if sh == nil {
+		return b.retain.Delete(topic), nil
+	}
+	var found bool
+	err := sh.run(ctx, func() {
+		if found = b.retain.Delete(topic); found {
+			sh.storeRetainedOp(&retained.Message{Topic: topic})
+		}
+	})
+	return found, err
 }
