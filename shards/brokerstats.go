@@ -1,10 +1,10 @@
 package shards
 
 import (
-	"time"
 	"context"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // BrokerStats are broker-wide counts in EMQX's terms; each Max is the

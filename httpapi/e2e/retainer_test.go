@@ -55,7 +55,7 @@ func TestTopicsAndRetainer(t *testing.T) {
 	}
 	status, body = e.call(t, "GET", "/retainer/messages?topic=ret/%2B", "")
 	var rp struct {
-		Data []map[string]any `json:"data"`
+		Data []map[string]any    `json:"data"`
 		Meta struct{ Count int } `json:"meta"`
 	}
 	if status != http.StatusOK || json.Unmarshal(body, &rp) != nil || rp.Meta.Count != 2 || rp.Data[0]["topic"] != "ret/a" ||
