@@ -29,6 +29,10 @@ type Broker interface {
 	// from the first), and the position of the first one there (0 when
 	// there is none).
 	ClientMessages(ctx context.Context, clientid string, inflight bool, after uint64, limit int) ([]QueuedMessage, uint64, error)
+	// AuthzCache returns the authorization decisions the client's session
+	// keeps (none without an ACL); ClearAuthzCache forgets them.
+	AuthzCache(ctx context.Context, clientid string) ([]AuthzDecision, error)
+	ClearAuthzCache(ctx context.Context, clientid string) error
 	// SetKeepalive changes the keep alive of the client's connection to
 	// secs seconds (0: none) and returns its row; an offline session is an
 	// error wrapping ErrRejected.

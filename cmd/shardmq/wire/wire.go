@@ -15,6 +15,7 @@ import (
 	"github.com/shardmq/shardmq/httpapi"
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/shards"
+	"github.com/shardmq/shardmq/shards/auth"
 	"github.com/shardmq/shardmq/shards/banned"
 	"github.com/shardmq/shardmq/shards/retained"
 )
@@ -365,4 +366,26 @@ func (a Broker) ClientMessages(ctx context.Context, id string, inflight bool, af
 			PublishedAt: time.Unix(0, m.PublishedAt)}
 	}
 	return out, first, nil
+}
+
+// AuthzCache implements httpapi.Broker.
+func (a Broker) AuthzCache(ctx context.Context, id string) ([]httpapi.AuthzDecision, error) {
+	es, err := a.Broker.AuthzCache(ctx, id)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]httpapi.AuthzDecision, len(es))
+	for i, e := range es {
+		act := "subscribe"
+		if e.Action == auth.Publish {
+			act = "publish"
+		}
+		out[i] = httpapi.AuthzDecision{Action: act, Topic: e.Topic, Allow: e.Allow, At: time.UnixMilli(e.At)}
+	}
+	return out, nil
+}
+
+// ClearAuthzCache implements httpapi.Broker.
+func (a Broker) ClearAuthzCache(ctx context.Context, id string) error {
+	return mapErr(a.Broker.ClearAuthzCache(ctx, id))
 }
