@@ -59,6 +59,9 @@ type Broker interface {
 	Publish(ctx context.Context, msgs []PublishRequest) ([]PublishResult, error)
 	// Stats returns the broker's current counts.
 	Stats(ctx context.Context) (Stats, error)
+	// Listeners returns the MQTT listeners, in the order they are
+	// configured.
+	Listeners(ctx context.Context) ([]ListenerInfo, error)
 	// NodeInfo returns this node's information for GET /nodes.
 	NodeInfo(ctx context.Context) (NodeInfo, error)
 	// Monitor returns the current counts and per-second rates.

@@ -420,3 +420,11 @@ func (b *fakeBroker) ClearAuthzCache(ctx context.Context, id string) error {
 	_, err := b.AuthzCache(ctx, id)
 	return err
 }
+
+func (b *fakeBroker) Listeners(ctx context.Context) ([]ListenerInfo, error) {
+	if err := b.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer b.mu.Unlock()
+	return []ListenerInfo{{ID: "tcp:default", Kind: "tcp", Name: "default", Bind: "127.0.0.1:1883", Zone: "default", Running: true}}, nil
+}

@@ -220,6 +220,8 @@ func opDocs() map[string]opDoc {
 		"DELETE /retainer/message/{topic}": {summary: "Remove the message retained at a topic",
 			params:    []param{pathTopic},
 			responses: map[int]string{204: "", 400: "Error", 404: "Error", 503: "Error"}},
+		"GET /listeners": {summary: "The MQTT listeners with their address, zone, limit and current connections (EMQX 5's shape)",
+			responses: map[int]string{200: "ListenerList", 400: "Error", 503: "Error"}},
 		"GET /nodes": {summary: "This node (EMQX 5's shape): status, version, uptime (ms), connections, memory, file limit, load",
 			responses: map[int]string{200: "NodeList", 400: "Error", 503: "Error"}},
 		"GET /nodes/{node}": {summary: "One node by name; another name is a 404",

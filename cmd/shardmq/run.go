@@ -95,7 +95,8 @@ func start(o Options) (_ *app, err error) {
 	// The HTTP API, before MQTT so that it stops after MQTT has drained:
 	// GET /status answers 503 until the end of start.
 	mem := &memoryStats{}
-	stopAPI, err := startAPI(&o, wire.Broker{Broker: b, Node: o.Node, BanList: bans}, cat, opsSources{server: srv, auth: az, memory: mem, ready: a.ready.Load})
+	stopAPI, err := startAPI(&o, wire.Broker{Broker: b, Node: o.Node, BanList: bans,
+		ListenerList: listenerInfo(listeners, srv)}, cat, opsSources{server: srv, auth: az, memory: mem, ready: a.ready.Load})
 	if err != nil {
 		return nil, err
 	}

@@ -68,6 +68,9 @@ type Broker struct {
 	Broker  *shards.Broker
 	Node    string
 	BanList *banned.List
+	// ListenerList returns the MQTT listeners (cmd knows them and their
+	// bound addresses); nil lists none.
+	ListenerList func() []httpapi.ListenerInfo
 }
 
 var _ httpapi.Broker = Broker{}
@@ -388,4 +391,12 @@ func (a Broker) AuthzCache(ctx context.Context, id string) ([]httpapi.AuthzDecis
 // ClearAuthzCache implements httpapi.Broker.
 func (a Broker) ClearAuthzCache(ctx context.Context, id string) error {
 	return mapErr(a.Broker.ClearAuthzCache(ctx, id))
+}
+
+// Listeners implements httpapi.Broker.
+func (a Broker) Listeners(ctx context.Context) ([]httpapi.ListenerInfo, error) {
+	if a.ListenerList == nil {
+		return nil, nil
+	}
+	return a.ListenerList(), nil
 }
