@@ -55,6 +55,7 @@ func clientsQueryParams() []param {
 		{name: "clientid", in: "query", typ: "string", desc: "exact client id; repeated values are ORed (at most 1000)", repeatable: true},
 		{name: "username", in: "query", typ: "string", desc: "exact username; repeated values are ORed (at most 1000); an empty value (username=) selects clients without a user name", repeatable: true},
 		{name: "zone", in: "query", typ: "string", desc: "zone name"},
+		{name: "node", in: "query", typ: "string", desc: "the node the client is connected to (its session's node)"},
 		{name: "ip_address", in: "query", typ: "string", desc: "client IPv4 or IPv6 address, without port"},
 		{name: "peersni", in: "query", typ: "string", desc: "exact TLS server name (SNI) the client asked for"},
 		{name: "cn", in: "query", typ: "string", desc: "exact subject common name of the client's TLS certificate"},
