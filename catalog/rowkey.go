@@ -75,7 +75,7 @@ var errRowKey = errors.New("not a row key of this order")
 
 // CursorAfterKey returns a cursor token of this catalog for f that
 // continues right after the row whose RowKey (for f's order) is key, as
-// page page (0: 1).
+// page page (at least 2: a cursor never leads to the first page).
 func (c *Catalog) CursorAfterKey(f *Filter, key []byte, page int) (string, error) {
 	k := append([]byte(nil), key...)
 	if f.Desc {
@@ -84,7 +84,7 @@ func (c *Catalog) CursorAfterKey(f *Filter, key []byte, page int) (string, error
 		}
 	}
 	oc := f.orderColumn()
-	cur := cursor{col: columnByName[oc.Name], desc: f.Desc, page: max(page, 1)}
+	cur := cursor{col: columnByName[oc.Name], desc: f.Desc, page: max(page, 2)}
 	var ok bool
 	switch oc.ptr(&Row{}).(type) {
 	case *int64:
