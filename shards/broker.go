@@ -194,7 +194,7 @@ func (b *Broker) OnFlush(l *netio.Loop) {
 	if sh, ok := l.Data.(*shard); ok {
 		sh.flushOutbox()
 		if sh.cout != nil {
-			sh.cout.Flush(nil)
+			sh.flushCluster()
 		}
 		sh.commitStore()
 	}

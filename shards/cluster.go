@@ -44,6 +44,111 @@ type Cluster interface {
 	SetRetained(m *store.Message)
 }
 
+// heldAcks are a shard's PUBACKs and PUBRECs that wait for the cluster:
+// the QoS 1 and 2 messages they acknowledge went to other nodes, and the
+// publisher is answered only once those nodes have them in their
+// subscribers' sessions (cluster.Outbox.Flush's ack). Owned by the shard.
+type heldAcks struct {
+	// turn are the acknowledgements held during this loop turn, in order.
+	turn []heldAck
+	// awaited is set when this turn forwarded a QoS 1 or 2 message.
+	awaited bool
+	// queue are the turns' batches not released yet, oldest first.
+	queue []*ackBatch
+	// per counts each session's held acknowledgements, this turn's and
+	// earlier turns' still waiting: while a session has any, its later
+	// ones wait behind them, so that they leave in the order of the
+	// PUBLISHes [MQTT-4.6.0-2] [MQTT-4.6.0-3].
+	per map[*session]int
+}
+
+// ackBatch is one turn's held acknowledgements; done once the other
+// nodes acknowledged the turn's messages.
+type ackBatch struct {
+	acks []heldAck
+	done bool
+}
+
+// heldAck is one held PUBACK or PUBREC.
+type heldAck struct {
+	s  *session
+	c  *netio.Conn
+	t  mqtt.PacketType
+	id uint16
+	rc mqtt.ReasonCode
+}
+
+// ackPublish sends the PUBACK or PUBREC of an inbound PUBLISH, or holds it
+// (heldAcks) when the message went to another node at QoS 1 or 2 (the
+// route of the message just published is in sh.croute) or when an earlier
+// acknowledgement of the session is held.
+func (sh *shard) ackPublish(s *session, c *netio.Conn, t mqtt.PacketType, id uint16, rc mqtt.ReasonCode) {
+	if sh.b.alone || !sh.croute.Remote() && sh.acked.per[s] == 0 {
+		sh.ack(s, c, t, id, rc)
+		return
+	}
+	if sh.acked.per == nil {
+		sh.acked.per = make(map[*session]int)
+	}
+	sh.acked.per[s]++
+	sh.acked.turn = append(sh.acked.turn, heldAck{s: s, c: c, t: t, id: id, rc: rc})
+}
+
+// flushCluster sends the turn's forwarded messages to the other nodes and
+// releases the turn's held acknowledgements once they acknowledged (at
+// once when no QoS 1 or 2 message went), after those of earlier turns. A
+// node that stopped before it acknowledged took its subscribers' sessions
+// with it: the acknowledgements are sent all the same. It runs on sh at
+// the end of every loop turn.
+func (sh *shard) flushCluster() {
+	held, awaited := sh.acked.turn, sh.acked.awaited
+	sh.acked.turn, sh.acked.awaited = nil, false
+	if len(held) == 0 {
+		sh.cout.Flush(nil)
+		return
+	}
+	b := &ackBatch{acks: held}
+	sh.acked.queue = append(sh.acked.queue, b)
+	if !awaited {
+		sh.cout.Flush(nil)
+		b.done = true
+		sh.releaseAcks()
+		return
+	}
+	loop := sh.loop
+	sh.cout.Flush(func(error) {
+		_ = loop.Execute(func() {
+			b.done = true
+			sh.releaseAcks()
+		})
+	})
+}
+
+// releaseAcks sends the acknowledgements of the acknowledged batches at
+// the head of the queue, those whose connection is still the session's.
+// It runs on sh.
+func (sh *shard) releaseAcks() {
+	q := sh.acked.queue
+	for len(q) > 0 && q[0].done {
+		for _, a := range q[0].acks {
+			if n := sh.acked.per[a.s] - 1; n > 0 {
+				sh.acked.per[a.s] = n
+			} else {
+				delete(sh.acked.per, a.s)
+			}
+			if a.s.conn == a.c && !a.s.dead {
+				sh.ack(a.s, a.c, a.t, a.id, a.rc)
+			}
+		}
+		q[0] = nil
+		q = q[1:]
+	}
+	if len(q) == 0 {
+		q = nil
+	}
+	sh.acked.queue = q
+}
+
 // acquireTimeout bounds the wait for the cluster's answer to Acquire
 // before a CONNECT is refused with 0x88 (server unavailable).
 const acquireTimeout = 10 * time.Second

@@ -27,6 +27,9 @@ type fakeCluster struct {
 	acquired  []string // "id" or "id!" (discard), in call order
 	released  []string
 	retained  []*store.Message
+	// hold keeps the acks of Flush for the test to call (held).
+	hold bool
+	held []func(error)
 }
 
 func (f *fakeCluster) Alone() bool { return false }
@@ -102,9 +105,17 @@ func (o fakeOutbox) Add(m *store.Message, _ *cluster.Route) {
 }
 
 func (o fakeOutbox) Flush(ack func(error)) {
-	if ack != nil {
-		ack(nil)
+	if ack == nil {
+		return
 	}
+	o.f.mu.Lock()
+	if o.f.hold {
+		o.f.held = append(o.f.held, ack)
+		o.f.mu.Unlock()
+		return
+	}
+	o.f.mu.Unlock()
+	ack(nil)
 }
 
 func (f *fakeCluster) calls() ([]string, []*store.Message) {
@@ -188,6 +199,40 @@ func TestClusterSeam(t *testing.T) {
 	}
 	if want := "cb"; strings.Join(rel, " ") != want {
 		t.Fatalf("Release calls %q, want %q (cb's session ended here)", rel, want)
+	}
+}
+
+// TestClusterHeldAcks checks that the PUBACK of a QoS 1 message that went
+// to another node waits for that node's acknowledgement, and that a later
+// PUBACK of the same client waits behind it (the PUBLISHes' order), while
+// another client's is not held.
+func TestClusterHeldAcks(t *testing.T) {
+	fc := &fakeCluster{hold: true}
+	tb := startBroker(t, Config{Cluster: fc}, netio.Config{})
+	a, _ := connectRaw(t, tb.addr, conn5("held-a"))
+	b, _ := connectRaw(t, tb.addr, conn5("held-b"))
+	a.publish("remote/x", "far", 1, false, 1)
+	a.expectSilence(200 * time.Millisecond)
+	a.publish("local/x", "near", 1, false, 2)
+	b.publish("local/y", "other", 1, false, 3)
+	if h, _ := b.read(); h.Type != mqtt.TypePuback {
+		t.Fatalf("%v, want held-b's PUBACK at once", h.Type)
+	}
+	a.expectSilence(200 * time.Millisecond)
+	fc.mu.Lock()
+	acks := fc.held
+	fc.held = nil
+	fc.mu.Unlock()
+	if len(acks) != 1 {
+		t.Fatalf("%d flushes wait for an ack, want 1", len(acks))
+	}
+	acks[0](nil)
+	for _, want := range []uint16{1, 2} {
+		h, body := a.read()
+		var ack mqtt.Puback
+		if h.Type != mqtt.TypePuback || ack.Decode(h, body, mqtt.V5) != nil || ack.PacketID != want {
+			t.Fatalf("%v %+v, want the PUBACK of %d", h.Type, ack, want)
+		}
 	}
 }
 

@@ -95,10 +95,10 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 	}
 	switch p.QoS {
 	case 1:
-		sh.ack(s, c, mqtt.TypePuback, p.PacketID, rc)
+		sh.ackPublish(s, c, mqtt.TypePuback, p.PacketID, rc)
 	case 2:
 		s.awaitRelease(p.PacketID, now.UnixNano())
-		sh.ack(s, c, mqtt.TypePubrec, p.PacketID, rc)
+		sh.ackPublish(s, c, mqtt.TypePubrec, p.PacketID, rc)
 	}
 	return nil
 }
@@ -172,6 +172,7 @@ func (sh *shard) publish(m *message) int {
 		if sh.croute.Remote() {
 			sh.cout.Add(m.stored(), &sh.croute)
 			remote = 1
+			sh.acked.awaited = sh.acked.awaited || m.qos > 0
 		}
 	}
 	return remote + sh.route(m, false, nil)

@@ -60,6 +60,9 @@ type shard struct {
 	// acquiring holds the cluster's answers for CONNECTs held while
 	// Cluster.Acquire ran (shard.acquire); nil until the first.
 	acquiring map[*netio.Conn]acquired
+	// acked holds the PUBACKs and PUBRECs that wait for other nodes'
+	// acknowledgements (ackPublish).
+	acked heldAcks
 	// keepOwner is the session whose end must not release its client id
 	// in the cluster (endKeepingOwner); nil otherwise.
 	keepOwner *session

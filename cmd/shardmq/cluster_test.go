@@ -191,8 +191,19 @@ func v3(t *testing.T, nd *clusterNode, id string, clean bool, rec *inbox) pahov3
 		})
 	}
 	c := pahov3.NewClient(o)
-	if tok := c.Connect(); !tok.WaitTimeout(20*time.Second) || tok.Error() != nil {
-		t.Fatalf("connect %s to %s: %v", id, nd.name, tok.Error())
+	for try := 1; ; try++ {
+		tok := c.Connect()
+		if tok.WaitTimeout(20*time.Second) && tok.Error() == nil {
+			break
+		}
+		// A node refuses with server unavailable while the cluster's
+		// registry does not answer in time (a loaded machine, a JetStream
+		// election); a client tries again, as MQTT clients do.
+		if try == 3 || !strings.Contains(fmt.Sprint(tok.Error()), "unavailable") {
+			t.Fatalf("connect %s to %s: %v", id, nd.name, tok.Error())
+		}
+		t.Logf("connect %s to %s: %v; trying again", id, nd.name, tok.Error())
+		time.Sleep(time.Second)
 	}
 	t.Cleanup(func() { c.Disconnect(50) })
 	return c
