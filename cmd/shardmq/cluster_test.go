@@ -464,6 +464,33 @@ func TestCluster(t *testing.T) {
 				t.Fatalf("%s on %s, want %s", r.ClientID, r.Node, want[r.ClientID])
 			}
 		}
+		// /nodes and /stats see the three nodes from any of them.
+		var nodes []struct {
+			Node        string `json:"node"`
+			Status      string `json:"node_status"`
+			Connections int64  `json:"connections"`
+		}
+		// (connections travel with the heartbeats: within a second)
+		until(t, 5*time.Second, "GET /nodes: the three nodes running, each with its 10 clients at least", func() bool {
+			if code := tc.call(n3, "GET", "/nodes", &nodes); code != 200 || len(nodes) != 3 {
+				return false
+			}
+			for _, n := range nodes {
+				if n.Status != "running" || n.Connections < 10 {
+					return false
+				}
+			}
+			return true
+		})
+		var per []map[string]any
+		var sum map[string]any
+		if tc.call(n1, "GET", "/stats", &per) != 200 || tc.call(n2, "GET", "/stats?aggregate=true", &sum) != 200 || len(per) != 3 {
+			t.Fatalf("GET /stats: %v, aggregate %v", per, sum)
+		}
+		// 30 listing clients plus the ones the earlier steps left connected.
+		if live, _ := sum["live_connections.count"].(float64); live < 30 {
+			t.Fatalf("aggregated live_connections.count %v, want 30 at least", sum["live_connections.count"])
+		}
 		// A cursor walk of 7 a page, each page asked of another node.
 		var walked []string
 		p := lc(n1, "_limit=7")
@@ -519,6 +546,19 @@ func TestCluster(t *testing.T) {
 		until(t, 15*time.Second, fmt.Sprintf("n3's clients leave the listing (%d of %d)", onN3, before), func() bool {
 			var p clientsPage
 			return tc.call(n1, "GET", "/clients?like_clientid=lc-&_limit=1", &p) == 200 && p.Meta.Count == before-onN3
+		})
+		until(t, 10*time.Second, "n1 marks n3 stopped in /nodes", func() bool {
+			var nodes []struct {
+				Node   string `json:"node"`
+				Status string `json:"node_status"`
+			}
+			tc.call(n1, "GET", "/nodes", &nodes)
+			return slices.ContainsFunc(nodes, func(n struct {
+				Node   string `json:"node"`
+				Status string `json:"node_status"`
+			}) bool {
+				return n.Node == "n3" && n.Status == "stopped"
+			})
 		})
 		until(t, 10*time.Second, "n2 lists the survivors' clients too", func() bool {
 			var p clientsPage

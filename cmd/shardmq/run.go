@@ -96,14 +96,15 @@ func start(o Options) (_ *app, err error) {
 
 	// The cluster, before the API and MQTT so that it stops after them: a
 	// node whose seeds do not answer starts alone and keeps trying them.
-	apiBroker, lister := httpapi.Broker(wire.Broker{Broker: b, Node: o.Node}), httpapi.Lister(cat)
+	local := wire.Broker{Broker: b, Node: o.Node, Version: version()}
+	apiBroker, lister := httpapi.Broker(local), httpapi.Lister(cat)
 	if node != nil {
-		handler.Broker, handler.Local = b.NodeHandler(), wire.Broker{Broker: b, Node: o.Node}
+		handler.Broker, handler.Local = b.NodeHandler(), local
 		if err := node.Start(context.Background()); err != nil {
 			return nil, fmt.Errorf("cluster: %w", err)
 		}
 		a.add("cluster", node.Shutdown)
-		apiBroker = wire.ClusterBroker{Broker: handler.Local, Cluster: node}
+		apiBroker = wire.ClusterBroker{Broker: local, Cluster: node}
 		lister = wire.Lister{Cluster: node}
 	}
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/shardmq/shardmq/catalog"
 	"github.com/shardmq/shardmq/httpapi"
@@ -53,6 +54,7 @@ const (
 	callSubscribe     = "subscribe"
 	callUnsubscribe   = "unsubscribe"
 	callSubscriptions = "subscriptions"
+	callStats         = "stats"
 )
 
 // callRequest and callReply are a routed command and its answer, in JSON.
@@ -67,6 +69,7 @@ type callReply struct {
 	Rejected string                 `json:"rejected,omitempty"`
 	Row      *catalog.Row           `json:"row,omitempty"`
 	Subs     []httpapi.Subscription `json:"subs,omitempty"`
+	Stats    *httpapi.Stats         `json:"stats,omitempty"`
 }
 
 // Call runs a command another node's API routed here.
@@ -91,6 +94,11 @@ func (h *Handler) Call(ctx context.Context, kind string, body []byte) ([]byte, e
 		err = h.Local.Unsubscribe(ctx, req.ClientID, req.Topics)
 	case callSubscriptions:
 		rep.Subs, err = h.Local.Subscriptions(ctx, req.ClientID)
+	case callStats:
+		var st httpapi.Stats
+		if st, err = h.Local.Stats(ctx); err == nil {
+			rep.Stats = &st
+		}
 	default:
 		return nil, fmt.Errorf("wire: unknown call %q", kind)
 	}
@@ -348,6 +356,59 @@ func (c ClusterBroker) Subscriptions(ctx context.Context, id string) ([]httpapi.
 	}
 	rep, err := c.remote(ctx, callSubscriptions, callRequest{ClientID: id})
 	return rep.Subs, err
+}
+
+// Nodes lists every node the cluster has seen, this one first.
+func (c ClusterBroker) Nodes(context.Context) ([]httpapi.Node, error) {
+	var out []httpapi.Node
+	for _, n := range c.Cluster.Nodes() {
+		out = append(out, httpapi.Node{Name: n.Name, Version: n.Version, Running: n.Running,
+			UptimeMillis: n.Uptime * 1000, Connections: n.Connections})
+	}
+	return out, nil
+}
+
+// NodeStats asks every running node for its counts, this one included,
+// at once.
+func (c ClusterBroker) NodeStats(ctx context.Context) ([]httpapi.NodeStats, error) {
+	var names []string
+	for _, n := range c.Cluster.Nodes() {
+		if n.Running && n.Name != c.Node {
+			names = append(names, n.Name)
+		}
+	}
+	out := make([]httpapi.NodeStats, 1+len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i+1].Node = name
+			b, err := c.Cluster.Call(ctx, name, callStats, []byte("{}"))
+			var rep callReply
+			if err == nil {
+				err = json.Unmarshal(b, &rep)
+			}
+			if err == nil && rep.Stats == nil {
+				err = fmt.Errorf("wire: node %s sent no stats", name)
+			}
+			if err == nil {
+				out[i+1].Stats = *rep.Stats
+			}
+			errs[i] = err
+		}()
+	}
+	st, err := c.Broker.Stats(ctx)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	out[0] = httpapi.NodeStats{Node: c.Node, Stats: st}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // cmpErr returns err, or ErrClientNotFound for id when err is nil.
