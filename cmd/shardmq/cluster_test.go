@@ -182,6 +182,13 @@ type clientRow struct {
 // to rec when it is not nil.
 func v3(t *testing.T, nd *clusterNode, id string, clean bool, rec *inbox) pahov3.Client {
 	t.Helper()
+	return v3Tries(t, nd, id, clean, rec, 3)
+}
+
+// v3Tries is v3 trying tries times after server unavailable, a second
+// apart.
+func v3Tries(t *testing.T, nd *clusterNode, id string, clean bool, rec *inbox, tries int) pahov3.Client {
+	t.Helper()
 	o := pahov3.NewClientOptions().AddBroker("tcp://" + nd.mqtt).SetClientID(id).SetCleanSession(clean).
 		SetProtocolVersion(4).SetAutoReconnect(false).SetKeepAlive(30 * time.Second).SetOrderMatters(true).
 		SetConnectTimeout(15 * time.Second)
@@ -199,10 +206,12 @@ func v3(t *testing.T, nd *clusterNode, id string, clean bool, rec *inbox) pahov3
 		// A node refuses with server unavailable while the cluster's
 		// registry does not answer in time (a loaded machine, a JetStream
 		// election); a client tries again, as MQTT clients do.
-		if try == 3 || !strings.Contains(fmt.Sprint(tok.Error()), "unavailable") {
+		if try == tries || !strings.Contains(fmt.Sprint(tok.Error()), "unavailable") {
 			t.Fatalf("connect %s to %s: %v", id, nd.name, tok.Error())
 		}
-		t.Logf("connect %s to %s: %v; trying again", id, nd.name, tok.Error())
+		if try == 1 {
+			t.Logf("connect %s to %s: %v; trying again", id, nd.name, tok.Error())
+		}
 		time.Sleep(time.Second)
 	}
 	t.Cleanup(func() { c.Disconnect(50) })
