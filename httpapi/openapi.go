@@ -59,6 +59,7 @@ func clientsQueryParams() []param {
 		{name: "clientid", in: "query", typ: "string", desc: "exact client id; repeated values are ORed (at most 1000)", repeatable: true},
 		{name: "username", in: "query", typ: "string", desc: "exact username; repeated values are ORed (at most 1000); an empty value (username=) selects clients without a user name", repeatable: true},
 		{name: "zone", in: "query", typ: "string", desc: "zone name"},
+		{name: "node", in: "query", typ: "string", desc: "the node the client is connected to (its session's node)"},
 		{name: "ip_address", in: "query", typ: "string", desc: "client IPv4 or IPv6 address, without port"},
 		{name: "peersni", in: "query", typ: "string", desc: "exact TLS server name (SNI) the client asked for"},
 		{name: "cn", in: "query", typ: "string", desc: "exact subject common name of the client's TLS certificate"},
@@ -222,9 +223,9 @@ func opDocs() map[string]opDoc {
 			responses: map[int]string{204: "", 400: "Error", 404: "Error", 503: "Error"}},
 		"GET /listeners": {summary: "The MQTT listeners with their address, zone, limit and current connections (EMQX 5's shape)",
 			responses: map[int]string{200: "ListenerList", 400: "Error", 503: "Error"}},
-		"GET /nodes": {summary: "This node (EMQX 5's shape): status, version, uptime (ms), connections, memory, file limit, load",
+		"GET /nodes": {summary: "Every node of the cluster (EMQX 5's shape): name, node_status (running or stopped), version, uptime (ms), connections; this node's entry adds memory, file limit, load",
 			responses: map[int]string{200: "NodeList", 400: "Error", 503: "Error"}},
-		"GET /nodes/{node}": {summary: "One node by name; another name is a 404",
+		"GET /nodes/{node}": {summary: "One node of the cluster by name; an unknown name is a 404",
 			params:    []param{{name: "node", in: "path", typ: "string", desc: "node name, e.g. shardmq@127.0.0.1"}},
 			responses: map[int]string{200: "Node", 400: "Error", 404: "Error", 503: "Error"}},
 		"GET /monitor_current": {summary: "Current counts and per-second rates over the last stats interval (EMQX 5's names)",
@@ -458,8 +459,8 @@ func components() map[string]any {
 		"until": expiredAt})
 	return map[string]any{
 		"schemas": map[string]any{
-			"Node": obj([]string{"node", "node_status", "version", "uptime"}, map[string]any{
-				"node": str, "node_status": map[string]any{"type": "string", "enum": []string{"running"}}, "version": str,
+			"Node": obj([]string{"node", "node_status", "version", "uptime", "connections"}, map[string]any{
+				"node": str, "node_status": map[string]any{"type": "string", "enum": []string{"running", "stopped"}}, "version": str,
 				"edition": str, "role": str, "uptime": map[string]any{"type": "integer", "description": "milliseconds"},
 				"connections": integer, "live_connections": integer, "memory_total": integer, "memory_used": integer,
 				"max_fds": integer, "load1": map[string]any{"type": "number"}, "load5": map[string]any{"type": "number"},
