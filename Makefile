@@ -11,7 +11,7 @@ RACE_PKGS ?= ./netio/... ./shards/... ./catalog/... ./httpapi/... ./bench/... ./
 PLAIN_PKGS ?= ./mqtt/...
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run test race fuzz bench bench-full lint readme-check
+.PHONY: help deps build run test race fuzz bench bench-full soak lint readme-check
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,6 +54,10 @@ bench: build ## short side-by-side benchmark: shardmq vs mosquitto, mochi, nats 
 bench-full: build ## long side-by-side benchmark with repeats, 1M persistent sessions and a 1M-session catalog under churn
 	bash bench/peers/deps.sh
 	$(BIN)/shardmq-bench --profile full
+
+soak: ## long fault tests: 40 SIGKILLs per durability of the store, recovery of 1M sessions + 1M retained
+	SHARDMQ_SOAK=1 $(GO) test -count=1 -timeout 20m -run TestCrash ./shards/store/disk/
+	$(GO) test -count=1 -timeout 20m -run '^$$' -bench 'BenchmarkRecovery/engine=pebble/sessions=1000000/' -benchtime=1x ./shards/store/disk/
 
 lint: ## go vet, gofmt and staticcheck (installed through the Go module proxy)
 	$(GO) vet ./...
