@@ -97,6 +97,9 @@ type Batch struct {
 	// accounting.
 	Shard int
 	Ops   []Op
+	// Sync asks for the Batch to be on disk before Commit returns, whatever
+	// the store's Durability (a zone with durability sync changed it).
+	Sync bool
 }
 
 // Session is a persistent session apart from its messages.
@@ -118,6 +121,13 @@ type Session struct {
 	// Interval in seconds.
 	Will      *Message
 	WillDelay uint32
+	// WillExpiry is the will's Message Expiry Interval in seconds, 0
+	// when none: it counts from the will's publication, so Will.ExpireAt
+	// is 0.
+	WillExpiry uint32
+	// Zone names the zone the session last connected through; a
+	// recovered session keeps its zone's settings until it reconnects.
+	Zone string
 }
 
 // Subscription is one subscription of a session, with its MQTT 5 options.

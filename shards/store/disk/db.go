@@ -274,7 +274,11 @@ func (db *DB) Commit(b *store.Batch) error {
 		}
 	}
 	n := pb.Len()
-	if err := pb.Commit(db.wopts); err != nil {
+	wopts := db.wopts
+	if b.Sync {
+		wopts = pebble.Sync
+	}
+	if err := pb.Commit(wopts); err != nil {
 		if errors.Is(err, syscall.ENOSPC) {
 			return fmt.Errorf("%w: %s: %v", store.ErrDiskFull, db.cfg.Dir, err)
 		}
@@ -285,7 +289,7 @@ func (db *DB) Commit(b *store.Batch) error {
 		sc.dead = sc.bb.apply(&db.refs, sc.dead[:0])
 		sc.key = db.deleteBodies(sc.dead, sc.key)
 	}
-	if db.wopts != pebble.Sync {
+	if wopts != pebble.Sync {
 		db.dirty.Store(true)
 	}
 	db.commits.Add(1)

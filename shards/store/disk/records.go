@@ -11,9 +11,9 @@ import (
 // The records. Integers are varints (binary.AppendUvarint/AppendVarint),
 // byte strings a uvarint length and the bytes.
 //
-//	session:  flags(bit0 will) version username createdAt expiry expireAt
+//	session:  flags(bit0 will, bit1 zone) version username createdAt expiry expireAt
 //	          nsubs {filter opts(qos:2 nl:1 rap:1 rh:2) id}
-//	          [willDelay message]
+//	          [willDelay message willExpiry] [zone]
 //	message:  topic payload flags(qos:2 retain:1) properties expireAt from
 //	delivery: flags(qos:2 retain:1 ref:1) nids {id} (message | body id)
 //	flight:   pid(2, big-endian) flags(bit0 released)
@@ -40,6 +40,9 @@ func appendSession(dst []byte, s *store.Session) []byte {
 	if s.Will != nil {
 		flags |= 1
 	}
+	if s.Zone != "" {
+		flags |= 2
+	}
 	dst = append(dst, flags, s.Version)
 	dst = appendString(dst, s.Username)
 	dst = binary.AppendVarint(dst, s.CreatedAt)
@@ -62,6 +65,10 @@ func appendSession(dst []byte, s *store.Session) []byte {
 	if s.Will != nil {
 		dst = binary.AppendUvarint(dst, uint64(s.WillDelay))
 		dst = appendMessage(dst, s.Will)
+		dst = binary.AppendUvarint(dst, uint64(s.WillExpiry))
+	}
+	if s.Zone != "" {
+		dst = appendString(dst, s.Zone)
 	}
 	return dst
 }
@@ -196,7 +203,7 @@ func decodeSession(id string, b []byte) (*store.Session, error) {
 	r := reader{b: b}
 	s := &store.Session{ClientID: id}
 	flags := r.byte()
-	if flags&^1 != 0 {
+	if flags&^3 != 0 {
 		r.fail()
 	}
 	s.Version = r.byte()
@@ -227,6 +234,10 @@ func decodeSession(id string, b []byte) (*store.Session, error) {
 	if flags&1 != 0 {
 		s.WillDelay = r.uint32()
 		s.Will = r.message()
+		s.WillExpiry = r.uint32()
+	}
+	if flags&2 != 0 {
+		s.Zone = r.string()
 	}
 	if err := r.done(); err != nil {
 		return nil, err

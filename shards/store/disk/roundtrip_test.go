@@ -26,7 +26,9 @@ func full() *store.Session {
 		},
 		Will: &store.Message{Topic: "will/t", Payload: []byte("bye"), QoS: 1, Retain: true,
 			Properties: []byte{0x01, 0x01, 0x26, 0, 1, 'k', 0, 1, 'v'}, From: "dev-ü/1"},
-		WillDelay: 30,
+		WillDelay:  30,
+		WillExpiry: 600,
+		Zone:       "fleet",
 	}
 }
 
