@@ -61,6 +61,9 @@ type Broker struct {
 	// mu guards the following fields.
 	mu     sync.Mutex
 	shards []*shard
+	// pending are the shards Recover filled, by loop position, until
+	// their loop takes them (shardOf); nil when Recover did not run.
+	pending []*shard
 }
 
 // New returns a Broker for cfg.
@@ -88,9 +91,20 @@ func New(cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
+	durable := cfg.Store.Durable()
+	if cfg.Durability == "" && durable {
+		cfg.Durability = store.DurabilityBatch
+	}
 	b := &Broker{cfg: cfg, index: ix, retain: rs, listeners: resolveListeners(cfg), started: time.Now(),
 		store: cfg.Store, cluster: cfg.Cluster}
-	b.durable, b.alone = b.store.Durable(), b.cluster.Alone()
+	b.alone = b.cluster.Alone()
+	for _, l := range b.listeners {
+		if !durable || l.cfg.Durability == "" {
+			l.cfg.Durability = store.DurabilityMemory
+		}
+		// The store is worth a recorder only when a zone keeps something.
+		b.durable = b.durable || l.cfg.Durability != store.DurabilityMemory
+	}
 	return b, nil
 }
 

@@ -55,7 +55,7 @@ func (b *Broker) onOwnerCounted(ctx context.Context, clientid string, count bool
 		}
 		done := make(chan bool, 1)
 		s.mailbox.Add(1)
-		err := s.sh.loop.Execute(func() {
+		err := s.sh.execute(func() {
 			s.mailbox.Add(-1)
 			cur := s.sh.sessions[clientid]
 			if cur != s || s.dead {

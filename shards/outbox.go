@@ -46,7 +46,9 @@ func (sh *shard) post(r routed) {
 // Loop.Execute (one wake-up per target per batch).
 func (sh *shard) flushOutbox() {
 	for target, mb := range sh.outbox {
-		if mb == nil {
+		if mb == nil || !target.bound.Load() {
+			// A shard Recover filled whose loop has not run yet: the
+			// mail waits here for a later batch.
 			continue
 		}
 		sh.outbox[target] = nil

@@ -42,12 +42,28 @@ type recorder struct {
 	msgs map[*message]*store.Message
 }
 
+// kept reports whether the store keeps s: a persistent session of a zone
+// whose durability is not memory, while the store is durable.
+func (s *session) kept() bool {
+	return s.sh.rec != nil && s.expiry > 0 && s.cfg.Durability != store.DurabilityMemory
+}
+
+// record appends op, made for s, to its shard's batch; a session of a
+// zone with durability sync makes the batch a synced one.
+func (s *session) record(op store.Op) {
+	rec := s.sh.rec
+	if s.cfg.Durability == store.DurabilitySync {
+		rec.batch.Sync = true
+	}
+	rec.batch.Ops = append(rec.batch.Ops, op)
+}
+
 // markStore records that s changed in a way the store keeps (created,
 // resumed, subscribed, unsubscribed, connected, disconnected). It runs on
 // s's shard.
 func (s *session) markStore() {
 	rec := s.sh.rec
-	if rec == nil || s.storeDirty || !s.persistent() {
+	if rec == nil || s.storeDirty || !s.kept() {
 		return
 	}
 	s.storeDirty = true
@@ -57,18 +73,17 @@ func (s *session) markStore() {
 // storeDiscarded records that s ended: the store drops it with its
 // messages.
 func (s *session) storeDiscarded() {
-	rec := s.sh.rec
-	if rec == nil {
+	if s.sh.rec == nil {
 		return
 	}
-	rec.batch.Ops = append(rec.batch.Ops, store.Op{Kind: store.SessionDiscarded, ClientID: s.id})
+	s.record(store.Op{Kind: store.SessionDiscarded, ClientID: s.id})
 }
 
 // storeQueued gives d a sequence number and records it as queued for s,
-// when s is persistent and the store durable; d.seq stays 0 otherwise.
+// when the store keeps s; d.seq stays 0 otherwise.
 func (s *session) storeQueued(d *delivery) {
 	rec := s.sh.rec
-	if rec == nil || !s.persistent() {
+	if rec == nil || !s.kept() {
 		return
 	}
 	d.seq = s.sh.b.storeSeq.Add(1)
@@ -84,17 +99,43 @@ func (s *session) storeQueued(d *delivery) {
 	if d.hasIDs() {
 		op.SubIDs = d.ids(nil)
 	}
-	rec.batch.Ops = append(rec.batch.Ops, op)
+	s.record(op)
 }
 
 // storeAcked records that the queued delivery d left s (acknowledged,
 // sent at QoS 0, expired, dropped or refused).
 func (s *session) storeAcked(d *delivery) {
-	rec := s.sh.rec
-	if rec == nil || d.seq == 0 {
+	if s.sh.rec == nil || d.seq == 0 {
 		return
 	}
-	rec.batch.Ops = append(rec.batch.Ops, store.Op{Kind: store.Acked, ClientID: s.id, Seq: d.seq})
+	s.record(store.Op{Kind: store.Acked, ClientID: s.id, Seq: d.seq})
+}
+
+// storeSent records that the queued delivery d went out as packet id (a
+// resend keeps its id: the store sets DUP from the mark), or, released,
+// that its PUBREC came.
+func (s *session) storeSent(d *delivery, id uint16, released bool) {
+	if s.sh.rec == nil || d.seq == 0 {
+		return
+	}
+	k := store.Sent
+	if released {
+		k = store.Released
+	}
+	s.record(store.Op{Kind: k, ClientID: s.id, Seq: d.seq, PacketID: id})
+}
+
+// storeAwaitRel records that the inbound QoS 2 packet id of s awaits its
+// PUBREL (done false) or no longer does (done true).
+func (s *session) storeAwaitRel(id uint16, done bool) {
+	if s.sh.rec == nil || !s.kept() {
+		return
+	}
+	k := store.AwaitRel
+	if done {
+		k = store.RelDone
+	}
+	s.record(store.Op{Kind: k, ClientID: s.id, PacketID: id})
 }
 
 // storeRetainedOp records that r became the retained message of its
@@ -124,17 +165,18 @@ func (m *message) stored() *store.Message {
 		Retain: m.retain, Properties: encodeProps(m.props), ExpireAt: m.expireAt, From: string(m.from)}
 }
 
-// record returns s as the store keeps it, without its messages.
-func (s *session) record() *store.Session {
+// stored returns s as the store keeps it, without its messages.
+func (s *session) stored() *store.Session {
 	r := &store.Session{ClientID: s.id, Username: s.username, Version: byte(s.version),
-		CreatedAt: s.createdAt, Expiry: s.expiry, ExpireAt: s.expireAt}
+		CreatedAt: s.createdAt, Expiry: s.expiry, ExpireAt: s.expireAt, Zone: s.cfg.Zone}
 	r.Subscriptions = make([]store.Subscription, 0, len(s.subs))
 	for f, o := range s.subs {
 		r.Subscriptions = append(r.Subscriptions, store.Subscription{Filter: f, QoS: o.QoS, NoLocal: o.NoLocal,
 			RetainAsPublished: o.RetainAsPublished, RetainHandling: o.RetainHandling, ID: o.ID})
 	}
 	if s.will != nil {
-		r.Will, r.WillDelay = s.will.msg.stored(), s.will.delay
+		r.Will, r.WillDelay, r.WillExpiry = s.will.msg.stored(), s.will.delay, s.will.msg.expiry
+		r.Will.ExpireAt = 0 // the interval counts from publication
 	}
 	return r
 }
@@ -152,8 +194,8 @@ func (sh *shard) commitStore() {
 	for i, s := range rec.dirty {
 		rec.dirty[i] = nil
 		s.storeDirty = false
-		if !s.dead && s.persistent() {
-			rec.batch.Ops = append(rec.batch.Ops, store.Op{Kind: store.SessionSaved, ClientID: s.id, Session: s.record()})
+		if !s.dead && s.kept() {
+			s.record(store.Op{Kind: store.SessionSaved, ClientID: s.id, Session: s.stored()})
 		}
 	}
 	rec.dirty = rec.dirty[:0]
@@ -165,6 +207,7 @@ func (sh *shard) commitStore() {
 	}
 	clear(rec.batch.Ops)
 	rec.batch.Ops = rec.batch.Ops[:0]
+	rec.batch.Sync = false
 	clear(rec.msgs)
 }
 

@@ -120,6 +120,7 @@ func (s *session) awaitRelease(id uint16, at int64) {
 		x.awaitRel = make(map[uint16]int64)
 	}
 	x.awaitRel[id] = at
+	s.storeAwaitRel(id, false)
 	if len(x.awaitRel) == 1 {
 		s.reschedule()
 	}
@@ -147,6 +148,7 @@ func (s *session) onPubrel(id uint16) {
 	rc := mqtt.Success
 	if s.awaitingRel(id) {
 		delete(s.x.awaitRel, id)
+		s.storeAwaitRel(id, true)
 		s.releaseExtra()
 	} else {
 		rc = mqtt.PacketIdentifierNotFound

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
+
+	"github.com/shardmq/shardmq/shards/store"
 )
 
 // DefaultZone is the zone of a listener that names none.
@@ -42,6 +44,8 @@ type ZoneConfig struct {
 	AwaitPubrelTimeout time.Duration
 	// KeepaliveFactor overrides Config.KeepaliveFactor.
 	KeepaliveFactor float64
+	// Durability overrides Config.Durability.
+	Durability store.Durability
 }
 
 // Validate reports whether z is usable.
@@ -50,7 +54,7 @@ func (z *ZoneConfig) Validate() error {
 		SubscriptionsMax: z.SubscriptionsMax, MaxPacketSize: z.MaxPacketSize, TopicAliasMaximum: z.TopicAliasMaximum,
 		ServerKeepalive: z.ServerKeepalive, MaxKeepalive: z.MaxKeepalive, SessionExpiry: z.SessionExpiry,
 		MaxSessionExpiry: z.MaxSessionExpiry, AwaitPubrelTimeout: z.AwaitPubrelTimeout,
-		KeepaliveFactor: z.KeepaliveFactor}
+		KeepaliveFactor: z.KeepaliveFactor, Durability: z.Durability}
 	return c.Validate()
 }
 
@@ -83,6 +87,9 @@ func (z *ZoneConfig) apply(c Config) Config {
 	setDur(&c.AwaitPubrelTimeout, z.AwaitPubrelTimeout)
 	if z.KeepaliveFactor != 0 {
 		c.KeepaliveFactor = z.KeepaliveFactor
+	}
+	if z.Durability != "" {
+		c.Durability = z.Durability
 	}
 	return c
 }
