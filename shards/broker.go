@@ -63,7 +63,8 @@ type Broker struct {
 	shards []*shard
 	// pending are the shards Recover filled, by loop position, until
 	// their loop takes them (shardOf); nil when Recover did not run.
-	pending []*shard
+	pending   []*shard
+	recovered Recovered
 }
 
 // New returns a Broker for cfg.

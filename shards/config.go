@@ -100,6 +100,10 @@ type Config struct {
 	// disk. With a Store that is not durable it is always
 	// DurabilityMemory.
 	Durability store.Durability
+	// FlushInterval is how often a zone with DurabilityBatch wants what
+	// it committed on disk; see StoreFlushInterval. If zero,
+	// store.DefaultFlushInterval.
+	FlushInterval time.Duration
 	// Cluster connects the broker to the other nodes of a cluster. If nil,
 	// cluster.Single (the node is alone).
 	Cluster Cluster
@@ -133,7 +137,7 @@ func (c *Config) Validate() error {
 		c.SubscriptionsMax < 0 || c.MaxPacketSize < 0 || c.TopicAliasMaximum > 65535 {
 		return fmt.Errorf("%w: limit out of range", ErrInvalidConfig)
 	}
-	if c.AwaitPubrelTimeout < 0 || c.SessionExpiry < 0 || c.MaxSessionExpiry < 0 || c.StatsInterval < 0 || c.KeepaliveFactor < 0 {
+	if c.AwaitPubrelTimeout < 0 || c.FlushInterval < 0 || c.SessionExpiry < 0 || c.MaxSessionExpiry < 0 || c.StatsInterval < 0 || c.KeepaliveFactor < 0 {
 		return fmt.Errorf("%w: negative duration", ErrInvalidConfig)
 	}
 	if err := c.validateListeners(); err != nil {

@@ -146,15 +146,20 @@ func (sh *shard) storeRetainedOp(r *retained.Message) {
 	if rec == nil {
 		return
 	}
+	rec.batch.Ops = append(rec.batch.Ops, retainedOp(r))
+}
+
+// retainedOp returns the Op that stores r, or clears its topic when r has
+// no payload.
+func retainedOp(r *retained.Message) store.Op {
 	if len(r.Payload) == 0 {
-		rec.batch.Ops = append(rec.batch.Ops, store.Op{Kind: store.RetainedCleared, Topic: r.Topic})
-		return
+		return store.Op{Kind: store.RetainedCleared, Topic: r.Topic}
 	}
 	m := &store.Message{Topic: r.Topic, Payload: r.Payload, QoS: r.QoS, Retain: true, Properties: r.Properties}
 	if r.ExpiryInterval > 0 {
 		m.ExpireAt = r.Stored.Add(time.Duration(r.ExpiryInterval) * time.Second).UnixNano()
 	}
-	rec.batch.Ops = append(rec.batch.Ops, store.Op{Kind: store.RetainedSet, Topic: r.Topic, Message: m})
+	return store.Op{Kind: store.RetainedSet, Topic: r.Topic, Message: m}
 }
 
 // stored returns m as the store keeps it: a copy, holding no reference to

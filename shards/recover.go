@@ -75,8 +75,17 @@ func (b *Broker) Recover(st Loader, loops int) (Recovered, error) {
 	b.retainedN.set(int64(b.retain.Len()))
 	b.mu.Lock()
 	b.pending = pend
+	b.recovered = rec
 	b.mu.Unlock()
 	return rec, nil
+}
+
+// Recovered returns what Recover rebuilt and dropped (zero when it did not
+// run). Safe from any goroutine.
+func (b *Broker) Recovered() Recovered {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.recovered
 }
 
 // Bind runs on every loop of loops the shard Recover placed there (or a

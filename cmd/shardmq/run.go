@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync/atomic"
 
@@ -64,10 +65,21 @@ func start(o Options) (_ *app, err error) {
 	}
 	a.add("catalog", func(context.Context) error { return cat.Close() })
 
+	// The store of what outlives the process, when a zone keeps anything.
+	listeners := o.mqttListeners()
+	bcfg := brokerConfig(&o, listeners, az, wire.Sink{Catalog: cat})
+	db, err := openStore(&o, &bcfg)
+	if err != nil {
+		return nil, err
+	}
+	if db != nil {
+		a.add("store", func(context.Context) error { return db.Close() })
+		bcfg.Store = db
+	}
+
 	// The broker, and the MQTT server whose loops run its shards (not
 	// listening yet).
-	listeners := o.mqttListeners()
-	b, err := shards.New(brokerConfig(&o, listeners, az, wire.Sink{Catalog: cat}))
+	b, err := shards.New(bcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -77,15 +89,24 @@ func start(o Options) (_ *app, err error) {
 	}
 	// netio takes the largest packet any zone accepts; smaller zone limits
 	// are the broker's to enforce.
-	srv, err := netio.New(netio.Config{Listeners: addrs, MaxPacketSize: b.MaxPacketSize()}, b)
+	loops := runtime.NumCPU()
+	srv, err := netio.New(netio.Config{Listeners: addrs, MaxPacketSize: b.MaxPacketSize(), Loops: loops}, b)
 	if err != nil {
 		return nil, err
+	}
+
+	// Recovery: sessions, subscriptions, retained messages and client
+	// rows, before any listener opens.
+	if db != nil {
+		if err := recoverStore(b, db, cat, o.storeDir(), loops); err != nil {
+			return nil, err
+		}
 	}
 
 	// The HTTP API, before MQTT so that it stops after MQTT has drained:
 	// GET /status answers 503 until the end of start.
 	mem := &memoryStats{}
-	stopAPI, err := startAPI(&o, b, cat, opsSources{server: srv, auth: az, memory: mem, ready: a.ready.Load})
+	stopAPI, err := startAPI(&o, b, cat, opsSources{server: srv, auth: az, memory: mem, ready: a.ready.Load, store: db})
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +117,16 @@ func start(o Options) (_ *app, err error) {
 		return nil, fmt.Errorf("MQTT %s: %w", describeListeners(listeners), err)
 	}
 	a.add("MQTT listeners", srv.Shutdown)
+	if db != nil {
+		// Every loop takes the shard recovery filled for it before the
+		// first client is served.
+		ctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
+		err := b.Bind(ctx, srv.Loops())
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	}
 	for i, l := range listeners {
 		slog.Info("shardmq "+o.Node+": MQTT on "+srv.Addrs()[i].String(), "listener", l.rowName(), "zone", l.Zone)
 	}
