@@ -40,6 +40,9 @@ type recorder struct {
 	// msgs shares one store.Message between the Ops of one message
 	// queued for several sessions in the batch.
 	msgs map[*message]*store.Message
+	// waits are the ackWaits of mail delivered in the batch: its commit
+	// releases them (syncack.go).
+	waits []*ackWait
 }
 
 // kept reports whether the store keeps s: a persistent session of a zone
@@ -193,7 +196,12 @@ func (s *session) stored() *store.Session {
 // (Broker.StoreErrors). It runs on sh at the end of every batch.
 func (sh *shard) commitStore() {
 	rec := sh.rec
-	if rec == nil || len(rec.batch.Ops) == 0 && len(rec.dirty) == 0 {
+	if rec == nil {
+		return
+	}
+	var err error
+	defer func() { rec.storeCommitted(err) }()
+	if len(rec.batch.Ops) == 0 && len(rec.dirty) == 0 {
 		return
 	}
 	for i, s := range rec.dirty {
@@ -205,9 +213,10 @@ func (sh *shard) commitStore() {
 	}
 	rec.dirty = rec.dirty[:0]
 	if len(rec.batch.Ops) == 0 {
+		rec.batch.Sync = false
 		return // every changed session ended or stopped being persistent
 	}
-	if err := sh.b.store.Commit(&rec.batch); err != nil {
+	if err = sh.b.store.Commit(&rec.batch); err != nil {
 		sh.b.storeErrors.Add(1)
 	}
 	clear(rec.batch.Ops)

@@ -7,6 +7,7 @@ import (
 	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards/auth"
 	"github.com/shardmq/shardmq/shards/index"
+	"github.com/shardmq/shardmq/shards/store"
 )
 
 // maxAliasBytes bounds the topic bytes one connection keeps behind inbound
@@ -86,19 +87,26 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 	if p.Retain {
 		sh.storeRetained(m)
 	}
+	posts := sh.posts
 	matched := sh.publish(m)
 	m.release()
 	rc := mqtt.Success
 	if matched == 0 && v == mqtt.V5 {
 		rc = mqtt.NoMatchingSubscribers
 	}
+	t := mqtt.TypePuback
 	switch p.QoS {
-	case 1:
-		sh.ack(s, c, mqtt.TypePuback, p.PacketID, rc)
+	case 0:
+		return nil
 	case 2:
 		s.awaitRelease(p.PacketID, now.UnixNano())
-		sh.ack(s, c, mqtt.TypePubrec, p.PacketID, rc)
+		t = mqtt.TypePubrec
 	}
+	if s.cfg.Durability == store.DurabilitySync {
+		sh.syncAck(s, c, t, p.PacketID, rc, sh.posts != posts)
+		return nil
+	}
+	sh.ack(s, c, t, p.PacketID, rc)
 	return nil
 }
 

@@ -53,6 +53,14 @@ type shard struct {
 	// bound is set once loop is: a shard Recover filled has none until
 	// its loop first runs it (shardOf).
 	bound atomic.Bool
+	// posts counts deliveries posted to other shards (durability sync
+	// asks whether a PUBLISH made any).
+	posts uint64
+	// held are this batch's acknowledgements waiting for other shards'
+	// commits, waits the batches of them not yet released, in order
+	// (syncack.go).
+	held  []heldAck
+	waits []*ackWait
 	// wills are wills of sessions that expired while the broker was down
 	// (Recover), published at the first tick.
 	wills []*message
