@@ -51,9 +51,17 @@ func (sh *shard) post(r routed) {
 func (sh *shard) flushOutbox() {
 	w := sh.holdAcks()
 	for target, mb := range sh.outbox {
-		if mb == nil || !target.bound.Load() {
+		if mb == nil {
+			continue
+		}
+		if !target.bound.Load() {
 			// A shard Recover filled whose loop has not run yet: the
-			// mail waits here for a later batch.
+			// mail waits here for a later batch, and acknowledgements
+			// held for durability sync cannot wait for it: they report
+			// the failure (the publisher sends again).
+			if w != nil {
+				w.failed.Store(true)
+			}
 			continue
 		}
 		sh.outbox[target] = nil
