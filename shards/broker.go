@@ -35,6 +35,11 @@ type Broker struct {
 	durable     bool
 	storeSeq    atomic.Uint64 // numbers deliveries queued for persistent sessions
 	storeErrors atomic.Int64
+	// full is the store's disk-space state, nil when it has none.
+	full interface{ Full() bool }
+	// fullRefused counts QoS 1/2 PUBLISHes refused while the disk was
+	// full.
+	fullRefused atomic.Int64
 	// cluster is the view of the other nodes; alone skips it on the
 	// publish and subscribe paths.
 	cluster Cluster
@@ -99,6 +104,7 @@ func New(cfg Config) (*Broker, error) {
 	b := &Broker{cfg: cfg, index: ix, retain: rs, listeners: resolveListeners(cfg), started: time.Now(),
 		store: cfg.Store, cluster: cfg.Cluster}
 	b.alone = b.cluster.Alone()
+	b.full, _ = cfg.Store.(interface{ Full() bool })
 	for _, l := range b.listeners {
 		if !durable || l.cfg.Durability == "" {
 			l.cfg.Durability = store.DurabilityMemory

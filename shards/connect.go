@@ -354,6 +354,7 @@ func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connec
 	s.window = uint16(cfg.InflightMax)
 	s.maxOut = 0
 	s.expiry = cfg.sessionExpiry(p)
+	s.mirrorKept()
 	if wasKept && !s.kept() {
 		// A resumed session the store kept is no longer persistent
 		// (MQTT 5 Session Expiry Interval 0), or its zone keeps nothing

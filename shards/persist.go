@@ -51,6 +51,37 @@ func (s *session) kept() bool {
 	return s.sh.rec != nil && s.expiry > 0 && s.cfg.Durability != store.DurabilityMemory
 }
 
+// mirrorKept refreshes keptMirror after s's expiry or zone changed.
+func (s *session) mirrorKept() {
+	if s.sh.rec != nil {
+		s.keptMirror.Store(s.kept())
+	}
+}
+
+// storeFull reports whether the Store refuses writes for lack of disk
+// space.
+func (b *Broker) storeFull() bool { return b.full != nil && b.full.Full() }
+
+// routesToKept reports whether m would be delivered to a session the
+// store keeps: a subscriber, or a member of a shared group (any member
+// counts, whichever the group would pick). It runs on sh.
+func (sh *shard) routesToKept(m *message) bool {
+	ix := sh.b.index
+	sh.hits = ix.Match(m.topic, sh.hits[:0])
+	kept := false
+	for _, h := range sh.hits {
+		if h.Group != nil {
+			if _, _, ok := ix.Pick(h.Group, m.from, func(s *session) bool { return s.keptMirror.Load() }); ok {
+				kept = true
+			}
+		} else if h.Sub.keptMirror.Load() {
+			kept = true
+		}
+	}
+	clear(sh.hits)
+	return kept
+}
+
 // record appends op, made for s, to its shard's batch; a session of a
 // zone with durability sync makes the batch a synced one.
 func (s *session) record(op store.Op) {
@@ -228,3 +259,8 @@ func (sh *shard) commitStore() {
 // StoreErrors returns how many Commits of the Store failed; safe from any
 // goroutine.
 func (b *Broker) StoreErrors() int64 { return b.storeErrors.Load() }
+
+// DiskFullRefused returns how many QoS 1/2 PUBLISHes were refused because
+// they would reach a kept session while the store's disk was full; safe
+// from any goroutine.
+func (b *Broker) DiskFullRefused() int64 { return b.fullRefused.Load() }

@@ -84,6 +84,10 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 		return nil
 	}
 	m := sh.b.newMessage(p, topic, s.idView(), s, now)
+	if p.QoS > 0 && sh.b.storeFull() && sh.routesToKept(m) {
+		m.release()
+		return sh.refuseFull(s, c, v, p)
+	}
 	if p.Retain {
 		sh.storeRetained(m)
 	}
@@ -107,6 +111,25 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 		return nil
 	}
 	sh.ack(s, c, t, p.PacketID, rc)
+	return nil
+}
+
+// refuseFull refuses a QoS 1/2 PUBLISH that would reach a session the
+// store keeps while the store's disk is full: MQTT 5 gets PUBACK or
+// PUBREC 0x97 (the exchange ends there); MQTT 3 has no code for it, so
+// the connection closes and the client sends the message again when it
+// reconnects. Counted in Broker.DiskFullRefused.
+func (sh *shard) refuseFull(s *session, c *netio.Conn, v mqtt.Version, p *mqtt.Publish) error {
+	sh.b.fullRefused.Add(1)
+	s.drops().RecvMsgDropped++
+	if v != mqtt.V5 {
+		return mqtt.QuotaExceeded
+	}
+	t := mqtt.TypePuback
+	if p.QoS == 2 {
+		t = mqtt.TypePubrec
+	}
+	sh.ack(s, c, t, p.PacketID, mqtt.QuotaExceeded)
 	return nil
 }
 

@@ -242,6 +242,7 @@ func (rc *recovery) session(ss *store.SessionState) error {
 		}
 		s.x.awaitRel[id] = nowNS // its timeout counts from the restart
 	}
+	s.mirrorKept()
 	b.registry.Store(r.ClientID, s)
 	sh.sessions[r.ClientID] = s
 	b.sessionsN.add(1)

@@ -21,9 +21,13 @@ type durableBroker struct {
 
 // startDurable opens dir, recovers a broker from it and serves it; stop
 // (or the test's end) shuts it down and closes the store.
-func startDurable(t *testing.T, dir string, cfg Config) *durableBroker {
+func startDurable(t *testing.T, dir string, cfg Config, opts ...func(*store.Config)) *durableBroker {
 	t.Helper()
-	db, err := disk.Open(store.Config{Dir: dir, FlushInterval: 10 * time.Millisecond})
+	sc := store.Config{Dir: dir, FlushInterval: 10 * time.Millisecond}
+	for _, o := range opts {
+		o(&sc)
+	}
+	db, err := disk.Open(sc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,8 +100,9 @@ var (
 	descStoreSyncs     = desc("store_syncs_total", "fsyncs of the store's files.")
 	descStoreErrors    = desc("store_commit_errors_total", "Batches the store did not write (disk full included).")
 	descStoreDiskFull  = desc("store_disk_full_total", "Batches the store refused because the disk is (nearly) full.")
+	descStoreRefused   = desc("store_refused_publishes_total", "QoS 1/2 PUBLISHes refused (0x97 on MQTT 5, a close on MQTT 3) because they would reach a persistent session while the store's disk is full.")
 	brokerCollectors   = []*prometheus.Desc{descStoreRecovered, descStoreExpired, descStoreCommits, descStoreSyncs,
-		descStoreErrors, descStoreDiskFull, descConnections, descLive, descLiveMax, descSessions, descSessionsMax,
+		descStoreErrors, descStoreDiskFull, descStoreRefused, descConnections, descLive, descLiveMax, descSessions, descSessionsMax,
 		descSubs, descSubsMax, descRetained, descRetainedMax, descInflight, descQueued, descAwaitingRel,
 		descMsgIn, descMsgOut, descBytesIn, descBytesOut, descPktIn, descPktOut, descDropped, descAuthn,
 		descACLDenied, descAuthReloads, descCatRows, descCatSnapshot, descCatSnapRows, descCatStale,
@@ -200,6 +201,7 @@ func (c *brokerCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descStoreSyncs, int64(ds.Syncs))
 		counter(descStoreErrors, b.StoreErrors())
 		counter(descStoreDiskFull, int64(ds.DiskFull))
+		counter(descStoreRefused, b.DiskFullRefused())
 	}
 
 	m := c.src.memory

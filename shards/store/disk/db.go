@@ -246,6 +246,11 @@ func (db *DB) lastBody() error {
 // Durable reports true.
 func (db *DB) Durable() bool { return true }
 
+// Full reports whether Commits are being refused with store.ErrDiskFull
+// (the free space is below the reserve); it turns false once space
+// returns. Safe from any goroutine.
+func (db *DB) Full() bool { return db.space.full.Load() }
+
 // Commit writes b as one atomic pebble batch (see store.Store for the
 // contract). It may be called from several goroutines at once.
 func (db *DB) Commit(b *store.Batch) error {
