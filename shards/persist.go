@@ -3,6 +3,7 @@ package shards
 import (
 	"bytes"
 	"time"
+	"unsafe"
 
 	"github.com/shardmq/shardmq/shards/retained"
 	"github.com/shardmq/shardmq/shards/store"
@@ -43,6 +44,47 @@ type recorder struct {
 	// waits are the ackWaits of mail delivered in the batch: its commit
 	// releases them (syncack.go).
 	waits []*ackWait
+	// held are the messages the batch's Queued Ops view (a reference
+	// each, given back after the Commit); views are their store.Messages,
+	// reused from batch to batch.
+	held  []*message
+	views []*store.Message
+}
+
+// view returns m as the store keeps it without copying its bytes: the
+// recorder holds a reference to m until the batch is committed (Commit
+// keeps nothing of the Batch after it returns).
+func (rec *recorder) view(m *message) *store.Message {
+	m.mustLive()
+	m.ref()
+	rec.held = append(rec.held, m)
+	var v *store.Message
+	if n := len(rec.held); n <= len(rec.views) {
+		v = rec.views[n-1]
+	} else {
+		v = new(store.Message)
+		rec.views = append(rec.views, v)
+	}
+	*v = store.Message{Topic: bytesView(m.topic), Payload: m.payload, QoS: m.qos, Retain: m.retain,
+		ExpireAt: m.expireAt, From: bytesView(m.from)}
+	if m.props != nil {
+		v.Properties = encodeProps(m.props)
+	}
+	return v
+}
+
+// bytesView returns b as a string without copying; b must not change
+// while the string is used.
+func bytesView(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// releaseHeld gives back the references of the committed batch's views.
+func (rec *recorder) releaseHeld() {
+	for i, m := range rec.held {
+		*rec.views[i] = store.Message{}
+		rec.held[i] = nil
+		m.release()
+	}
+	rec.held = rec.held[:0]
 }
 
 // kept reports whether the store keeps s: a persistent session of a zone
@@ -123,7 +165,7 @@ func (s *session) storeQueued(d *delivery) {
 	d.seq = s.sh.b.storeSeq.Add(1)
 	m := rec.msgs[d.msg]
 	if m == nil {
-		m = d.msg.stored()
+		m = rec.view(d.msg)
 		if rec.msgs == nil {
 			rec.msgs = make(map[*message]*store.Message)
 		}
@@ -231,7 +273,10 @@ func (sh *shard) commitStore() {
 		return
 	}
 	var err error
-	defer func() { rec.storeCommitted(err) }()
+	defer func() {
+		rec.releaseHeld()
+		rec.storeCommitted(err)
+	}()
 	if len(rec.batch.Ops) == 0 && len(rec.dirty) == 0 {
 		return
 	}
