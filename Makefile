@@ -58,6 +58,7 @@ bench-full: build ## long side-by-side benchmark with repeats, 1M persistent ses
 soak: ## long fault tests: 40 SIGKILLs per durability of the store and of the broker with real clients, recovery of 1M sessions + 1M retained
 	SHARDMQ_SOAK=1 $(GO) test -count=1 -timeout 20m -run TestCrash ./shards/store/disk/
 	SHARDMQ_SOAK=1 $(GO) test -count=1 -timeout 20m -run TestCrash -v ./cmd/shardmq/
+	$(GO) test -count=1 -timeout 20m -run '^$$' -bench 'BenchmarkRecover/sessions=1000000/' -benchtime=1x ./shards/
 	$(GO) test -count=1 -timeout 20m -run '^$$' -bench 'BenchmarkRecovery/engine=pebble/sessions=1000000/' -benchtime=1x ./shards/store/disk/
 
 lint: ## go vet, gofmt and staticcheck (installed through the Go module proxy)
