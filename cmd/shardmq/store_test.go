@@ -22,7 +22,7 @@ type storeBroker struct {
 	args                    []string
 	cmd                     *exec.Cmd
 	exited                  chan struct{}
-	log                     *bytes.Buffer
+	log                     *syncBuffer // written by exec's copying goroutine
 }
 
 func newStoreBroker(t *testing.T, bin string, args ...string) *storeBroker {
@@ -32,7 +32,7 @@ func newStoreBroker(t *testing.T, bin string, args ...string) *storeBroker {
 // start runs the broker and waits until GET /status answers 200.
 func (b *storeBroker) start(t *testing.T) {
 	t.Helper()
-	b.log = &bytes.Buffer{}
+	b.log = &syncBuffer{}
 	b.cmd = exec.Command(b.bin, append([]string{"--mqtt-addr", b.mqtt, "--api-addr", b.api,
 		"--data-dir", b.dataDir, "--stats-interval", "100ms", "--sys-interval", "0"}, b.args...)...)
 	b.cmd.Env = shardmqEnv()
