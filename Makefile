@@ -11,7 +11,7 @@ RACE_PKGS ?= ./netio/... ./shards/... ./catalog/... ./httpapi/... ./bench/... ./
 PLAIN_PKGS ?= ./mqtt/...
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run test race fuzz bench bench-full soak lint readme-check
+.PHONY: help deps build run test race fuzz soak bench bench-full lint readme-check
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -39,6 +39,14 @@ test: deps ## set up (deps), go vet, then every test (-race on the packages with
 race: ## every package under the race detector
 	$(GO) test -count=1 -race ./...
 
+SOAK_ROUNDS ?= 12
+soak: ## long fault tests: the nodes of a 3-process cluster killed in turn (SOAK_ROUNDS rounds, about 15 s each); 40 SIGKILLs per durability of the store and of the broker with real clients; recovery of 1M sessions + 1M retained
+	SHARDMQ_SOAK=$(SOAK_ROUNDS) $(GO) test -count=1 -timeout 30m -run 'TestClusterSoak' -v ./cmd/shardmq/
+	SHARDMQ_SOAK=1 $(GO) test -count=1 -timeout 20m -run TestCrash ./shards/store/disk/
+	SHARDMQ_SOAK=1 $(GO) test -count=1 -timeout 20m -run '^TestCrash$$' -v ./cmd/shardmq/
+	$(GO) test -count=1 -timeout 20m -run '^$$' -bench 'BenchmarkRecover/sessions=1000000/' -benchtime=1x ./shards/
+	$(GO) test -count=1 -timeout 20m -run '^$$' -bench 'BenchmarkRecovery/engine=pebble/sessions=1000000/' -benchtime=1x ./shards/store/disk/
+
 fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 	@set -e; for pkg in $$($(GO) list ./...); do \
 		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
@@ -54,12 +62,6 @@ bench: build ## short side-by-side benchmark: shardmq vs mosquitto, mochi, nats 
 bench-full: build ## long side-by-side benchmark with repeats, 1M persistent sessions and a 1M-session catalog under churn
 	bash bench/peers/deps.sh
 	$(BIN)/shardmq-bench --profile full
-
-soak: ## long fault tests: 40 SIGKILLs per durability of the store and of the broker with real clients, recovery of 1M sessions + 1M retained
-	SHARDMQ_SOAK=1 $(GO) test -count=1 -timeout 20m -run TestCrash ./shards/store/disk/
-	SHARDMQ_SOAK=1 $(GO) test -count=1 -timeout 20m -run TestCrash -v ./cmd/shardmq/
-	$(GO) test -count=1 -timeout 20m -run '^$$' -bench 'BenchmarkRecover/sessions=1000000/' -benchtime=1x ./shards/
-	$(GO) test -count=1 -timeout 20m -run '^$$' -bench 'BenchmarkRecovery/engine=pebble/sessions=1000000/' -benchtime=1x ./shards/store/disk/
 
 lint: ## go vet, gofmt and staticcheck (installed through the Go module proxy)
 	$(GO) vet ./...

@@ -18,15 +18,9 @@ import (
 // the mail, and the last one sends the acknowledgements from the
 // publisher's loop. Held acknowledgements leave in the order the PUBLISHes
 // came: while any are held, later ones of the shard are held behind them.
-
-// heldAck is an acknowledgement waiting for other shards' commits.
-type heldAck struct {
-	s  *session
-	c  *netio.Conn
-	t  mqtt.PacketType
-	id uint16
-	rc mqtt.ReasonCode
-}
+// In a cluster every such acknowledgement is held this way, and one whose
+// message also went to another node waits for that node too (the turn's
+// cluster.Outbox.Flush acknowledgement, flushCluster).
 
 // ackWait is one batch's held acknowledgements and the commits they wait
 // for.
@@ -45,9 +39,12 @@ func (sh *shard) syncAck(s *session, c *netio.Conn, t mqtt.PacketType, id uint16
 	if sh.rec != nil {
 		sh.rec.batch.Sync = true
 	}
-	if !posted && len(sh.held) == 0 && len(sh.waits) == 0 {
+	if sh.b.alone && !posted && len(sh.held) == 0 && len(sh.waits) == 0 {
 		sh.ack(s, c, t, id, rc) // the shard's own commit comes before the write
 		return
+	}
+	if !sh.b.alone && sh.croute.Remote() {
+		sh.syncRemote = true // the message went to another node as well
 	}
 	sh.held = append(sh.held, heldAck{s: s, c: c, t: t, id: id, rc: rc})
 }
@@ -62,6 +59,12 @@ func (sh *shard) holdAcks() *ackWait {
 	w := &ackWait{from: sh, acks: sh.held}
 	sh.held = nil
 	w.pending.Store(1)
+	if sh.syncRemote {
+		// flushCluster releases it once the other nodes have the turn's
+		// messages.
+		w.pending.Add(1)
+		sh.syncTurn, sh.syncRemote = w, false
+	}
 	sh.waits = append(sh.waits, w)
 	return w
 }
