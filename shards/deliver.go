@@ -92,6 +92,14 @@ func (s *session) enqueue(d delivery) {
 	}
 	x.queue = append(x.queue, d)
 	x.heap += int64(d.msg.size)
+	s.notePositions()
+}
+
+// notePositions raises the shard's highest queue position to the last of
+// s's queue, so that a fresh extra never gives s a position it gave
+// before.
+func (s *session) notePositions() {
+	x := s.x
 	s.sh.qpos = max(s.sh.qpos, x.qfirst+uint64(len(x.queue)-int(x.queueHead))-1)
 }
 
@@ -149,6 +157,7 @@ func (s *session) sendNew(d delivery, now int64) {
 	d.msg.ref()
 	x.inflight = append(x.inflight, outMsg{d: d, id: id})
 	x.heap += int64(d.msg.size)
+	s.storeSent(&d, id, false)
 }
 
 // allocID returns a packet id not used by an inflight message; x is s's
@@ -351,6 +360,7 @@ func (s *session) onPubrec(id uint16, rc mqtt.ReasonCode) {
 		return
 	}
 	s.x.inflight[i].rel = true
+	s.storeSent(&s.x.inflight[i].d, id, true)
 	s.sh.ack(s, s.conn, mqtt.TypePubrel, id, mqtt.Success)
 }
 
