@@ -139,11 +139,24 @@ func (tc *testCluster) kill(nd *clusterNode) {
 // returns the status.
 func (tc *testCluster) call(nd *clusterNode, method, path string, out any) int {
 	tc.t.Helper()
-	req, err := http.NewRequest(method, "http://"+nd.api+"/api/v5"+path, nil)
+	return tc.send(nd, method, path, "", out)
+}
+
+// send is call with a JSON body.
+func (tc *testCluster) send(nd *clusterNode, method, path, body string, out any) int {
+	tc.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, "http://"+nd.api+"/api/v5"+path, rd)
 	if err != nil {
 		tc.t.Fatal(err)
 	}
 	req.SetBasicAuth("ops", "secret")
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tc.t.Fatal(err)
@@ -529,6 +542,24 @@ func TestCluster(t *testing.T) {
 		}
 		if code := tc.call(n1, "GET", "/clients/lc-02", &row); code != 200 || row.Node != "n3" {
 			t.Fatalf("GET /clients/lc-02 on n1: %d node %q, want 200 from n3", code, row.Node)
+		}
+		// A subscription made through n1 for lc-02 (on n3), listed from n2.
+		if code := tc.send(n1, "POST", "/clients/lc-02/subscribe", `{"topic":"cmd/lc-02","qos":1}`, nil); code != 200 {
+			t.Fatalf("POST /clients/lc-02/subscribe through n1: %d, want 200", code)
+		}
+		var subs struct {
+			Data []struct {
+				Node     string `json:"node"`
+				ClientID string `json:"clientid"`
+				Topic    string `json:"topic"`
+			} `json:"data"`
+		}
+		if code := tc.call(n2, "GET", "/subscriptions?topic=cmd/lc-02", &subs); code != 200 || len(subs.Data) != 1 ||
+			subs.Data[0].Node != "n3" || subs.Data[0].ClientID != "lc-02" {
+			t.Fatalf("GET /subscriptions?topic=cmd/lc-02 on n2: %d %+v, want lc-02's on n3", code, subs.Data)
+		}
+		if code := tc.call(n1, "GET", "/clients/lc-02/subscriptions", &subs.Data); code != 200 || len(subs.Data) != 1 {
+			t.Fatalf("GET /clients/lc-02/subscriptions on n1: %d %+v", code, subs.Data)
 		}
 		if code := tc.call(n1, "DELETE", "/clients/lc-05", nil); code != 204 {
 			t.Fatalf("DELETE /clients/lc-05 (on n3) through n1: %d, want 204", code)
