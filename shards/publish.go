@@ -68,7 +68,7 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 		if s.awaitingRel(p.PacketID) {
 			// A resent QoS 2 PUBLISH is acknowledged, not routed again
 			// [MQTT-4.3.3-10].
-			sh.ack(s, c, mqtt.TypePubrec, p.PacketID, mqtt.Success)
+			sh.ackPublish(s, c, mqtt.TypePubrec, p.PacketID, mqtt.Success, false)
 			return nil
 		}
 		if s.awaitRelLen() >= s.cfg.AwaitingRelMax {
@@ -93,12 +93,13 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 	if matched == 0 && v == mqtt.V5 {
 		rc = mqtt.NoMatchingSubscribers
 	}
+	forwarded := !sh.b.alone && sh.croute.Remote() // sh.croute is m's route
 	switch p.QoS {
 	case 1:
-		sh.ackPublish(s, c, mqtt.TypePuback, p.PacketID, rc)
+		sh.ackPublish(s, c, mqtt.TypePuback, p.PacketID, rc, forwarded)
 	case 2:
 		s.awaitRelease(p.PacketID, now.UnixNano())
-		sh.ackPublish(s, c, mqtt.TypePubrec, p.PacketID, rc)
+		sh.ackPublish(s, c, mqtt.TypePubrec, p.PacketID, rc, forwarded)
 	}
 	return nil
 }
