@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -620,4 +621,119 @@ func ids(p clientsPage) []string {
 		out[i] = r.ClientID
 	}
 	return out
+}
+
+// docBlocks returns the ```sh blocks of section heading in the Markdown
+// file path.
+func docBlocks(t *testing.T, path, heading string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "\n"+heading+"\n")
+	if !ok {
+		t.Fatalf("%s has no %q", path, heading)
+	}
+	if i := strings.Index(section, "\n## "); i >= 0 {
+		section = section[:i]
+	}
+	var blocks []string
+	for {
+		_, rest, ok := strings.Cut(section, "```sh\n")
+		if !ok {
+			return blocks
+		}
+		block, after, ok := strings.Cut(rest, "```\n")
+		if !ok {
+			t.Fatal("unterminated code block")
+		}
+		blocks = append(blocks, block)
+		section = after
+	}
+}
+
+// TestClusterQuickStart runs docs/cluster.md's three-node quick start as
+// it is written, but for its ports, each replaced by a free one (other
+// brokers may run on this machine): the setup block, each node command of
+// the second block as a process of its own (stopped by its PID at the
+// end), then each command of the third block (within a minute), whose
+// output must be the "# " lines under it (a curl is retried for up to
+// 5 s: the listing lags the nodes).
+func TestClusterQuickStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three broker processes")
+	}
+	needTools(t, "bash", "mosquitto_pub", "mosquitto_sub", "curl")
+	blocks := docBlocks(t, "../../docs/cluster.md", "## Starting a cluster")
+	if len(blocks) != 3 {
+		t.Fatalf("want 3 sh blocks (setup, nodes, clients), got %d", len(blocks))
+	}
+	var ports []string
+	for _, base := range []int{21880, 28080, 26220} {
+		for i := 1; i <= 3; i++ {
+			old := strconv.Itoa(base + i)
+			_, port, _ := net.SplitHostPort(freePort(t))
+			ports = append(ports, old, port)
+		}
+	}
+	swap := strings.NewReplacer(ports...)
+	for i := range blocks {
+		blocks[i] = swap.Replace(blocks[i])
+	}
+	binDir, _ := buildBroker(t)
+	work := t.TempDir()
+	env := append(os.Environ(), "PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	setup := exec.Command("bash", "-euo", "pipefail", "-c", blocks[0]+"\npwd\n")
+	setup.Dir, setup.Env = work, env
+	out, err := setup.CombinedOutput()
+	if err != nil {
+		t.Fatalf("setup block: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	dir := lines[len(lines)-1]
+	var logs []string
+	for _, line := range strings.Split(strings.TrimSpace(blocks[1]), "\n") {
+		cmd := strings.TrimSuffix(strings.TrimSpace(line), " &")
+		if !strings.HasPrefix(cmd, "shardmq ") {
+			t.Fatalf("node block line %q: want shardmq ... &", line)
+		}
+		node := exec.Command("bash", "-c", "exec "+cmd)
+		node.Dir, node.Env = dir, env
+		logs = append(logs, startProcess(t, node))
+	}
+	type step struct {
+		cmd  string
+		want []string
+	}
+	var steps []step
+	for _, line := range strings.Split(strings.TrimRight(blocks[2], "\n"), "\n") {
+		if w, ok := strings.CutPrefix(line, "# "); ok {
+			steps[len(steps)-1].want = append(steps[len(steps)-1].want, w)
+			continue
+		}
+		steps = append(steps, step{cmd: line})
+	}
+	for _, s := range steps {
+		want := strings.Join(s.want, "\n")
+		var got string
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			c := exec.CommandContext(ctx, "bash", "-c", s.cmd)
+			c.Dir, c.Env = dir, env
+			out, _ := c.CombinedOutput()
+			cancel()
+			got = strings.TrimRight(string(out), "\n")
+			if got == want || !strings.HasPrefix(s.cmd, "curl ") || time.Now().After(deadline) {
+				break
+			}
+		}
+		if got != want {
+			for _, p := range logs {
+				b, _ := os.ReadFile(p)
+				t.Logf("%s:\n%s", p, b)
+			}
+			t.Fatalf("%s\ngot:\n%s\nwant:\n%s", s.cmd, got, want)
+		}
+	}
 }
