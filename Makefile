@@ -33,7 +33,7 @@ run: build ## start the broker with embedded defaults (MQTT 127.0.0.1:1883, API 
 test: deps ## set up (deps), go vet, then every test (-race on the packages with concurrency)
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 5m $(PLAIN_PKGS)
-	$(GO) test -count=1 -timeout 5m -race $(RACE_PKGS)
+	$(GO) test -count=1 -timeout 8m -race $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 2m -run 'Allocs' ./shards/... ./netio/
 
 race: ## every package under the race detector
