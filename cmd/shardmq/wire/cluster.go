@@ -163,9 +163,7 @@ func (h *Handler) List(ctx context.Context, q cluster.Query) (cluster.Page, erro
 			r := &p.Rows[i]
 			row := cluster.Row{Key: f.RowKey(r)}
 			if !q.KeysOnly {
-				if row.Data, err = json.Marshal(r); err != nil {
-					return cluster.Page{}, err
-				}
+				row.Data = catalog.AppendRow(nil, r)
 			}
 			out.Rows = append(out.Rows, row)
 			left--
@@ -230,7 +228,7 @@ func (l Lister) List(ctx context.Context, f catalog.Filter) (catalog.Page, error
 	}
 	out := catalog.Page{Fields: f.Fields, Count: p.Count, Number: number, Rows: make([]catalog.Row, len(p.Rows))}
 	for i, r := range p.Rows {
-		if err := json.Unmarshal(r.Data, &out.Rows[i]); err != nil {
+		if err := catalog.DecodeRow(r.Data, &out.Rows[i]); err != nil {
 			return catalog.Page{}, fmt.Errorf("wire: listing row: %w", err)
 		}
 	}
