@@ -20,6 +20,7 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 	pahov3 "github.com/eclipse/paho.mqtt.golang"
+	"github.com/nats-io/nats-server/v2/server"
 )
 
 // clusterNode is one broker process of a test cluster.
@@ -735,5 +736,70 @@ func TestClusterQuickStart(t *testing.T) {
 			}
 			t.Fatalf("%s\ngot:\n%s\nwant:\n%s", s.cmd, got, want)
 		}
+	}
+}
+
+// TestClusterExternalNATS runs two broker processes on an external NATS
+// server (with JetStream, one server: --cluster-replicas 1) instead of
+// embedded ones: a message crosses from one node to the other, a retained
+// message set on one reaches a subscriber of the other, and each node
+// lists both nodes' clients.
+func TestClusterExternalNATS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two broker processes")
+	}
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true,
+		JetStream: true, StoreDir: t.TempDir(), MaxPayload: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("the external NATS server did not start")
+	}
+	_, bin := buildBroker(t)
+	root := t.TempDir()
+	tc := &testCluster{t: t, bin: bin, keys: filepath.Join(root, "api_keys")}
+	if err := os.WriteFile(tc.keys, []byte("ops:secret:administrator\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		nd := &clusterNode{name: fmt.Sprintf("x%d", i+1), dir: filepath.Join(root, fmt.Sprintf("x%d", i+1)),
+			mqtt: freePort(t), api: freePort(t)}
+		nd.args = []string{"--node", nd.name, "--data-dir", nd.dir, "--mqtt-addr", nd.mqtt, "--api-addr", nd.api,
+			"--api-keys", tc.keys, "--sys-interval", "0", "--stats-interval", "200ms",
+			"--cluster-nats", ns.ClientURL(), "--cluster-replicas", "1"}
+		tc.nodes = append(tc.nodes, nd)
+		tc.start(nd)
+	}
+	t.Cleanup(func() {
+		for _, nd := range tc.nodes {
+			tc.stop(nd)
+		}
+	})
+	x1, x2 := tc.nodes[0], tc.nodes[1]
+	for _, nd := range tc.nodes {
+		waitListening(t, nd.mqtt, nd.cmd)
+	}
+	rec := &inbox{}
+	sub := v3Tries(t, x2, "ext-sub", true, rec, 20)
+	done(t, sub.Subscribe("ext/#", 1, nil))
+	pub := v3Tries(t, x1, "ext-pub", true, nil, 20)
+	routed(t, pub, "ext/p", rec)
+	done(t, pub.Publish("ext/r", 1, true, "kept"))
+	until(t, 10*time.Second, "the retained message on x2", func() bool {
+		r := &inbox{}
+		c := v3(t, x2, "ext-late", true, r)
+		done(t, c.Subscribe("ext/r", 1, nil))
+		time.Sleep(100 * time.Millisecond)
+		c.Disconnect(10)
+		return slices.Contains(r.all(), "ext/r 1 kept")
+	})
+	for _, nd := range tc.nodes {
+		until(t, 10*time.Second, nd.name+" lists both nodes' clients", func() bool {
+			var p clientsPage
+			return tc.call(nd, "GET", "/clients?like_clientid=ext-&_limit=10", &p) == 200 && p.Meta.Count == 2
+		})
 	}
 }
