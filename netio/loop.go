@@ -103,6 +103,10 @@ func (l *Loop) exit(cur *Conn) bool {
 			if c.closed {
 				continue
 			}
+			if c.virtualOf() != nil {
+				l.srv.closeVirtual(c)
+				continue
+			}
 			if tr := c.transport(); tr != nil && !c.movedAway {
 				tr.goodbye(c, c.closeErr())
 			}
@@ -133,6 +137,20 @@ func (l *Loop) flushWrites() {
 		}
 		var n int
 		var err error
+		if v := c.virtualOf(); v != nil {
+			// The sink may hand the Handler packets whose answers are
+			// written to c during Send: they go in a list of their own.
+			out := c.out
+			c.out, c.outN = nil, 0
+			n = v.sink.Send(c, out)
+			clear(out)
+			if c.out == nil {
+				c.out = out[:0]
+			}
+			c.bytesOut += uint64(n)
+			c.writes++
+			continue
+		}
 		if tr := c.transport(); tr != nil {
 			n, err = tr.writeLayers(c, c.out)
 		} else {

@@ -41,6 +41,12 @@ type Server struct {
 
 	rejected atomic.Int64
 
+	// udp is the engine of the udp listeners; nil without any. probes
+	// are the connections discoverLoops dialed, by local address.
+	udp     *udpEngine
+	probes  sync.Map
+	probing atomic.Bool
+
 	// lst holds each listener's counters and certificates, in
 	// cfg.Listeners order; the slice is fixed at New.
 	lst []listenerState
@@ -132,8 +138,16 @@ func (s *Server) Start() error {
 		}
 		return ErrServerClosed
 	default:
-		return nil
 	}
+	if len(s.udpListeners()) > 0 {
+		s.probing.Store(true)
+		s.discoverLoops()
+		s.probing.Store(false)
+		if err := s.startUDP(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Addr returns the first bound listener's address (useful with port 0);
@@ -202,6 +216,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			s.stopErr = ctx.Err()
 			return
 		}
+		// The udp engine stops alongside the loops (each takes gnet's
+		// half-second poll); its sockets close once nothing sends.
+		udpDone := make(chan error, 1)
+		go func() { udpDone <- s.stopUDP(ctx) }()
+		defer func() {
+			if err := <-udpDone; err != nil && s.stopErr == nil {
+				s.stopErr = err
+			}
+			s.closeUDP()
+		}()
 		select {
 		case <-s.done:
 			return
@@ -284,6 +308,9 @@ func (s *Server) loopOf(el gnet.EventLoop) *Loop {
 // OnOpen implements gnet.EventHandler.
 func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l := s.loopOf(gc.EventLoop())
+	if s.probing.Load() && gc.Context() == nil && s.probe(addrPort(gc.RemoteAddr())) {
+		return nil, gnet.Close
+	}
 	c := &Conn{gc: gc, loop: l, heapIdx: -1}
 	var ho *handoff
 	accepted := false
@@ -415,6 +442,10 @@ func (s *Server) feed(c *Conn, buf []byte, more ...[]byte) {
 // enrolled on the target loop, and this side closes without telling the
 // Handler.
 func (s *Server) migrate(c *Conn, rest []byte) {
+	if c.rare.v != nil {
+		s.migrateVirtual(c, rest)
+		return
+	}
 	target := c.rare.migrateTo
 	c.rare.migrateTo = nil
 	ho := &handoff{rest: rest, openedAt: c.openedAt, lst: c.lst, peer: c.rare.peer, tr: c.rare.tr,
