@@ -151,7 +151,6 @@ func (s *Server) startUDP() error {
 		if ep.fd < 0 {
 			return fmt.Errorf("netio: udp listener %s not bound", ep.Listener().ID())
 		}
-		s.cfg.Listeners[ep.lst].Gateway.Bind(ep)
 	}
 	return nil
 }
@@ -227,6 +226,8 @@ func (u *udpEngine) OnBoot(eng gnet.Engine) gnet.Action {
 			ep.addr = netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port))
 		}
 		ep.fd = fd
+		// Before the loop reads the first datagram.
+		l.Gateway.Bind(ep)
 	}
 	u.once.Do(func() { close(u.booted) })
 	return gnet.None

@@ -47,7 +47,9 @@ type client struct {
 	tracked bool // in ls.clients
 	moving  bool // between Moving and Moved
 	refused bool // the broker refused the CONNECT; its CONNACK went out
-	bye     bool // the client sent DISCONNECT
+	// pingresp is set while the PINGRESP of a wake-up waits for the
+	// buffered messages' REGACKs.
+	pingresp bool
 	// restart is a CONNECT that replaces the connection once it closes.
 	restart []byte
 
@@ -318,12 +320,10 @@ func (c *client) onMessage(ls *loopState, typ byte, body []byte, wire int) {
 	case tDisconnect:
 		switch len(body) {
 		case 0:
-			c.bye = true
 			c.inject(ls, []byte{0xE0, 0}, 0)
 		case 2:
 			d := time.Duration(binary.BigEndian.Uint16(body)) * time.Second
 			if d == 0 {
-				c.bye = true
 				c.inject(ls, []byte{0xE0, 0}, 0)
 				return
 			}
@@ -525,6 +525,19 @@ func (c *client) onRegack(ls *loopState, body []byte) {
 	}
 	clear(c.waiting[len(rest):])
 	c.waiting = rest
+	if c.pingresp && len(rest) == 0 {
+		c.pingResp()
+	}
+}
+
+// pingResp answers PINGREQ; an awake client sleeps again (section 6.14).
+func (c *client) pingResp() {
+	c.pingresp = false
+	c.reply([]byte{2, tPingresp})
+	if c.state == stAwake {
+		c.state = stAsleep
+		c.setIdle(c.sleep)
+	}
 }
 
 // onSubscribe translates SUBSCRIBE and UNSUBSCRIBE.
@@ -728,11 +741,13 @@ func (c *client) fromBroker(ls *loopState, h mqtt.FixedHeader, body []byte) {
 	case mqtt.TypeUnsuback:
 		c.out(idMsg(ls.dg[:0], tUnsuback, id()))
 	case mqtt.TypePingresp:
-		c.out([]byte{2, tPingresp})
-		if c.state == stAwake {
-			c.state = stAsleep // back to sleep (section 6.14)
-			c.setIdle(c.sleep)
+		if c.state == stAwake && len(c.waiting) > 0 {
+			// The buffered messages go first (section 6.14): PINGRESP
+			// waits for the REGACKs they need.
+			c.pingresp = true
+			return
 		}
+		c.pingResp()
 	}
 }
 
