@@ -27,6 +27,8 @@ type Options struct {
 	Listeners []Listener
 	// Zones are the named zones listeners may name.
 	Zones map[string]shards.ZoneConfig
+	// Gateways serve constrained devices (MQTT-SN) on UDP.
+	Gateways []Gateway
 
 	APIAddr     string
 	APIBase     string
@@ -163,7 +165,10 @@ func (o *Options) Validate() error {
 			return bad(zonesKey+"."+name, err)
 		}
 	}
-	return o.validateListeners()
+	if err := o.validateListeners(); err != nil {
+		return err
+	}
+	return o.validateGateways()
 }
 
 // validateListeners checks the listeners the broker would open: their

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -67,13 +68,24 @@ func start(o Options) (_ *app, err error) {
 	// The broker, and the MQTT server whose loops run its shards (not
 	// listening yet).
 	listeners := o.mqttListeners()
-	b, err := shards.New(brokerConfig(&o, listeners, az, wire.Sink{Catalog: cat}))
+	gws, err := newGateways(&o)
+	if err != nil {
+		return nil, err
+	}
+	all := slices.Clone(listeners)
+	for _, g := range gws {
+		all = append(all, g.conf.listener())
+	}
+	b, err := shards.New(brokerConfig(&o, all, az, wire.Sink{Catalog: cat}))
 	if err != nil {
 		return nil, err
 	}
 	addrs := make([]netio.Listener, len(listeners))
 	for i, l := range listeners {
 		addrs[i] = l.netio()
+	}
+	for _, g := range gws {
+		addrs = append(addrs, g.netio())
 	}
 	// netio takes the largest packet any zone accepts; smaller zone limits
 	// are the broker's to enforce.
@@ -85,19 +97,26 @@ func start(o Options) (_ *app, err error) {
 	// The HTTP API, before MQTT so that it stops after MQTT has drained:
 	// GET /status answers 503 until the end of start.
 	mem := &memoryStats{}
-	stopAPI, err := startAPI(&o, b, cat, opsSources{server: srv, auth: az, memory: mem, ready: a.ready.Load})
+	stopAPI, err := startAPI(&o, b, cat, opsSources{server: srv, auth: az, memory: mem, ready: a.ready.Load, gateways: gws})
 	if err != nil {
 		return nil, err
 	}
 	a.add("API", stopAPI)
 
-	// MQTT.
+	// MQTT, and the gateways' timers (running from the bind).
+	for _, g := range gws {
+		a.add(g.conf.Kind+" gateway timers", func(context.Context) error { g.sn.Close(); return nil })
+	}
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("MQTT %s: %w", describeListeners(listeners), err)
 	}
 	a.add("MQTT listeners", srv.Shutdown)
 	for i, l := range listeners {
 		slog.Info("shardmq "+o.Node+": MQTT on "+srv.Addrs()[i].String(), "listener", l.rowName(), "zone", l.Zone)
+	}
+	for i, g := range gws {
+		slog.Info("shardmq "+o.Node+": "+g.conf.Kind+" gateway on "+srv.UDPAddrs()[i].String(),
+			"listener", g.conf.listener().rowName(), "zone", g.conf.listener().Zone)
 	}
 
 	// Returning memory to the OS after bursts.
