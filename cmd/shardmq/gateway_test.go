@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +186,66 @@ func TestGatewayAPI(t *testing.T) {
 	}
 	if code := b.stop(t); code != 0 {
 		t.Fatalf("exit code %d", code)
+	}
+}
+
+// TestGatewayOptions reads gateways from the flag, the environment and
+// the file, with their defaults and their errors, and --print-config
+// writes them back to the same options.
+func TestGatewayOptions(t *testing.T) {
+	noEnv := func(string) (string, bool) { return "", false }
+	cl, err := parseCommandLine([]string{"--gateway", "mqttsn://127.0.0.1?predefined=1:a/b,2:c&retry_interval=2s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := loadOptions(cl, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := o.Gateways[0].resolved()
+	if g.Addr != "127.0.0.1:1884" || g.Name != "mqttsn" || g.Predefined[1] != "a/b" || g.Predefined[2] != "c" ||
+		g.RetryInterval != 2*time.Second || g.listener().rowName() != "udp:mqttsn" || g.listener().Zone != "default" {
+		t.Fatalf("gateway %+v", g)
+	}
+	var buf bytes.Buffer
+	if err := writeConfig(&buf, &o); err != nil {
+		t.Fatal(err)
+	}
+	path := t.TempDir() + "/printed.toml"
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	back, err := loadOptions(commandLine{configFile: path}, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(back.Gateways) != fmt.Sprint(o.Gateways) {
+		t.Fatalf("printed %+v, read back %+v", o.Gateways, back.Gateways)
+	}
+	env := func(k string) (string, bool) {
+		if k == "SHARDMQ_GATEWAYS" {
+			return "mqttsn://[::1]:2000@default?name=six", true
+		}
+		return "", false
+	}
+	if o, err := loadOptions(commandLine{}, env); err != nil || o.Gateways[0].resolved().Addr != "[::1]:2000" {
+		t.Fatalf("environment: %+v %v", o.Gateways, err)
+	}
+	for _, bad := range []string{
+		"coapx://127.0.0.1", "mqttsn://127.0.0.1?predefined=0:a", "mqttsn://127.0.0.1?predefined=1:a,1:b",
+		"mqttsn://127.0.0.1@nozone", "mqttsn://127.0.0.1?name=a.b", "mqttsn://127.0.0.1?bogus=1",
+		"mqttsn://127.0.0.1?advertise_interval=1s", "mqttsn://127.0.0.1?gateway_id=256",
+	} {
+		cl, err := parseCommandLine([]string{"--gateway", bad})
+		if err == nil {
+			_, err = loadOptions(cl, noEnv)
+		}
+		if err == nil {
+			t.Errorf("%s: accepted", bad)
+		}
+	}
+	cl, _ = parseCommandLine([]string{"--gateway", "mqttsn://127.0.0.1:1", "--gateway", "mqttsn://127.0.0.1:2"})
+	if _, err := loadOptions(cl, noEnv); err == nil || !strings.Contains(err.Error(), "taken") {
+		t.Errorf("two gateways named mqttsn: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package mqttsn_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -231,8 +232,13 @@ func TestAPISubscribe(t *testing.T) {
 // whatever loops they land on; the session's subscriptions stay.
 func TestTakeoverAcrossLoops(t *testing.T) {
 	e := start(t, mqttsn.Config{}, nil)
-	for i := 0; i < 4; i++ {
-		id := "shared-" + string(rune('a'+i))
+	// Client ids until one session sits on another loop than the one its
+	// MQTT-SN client is placed on, so that its connection migrates.
+	for i := 0; i < 4 || e.srv.Migrations() == 0; i++ {
+		if i == 32 {
+			t.Fatal("no migration in 32 client ids")
+		}
+		id := fmt.Sprintf("shared-%d", i)
 		m := mqttClient(t, e.tcp, id, nil)
 		_ = m
 		c := dialSN(t, e.udp)
