@@ -249,3 +249,8 @@ func TestGatewayOptions(t *testing.T) {
 		t.Errorf("two gateways named mqttsn: %v", err)
 	}
 }
+
+// TestGatewaysQuickStart runs docs/gateways.md's quick start exactly.
+func TestGatewaysQuickStart(t *testing.T) {
+	docRun(t, "../../docs/gateways.md", "## Quick start", "127.0.0.1:1887", "mosquitto_sub", "curl")
+}

@@ -9,16 +9,17 @@ import (
 	"time"
 )
 
-// readmeBlocks returns the ```sh blocks of README.md's section heading.
-func readmeBlocks(t *testing.T, heading string) []string {
+// docBlocks returns the ```sh blocks of the section heading of the
+// Markdown file at path.
+func docBlocks(t *testing.T, path, heading string) []string {
 	t.Helper()
-	data, err := os.ReadFile("../../README.md")
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, section, ok := strings.Cut(string(data), "\n"+heading+"\n")
 	if !ok {
-		t.Fatalf("README.md has no %q", heading)
+		t.Fatalf("%s has no %q", path, heading)
 	}
 	if i := strings.Index(section, "\n## "); i >= 0 {
 		section = section[:i]
@@ -46,8 +47,15 @@ func readmeBlocks(t *testing.T, heading string) []string {
 // and the directory the setup ended in.
 func readmeRun(t *testing.T, heading, listen string, tools ...string) (setupOut, dir string) {
 	t.Helper()
+	return docRun(t, "../../README.md", heading, listen, tools...)
+}
+
+// docRun is readmeRun for the section heading of the Markdown file at
+// path.
+func docRun(t *testing.T, path, heading, listen string, tools ...string) (setupOut, dir string) {
+	t.Helper()
 	needTools(t, append(tools, "bash")...)
-	blocks := readmeBlocks(t, heading)
+	blocks := docBlocks(t, path, heading)
 	if len(blocks) != 3 {
 		t.Fatalf("want 3 sh blocks (setup, broker, clients), got %d", len(blocks))
 	}
