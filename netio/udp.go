@@ -31,6 +31,9 @@ type Gateway interface {
 	// loop (not one of the Server's loops); b is valid only until it
 	// returns.
 	OnDatagram(from netip.AddrPort, b []byte)
+	// Flush runs on the reader loop after the datagrams of one read burst
+	// (all the socket held, up to 256): the Gateway hands them on.
+	Flush()
 }
 
 // Endpoint is a bound udp listener, as its Gateway uses it.
@@ -57,8 +60,10 @@ func (e *Endpoint) Server() *Server { return e.srv }
 // socket cannot take now is dropped, counted (SendErrors) and reported.
 // Safe from any goroutine.
 func (e *Endpoint) SendTo(b []byte, to netip.AddrPort) error {
+	// The socket's family decides: an IPv6 socket reaches IPv4 peers at
+	// their mapped address.
 	var sa unix.Sockaddr
-	if a := to.Addr(); a.Is4() || a.Is4In6() && e.addr.Addr().Is4() {
+	if a := to.Addr(); e.addr.Addr().Is4() {
 		sa = &unix.SockaddrInet4{Port: int(to.Port()), Addr: a.Unmap().As4()}
 	} else {
 		sa = &unix.SockaddrInet6{Port: int(to.Port()), Addr: a.As16()}
@@ -86,6 +91,7 @@ type udpEngine struct {
 	srv    *Server
 	eng    gnet.Engine
 	eps    []*Endpoint // in listener order among the udp listeners
+	buf    []byte      // the reader loop's buffer for a burst's datagrams
 	booted chan struct{}
 	done   chan struct{}
 	err    error
@@ -248,16 +254,45 @@ func (u *udpEngine) OnTraffic(gc gnet.Conn) gnet.Action {
 			}
 		}
 	}
+	// Peers are known by their unmapped address, whichever family the
+	// socket is.
 	var from netip.AddrPort
 	if ra, ok := gc.RemoteAddr().(*net.UDPAddr); ok {
-		from = ra.AddrPort()
+		from = netip.AddrPortFrom(ra.AddrPort().Addr().Unmap(), ra.AddrPort().Port())
 	}
 	if !from.IsValid() || u.srv.stopping.Load() {
 		return gnet.None
 	}
-	u.srv.cfg.Listeners[ep.lst].Gateway.OnDatagram(from, buf)
+	gw := u.srv.cfg.Listeners[ep.lst].Gateway
+	gw.OnDatagram(from, buf)
+	// gnet reads one datagram per readiness event: take what else the
+	// socket holds in this burst, one syscall each, and let the Gateway
+	// hand them on together.
+	if u.buf == nil {
+		u.buf = make([]byte, 64<<10)
+	}
+	for range udpBurst - 1 {
+		n, sa, err := unix.Recvfrom(ep.fd, u.buf, unix.MSG_DONTWAIT)
+		if err != nil {
+			break
+		}
+		var from netip.AddrPort
+		switch sa := sa.(type) {
+		case *unix.SockaddrInet4:
+			from = netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port))
+		case *unix.SockaddrInet6:
+			from = netip.AddrPortFrom(netip.AddrFrom16(sa.Addr).Unmap(), uint16(sa.Port))
+		default:
+			continue
+		}
+		gw.OnDatagram(from, u.buf[:n])
+	}
+	gw.Flush()
 	return gnet.None
 }
+
+// udpBurst is the most datagrams one readiness event takes.
+const udpBurst = 256
 
 // discoverLoops makes every loop known (Loops) before the first datagram:
 // a loop is otherwise discovered by its first connection, and a Gateway

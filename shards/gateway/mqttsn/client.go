@@ -976,6 +976,6 @@ func (c *client) Closed(conn *netio.Conn, err error) {
 	_, body, _ := frame(restart)
 	nc := c.gw.admit(c.addr, body[4:])
 	if nc != nil {
-		c.gw.post(nc, restart)
+		c.gw.postTo(nc.loop.Load(), inbound{c: nc, b: restart})
 	}
 }

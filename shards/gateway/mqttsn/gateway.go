@@ -161,9 +161,11 @@ type Gateway struct {
 
 	predefined map[string]uint16 // Config.Predefined by name
 
-	mu     sync.Mutex
-	loops  map[*netio.Loop]*loopState
+	loops  sync.Map // *netio.Loop → *loopState
 	stop   chan struct{}
+	// bursts gather the datagrams of one read burst per loop; owned by
+	// the listener's reader loop (OnDatagram, Flush).
+	bursts map[*netio.Loop]*burst
 	ticker sync.WaitGroup
 }
 
@@ -178,8 +180,8 @@ func New(cfg Config) (*Gateway, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg.withDefaults(), seed: maphash.MakeSeed(), loops: map[*netio.Loop]*loopState{},
-		stop: make(chan struct{})}
+	g := &Gateway{cfg: cfg.withDefaults(), seed: maphash.MakeSeed(), stop: make(chan struct{}),
+		bursts: map[*netio.Loop]*burst{}}
 	for i := range g.stripes {
 		g.stripes[i].m = map[netip.AddrPort]*client{}
 	}
@@ -386,26 +388,62 @@ type inbound struct {
 }
 
 func (g *Gateway) stateOf(l *netio.Loop) *loopState {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	ls := g.loops[l]
-	if ls == nil {
-		ls = &loopState{l: l, clients: map[*client]struct{}{}}
-		g.loops[l] = ls
+	if v, ok := g.loops.Load(l); ok {
+		return v.(*loopState)
 	}
-	return ls
+	v, _ := g.loops.LoadOrStore(l, &loopState{l: l, clients: map[*client]struct{}{}})
+	return v.(*loopState)
 }
 
-// post hands datagram b (copied) for client c to c's loop. Datagrams for
-// one loop gather in its inbox and are taken in one Execute.
-func (g *Gateway) post(c *client, b []byte) {
-	g.postTo(c.loop.Load(), inbound{c: c, b: append([]byte(nil), b...)})
+// burst is the datagrams of one read burst for one loop, copied into one
+// buffer.
+type burst struct {
+	items []inbound
+	ends  []int
+	data  []byte
 }
 
-func (g *Gateway) postTo(l *netio.Loop, in inbound) {
+// post hands datagram b (copied) for client c to c's loop, with the
+// other datagrams of the read burst (Flush); only the reader loop calls
+// it.
+func (g *Gateway) post(c *client, b []byte) { g.queue(c.loop.Load(), inbound{c: c}, b) }
+
+func (g *Gateway) queue(l *netio.Loop, in inbound, b []byte) {
+	bu := g.bursts[l]
+	if bu == nil {
+		bu = &burst{}
+		g.bursts[l] = bu
+	}
+	bu.data = append(bu.data, b...)
+	bu.items = append(bu.items, in)
+	bu.ends = append(bu.ends, len(bu.data))
+}
+
+// Flush implements netio.Gateway: each loop gets the datagrams of the
+// burst for its clients in one Execute.
+func (g *Gateway) Flush() {
+	for l, bu := range g.bursts {
+		if len(bu.items) == 0 {
+			continue
+		}
+		start := 0
+		for i := range bu.items {
+			bu.items[i].b = bu.data[start:bu.ends[i]:bu.ends[i]]
+			start = bu.ends[i]
+		}
+		g.postTo(l, bu.items...)
+		clear(bu.items)
+		bu.items, bu.ends = bu.items[:0], bu.ends[:0]
+		bu.data = make([]byte, 0, cap(bu.data)) // the loop holds the last one
+	}
+}
+
+// postTo hands datagrams to loop l's inbox; they are taken in one
+// Execute with whatever else gathers before it runs.
+func (g *Gateway) postTo(l *netio.Loop, in ...inbound) {
 	ls := g.stateOf(l)
 	ls.mu.Lock()
-	ls.in = append(ls.in, in)
+	ls.in = append(ls.in, in...)
 	run := !ls.queued
 	ls.queued = true
 	ls.mu.Unlock()
@@ -462,15 +500,11 @@ func (g *Gateway) tick() {
 				d := uint16(min(g.cfg.AdvertiseInterval/time.Second, 0xFFFF))
 				g.send([]byte{5, tAdvertise, g.cfg.GatewayID, byte(d >> 8), byte(d)}, g.cfg.AdvertiseTo)
 			}
-			g.mu.Lock()
-			states := make([]*loopState, 0, len(g.loops))
-			for _, ls := range g.loops {
-				states = append(states, ls)
-			}
-			g.mu.Unlock()
-			for _, ls := range states {
+			g.loops.Range(func(_, v any) bool {
+				ls := v.(*loopState)
 				_ = ls.l.Execute(func() { g.sweep(ls, now) })
-			}
+				return true
+			})
 		}
 	}
 }
@@ -496,7 +530,7 @@ func (g *Gateway) publishMinus1(from netip.AddrPort, b []byte) {
 		return
 	}
 	h := maphash.Comparable(g.seed, from)
-	g.postTo(loops[h%uint64(len(loops))], inbound{from: from, b: append([]byte(nil), b...)})
+	g.queue(loops[h%uint64(len(loops))], inbound{from: from}, b)
 }
 
 // handleMinus1 publishes a QoS −1 message through a connection of its own
