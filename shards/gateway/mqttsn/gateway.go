@@ -161,8 +161,8 @@ type Gateway struct {
 
 	predefined map[string]uint16 // Config.Predefined by name
 
-	loops  sync.Map // *netio.Loop → *loopState
-	stop   chan struct{}
+	loops sync.Map // *netio.Loop → *loopState
+	stop  chan struct{}
 	// bursts gather the datagrams of one read burst per loop; owned by
 	// the listener's reader loop (OnDatagram, Flush).
 	bursts map[*netio.Loop]*burst
