@@ -116,10 +116,6 @@ type Peer struct {
 	// CN and DN are the subject common name and the full distinguished
 	// name (RFC 4514) of the client's verified TLS certificate.
 	CN, DN string
-	// Protocol and ProtoVer name what a Gateway's client speaks ("MQTT-SN"
-	// 1, "CoAP" 1); empty for an MQTT client.
-	Protocol string
-	ProtoVer int
 }
 
 // resolveListeners returns ls with the defaults applied, checking that

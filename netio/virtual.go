@@ -49,12 +49,12 @@ func (c *Conn) virtualOf() *virtual {
 }
 
 // OpenVirtual opens a connection on l for a client of the Gateway behind
-// ep at addr speaking protocol proto (version ver), as Peer shows it. The
-// Handler gets OnOpen at once; the Gateway then hands it MQTT packets with
-// Conn.Inject, and sink receives what the Handler writes. Call it on l (in
-// a Loop.Execute function). The limits of socket connections apply:
-// ErrRejected when one is reached.
-func (l *Loop) OpenVirtual(ep *Endpoint, addr netip.AddrPort, proto string, ver int, sink VirtualSink) (*Conn, error) {
+// ep at addr (the connection's RemoteAddr). The Handler gets OnOpen at
+// once; the Gateway then hands it MQTT packets with Conn.Inject, and sink
+// receives what the Handler writes. Call it on l (in a Loop.Execute
+// function). The limits of socket connections apply: ErrRejected when one
+// is reached.
+func (l *Loop) OpenVirtual(ep *Endpoint, addr netip.AddrPort, sink VirtualSink) (*Conn, error) {
 	s := l.srv
 	l.enter()
 	defer l.exit(nil)
@@ -68,10 +68,7 @@ func (l *Loop) OpenVirtual(ep *Endpoint, addr netip.AddrPort, proto string, ver 
 		return nil, ErrRejected
 	}
 	c := &Conn{loop: l, heapIdx: -1, lst: ep.lst}
-	c.rare = &connRare{
-		peer: &Peer{Listener: &s.cfg.Listeners[ep.lst], Addr: addr, Protocol: proto, ProtoVer: ver},
-		v:    &virtual{ep: ep, addr: addr, sink: sink},
-	}
+	c.rare = &connRare{v: &virtual{ep: ep, addr: addr, sink: sink}}
 	s.conns.Add(1)
 	s.lst[ep.lst].conns.Add(1)
 	c.openedAt = l.now.UnixNano()
@@ -156,7 +153,7 @@ func (s *Server) closeVirtual(c *Conn) {
 func (s *Server) migrateVirtual(c *Conn, rest []byte) {
 	target := c.rare.migrateTo
 	c.rare.migrateTo = nil
-	v, peer := c.rare.v, c.rare.peer
+	v := c.rare.v
 	rest = append([]byte(nil), rest...)
 	old := *c // the counters, read by the target
 	v.sink.Moving(c, target)
@@ -164,7 +161,7 @@ func (s *Server) migrateVirtual(c *Conn, rest []byte) {
 	err := target.Execute(func() {
 		nc := &Conn{loop: target, heapIdx: -1, lst: old.lst, migrated: true, openedAt: old.openedAt,
 			bytesIn: old.bytesIn, bytesOut: old.bytesOut, reads: old.reads, writes: old.writes}
-		nc.rare = &connRare{peer: peer, v: v}
+		nc.rare = &connRare{v: v}
 		s.conns.Add(1)
 		s.lst[nc.lst].conns.Add(1)
 		nc.lastRead = target.now.UnixNano()

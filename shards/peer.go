@@ -25,7 +25,7 @@ func (b *Broker) listenerOf(c *netio.Conn) *listener {
 // shard.
 func (sh *shard) setPeer(s *session, c *netio.Conn, l *listener) {
 	p := c.Peer()
-	if p.SNI == "" && p.CN == "" && p.DN == "" && p.Protocol == "" {
+	if p.SNI == "" && p.CN == "" && p.DN == "" {
 		if sh.peers != nil {
 			delete(sh.peers, s)
 		}
@@ -34,8 +34,7 @@ func (sh *shard) setPeer(s *session, c *netio.Conn, l *listener) {
 	if sh.peers == nil {
 		sh.peers = make(map[*session]*peerIdentity)
 	}
-	sh.peers[s] = &peerIdentity{sni: p.SNI, cn: p.CN, dn: p.DN, tenant: l.tenant == "peersni" && p.SNI != "",
-		proto: p.Protocol, protoVer: p.ProtoVer}
+	sh.peers[s] = &peerIdentity{sni: p.SNI, cn: p.CN, dn: p.DN, tenant: l.tenant == "peersni" && p.SNI != ""}
 }
 
 // peerIdentity is the TLS identity of a session's last connection.
@@ -43,9 +42,6 @@ type peerIdentity struct {
 	sni, cn, dn string
 	// tenant is set when the listener takes the tenant from the SNI.
 	tenant bool
-	// proto and protoVer name a Gateway client's protocol (MQTT-SN, CoAP).
-	proto    string
-	protoVer int
 }
 
 // fromCertificate replaces the CONNECT's user name or client id with the
@@ -83,9 +79,6 @@ func (s *session) rowIdentity(r *ClientRow) {
 		if v != "" {
 			*dst = &v
 		}
-	}
-	if p.proto != "" {
-		r.ProtoName, r.ProtoVer = p.proto, int64(p.protoVer)
 	}
 	set(&r.PeerSNI, p.sni)
 	set(&r.CN, p.cn)

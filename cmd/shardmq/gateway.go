@@ -244,7 +244,7 @@ func (g Gateway) listener() Listener {
 	if z == "" {
 		z = shards.DefaultZone
 	}
-	return Listener{Kind: netio.KindUDP, Name: g.Name, Addr: g.Addr, Zone: z}
+	return Listener{Kind: netio.KindUDP, Name: g.Name, Addr: g.Addr, Zone: z, protocol: "MQTT-SN", protoVer: 1}
 }
 
 // fileGateways reads the file's [[gateway]] tables.

@@ -34,41 +34,48 @@ const (
 )
 
 // client is one MQTT-SN client, owned by the loop in loop; its virtual
-// connection carries its MQTT session.
+// connection carries its MQTT session. What an idle client does not use
+// lives in x (clientExtra), allocated on first use.
 type client struct {
 	gw   *Gateway
 	addr netip.AddrPort
 	loop atomic.Pointer[netio.Loop]
 	ls   *loopState
 	conn *netio.Conn
+	x    *clientExtra
 
-	state   uint8
-	half    bool // counted in gw.pending
-	tracked bool // in ls.clients
-	moving  bool // between Moving and Moved
-	refused bool // the broker refused the CONNECT; its CONNACK went out
+	clientID     []byte
+	pendingSince int64 // Unix ns of the first CONNECT, while half-open
+	wire         int   // bytes of the datagrams of the CONNECT dialogue, then of one Send
+
+	idx       int32 // position in ls.clients; -1 when not there
+	keepAlive uint16
+	state     uint8
+	clean     bool
+	half      bool // counted in gw.pending
+	moving    bool // between Moving and Moved
+	refused   bool // the broker refused the CONNECT; its CONNACK went out
+}
+
+// clientExtra is the state of a client that registers, subscribes,
+// publishes with acknowledgements, sleeps or has a will.
+type clientExtra struct {
+	// restart is a CONNECT that replaces the connection once it closes.
+	restart []byte
+	will    *mqtt.Will
+	sleep   time.Duration
 	// pingresp is set while the PINGRESP of a wake-up waits for the
 	// buffered messages' REGACKs.
 	pingresp bool
-	// restart is a CONNECT that replaces the connection once it closes.
-	restart []byte
-
-	pendingSince time.Time
-	clientID     []byte
-	clean        bool
-	keepAlive    uint16
-	will         *mqtt.Will
-	wire         int // bytes of the datagrams of the CONNECT dialogue
-	sleep        time.Duration
 
 	// Topic ids: registered names (either way), by name and by id.
 	topics  map[string]uint16
 	names   map[uint16]string
 	nextID  uint16
+	regSeq  uint16
 	regs    map[uint16]string // REGISTER sent, by MsgId, awaiting REGACK
 	regName map[string]uint16 // the same, by name
-	regSeq  uint16
-	waiting []outMsg // PUBLISHes waiting for their topic's REGACK
+	waiting []outMsg          // PUBLISHes waiting for their topic's REGACK
 
 	inTopic  map[uint16]uint16 // inbound QoS 1 MsgId → TopicId for PUBACK
 	subs     map[uint16]uint16 // SUBSCRIBE MsgId → TopicId for SUBACK
@@ -76,6 +83,14 @@ type client struct {
 	retry    []*retry          // sent, awaiting an acknowledgement
 	asleep   []outMsg          // kept while asleep
 	early    [][]byte          // datagrams that arrived while the connection moved
+}
+
+// ext returns c's extra state, allocating it on first use.
+func (c *client) ext() *clientExtra {
+	if c.x == nil {
+		c.x = &clientExtra{}
+	}
+	return c.x
 }
 
 // outMsg is a message from the broker for the client.
@@ -101,13 +116,12 @@ type retry struct {
 // handle takes one datagram of the client, on its loop.
 func (c *client) handle(ls *loopState, b []byte) {
 	c.ls = ls
-	if !c.tracked {
-		ls.clients[c] = struct{}{}
-		c.tracked = true
+	if c.idx < 0 {
+		ls.track(c)
 	}
 	if c.moving {
-		if len(c.early) < 16 {
-			c.early = append(c.early, b)
+		if len(c.ext().early) < 16 {
+			c.ext().early = append(c.ext().early, b)
 		}
 		return
 	}
@@ -168,7 +182,7 @@ func (c *client) onConnect(ls *loopState, b, body []byte) {
 			c.wake(ls)
 			return
 		}
-		c.restart = append([]byte(nil), b...)
+		c.ext().restart = append([]byte(nil), b...)
 		c.conn.Inject([]byte{0xE0, 0}, len(b)) // a normal DISCONNECT: no will
 		return
 	}
@@ -206,7 +220,7 @@ func (c *client) onWillTopic(ls *loopState, b, body []byte) {
 		c.remove(ls)
 		return
 	}
-	c.will = w
+	c.ext().will = w
 	c.state = stWillMsg
 	c.gw.send([]byte{2, tWillMsgReq}, c.addr)
 }
@@ -228,14 +242,14 @@ func (c *client) onWillMsg(ls *loopState, b, body []byte) {
 		return
 	}
 	c.wire += len(b)
-	c.will.Payload = append([]byte(nil), body...)
+	c.ext().will.Payload = append([]byte(nil), body...)
 	c.open(ls)
 }
 
 // open opens the client's virtual connection and hands the broker its
 // CONNECT.
 func (c *client) open(ls *loopState) {
-	conn, err := ls.l.OpenVirtual(c.gw.ep, c.addr, "MQTT-SN", 1, c)
+	conn, err := ls.l.OpenVirtual(c.gw.ep, c.addr, c)
 	if err != nil {
 		c.gw.send([]byte{3, tConnack, rcCongestion}, c.addr)
 		c.remove(ls)
@@ -244,8 +258,8 @@ func (c *client) open(ls *loopState) {
 	c.conn = conn
 	c.state = stConnecting
 	p := &mqtt.Connect{Version: mqtt.V311, CleanStart: c.clean, KeepAlive: c.keepAlive, ClientID: c.clientID}
-	if c.will != nil {
-		p.HasWill, p.Will = true, *c.will
+	if c.x != nil && c.x.will != nil {
+		p.HasWill, p.Will = true, *c.x.will
 	}
 	pkt := mqtt.AppendConnect(ls.scratch[:0], p, mqtt.V311)
 	ls.scratch = pkt[:0]
@@ -270,15 +284,14 @@ func (c *client) onMessage(ls *loopState, typ byte, body []byte, wire int) {
 		if body[4] == rcInvalidTopicID {
 			// The client lost the topic: register it again next time.
 			tid := binary.BigEndian.Uint16(body[0:2])
-			if name, ok := c.names[tid]; ok {
-				delete(c.names, tid)
-				delete(c.topics, name)
+			if name, ok := c.ext().names[tid]; ok {
+				delete(c.ext().names, tid)
+				delete(c.ext().topics, name)
 			}
 		}
 		if r != nil && r.qos == 2 {
 			// A QoS 2 message refused with PUBACK: the exchange ends here.
-			c.autoComp[id] = true
-			c.inject(ls, appendID(ls.scratch[:0], 0x50, id), 0)
+			c.dropOut(ls, outMsg{qos: 2, id: id})
 			return
 		}
 		c.inject(ls, appendID(ls.scratch[:0], 0x40, id), 0)
@@ -329,7 +342,7 @@ func (c *client) onMessage(ls *loopState, typ byte, body []byte, wire int) {
 			}
 			// Asleep (section 6.14): the session stays and what the
 			// broker sends waits for the next PINGREQ.
-			c.state, c.sleep = stAsleep, d
+			c.state, c.ext().sleep = stAsleep, d
 			c.setIdle(d)
 			c.gw.send([]byte{2, tDisconnect}, c.addr)
 			c.conn.Sent(2)
@@ -344,17 +357,17 @@ func (c *client) onMessage(ls *loopState, typ byte, body []byte, wire int) {
 				c.reply([]byte{3, tWillTopicRes, rcNotSupported})
 				return
 			}
-			if c.will != nil {
-				w.Payload = c.will.Payload
+			if c.ext().will != nil {
+				w.Payload = c.ext().will.Payload
 			}
 		}
 		c.updateWill(w, tWillTopicRes)
 	case tWillMsgUpd:
-		if c.will == nil {
+		if c.ext().will == nil {
 			c.reply([]byte{3, tWillMsgResp, rcNotSupported})
 			return
 		}
-		w := *c.will
+		w := *c.ext().will
 		w.Payload = append([]byte(nil), body...)
 		c.updateWill(&w, tWillMsgResp)
 	default:
@@ -367,7 +380,7 @@ func (c *client) onMessage(ls *loopState, typ byte, body []byte, wire int) {
 func (c *client) updateWill(w *mqtt.Will, resp byte) {
 	rc := rcAccepted
 	if c.conn.UpdateWill(w) {
-		c.will = w
+		c.ext().will = w
 	} else {
 		rc = rcNotSupported
 	}
@@ -391,7 +404,7 @@ func (c *client) inject(ls *loopState, pkt []byte, wire int) {
 func (c *client) topicName(typ byte, id uint16) (string, bool) {
 	switch typ {
 	case topicNormal:
-		name, ok := c.names[id]
+		name, ok := c.ext().names[id]
 		return name, ok
 	case topicPredefined:
 		name, ok := c.gw.cfg.Predefined[id]
@@ -427,10 +440,10 @@ func (c *client) onPublish(ls *loopState, body []byte, wire int) {
 		p.PacketID = 0
 	}
 	if qos == 1 {
-		if c.inTopic == nil {
-			c.inTopic = map[uint16]uint16{}
+		if c.ext().inTopic == nil {
+			c.ext().inTopic = map[uint16]uint16{}
 		}
-		c.inTopic[id] = tid
+		c.ext().inTopic[id] = tid
 	}
 	c.inject(ls, mqtt.AppendPublish(ls.scratch[:0], p, mqtt.V311), wire)
 }
@@ -447,7 +460,7 @@ func (c *client) onRegister(body []byte) {
 		c.reply(ackMsg(nil, tRegack, 0, msgID, rcNotSupported))
 		return
 	}
-	id, ok := c.topics[string(name)]
+	id, ok := c.ext().topics[string(name)]
 	if !ok {
 		if id = c.newTopicID(string(name)); id == 0 {
 			c.reply(ackMsg(nil, tRegack, 0, msgID, rcCongestion))
@@ -460,27 +473,27 @@ func (c *client) onRegister(body []byte) {
 // newTopicID registers name under a new id; 0 when the client has
 // MaxTopics already.
 func (c *client) newTopicID(name string) uint16 {
-	if len(c.topics)+len(c.regName) >= c.gw.cfg.MaxTopics {
+	if len(c.ext().topics)+len(c.ext().regName) >= c.gw.cfg.MaxTopics {
 		return 0
 	}
-	if c.topics == nil {
-		c.topics, c.names = map[string]uint16{}, map[uint16]string{}
+	if c.ext().topics == nil {
+		c.ext().topics, c.ext().names = map[string]uint16{}, map[uint16]string{}
 	}
 	for {
-		c.nextID++
-		if c.nextID == 0 || c.nextID == 0xFFFF {
-			c.nextID = 1
+		c.ext().nextID++
+		if c.ext().nextID == 0 || c.ext().nextID == 0xFFFF {
+			c.ext().nextID = 1
 		}
-		if _, taken := c.names[c.nextID]; !taken && !c.regPending(c.nextID) {
+		if _, taken := c.ext().names[c.ext().nextID]; !taken && !c.regPending(c.ext().nextID) {
 			break
 		}
 	}
-	c.topics[name], c.names[c.nextID] = c.nextID, name
-	return c.nextID
+	c.ext().topics[name], c.ext().names[c.ext().nextID] = c.ext().nextID, name
+	return c.ext().nextID
 }
 
 func (c *client) regPending(id uint16) bool {
-	for _, tid := range c.regName {
+	for _, tid := range c.ext().regName {
 		if tid == id {
 			return true
 		}
@@ -496,23 +509,23 @@ func (c *client) onRegack(ls *loopState, body []byte) {
 		return
 	}
 	msgID := binary.BigEndian.Uint16(body[2:4])
-	name, ok := c.regs[msgID]
+	name, ok := c.ext().regs[msgID]
 	if !ok {
 		return
 	}
 	c.acked(tRegister, msgID)
-	tid := c.regName[name]
-	delete(c.regs, msgID)
-	delete(c.regName, name)
+	tid := c.ext().regName[name]
+	delete(c.ext().regs, msgID)
+	delete(c.ext().regName, name)
 	ok = body[4] == rcAccepted
 	if ok {
-		if c.topics == nil {
-			c.topics, c.names = map[string]uint16{}, map[uint16]string{}
+		if c.ext().topics == nil {
+			c.ext().topics, c.ext().names = map[string]uint16{}, map[uint16]string{}
 		}
-		c.topics[name], c.names[tid] = tid, name
+		c.ext().topics[name], c.ext().names[tid] = tid, name
 	}
-	rest := c.waiting[:0]
-	for _, m := range c.waiting {
+	rest := c.ext().waiting[:0]
+	for _, m := range c.ext().waiting {
 		switch {
 		case m.topic != name:
 			rest = append(rest, m)
@@ -523,20 +536,22 @@ func (c *client) onRegack(ls *loopState, body []byte) {
 			c.dropOut(ls, m)
 		}
 	}
-	clear(c.waiting[len(rest):])
-	c.waiting = rest
-	if c.pingresp && len(rest) == 0 {
+	clear(c.ext().waiting[len(rest):])
+	c.ext().waiting = rest
+	if c.ext().pingresp && len(rest) == 0 {
 		c.pingResp()
 	}
 }
 
 // pingResp answers PINGREQ; an awake client sleeps again (section 6.14).
 func (c *client) pingResp() {
-	c.pingresp = false
+	if c.x != nil {
+		c.x.pingresp = false
+	}
 	c.reply([]byte{2, tPingresp})
 	if c.state == stAwake {
 		c.state = stAsleep
-		c.setIdle(c.sleep)
+		c.setIdle(c.x.sleep) // set when the client went to sleep
 	}
 }
 
@@ -601,16 +616,16 @@ func (c *client) onSubscribe(ls *loopState, typ byte, body []byte) {
 	}
 	if flags&flagTopicMask == topicNormal && !wildcard(filter) {
 		// A topic name: the SUBACK tells the client its id.
-		if id, ok := c.topics[filter]; ok {
+		if id, ok := c.ext().topics[filter]; ok {
 			tid = id
 		} else {
 			tid = c.newTopicID(filter)
 		}
 	}
-	if c.subs == nil {
-		c.subs = map[uint16]uint16{}
+	if c.ext().subs == nil {
+		c.ext().subs = map[uint16]uint16{}
 	}
-	c.subs[msgID] = tid
+	c.ext().subs[msgID] = tid
 	p := &mqtt.Subscribe{PacketID: msgID, Subscriptions: []mqtt.Subscription{{Filter: []byte(filter), QoS: qos}}}
 	c.inject(ls, mqtt.AppendSubscribe(ls.scratch[:0], p, mqtt.V311), 0)
 }
@@ -696,26 +711,26 @@ func (c *client) fromBroker(ls *loopState, h mqtt.FixedHeader, body []byte) {
 		m := outMsg{topic: string(p.Topic), payload: append([]byte(nil), p.Payload...), qos: p.QoS,
 			retain: p.Retain, dup: p.Dup, id: p.PacketID}
 		if c.state == stAsleep {
-			if len(c.asleep) >= g.cfg.SleepBuffer {
+			if len(c.ext().asleep) >= g.cfg.SleepBuffer {
 				g.drop(dropSleepBuffer)
-				c.dropOut(ls, c.asleep[0])
-				c.asleep = append(c.asleep[:0], c.asleep[1:]...)
+				c.dropOut(ls, c.ext().asleep[0])
+				c.ext().asleep = append(c.ext().asleep[:0], c.ext().asleep[1:]...)
 			}
-			c.asleep = append(c.asleep, m)
+			c.ext().asleep = append(c.ext().asleep, m)
 			return
 		}
 		c.deliver(ls, m)
 	case mqtt.TypePuback:
 		i := id()
-		tid := c.inTopic[i]
-		delete(c.inTopic, i)
+		tid := c.ext().inTopic[i]
+		delete(c.ext().inTopic, i)
 		c.out(ackMsg(ls.dg[:0], tPuback, tid, i, rcAccepted))
 	case mqtt.TypePubrec:
 		c.out(idMsg(ls.dg[:0], tPubrec, id()))
 	case mqtt.TypePubrel:
 		i := id()
-		if c.autoComp[i] {
-			delete(c.autoComp, i)
+		if c.ext().autoComp[i] {
+			delete(c.ext().autoComp, i)
 			c.inject(ls, appendID(ls.scratch[:0], 0x70, i), 0)
 			return
 		}
@@ -730,8 +745,8 @@ func (c *client) fromBroker(ls *loopState, h mqtt.FixedHeader, body []byte) {
 		if p.Decode(h, body, mqtt.V311) != nil || len(p.ReasonCodes) != 1 {
 			return
 		}
-		tid := c.subs[p.PacketID]
-		delete(c.subs, p.PacketID)
+		tid := c.ext().subs[p.PacketID]
+		delete(c.ext().subs, p.PacketID)
 		rc, granted := rcAccepted, byte(p.ReasonCodes[0])
 		if granted >= 0x80 {
 			rc, granted, tid = rcNotSupported, 0, 0
@@ -741,10 +756,10 @@ func (c *client) fromBroker(ls *loopState, h mqtt.FixedHeader, body []byte) {
 	case mqtt.TypeUnsuback:
 		c.out(idMsg(ls.dg[:0], tUnsuback, id()))
 	case mqtt.TypePingresp:
-		if c.state == stAwake && len(c.waiting) > 0 {
+		if c.state == stAwake && c.x != nil && len(c.x.waiting) > 0 {
 			// The buffered messages go first (section 6.14): PINGRESP
 			// waits for the REGACKs they need.
-			c.pingresp = true
+			c.ext().pingresp = true
 			return
 		}
 		c.pingResp()
@@ -756,17 +771,17 @@ func (c *client) fromBroker(ls *loopState, h mqtt.FixedHeader, body []byte) {
 func (c *client) deliver(ls *loopState, m outMsg) {
 	tid, typ, ok := c.topicID(m.topic)
 	if !ok {
-		if _, pending := c.regName[m.topic]; !pending && !c.register(ls, m.topic) {
+		if _, pending := c.ext().regName[m.topic]; !pending && !c.register(ls, m.topic) {
 			c.gw.drop(dropInvalidTopic)
 			c.dropOut(ls, m)
 			return
 		}
-		if len(c.waiting) >= c.gw.cfg.SleepBuffer {
+		if len(c.ext().waiting) >= c.gw.cfg.SleepBuffer {
 			c.gw.drop(dropSleepBuffer)
 			c.dropOut(ls, m)
 			return
 		}
-		c.waiting = append(c.waiting, m)
+		c.ext().waiting = append(c.ext().waiting, m)
 		return
 	}
 	flags := typ | encodeQoS(int(m.qos))
@@ -802,7 +817,7 @@ func (c *client) topicID(topic string) (uint16, byte, bool) {
 	if id, ok := c.gw.predefinedID(topic); ok {
 		return id, topicPredefined, true
 	}
-	if id, ok := c.topics[topic]; ok {
+	if id, ok := c.ext().topics[topic]; ok {
 		return id, topicNormal, true
 	}
 	return 0, 0, false
@@ -811,24 +826,24 @@ func (c *client) topicID(topic string) (uint16, byte, bool) {
 // register sends REGISTER for topic; false when the client has
 // MaxTopics ids already.
 func (c *client) register(ls *loopState, topic string) bool {
-	if len(c.topics)+len(c.regName) >= c.gw.cfg.MaxTopics {
+	if len(c.ext().topics)+len(c.ext().regName) >= c.gw.cfg.MaxTopics {
 		return false
 	}
 	tid := c.newTopicID(topic)
 	// The id is not the client's until REGACK.
-	delete(c.topics, topic)
-	delete(c.names, tid)
-	if c.regs == nil {
-		c.regs, c.regName = map[uint16]string{}, map[string]uint16{}
+	delete(c.ext().topics, topic)
+	delete(c.ext().names, tid)
+	if c.ext().regs == nil {
+		c.ext().regs, c.ext().regName = map[uint16]string{}, map[string]uint16{}
 	}
-	c.regSeq++
-	if c.regSeq == 0 {
-		c.regSeq = 1
+	c.ext().regSeq++
+	if c.ext().regSeq == 0 {
+		c.ext().regSeq = 1
 	}
-	c.regs[c.regSeq], c.regName[topic] = topic, tid
-	b := msg(nil, tRegister, u16(tid), u16(c.regSeq), []byte(topic))
+	c.ext().regs[c.ext().regSeq], c.ext().regName[topic] = topic, tid
+	b := msg(nil, tRegister, u16(tid), u16(c.ext().regSeq), []byte(topic))
 	c.out(b)
-	c.track(&retry{typ: tRegister, id: c.regSeq, b: b, sent: ls.l.Now()})
+	c.track(&retry{typ: tRegister, id: c.ext().regSeq, b: b, sent: ls.l.Now()})
 	return true
 }
 
@@ -839,24 +854,24 @@ func (c *client) dropOut(ls *loopState, m outMsg) {
 	case 1:
 		c.inject(ls, appendID(ls.scratch[:0], 0x40, m.id), 0)
 	case 2:
-		if c.autoComp == nil {
-			c.autoComp = map[uint16]bool{}
+		if c.ext().autoComp == nil {
+			c.ext().autoComp = map[uint16]bool{}
 		}
-		c.autoComp[m.id] = true
+		c.ext().autoComp[m.id] = true
 		c.inject(ls, appendID(ls.scratch[:0], 0x50, m.id), 0)
 	}
 }
 
 // track keeps r until its acknowledgement.
-func (c *client) track(r *retry) { c.retry = append(c.retry, r) }
+func (c *client) track(r *retry) { c.ext().retry = append(c.ext().retry, r) }
 
 // acked removes the retry of type typ and id, returning it.
 func (c *client) acked(typ byte, id uint16) *retry {
-	for i, r := range c.retry {
+	for i, r := range c.ext().retry {
 		if r.typ == typ && r.id == id {
-			copy(c.retry[i:], c.retry[i+1:])
-			c.retry[len(c.retry)-1] = nil
-			c.retry = c.retry[:len(c.retry)-1]
+			copy(c.ext().retry[i:], c.ext().retry[i+1:])
+			c.ext().retry[len(c.ext().retry)-1] = nil
+			c.ext().retry = c.ext().retry[:len(c.ext().retry)-1]
 			return r
 		}
 	}
@@ -867,11 +882,11 @@ func (c *client) acked(typ byte, id uint16) *retry {
 // not acknowledged, then the buffered messages.
 func (c *client) wake(ls *loopState) {
 	now := ls.l.Now()
-	for _, r := range c.retry {
+	for _, r := range c.ext().retry {
 		c.resend(r, now)
 	}
-	buf := c.asleep
-	c.asleep = nil
+	buf := c.ext().asleep
+	c.ext().asleep = nil
 	for _, m := range buf {
 		c.deliver(ls, m)
 	}
@@ -900,15 +915,15 @@ func (c *client) setIdle(d time.Duration) {
 // timers expires a half-open client and retransmits, on the client's
 // loop.
 func (c *client) timers(ls *loopState, now time.Time) {
-	if c.conn == nil && c.half && now.Sub(c.pendingSince) > c.gw.cfg.ConnectTimeout {
+	if c.conn == nil && c.half && now.UnixNano()-c.pendingSince > int64(c.gw.cfg.ConnectTimeout) {
 		c.gw.drop(dropExpired)
 		c.remove(ls)
 		return
 	}
-	if c.conn == nil || c.state == stAsleep || len(c.retry) == 0 {
+	if c.conn == nil || c.state == stAsleep || c.x == nil || len(c.x.retry) == 0 {
 		return
 	}
-	for _, r := range c.retry {
+	for _, r := range c.ext().retry {
 		if now.Sub(r.sent) < c.gw.cfg.RetryInterval {
 			continue
 		}
@@ -927,9 +942,8 @@ func (c *client) remove(ls *loopState) {
 		c.half = false
 		c.gw.pending.Add(-1)
 	}
-	if c.tracked {
-		delete(ls.clients, c)
-		c.tracked = false
+	if c.idx >= 0 {
+		ls.untrack(c)
 	}
 	c.gw.forget(c)
 }
@@ -937,9 +951,8 @@ func (c *client) remove(ls *loopState) {
 // Moving implements netio.VirtualSink: the broker moved the connection
 // to the loop of the client's session.
 func (c *client) Moving(conn *netio.Conn, to *netio.Loop) {
-	if c.tracked {
-		delete(c.ls.clients, c)
-		c.tracked = false
+	if c.idx >= 0 {
+		c.ls.untrack(c)
 	}
 	c.moving = true
 	c.conn = nil
@@ -950,10 +963,11 @@ func (c *client) Moving(conn *netio.Conn, to *netio.Loop) {
 func (c *client) Moved(nc *netio.Conn) {
 	ls := c.gw.stateOf(nc.Loop())
 	c.ls, c.conn, c.moving = ls, nc, false
-	ls.clients[c] = struct{}{}
-	c.tracked = true
-	early := c.early
-	c.early = nil
+	ls.track(c)
+	var early [][]byte
+	if c.x != nil {
+		early, c.x.early = c.x.early, nil
+	}
 	for _, b := range early {
 		c.handle(ls, b)
 	}
@@ -967,7 +981,10 @@ func (c *client) Closed(conn *netio.Conn, err error) {
 	if !c.refused {
 		c.gw.send([]byte{2, tDisconnect}, c.addr)
 	}
-	restart := c.restart
+	var restart []byte
+	if c.x != nil {
+		restart = c.x.restart
+	}
 	c.remove(ls)
 	if restart == nil || err != nil {
 		return

@@ -350,7 +350,7 @@ func (g *Gateway) admit(from netip.AddrPort, clientID []byte) *client {
 		return nil
 	}
 	l := loops[maphash.Bytes(g.seed, clientID)%uint64(len(loops))]
-	c := &client{gw: g, addr: from, pendingSince: time.Now()}
+	c := &client{gw: g, addr: from, pendingSince: time.Now().UnixNano(), idx: -1}
 	c.loop.Store(l)
 	st := g.stripeOf(from)
 	st.mu.Lock()
@@ -374,7 +374,7 @@ type loopState struct {
 	in      []inbound
 	spare   []inbound
 	queued  bool
-	clients map[*client]struct{}
+	clients []*client // the loop's clients, each knowing its index
 	scratch []byte // MQTT packets built on the loop, reused
 	out     []byte // the broker's packets of one Send, joined
 	dg      []byte // an MQTT-SN message built on the loop, sent at once
@@ -391,7 +391,7 @@ func (g *Gateway) stateOf(l *netio.Loop) *loopState {
 	if v, ok := g.loops.Load(l); ok {
 		return v.(*loopState)
 	}
-	v, _ := g.loops.LoadOrStore(l, &loopState{l: l, clients: map[*client]struct{}{}})
+	v, _ := g.loops.LoadOrStore(l, &loopState{l: l})
 	return v.(*loopState)
 }
 
@@ -511,9 +511,29 @@ func (g *Gateway) tick() {
 
 // sweep expires half-open clients and retransmits, on ls's loop.
 func (g *Gateway) sweep(ls *loopState, now time.Time) {
-	for c := range ls.clients {
-		c.timers(ls, now)
+	// Backwards: a client that expires takes the last one's place, which
+	// was already seen.
+	for i := len(ls.clients) - 1; i >= 0; i-- {
+		if i < len(ls.clients) {
+			ls.clients[i].timers(ls, now)
+		}
 	}
+}
+
+// track adds c to the loop's clients.
+func (ls *loopState) track(c *client) {
+	c.idx = int32(len(ls.clients))
+	ls.clients = append(ls.clients, c)
+}
+
+// untrack removes c from the loop's clients.
+func (ls *loopState) untrack(c *client) {
+	last := len(ls.clients) - 1
+	moved := ls.clients[last]
+	ls.clients[c.idx], moved.idx = moved, c.idx
+	ls.clients[last] = nil
+	ls.clients = ls.clients[:last]
+	c.idx = -1
 }
 
 // predefinedID returns the predefined topic id of topic.
@@ -557,7 +577,7 @@ func (g *Gateway) handleMinus1(ls *loopState, from netip.AddrPort, b []byte) {
 		g.drop(dropInvalidTopic)
 		return
 	}
-	conn, err := ls.l.OpenVirtual(g.ep, from, "MQTT-SN", 1, transient{})
+	conn, err := ls.l.OpenVirtual(g.ep, from, transient{})
 	if err != nil {
 		g.drop(dropPendingFull)
 		return

@@ -33,7 +33,7 @@ func start(t testing.TB, gcfg mqttsn.Config, mut func(*shards.Config)) *env {
 	}
 	cfg := shards.Config{SysInterval: -1, Listeners: []shards.ListenerConfig{
 		{Name: "tcp:default", Addr: "127.0.0.1:0", AllowAnonymous: &yes},
-		{Name: "udp:sn", Addr: "127.0.0.1:0", AllowAnonymous: &yes},
+		{Name: "udp:sn", Addr: "127.0.0.1:0", AllowAnonymous: &yes, Protocol: "MQTT-SN", ProtoVer: 1},
 	}}
 	if mut != nil {
 		mut(&cfg)
