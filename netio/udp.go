@@ -90,8 +90,8 @@ type udpEngine struct {
 	gnet.BuiltinEventEngine
 	srv    *Server
 	eng    gnet.Engine
-	eps    []*Endpoint // in listener order among the udp listeners
-	buf    []byte      // the reader loop's buffer for a burst's datagrams
+	eps    []*Endpoint  // in listener order among the udp listeners
+	burst  *burstReader // the reader loop's buffers for a burst's datagrams
 	booted chan struct{}
 	done   chan struct{}
 	err    error
@@ -266,27 +266,12 @@ func (u *udpEngine) OnTraffic(gc gnet.Conn) gnet.Action {
 	gw := u.srv.cfg.Listeners[ep.lst].Gateway
 	gw.OnDatagram(from, buf)
 	// gnet reads one datagram per readiness event: take what else the
-	// socket holds in this burst, one syscall each, and let the Gateway
+	// socket holds in this burst, a batch per syscall, and let the Gateway
 	// hand them on together.
-	if u.buf == nil {
-		u.buf = make([]byte, 64<<10)
+	if u.burst == nil {
+		u.burst = newBurstReader()
 	}
-	for range udpBurst - 1 {
-		n, sa, err := unix.Recvfrom(ep.fd, u.buf, unix.MSG_DONTWAIT)
-		if err != nil {
-			break
-		}
-		var from netip.AddrPort
-		switch sa := sa.(type) {
-		case *unix.SockaddrInet4:
-			from = netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port))
-		case *unix.SockaddrInet6:
-			from = netip.AddrPortFrom(netip.AddrFrom16(sa.Addr).Unmap(), uint16(sa.Port))
-		default:
-			continue
-		}
-		gw.OnDatagram(from, u.buf[:n])
-	}
+	u.burst.read(ep.fd, udpBurst-1, gw.OnDatagram)
 	gw.Flush()
 	return gnet.None
 }
