@@ -375,9 +375,9 @@ type loopState struct {
 	spare   []inbound
 	queued  bool
 	clients []*client // the loop's clients, each knowing its index
-	scratch []byte // MQTT packets built on the loop, reused
-	out     []byte // the broker's packets of one Send, joined
-	dg      []byte // an MQTT-SN message built on the loop, sent at once
+	scratch []byte    // MQTT packets built on the loop, reused
+	out     []byte    // the broker's packets of one Send, joined
+	dg      []byte    // an MQTT-SN message built on the loop, sent at once
 }
 
 // inbound is a datagram waiting for its client's loop.
