@@ -55,6 +55,7 @@ type client struct {
 	half      bool // counted in gw.pending
 	moving    bool // between Moving and Moved
 	refused   bool // the broker refused the CONNECT; its CONNACK went out
+	gone      bool // forgotten: no longer in the address table
 }
 
 // clientExtra is the state of a client that registers, subscribes,
@@ -115,15 +116,23 @@ type retry struct {
 
 // handle takes one datagram of the client, on its loop.
 func (c *client) handle(ls *loopState, b []byte) {
-	c.ls = ls
-	if c.idx < 0 {
-		ls.track(c)
+	if c.gone {
+		// Forgotten (expired, closed) with datagrams still on their way.
+		c.gw.drop(dropUnknownPeer)
+		return
 	}
+	c.ls = ls
 	if c.moving {
+		// Moved tracks the client on its new loop.
 		if len(c.ext().early) < 16 {
 			c.ext().early = append(c.ext().early, b)
+		} else {
+			c.gw.drop(dropUnknownPeer)
 		}
 		return
+	}
+	if c.idx < 0 {
+		ls.track(c)
 	}
 	typ, body, err := frame(b)
 	if err != nil {
@@ -938,6 +947,7 @@ func (c *client) timers(ls *loopState, now time.Time) {
 
 // remove forgets the client, on its loop.
 func (c *client) remove(ls *loopState) {
+	c.gone = true
 	if c.half {
 		c.half = false
 		c.gw.pending.Add(-1)
@@ -963,7 +973,9 @@ func (c *client) Moving(conn *netio.Conn, to *netio.Loop) {
 func (c *client) Moved(nc *netio.Conn) {
 	ls := c.gw.stateOf(nc.Loop())
 	c.ls, c.conn, c.moving = ls, nc, false
-	ls.track(c)
+	if c.idx < 0 {
+		ls.track(c)
+	}
 	var early [][]byte
 	if c.x != nil {
 		early, c.x.early = c.x.early, nil
