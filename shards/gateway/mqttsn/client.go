@@ -434,6 +434,9 @@ func (c *client) onPublish(ls *loopState, body []byte, wire int) {
 	tid := binary.BigEndian.Uint16(body[1:3])
 	id := binary.BigEndian.Uint16(body[3:5])
 	name, ok := c.topicName(flags&flagTopicMask, tid)
+	if ok && flags&flagTopicMask == topicShort {
+		ok = validShort(tid, false)
+	}
 	if !ok {
 		c.gw.drop(dropInvalidTopic)
 		c.conn.Touch(wire)
@@ -443,18 +446,46 @@ func (c *client) onPublish(ls *loopState, body []byte, wire int) {
 	if qos == qosMinus1 {
 		qos = 0
 	}
-	p := &mqtt.Publish{Dup: flags&flagDup != 0 && qos > 0, QoS: qos, Retain: flags&flagRetain != 0,
-		Topic: []byte(name), PacketID: id, Payload: body[5:]}
-	if qos == 0 {
-		p.PacketID = 0
-	}
 	if qos == 1 {
 		if c.ext().inTopic == nil {
 			c.ext().inTopic = map[uint16]uint16{}
 		}
 		c.ext().inTopic[id] = tid
 	}
-	c.inject(ls, mqtt.AppendPublish(ls.scratch[:0], p, mqtt.V311), wire)
+	c.inject(ls, appendPublish(ls.scratch[:0], qos, flags&flagRetain != 0, flags&flagDup != 0, name, id, body[5:]), wire)
+}
+
+// appendPublish appends an MQTT 3.1.1 PUBLISH of topic (a valid topic
+// name: registered, predefined or a checked short name) without
+// converting it to bytes first.
+func appendPublish(dst []byte, qos byte, retain, dup bool, topic string, id uint16, payload []byte) []byte {
+	first := 0x30 | qos<<1
+	if retain {
+		first |= 0x01
+	}
+	rl := 2 + len(topic) + len(payload)
+	if qos > 0 {
+		rl += 2
+		if dup {
+			first |= 0x08
+		}
+	}
+	dst = mqtt.AppendVarint(append(dst, first), rl)
+	dst = append(append(dst, byte(len(topic)>>8), byte(len(topic))), topic...)
+	if qos > 0 {
+		dst = append(dst, byte(id>>8), byte(id))
+	}
+	return append(dst, payload...)
+}
+
+// validShort reports whether the short topic id is a valid topic name
+// (a filter when filter is set): no NUL, no wildcard in a name.
+func validShort(id uint16, filter bool) bool {
+	b := [2]byte{byte(id >> 8), byte(id)}
+	if filter {
+		return mqtt.ValidTopicFilter(b[:]) == nil
+	}
+	return mqtt.ValidTopicName(b[:]) == nil
 }
 
 // onRegister answers a client's REGISTER with the topic's id.
@@ -592,6 +623,9 @@ func (c *client) onSubscribe(ls *loopState, typ byte, body []byte) {
 		}
 		tid = binary.BigEndian.Uint16(body[3:5])
 		name, ok := c.topicName(flags&flagTopicMask, tid)
+		if ok && flags&flagTopicMask == topicShort {
+			ok = validShort(tid, true)
+		}
 		if !ok {
 			c.gw.drop(dropInvalidTopic)
 			if typ == tSubscribe {

@@ -103,8 +103,8 @@ func (c Config) Validate() error {
 		if id == 0 || id == 0xFFFF {
 			return fmt.Errorf("mqttsn: predefined topic id %d is reserved", id)
 		}
-		if name == "" {
-			return fmt.Errorf("mqttsn: predefined topic id %d has no name", id)
+		if err := mqtt.ValidTopicName([]byte(name)); err != nil {
+			return fmt.Errorf("mqttsn: predefined topic id %d: %q is not a topic name: %w", id, name, err)
 		}
 	}
 	return nil

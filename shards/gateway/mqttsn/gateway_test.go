@@ -277,8 +277,21 @@ func TestInvalidTopicID(t *testing.T) {
 	if p := c.expect(PUBACK); p.Body[4] != 0x02 {
 		t.Fatalf("PUBACK %v", p)
 	}
-	if n := e.gw.Stats().Dropped[4]; n != 2 {
-		t.Fatalf("invalid_topic_id = %d, want 2", n)
+	// A short name with a wildcard is no topic name.
+	c.publish(qosBits(1)|tidShort, uint16('a')<<8|'+', 2, "x")
+	if p := c.expect(PUBACK); p.Body[4] != 0x02 {
+		t.Fatalf("PUBACK %v", p)
+	}
+	if n := e.gw.Stats().Dropped[4]; n != 3 {
+		t.Fatalf("invalid_topic_id = %d, want 3", n)
+	}
+	// The connection is still up: a valid short name goes through.
+	c.publish(qosBits(1)|tidShort, uint16('o')<<8|'k', 3, "x")
+	if p := c.expect(PUBACK); p.Body[4] != 0 {
+		t.Fatalf("PUBACK %v", p)
+	}
+	if _, err := mqttsn.New(mqttsn.Config{Predefined: map[uint16]string{1: "a/+"}}); err == nil {
+		t.Fatal("a predefined filter with a wildcard was accepted")
 	}
 }
 
