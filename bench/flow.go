@@ -90,8 +90,14 @@ func runFlow(ctx context.Context, cfg Config, in *Instance, spec flowSpec, durin
 			f.wg.Add(1)
 			go f.readPublisherAcks(p)
 		}
+		if spec.sn {
+			continue // publishGroups below
+		}
 		f.wg.Add(1)
 		go f.publish(p)
+	}
+	if spec.sn {
+		f.publishGroups()
 	}
 
 	if !sleepCtx(ctx, cfg.Warmup) {

@@ -165,3 +165,90 @@ func runStormSN(ctx context.Context, cfg Config, in *Instance, r Result) Result 
 	}
 	return r
 }
+
+// snGroups is how many goroutines drive the MQTT-SN publishers. A
+// thousand clients with a window of 3 each, one goroutine apiece, would
+// wake a goroutine every second message: the generator, not the broker,
+// would set the rate. Each goroutine sends for its share of the clients,
+// each client from its own socket within its own window.
+const snGroups = 16
+
+// publishGroups starts the goroutines of the MQTT-SN publishers.
+func (f *flow) publishGroups() {
+	per := (len(f.pubs) + snGroups - 1) / snGroups
+	for i := 0; i < len(f.pubs); i += per {
+		ps := f.pubs[i:min(i+per, len(f.pubs))]
+		wake := make(chan struct{}, 1)
+		for _, p := range ps {
+			p.wake = wake // the subscriber wakes the group
+		}
+		f.wg.Add(1)
+		go f.publishGroup(ps, wake)
+	}
+}
+
+// publishGroup sends QoS 0 PUBLISH datagrams for each of ps while its
+// window has room, and sleeps while none has; a window without credit
+// for stallTimeout is reset as publish does.
+func (f *flow) publishGroup(ps []*publisher, wake chan struct{}) {
+	defer f.wg.Done()
+	var (
+		payload = make([]byte, f.cfg.PayloadSize)
+		buf     []byte
+		fan     = int64(f.spec.fanout)
+		lim     = int64(f.spec.window) * fan
+		idle    time.Time // when the group last found no room, zero while sending
+	)
+	for !f.stop.Load() {
+		sent := false
+		measuring := f.measure.Load()
+		for _, p := range ps {
+			room := (lim - p.outstanding.Load()) / fan
+			if room <= 0 {
+				continue
+			}
+			n := min(room, pubBatch)
+			binary.BigEndian.PutUint16(payload[8:], uint16(p.idx))
+			p.outstanding.Add(n * fan)
+			for j := int64(0); j < n; j++ {
+				binary.BigEndian.PutUint64(payload, uint64(now()))
+				buf = snPublish(buf[:0], p.snTopic, payload)
+				if err := p.c.write(buf); err != nil {
+					p.err = err
+					return
+				}
+			}
+			if measuring {
+				p.sent += n
+			}
+			sent = true
+		}
+		if sent {
+			idle = time.Time{}
+			continue
+		}
+		if idle.IsZero() {
+			idle = time.Now()
+		} else if time.Since(idle) > stallTimeout {
+			// The missing deliveries were dropped: start the windows over.
+			for _, p := range ps {
+				if p.outstanding.Load() >= lim {
+					p.outstanding.Store(0)
+					p.stalls++
+				}
+			}
+			idle = time.Time{}
+			continue
+		}
+		for _, p := range ps {
+			p.waiting.Store(true)
+		}
+		select {
+		case <-wake:
+		case <-time.After(20 * time.Millisecond):
+		}
+		for _, p := range ps {
+			p.waiting.Store(false)
+		}
+	}
+}
