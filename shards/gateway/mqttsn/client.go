@@ -1024,12 +1024,12 @@ func (c *client) Moved(nc *netio.Conn) {
 // over.
 func (c *client) Closed(conn *netio.Conn, err error) {
 	ls := c.ls
-	if !c.refused {
-		c.gw.send([]byte{2, tDisconnect}, c.addr)
-	}
 	var restart []byte
 	if c.x != nil {
 		restart = c.x.restart
+	}
+	if !c.refused && (restart == nil || err != nil) {
+		c.gw.send([]byte{2, tDisconnect}, c.addr)
 	}
 	c.remove(ls)
 	if restart == nil || err != nil {
