@@ -160,7 +160,8 @@ environment variable (SHARDMQ_MQTT_ADDR). Flags win over variables, variables ov
     	keys: %s; its clients' rows say listener "KIND:NAME"
   --gateway KIND://HOST[:PORT][@ZONE][?KEY=VALUE&...]
     	a gateway for constrained devices on UDP, repeatable (SHARDMQ_GATEWAYS="spec spec",
-    	[[gateway]] tables with kind, addr and the same keys); KIND is mqttsn (MQTT-SN 1.2, port 1884);
+    	[[gateway]] tables with kind, addr and the same keys); KIND is mqttsn (MQTT-SN 1.2, port 1884)
+    	or coap (CoAP, EMQX's publish-subscribe model, port 5683);
     	keys: %s; its clients' rows say listener "udp:NAME"
 
 Other flags:

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards"
+	"github.com/shardmq/shardmq/shards/gateway/coap"
 	"github.com/shardmq/shardmq/shards/gateway/mqttsn"
 )
 
@@ -29,8 +30,9 @@ const gatewaysKey = "gateway"
 //
 // and in the file as a [[gateway]] table with the keys kind, addr, zone
 // and the same keys (gatewayKeys). KIND is mqttsn (MQTT-SN 1.2 over UDP,
-// default port 1884). Its clients are sessions like MQTT clients, in the
-// zone's settings; their rows say listener "udp:NAME".
+// default port 1884) or coap (CoAP over UDP, EMQX's model, default port
+// 5683). Its clients are sessions like MQTT clients, in the zone's
+// settings; their rows say listener "udp:NAME".
 type Gateway struct {
 	Kind string
 	// Addr is HOST:PORT (the port defaulted by kind).
@@ -50,20 +52,52 @@ type Gateway struct {
 	AdvertiseTo string
 	// MaxConnections caps the gateway's clients; 0: no cap of its own.
 	MaxConnections int
+
+	// The CoAP settings (coap.Config; zero: its default).
+	ConnectionRequired bool
+	Heartbeat          time.Duration
+	BlockSize, MaxBody int
 }
 
-// gatewayKinds are the gateway kinds with their default ports.
-var gatewayKinds = map[string]string{"mqttsn": "1884"}
+// Gateway kinds.
+const (
+	kindMQTTSN = "mqttsn"
+	kindCoAP   = "coap"
+)
 
-// gatewayKey is a key of a gateway, as listenerKey.
+// gatewayKinds are the gateway kinds with their default ports.
+var gatewayKinds = map[string]string{kindMQTTSN: "1884", kindCoAP: "5683"}
+
+// protocols are the rows' proto_name of each kind.
+var protocols = map[string]string{kindMQTTSN: "MQTT-SN", kindCoAP: "CoAP"}
+
+// gatewayKey is a key of a gateway, as listenerKey; kind, if set, is the
+// one kind it applies to.
 type gatewayKey struct {
 	name string
 	set  func(g *Gateway, v string) error
 	get  func(g *Gateway) (string, bool)
+	kind string
+}
+
+// only returns k restricted to kind.
+func (k gatewayKey) only(kind string) gatewayKey { k.kind = kind; return k }
+
+func gwBool(name string, f func(*Gateway) *bool) gatewayKey {
+	return gatewayKey{name: name,
+		set: func(g *Gateway, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("want true or false")
+			}
+			*f(g) = b
+			return nil
+		},
+		get: func(g *Gateway) (string, bool) { return strconv.FormatBool(*f(g)), *f(g) }}
 }
 
 func gwDuration(name string, f func(*Gateway) *time.Duration) gatewayKey {
-	return gatewayKey{name,
+	return gatewayKey{name: name, set:
 		func(g *Gateway, v string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 0 {
@@ -72,12 +106,12 @@ func gwDuration(name string, f func(*Gateway) *time.Duration) gatewayKey {
 			*f(g) = d
 			return nil
 		},
-		func(g *Gateway) (string, bool) { return tomlQuote(f(g).String()), *f(g) != 0 }}
+		get: func(g *Gateway) (string, bool) { return tomlQuote(f(g).String()), *f(g) != 0 }}
 }
 
 func gwInt(name string, max int, f func(*Gateway) *int) gatewayKey {
-	return gatewayKey{name,
-		func(g *Gateway, v string) error {
+	return gatewayKey{name: name,
+		set: func(g *Gateway, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 || n > max {
 				return fmt.Errorf("want a number from 0 to %d", max)
@@ -85,39 +119,43 @@ func gwInt(name string, max int, f func(*Gateway) *int) gatewayKey {
 			*f(g) = n
 			return nil
 		},
-		func(g *Gateway) (string, bool) { return strconv.Itoa(*f(g)), *f(g) != 0 }}
+		get: func(g *Gateway) (string, bool) { return strconv.Itoa(*f(g)), *f(g) != 0 }}
 }
 
 // gatewayKeys are the keys of a gateway besides kind and addr, in the
 // order --print-config writes them.
 var gatewayKeys = []gatewayKey{
-	{"zone", func(g *Gateway, v string) error { g.Zone = v; return nil },
-		func(g *Gateway) (string, bool) { return tomlQuote(g.Zone), g.Zone != "" }},
-	{"name", func(g *Gateway, v string) error { g.Name = v; return nil },
-		func(g *Gateway) (string, bool) { return tomlQuote(g.Name), g.Name != "" }},
-	gwInt("gateway_id", 255, func(g *Gateway) *int { return &g.GatewayID }),
-	{"predefined", setPredefined, func(g *Gateway) (string, bool) {
+	{name: "zone", set: func(g *Gateway, v string) error { g.Zone = v; return nil },
+		get: func(g *Gateway) (string, bool) { return tomlQuote(g.Zone), g.Zone != "" }},
+	{name: "name", set: func(g *Gateway, v string) error { g.Name = v; return nil },
+		get: func(g *Gateway) (string, bool) { return tomlQuote(g.Name), g.Name != "" }},
+	gwInt("max_datagram", 65535, func(g *Gateway) *int { return &g.MaxDatagram }),
+	gwInt("max_connections", 1<<30, func(g *Gateway) *int { return &g.MaxConnections }),
+	gwInt("gateway_id", 255, func(g *Gateway) *int { return &g.GatewayID }).only(kindMQTTSN),
+	{name: "predefined", kind: kindMQTTSN, set: setPredefined, get: func(g *Gateway) (string, bool) {
 		var s []string
 		for _, id := range slices.Sorted(maps.Keys(g.Predefined)) {
 			s = append(s, tomlQuote(strconv.Itoa(int(id))+":"+g.Predefined[id]))
 		}
 		return "[" + strings.Join(s, ", ") + "]", len(s) > 0
 	}},
-	gwDuration("retry_interval", func(g *Gateway) *time.Duration { return &g.RetryInterval }),
-	gwInt("max_retries", 100, func(g *Gateway) *int { return &g.MaxRetries }),
-	gwDuration("connect_timeout", func(g *Gateway) *time.Duration { return &g.ConnectTimeout }),
-	gwInt("max_datagram", 65535, func(g *Gateway) *int { return &g.MaxDatagram }),
-	gwInt("max_pending", 1<<24, func(g *Gateway) *int { return &g.MaxPending }),
-	gwInt("sleep_buffer", 1<<20, func(g *Gateway) *int { return &g.SleepBuffer }),
-	gwDuration("advertise_interval", func(g *Gateway) *time.Duration { return &g.AdvertiseInterval }),
-	{"advertise_to", func(g *Gateway, v string) error {
+	gwDuration("retry_interval", func(g *Gateway) *time.Duration { return &g.RetryInterval }).only(kindMQTTSN),
+	gwInt("max_retries", 100, func(g *Gateway) *int { return &g.MaxRetries }).only(kindMQTTSN),
+	gwDuration("connect_timeout", func(g *Gateway) *time.Duration { return &g.ConnectTimeout }).only(kindMQTTSN),
+	gwInt("max_pending", 1<<24, func(g *Gateway) *int { return &g.MaxPending }).only(kindMQTTSN),
+	gwInt("sleep_buffer", 1<<20, func(g *Gateway) *int { return &g.SleepBuffer }).only(kindMQTTSN),
+	gwDuration("advertise_interval", func(g *Gateway) *time.Duration { return &g.AdvertiseInterval }).only(kindMQTTSN),
+	{name: "advertise_to", kind: kindMQTTSN, set: func(g *Gateway, v string) error {
 		if _, err := netip.ParseAddrPort(v); err != nil {
 			return errors.New("want IP:PORT")
 		}
 		g.AdvertiseTo = v
 		return nil
-	}, func(g *Gateway) (string, bool) { return tomlQuote(g.AdvertiseTo), g.AdvertiseTo != "" }},
-	gwInt("max_connections", 1<<30, func(g *Gateway) *int { return &g.MaxConnections }),
+	}, get: func(g *Gateway) (string, bool) { return tomlQuote(g.AdvertiseTo), g.AdvertiseTo != "" }},
+	gwBool("connection_required", func(g *Gateway) *bool { return &g.ConnectionRequired }).only(kindCoAP),
+	gwDuration("heartbeat", func(g *Gateway) *time.Duration { return &g.Heartbeat }).only(kindCoAP),
+	gwInt("block_size", 1024, func(g *Gateway) *int { return &g.BlockSize }).only(kindCoAP),
+	gwInt("max_body", 1<<30, func(g *Gateway) *int { return &g.MaxBody }).only(kindCoAP),
 }
 
 // setPredefined adds "ID:TOPIC" entries, separated by commas.
@@ -169,7 +207,7 @@ func parseGateway(spec string) (Gateway, error) {
 	var g Gateway
 	kind, rest, ok := strings.Cut(spec, "://")
 	if _, known := gatewayKinds[kind]; !ok || !known {
-		return g, fmt.Errorf("gateway %q: want mqttsn://HOST[:PORT][@ZONE]", spec)
+		return g, fmt.Errorf("gateway %q: want mqttsn:// or coap://HOST[:PORT][@ZONE]", spec)
 	}
 	g.Kind = kind
 	if before, query, ok := strings.Cut(rest, "?"); ok {
@@ -211,7 +249,15 @@ func (g Gateway) resolved() Gateway {
 // validate checks a resolved gateway.
 func (g Gateway) validate() error {
 	if _, known := gatewayKinds[g.Kind]; !known {
-		return fmt.Errorf("kind %q: want mqttsn", g.Kind)
+		return fmt.Errorf("kind %q: want mqttsn or coap", g.Kind)
+	}
+	for _, k := range gatewayKeys {
+		if _, set := k.get(&g); set && k.kind != "" && k.kind != g.Kind {
+			return fmt.Errorf("%s is a setting of %s gateways only", k.name, k.kind)
+		}
+	}
+	if g.Kind == kindCoAP {
+		return g.coap().Validate()
 	}
 	if _, _, err := net.SplitHostPort(g.Addr); err != nil {
 		return fmt.Errorf("addr %q: want HOST[:PORT]", g.Addr)
@@ -238,13 +284,19 @@ func (g Gateway) mqttsn() (mqttsn.Config, error) {
 	return c, c.Validate()
 }
 
+// coap returns the CoAP gateway's configuration.
+func (g Gateway) coap() coap.Config {
+	return coap.Config{ConnectionRequired: g.ConnectionRequired, Heartbeat: g.Heartbeat, BlockSize: g.BlockSize,
+		MaxBody: g.MaxBody, MaxDatagram: g.MaxDatagram}
+}
+
 // listener returns the gateway as the broker's listener (zone, name).
 func (g Gateway) listener() Listener {
 	z := g.Zone
 	if z == "" {
 		z = shards.DefaultZone
 	}
-	return Listener{Kind: netio.KindUDP, Name: g.Name, Addr: g.Addr, Zone: z, protocol: "MQTT-SN", protoVer: 1}
+	return Listener{Kind: netio.KindUDP, Name: g.Name, Addr: g.Addr, Zone: z, protocol: protocols[g.Kind], protoVer: 1}
 }
 
 // fileGateways reads the file's [[gateway]] tables.
@@ -264,7 +316,7 @@ func fileGateways(v any) ([]Gateway, error) {
 				switch k {
 				case "kind":
 					if _, known := gatewayKinds[x]; !known {
-						err = errors.New("want mqttsn")
+						err = errors.New("want mqttsn or coap")
 					}
 					g.Kind = x
 				case "addr":
@@ -274,6 +326,8 @@ func fileGateways(v any) ([]Gateway, error) {
 				}
 			case int64:
 				err = g.setKey(k, strconv.FormatInt(x, 10))
+			case bool:
+				err = g.setKey(k, strconv.FormatBool(x))
 			case []any:
 				if k != "predefined" {
 					err = fmt.Errorf("want a string or integer, not %s", tomlType(x))
@@ -348,7 +402,38 @@ func (f *gatewayFlag) Set(spec string) error {
 // gatewayRun is a configured gateway and the gateway serving it.
 type gatewayRun struct {
 	conf Gateway // resolved
-	sn   *mqttsn.Gateway
+	gw   runningGateway
+}
+
+// runningGateway is what the broker needs of a gateway of any kind.
+type runningGateway interface {
+	netio.Gateway
+	Close()
+	// counters returns the datagrams in and out, the retransmissions, the
+	// clients and the drops by reason.
+	counters() (in, out, retrans, clients int64, drops map[string]int64)
+}
+
+type snGateway struct{ *mqttsn.Gateway }
+
+func (g snGateway) counters() (int64, int64, int64, int64, map[string]int64) {
+	s := g.Stats()
+	drops := map[string]int64{}
+	for i, r := range mqttsn.DropReasons() {
+		drops[r] = s.Dropped[i]
+	}
+	return s.Received, s.Sent, s.Retransmitted, s.Clients, drops
+}
+
+type coapGateway struct{ *coap.Gateway }
+
+func (g coapGateway) counters() (int64, int64, int64, int64, map[string]int64) {
+	s := g.Stats()
+	drops := map[string]int64{}
+	for i, r := range coap.DropReasons() {
+		drops[r] = s.Dropped[i]
+	}
+	return s.Received, s.Sent, s.Retransmitted, s.Clients, drops
 }
 
 // newGateways builds the configured gateways (not serving yet).
@@ -356,22 +441,33 @@ func newGateways(o *Options) ([]gatewayRun, error) {
 	var out []gatewayRun
 	for _, g := range o.Gateways {
 		g = g.resolved()
-		c, err := g.mqttsn()
-		if err != nil {
-			return nil, err
+		var gw runningGateway
+		switch g.Kind {
+		case kindCoAP:
+			c, err := coap.New(g.coap())
+			if err != nil {
+				return nil, err
+			}
+			gw = coapGateway{c}
+		default:
+			c, err := g.mqttsn()
+			if err != nil {
+				return nil, err
+			}
+			sn, err := mqttsn.New(c)
+			if err != nil {
+				return nil, err
+			}
+			gw = snGateway{sn}
 		}
-		sn, err := mqttsn.New(c)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, gatewayRun{conf: g, sn: sn})
+		out = append(out, gatewayRun{conf: g, gw: gw})
 	}
 	return out, nil
 }
 
 // netio returns the gateway's udp listener.
 func (g gatewayRun) netio() netio.Listener {
-	return netio.Listener{Kind: netio.KindUDP, Name: g.conf.Name, Addr: g.conf.Addr, Gateway: g.sn,
+	return netio.Listener{Kind: netio.KindUDP, Name: g.conf.Name, Addr: g.conf.Addr, Gateway: g.gw,
 		MaxConnections: g.conf.MaxConnections}
 }
 
@@ -396,13 +492,13 @@ func (c gatewayCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c gatewayCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, g := range c.gws {
 		id := g.conf.listener().rowName()
-		s := g.sn.Stats()
-		ch <- prometheus.MustNewConstMetric(descGwDatagrams, prometheus.CounterValue, float64(s.Received), id, "in")
-		ch <- prometheus.MustNewConstMetric(descGwDatagrams, prometheus.CounterValue, float64(s.Sent), id, "out")
-		ch <- prometheus.MustNewConstMetric(descGwRetrans, prometheus.CounterValue, float64(s.Retransmitted), id)
-		ch <- prometheus.MustNewConstMetric(descGwClients, prometheus.GaugeValue, float64(s.Clients), id)
-		for i, r := range mqttsn.DropReasons() {
-			ch <- prometheus.MustNewConstMetric(descGwDropped, prometheus.CounterValue, float64(s.Dropped[i]), id, r)
+		in, out, retrans, clients, drops := g.gw.counters()
+		ch <- prometheus.MustNewConstMetric(descGwDatagrams, prometheus.CounterValue, float64(in), id, "in")
+		ch <- prometheus.MustNewConstMetric(descGwDatagrams, prometheus.CounterValue, float64(out), id, "out")
+		ch <- prometheus.MustNewConstMetric(descGwRetrans, prometheus.CounterValue, float64(retrans), id)
+		ch <- prometheus.MustNewConstMetric(descGwClients, prometheus.GaugeValue, float64(clients), id)
+		for _, r := range slices.Sorted(maps.Keys(drops)) {
+			ch <- prometheus.MustNewConstMetric(descGwDropped, prometheus.CounterValue, float64(drops[r]), id, r)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -120,9 +121,10 @@ func listClients(t *testing.T, b *opsBroker, query string) clientList {
 // clients are listed by proto_name with exact counts beside MQTT clients,
 // are subscribed and kicked through the API, and show in /metrics.
 func TestGatewayAPI(t *testing.T) {
+	needTools(t, "coap-client-notls")
 	_, bin := buildBroker(t)
-	udp := freeUDP(t)
-	b := startOps(t, bin, "--gateway", "mqttsn://"+udp+"?name=sn&predefined=7:fleet/alarm")
+	udp, coapAddr := freeUDP(t), freeUDP(t)
+	b := startOps(t, bin, "--gateway", "mqttsn://"+udp+"?name=sn&predefined=7:fleet/alarm", "--gateway", "coap://"+coapAddr)
 
 	var sns []*snPeer
 	for i := range 3 {
@@ -149,9 +151,29 @@ func TestGatewayAPI(t *testing.T) {
 	if l := listClients(t, b, "proto_name=MQTT"); l.Meta.Count != 2 {
 		t.Fatalf("MQTT rows: %d, want 2", l.Meta.Count)
 	}
-	if l := listClients(t, b, "proto_name=CoAP"); l.Meta.Count != 0 {
-		t.Fatalf("CoAP rows: %d, want 0", l.Meta.Count)
+	// Two CoAP clients with coap-client (libcoap3-bin): connectionless,
+	// then with a token.
+	out, err := exec.Command("coap-client-notls", "-B", "5", "-m", "post", "-e", "1",
+		"coap://"+coapAddr+"/ps/fleet/coap?clientid=coap-1").CombinedOutput()
+	if err != nil || len(out) != 0 {
+		t.Fatalf("coap-client: %v %s", err, out)
 	}
+	token, err := exec.Command("coap-client-notls", "-B", "5", "-m", "post",
+		"coap://"+coapAddr+"/mqtt/connection?clientid=coap-2").CombinedOutput()
+	if err != nil || len(strings.TrimSpace(string(token))) != 16 {
+		t.Fatalf("coap-client: %v %q", err, token)
+	}
+	var cl clientList
+	waitUntil(t, "2 CoAP rows", func() bool { cl = listClients(t, b, "proto_name=CoAP"); return cl.Meta.Count == 2 })
+	for _, r := range cl.Data {
+		if r.ProtoName != "CoAP" || r.ProtoVer != 1 || r.Listener != "udp:coap" || r.IPAddress != "127.0.0.1" {
+			t.Fatalf("row %+v", r)
+		}
+	}
+	if code, body := apiDo(t, b, "DELETE", "/api/v5/clients/coap-2", ""); code != 204 {
+		t.Fatalf("kick: %d %s", code, body)
+	}
+	waitUntil(t, "1 CoAP row", func() bool { return listClients(t, b, "proto_name=CoAP").Meta.Count == 1 })
 
 	// Subscribe sn-0 through the API; an MQTT publish reaches it.
 	if code, body := apiDo(t, b, "POST", "/api/v5/clients/sn-0/subscribe", `{"topic":"fleet/#","qos":1}`); code != 200 {
@@ -183,6 +205,9 @@ func TestGatewayAPI(t *testing.T) {
 	}
 	if v := metricValue(metrics, `shardmq_gateway_clients{listener="udp:sn"}`); v != 2 {
 		t.Fatalf("gateway clients: %v", v)
+	}
+	if v := metricValue(metrics, `shardmq_gateway_clients{listener="udp:coap"}`); v != 1 {
+		t.Fatalf("CoAP gateway clients: %v", v)
 	}
 	if code := b.stop(t); code != 0 {
 		t.Fatalf("exit code %d", code)
@@ -231,10 +256,20 @@ func TestGatewayOptions(t *testing.T) {
 	if o, err := loadOptions(commandLine{}, env); err != nil || o.Gateways[0].resolved().Addr != "[::1]:2000" {
 		t.Fatalf("environment: %+v %v", o.Gateways, err)
 	}
+	cl, _ = parseCommandLine([]string{"--gateway", "coap://127.0.0.1?connection_required=true&heartbeat=10s"})
+	o, err = loadOptions(cl, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := o.Gateways[0].resolved(); g.Addr != "127.0.0.1:5683" || g.Name != "coap" || !g.ConnectionRequired ||
+		g.Heartbeat != 10*time.Second || g.listener().protocol != "CoAP" {
+		t.Fatalf("coap gateway %+v", g)
+	}
 	for _, bad := range []string{
 		"coapx://127.0.0.1", "mqttsn://127.0.0.1?predefined=0:a", "mqttsn://127.0.0.1?predefined=1:a,1:b",
 		"mqttsn://127.0.0.1@nozone", "mqttsn://127.0.0.1?name=a.b", "mqttsn://127.0.0.1?bogus=1",
 		"mqttsn://127.0.0.1?advertise_interval=1s", "mqttsn://127.0.0.1?gateway_id=256",
+		"coap://127.0.0.1?predefined=1:a", "mqttsn://127.0.0.1?heartbeat=1s", "coap://127.0.0.1?block_size=100",
 	} {
 		cl, err := parseCommandLine([]string{"--gateway", bad})
 		if err == nil {

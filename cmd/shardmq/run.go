@@ -105,7 +105,7 @@ func start(o Options) (_ *app, err error) {
 
 	// MQTT, and the gateways' timers (running from the bind).
 	for _, g := range gws {
-		a.add(g.conf.Kind+" gateway timers", func(context.Context) error { g.sn.Close(); return nil })
+		a.add(g.conf.Kind+" gateway timers", func(context.Context) error { g.gw.Close(); return nil })
 	}
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("MQTT %s: %w", describeListeners(listeners), err)

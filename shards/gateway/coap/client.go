@@ -2,6 +2,7 @@ package coap
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -126,7 +127,7 @@ func (c *client) take(ls *loopState, it inbound) {
 	g := c.gw
 	if c.gone {
 		if it.req != nil {
-			g.reply(it.req, codes.ServiceUnavailable, nil)
+			g.route(it.req, false) // to the client that replaced this one
 		}
 		return
 	}
@@ -146,7 +147,15 @@ func (c *client) take(ls *loopState, it inbound) {
 		c.acked(ls, it.ack)
 		return
 	}
-	req := it.req
+	c.request(ls, it.req)
+	if c.conn == nil && len(c.blocks) == 0 && !c.gone {
+		c.remove() // a request that never connected it: nothing to keep
+	}
+}
+
+// request handles one request of the client.
+func (c *client) request(ls *loopState, req *request) {
+	g := c.gw
 	if c.conn != nil {
 		c.conn.Touch(req.wire)
 	}
@@ -159,8 +168,7 @@ func (c *client) take(ls *loopState, it inbound) {
 		// Without a token: refused when connections are required or the
 		// client connected with one; a connectionless client's later
 		// requests carry its credentials again.
-		if g.cfg.ConnectionRequired || c.token != "" ||
-			c.conn != nil && (req.query["username"] != c.user || req.query["password"] != c.pwd) {
+		if g.cfg.ConnectionRequired || c.token != "" || c.conn != nil && !sameCredentials(req, c.user, c.pwd) {
 			g.reply(req, codes.Unauthorized, []byte("token required"))
 			return
 		}
@@ -200,6 +208,17 @@ func (c *client) take(ls *loopState, it inbound) {
 	}
 }
 
+// sameCredentials reports whether req carries the user name and password
+// a connectionless client connected with (compared in constant time).
+func sameCredentials(req *request, user, pwd string) bool {
+	u := subtle.ConstantTimeCompare([]byte(req.query["username"]), []byte(user))
+	p := subtle.ConstantTimeCompare([]byte(req.query["password"]), []byte(pwd))
+	return u&p == 1
+}
+
+// maxAssemblies bounds the Block1 bodies a client assembles at once.
+const maxAssemblies = 8
+
 // assemble adds a Block1 block to its body; it reports true when req now
 // carries the whole body, and answers the blocks before the last.
 func (c *client) assemble(req *request) bool {
@@ -216,6 +235,10 @@ func (c *client) assemble(req *request) bool {
 	}
 	a := c.blocks[key]
 	if num == 0 {
+		if a == nil && len(c.blocks) >= maxAssemblies {
+			g.reply(req, codes.ServiceUnavailable, nil)
+			return false
+		}
 		a = &assembly{}
 		c.blocks[key] = a
 	}
@@ -641,6 +664,9 @@ func (c *client) timers(ls *loopState, now time.Time) {
 		if now.Sub(a.at) > exchangeLifetime {
 			delete(c.blocks, k)
 		}
+	}
+	if c.conn == nil && len(c.blocks) == 0 && !c.gone {
+		c.remove() // its Block1 transfer was abandoned
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eclipse/paho.golang/paho"
 	pahov3 "github.com/eclipse/paho.mqtt.golang"
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
@@ -333,7 +334,7 @@ func TestDuplicateAndErrors(t *testing.T) {
 		code codes.Code
 	}{
 		{post("/nothing", 101, "clientid=d1"), codes.NotFound},
-		{post("/ps/open/x", 102), codes.BadRequest},                       // no client id
+		{post("/ps/open/x", 102), codes.BadRequest},                         // no client id
 		{post("/ps/open/x", 103, "clientid=d1", "qos=7"), codes.BadRequest}, // bad qos
 		{post("/ps/closed/x", 104, "clientid=d1", "qos=1"), codes.Forbidden},
 		{post("/ps/open/x", 105, "clientid=d1", "token=nope"), codes.Unauthorized},
@@ -365,5 +366,39 @@ func TestDuplicateAndErrors(t *testing.T) {
 	defer c2.Close()
 	if r := raw(t, c2, post("/ps/a", 1, "clientid=d2")); r.Code != codes.Unauthorized {
 		t.Fatalf("connection required: %v", r.Code)
+	}
+}
+
+// TestToMQTT5: a CoAP publish reaches an MQTT 5 subscriber (paho.golang)
+// with its QoS and retain flag.
+func TestToMQTT5(t *testing.T) {
+	e := start(t, coap.Config{}, nil)
+	conn, err := net.Dial("tcp", e.tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *paho.Publish, 4)
+	pc := paho.NewClient(paho.ClientConfig{ClientID: "v5sub", Conn: conn, OnClientError: func(error) {},
+		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
+			got <- pr.Packet
+			return true, nil
+		}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := pc.Connect(ctx, &paho.Connect{ClientID: "v5sub", CleanStart: true, KeepAlive: 30}); err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Disconnect(&paho.Disconnect{})
+	if _, err := pc.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "meter/#", QoS: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	coapClient(t, "-m", "post", "-e", "42kWh", "coap://"+e.udp+"/ps/meter/7?clientid=meter7&qos=1&retain=true")
+	select {
+	case p := <-got:
+		if p.Topic != "meter/7" || string(p.Payload) != "42kWh" || p.QoS != 1 {
+			t.Fatalf("MQTT 5 subscriber got %+v", p)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing reached the MQTT 5 subscriber")
 	}
 }

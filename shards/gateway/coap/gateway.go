@@ -96,13 +96,13 @@ func (c Config) Validate() error {
 
 // Drop reasons, as Stats counts them.
 const (
-	dropMalformed = iota // not a CoAP message
-	dropOversized        // over MaxDatagram
-	dropDuplicate        // a request seen before (answered again from the cache)
-	dropUnexpected       // an ACK or RST for nothing the gateway sent, or a response
-	dropLost             // a confirmable notification never acknowledged
-	dropTooLarge         // a request body over MaxBody
-	dropClients          // a new client over MaxClients
+	dropMalformed  = iota // not a CoAP message
+	dropOversized         // over MaxDatagram
+	dropDuplicate         // a request seen before (answered again from the cache)
+	dropUnexpected        // an ACK or RST for nothing the gateway sent, or a response
+	dropLost              // a confirmable notification never acknowledged
+	dropTooLarge          // a request body over MaxBody
+	dropClients           // a new client over MaxClients
 	numDrops
 )
 
@@ -318,7 +318,7 @@ func (g *Gateway) OnDatagram(from netip.AddrPort, b []byte) {
 		g.reply(&request{from: from, typ: m.Type, mid: m.MessageID, token: m.Token}, codes.BadRequest, nil)
 		return
 	}
-	g.route(req)
+	g.route(req, true)
 }
 
 // parseRequest reads the path, the query and the options the gateway
@@ -377,8 +377,9 @@ func (g *Gateway) reply(req *request, code codes.Code, payload []byte, opts ...m
 
 // route hands req to the loop of the client it names, creating the
 // client of a connect or a connectionless request; it answers requests
-// that name none.
-func (g *Gateway) route(req *request) {
+// that name none. reader says it runs on the listener's reader loop (the
+// request joins the burst), else on a client's loop.
+func (g *Gateway) route(req *request, reader bool) {
 	op := opOf(req)
 	if op == opNone {
 		code := codes.NotFound
@@ -420,7 +421,11 @@ func (g *Gateway) route(req *request) {
 		return
 	}
 	st.mu.Unlock()
-	g.queue(c.loop.Load(), inbound{c: c, req: req})
+	if reader {
+		g.queue(c.loop.Load(), inbound{c: c, req: req})
+	} else {
+		g.postTo(c.loop.Load(), inbound{c: c, req: req})
+	}
 }
 
 // forget removes c from the client table if it is still the entry.
