@@ -97,15 +97,14 @@ func gwBool(name string, f func(*Gateway) *bool) gatewayKey {
 }
 
 func gwDuration(name string, f func(*Gateway) *time.Duration) gatewayKey {
-	return gatewayKey{name: name, set:
-		func(g *Gateway, v string) error {
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 {
-				return errors.New(`want a duration such as "5s"`)
-			}
-			*f(g) = d
-			return nil
-		},
+	return gatewayKey{name: name, set: func(g *Gateway, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return errors.New(`want a duration such as "5s"`)
+		}
+		*f(g) = d
+		return nil
+	},
 		get: func(g *Gateway) (string, bool) { return tomlQuote(f(g).String()), *f(g) != 0 }}
 }
 
