@@ -402,3 +402,106 @@ func TestToMQTT5(t *testing.T) {
 		t.Fatal("nothing reached the MQTT 5 subscriber")
 	}
 }
+
+func observeReq(mid int32, token byte, filter string, observe byte, queries ...string) *message.Message {
+	m := &message.Message{Type: message.Confirmable, Code: codes.GET, MessageID: mid, Token: []byte{token}}
+	m.Options = append(m.Options, message.Option{ID: message.Observe, Value: []byte{observe}})
+	for _, seg := range strings.Split(filter, "/") {
+		m.Options = append(m.Options, message.Option{ID: message.URIPath, Value: []byte(seg)})
+	}
+	for _, q := range queries {
+		m.Options = append(m.Options, message.Option{ID: message.URIQuery, Value: []byte(q)})
+	}
+	if observe == 0 {
+		m.Options[0].Value = nil // Observe 0 is the empty uint
+	}
+	return m
+}
+
+// TestConfirmableNotifications: a notification of a QoS 1 message is
+// confirmable and sent again until acknowledged; an unacknowledged one
+// ends the observation after MaxRetransmit, and so does an RST.
+func TestConfirmableNotifications(t *testing.T) {
+	e := start(t, coap.Config{AckTimeout: 100 * time.Millisecond, MaxRetransmit: 2}, nil)
+	c, err := net.Dial("udp", e.udp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	subs := func(id string) int {
+		s, err := e.b.Subscriptions(context.Background(), id)
+		if err != nil {
+			return -1
+		}
+		return len(s)
+	}
+	if r := raw(t, c, observeReq(1, 7, "ps/dev/+/cmd", 0, "clientid=obs", "qos=1")); r.Code != codes.Content {
+		t.Fatalf("observe: %v", r)
+	}
+	mqttPub(t, e.tcp, "dev/1/cmd", 1, []byte("reboot"))
+	n := readRaw(t, c)
+	if n.Type != message.Confirmable || n.Code != codes.Content || string(n.Payload) != "reboot" || n.Token[0] != 7 {
+		t.Fatalf("notification %v", n)
+	}
+	again := readRaw(t, c) // not acknowledged: sent again, same message id
+	if again.MessageID != n.MessageID || string(again.Payload) != "reboot" {
+		t.Fatalf("retransmission %v", again)
+	}
+	ack, _ := encode(&message.Message{Type: message.Acknowledgement, Code: codes.Empty, MessageID: n.MessageID})
+	c.Write(ack)
+	mqttPub(t, e.tcp, "dev/2/cmd", 1, []byte("ignored"))
+	readRaw(t, c)
+	readRaw(t, c)
+	readRaw(t, c) // the first send and MaxRetransmit (2) more, then the observation ends
+	waitFor(t, "the observation ended", func() bool { return subs("obs") == 0 })
+	if s := e.gw.Stats(); s.Retransmitted != 3 || s.Dropped[4] != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+
+	if r := raw(t, c, observeReq(2, 8, "ps/dev/+/cmd", 0, "clientid=obs", "qos=1")); r.Code != codes.Content {
+		t.Fatalf("observe: %v", r)
+	}
+	mqttPub(t, e.tcp, "dev/3/cmd", 1, []byte("x"))
+	n = readRaw(t, c)
+	rst, _ := encode(&message.Message{Type: message.Reset, Code: codes.Empty, MessageID: n.MessageID})
+	c.Write(rst)
+	waitFor(t, "the observation ended by RST", func() bool { return subs("obs") == 0 })
+
+	if r := raw(t, c, observeReq(3, 9, "ps/dev/#", 0, "clientid=obs")); r.Code != codes.Content {
+		t.Fatalf("observe: %v", r)
+	}
+	if r := raw(t, c, observeReq(4, 9, "ps/dev/#", 1, "clientid=obs")); r.Code != codes.Content {
+		t.Fatalf("cancel: %v", r)
+	}
+	waitFor(t, "the observation cancelled", func() bool { return subs("obs") == 0 })
+}
+
+// TestHeartbeat: a connectionless client silent past 1.5 × the heartbeat
+// is lost; PUT /mqtt/connection keeps a connected one.
+func TestHeartbeat(t *testing.T) {
+	e := start(t, coap.Config{Heartbeat: time.Second}, nil)
+	base := "coap://" + e.udp
+	coapClient(t, "-m", "post", "-e", "x", base+"/ps/a?clientid=quiet")
+	token := coapClient(t, "-m", "post", base+"/mqtt/connection?clientid=alive")
+	start := time.Now()
+	for time.Since(start) < 2500*time.Millisecond {
+		coapClient(t, "-m", "put", base+"/mqtt/connection?clientid=alive&token="+token)
+		time.Sleep(300 * time.Millisecond)
+	}
+	if _, err := e.b.ClientInfo(context.Background(), "quiet"); err == nil {
+		t.Fatal("the silent client is still there")
+	}
+	if row, err := e.b.ClientInfo(context.Background(), "alive"); err != nil || !row.Connected {
+		t.Fatalf("the client with heartbeats: %+v %v", row, err)
+	}
+}
+
+func encode(m *message.Message) ([]byte, error) {
+	size, err := coder.DefaultCoder.Size(*m)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, size)
+	_, err = coder.DefaultCoder.Encode(*m, b)
+	return b, err
+}
