@@ -23,6 +23,9 @@ func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 	if c.closed.Load() {
 		return Page{}, ErrClosed
 	}
+	if f.Node != "" && f.Node != c.cfg.Node {
+		return Page{Fields: f.Fields, Number: f.page()}, nil // every row is Config.Node's
+	}
 	var cur *cursor
 	if f.Cursor != "" {
 		var err error

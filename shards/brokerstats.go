@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // BrokerStats are broker-wide counts in EMQX's terms; each Max is the
@@ -49,6 +50,9 @@ func (g *gauge) raise(v int64) {
 		}
 	}
 }
+
+// Uptime returns how long the broker has run.
+func (b *Broker) Uptime() time.Duration { return time.Since(b.started) }
 
 // Stats returns broker-wide counts. Safe from any goroutine; it visits
 // every shard to count distinct topic filters.

@@ -55,14 +55,38 @@ func (s Sink) UpdateStats(updates []shards.StatsUpdate) {
 // Remove deletes the rows of discarded or expired sessions.
 func (s Sink) Remove(ids []string) { s.Catalog.Remove(ids) }
 
-// Broker adapts *shards.Broker to httpapi.Broker. Node names this node on
-// subscription objects.
+// Broker adapts *shards.Broker to httpapi.Broker (and httpapi.NodeView,
+// for a node alone). Node names this node on subscription objects and in
+// GET /nodes, with Version.
 type Broker struct {
-	Broker *shards.Broker
-	Node   string
+	Broker  *shards.Broker
+	Node    string
+	Version string
 }
 
-var _ httpapi.Broker = Broker{}
+var (
+	_ httpapi.Broker   = Broker{}
+	_ httpapi.NodeView = Broker{}
+)
+
+// Nodes lists this node, the only one.
+func (a Broker) Nodes(ctx context.Context) ([]httpapi.Node, error) {
+	st, err := a.Broker.Stats(ctx)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return []httpapi.Node{{Name: a.Node, Version: a.Version, Running: true,
+		UptimeMillis: a.Broker.Uptime().Milliseconds(), Connections: st.LiveConnections}}, nil
+}
+
+// NodeStats returns this node's counts, the only node's.
+func (a Broker) NodeStats(ctx context.Context) ([]httpapi.NodeStats, error) {
+	st, err := a.Stats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return []httpapi.NodeStats{{Node: a.Node, Stats: st}}, nil
+}
 
 // mapErr maps the broker's errors onto the API's sentinels.
 func mapErr(err error) error {
