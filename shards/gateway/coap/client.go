@@ -86,7 +86,6 @@ type client struct {
 	cons   map[int32]*con          // confirmable notifications awaiting ACK
 	blocks map[string]*assembly    // Block1 bodies by peer and path
 	reps   map[string][]byte       // the last notification by path, for Block2
-	relAck map[uint16]bool         // inbound QoS 2 from the broker awaiting PUBREL
 }
 
 type pendingSub struct {
