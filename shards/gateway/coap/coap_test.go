@@ -505,3 +505,32 @@ func encode(m *message.Message) ([]byte, error) {
 	_, err = coder.DefaultCoder.Encode(*m, b)
 	return b, err
 }
+
+// TestClientBound: requests naming new client ids beyond MaxClients are
+// answered 5.03 and counted; oversized datagrams are dropped and counted.
+func TestClientBound(t *testing.T) {
+	e := start(t, coap.Config{MaxClients: 3, MaxDatagram: 512}, nil)
+	c, err := net.Dial("udp", e.udp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := 0; i < 5; i++ {
+		r := raw(t, c, post("/ps/flood", int32(200+i), fmt.Sprintf("clientid=f%d", i)))
+		want := codes.Changed
+		if i >= 3 {
+			want = codes.ServiceUnavailable
+		}
+		if r.Code != want {
+			t.Fatalf("client %d: %v, want %v", i, r.Code, want)
+		}
+	}
+	big := post("/ps/flood", 300, "clientid=f0")
+	big.Payload = make([]byte, 600)
+	b, _ := encode(big)
+	c.Write(b)
+	waitFor(t, "the oversized datagram counted", func() bool { return e.gw.Stats().Dropped[1] == 1 })
+	if s := e.gw.Stats(); s.Dropped[6] != 2 || s.Clients != 3 {
+		t.Fatalf("stats %+v", s)
+	}
+}
