@@ -33,15 +33,19 @@ run: build ## start the broker with embedded defaults (MQTT 127.0.0.1:1883, API 
 test: deps ## set up (deps), go vet, then every test (-race on the packages with concurrency)
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 5m $(PLAIN_PKGS)
-	$(GO) test -count=1 -timeout 5m -race $(RACE_PKGS)
+	$(GO) test -count=1 -timeout 10m -race $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 2m -run 'Allocs' ./shards/... ./netio/
 
 race: ## every package under the race detector
 	$(GO) test -count=1 -race ./...
 
 SOAK_ROUNDS ?= 12
-soak: ## kill and restart the nodes of a 3-process cluster in turn, SOAK_ROUNDS rounds (about 15 s each)
+soak: ## long fault tests: the nodes of a 3-process cluster killed in turn (SOAK_ROUNDS rounds, about 15 s each); 40 SIGKILLs per durability of the store and of the broker with real clients; recovery of 1M sessions + 1M retained
 	SHARDMQ_SOAK=$(SOAK_ROUNDS) $(GO) test -count=1 -timeout 30m -run 'TestClusterSoak' -v ./cmd/shardmq/
+	SHARDMQ_SOAK=1 $(GO) test -count=1 -timeout 20m -run TestCrash ./shards/store/disk/
+	SHARDMQ_SOAK=1 $(GO) test -count=1 -timeout 20m -run '^TestCrash$$' -v ./cmd/shardmq/
+	$(GO) test -count=1 -timeout 20m -run '^$$' -bench 'BenchmarkRecover/sessions=1000000/' -benchtime=1x ./shards/
+	$(GO) test -count=1 -timeout 20m -run '^$$' -bench 'BenchmarkRecovery/engine=pebble/sessions=1000000/' -benchtime=1x ./shards/store/disk/
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 	@set -e; for pkg in $$($(GO) list ./...); do \

@@ -41,11 +41,12 @@ type Server struct {
 
 	rejected atomic.Int64
 
-	// udp is the engine of the udp listeners; nil without any. probes
-	// are the connections discoverLoops dialed, by local address.
-	udp     *udpEngine
-	probes  sync.Map
+	// probing is set while discover runs; probes holds the source
+	// addresses of its connections.
 	probing atomic.Bool
+	probes  sync.Map // netip.AddrPort → struct{}
+	// udp is the engine of the udp listeners; nil without any.
+	udp *udpEngine
 
 	// lst holds each listener's counters and certificates, in
 	// cfg.Listeners order; the slice is fixed at New.
@@ -139,15 +140,71 @@ func (s *Server) Start() error {
 		return ErrServerClosed
 	default:
 	}
+	s.discover()
+	// The gateways place their clients on the loops discover made known.
 	if len(s.udpListeners()) > 0 {
-		s.probing.Store(true)
-		s.discoverLoops()
-		s.probing.Store(false)
 		if err := s.startUDP(); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// discover makes every event loop known (Loops) before Start returns,
+// not only those that have served a connection, so that a Handler that
+// placed state on loops before they ran (the sessions a broker recovers)
+// reaches all of them. It connects to the first bound listener from
+// 127.0.0.1 (or ::1) until every loop has accepted one of its
+// connections, at most 4×Loops times; the engine hands accepted
+// connections to its loops in turn. A loop closes such a probe at once,
+// before any transport layer, limit or Handler sees it: it is recognised
+// by its source address, which discover binds before it connects.
+func (s *Server) discover() {
+	if len(s.addrs) == 0 {
+		return
+	}
+	target := s.addrs[0].(*net.TCPAddr)
+	host := net.IPv4(127, 0, 0, 1)
+	if target.IP.To4() == nil {
+		host = net.IPv6loopback
+	}
+	dst := &net.TCPAddr{IP: target.IP, Port: target.Port}
+	if target.IP.IsUnspecified() {
+		dst.IP = host
+	}
+	s.probing.Store(true)
+	defer s.probing.Store(false)
+	for try := 0; try < 4*s.cfg.Loops && len(s.Loops()) < s.cfg.Loops; try++ {
+		// A free source port: bound by a listener for a moment, then by
+		// the probe's own socket.
+		ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: host})
+		if err != nil {
+			return
+		}
+		src := ln.Addr().(*net.TCPAddr)
+		_ = ln.Close()
+		s.probes.Store(src.AddrPort(), struct{}{})
+		d := net.Dialer{LocalAddr: src, Timeout: time.Second}
+		c, err := d.Dial("tcp", dst.String())
+		if err != nil {
+			s.probes.Delete(src.AddrPort())
+			continue
+		}
+		// The loop that accepts it closes it: the read ends then.
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		_, _ = c.Read(make([]byte, 1))
+		_ = c.Close()
+		s.probes.Delete(src.AddrPort())
+	}
+}
+
+// isProbe reports whether gc is one of discover's connections.
+func (s *Server) isProbe(gc gnet.Conn) bool {
+	if !s.probing.Load() {
+		return false
+	}
+	_, ok := s.probes.Load(addrPort(gc.RemoteAddr()))
+	return ok
 }
 
 // Addr returns the first bound listener's address (useful with port 0);
@@ -308,8 +365,8 @@ func (s *Server) loopOf(el gnet.EventLoop) *Loop {
 // OnOpen implements gnet.EventHandler.
 func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l := s.loopOf(gc.EventLoop())
-	if s.probing.Load() && gc.Context() == nil && s.probe(addrPort(gc.RemoteAddr())) {
-		return nil, gnet.Close
+	if gc.Context() == nil && s.isProbe(gc) {
+		return nil, gnet.Close // discover's: the loop is known now
 	}
 	c := &Conn{gc: gc, loop: l, heapIdx: -1}
 	var ho *handoff

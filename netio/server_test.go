@@ -398,3 +398,31 @@ func TestTwoListeners(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestLoopsKnownAtStart: Start returns with every loop known, before any
+// client connected, and the Handler heard of no connection.
+func TestLoopsKnownAtStart(t *testing.T) {
+	for _, n := range []int{1, 3} {
+		h := &echoHandler{}
+		s := startServer(t, Config{Loops: n}, h)
+		if got := len(s.Loops()); got != n {
+			t.Fatalf("Loops: %d known after Start, want %d", got, n)
+		}
+		seen := map[int]bool{}
+		for _, l := range s.Loops() {
+			seen[l.Index()] = true
+		}
+		if len(seen) != n {
+			t.Fatalf("loop indices %v, want %d distinct", seen, n)
+		}
+		h.mu.Lock()
+		opened := h.opened
+		h.mu.Unlock()
+		if opened != 0 || s.Connections() != 0 {
+			t.Fatalf("Handler opened %d, Connections %d: want 0", opened, s.Connections())
+		}
+		c := dial(t, s)
+		_, _ = c.Write([]byte{0xc0, 0x00})
+		readN(t, c, 2)
+	}
+}

@@ -8,8 +8,6 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"syscall"
-	"time"
 
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
@@ -278,80 +276,3 @@ func (u *udpEngine) OnTraffic(gc gnet.Conn) gnet.Action {
 
 // udpBurst is the most datagrams one readiness event takes.
 const udpBurst = 256
-
-// discoverLoops makes every loop known (Loops) before the first datagram:
-// a loop is otherwise discovered by its first connection, and a Gateway
-// places its clients on known loops. It dials the first tcp listener once
-// per loop (gnet hands accepted connections to the loops in turn) and the
-// probes are closed on arrival, unseen by the Handler and uncounted.
-func (s *Server) discoverLoops() {
-	if len(s.addrs) == 0 {
-		return
-	}
-	ta, ok := s.addrs[0].(*net.TCPAddr)
-	if !ok {
-		return
-	}
-	ap := ta.AddrPort()
-	if ap.Addr().IsUnspecified() {
-		ap = netip.AddrPortFrom(netip.IPv6Loopback(), ap.Port())
-		if ta.IP.To4() != nil {
-			ap = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), ap.Port())
-		}
-	}
-	for try := 0; try < 4*s.cfg.Loops && len(s.Loops()) < s.cfg.Loops; try++ {
-		// The probe's address is known before it connects: the loop may
-		// open it before Dial returns.
-		var local netip.AddrPort
-		done := make(chan struct{})
-		d := net.Dialer{Timeout: time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
-			var err error
-			cerr := rc.Control(func(fd uintptr) {
-				var sa unix.Sockaddr = &unix.SockaddrInet4{Addr: ap.Addr().Unmap().As4()}
-				if ap.Addr().Is6() && !ap.Addr().Is4In6() {
-					sa = &unix.SockaddrInet6{Addr: ap.Addr().As16()}
-				}
-				if err = unix.Bind(int(fd), sa); err != nil {
-					return
-				}
-				var got unix.Sockaddr
-				if got, err = unix.Getsockname(int(fd)); err != nil {
-					return
-				}
-				switch got := got.(type) {
-				case *unix.SockaddrInet4:
-					local = netip.AddrPortFrom(netip.AddrFrom4(got.Addr), uint16(got.Port))
-				case *unix.SockaddrInet6:
-					local = netip.AddrPortFrom(netip.AddrFrom16(got.Addr), uint16(got.Port))
-				}
-				s.probes.Store(local, done)
-			})
-			if cerr != nil {
-				return cerr
-			}
-			return err
-		}}
-		nc, err := d.Dial("tcp", ap.String())
-		if err != nil {
-			s.probes.Delete(local)
-			return
-		}
-		select {
-		case <-done:
-		case <-time.After(time.Second):
-		}
-		s.probes.Delete(local)
-		_ = nc.Close()
-	}
-}
-
-// probe reports whether a connection just accepted from remote is one of
-// discoverLoops' probes, and lets the prober go on.
-func (s *Server) probe(remote netip.AddrPort) bool {
-	v, ok := s.probes.Load(remote)
-	if !ok {
-		return false
-	}
-	close(v.(chan struct{}))
-	return true
-}

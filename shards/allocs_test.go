@@ -18,7 +18,7 @@ func TestRouteAllocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh := newShard(b, &netio.Loop{})
+	sh := newShard(b, &netio.Loop{}, 0)
 	for i := 0; i < 10; i++ {
 		s := newSession(sh, fmt.Sprintf("alloc-%d", i), sh.loop.Now())
 		sh.sessions[s.id] = s
@@ -58,7 +58,7 @@ func TestOverlapDedupManyHits(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sh := newShard(b, &netio.Loop{})
+			sh := newShard(b, &netio.Loop{}, 0)
 			var ss []*session
 			for i := 0; i < clients; i++ {
 				s := newSession(sh, fmt.Sprintf("dd-%d", i), sh.loop.Now())
@@ -99,7 +99,7 @@ func TestSessExtraAllocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh := newShard(b, &netio.Loop{})
+	sh := newShard(b, &netio.Loop{}, 0)
 	s := newSession(sh, "extra-allocs", sh.loop.Now())
 	sh.sessions[s.id] = s
 	p := &mqtt.Publish{QoS: 1, Topic: []byte("a/b"), Payload: []byte("payload")}

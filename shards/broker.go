@@ -35,6 +35,11 @@ type Broker struct {
 	durable     bool
 	storeSeq    atomic.Uint64 // numbers deliveries queued for persistent sessions
 	storeErrors atomic.Int64
+	// full is the store's disk-space state, nil when it has none.
+	full interface{ Full() bool }
+	// fullRefused counts QoS 1/2 PUBLISHes refused while the disk was
+	// full.
+	fullRefused atomic.Int64
 	// cluster is the view of the other nodes; alone skips it on the
 	// publish and subscribe paths.
 	cluster Cluster
@@ -61,6 +66,10 @@ type Broker struct {
 	// mu guards the following fields.
 	mu     sync.Mutex
 	shards []*shard
+	// pending are the shards Recover filled, by loop position, until
+	// their loop takes them (shardOf); nil when Recover did not run.
+	pending   []*shard
+	recovered Recovered
 }
 
 // New returns a Broker for cfg.
@@ -88,9 +97,21 @@ func New(cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
+	durable := cfg.Store.Durable()
+	if cfg.Durability == "" && durable {
+		cfg.Durability = store.DurabilityBatch
+	}
 	b := &Broker{cfg: cfg, index: ix, retain: rs, listeners: resolveListeners(cfg), started: time.Now(),
 		store: cfg.Store, cluster: cfg.Cluster}
-	b.durable, b.alone = b.store.Durable(), b.cluster.Alone()
+	b.alone = b.cluster.Alone()
+	b.full, _ = cfg.Store.(interface{ Full() bool })
+	for _, l := range b.listeners {
+		if !durable || l.cfg.Durability == "" {
+			l.cfg.Durability = store.DurabilityMemory
+		}
+		// The store is worth a recorder only when a zone keeps something.
+		b.durable = b.durable || l.cfg.Durability != store.DurabilityMemory
+	}
 	return b, nil
 }
 

@@ -68,6 +68,7 @@ func (s *session) end() {
 	s.dropWill()
 	s.dead = true
 	s.online.Store(false)
+	s.keptMirror.Store(false)
 	for f := range s.subs {
 		_, _ = s.sh.b.index.Unsubscribe(s, f)
 	}

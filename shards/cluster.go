@@ -103,6 +103,26 @@ func (sh *shard) ackPublish(s *session, c *netio.Conn, t mqtt.PacketType, id uin
 func (sh *shard) flushCluster() {
 	held, awaited := sh.acked.turn, sh.acked.awaited
 	sh.acked.turn, sh.acked.awaited = nil, false
+	if w := sh.syncTurn; w != nil {
+		// Durability sync's acknowledgements of the turn wait for the
+		// other nodes as well (syncack.go).
+		sh.syncTurn = nil
+		if len(held) == 0 {
+			sh.cout.Flush(func(error) { w.committed(nil) })
+			return
+		}
+		b := &ackBatch{acks: held}
+		sh.acked.queue = append(sh.acked.queue, b)
+		loop := sh.loop
+		sh.cout.Flush(func(error) {
+			w.committed(nil)
+			_ = loop.Execute(func() {
+				b.done = true
+				sh.releaseAcks()
+			})
+		})
+		return
+	}
 	if len(held) == 0 {
 		sh.cout.Flush(nil)
 		return
@@ -237,6 +257,7 @@ func (sh *shard) adopt(id string, st *cluster.Session, now time.Time) *session {
 		sh.b.subsN.set(int64(sh.b.index.Len()))
 		if r.Will != nil {
 			m := sh.fromStored(r.Will, now)
+			m.expiry = r.WillExpiry // counted from the will's publication
 			s.will = &willMsg{msg: m, delay: r.WillDelay}
 		}
 	}
@@ -249,11 +270,14 @@ func (sh *shard) adopt(id string, st *cluster.Session, now time.Time) *session {
 				dl.moreIDs = append([]uint32(nil), d.SubIDs[1:]...)
 			}
 		}
-		// The window or the queue takes the one reference.
+		// The window or the queue takes the one reference; this node's
+		// store keeps it from now on.
+		s.storeQueued(&dl)
 		x := s.extra()
 		if d.PacketID != 0 && d.QoS > 0 {
 			x.inflight = append(x.inflight, outMsg{d: dl, id: d.PacketID, rel: d.Released})
 			x.nextID = max(x.nextID, d.PacketID)
+			s.storeSent(&dl, d.PacketID, d.Released)
 		} else {
 			x.queue = append(x.queue, dl)
 		}
@@ -265,6 +289,7 @@ func (sh *shard) adopt(id string, st *cluster.Session, now time.Time) *session {
 			x.awaitRel = make(map[uint16]int64)
 		}
 		x.awaitRel[id] = now.UnixNano()
+		s.storeAwaitRel(id, false)
 	}
 	s.markLife()
 	return s
@@ -283,7 +308,7 @@ func (s *session) endKeepingOwner() {
 // as the store records it, its messages in flight and queued, in order,
 // and its inbound QoS 2 exchanges. It runs on s's shard.
 func (s *session) export() *cluster.Session {
-	st := &cluster.Session{Session: s.record()}
+	st := &cluster.Session{Session: s.stored()}
 	x := s.x
 	if x == nil {
 		return st

@@ -2,10 +2,12 @@ package shards
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/shards/retained"
+	"github.com/shardmq/shardmq/shards/store"
 )
 
 // SubscribeRequest is one subscription made on behalf of a client by the
@@ -55,7 +57,7 @@ func (b *Broker) onOwnerCounted(ctx context.Context, clientid string, count bool
 		}
 		done := make(chan bool, 1)
 		s.mailbox.Add(1)
-		err := s.sh.loop.Execute(func() {
+		err := s.sh.execute(func() {
 			s.mailbox.Add(-1)
 			cur := s.sh.sessions[clientid]
 			if cur != s || s.dead {
@@ -176,14 +178,7 @@ func (b *Broker) Publish(ctx context.Context, req PublishRequest) (int, error) {
 	p := &mqtt.Publish{QoS: req.QoS, Retain: req.Retain, Payload: req.Payload, Properties: req.Properties}
 	sh := b.firstShard()
 	if sh == nil {
-		if req.Retain {
-			now := time.Now()
-			m := b.newMessage(p, []byte(req.Topic), nil, nil, now)
-			r := m.retained(now)
-			m.release()
-			_ = b.retain.Set(r)
-		}
-		return 0, nil
+		return 0, b.publishUnserved(p, req.Topic)
 	}
 	var n int
 	err := sh.run(ctx, func() {
@@ -194,10 +189,38 @@ func (b *Broker) Publish(ctx context.Context, req PublishRequest) (int, error) {
 		n = sh.publish(m)
 		m.release()
 	})
+	if errors.Is(err, ErrNotServing) && b.registry.Len() == 0 {
+		// The loops have stopped (a shutdown) and no session could
+		// match: the result is what routing would give.
+		return 0, b.publishUnserved(p, req.Topic)
+	}
 	if err != nil {
 		return 0, err
 	}
 	return n, nil
+}
+
+// publishUnserved publishes p to topic while no loop serves and no
+// session exists: nothing matches, and a retained message is kept (in the
+// Store too).
+func (b *Broker) publishUnserved(p *mqtt.Publish, topic string) error {
+	if !p.Retain {
+		return nil
+	}
+	now := time.Now()
+	m := b.newMessage(p, []byte(topic), nil, nil, now)
+	r := m.retained(now)
+	m.release()
+	if err := b.retain.Set(r); err != nil {
+		return nil // the retained store's limits refuse it, as on a shard
+	}
+	if b.durable {
+		if err := b.store.Commit(&store.Batch{Ops: []store.Op{retainedOp(r)}}); err != nil {
+			b.storeErrors.Add(1)
+			return err
+		}
+	}
+	return nil
 }
 
 // Sessions returns the number of sessions (connected or kept offline).

@@ -7,6 +7,7 @@ import (
 	"github.com/shardmq/shardmq/shards/auth"
 	"github.com/shardmq/shardmq/shards/index"
 	"github.com/shardmq/shardmq/shards/retained"
+	"github.com/shardmq/shardmq/shards/store"
 )
 
 // Config configures a Broker. A zero field means the documented default.
@@ -95,6 +96,18 @@ type Config struct {
 	// messages across restarts. If nil, store.Memory (nothing outlives the
 	// process).
 	Store Store
+	// Durability says what the Store keeps of a zone's sessions:
+	// DurabilityMemory nothing; DurabilityBatch (the default when the
+	// Store is durable) what the store syncs every flush interval;
+	// DurabilitySync a QoS 1/2 PUBLISH from the zone's clients is
+	// acknowledged only once its routing to persistent sessions is on
+	// disk. With a Store that is not durable it is always
+	// DurabilityMemory.
+	Durability store.Durability
+	// FlushInterval is how often a zone with DurabilityBatch wants what
+	// it committed on disk; see StoreFlushInterval. If zero,
+	// store.DefaultFlushInterval.
+	FlushInterval time.Duration
 	// Cluster connects the broker to the other nodes of a cluster. If nil,
 	// cluster.Single (the node is alone).
 	Cluster Cluster
@@ -119,11 +132,16 @@ type Config struct {
 
 // Validate reports whether c is usable.
 func (c *Config) Validate() error {
+	switch c.Durability {
+	case "", store.DurabilityMemory, store.DurabilityBatch, store.DurabilitySync:
+	default:
+		return fmt.Errorf("%w: durability %q is not memory, batch or sync", ErrInvalidConfig, c.Durability)
+	}
 	if c.InflightMax < 0 || c.InflightMax > 65535 || c.MqueueMax < 0 || c.AwaitingRelMax < 0 ||
 		c.SubscriptionsMax < 0 || c.MaxPacketSize < 0 || c.TopicAliasMaximum > 65535 {
 		return fmt.Errorf("%w: limit out of range", ErrInvalidConfig)
 	}
-	if c.AwaitPubrelTimeout < 0 || c.SessionExpiry < 0 || c.MaxSessionExpiry < 0 || c.StatsInterval < 0 || c.KeepaliveFactor < 0 {
+	if c.AwaitPubrelTimeout < 0 || c.FlushInterval < 0 || c.SessionExpiry < 0 || c.MaxSessionExpiry < 0 || c.StatsInterval < 0 || c.KeepaliveFactor < 0 {
 		return fmt.Errorf("%w: negative duration", ErrInvalidConfig)
 	}
 	if err := c.validateListeners(); err != nil {

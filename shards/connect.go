@@ -163,6 +163,12 @@ func (sh *shard) atOwner(c *netio.Conn, cs *connState, id string) bool {
 		sh.refuse(c, cs, mqtt.V5, mqtt.ServerBusy, mqtt.ServerBusy)
 		return false
 	}
+	if !s.sh.bound.Load() {
+		// A recovered session whose loop has not run yet (the moment
+		// between the listeners opening and Bind): the client retries.
+		sh.refuse(c, cs, cs.version, mqtt.ServerUnavailable, mqtt.ServerUnavailable)
+		return false
+	}
 	c.MigrateTo(s.sh.loop)
 	return false
 }
@@ -338,6 +344,7 @@ func (b *Broker) assignID() string {
 // CONNECT p; authn says whether the client authenticated with a password.
 // The CONNECT counts as the session's first packet.
 func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connect, l *listener, authn bool, now time.Time) {
+	wasKept := s.kept()
 	s.cfg, s.authn = &l.cfg, authn
 	cfg := s.cfg
 	if s.acl != nil {
@@ -358,11 +365,12 @@ func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connec
 	s.connectedAt = now.UnixMilli()
 	s.window = uint16(cfg.InflightMax)
 	s.maxOut = 0
-	wasPersistent := s.persistent()
 	s.expiry = cfg.sessionExpiry(p)
-	if wasPersistent && !s.persistent() {
+	s.mirrorKept()
+	if wasKept && !s.kept() {
 		// A resumed session the store kept is no longer persistent
-		// (MQTT 5 Session Expiry Interval 0): the store lets it go.
+		// (MQTT 5 Session Expiry Interval 0), or its zone keeps nothing
+		// now: the store lets it go.
 		s.storeDiscarded()
 	}
 	if pr := &p.Properties; p.Version == mqtt.V5 {

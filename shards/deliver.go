@@ -146,6 +146,7 @@ func (s *session) sendNew(d delivery, now int64) {
 	d.msg.ref()
 	x.inflight = append(x.inflight, outMsg{d: d, id: id})
 	x.heap += int64(d.msg.size)
+	s.storeSent(&d, id, false)
 }
 
 // allocID returns a packet id not used by an inflight message; x is s's
@@ -348,6 +349,7 @@ func (s *session) onPubrec(id uint16, rc mqtt.ReasonCode) {
 		return
 	}
 	s.x.inflight[i].rel = true
+	s.storeSent(&s.x.inflight[i].d, id, true)
 	s.sh.ack(s, s.conn, mqtt.TypePubrel, id, mqtt.Success)
 }
 

@@ -11,6 +11,8 @@ import (
 
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
+	"github.com/shardmq/shardmq/shards/store"
+	"github.com/shardmq/shardmq/shards/store/disk"
 )
 
 // BenchmarkPublishDeliver measures the in-process path publish → route →
@@ -48,7 +50,42 @@ func BenchmarkPublishDeliver(b *testing.B) {
 	}
 }
 
+// BenchmarkPersistentP2P is point to point QoS 1 to a persistent
+// subscriber (MQTT 3.1.1, clean session 0) that keeps up (ahead=4096),
+// with the broker's store: durability=memory keeps nothing; batch and
+// sync commit to the disk store in a temporary directory (sync reports
+// the store's fsyncs per second).
+//
+// go test -run '^$' -bench BenchmarkPersistentP2P -benchtime=200000x ./shards/
+func BenchmarkPersistentP2P(b *testing.B) {
+	for _, d := range []store.Durability{store.DurabilityMemory, store.DurabilityBatch, store.DurabilitySync} {
+		b.Run("durability="+string(d), func(b *testing.B) {
+			cfg := Config{MqueueMax: 1 << 20}
+			var db *disk.DB
+			if d != store.DurabilityMemory {
+				var err error
+				if db, err = disk.Open(store.Config{Dir: b.TempDir()}); err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { _ = db.Close() })
+				cfg.Store, cfg.Durability = db, d
+			}
+			start := time.Now()
+			benchDeliver(b, cfg, true, 1, 1, 64, 4096, mqtt.V311)
+			if db != nil {
+				b.ReportMetric(float64(db.Stats().Syncs)/time.Since(start).Seconds(), "fsyncs/s")
+			}
+		})
+	}
+}
+
 func benchPublishDeliver(b *testing.B, qos byte, subs, payload, ahead int, v mqtt.Version) {
+	benchDeliver(b, Config{MqueueMax: 1 << 20}, false, qos, subs, payload, ahead, v)
+}
+
+// benchDeliver runs BenchmarkPublishDeliver's load on a broker of cfg;
+// persistent subscribers connect without clean session.
+func benchDeliver(b *testing.B, cfg Config, persistent bool, qos byte, subs, payload, ahead int, v mqtt.Version) {
 	connect := func(id string) *mqtt.Connect {
 		if v == mqtt.V5 {
 			return conn5(id)
@@ -56,12 +93,17 @@ func benchPublishDeliver(b *testing.B, qos byte, subs, payload, ahead int, v mqt
 		return conn311(id, true)
 	}
 	b.ReportAllocs()
-	tb := startBroker(b, Config{MqueueMax: 1 << 20},
-		netio.Config{OutboundSoftLimit: 256 << 20, OutboundHardLimit: 512 << 20})
+	tb := startBroker(b, cfg, netio.Config{OutboundSoftLimit: 256 << 20, OutboundHardLimit: 512 << 20})
 	done := make(chan error, subs)
 	progress := make([]atomic.Int64, subs)
 	for i := 0; i < subs; i++ {
-		s, _ := connectRaw(b, tb.addr, connect(fmt.Sprintf("bench-sub-%d", i)))
+		cp := connect(fmt.Sprintf("bench-sub-%d", i))
+		cp.CleanStart = !persistent
+		if persistent && v == mqtt.V5 {
+			cp.Properties.Present.Add(mqtt.PropSessionExpiry)
+			cp.Properties.SessionExpiry = 3600
+		}
+		s, _ := connectRaw(b, tb.addr, cp)
 		s.subscribe(1, sub("bench/t", qos))
 		go func(c net.Conn, leftover []byte, got *atomic.Int64) {
 			done <- countPublishes(c, leftover, b.N, qos, got)

@@ -40,7 +40,7 @@ func TestMessageChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh := newShard(b, &netio.Loop{})
+	sh := newShard(b, &netio.Loop{}, 0)
 	s := newSession(sh, "checked", sh.loop.Now())
 	sh.sessions[s.id] = s
 	p := &mqtt.Publish{QoS: 1, Topic: []byte("c/d"), Payload: []byte("secret")}
@@ -134,8 +134,8 @@ func TestCrossShardAllocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	from := newShard(b, &netio.Loop{})
-	to := newShard(b, &netio.Loop{})
+	from := newShard(b, &netio.Loop{}, 0)
+	to := newShard(b, &netio.Loop{}, 0)
 	for i := 0; i < 10; i++ {
 		s := newSession(to, fmt.Sprintf("cross-%d", i), to.loop.Now())
 		to.sessions[s.id] = s

@@ -16,6 +16,9 @@ type mail struct {
 	to    *shard
 	batch []routed // each delivery holds a reference to its message
 	run   func()   // mb.deliver, bound once
+	// wait, if not nil, holds acknowledgements until the target has
+	// committed the batch that delivers this mail (durability sync).
+	wait *ackWait
 }
 
 // mailPool holds mail for reuse; any shard may take or return it.
@@ -28,6 +31,7 @@ const maxMailBatch = 4096
 // reference to the message for the outbox.
 func (sh *shard) post(r routed) {
 	r.d.msg.ref()
+	sh.posts++
 	to := r.s.sh
 	mb := sh.outbox[to]
 	if mb == nil {
@@ -45,27 +49,59 @@ func (sh *shard) post(r routed) {
 // flushOutbox hands each other shard its batch of deliveries with one
 // Loop.Execute (one wake-up per target per batch).
 func (sh *shard) flushOutbox() {
+	w := sh.holdAcks()
 	for target, mb := range sh.outbox {
 		if mb == nil {
+			continue
+		}
+		if !target.bound.Load() {
+			// A shard Recover filled whose loop has not run yet: the
+			// mail waits here for a later batch, and acknowledgements
+			// held for durability sync cannot wait for it: they report
+			// the failure (the publisher sends again).
+			if w != nil {
+				w.failed.Store(true)
+			}
 			continue
 		}
 		sh.outbox[target] = nil
 		for _, r := range mb.batch {
 			r.s.mailbox.Add(1)
 		}
+		if w != nil {
+			w.pending.Add(1)
+			mb.wait = w
+		}
 		if err := target.loop.Execute(mb.run); err != nil {
 			// The target is shutting down and will never run it.
 			for _, r := range mb.batch {
 				r.s.mailbox.Add(-1)
 			}
+			if w != nil {
+				w.committed(err)
+			}
 			mb.recycle()
 		}
+	}
+	if w != nil {
+		w.committed(nil) // the token held while mail was sent
 	}
 }
 
 // deliver runs on the target shard: it delivers the batch, gives back the
 // outbox's references and returns mb to the pool.
-func (mb *mail) deliver() { mb.to.receive(mb.batch); mb.recycle() }
+func (mb *mail) deliver() {
+	mb.to.receive(mb.batch)
+	if w := mb.wait; w != nil {
+		if rec := mb.to.rec; rec != nil {
+			rec.waits = append(rec.waits, w)
+			rec.batch.Sync = true
+		} else {
+			w.committed(nil)
+		}
+	}
+	mb.recycle()
+}
 
 // recycle releases the references the batch still holds and returns mb
 // to the pool.
@@ -79,7 +115,7 @@ func (mb *mail) recycle() {
 	} else {
 		mb.batch = mb.batch[:0]
 	}
-	mb.to = nil
+	mb.to, mb.wait = nil, nil
 	mailPool.Put(mb)
 }
 

@@ -3,6 +3,7 @@ package shards
 import (
 	"bytes"
 	"time"
+	"unsafe"
 
 	"github.com/shardmq/shardmq/shards/retained"
 	"github.com/shardmq/shardmq/shards/store"
@@ -40,6 +41,97 @@ type recorder struct {
 	// msgs shares one store.Message between the Ops of one message
 	// queued for several sessions in the batch.
 	msgs map[*message]*store.Message
+	// waits are the ackWaits of mail delivered in the batch: its commit
+	// releases them (syncack.go).
+	waits []*ackWait
+	// held are the messages the batch's Queued Ops view (a reference
+	// each, given back after the Commit); views are their store.Messages,
+	// reused from batch to batch.
+	held  []*message
+	views []*store.Message
+}
+
+// view returns m as the store keeps it without copying its bytes: the
+// recorder holds a reference to m until the batch is committed (Commit
+// keeps nothing of the Batch after it returns).
+func (rec *recorder) view(m *message) *store.Message {
+	m.mustLive()
+	m.ref()
+	rec.held = append(rec.held, m)
+	var v *store.Message
+	if n := len(rec.held); n <= len(rec.views) {
+		v = rec.views[n-1]
+	} else {
+		v = new(store.Message)
+		rec.views = append(rec.views, v)
+	}
+	*v = store.Message{Topic: bytesView(m.topic), Payload: m.payload, QoS: m.qos, Retain: m.retain,
+		ExpireAt: m.expireAt, From: bytesView(m.from)}
+	if m.props != nil {
+		v.Properties = encodeProps(m.props)
+	}
+	return v
+}
+
+// bytesView returns b as a string without copying; b must not change
+// while the string is used.
+func bytesView(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// releaseHeld gives back the references of the committed batch's views.
+func (rec *recorder) releaseHeld() {
+	for i, m := range rec.held {
+		*rec.views[i] = store.Message{}
+		rec.held[i] = nil
+		m.release()
+	}
+	rec.held = rec.held[:0]
+}
+
+// kept reports whether the store keeps s: a persistent session of a zone
+// whose durability is not memory, while the store is durable.
+func (s *session) kept() bool {
+	return s.sh.rec != nil && s.expiry > 0 && s.cfg.Durability != store.DurabilityMemory
+}
+
+// mirrorKept refreshes keptMirror after s's expiry or zone changed.
+func (s *session) mirrorKept() {
+	if s.sh.rec != nil {
+		s.keptMirror.Store(s.kept())
+	}
+}
+
+// storeFull reports whether the Store refuses writes for lack of disk
+// space.
+func (b *Broker) storeFull() bool { return b.full != nil && b.full.Full() }
+
+// routesToKept reports whether m would be delivered to a session the
+// store keeps: a subscriber, or a member of a shared group (any member
+// counts, whichever the group would pick). It runs on sh.
+func (sh *shard) routesToKept(m *message) bool {
+	ix := sh.b.index
+	sh.hits = ix.Match(m.topic, sh.hits[:0])
+	kept := false
+	for _, h := range sh.hits {
+		if h.Group != nil {
+			if _, _, ok := ix.Pick(h.Group, m.from, func(s *session) bool { return s.keptMirror.Load() }); ok {
+				kept = true
+			}
+		} else if h.Sub.keptMirror.Load() {
+			kept = true
+		}
+	}
+	clear(sh.hits)
+	return kept
+}
+
+// record appends op, made for s, to its shard's batch; a session of a
+// zone with durability sync makes the batch a synced one.
+func (s *session) record(op store.Op) {
+	rec := s.sh.rec
+	if s.cfg.Durability == store.DurabilitySync {
+		rec.batch.Sync = true
+	}
+	rec.batch.Ops = append(rec.batch.Ops, op)
 }
 
 // markStore records that s changed in a way the store keeps (created,
@@ -47,7 +139,7 @@ type recorder struct {
 // s's shard.
 func (s *session) markStore() {
 	rec := s.sh.rec
-	if rec == nil || s.storeDirty || !s.persistent() {
+	if rec == nil || s.storeDirty || !s.kept() {
 		return
 	}
 	s.storeDirty = true
@@ -57,24 +149,23 @@ func (s *session) markStore() {
 // storeDiscarded records that s ended: the store drops it with its
 // messages.
 func (s *session) storeDiscarded() {
-	rec := s.sh.rec
-	if rec == nil {
+	if s.sh.rec == nil {
 		return
 	}
-	rec.batch.Ops = append(rec.batch.Ops, store.Op{Kind: store.SessionDiscarded, ClientID: s.id})
+	s.record(store.Op{Kind: store.SessionDiscarded, ClientID: s.id})
 }
 
 // storeQueued gives d a sequence number and records it as queued for s,
-// when s is persistent and the store durable; d.seq stays 0 otherwise.
+// when the store keeps s; d.seq stays 0 otherwise.
 func (s *session) storeQueued(d *delivery) {
 	rec := s.sh.rec
-	if rec == nil || !s.persistent() {
+	if rec == nil || !s.kept() {
 		return
 	}
 	d.seq = s.sh.b.storeSeq.Add(1)
 	m := rec.msgs[d.msg]
 	if m == nil {
-		m = d.msg.stored()
+		m = rec.view(d.msg)
 		if rec.msgs == nil {
 			rec.msgs = make(map[*message]*store.Message)
 		}
@@ -84,17 +175,43 @@ func (s *session) storeQueued(d *delivery) {
 	if d.hasIDs() {
 		op.SubIDs = d.ids(nil)
 	}
-	rec.batch.Ops = append(rec.batch.Ops, op)
+	s.record(op)
 }
 
 // storeAcked records that the queued delivery d left s (acknowledged,
 // sent at QoS 0, expired, dropped or refused).
 func (s *session) storeAcked(d *delivery) {
-	rec := s.sh.rec
-	if rec == nil || d.seq == 0 {
+	if s.sh.rec == nil || d.seq == 0 {
 		return
 	}
-	rec.batch.Ops = append(rec.batch.Ops, store.Op{Kind: store.Acked, ClientID: s.id, Seq: d.seq})
+	s.record(store.Op{Kind: store.Acked, ClientID: s.id, Seq: d.seq})
+}
+
+// storeSent records that the queued delivery d went out as packet id (a
+// resend keeps its id: the store sets DUP from the mark), or, released,
+// that its PUBREC came.
+func (s *session) storeSent(d *delivery, id uint16, released bool) {
+	if s.sh.rec == nil || d.seq == 0 {
+		return
+	}
+	k := store.Sent
+	if released {
+		k = store.Released
+	}
+	s.record(store.Op{Kind: k, ClientID: s.id, Seq: d.seq, PacketID: id})
+}
+
+// storeAwaitRel records that the inbound QoS 2 packet id of s awaits its
+// PUBREL (done false) or no longer does (done true).
+func (s *session) storeAwaitRel(id uint16, done bool) {
+	if s.sh.rec == nil || !s.kept() {
+		return
+	}
+	k := store.AwaitRel
+	if done {
+		k = store.RelDone
+	}
+	s.record(store.Op{Kind: k, ClientID: s.id, PacketID: id})
 }
 
 // storeRetainedOp records that r became the retained message of its
@@ -105,15 +222,20 @@ func (sh *shard) storeRetainedOp(r *retained.Message) {
 	if rec == nil {
 		return
 	}
+	rec.batch.Ops = append(rec.batch.Ops, retainedOp(r))
+}
+
+// retainedOp returns the Op that stores r, or clears its topic when r has
+// no payload.
+func retainedOp(r *retained.Message) store.Op {
 	if len(r.Payload) == 0 {
-		rec.batch.Ops = append(rec.batch.Ops, store.Op{Kind: store.RetainedCleared, Topic: r.Topic})
-		return
+		return store.Op{Kind: store.RetainedCleared, Topic: r.Topic}
 	}
 	m := &store.Message{Topic: r.Topic, Payload: r.Payload, QoS: r.QoS, Retain: true, Properties: r.Properties}
 	if r.ExpiryInterval > 0 {
 		m.ExpireAt = r.Stored.Add(time.Duration(r.ExpiryInterval) * time.Second).UnixNano()
 	}
-	rec.batch.Ops = append(rec.batch.Ops, store.Op{Kind: store.RetainedSet, Topic: r.Topic, Message: m})
+	return store.Op{Kind: store.RetainedSet, Topic: r.Topic, Message: m}
 }
 
 // stored returns m as the store keeps it: a copy, holding no reference to
@@ -124,17 +246,18 @@ func (m *message) stored() *store.Message {
 		Retain: m.retain, Properties: encodeProps(m.props), ExpireAt: m.expireAt, From: string(m.from)}
 }
 
-// record returns s as the store keeps it, without its messages.
-func (s *session) record() *store.Session {
+// stored returns s as the store keeps it, without its messages.
+func (s *session) stored() *store.Session {
 	r := &store.Session{ClientID: s.id, Username: s.username, Version: byte(s.version),
-		CreatedAt: s.createdAt, Expiry: s.expiry, ExpireAt: s.expireAt}
+		CreatedAt: s.createdAt, Expiry: s.expiry, ExpireAt: s.expireAt, Zone: s.cfg.Zone}
 	r.Subscriptions = make([]store.Subscription, 0, len(s.subs))
 	for f, o := range s.subs {
 		r.Subscriptions = append(r.Subscriptions, store.Subscription{Filter: f, QoS: o.QoS, NoLocal: o.NoLocal,
 			RetainAsPublished: o.RetainAsPublished, RetainHandling: o.RetainHandling, ID: o.ID})
 	}
 	if s.will != nil {
-		r.Will, r.WillDelay = s.will.msg.stored(), s.will.delay
+		r.Will, r.WillDelay, r.WillExpiry = s.will.msg.stored(), s.will.delay, s.will.msg.expiry
+		r.Will.ExpireAt = 0 // the interval counts from publication
 	}
 	return r
 }
@@ -146,28 +269,43 @@ func (s *session) record() *store.Session {
 // (Broker.StoreErrors). It runs on sh at the end of every batch.
 func (sh *shard) commitStore() {
 	rec := sh.rec
-	if rec == nil || len(rec.batch.Ops) == 0 && len(rec.dirty) == 0 {
+	if rec == nil {
+		return
+	}
+	var err error
+	defer func() {
+		rec.releaseHeld()
+		rec.storeCommitted(err)
+	}()
+	if len(rec.batch.Ops) == 0 && len(rec.dirty) == 0 {
 		return
 	}
 	for i, s := range rec.dirty {
 		rec.dirty[i] = nil
 		s.storeDirty = false
-		if !s.dead && s.persistent() {
-			rec.batch.Ops = append(rec.batch.Ops, store.Op{Kind: store.SessionSaved, ClientID: s.id, Session: s.record()})
+		if !s.dead && s.kept() {
+			s.record(store.Op{Kind: store.SessionSaved, ClientID: s.id, Session: s.stored()})
 		}
 	}
 	rec.dirty = rec.dirty[:0]
 	if len(rec.batch.Ops) == 0 {
+		rec.batch.Sync = false
 		return // every changed session ended or stopped being persistent
 	}
-	if err := sh.b.store.Commit(&rec.batch); err != nil {
+	if err = sh.b.store.Commit(&rec.batch); err != nil {
 		sh.b.storeErrors.Add(1)
 	}
 	clear(rec.batch.Ops)
 	rec.batch.Ops = rec.batch.Ops[:0]
+	rec.batch.Sync = false
 	clear(rec.msgs)
 }
 
 // StoreErrors returns how many Commits of the Store failed; safe from any
 // goroutine.
 func (b *Broker) StoreErrors() int64 { return b.storeErrors.Load() }
+
+// DiskFullRefused returns how many QoS 1/2 PUBLISHes were refused because
+// they would reach a kept session while the store's disk was full; safe
+// from any goroutine.
+func (b *Broker) DiskFullRefused() int64 { return b.fullRefused.Load() }

@@ -8,6 +8,7 @@ import (
 	"github.com/shardmq/shardmq/shards/auth"
 	"github.com/shardmq/shardmq/shards/cluster"
 	"github.com/shardmq/shardmq/shards/index"
+	"github.com/shardmq/shardmq/shards/store"
 )
 
 // maxAliasBytes bounds the topic bytes one connection keeps behind inbound
@@ -84,22 +85,52 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 		return nil
 	}
 	m := sh.b.newMessage(p, topic, s.idView(), s, now)
+	if p.QoS > 0 && sh.b.storeFull() && sh.routesToKept(m) {
+		m.release()
+		return sh.refuseFull(s, c, v, p)
+	}
 	if p.Retain {
 		sh.storeRetained(m)
 	}
+	posts := sh.posts
 	matched := sh.publish(m)
 	m.release()
 	rc := mqtt.Success
 	if matched == 0 && v == mqtt.V5 {
 		rc = mqtt.NoMatchingSubscribers
 	}
+	t := mqtt.TypePuback
 	switch p.QoS {
-	case 1:
-		sh.ackPublish(s, c, mqtt.TypePuback, p.PacketID, rc)
+	case 0:
+		return nil
 	case 2:
 		s.awaitRelease(p.PacketID, now.UnixNano())
-		sh.ackPublish(s, c, mqtt.TypePubrec, p.PacketID, rc)
+		t = mqtt.TypePubrec
 	}
+	if s.cfg.Durability == store.DurabilitySync {
+		sh.syncAck(s, c, t, p.PacketID, rc, sh.posts != posts)
+		return nil
+	}
+	sh.ackPublish(s, c, t, p.PacketID, rc)
+	return nil
+}
+
+// refuseFull refuses a QoS 1/2 PUBLISH that would reach a session the
+// store keeps while the store's disk is full: MQTT 5 gets PUBACK or
+// PUBREC 0x97 (the exchange ends there); MQTT 3 has no code for it, so
+// the connection closes and the client sends the message again when it
+// reconnects. Counted in Broker.DiskFullRefused.
+func (sh *shard) refuseFull(s *session, c *netio.Conn, v mqtt.Version, p *mqtt.Publish) error {
+	sh.b.fullRefused.Add(1)
+	s.drops().RecvMsgDropped++
+	if v != mqtt.V5 {
+		return mqtt.QuotaExceeded
+	}
+	t := mqtt.TypePuback
+	if p.QoS == 2 {
+		t = mqtt.TypePubrec
+	}
+	sh.ack(s, c, t, p.PacketID, mqtt.QuotaExceeded)
 	return nil
 }
 
@@ -121,6 +152,7 @@ func (s *session) awaitRelease(id uint16, at int64) {
 		x.awaitRel = make(map[uint16]int64)
 	}
 	x.awaitRel[id] = at
+	s.storeAwaitRel(id, false)
 	if len(x.awaitRel) == 1 {
 		s.reschedule()
 	}
@@ -148,6 +180,7 @@ func (s *session) onPubrel(id uint16) {
 	rc := mqtt.Success
 	if s.awaitingRel(id) {
 		delete(s.x.awaitRel, id)
+		s.storeAwaitRel(id, true)
 		s.releaseExtra()
 	} else {
 		rc = mqtt.PacketIdentifierNotFound

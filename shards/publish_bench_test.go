@@ -23,7 +23,7 @@ func BenchmarkRoute(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				sh := newShard(br, &netio.Loop{})
+				sh := newShard(br, &netio.Loop{}, 0)
 				for i := 0; i < subs; i++ {
 					s := newSession(sh, fmt.Sprintf("route-%d", i), sh.loop.Now())
 					sh.sessions[s.id] = s

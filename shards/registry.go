@@ -24,12 +24,17 @@ type registryStripe struct {
 
 // stripe returns the part of r that holds id (FNV-1a of id).
 func (r *registry) stripe(id string) *registryStripe {
+	return &r.stripes[stripeHash(id)%registryStripes]
+}
+
+// stripeHash returns the FNV-1a hash of id.
+func stripeHash(id string) uint32 {
 	h := uint32(2166136261)
 	for i := 0; i < len(id); i++ {
 		h ^= uint32(id[i])
 		h *= 16777619
 	}
-	return &r.stripes[h%registryStripes]
+	return h
 }
 
 // Load returns the session of id.

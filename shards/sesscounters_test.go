@@ -28,7 +28,7 @@ func TestCounterCarry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh := newShard(b, &netio.Loop{})
+	sh := newShard(b, &netio.Loop{}, 0)
 	for i := counter(0); i < nCounters; i++ {
 		t.Run("counter="+counterNames[i], func(t *testing.T) {
 			s := newSession(sh, "carry", time.Now())

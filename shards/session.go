@@ -25,7 +25,7 @@ type session struct {
 
 	// mailbox counts deliveries and commands queued for this session at its
 	// shard by other goroutines (CLIENTS_API decision 11 mailbox_len).
-	mailbox atomic.Int64
+	mailbox atomic.Int32
 	// online mirrors conn != nil for other shards choosing a shared
 	// subscription member.
 	online atomic.Bool
@@ -33,6 +33,9 @@ type session struct {
 	// connection is over its outbound soft limit; shared subscriptions skip
 	// busy members while another can take the message.
 	busy atomic.Bool
+	// keptMirror mirrors kept() for other shards deciding, while the
+	// store's disk is full, whether a PUBLISH reaches a kept session.
+	keptMirror atomic.Bool
 
 	// owned by the shard goroutine (the small fields are grouped at the
 	// end so that padding does not push the struct into a larger size

@@ -2,6 +2,7 @@ package shards
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/shardmq/shardmq/mqtt"
@@ -50,6 +51,25 @@ type shard struct {
 	// rec records the batch's changes for the Store; nil when it is not
 	// durable.
 	rec *recorder
+	// bound is set once loop is: a shard Recover filled has none until
+	// its loop first runs it (shardOf).
+	bound atomic.Bool
+	// posts counts deliveries posted to other shards (durability sync
+	// asks whether a PUBLISH made any).
+	posts uint64
+	// held are this batch's acknowledgements waiting for other shards'
+	// commits, waits the batches of them not yet released, in order
+	// (syncack.go).
+	held  []heldAck
+	waits []*ackWait
+	// syncRemote is set when a held acknowledgement's message went to
+	// another node this turn; syncTurn is then the turn's ackWait, which
+	// flushCluster releases.
+	syncRemote bool
+	syncTurn   *ackWait
+	// wills are wills of sessions that expired while the broker was down
+	// (Recover), published at the first tick.
+	wills []*message
 	// peers holds the TLS identity of sessions whose transport learned one
 	// (setPeer); nil until the first.
 	peers map[*session]*peerIdentity
@@ -68,8 +88,9 @@ type shard struct {
 	keepOwner *session
 }
 
-// newShard returns the shard of loop l, the one b.shardOf makes.
-func newShard(b *Broker, l *netio.Loop) *shard {
+// newShard returns the shard of loop l, at position idx (l's Index); l is
+// nil for a shard Recover fills before its loop runs.
+func newShard(b *Broker, l *netio.Loop, idx int) *shard {
 	sh := &shard{
 		b:        b,
 		loop:     l,
@@ -81,23 +102,44 @@ func newShard(b *Broker, l *netio.Loop) *shard {
 		sh.cout = b.cluster.NewOutbox()
 	}
 	if b.durable {
-		sh.rec = &recorder{batch: store.Batch{Shard: l.Index()}}
+		sh.rec = &recorder{batch: store.Batch{Shard: idx}}
 	}
+	sh.bound.Store(l != nil)
 	return sh
 }
 
-// shardOf returns the shard of loop l, creating it on first use. It must
-// run on l.
+// shardOf returns the shard of loop l, on first use the one Recover
+// filled for l's position, else a new one. It must run on l.
 func (b *Broker) shardOf(l *netio.Loop) *shard {
 	if sh, ok := l.Data.(*shard); ok {
 		return sh
 	}
-	sh := newShard(b, l)
-	l.Data = sh
 	b.mu.Lock()
+	var sh *shard
+	if i := l.Index(); i < len(b.pending) && b.pending[i] != nil {
+		sh, b.pending[i] = b.pending[i], nil
+		sh.loop = l
+	} else {
+		sh = newShard(b, l, l.Index())
+	}
+	sh.bound.Store(true) // after sh.loop is set: execute reads it then
 	b.shards = append(b.shards, sh)
 	b.mu.Unlock()
+	l.Data = sh
 	return sh
+}
+
+// execute runs fn on sh's loop (Loop.Execute). It returns ErrNotServing
+// when the loop no longer takes functions, or has not run yet (a shard
+// Recover filled, until Bind). Safe from any goroutine.
+func (sh *shard) execute(fn func()) error {
+	if !sh.bound.Load() {
+		return ErrNotServing
+	}
+	if err := sh.loop.Execute(fn); err != nil {
+		return ErrNotServing
+	}
+	return nil
 }
 
 // firstShard returns the first shard discovered, or nil when no loop has
@@ -136,8 +178,8 @@ func (b *Broker) eachShard(ctx context.Context, fn func(sh *shard)) error {
 // caller must not read what fn writes). Safe from any goroutine but sh's.
 func (sh *shard) run(ctx context.Context, fn func()) error {
 	done := make(chan struct{})
-	if err := sh.loop.Execute(func() { fn(); close(done) }); err != nil {
-		return ErrNotServing
+	if err := sh.execute(func() { fn(); close(done) }); err != nil {
+		return err
 	}
 	select {
 	case <-done:
@@ -149,6 +191,9 @@ func (sh *shard) run(ctx context.Context, fn func()) error {
 
 // tick runs the shard's timers and snapshots.
 func (sh *shard) tick(now time.Time) {
+	if len(sh.wills) > 0 {
+		sh.publishRecoveredWills()
+	}
 	ns := now.UnixNano()
 	for sh.timers.Len() > 0 && sh.timers.Min().wakeAt <= ns {
 		s := sh.timers.Min()

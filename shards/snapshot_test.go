@@ -32,7 +32,7 @@ func TestSnapshotBatches(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sh := newShard(b, nil)
+			sh := newShard(b, nil, 0)
 			now := time.Unix(1000, 0)
 			ss := make([]*session, 3)
 			for i := range ss {

@@ -26,7 +26,7 @@ func (s *session) stats() Counters {
 		c.SendOct += int64(conn.BytesOut())
 		c.SendCnt += int64(conn.Writes())
 	}
-	c.MailboxLen = s.mailbox.Load()
+	c.MailboxLen = int64(s.mailbox.Load())
 	c.HeapSize = s.heapSize()
 	return c
 }

@@ -51,6 +51,7 @@ func (s *session) onTimer(now int64) {
 		for id, at := range s.x.awaitRel {
 			if now >= at+timeout {
 				delete(s.x.awaitRel, id)
+				s.storeAwaitRel(id, true)
 				dr := s.drops()
 				dr.RecvMsgDropped++
 				dr.RecvMsgDroppedAwaitPubrelTimeout++

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
+
+	"github.com/shardmq/shardmq/shards/store"
 )
 
 // DefaultZone is the zone of a listener that names none.
@@ -42,6 +44,10 @@ type ZoneConfig struct {
 	AwaitPubrelTimeout time.Duration
 	// KeepaliveFactor overrides Config.KeepaliveFactor.
 	KeepaliveFactor float64
+	// Durability overrides Config.Durability.
+	Durability store.Durability
+	// FlushInterval overrides Config.FlushInterval.
+	FlushInterval time.Duration
 }
 
 // Validate reports whether z is usable.
@@ -50,7 +56,7 @@ func (z *ZoneConfig) Validate() error {
 		SubscriptionsMax: z.SubscriptionsMax, MaxPacketSize: z.MaxPacketSize, TopicAliasMaximum: z.TopicAliasMaximum,
 		ServerKeepalive: z.ServerKeepalive, MaxKeepalive: z.MaxKeepalive, SessionExpiry: z.SessionExpiry,
 		MaxSessionExpiry: z.MaxSessionExpiry, AwaitPubrelTimeout: z.AwaitPubrelTimeout,
-		KeepaliveFactor: z.KeepaliveFactor}
+		KeepaliveFactor: z.KeepaliveFactor, Durability: z.Durability, FlushInterval: z.FlushInterval}
 	return c.Validate()
 }
 
@@ -84,7 +90,33 @@ func (z *ZoneConfig) apply(c Config) Config {
 	if z.KeepaliveFactor != 0 {
 		c.KeepaliveFactor = z.KeepaliveFactor
 	}
+	if z.Durability != "" {
+		c.Durability = z.Durability
+	}
+	setDur(&c.FlushInterval, z.FlushInterval)
 	return c
+}
+
+// StoreFlushInterval returns the flush interval to open the Store with:
+// the smallest FlushInterval of the listeners' zones whose durability is
+// batch (store.DefaultFlushInterval where one sets none), 0 when no zone
+// has batch durability. A durable store syncs every interval, so each
+// batch zone loses at most its own interval on a crash.
+func (c *Config) StoreFlushInterval() time.Duration {
+	var d time.Duration
+	for _, l := range resolveListeners(c.withDefaults()) {
+		if l.cfg.Durability != store.DurabilityBatch {
+			continue
+		}
+		f := l.cfg.FlushInterval
+		if f == 0 {
+			f = store.DefaultFlushInterval
+		}
+		if d == 0 || f < d {
+			d = f
+		}
+	}
+	return d
 }
 
 // ListenerConfig names one of netio's listeners and binds it to a zone.

@@ -21,6 +21,8 @@ func brokerConfig(o *Options, listeners []Listener, az *auth.Auth, sink shards.S
 		SysInterval:         o.SysInterval,
 		ResponseInformation: o.ResponseInformation,
 		Index:               index.Config{ShareStrategy: st},
+		Durability:          o.durability(),
+		FlushInterval:       o.FlushInterval,
 	}
 	if c.SysInterval == 0 {
 		c.SysInterval = -1 // shards: negative turns $SYS off

@@ -10,6 +10,7 @@ import (
 	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards"
 	"github.com/shardmq/shardmq/shards/auth"
+	"github.com/shardmq/shardmq/shards/store/disk"
 )
 
 // opsSources are what /metrics and /status read besides the broker and
@@ -18,6 +19,7 @@ type opsSources struct {
 	server *netio.Server // open connections and loops
 	auth   *auth.Auth    // authentication and ACL counters
 	memory *memoryStats  // memory releases
+	store  *disk.DB      // the durable store; nil when every zone is memory
 	// ready reports whether the broker serves: GET /status answers 503
 	// otherwise (before the start completed, and from the stop on, so
 	// that load balancers move away first).
@@ -57,45 +59,53 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 }
 
 var (
-	descConnections  = desc("connections", "Open MQTT network connections.")
-	descLive         = desc("live_connections", "Connected MQTT clients (CONNECT accepted).")
-	descLiveMax      = desc("live_connections_max", "Highest number of connected clients since start.")
-	descSessions     = desc("sessions", "Sessions, connected or kept offline.")
-	descSessionsMax  = desc("sessions_max", "Highest number of sessions since start.")
-	descSubs         = desc("subscriptions", "Subscriptions, shared ones included.")
-	descSubsMax      = desc("subscriptions_max", "Highest number of subscriptions since start.")
-	descRetained     = desc("retained_messages", "Retained messages.")
-	descRetainedMax  = desc("retained_messages_max", "Highest number of retained messages since start.")
-	descInflight     = desc("inflight_messages", "Outbound QoS 1/2 messages waiting for their acknowledgement, all sessions.")
-	descQueued       = desc("queued_messages", "Messages waiting in session queues, all sessions.")
-	descAwaitingRel  = desc("awaiting_rel_messages", "Inbound QoS 2 messages waiting for PUBREL, all sessions.")
-	descMsgIn        = desc("messages_received_total", "PUBLISH messages received from clients, by QoS.", "qos")
-	descMsgOut       = desc("messages_sent_total", "PUBLISH messages sent to clients, by QoS.", "qos")
-	descBytesIn      = desc("received_bytes_total", "Bytes received on MQTT connections.")
-	descBytesOut     = desc("sent_bytes_total", "Bytes sent on MQTT connections.")
-	descPktIn        = desc("packets_received_total", "MQTT packets received.")
-	descPktOut       = desc("packets_sent_total", "MQTT packets sent.")
-	descDropped      = desc("messages_dropped_total", "Messages dropped, by direction and reason.", "direction", "reason")
-	descAuthn        = desc("authentications_total", "CONNECT authentication outcomes.", "result")
-	descACLDenied    = desc("acl_denied_total", "Requests the ACL refused, by action.", "action")
-	descAuthReloads  = desc("auth_reloads_total", "Successful reloads of the password and ACL files.")
-	descCatRows      = desc("catalog_rows", "Client rows in the catalog behind GET /clients.")
-	descCatSnapshot  = desc("catalog_snapshot_duration_seconds", "Duration of the catalog's last counter snapshot.")
-	descCatSnapRows  = desc("catalog_snapshot_rows", "Rows written by the catalog's last counter snapshot.")
-	descCatStale     = desc("catalog_staleness_seconds", "Age of the oldest change handed to the catalog that readers cannot see yet.")
-	descCatInterval  = desc("catalog_stats_interval_seconds", "Effective interval between counter snapshots (stretches when a snapshot is slow).")
-	descCatPending   = desc("catalog_pending_changes", "Changes waiting for the catalog's writer, by kind.", "kind")
-	descCatErrors    = desc("catalog_write_errors_total", "Failed catalog write chunks.")
-	descCatMaxHold   = desc("catalog_max_chunk_hold_seconds", "Longest time one catalog write chunk held readers off since start.")
-	descShards       = desc("shards", "Event loops serving MQTT (each owns its sessions).")
-	descMemReleases  = desc("memory_releases_total", "Times memory was returned to the OS after a quiet burst (memory_release).")
-	descMemRelSecs   = desc("memory_release_seconds_total", "Time spent returning memory to the OS (collection, scavenging, malloc_trim).")
-	descMemReleased  = desc("memory_released_bytes_total", "Resident bytes the releases returned to the OS.")
-	descLstConns     = desc("listener_connections", "Open connections by listener, those in their TLS handshake or WebSocket upgrade included.", "listener")
-	descHandshakes   = desc("tls_handshakes_total", "Completed TLS handshakes by listener.", "listener")
-	descResumed      = desc("tls_resumed_total", "TLS handshakes that resumed a session, by listener.", "listener")
-	descRefused      = desc("transport_refused_total", "Connections refused or closed by their transport (PROXY header, TLS, WebSocket) or a full listener, by listener and reason.", "listener", "reason")
-	brokerCollectors = []*prometheus.Desc{descConnections, descLive, descLiveMax, descSessions, descSessionsMax,
+	descConnections    = desc("connections", "Open MQTT network connections.")
+	descLive           = desc("live_connections", "Connected MQTT clients (CONNECT accepted).")
+	descLiveMax        = desc("live_connections_max", "Highest number of connected clients since start.")
+	descSessions       = desc("sessions", "Sessions, connected or kept offline.")
+	descSessionsMax    = desc("sessions_max", "Highest number of sessions since start.")
+	descSubs           = desc("subscriptions", "Subscriptions, shared ones included.")
+	descSubsMax        = desc("subscriptions_max", "Highest number of subscriptions since start.")
+	descRetained       = desc("retained_messages", "Retained messages.")
+	descRetainedMax    = desc("retained_messages_max", "Highest number of retained messages since start.")
+	descInflight       = desc("inflight_messages", "Outbound QoS 1/2 messages waiting for their acknowledgement, all sessions.")
+	descQueued         = desc("queued_messages", "Messages waiting in session queues, all sessions.")
+	descAwaitingRel    = desc("awaiting_rel_messages", "Inbound QoS 2 messages waiting for PUBREL, all sessions.")
+	descMsgIn          = desc("messages_received_total", "PUBLISH messages received from clients, by QoS.", "qos")
+	descMsgOut         = desc("messages_sent_total", "PUBLISH messages sent to clients, by QoS.", "qos")
+	descBytesIn        = desc("received_bytes_total", "Bytes received on MQTT connections.")
+	descBytesOut       = desc("sent_bytes_total", "Bytes sent on MQTT connections.")
+	descPktIn          = desc("packets_received_total", "MQTT packets received.")
+	descPktOut         = desc("packets_sent_total", "MQTT packets sent.")
+	descDropped        = desc("messages_dropped_total", "Messages dropped, by direction and reason.", "direction", "reason")
+	descAuthn          = desc("authentications_total", "CONNECT authentication outcomes.", "result")
+	descACLDenied      = desc("acl_denied_total", "Requests the ACL refused, by action.", "action")
+	descAuthReloads    = desc("auth_reloads_total", "Successful reloads of the password and ACL files.")
+	descCatRows        = desc("catalog_rows", "Client rows in the catalog behind GET /clients.")
+	descCatSnapshot    = desc("catalog_snapshot_duration_seconds", "Duration of the catalog's last counter snapshot.")
+	descCatSnapRows    = desc("catalog_snapshot_rows", "Rows written by the catalog's last counter snapshot.")
+	descCatStale       = desc("catalog_staleness_seconds", "Age of the oldest change handed to the catalog that readers cannot see yet.")
+	descCatInterval    = desc("catalog_stats_interval_seconds", "Effective interval between counter snapshots (stretches when a snapshot is slow).")
+	descCatPending     = desc("catalog_pending_changes", "Changes waiting for the catalog's writer, by kind.", "kind")
+	descCatErrors      = desc("catalog_write_errors_total", "Failed catalog write chunks.")
+	descCatMaxHold     = desc("catalog_max_chunk_hold_seconds", "Longest time one catalog write chunk held readers off since start.")
+	descShards         = desc("shards", "Event loops serving MQTT (each owns its sessions).")
+	descMemReleases    = desc("memory_releases_total", "Times memory was returned to the OS after a quiet burst (memory_release).")
+	descMemRelSecs     = desc("memory_release_seconds_total", "Time spent returning memory to the OS (collection, scavenging, malloc_trim).")
+	descMemReleased    = desc("memory_released_bytes_total", "Resident bytes the releases returned to the OS.")
+	descLstConns       = desc("listener_connections", "Open connections by listener, those in their TLS handshake or WebSocket upgrade included.", "listener")
+	descHandshakes     = desc("tls_handshakes_total", "Completed TLS handshakes by listener.", "listener")
+	descResumed        = desc("tls_resumed_total", "TLS handshakes that resumed a session, by listener.", "listener")
+	descRefused        = desc("transport_refused_total", "Connections refused or closed by their transport (PROXY header, TLS, WebSocket) or a full listener, by listener and reason.", "listener", "reason")
+	descStoreRecovered = desc("store_recovered", "What the start recovered from the store, by kind.", "kind")
+	descStoreExpired   = desc("store_expired_total", "What the start dropped from the store because it expired while the broker was down, by kind.", "kind")
+	descStoreCommits   = desc("store_commits_total", "Batches written to the store (one per loop turn that changed persistent state).")
+	descStoreSyncs     = desc("store_syncs_total", "fsyncs of the store's files.")
+	descStoreErrors    = desc("store_commit_errors_total", "Batches the store did not write (disk full included).")
+	descStoreDiskFull  = desc("store_disk_full_total", "Batches the store refused because the disk is (nearly) full.")
+	descStoreRefused   = desc("store_refused_publishes_total", "QoS 1/2 PUBLISHes refused (0x97 on MQTT 5, a close on MQTT 3) because they would reach a persistent session while the store's disk is full.")
+	brokerCollectors   = []*prometheus.Desc{descStoreRecovered, descStoreExpired, descStoreCommits, descStoreSyncs,
+		descStoreErrors, descStoreDiskFull, descStoreRefused, descConnections, descLive, descLiveMax, descSessions, descSessionsMax,
 		descSubs, descSubsMax, descRetained, descRetainedMax, descInflight, descQueued, descAwaitingRel,
 		descMsgIn, descMsgOut, descBytesIn, descBytesOut, descPktIn, descPktOut, descDropped, descAuthn,
 		descACLDenied, descAuthReloads, descCatRows, descCatSnapshot, descCatSnapRows, descCatStale,
@@ -176,6 +186,26 @@ func (c *brokerCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descCatPending, float64(cs.PendingStats), "stats")
 	counter(descCatErrors, int64(cs.Errors))
 	gauge(descCatMaxHold, cs.MaxChunkHold.Seconds())
+
+	if db := c.src.store; db != nil {
+		r := b.Recovered()
+		for _, kv := range []struct {
+			k string
+			v int
+		}{{"sessions", r.Sessions}, {"subscriptions", r.Subscriptions}, {"messages", r.Messages},
+			{"inflight", r.InFlight}, {"awaiting_rel", r.AwaitRel}, {"retained", r.Retained}} {
+			gauge(descStoreRecovered, float64(kv.v), kv.k)
+		}
+		counter(descStoreExpired, int64(r.ExpiredSessions), "sessions")
+		counter(descStoreExpired, int64(r.ExpiredMessages+r.ExpiredSessionMessages), "messages")
+		counter(descStoreExpired, int64(r.ExpiredRetained), "retained")
+		ds := db.Stats()
+		counter(descStoreCommits, int64(ds.Commits))
+		counter(descStoreSyncs, int64(ds.Syncs))
+		counter(descStoreErrors, b.StoreErrors())
+		counter(descStoreDiskFull, int64(ds.DiskFull))
+		counter(descStoreRefused, b.DiskFullRefused())
+	}
 
 	m := c.src.memory
 	counter(descMemReleases, m.runs.Load())

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/shardmq/shardmq/shards"
 	"github.com/shardmq/shardmq/shards/auth"
 	"github.com/shardmq/shardmq/shards/index"
+	"github.com/shardmq/shardmq/shards/store"
 )
 
 // Options is the broker's whole configuration. loadOptions (config.go)
@@ -21,9 +23,14 @@ import (
 // line; start (run.go) reads nothing else. The settings table
 // (settings.go) names each scalar field's key, flag and variable.
 type Options struct {
-	Node     string
-	DataDir  string
-	MQTTAddr string
+	Node    string
+	DataDir string
+	// Durability is the zones' default durability: memory, batch or sync;
+	// empty means batch when DataDir is set, memory otherwise.
+	Durability string
+	// FlushInterval is how often batch durability syncs the store.
+	FlushInterval time.Duration
+	MQTTAddr      string
 	// Listeners replace MQTTAddr when there is any.
 	Listeners []Listener
 	// Zones are the named zones listeners may name.
@@ -77,6 +84,7 @@ func defaultOptions() Options {
 	return Options{
 		Node:                       "shardmq@127.0.0.1",
 		DataDir:                    "data",
+		FlushInterval:              store.DefaultFlushInterval,
 		MQTTAddr:                   "127.0.0.1:1883",
 		APIAddr:                    "127.0.0.1:18083",
 		APIBase:                    httpapi.DefaultBase,
@@ -165,6 +173,12 @@ func (o *Options) Validate() error {
 	case o.MemoryRelease && o.MemoryReleaseGrowth == 0:
 		return bad("memory_release_growth", errors.New("want a positive size"))
 	}
+	if err := checkDurability(o.Durability, o.DataDir); err != nil {
+		return bad("durability", err)
+	}
+	if err := positive("flush_interval", o.FlushInterval); err != nil {
+		return err
+	}
 	if err := positive("memory_release_quiet", o.MemoryReleaseQuiet); err != nil {
 		return err
 	}
@@ -176,12 +190,45 @@ func (o *Options) Validate() error {
 		if err := z.Validate(); err != nil {
 			return bad(zonesKey+"."+name, err)
 		}
+		if err := checkDurability(string(z.Durability), o.DataDir); err != nil {
+			return bad(zonesKey+"."+name+".durability", err)
+		}
 	}
 	if err := o.validateListeners(); err != nil {
 		return err
 	}
 	return o.validateGateways()
 }
+
+// checkDurability checks a durability setting: memory, batch or sync (or
+// empty: the default); batch and sync need a data directory.
+func checkDurability(d, dataDir string) error {
+	switch store.Durability(d) {
+	case "", store.DurabilityMemory:
+		return nil
+	case store.DurabilityBatch, store.DurabilitySync:
+		if dataDir == "" {
+			return fmt.Errorf("%s needs a data_dir to keep the store in", d)
+		}
+		return nil
+	}
+	return fmt.Errorf("%q: want memory, batch or sync", d)
+}
+
+// durability returns the zones' default durability: Durability, or batch
+// when a data directory is set and memory otherwise.
+func (o *Options) durability() store.Durability {
+	switch {
+	case o.Durability != "":
+		return store.Durability(o.Durability)
+	case o.DataDir != "":
+		return store.DurabilityBatch
+	}
+	return store.DurabilityMemory
+}
+
+// storeDir is the directory of the durable store under DataDir.
+func (o *Options) storeDir() string { return filepath.Join(o.DataDir, "store") }
 
 // validateListeners checks the listeners the broker would open: their
 // addresses, names, zones and the keys of their kinds.

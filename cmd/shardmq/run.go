@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -68,8 +69,8 @@ func start(o Options) (_ *app, err error) {
 	}
 	a.add("catalog", func(context.Context) error { return cat.Close() })
 
-	// The broker, and the MQTT server whose loops run its shards (not
-	// listening yet).
+	// The store of what outlives the process, when a zone keeps anything.
+	// The gateways' listeners are the broker's too (zone, protocol).
 	listeners := o.mqttListeners()
 	gws, err := newGateways(&o)
 	if err != nil {
@@ -79,16 +80,27 @@ func start(o Options) (_ *app, err error) {
 	for _, g := range gws {
 		all = append(all, g.conf.listener())
 	}
-	bc := brokerConfig(&o, all, az, wire.Sink{Catalog: cat})
+	bcfg := brokerConfig(&o, all, az, wire.Sink{Catalog: cat})
+	db, err := openStore(&o, &bcfg)
+	if err != nil {
+		return nil, err
+	}
+	if db != nil {
+		a.add("store", func(context.Context) error { return db.Close() })
+		bcfg.Store = db
+	}
+
+	// The broker, and the MQTT server whose loops run its shards (not
+	// listening yet).
 	var node *natscluster.Node
 	handler := &wire.Handler{Catalog: cat}
 	if o.clustered() {
 		if node, err = newClusterNode(&o, handler); err != nil {
 			return nil, err
 		}
-		bc.Cluster = node
+		bcfg.Cluster = node
 	}
-	b, err := shards.New(bc)
+	b, err := shards.New(bcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -101,9 +113,18 @@ func start(o Options) (_ *app, err error) {
 	}
 	// netio takes the largest packet any zone accepts; smaller zone limits
 	// are the broker's to enforce.
-	srv, err := netio.New(netio.Config{Listeners: addrs, MaxPacketSize: b.MaxPacketSize()}, b)
+	loops := runtime.NumCPU()
+	srv, err := netio.New(netio.Config{Listeners: addrs, MaxPacketSize: b.MaxPacketSize(), Loops: loops}, b)
 	if err != nil {
 		return nil, err
+	}
+
+	// Recovery: sessions, subscriptions, retained messages and client
+	// rows, before any listener opens.
+	if db != nil {
+		if err := recoverStore(b, db, cat, o.storeDir(), loops); err != nil {
+			return nil, err
+		}
 	}
 
 	// The cluster, before the API and MQTT so that it stops after them: a
@@ -123,7 +144,7 @@ func start(o Options) (_ *app, err error) {
 	// The HTTP API, before MQTT so that it stops after MQTT has drained:
 	// GET /status answers 503 until the end of start.
 	mem := &memoryStats{}
-	stopAPI, err := startAPI(&o, b, cat, apiBroker, lister, opsSources{server: srv, auth: az, memory: mem, ready: a.ready.Load, gateways: gws})
+	stopAPI, err := startAPI(&o, b, cat, apiBroker, lister, opsSources{server: srv, auth: az, memory: mem, ready: a.ready.Load, store: db, gateways: gws})
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +158,16 @@ func start(o Options) (_ *app, err error) {
 		return nil, fmt.Errorf("MQTT %s: %w", describeListeners(listeners), err)
 	}
 	a.add("MQTT listeners", srv.Shutdown)
+	if db != nil {
+		// Every loop takes the shard recovery filled for it before the
+		// first client is served.
+		ctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
+		err := b.Bind(ctx, srv.Loops())
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	}
 	for i, l := range listeners {
 		slog.Info("shardmq "+o.Node+": MQTT on "+srv.Addrs()[i].String(), "listener", l.rowName(), "zone", l.Zone)
 	}

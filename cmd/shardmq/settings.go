@@ -38,6 +38,12 @@ var settings = []setting{
 		func(o *Options) any { return &o.ClusterNATS }},
 	{"data_dir", "directory for the broker's files (the API key file when api_keys is empty)",
 		func(o *Options) any { return &o.DataDir }},
+	{"durability", "what the store in <data_dir>/store keeps of persistent sessions, their queues and retained messages across a restart or crash: " +
+		"memory (nothing), batch (synced every flush_interval) or sync (a QoS 1/2 PUBLISH is acknowledged once its routing is on disk); " +
+		"the default of every zone; empty: batch when data_dir is set, memory otherwise",
+		func(o *Options) any { return &o.Durability }},
+	{"flush_interval", "how often batch durability syncs the store: a crash loses at most this much of what was acknowledged",
+		func(o *Options) any { return &o.FlushInterval }},
 	{"mqtt_addr", "MQTT listener address (HOST:PORT); not used when any --listener is given",
 		func(o *Options) any { return &o.MQTTAddr }},
 	{"api_addr", "HTTP API listener address; /metrics, /status and /api-docs are served there too",

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shardmq/shardmq/shards"
+	"github.com/shardmq/shardmq/shards/store"
 )
 
 // Zones are named groups of session settings (EMQX's names), written
@@ -21,7 +22,8 @@ import (
 type zoneSetting struct {
 	key string
 	// field returns the setting's field of z: an *int, *time.Duration
-	// (written in Go syntax, "30s", or as whole seconds) or *float64.
+	// (written in Go syntax, "30s", or as whole seconds), *float64 or
+	// *store.Durability.
 	field func(z *shards.ZoneConfig) any
 }
 
@@ -40,6 +42,8 @@ var zoneSettings = []zoneSetting{
 	{"max_session_expiry", func(z *shards.ZoneConfig) any { return &z.MaxSessionExpiry }},
 	{"await_rel_timeout", func(z *shards.ZoneConfig) any { return &z.AwaitPubrelTimeout }},
 	{"keepalive_multiplier", func(z *shards.ZoneConfig) any { return &z.KeepaliveFactor }},
+	{"durability", func(z *shards.ZoneConfig) any { return &z.Durability }},
+	{"flush_interval", func(z *shards.ZoneConfig) any { return &z.FlushInterval }},
 }
 
 // zoneKeys returns the keys of zoneSettings.
@@ -120,6 +124,11 @@ func setZoneKey(zc *shards.ZoneConfig, k, v string) error {
 			return fmt.Errorf("%q is not a number", v)
 		}
 		*p = f
+	case *store.Durability:
+		if err := checkDurability(v, "-"); err != nil || v == "" {
+			return fmt.Errorf("%q: want memory, batch or sync", v)
+		}
+		*p = store.Durability(v)
 	}
 	return nil
 }
@@ -174,6 +183,10 @@ func zoneValues(z *shards.ZoneConfig) [][2]string {
 		case *float64:
 			if *p != 0 {
 				v = strconv.FormatFloat(*p, 'f', -1, 64)
+			}
+		case *store.Durability:
+			if *p != "" {
+				v = tomlQuote(string(*p))
 			}
 		}
 		if v != "" {

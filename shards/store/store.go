@@ -9,7 +9,14 @@
 // atomic write, so that a crash loses whole turns, never half of one.
 // Memory keeps nothing: with it the shards build no Op at all, so the hot
 // path pays nothing for the seam.
+//
+// A Store is what the shards call: Durable once, Load once at start before
+// the listeners open, Commit once per shard per loop turn that changed
+// something, Close once at shutdown after the last Commit. The durable
+// implementation is shards/store/disk.
 package store
+
+import "time"
 
 // Kind says what an Op changes.
 type Kind uint8
@@ -23,14 +30,19 @@ const (
 	// SessionDiscarded: the session of Op.ClientID ended (clean start,
 	// expiry, kick, takeover with clean start); its messages go with it.
 	SessionDiscarded
-	// Queued: Op.Message (number Op.Seq) was queued for Op.ClientID.
+	// Queued: Op.Message (number Op.Seq) was queued for Op.ClientID, as
+	// a delivery of QoS Op.QoS with retain flag Op.Retain and the
+	// subscription identifiers Op.SubIDs. Seq grows with every message
+	// queued for the client; the queue keeps Seq order. When one message
+	// goes to several clients of a shard in one turn, give their Queued
+	// Ops the same *Message: a durable store writes it once.
 	Queued
 	// Sent: message Op.Seq of Op.ClientID went out as packet Op.PacketID
 	// and waits in the in-flight window for its acknowledgement; sending
-	// it again sets DUP.
+	// it again sets DUP. A QoS 0 message that goes out is Acked instead.
 	Sent
-	// Released: the PUBREC of message Op.Seq of Op.ClientID came; its
-	// PUBREL is pending (QoS 2).
+	// Released: the PUBREC of message Op.Seq of Op.ClientID (packet
+	// Op.PacketID) came; its PUBREL is pending (QoS 2).
 	Released
 	// Acked: message Op.Seq of Op.ClientID left the session: acknowledged,
 	// expired, dropped from a full queue, or refused by the client.
@@ -79,10 +91,15 @@ type Op struct {
 
 // Batch is what one shard changed in one event-loop turn, in order.
 type Batch struct {
-	// Shard is the position of the shard that made the changes; a durable
-	// store may key its data by it so that shards never share a lock.
+	// Shard is the position of the shard that made the changes. A durable
+	// store keys its data by client id and topic, not by shard (a session
+	// may live on another shard after a restart); Shard is for its
+	// accounting.
 	Shard int
 	Ops   []Op
+	// Sync asks for the Batch to be on disk before Commit returns, whatever
+	// the store's Durability (a zone with durability sync changed it).
+	Sync bool
 }
 
 // Session is a persistent session apart from its messages.
@@ -104,6 +121,13 @@ type Session struct {
 	// Interval in seconds.
 	Will      *Message
 	WillDelay uint32
+	// WillExpiry is the will's Message Expiry Interval in seconds, 0
+	// when none: it counts from the will's publication, so Will.ExpireAt
+	// is 0.
+	WillExpiry uint32
+	// Zone names the zone the session last connected through; a
+	// recovered session keeps its zone's settings until it reconnects.
+	Zone string
 }
 
 // Subscription is one subscription of a session, with its MQTT 5 options.
@@ -143,3 +167,52 @@ func (Memory) Durable() bool { return false }
 
 // Commit does nothing (it is never called while Durable is false).
 func (Memory) Commit(*Batch) error { return nil }
+
+// Load finds nothing: a process that keeps its state in memory starts
+// empty.
+func (Memory) Load(time.Time, Loader) (LoadStats, error) { return LoadStats{}, nil }
+
+// Close does nothing.
+func (Memory) Close() error { return nil }
+
+// Store is what the shards call to keep their state across restarts.
+//
+// The order at start and stop: Load once, before the listeners open (the
+// shards rebuild sessions and the retained store from what it hands
+// over); then Commit from the shards while they run; Close once, after
+// the last Commit has returned.
+type Store interface {
+	// Durable reports whether the store keeps anything. When false, the
+	// shards build no Op and never call Commit.
+	Durable() bool
+	// Commit writes the Batch of one shard's loop turn as one atomic
+	// write: after a crash either all its Ops are there or none.
+	//
+	// Each shard calls Commit from its own goroutine, and several shards
+	// call it at once; the ClientIDs of one Batch belong to its shard
+	// (a session has one owner), so Batches of different shards never
+	// write the same session key. RetainedSet and RetainedCleared of one
+	// topic from two shards at once land in the order of their Commits.
+	// Commit does not keep b or anything it points to after it returns.
+	//
+	// With DurabilitySync, a nil error means the Batch is on disk. With
+	// DurabilityBatch it is on disk within the flush interval: a crash of
+	// the process or the machine loses at most the Commits of the last
+	// FlushInterval, always a tail (never a Batch without the ones
+	// committed before it by the same shard).
+	// An error wrapping ErrDiskFull means nothing of b was written: the
+	// disk is (nearly) full; later Commits succeed once space returns.
+	Commit(b *Batch) error
+	// Load streams what the store holds to l and returns what it found.
+	// Sessions and messages whose expiry is at or before now are dropped
+	// from the store, counted, and not handed over. Load is called once,
+	// before any Commit, from one goroutine: a durable store rebuilds
+	// there what its Commits need (which deliveries share a message).
+	Load(now time.Time, l Loader) (LoadStats, error)
+	// Close writes what is pending and releases the store. It is safe to
+	// call twice; a Commit after Close returns ErrClosed.
+	Close() error
+}
+
+// Memory is a Store.
+var _ Store = Memory{}
