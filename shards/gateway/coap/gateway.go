@@ -368,9 +368,17 @@ func (g *Gateway) reply(req *request, code codes.Code, payload []byte, opts ...m
 	} else {
 		m.Type, m.MessageID = message.NonConfirmable, g.nextMID()
 	}
-	b := g.send(m, req.from)
-	if req.typ == message.Confirmable && b != nil {
+	b, err := encode(m)
+	if err != nil {
+		return nil
+	}
+	if req.typ == message.Confirmable {
+		// Cached before it leaves: a retransmission that crosses the
+		// answer must find it.
 		g.dedup.answer(req.from, req.mid, b)
+	}
+	if g.ep.SendTo(b, req.from) == nil {
+		g.sent.Add(1)
 	}
 	return b
 }
