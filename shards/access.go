@@ -57,11 +57,11 @@ func (sh *shard) denyPublish(s *session, p *mqtt.Publish, v mqtt.Version, now in
 	s.drops().RecvMsgDropped++
 	switch p.QoS {
 	case 1:
-		sh.ack(s, s.conn, mqtt.TypePuback, p.PacketID, mqtt.NotAuthorized)
+		sh.ackPublish(s, s.conn, mqtt.TypePuback, p.PacketID, mqtt.NotAuthorized, false)
 	case 2:
 		if v != mqtt.V5 {
 			s.awaitRelease(p.PacketID, now)
 		}
-		sh.ack(s, s.conn, mqtt.TypePubrec, p.PacketID, mqtt.NotAuthorized)
+		sh.ackPublish(s, s.conn, mqtt.TypePubrec, p.PacketID, mqtt.NotAuthorized, false)
 	}
 }

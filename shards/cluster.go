@@ -79,11 +79,10 @@ type heldAck struct {
 }
 
 // ackPublish sends the PUBACK or PUBREC of an inbound PUBLISH, or holds it
-// (heldAcks) when the message went to another node at QoS 1 or 2 (the
-// route of the message just published is in sh.croute) or when an earlier
-// acknowledgement of the session is held.
-func (sh *shard) ackPublish(s *session, c *netio.Conn, t mqtt.PacketType, id uint16, rc mqtt.ReasonCode) {
-	if sh.b.alone || !sh.croute.Remote() && sh.acked.per[s] == 0 {
+// (heldAcks) when the message went to another node (forwarded) or when an
+// earlier acknowledgement of the session is held.
+func (sh *shard) ackPublish(s *session, c *netio.Conn, t mqtt.PacketType, id uint16, rc mqtt.ReasonCode, forwarded bool) {
+	if sh.b.alone || !forwarded && sh.acked.per[s] == 0 {
 		sh.ack(s, c, t, id, rc)
 		return
 	}

@@ -82,14 +82,8 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 // no code in the client's form or no CONNACK to send. The close sends no
 // DISCONNECT (cs.version is cleared).
 func (sh *shard) refuse(c *netio.Conn, cs *connState, form mqtt.Version, rc mqtt.ReasonCode, err error) {
-	sh.refuseWith(c, cs, form, &mqtt.Connack{ReasonCode: rc}, err)
-}
-
-// refuseWith is refuse with a CONNACK of its own (one that carries
-// properties, such as a Server Reference).
-func (sh *shard) refuseWith(c *netio.Conn, cs *connState, form mqtt.Version, ack *mqtt.Connack, err error) {
 	if form != 0 {
-		sh.writeConnack(c, form, ack)
+		sh.writeConnack(c, form, &mqtt.Connack{ReasonCode: rc})
 	}
 	cs.version = 0
 	c.Close(err)

@@ -66,6 +66,10 @@ type Options struct {
 	ClusterListen string
 	ClusterJoin   string
 	ClusterNATS   string
+	// ClusterReplicas is the number of copies JetStream keeps of the
+	// retained messages and the client id registry; 0: min(3, the seeds
+	// + 1), or 3 on an external NATS.
+	ClusterReplicas int
 
 	SysInterval                time.Duration
 	SharedSubscriptionStrategy string
@@ -280,6 +284,9 @@ func (o *Options) validateCluster() error {
 		if err != nil || p.Host == "" || p.Scheme != "nats" && p.Scheme != "tls" {
 			return bad("cluster_nats", fmt.Errorf("%q: want nats://HOST:PORT or tls://HOST:PORT", u))
 		}
+	}
+	if o.ClusterReplicas < 0 || o.ClusterReplicas > 5 {
+		return bad("cluster_replicas", fmt.Errorf("%d: want 0 (the default) to 5", o.ClusterReplicas))
 	}
 	switch {
 	case o.ClusterNATS != "" && (o.ClusterListen != "" || o.ClusterJoin != ""):

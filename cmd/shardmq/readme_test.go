@@ -9,36 +9,6 @@ import (
 	"time"
 )
 
-// docBlocks returns the ```sh blocks of the section heading of the
-// Markdown file at path.
-func docBlocks(t *testing.T, path, heading string) []string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(data), "\n"+heading+"\n")
-	if !ok {
-		t.Fatalf("%s has no %q", path, heading)
-	}
-	if i := strings.Index(section, "\n## "); i >= 0 {
-		section = section[:i]
-	}
-	var blocks []string
-	for {
-		_, rest, ok := strings.Cut(section, "```sh\n")
-		if !ok {
-			return blocks
-		}
-		block, after, ok := strings.Cut(rest, "```\n")
-		if !ok {
-			t.Fatal("unterminated code block")
-		}
-		blocks = append(blocks, block)
-		section = after
-	}
-}
-
 // readmeRun runs a README section of three sh blocks exactly: the setup
 // block (in a fresh directory; it may cd), the broker command, which must
 // listen on listen, then each client command, whose output must be the

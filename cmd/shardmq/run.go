@@ -221,6 +221,7 @@ func newClusterNode(o *Options, h *wire.Handler) (*natscluster.Node, error) {
 		ClusterListen: o.ClusterListen,
 		Join:          splitList(o.ClusterJoin),
 		ExternalURLs:  splitList(o.ClusterNATS),
+		Replicas:      o.ClusterReplicas,
 		StoreDir:      filepath.Join(o.DataDir, "cluster"),
 		Version:       version(),
 		ShareStrategy: o.SharedSubscriptionStrategy,
