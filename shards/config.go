@@ -21,6 +21,10 @@ type Config struct {
 	// Zone is the zone of listeners that name none (and of every client
 	// when Listeners is empty). If empty, "default" is used.
 	Zone string
+	// protoName and protoVer are a gateway listener's protocol on its
+	// clients' rows (ListenerConfig.Protocol); empty for MQTT.
+	protoName string
+	protoVer  int
 	// InflightMax bounds unacknowledged outbound QoS 1/2 messages per
 	// session (further bounded by the client's Receive Maximum). If zero,
 	// 32 is used.

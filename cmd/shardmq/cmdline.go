@@ -54,6 +54,7 @@ func newFlagSet(cl *commandLine) *flag.FlagSet {
 	}
 	fs.Var(&zoneFlag{cl: cl}, "zone", "")
 	fs.Var(&listenerFlag{cl: cl}, "listener", "")
+	fs.Var(&gatewayFlag{cl: cl}, "gateway", "")
 	fs.StringVar(&cl.configFile, "config", "", "")
 	fs.BoolVar(&cl.printConfig, "print-config", false, "")
 	fs.BoolVar(&cl.version, "version", false, "")
@@ -157,6 +158,11 @@ environment variable (SHARDMQ_MQTT_ADDR). Flags win over variables, variables ov
     	an MQTT listener, repeatable, replacing mqtt_addr (SHARDMQ_LISTENERS="addr@zone,...",
     	[[listeners]] tables with kind, addr and the same keys); KIND is tcp (default), ssl, ws or wss;
     	keys: %s; its clients' rows say listener "KIND:NAME"
+  --gateway KIND://HOST[:PORT][@ZONE][?KEY=VALUE&...]
+    	a gateway for constrained devices on UDP, repeatable (SHARDMQ_GATEWAYS="spec spec",
+    	[[gateway]] tables with kind, addr and the same keys); KIND is mqttsn (MQTT-SN 1.2, port 1884)
+    	or coap (CoAP, EMQX's publish-subscribe model, port 5683);
+    	keys: %s; its clients' rows say listener "udp:NAME"
 
 Other flags:
   --config FILE
@@ -167,6 +173,6 @@ Other flags:
     	print the version and exit
   -h, --help
     	print this and exit
-`, strings.Join(zoneKeys(), ", "), strings.Join(strings.Split(listenerKeyNames(), ", ")[2:], ", "))
+`, strings.Join(zoneKeys(), ", "), strings.Join(strings.Split(listenerKeyNames(), ", ")[2:], ", "), gatewayKeyNames())
 	_, _ = io.WriteString(w, b.String())
 }

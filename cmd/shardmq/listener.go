@@ -60,6 +60,10 @@ type Listener struct {
 	ProxyProtocolTimeout time.Duration
 	// MaxConnections caps the listener's connections; 0: no cap of its own.
 	MaxConnections int
+
+	// protocol and protoVer are a gateway's protocol on its clients' rows.
+	protocol string
+	protoVer int
 }
 
 // The listener kinds, with EMQX's names.

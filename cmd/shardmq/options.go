@@ -35,6 +35,8 @@ type Options struct {
 	Listeners []Listener
 	// Zones are the named zones listeners may name.
 	Zones map[string]shards.ZoneConfig
+	// Gateways serve constrained devices (MQTT-SN) on UDP.
+	Gateways []Gateway
 
 	APIAddr     string
 	APIBase     string
@@ -196,7 +198,10 @@ func (o *Options) Validate() error {
 			return bad(zonesKey+"."+name+".durability", err)
 		}
 	}
-	return o.validateListeners()
+	if err := o.validateListeners(); err != nil {
+		return err
+	}
+	return o.validateGateways()
 }
 
 // checkDurability checks a durability setting: memory, batch or sync (or

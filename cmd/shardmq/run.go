@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -76,8 +77,17 @@ func start(o Options) (_ *app, err error) {
 	}
 
 	// The store of what outlives the process, when a zone keeps anything.
+	// The gateways' listeners are the broker's too (zone, protocol).
 	listeners := o.mqttListeners()
-	bcfg := brokerConfig(&o, listeners, az, wire.Sink{Catalog: cat})
+	gws, err := newGateways(&o)
+	if err != nil {
+		return nil, err
+	}
+	all := slices.Clone(listeners)
+	for _, g := range gws {
+		all = append(all, g.conf.listener())
+	}
+	bcfg := brokerConfig(&o, all, az, wire.Sink{Catalog: cat})
 	db, err := openStore(&o, &bcfg)
 	if err != nil {
 		return nil, err
@@ -105,6 +115,9 @@ func start(o Options) (_ *app, err error) {
 	addrs := make([]netio.Listener, len(listeners))
 	for i, l := range listeners {
 		addrs[i] = l.netio()
+	}
+	for _, g := range gws {
+		addrs = append(addrs, g.netio())
 	}
 	// netio takes the largest packet any zone accepts; smaller zone limits
 	// are the broker's to enforce.
@@ -140,13 +153,16 @@ func start(o Options) (_ *app, err error) {
 	// The HTTP API, before MQTT so that it stops after MQTT has drained:
 	// GET /status answers 503 until the end of start.
 	mem := &memoryStats{}
-	stopAPI, err := startAPI(&o, b, cat, apiBroker, lister, opsSources{server: srv, auth: az, memory: mem, ready: a.ready.Load, store: db})
+	stopAPI, err := startAPI(&o, b, cat, apiBroker, lister, opsSources{server: srv, auth: az, memory: mem, ready: a.ready.Load, store: db, gateways: gws})
 	if err != nil {
 		return nil, err
 	}
 	a.add("API", stopAPI)
 
-	// MQTT.
+	// MQTT, and the gateways' timers (running from the bind).
+	for _, g := range gws {
+		a.add(g.conf.Kind+" gateway timers", func(context.Context) error { g.gw.Close(); return nil })
+	}
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("MQTT %s: %w", describeListeners(listeners), err)
 	}
@@ -163,6 +179,10 @@ func start(o Options) (_ *app, err error) {
 	}
 	for i, l := range listeners {
 		slog.Info("shardmq "+o.Node+": MQTT on "+srv.Addrs()[i].String(), "listener", l.rowName(), "zone", l.Zone)
+	}
+	for i, g := range gws {
+		slog.Info("shardmq "+o.Node+": "+g.conf.Kind+" gateway on "+srv.UDPAddrs()[i].String(),
+			"listener", g.conf.listener().rowName(), "zone", g.conf.listener().Zone)
 	}
 
 	// Returning memory to the OS after bursts.
