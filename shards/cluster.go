@@ -206,6 +206,7 @@ func (sh *shard) acquire(c *netio.Conn, cs *connState, p *mqtt.Connect, id strin
 		return a.state, true
 	}
 	c.Hold()
+	sh.beginIdle(c, cs, sh.b.listenerOf(c), p, id) // listed as idle until the CONNECT ends
 	b, loop, discard := sh.b, sh.loop, p.CleanStart
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), acquireTimeout)
@@ -279,6 +280,7 @@ func (sh *shard) adopt(id string, st *cluster.Session, now time.Time) *session {
 			s.storeSent(&dl, d.PacketID, d.Released)
 		} else {
 			x.queue = append(x.queue, dl)
+			s.notePositions()
 		}
 		x.heap += int64(m.size)
 	}
@@ -324,7 +326,7 @@ func (s *session) export() *cluster.Session {
 		om := &x.inflight[i]
 		add(&om.d, om.id, om.rel)
 	}
-	for i := x.queueHead; i < len(x.queue); i++ {
+	for i := int(x.queueHead); i < len(x.queue); i++ {
 		add(&x.queue[i], 0, false)
 	}
 	for id := range x.awaitRel {

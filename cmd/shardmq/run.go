@@ -16,6 +16,7 @@ import (
 	"github.com/shardmq/shardmq/httpapi"
 	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards"
+	"github.com/shardmq/shardmq/shards/banned"
 	"github.com/shardmq/shardmq/shards/cluster/natscluster"
 )
 
@@ -69,6 +70,12 @@ func start(o Options) (_ *app, err error) {
 	}
 	a.add("catalog", func(context.Context) error { return cat.Close() })
 
+	// The ban list, kept in the data directory: a ban survives a restart.
+	bans := banned.New()
+	if err := bans.Persist(filepath.Join(o.DataDir, "banned.json")); err != nil {
+		return nil, fmt.Errorf("ban list: %w", err)
+	}
+
 	// The store of what outlives the process, when a zone keeps anything.
 	// The gateways' listeners are the broker's too (zone, protocol).
 	listeners := o.mqttListeners()
@@ -92,6 +99,7 @@ func start(o Options) (_ *app, err error) {
 
 	// The broker, and the MQTT server whose loops run its shards (not
 	// listening yet).
+	bcfg.Banned = bans
 	var node *natscluster.Node
 	handler := &wire.Handler{Catalog: cat}
 	if o.clustered() {
@@ -129,7 +137,8 @@ func start(o Options) (_ *app, err error) {
 
 	// The cluster, before the API and MQTT so that it stops after them: a
 	// node whose seeds do not answer starts alone and keeps trying them.
-	local := wire.Broker{Broker: b, Node: o.Node, Version: version()}
+	local := wire.Broker{Broker: b, Node: o.Node, Version: version(), BanList: bans,
+		ListenerList: listenerInfo(listeners, srv)}
 	apiBroker, lister := httpapi.Broker(local), httpapi.Lister(cat)
 	if node != nil {
 		handler.Broker, handler.Local = b.NodeHandler(), local
