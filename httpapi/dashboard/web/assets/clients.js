@@ -160,12 +160,31 @@ export function render(main, _rest, query) {
   let stopped = false;
   const t0 = performance.now();
   table.setAttribute('aria-busy', 'true');
+  // One listener for every row: a click anywhere on a row opens the client.
+  body.addEventListener('click', (e) => {
+    const tr = e.target.closest('tr[data-clientid]');
+    if (tr && e.target.tagName !== 'A') navigate('/dashboard/clients/' + enc(tr.dataset.clientid));
+  });
   api('GET', '/clients', { query: params }).then((res) => {
     if (stopped) return;
-    const rows = res.data.map((r) => h('tr', { dataset: { clientid: r.clientid }, onclick: (e) => { if (e.target.tagName !== 'A') navigate('/dashboard/clients/' + enc(r.clientid)); } },
-      COLUMNS.map(([k, , , f]) => h('td', { class: NUMERIC.has(k) ? 'num' : '' }, f(r)))));
-    body.replaceChildren(...rows);
-    if (rows.length === 0) body.append(h('tr', null, h('td', { colspan: COLUMNS.length, class: 'empty' }, 'No client matches.')));
+    table.dataset.fetchMs = (performance.now() - t0).toFixed(1);
+    // Rows are built with the bare DOM calls (up to 500 rows of 14
+    // cells): text through textContent, as everywhere.
+    const frag = document.createDocumentFragment();
+    for (const r of res.data) {
+      const tr = document.createElement('tr');
+      tr.dataset.clientid = r.clientid;
+      for (const [k, , , f] of COLUMNS) {
+        const td = document.createElement('td');
+        if (NUMERIC.has(k)) td.className = 'num';
+        const v = f(r);
+        if (v instanceof Node) td.append(v); else td.textContent = v;
+        tr.append(td);
+      }
+      frag.append(tr);
+    }
+    body.replaceChildren(frag);
+    if (res.data.length === 0) body.append(h('tr', null, h('td', { colspan: COLUMNS.length, class: 'empty' }, 'No client matches.')));
     total.textContent = num(res.meta.count);
     if (res.meta.cursor) {
       if (!cursors.has(key)) cursors.set(key, new Map());
