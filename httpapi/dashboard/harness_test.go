@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -91,11 +92,11 @@ func startStack(t testing.TB, lister httpapi.Lister, usersFile string) *stack {
 		t.Fatal(err)
 	}
 	api.SetDashboard(d)
-	// /metrics as the broker serves it, with the API's own series (the
+	// /metrics behind a key (metrics_auth), with the API's own series (the
 	// broker's message counters are cmd/shardmq's collector).
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(api.Collector())
-	api.EnableMetrics(reg, false)
+	api.EnableMetrics(reg, true)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -382,4 +383,13 @@ func (b *browser) clientsTable(t testing.TB, path string) ([]string, string) {
 
 func contextTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
+}
+
+func mustURL(t testing.TB, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
