@@ -35,6 +35,7 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 		"/publish/bulk":                        `[{"topic":"t","payload":"x","properties":{"content_type":"` + long + `"}}]`,
 		"/api_key":                             `{"name":"` + long + `"}`,
 		"/api_key/{name}":                      `{"desc":"` + long + `"}`,
+		"/banned":                              `{"as":"clientid","who":"` + long + `"}`,
 	}
 	// Lenient on purpose: load balancers' and scrapers' probes.
 	takesAnyQuery := map[string]bool{StatusPath: true, "/api/v5" + StatusPath: true, MetricsPath: true}
@@ -55,7 +56,8 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 	n := 0
 	for _, rt := range env.api.ops.routes {
 		rel := strings.TrimPrefix(rt.pattern, "/api/v5")
-		sample := strings.NewReplacer("{clientid}", "c0001", "{name}", bootstrapName("viewer")).Replace(rt.pattern)
+		sample := strings.NewReplacer("{clientid}", "c0001", "{name}", bootstrapName("viewer"),
+			"{as}", "clientid", "{who}", "c0001").Replace(rt.pattern)
 		name := rt.method + " " + rt.pattern
 		n++
 		if !takesAnyQuery[rt.pattern] {
@@ -70,9 +72,9 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 				t.Fatal("405 without Allow")
 			}
 		})
-		if strings.Contains(rt.pattern, "{clientid}") || strings.Contains(rt.pattern, "{name}") {
-			unknown := strings.NewReplacer("{clientid}", "nobody", "{name}", "nobody").Replace(rel)
-			overlong := strings.NewReplacer("{clientid}", long, "{name}", strings.Repeat("n", 257)).Replace(rel)
+		if strings.Contains(rt.pattern, "{clientid}") || strings.Contains(rt.pattern, "{name}") || strings.Contains(rt.pattern, "{who}") {
+			unknown := strings.NewReplacer("{clientid}", "nobody", "{name}", "nobody", "{as}", "clientid", "{who}", "nobody").Replace(rel)
+			overlong := strings.NewReplacer("{clientid}", long, "{name}", strings.Repeat("n", 257), "{as}", "clientid", "{who}", long).Replace(rel)
 			body := map[string]any{http.MethodPost: `{"topic":"t"}`, http.MethodPut: `{}`}[rt.method]
 			if strings.HasSuffix(rt.pattern, "/bulk") {
 				body = `[{"topic":"t"}]`
@@ -110,6 +112,23 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 			check(t, env.do(t, "GET", "/subscriptions?"+q, adminUser, nil), "GET", 400)
 		})
 	}
+	for _, q := range []string{"clientid=" + long, "like_username=" + long, "peerhost=" + long, "page=0", "limit=10001",
+		"peerhost=10.0.0.1:80", "clientid=a&username=b", "zz=1"} {
+		t.Run("GET /banned?"+q[:min(len(q), 24)], func(t *testing.T) {
+			check(t, env.do(t, "GET", "/banned?"+q, adminUser, nil), "GET", 400)
+		})
+	}
+	for _, b := range []string{`{"who":"x"}`, `{"as":"nope","who":"x"}`, `{"as":"clientid"}`, `{"as":"clientid","who":""}`,
+		`{"as":"peerhost","who":"10.0.0.1:80"}`, `{"as":"peerhost_net","who":"10.0.0.0"}`, `{"as":"clientid_re","who":"a("}`,
+		`{"as":"clientid","who":"x","until":1}`, `{"as":"clientid","who":"x","until":"soon"}`, `{"as":"clientid","who":"x","at":"infinity"}`,
+		`{"as":"clientid","who":"x","reason":"` + long + `"}`, `{"as":"clientid","who":"x\u0000"}`} {
+		t.Run("POST /banned "+b[:min(len(b), 40)], func(t *testing.T) {
+			check(t, env.do(t, "POST", "/banned", adminUser, b), "POST", 400)
+		})
+	}
+	t.Run("DELETE /banned/{as} unknown kind", func(t *testing.T) {
+		check(t, env.do(t, "DELETE", "/banned/nope/x", adminUser, nil), "DELETE", 400)
+	})
 	if n < 30 {
 		t.Fatalf("only %d routes", n)
 	}

@@ -46,6 +46,24 @@ type Broker interface {
 	Publish(ctx context.Context, msgs []PublishRequest) ([]PublishResult, error)
 	// Stats returns the broker's current counts.
 	Stats(ctx context.Context) (Stats, error)
+
+	// Bans returns the bans in force, ordered by As (in the order
+	// clientid, username, peerhost, clientid_re, username_re,
+	// peerhost_net), then Who.
+	Bans(ctx context.Context) ([]Ban, error)
+	// AddBan puts b on the ban list and applies it before it returns: a
+	// CONNECT it bans is refused, and the connected clients it bans are
+	// kicked. It returns the ban as kept (Who in canonical form, At and
+	// By filled in when zero). An active ban of the same As and Who is a
+	// *BanExistsError; a Who that does not parse for its As (an address,
+	// a network, an expression) is an error wrapping ErrRejected whose
+	// text says why.
+	AddBan(ctx context.Context, b Ban) (Ban, error)
+	// DeleteBan lifts the ban of as and who (in any form AddBan takes);
+	// ErrBanNotFound when there is none in force.
+	DeleteBan(ctx context.Context, as, who string) error
+	// ClearBans lifts every ban.
+	ClearBans(ctx context.Context) error
 }
 
 // SubscribeRequest is one subscription to make on behalf of a client. Topic

@@ -2,11 +2,15 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/netip"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/shardmq/shardmq/catalog"
+	"github.com/shardmq/shardmq/shards/banned"
 )
 
 // fakeBroker is an in-memory Broker for handler tests: sessions are rows,
@@ -21,6 +25,8 @@ type fakeBroker struct {
 	subs      map[string]map[string]Subscription // clientid → topic → sub
 	published []PublishRequest
 	kicked    []string
+	// bans is a real ban list; AddBan kicks the connected rows it bans.
+	bans *banned.List
 	// mode: "" answers; "block" waits for ctx; "hang" ignores ctx until
 	// release is closed; "panic" panics; "fail" returns an internal error.
 	mode    string
@@ -28,7 +34,7 @@ type fakeBroker struct {
 }
 
 func newFakeBroker(cat *catalog.Catalog, rows []catalog.Row) *fakeBroker {
-	b := &fakeBroker{cat: cat, clients: make(map[string]catalog.Row), subs: make(map[string]map[string]Subscription), release: make(chan struct{})}
+	b := &fakeBroker{cat: cat, clients: make(map[string]catalog.Row), subs: make(map[string]map[string]Subscription), release: make(chan struct{}), bans: banned.New()}
 	for _, r := range rows {
 		b.clients[r.ClientID] = r
 	}
@@ -210,4 +216,71 @@ func (b *fakeBroker) Stats(ctx context.Context) (Stats, error) {
 	}
 	s.ConnectionsMax, s.SessionsMax, s.SubscriptionsMax = s.Connections, s.Sessions, s.Subscriptions
 	return s, nil
+}
+
+func fromBanEntry(e banned.Entry) Ban {
+	return Ban{As: e.As.String(), Who: e.Who, By: e.By, Reason: e.Reason, At: e.At, Until: e.Until}
+}
+
+func (b *fakeBroker) Bans(ctx context.Context) ([]Ban, error) {
+	if err := b.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer b.mu.Unlock()
+	var out []Ban
+	for _, e := range b.bans.Entries() {
+		out = append(out, fromBanEntry(e))
+	}
+	return out, nil
+}
+
+func (b *fakeBroker) AddBan(ctx context.Context, ban Ban) (Ban, error) {
+	if err := b.enter(ctx); err != nil {
+		return Ban{}, err
+	}
+	defer b.mu.Unlock()
+	as, ok := banned.ParseKind(ban.As)
+	if !ok {
+		return Ban{}, fmt.Errorf("%w: kind %q", ErrRejected, ban.As)
+	}
+	e, err := b.bans.Add(banned.Entry{As: as, Who: ban.Who, By: ban.By, Reason: ban.Reason, At: ban.At, Until: ban.Until})
+	var ex *banned.ExistsError
+	switch {
+	case errors.As(err, &ex):
+		return Ban{}, &BanExistsError{Existing: fromBanEntry(ex.Entry)}
+	case errors.Is(err, banned.ErrInvalid):
+		return Ban{}, fmt.Errorf("%w: %s", ErrRejected, strings.TrimPrefix(err.Error(), banned.ErrInvalid.Error()+": "))
+	case err != nil:
+		return Ban{}, err
+	}
+	for id, r := range b.clients {
+		ip, _ := netip.ParseAddr(r.IPAddress)
+		if r.Connected && e.Matches(id, r.Username, ip) {
+			delete(b.clients, id)
+			delete(b.subs, id)
+			b.kicked = append(b.kicked, id)
+			b.cat.Remove([]string{id})
+		}
+	}
+	return fromBanEntry(e), nil
+}
+
+func (b *fakeBroker) DeleteBan(ctx context.Context, as, who string) error {
+	if err := b.enter(ctx); err != nil {
+		return err
+	}
+	defer b.mu.Unlock()
+	k, _ := banned.ParseKind(as)
+	if err := b.bans.Delete(k, who); err != nil {
+		return fmt.Errorf("%w: %w", ErrBanNotFound, err)
+	}
+	return nil
+}
+
+func (b *fakeBroker) ClearBans(ctx context.Context) error {
+	if err := b.enter(ctx); err != nil {
+		return err
+	}
+	defer b.mu.Unlock()
+	return b.bans.Clear()
 }

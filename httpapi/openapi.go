@@ -139,6 +139,29 @@ func opDocs() map[string]opDoc {
 		"GET /stats": {summary: "Broker-wide counts and their high-water marks (EMQX 5's names)",
 			params:    []param{{name: "aggregate", in: "query", typ: "boolean", desc: "one object without the node name instead of one per node"}},
 			responses: map[int]string{200: "StatsList", 400: "Error", 503: "Error"}},
+		"GET /banned": {summary: "The bans in force, by kind then who, paged (EMQX 5's shape); at most one filter",
+			params: []param{
+				{name: "page", in: "query", typ: "integer", desc: "page number, default 1"},
+				{name: "_page", in: "query", typ: "integer", desc: "page (the seed's spelling)"},
+				{name: "limit", in: "query", typ: "integer", desc: "page size, 1..10000, default 100"},
+				{name: "_limit", in: "query", typ: "integer", desc: "limit (the seed's spelling)"},
+				{name: "clientid", in: "query", typ: "string", desc: "the ban of this exact client id"},
+				{name: "username", in: "query", typ: "string", desc: "the ban of this exact user name"},
+				{name: "peerhost", in: "query", typ: "string", desc: "the ban of this exact address"},
+				{name: "like_clientid", in: "query", typ: "string", desc: "clientid and clientid_re bans whose who contains this (case-sensitive)"},
+				{name: "like_username", in: "query", typ: "string", desc: "username and username_re bans whose who contains this"},
+				{name: "like_peerhost", in: "query", typ: "string", desc: "peerhost bans whose address contains this"},
+				{name: "like_peerhost_net", in: "query", typ: "string", desc: "peerhost_net bans whose network contains this text"},
+			}, responses: map[int]string{200: "BanPage", 400: "Error", 503: "Error"}},
+		"POST /banned": {summary: "Ban clients; refused at CONNECT (0x8A, MQTT 3: 5) and kicked when connected, from the answer on",
+			body: "BanCreate", responses: map[int]string{200: "Ban", 400: "Error", 503: "Error"}},
+		"DELETE /banned": {summary: "Lift every ban",
+			responses: map[int]string{204: "", 400: "Error", 503: "Error"}},
+		"DELETE /banned/{as}/{who}": {summary: "Lift one ban; who percent-encoded (a network: 10.0.0.0%2F8)",
+			params: []param{
+				{name: "as", in: "path", typ: "string", enum: banKinds, desc: "the ban's kind"},
+				{name: "who", in: "path", typ: "string", desc: "the ban's who, percent-encoded"},
+			}, responses: map[int]string{204: "", 400: "Error", 404: "Error", 503: "Error"}},
 		"GET /api_key": {summary: "Every API key, without secrets, by name (EMQX 5's shape)",
 			responses: map[int]string{200: "ApiKeyList", 400: "Error"}},
 		"POST /api_key": {summary: "Create an API key with a random api_key and api_secret; the secret is in this answer only",
@@ -339,8 +362,26 @@ func components() map[string]any {
 	withSecret["api_secret"] = str
 	createProps := keyProps(false)
 	createProps["name"] = map[string]any{"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_-]*$", "maxLength": maxNameLen}
+	banAs := map[string]any{"type": "string", "enum": banKinds}
+	banProps := map[string]any{"as": banAs, "who": str, "by": str, "reason": str,
+		"at": map[string]any{"type": "string", "format": "date-time"},
+		"until": map[string]any{"oneOf": []any{
+			map[string]any{"type": "string", "enum": []string{"infinity"}},
+			map[string]any{"type": "string", "format": "date-time"}}}}
+	ban := obj([]string{"as", "who", "by", "reason", "at", "until"}, banProps)
+	banCreate := obj([]string{"as", "who"}, map[string]any{"as": banAs,
+		"who":    map[string]any{"type": "string", "minLength": 1, "maxLength": maxBanWho},
+		"by":     map[string]any{"type": "string", "maxLength": maxBanText, "description": "default mgmt_api"},
+		"reason": map[string]any{"type": "string", "maxLength": maxBanText},
+		"at": map[string]any{"oneOf": []any{map[string]any{"type": "string", "format": "date-time"},
+			map[string]any{"type": "integer", "description": "Unix seconds"}}, "description": "default now"},
+		"until": expiredAt})
 	return map[string]any{
 		"schemas": map[string]any{
+			"Ban":       ban,
+			"BanCreate": banCreate,
+			"BanPage": obj([]string{"meta", "data"}, map[string]any{"meta": meta,
+				"data": arr(ref("Ban"))}),
 			"Error":  obj([]string{"code", "message"}, map[string]any{"code": str, "message": str}),
 			"Client": clientSchema(),
 			"ClientPage": obj([]string{"meta", "data"}, map[string]any{"meta": meta,

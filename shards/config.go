@@ -104,6 +104,10 @@ type Config struct {
 	// Authentication Method; a CONNECT naming another method is refused
 	// with 0x8C.
 	Authenticators []Authenticator
+	// Banned refuses the CONNECT of the clients it bans, with 0x8A Banned
+	// (MQTT 3: 0x05 not authorized); *banned.List implements it. If nil,
+	// no client is banned.
+	Banned BanList
 	// ResponseInformation is sent in CONNACK to MQTT 5 clients that ask for
 	// it (Request Response Information 1), as the base of their response
 	// topics; empty sends nothing.

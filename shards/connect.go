@@ -27,7 +27,7 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 	l := sh.b.listenerOf(c) // the zone, the anonymous policy, the certificate's names
 	fromCertificate(l, c.Peer(), p)
 	id, assigned := sh.clientID(cs, p)
-	if !sh.atOwner(c, cs, id) {
+	if sh.banned(c, cs, p, id) || !sh.atOwner(c, cs, id) {
 		return nil
 	}
 	if p.Version == mqtt.V5 && p.Properties.Present.Has(mqtt.PropAuthMethod) &&
@@ -141,6 +141,29 @@ func (sh *shard) clientID(cs *connState, p *mqtt.Connect) (id string, assigned b
 		return cs.auth.assignedID, true
 	}
 	return sh.b.assignID(), true
+}
+
+// banned refuses CONNECT p of client id with 0x8A Banned (MQTT 3: 0x05
+// not authorized) and reports true when Config.Banned bans the client by
+// its id, user name or address (the PROXY protocol's, when the listener
+// takes one). The check runs before the session's owner is looked for and
+// before authentication, so a banned client costs neither a migration nor
+// a password check; it runs again when a CONNECT comes back from a check
+// off the loop, so a ban made meanwhile holds.
+func (sh *shard) banned(c *netio.Conn, cs *connState, p *mqtt.Connect, id string) bool {
+	bl := sh.b.cfg.Banned
+	if bl == nil {
+		return false
+	}
+	var user string
+	if p.HasUsername {
+		user = string(p.Username)
+	}
+	if !bl.Banned(id, user, c.ClientAddr().Addr()) {
+		return false
+	}
+	sh.refuse(c, cs, p.Version, mqtt.Banned, ErrBanned)
+	return true
 }
 
 // atOwner reports whether the session of id, if there is one, lives on

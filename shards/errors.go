@@ -21,6 +21,8 @@ var (
 	ErrProtocol = errors.New("shards: protocol violation")
 	// ErrKicked is the close reason of a connection kicked by command.
 	ErrKicked = errors.New("shards: kicked by administrator")
+	// ErrBanned is the close reason of a CONNECT refused by Config.Banned.
+	ErrBanned = errors.New("shards: client banned")
 	// ErrTakenOver is the close reason of a connection whose client id
 	// connected again.
 	ErrTakenOver = errors.New("shards: session taken over")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/shardmq/shardmq/cmd/shardmq/wire"
 	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards"
+	"github.com/shardmq/shardmq/shards/banned"
 )
 
 // app is the running broker: the components start started, in order, and
@@ -64,10 +66,18 @@ func start(o Options) (_ *app, err error) {
 	}
 	a.add("catalog", func(context.Context) error { return cat.Close() })
 
+	// The ban list, kept in the data directory: a ban survives a restart.
+	bans := banned.New()
+	if err := bans.Persist(filepath.Join(o.DataDir, "banned.json")); err != nil {
+		return nil, fmt.Errorf("ban list: %w", err)
+	}
+
 	// The broker, and the MQTT server whose loops run its shards (not
 	// listening yet).
 	listeners := o.mqttListeners()
-	b, err := shards.New(brokerConfig(&o, listeners, az, wire.Sink{Catalog: cat}))
+	bcfg := brokerConfig(&o, listeners, az, wire.Sink{Catalog: cat})
+	bcfg.Banned = bans
+	b, err := shards.New(bcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +95,7 @@ func start(o Options) (_ *app, err error) {
 	// The HTTP API, before MQTT so that it stops after MQTT has drained:
 	// GET /status answers 503 until the end of start.
 	mem := &memoryStats{}
-	stopAPI, err := startAPI(&o, b, cat, opsSources{server: srv, auth: az, memory: mem, ready: a.ready.Load})
+	stopAPI, err := startAPI(&o, wire.Broker{Broker: b, Node: o.Node, BanList: bans}, cat, opsSources{server: srv, auth: az, memory: mem, ready: a.ready.Load})
 	if err != nil {
 		return nil, err
 	}

@@ -8,11 +8,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/shardmq/shardmq/catalog"
 	"github.com/shardmq/shardmq/httpapi"
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/shards"
+	"github.com/shardmq/shardmq/shards/banned"
 )
 
 // ConvertRow turns a broker row into a catalog row; the two mirror each
@@ -56,10 +58,13 @@ func (s Sink) UpdateStats(updates []shards.StatsUpdate) {
 func (s Sink) Remove(ids []string) { s.Catalog.Remove(ids) }
 
 // Broker adapts *shards.Broker to httpapi.Broker. Node names this node on
-// subscription objects.
+// subscription objects. Bans is the ban list the broker consults
+// (shards.Config.Banned); without one, the API lists no bans and refuses
+// to add any.
 type Broker struct {
-	Broker *shards.Broker
-	Node   string
+	Broker  *shards.Broker
+	Node    string
+	BanList *banned.List
 }
 
 var _ httpapi.Broker = Broker{}
@@ -221,4 +226,75 @@ func (a Broker) Stats(ctx context.Context) (httpapi.Stats, error) {
 		Topics: bs.Topics, TopicsMax: bs.TopicsMax,
 		Retained: bs.Retained, RetainedMax: bs.RetainedMax,
 	}, nil
+}
+
+// fromBanEntry converts a ban list entry to the API's.
+func fromBanEntry(e banned.Entry) httpapi.Ban {
+	return httpapi.Ban{As: e.As.String(), Who: e.Who, By: e.By, Reason: e.Reason, At: e.At, Until: e.Until}
+}
+
+// errNoBanList is AddBan's error when the broker runs without a list.
+var errNoBanList = fmt.Errorf("%w: the broker runs without a ban list", httpapi.ErrRejected)
+
+// Bans implements httpapi.Broker.
+func (b Broker) Bans(ctx context.Context) ([]httpapi.Ban, error) {
+	if b.BanList == nil {
+		return nil, nil
+	}
+	entries := b.BanList.Entries()
+	out := make([]httpapi.Ban, len(entries))
+	for i, e := range entries {
+		out[i] = fromBanEntry(e)
+	}
+	return out, nil
+}
+
+// AddBan implements httpapi.Broker: the entry goes on the list (and into
+// its file) first, so that no CONNECT it bans gets through from then on,
+// then the clients it bans that are connected are kicked.
+func (b Broker) AddBan(ctx context.Context, ban httpapi.Ban) (httpapi.Ban, error) {
+	if b.BanList == nil {
+		return httpapi.Ban{}, errNoBanList
+	}
+	as, ok := banned.ParseKind(ban.As)
+	if !ok {
+		return httpapi.Ban{}, fmt.Errorf("%w: %q is not a kind of ban", httpapi.ErrRejected, ban.As)
+	}
+	e, err := b.BanList.Add(banned.Entry{As: as, Who: ban.Who, By: ban.By, Reason: ban.Reason, At: ban.At, Until: ban.Until})
+	var ex *banned.ExistsError
+	switch {
+	case errors.As(err, &ex):
+		return httpapi.Ban{}, &httpapi.BanExistsError{Existing: fromBanEntry(ex.Entry)}
+	case errors.Is(err, banned.ErrInvalid):
+		return httpapi.Ban{}, fmt.Errorf("%w: %s", httpapi.ErrRejected, strings.TrimPrefix(err.Error(), banned.ErrInvalid.Error()+": "))
+	case err != nil:
+		return httpapi.Ban{}, err
+	}
+	if _, err := b.Broker.KickMatching(ctx, e.Matches); err != nil {
+		return httpapi.Ban{}, mapErr(err)
+	}
+	return fromBanEntry(e), nil
+}
+
+// DeleteBan implements httpapi.Broker.
+func (b Broker) DeleteBan(ctx context.Context, as, who string) error {
+	k, ok := banned.ParseKind(as)
+	if b.BanList == nil || !ok {
+		return httpapi.ErrBanNotFound
+	}
+	if err := b.BanList.Delete(k, who); err != nil {
+		if errors.Is(err, banned.ErrNotFound) {
+			return fmt.Errorf("%w: %w", httpapi.ErrBanNotFound, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// ClearBans implements httpapi.Broker.
+func (b Broker) ClearBans(ctx context.Context) error {
+	if b.BanList == nil {
+		return nil
+	}
+	return b.BanList.Clear()
 }
