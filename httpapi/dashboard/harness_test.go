@@ -28,6 +28,7 @@ import (
 	"github.com/shardmq/shardmq/httpapi/dashboard"
 	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards"
+	"github.com/shardmq/shardmq/shards/banned"
 )
 
 const (
@@ -55,7 +56,8 @@ func startStack(t testing.TB, lister httpapi.Lister, usersFile string) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cat.Close() })
-	b, err := shards.New(shards.Config{Node: node, Sink: wire.Sink{Catalog: cat}, StatsInterval: 50 * time.Millisecond})
+	bans := banned.New()
+	b, err := shards.New(shards.Config{Node: node, Sink: wire.Sink{Catalog: cat}, StatsInterval: 50 * time.Millisecond, Banned: bans})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +85,7 @@ func startStack(t testing.TB, lister httpapi.Lister, usersFile string) *stack {
 	if lister == nil {
 		lister = cat
 	}
-	api, err := httpapi.New(httpapi.Config{Node: node}, lister, wire.Broker{Broker: b, Node: node}, keys)
+	api, err := httpapi.New(httpapi.Config{Node: node}, lister, wire.Broker{Broker: b, Node: node, BanList: bans}, keys)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import * as overview from './overview.js';
 import * as clients from './clients.js';
 import * as client from './client.js';
 import * as subscriptions from './subscriptions.js';
+import * as banned from './banned.js';
 
 const ROOT = '/dashboard/';
 
@@ -17,9 +18,10 @@ const routes = [
   ['clients/', null, client],
   ['clients', 'Clients', clients],
   ['subscriptions', 'Subscriptions', subscriptions],
+  ['banned', 'Banned', banned],
   ['', 'Overview', overview],
 ];
-const nav = [['', 'Overview'], ['clients', 'Clients'], ['subscriptions', 'Subscriptions']];
+const nav = [['', 'Overview'], ['clients', 'Clients'], ['subscriptions', 'Subscriptions'], ['banned', 'Banned']];
 
 let stop = null;
 
