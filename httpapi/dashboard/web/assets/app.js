@@ -45,7 +45,7 @@ function shell(active) {
         if (p === active) a.setAttribute('aria-current', 'page');
         return a;
       })),
-      h('span', { class: 'who' }, h('span', { class: 'node' }, session.node), ' · ', session.user, ' (', h('span', { id: 'role' }, session.role), ')',
+      h('span', { class: 'who' }, h('span', null, session.node, ' · ', session.user, ' (', h('span', { id: 'role' }, session.role), ')'),
         h('button', { type: 'button', class: 'secondary small', 'data-action': 'logout', onclick: async () => { await logout(); navigate(ROOT + 'login', true); } }, 'Log out'))),
     h('div', { id: 'notice' }),
     main);
