@@ -46,13 +46,13 @@ func TestBrowserBanned(t *testing.T) {
 	defer b.check(t)
 	b.login(t, s.url, adminKey, adminSecret)
 	b.do(t, "open Banned", chromedp.Click(chromedp.CSS(`header nav a[href="/dashboard/banned"]`)))
-	b.waitFor(t, "the empty list", `document.getElementById('ban-total').textContent === '0'`)
+	b.waitFor(t, "the empty list", `(document.getElementById('ban-total') || {}).textContent === '0'`)
 	b.do(t, "ban rogue-1",
 		chromedp.SendKeys(chromedp.CSS(`#ban input[name=who]`), "rogue-1"),
 		chromedp.SendKeys(chromedp.CSS(`#ban input[name=reason]`), "<b>flooding</b>"),
 		chromedp.Click(chromedp.CSS(`#ban button[data-action=ban]`)),
 		chromedp.Click(chromedp.CSS(`dialog[open] button[data-action=confirm]`)))
-	b.waitFor(t, "the ban listed", `document.getElementById('ban-total').textContent === '1' && document.querySelector('#banned tr[data-who="rogue-1"]') !== null`)
+	b.waitFor(t, "the ban listed", `(document.getElementById('ban-total') || {}).textContent === '1' && document.querySelector('#banned tr[data-who="rogue-1"]') !== null`)
 	if got := eval[string](t, b, `document.querySelector('#banned tbody td:nth-child(3)').textContent`); got != "<b>flooding</b>" {
 		t.Errorf("the reason shows %q", got)
 	}
@@ -73,14 +73,14 @@ func TestBrowserBanned(t *testing.T) {
 	defer viewer.check(t)
 	viewer.login(t, s.url, viewerKey, viewerSecret)
 	viewer.do(t, "open Banned", chromedp.Navigate(s.url+"/dashboard/banned"))
-	viewer.waitFor(t, "the list", `document.getElementById('ban-total').textContent === '1'`)
+	viewer.waitFor(t, "the list", `(document.getElementById('ban-total') || {}).textContent === '1'`)
 	if n := eval[int](t, viewer, `document.querySelectorAll('#ban, [data-action=lift], [data-action=lift-all]').length`); n != 0 {
 		t.Errorf("a viewer sees %d ban controls", n)
 	}
 
 	b.do(t, "lift the ban", chromedp.Click(chromedp.CSS(`#banned button[data-action=lift]`)),
 		chromedp.Click(chromedp.CSS(`dialog[open] button[data-action=confirm]`)))
-	b.waitFor(t, "the empty list", `document.getElementById('ban-total').textContent === '0'`)
+	b.waitFor(t, "the empty list", `(document.getElementById('ban-total') || {}).textContent === '0'`)
 	if rc := connectAck(t, s.mqtt, "rogue-1"); rc != 0 {
 		t.Errorf("after the lift, CONNECT: 0x%02x", rc)
 	}
