@@ -333,3 +333,23 @@ func TestUsersFile(t *testing.T) {
 		t.Error("a missing users file was accepted")
 	}
 }
+
+// TestNoHTMLSinks checks the scripts never turn a string into markup: no
+// innerHTML, outerHTML, insertAdjacentHTML, document.write or eval.
+func TestNoHTMLSinks(t *testing.T) {
+	files, err := filepath.Glob("web/assets/*.js")
+	if err != nil || len(files) < 5 {
+		t.Fatalf("scripts: %v %v", files, err)
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sink := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "setTimeout('", "setTimeout(\""} {
+			if strings.Contains(string(src), sink) {
+				t.Errorf("%s uses %s", f, sink)
+			}
+		}
+	}
+}
