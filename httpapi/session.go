@@ -61,6 +61,11 @@ func (a *API) serveDashboard(w http.ResponseWriter, r *http.Request) bool {
 	p := r.URL.Path
 	switch {
 	case strings.HasPrefix(p, DashboardPath):
+		// The dashboard is for its own origin only: no CORS answer, so
+		// another origin never reads its session (and CSRF token).
+		h := w.Header()
+		h.Del("Access-Control-Allow-Origin")
+		h.Del("Vary")
 		a.dash.ServeHTTP(w, r)
 		return true
 	case p == "/" || p == strings.TrimSuffix(DashboardPath, "/"):

@@ -49,7 +49,7 @@ type stack struct {
 // the dashboard. When lister is not nil the API lists clients from it
 // instead of the broker's catalog (the 100k-row catalog of the
 // performance test); every command still goes to the real broker.
-func startStack(t testing.TB, lister httpapi.Lister, usersFile string) *stack {
+func startStack(t testing.TB, lister httpapi.Lister, usersFile string, configure ...func(*httpapi.Config)) *stack {
 	t.Helper()
 	cat, err := catalog.New(catalog.Config{StatsInterval: 50 * time.Millisecond})
 	if err != nil {
@@ -85,7 +85,11 @@ func startStack(t testing.TB, lister httpapi.Lister, usersFile string) *stack {
 	if lister == nil {
 		lister = cat
 	}
-	api, err := httpapi.New(httpapi.Config{Node: node}, lister, wire.Broker{Broker: b, Node: node, BanList: bans}, keys)
+	cfg := httpapi.Config{Node: node}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	api, err := httpapi.New(cfg, lister, wire.Broker{Broker: b, Node: node, BanList: bans}, keys)
 	if err != nil {
 		t.Fatal(err)
 	}

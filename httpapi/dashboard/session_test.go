@@ -198,7 +198,9 @@ func TestSessionAuthorizesAPI(t *testing.T) {
 // TestPagesAndAssets checks the redirect, the security headers, gzip and
 // the answers to wrong paths and methods.
 func TestPagesAndAssets(t *testing.T) {
-	s := startStack(t, nil, "")
+	// With CORS open to any origin for the API, the dashboard still
+	// answers its own origin only.
+	s := startStack(t, nil, "", func(c *httpapi.Config) { c.CORSOrigins = []string{"*"} })
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, p := range []string{"/", "/dashboard"} {
 		res, err := noFollow.Get(s.url + p)
@@ -213,6 +215,7 @@ func TestPagesAndAssets(t *testing.T) {
 	for _, p := range []string{"/dashboard/", "/dashboard/clients", "/dashboard/clients/a%2Fb", "/dashboard/assets/app.js", "/dashboard/assets/style.css"} {
 		req, _ := http.NewRequest(http.MethodGet, s.url+p, nil)
 		req.Header.Set("Accept-Encoding", "gzip")
+		req.Header.Set("Origin", "https://evil.example")
 		res, err := http.DefaultTransport.RoundTrip(req)
 		if err != nil {
 			t.Fatal(err)
@@ -222,6 +225,9 @@ func TestPagesAndAssets(t *testing.T) {
 		if res.StatusCode != http.StatusOK || !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "script-src 'self';") ||
 			strings.Contains(csp, "unsafe") || !strings.Contains(csp, "frame-ancestors 'none'") || h.Get("X-Content-Type-Options") != "nosniff" {
 			t.Errorf("GET %s: %d, headers %v", p, res.StatusCode, h)
+		}
+		if h.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("GET %s: Access-Control-Allow-Origin %q", p, h.Get("Access-Control-Allow-Origin"))
 		}
 		if h.Get("Content-Encoding") != "gzip" || h.Get("ETag") == "" {
 			t.Errorf("GET %s with gzip: Content-Encoding %q, ETag %q", p, h.Get("Content-Encoding"), h.Get("ETag"))
