@@ -64,7 +64,7 @@ const FIELDS = ['clientid', 'username', 'connected', 'proto_name', 'proto_ver', 
 const NUMERIC = new Set(COUNTERS);
 
 // protocol names a protocol and version as operators say it.
-export function protocol(name, ver) {
+function protocol(name, ver) {
   if (name === 'MQTT' || name === 'MQIsdp') return { 5: 'MQTT 5.0', 4: 'MQTT 3.1.1', 3: 'MQTT 3.1' }[ver] || `${name} ${ver}`;
   return `${name} ${ver}`;
 }

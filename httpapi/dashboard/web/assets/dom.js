@@ -44,8 +44,6 @@ export function clear(el) {
   return el;
 }
 
-// text returns a text node.
-export const text = (s) => document.createTextNode(String(s));
 
 // fill replaces el's children (arrays are flattened; strings become text).
 export function fill(el, ...children) {
