@@ -23,9 +23,13 @@ const GROUPS = [
 const TIMES = new Set(['connected_at', 'disconnected_at', 'created_at']);
 const BYTES = new Set(['recv_oct', 'send_oct', 'heap_size']);
 
+// PLAIN numbers are identifiers, not quantities: no digit grouping.
+const PLAIN = new Set(['port', 'proto_ver']);
+
 function show(k, v) {
-  if (TIMES.has(k) && v) return `${time(v)} (${v})`;
+  if (TIMES.has(k) && v) return time(v);
   if (BYTES.has(k) && typeof v === 'number') return `${bytes(v)} (${value(v)})`;
+  if (PLAIN.has(k)) return String(v);
   return value(v);
 }
 
@@ -75,13 +79,13 @@ export function render(main, rest) {
       return;
     }
     if (stopped) return;
-    const seen = new Set();
     clear(groups);
     for (const [name, keys] of [...GROUPS, ['Other', Object.keys(c).filter((k) => !GROUPS.some(([, ks]) => ks.includes(k)))]]) {
       const present = keys.filter((k) => k in c);
       if (present.length === 0) continue;
       groups.append(h('section', { class: 'card group' }, h('h3', null, name),
-        h('dl', null, present.map((k) => { seen.add(k); return [h('dt', null, k), h('dd', { dataset: { field: k } }, show(k, c[k]))]; }))));
+        h('dl', null, present.map((k) => [h('dt', null, k),
+          h('dd', { dataset: { field: k }, title: TIMES.has(k) && c[k] ? c[k] : null }, show(k, c[k]))]))));
     }
     fill(actions, h('span', { class: 'badge ' + (c.connected ? 'ok' : 'off'), id: 'client-state' }, c.connected ? 'connected' : 'disconnected'),
       h('button', { type: 'button', class: 'secondary', 'data-action': 'refresh', onclick: () => load() }, 'Refresh'));
