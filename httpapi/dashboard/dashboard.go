@@ -295,12 +295,15 @@ var (
 func (d *Dashboard) check(ctx context.Context, name, password string) (who, apiKey string, role Role, err error) {
 	users := map[string]user{}
 	if d.cfg.UsersFile != "" {
+		// A users file broken since the start (a bad edit) locks its
+		// users out, not the API keys.
 		data, err := os.ReadFile(d.cfg.UsersFile)
-		if err != nil {
-			return "", "", 0, fmt.Errorf("reading the users file: %w", err)
+		if err == nil {
+			users, err = parseUsers(bytes.NewReader(data))
 		}
-		if users, err = parseUsers(bytes.NewReader(data)); err != nil {
-			return "", "", 0, err
+		if err != nil {
+			d.cfg.Logger.Error("dashboard: the users file cannot be read; its users cannot log in", "file", d.cfg.UsersFile, "err", err)
+			users = map[string]user{}
 		}
 	}
 	u, known := users[name]

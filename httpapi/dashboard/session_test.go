@@ -74,6 +74,18 @@ func TestLogin(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, `"role":"viewer"`) || !strings.Contains(body, `"user":"ops"`) {
 		t.Errorf("users-file login: %d %s", code, body)
 	}
+	defer func() {
+		// A users file broken after the start locks out its users only.
+		if err := os.WriteFile(users, []byte("ops:viewer:not-bcrypt\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if code, body, _ := loginStatus(t, s, "application/json", "", `{"username":"ops","password":"ops-password"}`); code != http.StatusUnauthorized {
+			t.Errorf("a user of a broken file: %d %s", code, body)
+		}
+		if code, body, _ := loginStatus(t, s, "application/json", "", `{"username":"admin","password":"admin-secret"}`); code != http.StatusOK {
+			t.Errorf("an API key beside a broken users file: %d %s", code, body)
+		}
+	}()
 
 	for _, tc := range []struct {
 		name, ct, origin, body string
