@@ -35,6 +35,7 @@ test: deps ## set up (deps), go vet, then every test (-race on the packages with
 	$(GO) test -count=1 -timeout 5m $(PLAIN_PKGS)
 	$(GO) test -count=1 -timeout 5m -race $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 2m -run 'Allocs' ./shards/... ./netio/
+	$(GO) test -count=1 -timeout 5m -run 'TestBrowserClientsPage100k' -v ./httpapi/dashboard/
 
 race: ## every package under the race detector
 	$(GO) test -count=1 -race ./...

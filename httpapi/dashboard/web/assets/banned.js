@@ -40,7 +40,7 @@ export function render(main, _rest, query) {
   const body = h('tbody');
   const total = h('span', { id: 'ban-total' }, '…');
   let paging = h('div');
-  main.append(h('h2', null, 'Banned ', h('span', { class: 'count' }, total, ' bans')));
+  main.append(h('h2', null, 'Banned ', h('span', { class: 'count' }, total, ' in the list')));
   if (admin) main.append(banForm());
   main.append(filterForm,
     h('div', { class: 'table-wrap card' }, h('table', { class: 'grid', id: 'banned' },
