@@ -24,6 +24,10 @@ type Broker interface {
 	// Kick closes the client's connection (MQTT 5: DISCONNECT 0x98) and
 	// discards its session.
 	Kick(ctx context.Context, clientid string) error
+	// SetKeepalive changes the keep alive of the client's connection to
+	// secs seconds (0: none) and returns its row; an offline session is an
+	// error wrapping ErrRejected.
+	SetKeepalive(ctx context.Context, clientid string, secs uint16) (catalog.Row, error)
 	// Subscribe applies subs to the client's session, all or nothing, before
 	// it returns: a message published afterwards to a matching topic reaches
 	// the client (or its offline queue). subs are already validated. It
@@ -46,6 +50,22 @@ type Broker interface {
 	Publish(ctx context.Context, msgs []PublishRequest) ([]PublishResult, error)
 	// Stats returns the broker's current counts.
 	Stats(ctx context.Context) (Stats, error)
+	// NodeInfo returns this node's information for GET /nodes.
+	NodeInfo(ctx context.Context) (NodeInfo, error)
+	// Monitor returns the current counts and per-second rates.
+	Monitor(ctx context.Context) (Monitor, error)
+
+	// Topics returns the topic filters subscribed to on this node, each
+	// once, shared ones without their $share/{group}/ prefix.
+	Topics(ctx context.Context) ([]string, error)
+	// RetainedMessages returns the retained messages (not expired) whose
+	// topic filter matches, or all of them for "", in any order.
+	RetainedMessages(ctx context.Context, filter string) ([]RetainedMessage, error)
+	// RetainedMessage returns the message retained at topic, if any.
+	RetainedMessage(ctx context.Context, topic string) (RetainedMessage, bool, error)
+	// DeleteRetained removes the message retained at topic and reports
+	// whether there was one.
+	DeleteRetained(ctx context.Context, topic string) (bool, error)
 
 	// Bans returns the bans in force, ordered by As (in the order
 	// clientid, username, peerhost, clientid_re, username_re,

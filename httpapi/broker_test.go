@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/shardmq/shardmq/catalog"
 	"github.com/shardmq/shardmq/shards/banned"
@@ -283,4 +284,100 @@ func (b *fakeBroker) ClearBans(ctx context.Context) error {
 	}
 	defer b.mu.Unlock()
 	return b.bans.Clear()
+}
+
+func (b *fakeBroker) SetKeepalive(ctx context.Context, id string, secs uint16) (catalog.Row, error) {
+	if err := b.enter(ctx); err != nil {
+		return catalog.Row{}, err
+	}
+	defer b.mu.Unlock()
+	r, ok := b.clients[id]
+	if !ok {
+		return catalog.Row{}, fmt.Errorf("fakeBroker: %q: %w", id, ErrClientNotFound)
+	}
+	if !r.Connected {
+		return catalog.Row{}, fmt.Errorf("%w: the client is not connected", ErrRejected)
+	}
+	r.Keepalive = int64(secs)
+	b.clients[id] = r
+	return r, nil
+}
+
+func (b *fakeBroker) NodeInfo(ctx context.Context) (NodeInfo, error) {
+	if err := b.enter(ctx); err != nil {
+		return NodeInfo{}, err
+	}
+	defer b.mu.Unlock()
+	n := NodeInfo{Version: "test", Uptime: time.Minute, GoVersion: "go-test"}
+	for _, r := range b.clients {
+		if r.Connected {
+			n.Connections++
+			n.LiveConnections++
+		}
+	}
+	return n, nil
+}
+
+func (b *fakeBroker) Monitor(ctx context.Context) (Monitor, error) {
+	s, err := b.Stats(ctx)
+	if err != nil {
+		return Monitor{}, err
+	}
+	return Monitor{Connections: s.Connections, LiveConnections: s.LiveConnections, Sessions: s.Sessions,
+		ReceivedMsgRate: int64(len(b.published))}, nil
+}
+
+func (b *fakeBroker) Topics(ctx context.Context) ([]string, error) {
+	if err := b.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer b.mu.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	for _, subs := range b.subs {
+		for t := range subs {
+			if _, f, _ := splitShare(t); !seen[f] {
+				seen[f] = true
+				out = append(out, f)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (b *fakeBroker) RetainedMessages(ctx context.Context, filter string) ([]RetainedMessage, error) {
+	if err := b.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer b.mu.Unlock()
+	var out []RetainedMessage
+	for _, p := range b.published {
+		if p.Retain && len(p.Payload) > 0 && (filter == "" || topicMatch(filter, p.Topic)) {
+			out = append(out, RetainedMessage{Topic: p.Topic, Payload: p.Payload, QoS: p.QoS})
+		}
+	}
+	return out, nil
+}
+
+func (b *fakeBroker) RetainedMessage(ctx context.Context, topic string) (RetainedMessage, bool, error) {
+	ms, err := b.RetainedMessages(ctx, topic)
+	if err != nil || len(ms) == 0 {
+		return RetainedMessage{}, false, err
+	}
+	return ms[len(ms)-1], true, nil
+}
+
+func (b *fakeBroker) DeleteRetained(ctx context.Context, topic string) (bool, error) {
+	if err := b.enter(ctx); err != nil {
+		return false, err
+	}
+	defer b.mu.Unlock()
+	found := false
+	for i, p := range b.published {
+		if p.Retain && p.Topic == topic {
+			b.published[i].Retain, found = false, true
+		}
+	}
+	return found, nil
 }

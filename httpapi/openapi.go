@@ -40,6 +40,10 @@ type opDoc struct {
 var pathClientID = param{name: "clientid", in: "path", typ: "string",
 	desc: "client id, percent-encoded when it holds / or other reserved characters"}
 
+// pathTopic is the path parameter of the /retainer/message/{topic} routes.
+var pathTopic = param{name: "topic", in: "path", typ: "string",
+	desc: "topic name, percent-encoded: a/b is a%2Fb"}
+
 // pathKeyName is the path parameter of the /api_key/{name} routes.
 var pathKeyName = param{name: "name", in: "path", typ: "string",
 	desc: "the key's name: a letter, then letters, digits, _ and -, at most 256"}
@@ -89,6 +93,17 @@ func clientsQueryParams() []param {
 	return ps
 }
 
+// clientsV2Params are GET /clients' parameters without the page number.
+func clientsV2Params() []param {
+	var out []param
+	for _, p := range clientsQueryParams() {
+		if p.name != "page" && p.name != "_page" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // opDocs documents every route.
 func opDocs() map[string]opDoc {
 	clientErrs := map[int]string{400: "Error", 404: "Error", 503: "Error"}
@@ -108,6 +123,8 @@ func opDocs() map[string]opDoc {
 			params: []param{pathClientID}, responses: with(clientErrs, 204, "")},
 		"GET /clients/{clientid}/subscriptions": {summary: "One client's subscriptions, ordered by topic",
 			params: []param{pathClientID}, responses: with(clientErrs, 200, "SubscriptionList")},
+		"PUT /clients/{clientid}/keepalive": {summary: "Change the keep alive of the client's connection (seconds, 0: none); the timer runs with it from now",
+			params: []param{pathClientID}, body: "KeepaliveRequest", responses: with(clientErrs, 200, "Client")},
 		"POST /clients/{clientid}/subscribe": {summary: "Subscribe the client; in force when the response comes",
 			params: []param{pathClientID}, body: "SubscribeRequest", responses: with(clientErrs, 200, "Subscription")},
 		"POST /clients/{clientid}/subscribe/bulk": {summary: "Subscribe the client to several filters, all or nothing",
@@ -162,6 +179,41 @@ func opDocs() map[string]opDoc {
 				{name: "as", in: "path", typ: "string", enum: banKinds, desc: "the ban's kind"},
 				{name: "who", in: "path", typ: "string", desc: "the ban's who, percent-encoded"},
 			}, responses: map[int]string{204: "", 400: "Error", 404: "Error", 503: "Error"}},
+		"GET /topics": {summary: "The topic filters subscribed to (routes), each once with its node, by filter, paged",
+			params: []param{
+				{name: "page", in: "query", typ: "integer", desc: "page number, default 1"},
+				{name: "_page", in: "query", typ: "integer", desc: "page (the seed's spelling)"},
+				{name: "limit", in: "query", typ: "integer", desc: "page size, 1..10000, default 100"},
+				{name: "_limit", in: "query", typ: "integer", desc: "limit (the seed's spelling)"},
+				{name: "topic", in: "query", typ: "string", desc: "exact filter (shared subscriptions without $share/{group}/)"},
+				{name: "node", in: "query", typ: "string", desc: "exact node name"},
+			}, responses: map[int]string{200: "TopicPage", 400: "Error", 503: "Error"}},
+		"GET /retainer/messages": {summary: "Retained messages by topic, paged, without payloads",
+			params: []param{
+				{name: "page", in: "query", typ: "integer", desc: "page number, default 1"},
+				{name: "_page", in: "query", typ: "integer", desc: "page (the seed's spelling)"},
+				{name: "limit", in: "query", typ: "integer", desc: "page size, 1..10000, default 100"},
+				{name: "_limit", in: "query", typ: "integer", desc: "limit (the seed's spelling)"},
+				{name: "topic", in: "query", typ: "string", desc: "a topic filter (wildcards allowed) the topics must match"},
+			}, responses: map[int]string{200: "RetainedPage", 400: "Error", 503: "Error"}},
+		"GET /retainer/message/{topic}": {summary: "The message retained at a topic, payload in base64",
+			params:    []param{pathTopic},
+			responses: map[int]string{200: "RetainedMessage", 400: "Error", 404: "Error", 503: "Error"}},
+		"DELETE /retainer/message/{topic}": {summary: "Remove the message retained at a topic",
+			params:    []param{pathTopic},
+			responses: map[int]string{204: "", 400: "Error", 404: "Error", 503: "Error"}},
+		"GET /nodes": {summary: "This node (EMQX 5's shape): status, version, uptime (ms), connections, memory, file limit, load",
+			responses: map[int]string{200: "NodeList", 400: "Error", 503: "Error"}},
+		"GET /nodes/{node}": {summary: "One node by name; another name is a 404",
+			params:    []param{{name: "node", in: "path", typ: "string", desc: "node name, e.g. shardmq@127.0.0.1"}},
+			responses: map[int]string{200: "Node", 400: "Error", 404: "Error", 503: "Error"}},
+		"GET /monitor_current": {summary: "Current counts and per-second rates over the last stats interval (EMQX 5's names)",
+			responses: map[int]string{200: "MonitorCurrent", 400: "Error", 503: "Error"}},
+		"GET /sessions_count": {summary: "The number of sessions, connected and offline (a JSON integer)",
+			params:    []param{{name: "since", in: "query", typ: "integer", desc: "Unix seconds (EMQX 5); every session kept is alive now, so it changes nothing"}},
+			responses: map[int]string{200: "Count", 400: "Error", 503: "Error"}},
+		"GET /clients_v2": {summary: "GET /clients paged by cursor only (EMQX 5.7): pass meta.cursor back until hasnext is false",
+			params: clientsV2Params(), responses: map[int]string{200: "ClientPage", 400: "Error", 503: "Error"}},
 		"GET /api_key": {summary: "Every API key, without secrets, by name (EMQX 5's shape)",
 			responses: map[int]string{200: "ApiKeyList", 400: "Error"}},
 		"POST /api_key": {summary: "Create an API key with a random api_key and api_secret; the secret is in this answer only",
@@ -378,8 +430,23 @@ func components() map[string]any {
 		"until": expiredAt})
 	return map[string]any{
 		"schemas": map[string]any{
-			"Ban":       ban,
-			"BanCreate": banCreate,
+			"Node": obj([]string{"node", "node_status", "version", "uptime"}, map[string]any{
+				"node": str, "node_status": map[string]any{"type": "string", "enum": []string{"running"}}, "version": str,
+				"edition": str, "role": str, "uptime": map[string]any{"type": "integer", "description": "milliseconds"},
+				"connections": integer, "live_connections": integer, "memory_total": integer, "memory_used": integer,
+				"max_fds": integer, "load1": map[string]any{"type": "number"}, "load5": map[string]any{"type": "number"},
+				"load15": map[string]any{"type": "number"}, "process_used": map[string]any{"type": "integer", "description": "goroutines"},
+				"otp_release": map[string]any{"type": "string", "description": "the Go runtime's version"}}),
+			"NodeList": arr(ref("Node")),
+			"MonitorCurrent": obj(nil, map[string]any{"connections": integer, "live_connections": integer, "sessions": integer,
+				"subscriptions": integer, "shared_subscriptions": integer, "topics": integer, "retained_msg_count": integer,
+				"received_msg_rate": integer, "sent_msg_rate": integer, "dropped_msg_rate": integer,
+				"received_bytes_rate": integer, "sent_bytes_rate": integer, "received_packets_rate": integer,
+				"sent_packets_rate": integer, "mqueue_dropped_rate": integer}),
+			"Count":            integer,
+			"KeepaliveRequest": obj([]string{"interval"}, map[string]any{"interval": map[string]any{"type": "integer", "minimum": 0, "maximum": 65535}}),
+			"Ban":              ban,
+			"BanCreate":        banCreate,
 			"BanPage": obj([]string{"meta", "data"}, map[string]any{"meta": meta,
 				"data": arr(ref("Ban"))}),
 			"Error":  obj([]string{"code", "message"}, map[string]any{"code": str, "message": str}),

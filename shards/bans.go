@@ -37,6 +37,7 @@ func (b *Broker) KickMatching(ctx context.Context, match func(clientid, username
 			sh.closeConn(c, cs, ErrKicked)
 			sh.detach(s, c, cs, ErrKicked)
 		}
+		sh.snapshotLife(sh.loop.Now())
 		n.Add(int64(len(hit)))
 	})
 	if err != nil {

@@ -50,6 +50,8 @@ type Broker struct {
 	// pwdChecks counts password checks running off the loops
 	// (authenticateAsync).
 	pwdChecks atomic.Int64
+	// idleN counts connections whose CONNECT is under way (idle.go).
+	idleN atomic.Int64
 
 	// broker-wide gauges for Stats
 	liveN, sessionsN, subsN, sharedSubs, topics, retainedN gauge
@@ -177,7 +179,11 @@ func reasonFor(err error) mqtt.ReasonCode {
 // OnClose implements netio.Handler.
 func (b *Broker) OnClose(c *netio.Conn, err error) {
 	cs, _ := c.Data.(*connState)
-	if cs == nil || cs.sess == nil {
+	if cs == nil {
+		return
+	}
+	if cs.sess == nil {
+		b.shardOf(c.Loop()).endIdle(cs) // closed while its CONNECT was under way
 		return
 	}
 	b.shardOf(c.Loop()).detach(cs.sess, c, cs, err)
@@ -191,6 +197,7 @@ func (b *Broker) OnFlush(l *netio.Loop) {
 	if sh, ok := l.Data.(*shard); ok {
 		sh.flushOutbox()
 		sh.commitStore()
+		sh.snapshotLife(l.Now())
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // BrokerStats are broker-wide counts in EMQX's terms; each Max is the
@@ -75,3 +76,10 @@ func (b *Broker) Stats(ctx context.Context) (BrokerStats, error) {
 	st.Topics, st.TopicsMax = b.topics.n.Load(), b.topics.max.Load()
 	return st, nil
 }
+
+// Started returns when the broker was created. Safe from any goroutine.
+func (b *Broker) Started() time.Time { return b.started }
+
+// Version returns the broker version (Config.Version). Safe from any
+// goroutine.
+func (b *Broker) Version() string { return b.cfg.Version }

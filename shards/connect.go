@@ -40,7 +40,7 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 		sh.refuse(c, cs, v5Only(p.Version), mqtt.PacketTooLarge, mqtt.ErrPacketTooLarge)
 		return nil
 	}
-	authn, ok := sh.authenticateConnect(c, cs, l, p)
+	authn, ok := sh.authenticateConnect(c, cs, l, p, id)
 	if !ok || !sh.atThisNode(c, cs, p.Version, id) {
 		return nil
 	}
@@ -82,6 +82,7 @@ func (sh *shard) refuse(c *netio.Conn, cs *connState, form mqtt.Version, rc mqtt
 // refuseWith is refuse with a CONNACK of its own (one that carries
 // properties, such as a Server Reference).
 func (sh *shard) refuseWith(c *netio.Conn, cs *connState, form mqtt.Version, ack *mqtt.Connack, err error) {
+	sh.endIdle(cs)
 	if form != 0 {
 		sh.writeConnack(c, form, ack)
 	}
@@ -180,6 +181,7 @@ func (sh *shard) atOwner(c *netio.Conn, cs *connState, id string) bool {
 		sh.refuse(c, cs, mqtt.V5, mqtt.ServerBusy, mqtt.ServerBusy)
 		return false
 	}
+	sh.endIdle(cs) // the owner's loop lists it while it runs the CONNECT again
 	c.MigrateTo(s.sh.loop)
 	return false
 }
@@ -190,7 +192,7 @@ func (sh *shard) atOwner(c *netio.Conn, cs *connState, id string) bool {
 // with a password, and ok when the CONNECT goes on: a refusal has answered
 // it, and a bcrypt check runs off the loop (authenticateAsync), after
 // which the CONNECT comes back with the result in cs.pwd.
-func (sh *shard) authenticateConnect(c *netio.Conn, cs *connState, l *listener, p *mqtt.Connect) (authn, ok bool) {
+func (sh *shard) authenticateConnect(c *netio.Conn, cs *connState, l *listener, p *mqtt.Connect, id string) (authn, ok bool) {
 	if cs.auth != nil && cs.auth.done {
 		return true, true
 	}
@@ -201,6 +203,7 @@ func (sh *shard) authenticateConnect(c *netio.Conn, cs *connState, l *listener, 
 		cs.pwd = nil
 	case sh.b.cfg.Auth != nil && sh.b.cfg.Auth.Expensive(p.Username, p.Password, p.HasUsername):
 		sh.authenticateAsync(c, cs, l, p)
+		sh.beginIdle(c, cs, l, p, id) // listed as idle until the CONNECT ends
 		return false, false
 	default:
 		authn, rc = sh.b.authenticate(l, p)
@@ -231,6 +234,7 @@ func (sh *shard) sessionFor(c *netio.Conn, p *mqtt.Connect, id string, now time.
 	s = newSession(sh, id, now)
 	if other, loaded := sh.b.registry.LoadOrStore(id, s); loaded {
 		if other.sh != sh {
+			sh.endIdle(c.Data.(*connState))
 			c.MigrateTo(other.sh.loop) // another loop created it first
 			return nil, false, false
 		}
@@ -349,6 +353,7 @@ func (b *Broker) assignID() string {
 // CONNECT p; authn says whether the client authenticated with a password.
 // The CONNECT counts as the session's first packet.
 func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connect, l *listener, authn bool, now time.Time) {
+	sh.endIdle(cs) // the session's row replaces the idle one
 	s.cfg, s.authn = &l.cfg, authn
 	cfg := s.cfg
 	if s.acl != nil {

@@ -16,6 +16,9 @@ var (
 	// ErrTooManySubscriptions reports a subscription beyond
 	// Config.SubscriptionsMax.
 	ErrTooManySubscriptions = errors.New("shards: too many subscriptions")
+	// ErrNotConnected reports a command that needs the client's
+	// connection (SetKeepalive) for an offline session.
+	ErrNotConnected = errors.New("shards: client not connected")
 	// ErrProtocol reports a packet that breaks the protocol in a way the
 	// codec cannot see (a second CONNECT, a packet before CONNECT).
 	ErrProtocol = errors.New("shards: protocol violation")

@@ -52,6 +52,9 @@ type shard struct {
 	// peers holds the TLS identity of sessions whose transport learned one
 	// (setPeer); nil until the first.
 	peers map[*session]*peerIdentity
+	// idle holds the rows of connections whose CONNECT is under way
+	// (idle.go); nil until the first.
+	idle map[*connState]*idleConn
 }
 
 // newShard returns the shard of loop l, the one b.shardOf makes.

@@ -9,12 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/shardmq/shardmq/catalog"
 	"github.com/shardmq/shardmq/httpapi"
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/shards"
 	"github.com/shardmq/shardmq/shards/banned"
+	"github.com/shardmq/shardmq/shards/retained"
 )
 
 // ConvertRow turns a broker row into a catalog row; the two mirror each
@@ -78,6 +80,8 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %w", httpapi.ErrClientNotFound, err)
 	case errors.Is(err, shards.ErrTooManySubscriptions):
 		return fmt.Errorf("%w: subscriptions_max reached", httpapi.ErrRejected)
+	case errors.Is(err, shards.ErrNotConnected):
+		return fmt.Errorf("%w: the client is not connected; keep alive belongs to a connection", httpapi.ErrRejected)
 	case errors.Is(err, shards.ErrNotServing):
 		return fmt.Errorf("%w: %w", httpapi.ErrTimeout, err)
 	}
@@ -297,4 +301,54 @@ func (b Broker) ClearBans(ctx context.Context) error {
 		return nil
 	}
 	return b.BanList.Clear()
+}
+
+// SetKeepalive implements httpapi.Broker.
+func (a Broker) SetKeepalive(ctx context.Context, id string, secs uint16) (catalog.Row, error) {
+	r, err := a.Broker.SetKeepalive(ctx, id, secs)
+	if err != nil {
+		return catalog.Row{}, mapErr(err)
+	}
+	return ConvertRow(&r), nil
+}
+
+// Topics implements httpapi.Broker.
+func (b Broker) Topics(ctx context.Context) ([]string, error) {
+	t, err := b.Broker.Topics(ctx)
+	return t, mapErr(err)
+}
+
+func toRetained(m *retained.Message) httpapi.RetainedMessage {
+	return httpapi.RetainedMessage{Topic: m.Topic, Payload: m.Payload, QoS: m.QoS, From: m.From, Stored: m.Stored}
+}
+
+// RetainedMessages implements httpapi.Broker: the store's matches of
+// filter (every message for "").
+func (b Broker) RetainedMessages(ctx context.Context, filter string) ([]httpapi.RetainedMessage, error) {
+	var ms []*retained.Message
+	if filter == "" {
+		ms = b.Broker.Retained().All(time.Now(), nil)
+	} else {
+		ms = b.Broker.Retained().Match(filter, time.Now(), nil)
+	}
+	out := make([]httpapi.RetainedMessage, len(ms))
+	for i, m := range ms {
+		out[i] = toRetained(m)
+	}
+	return out, nil
+}
+
+// RetainedMessage implements httpapi.Broker.
+func (b Broker) RetainedMessage(ctx context.Context, topic string) (httpapi.RetainedMessage, bool, error) {
+	m := b.Broker.Retained().Get(topic)
+	if m == nil || m.Expired(time.Now()) {
+		return httpapi.RetainedMessage{}, false, nil
+	}
+	return toRetained(m), true, nil
+}
+
+// DeleteRetained implements httpapi.Broker.
+func (b Broker) DeleteRetained(ctx context.Context, topic string) (bool, error) {
+	found, err := b.Broker.DeleteRetained(ctx, topic)
+	return found, mapErr(err)
 }
