@@ -184,6 +184,13 @@ func TestDashboardBinary(t *testing.T) {
 		t.Cleanup(func() { c.Disconnect(100) })
 	}
 	pub := pahoV5(t, b.mqtt, "gateway-1", nil)
+	for i, cfg := range []string{`{"interval":5,"unit":"C"}`, `{"interval":10,"unit":"F"}`, `{"interval":5,"unit":"C","calibrate":true}`} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if _, err := pub.Publish(ctx, &paho.Publish{Topic: fmt.Sprintf("site/%d/config", i), QoS: 1, Retain: true, Payload: []byte(cfg)}); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+	}
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -224,7 +231,7 @@ func TestDashboardBinary(t *testing.T) {
 		const m = /^([\d,.]+) \/ ([\d,.]+) msg\/s$/.exec(s);
 		return m && parseFloat(m[1].replaceAll(',', '')) > 10 && parseFloat(m[2].replaceAll(',', '')) > 10;
 	})()`)
-	tb.until(t, "the live connection count", `(document.querySelector('[data-stat="live_connections.count"] .tile-value') || {}).textContent === '21'`)
+	tb.until(t, "the live connection count", `(document.querySelector('[data-stat="live_connections"] .tile-value') || {}).textContent === '21'`)
 	if shots != "" {
 		tb.do(t, "let the charts fill", chromedp.Sleep(8*time.Second))
 	}
@@ -238,6 +245,14 @@ func TestDashboardBinary(t *testing.T) {
 	tb.do(t, "open Subscriptions", chromedp.Click(chromedp.CSS(`header nav a[href="/dashboard/subscriptions"]`)))
 	tb.until(t, "the subscriptions", `(document.getElementById('subs-total') || {}).textContent === '12'`)
 	tb.shot(t, shots, "subscriptions")
+	tb.do(t, "open Topics", chromedp.Click(chromedp.CSS(`header nav a[href="/dashboard/topics"]`)))
+	tb.until(t, "the routes", `(document.getElementById('topics-total') || {}).textContent === '3'`)
+	tb.shot(t, shots, "topics")
+	tb.do(t, "open Retained", chromedp.Click(chromedp.CSS(`header nav a[href="/dashboard/retained"]`)))
+	tb.until(t, "the retained messages", `(document.getElementById('retained-total') || {}).textContent === '3'`)
+	tb.do(t, "view a payload", chromedp.Click(chromedp.CSS(`#retained tr[data-topic="site/2/config"] button[data-action=view]`)))
+	tb.until(t, "the payload", `(document.getElementById('payload') || {}).textContent === '{"interval":5,"unit":"C","calibrate":true}'`)
+	tb.shot(t, shots, "retained")
 	tb.do(t, "open Banned", chromedp.Click(chromedp.CSS(`header nav a[href="/dashboard/banned"]`)))
 	tb.until(t, "the ban", `(document.getElementById('ban-total') || {}).textContent === '1'`)
 	tb.shot(t, shots, "banned")

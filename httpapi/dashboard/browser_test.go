@@ -63,7 +63,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Overview: its tiles show the broker's counts.
-	b.waitFor(t, "the overview's connection count", `(document.querySelector('[data-stat="live_connections.count"] .tile-value') || {}).textContent === '57'`)
+	b.waitFor(t, "the overview's connection count", `(document.querySelector('[data-stat="live_connections"] .tile-value') || {}).textContent === '57'`)
 
 	// Clients, filtered by a client id prefix through the form.
 	b.do(t, "open Clients", chromedp.Click(chromedp.CSS(`header nav a[href="/dashboard/clients"]`)))

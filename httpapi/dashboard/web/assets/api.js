@@ -77,17 +77,3 @@ export async function login(username, password) {
 export async function logout() {
   try { await send('POST', '/dashboard/api/logout', {}); } finally { adopt({}); }
 }
-
-// metrics reads /metrics (Prometheus text) into {name: sum over labels}.
-export async function metrics(names) {
-  const res = await fetch('/metrics', { headers: { 'X-CSRF-Token': session.csrf || '-' }, credentials: 'same-origin', cache: 'no-store' });
-  if (!res.ok) throw new APIError(res.status, 'HTTP_' + res.status, 'GET /metrics: ' + res.statusText);
-  const out = {};
-  for (const n of names) out[n] = 0;
-  for (const line of (await res.text()).split('\n')) {
-    if (line === '' || line[0] === '#') continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (m && m[1] in out) out[m[1]] += Number(m[3]);
-  }
-  return out;
-}

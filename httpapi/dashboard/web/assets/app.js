@@ -9,6 +9,8 @@ import * as clients from './clients.js';
 import * as client from './client.js';
 import * as subscriptions from './subscriptions.js';
 import * as banned from './banned.js';
+import * as topics from './topics.js';
+import * as retained from './retained.js';
 
 const ROOT = '/dashboard/';
 
@@ -18,10 +20,12 @@ const routes = [
   ['clients/', null, client],
   ['clients', 'Clients', clients],
   ['subscriptions', 'Subscriptions', subscriptions],
+  ['topics', 'Topics', topics],
+  ['retained', 'Retained', retained],
   ['banned', 'Banned', banned],
   ['', 'Overview', overview],
 ];
-const nav = [['', 'Overview'], ['clients', 'Clients'], ['subscriptions', 'Subscriptions'], ['banned', 'Banned']];
+const nav = [['', 'Overview'], ['clients', 'Clients'], ['subscriptions', 'Subscriptions'], ['topics', 'Topics'], ['retained', 'Retained'], ['banned', 'Banned']];
 
 let stop = null;
 

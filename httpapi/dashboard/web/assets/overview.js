@@ -1,31 +1,37 @@
-// Overview: the node(s), the broker's counts and live charts of message
-// rates in and out, drops and connections, sampled every 2 s.
+// Overview: the nodes, the broker's counts and live charts of message
+// rates in and out, drops and connections, from GET /monitor_current
+// every 2 s (its rates are per second over the broker's last stats
+// interval), and GET /nodes.
 
 import { h, fill } from './dom.js';
-import { api, metrics } from './api.js';
+import { api } from './api.js';
 import { LineChart } from './chart.js';
-import { num } from './fmt.js';
+import { num, bytes } from './fmt.js';
 import { errorText, notice } from './ui.js';
 
 const PERIOD = 2000;
 
-const COUNTERS = ['shardmq_messages_received_total', 'shardmq_messages_sent_total', 'shardmq_messages_dropped_total'];
-
 const TILES = [
-  ['connections.count', 'Connections'],
-  ['live_connections.count', 'Live connections'],
-  ['sessions.count', 'Sessions'],
-  ['subscriptions.count', 'Subscriptions'],
-  ['subscriptions.shared.count', 'Shared subscriptions'],
-  ['topics.count', 'Topics'],
-  ['retained.count', 'Retained messages'],
+  ['connections', 'Connections'],
+  ['live_connections', 'Live connections'],
+  ['sessions', 'Sessions'],
+  ['subscriptions', 'Subscriptions'],
+  ['shared_subscriptions', 'Shared subscriptions'],
+  ['topics', 'Topics'],
+  ['retained_msg_count', 'Retained messages'],
 ];
+
+// duration shows milliseconds as days, hours and minutes.
+function duration(ms) {
+  const m = Math.floor(ms / 60000), d = Math.floor(m / 1440), hh = Math.floor((m % 1440) / 60);
+  return d > 0 ? `${d} d ${hh} h` : hh > 0 ? `${hh} h ${m % 60} min` : `${m} min`;
+}
 
 export function render(main) {
   const nodes = h('tbody');
   const tiles = h('div', { class: 'tiles' });
   const rates = new LineChart('Messages per second', [{ name: 'in' }, { name: 'out' }], 'msg/s');
-  const drops = new LineChart('Dropped per second', [{ name: 'dropped' }], 'msg/s');
+  const drops = new LineChart('Dropped per second', [{ name: 'dropped' }, { name: 'queue full' }], 'msg/s');
   const conns = new LineChart('Connections', [{ name: 'live' }, { name: 'sessions' }], '');
   main.append(
     h('h2', null, 'Overview'),
@@ -33,32 +39,29 @@ export function render(main) {
     h('div', { class: 'charts' }, rates.el, drops.el, conns.el),
     h('section', { class: 'card' }, h('h3', null, 'Nodes'),
       h('table', { class: 'grid', id: 'nodes' },
-        h('thead', null, h('tr', null, ['Node', 'Connections', 'Sessions', 'Subscriptions', 'Retained'].map((c) => h('th', null, c)))),
+        h('thead', null, h('tr', null, ['Node', 'Status', 'Version', 'Uptime', 'Connections', 'Live', 'Memory', 'Load'].map((c) => h('th', null, c)))),
         nodes)));
 
-  let prev = null;
   let timer = null;
   let stopped = false;
+  let tickNo = 0;
   const tick = async () => {
     try {
-      const [perNode, m] = await Promise.all([api('GET', '/stats'), metrics(COUNTERS)]);
+      // The nodes change slowly: every fifth sample.
+      const [cur, ns] = await Promise.all([api('GET', '/monitor_current'), tickNo++ % 5 === 0 ? api('GET', '/nodes') : null]);
       if (stopped) return;
-      const agg = {};
-      for (const s of perNode) for (const [k, v] of Object.entries(s)) if (typeof v === 'number') agg[k] = (agg[k] || 0) + v;
       fill(tiles, TILES.map(([k, label]) =>
-        h('div', { class: 'tile card', dataset: { stat: k } }, h('div', { class: 'tile-value' }, num(agg[k] ?? 0)), h('div', { class: 'tile-label' }, label))));
-      fill(nodes, perNode.map((s) => h('tr', null,
-        h('td', null, s.node), h('td', { class: 'num' }, num(s['connections.count'])), h('td', { class: 'num' }, num(s['sessions.count'])),
-        h('td', { class: 'num' }, num(s['subscriptions.count'])), h('td', { class: 'num' }, num(s['retained.count'])))));
-      const now = Date.now();
-      if (prev) {
-        const dt = (now - prev.t) / 1000;
-        const rate = (k) => Math.max(0, (m[k] - prev.m[k]) / dt);
-        rates.push(now, [rate(COUNTERS[0]), rate(COUNTERS[1])]);
-        drops.push(now, [rate(COUNTERS[2])]);
+        h('div', { class: 'tile card', dataset: { stat: k } }, h('div', { class: 'tile-value' }, num(cur[k] ?? 0)), h('div', { class: 'tile-label' }, label))));
+      if (ns) {
+        fill(nodes, ns.map((n) => h('tr', { dataset: { node: n.node } },
+          h('td', null, n.node), h('td', null, n.node_status), h('td', null, n.version), h('td', null, duration(n.uptime)),
+          h('td', { class: 'num' }, num(n.connections)), h('td', { class: 'num' }, num(n.live_connections)),
+          h('td', { class: 'num' }, bytes(n.memory_used)), h('td', { class: 'num' }, [n.load1, n.load5, n.load15].map((l) => l.toFixed(2)).join(' ')))));
       }
-      conns.push(now, [agg['live_connections.count'] || 0, agg['sessions.count'] || 0]);
-      prev = { t: now, m };
+      const now = Date.now();
+      rates.push(now, [cur.received_msg_rate, cur.sent_msg_rate]);
+      drops.push(now, [cur.dropped_msg_rate, cur.mqueue_dropped_rate]);
+      conns.push(now, [cur.live_connections, cur.sessions]);
     } catch (e) {
       if (!stopped) notice('error', 'Overview: ' + errorText(e));
     }
