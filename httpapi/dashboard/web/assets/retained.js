@@ -14,7 +14,7 @@ export function render(main, _rest, query) {
   const page = Math.max(1, parseInt(query.get('page') || '1', 10) || 1);
   const limit = LIMITS.includes(query.get('limit')) ? query.get('limit') : '50';
   const form = h('form', { class: 'filters card', id: 'retained-filters' },
-    field('Topic (filter, wildcards allowed)', h('input', { name: 'topic', value: query.get('topic') || '', spellcheck: 'false' })),
+    field('Topic filter (+ and # allowed)', h('input', { name: 'topic', value: query.get('topic') || '', spellcheck: 'false' })),
     field('Page size', select('limit', LIMITS.map((l) => [l, l]), limit)),
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary' }, 'Search'),
