@@ -16,7 +16,7 @@ PLAIN_PKGS ?= ./mqtt/...
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-deps: ## install what tests and benchmarks use when missing: mosquitto, its clients, curl, MQTT.js, the peers (root then; silent when all are there)
+deps: ## install what tests and benchmarks use when missing: mosquitto, its clients, curl, chromium, MQTT.js, the peers (root then; silent when all are there)
 	@bash .ci/deps
 	@bash .ci/deps-node
 	@bash bench/peers/deps.sh

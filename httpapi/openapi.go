@@ -234,6 +234,10 @@ func opDocs() map[string]opDoc {
 			responses: map[int]string{200: "document"}, public: true},
 		"GET " + SwaggerPath: {summary: "This OpenAPI 3 document, where EMQX 5 serves its own",
 			responses: map[int]string{200: "document"}, public: true},
+		"GET " + ExplorerPath: {summary: "The API explorer: a page that lists these operations and sends them with a key typed in it",
+			responses: map[int]string{200: "html"}, public: true},
+		"GET " + ExplorerScriptPath: {summary: "The API explorer's script",
+			responses: map[int]string{200: "javascript"}, public: true},
 		"GET " + MetricsPath: {summary: "Prometheus metrics (text exposition format); needs an administrator or viewer key when the broker is configured so",
 			responses: map[int]string{200: "metrics", 401: "Error", 403: "Error"}, public: true},
 	}
@@ -308,6 +312,10 @@ func (a *API) buildDocs() ([]byte, error) {
 					"example": "Node " + a.cfg.Node + " is started\nshardmq is running"}}
 			case "metrics":
 				r["content"] = map[string]any{"text/plain; version=0.0.4": map[string]any{"schema": map[string]any{"type": "string"}}}
+			case "html":
+				r["content"] = map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}
+			case "javascript":
+				r["content"] = map[string]any{"text/javascript": map[string]any{"schema": map[string]any{"type": "string"}}}
 			case "document":
 				r["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}
 			default:
