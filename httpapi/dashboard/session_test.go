@@ -264,6 +264,12 @@ func TestPagesAndAssets(t *testing.T) {
 			t.Errorf("GET %s with its ETag: %d", p, res.StatusCode)
 		}
 	}
+	// The header's API link leads to the API explorer.
+	if res, err := http.Get(s.url + "/api-docs/"); err != nil || res.StatusCode != http.StatusOK {
+		t.Errorf("GET /api-docs/ (the header's API link): %v %v", err, res)
+	} else {
+		res.Body.Close()
+	}
 	// No inline script or style anywhere in the page: the CSP forbids them.
 	res, err := http.Get(s.url + "/dashboard/")
 	if err != nil {

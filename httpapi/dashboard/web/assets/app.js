@@ -48,7 +48,7 @@ function shell(active) {
         const a = link(ROOT + p, label);
         if (p === active) a.setAttribute('aria-current', 'page');
         return a;
-      })),
+      }), h('a', { href: '/api-docs/', class: 'api-docs', title: 'The API explorer: every endpoint, sent with an API key' }, 'API')),
       h('span', { class: 'who' }, h('span', null, session.node, ' · ', session.user, ' (', h('span', { id: 'role' }, session.role), ')'),
         h('button', { type: 'button', class: 'secondary small', 'data-action': 'logout', onclick: async () => { await logout(); navigate(ROOT + 'login', true); } }, 'Log out'))),
     h('div', { id: 'notice' }),
