@@ -50,7 +50,11 @@ function shell(active) {
         return a;
       }), h('a', { href: '/api-docs/', class: 'api-docs', title: 'The API explorer: every endpoint, sent with an API key' }, 'API')),
       h('span', { class: 'who' }, h('span', null, session.node, ' · ', session.user, ' (', h('span', { id: 'role' }, session.role), ')'),
-        h('button', { type: 'button', class: 'secondary small', 'data-action': 'logout', onclick: async () => { await logout(); navigate(ROOT + 'login', true); } }, 'Log out'))),
+        h('button', { type: 'button', class: 'secondary small', 'data-action': 'logout', onclick: async () => {
+          // Whatever the answer (an ended session has nothing to end), the login form follows.
+          try { await logout(); } catch { /* the session is gone either way */ }
+          navigate(ROOT + 'login', true);
+        } }, 'Log out'))),
     h('div', { id: 'notice' }),
     main);
   return main;
