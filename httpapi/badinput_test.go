@@ -154,6 +154,14 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 	t.Run("GET /retainer/message/{wildcard}", func(t *testing.T) {
 		check(t, env.do(t, "GET", "/retainer/message/a%2F%2B", adminUser, nil), "GET", 400)
 	})
+	for _, q := range []string{"position=x", "position=-1", "limit=0", "limit=1001", "payload=hex", "max_payload_bytes=0",
+		"max_payload_bytes=1TB", "max_payload_bytes=x", "zz=1", "limit=1&limit=2"} {
+		for _, which := range []string{"mqueue_messages", "inflight_messages"} {
+			t.Run("GET /clients/c0001/"+which+"?"+q, func(t *testing.T) {
+				check(t, env.do(t, "GET", "/clients/c0001/"+which+"?"+q, adminUser, nil), "GET", 400)
+			})
+		}
+	}
 	for _, q := range []string{"since=-1", "since=x", "since=1&since=2", "until=1"} {
 		t.Run("GET /sessions_count?"+q, func(t *testing.T) {
 			check(t, env.do(t, "GET", "/sessions_count?"+q, adminUser, nil), "GET", 400)

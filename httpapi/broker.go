@@ -24,6 +24,11 @@ type Broker interface {
 	// Kick closes the client's connection (MQTT 5: DISCONNECT 0x98) and
 	// discards its session.
 	Kick(ctx context.Context, clientid string) error
+	// ClientMessages returns up to limit messages of the client's queue
+	// (or, with inflight, its inflight window) after position after (0:
+	// from the first), and the position of the first one there (0 when
+	// there is none).
+	ClientMessages(ctx context.Context, clientid string, inflight bool, after uint64, limit int) ([]QueuedMessage, uint64, error)
 	// SetKeepalive changes the keep alive of the client's connection to
 	// secs seconds (0: none) and returns its row; an offline session is an
 	// error wrapping ErrRejected.

@@ -381,3 +381,26 @@ func (b *fakeBroker) DeleteRetained(ctx context.Context, topic string) (bool, er
 	}
 	return found, nil
 }
+
+func (b *fakeBroker) ClientMessages(ctx context.Context, id string, inflight bool, after uint64, limit int) ([]QueuedMessage, uint64, error) {
+	if err := b.enter(ctx); err != nil {
+		return nil, 0, err
+	}
+	defer b.mu.Unlock()
+	if _, ok := b.clients[id]; !ok {
+		return nil, 0, fmt.Errorf("fakeBroker: %q: %w", id, ErrClientNotFound)
+	}
+	if inflight {
+		return nil, 0, nil
+	}
+	var out []QueuedMessage
+	for i, p := range b.published {
+		if pos := uint64(i + 1); pos > after && len(out) < limit {
+			out = append(out, QueuedMessage{Pos: pos, Topic: p.Topic, Payload: p.Payload, QoS: p.QoS, PublishedAt: time.Unix(1, 0)})
+		}
+	}
+	if len(b.published) == 0 {
+		return out, 0, nil
+	}
+	return out, 1, nil
+}

@@ -352,3 +352,17 @@ func (b Broker) DeleteRetained(ctx context.Context, topic string) (bool, error) 
 	found, err := b.Broker.DeleteRetained(ctx, topic)
 	return found, mapErr(err)
 }
+
+// ClientMessages implements httpapi.Broker.
+func (a Broker) ClientMessages(ctx context.Context, id string, inflight bool, after uint64, limit int) ([]httpapi.QueuedMessage, uint64, error) {
+	ms, first, err := a.Broker.QueuedMessages(ctx, id, after, limit, inflight)
+	if err != nil {
+		return nil, 0, mapErr(err)
+	}
+	out := make([]httpapi.QueuedMessage, len(ms))
+	for i, m := range ms {
+		out[i] = httpapi.QueuedMessage{Pos: m.Pos, Topic: m.Topic, Payload: m.Payload, QoS: m.QoS, From: m.From,
+			PublishedAt: time.Unix(0, m.PublishedAt)}
+	}
+	return out, first, nil
+}
