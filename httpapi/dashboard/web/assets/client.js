@@ -1,12 +1,13 @@
 // One client: every field of the client object, grouped; its
-// subscriptions; and, for an administrator, kick, subscribe and
-// unsubscribe, each confirmed first.
+// subscriptions, queued and in-flight messages; and, for an
+// administrator, kick, subscribe and unsubscribe, each confirmed first.
 
 import { h, clear, fill } from './dom.js';
 import { api, enc, session } from './api.js';
 import { value, time, bytes } from './fmt.js';
 import { navigate, link, confirmDialog, notice, errorText, field, select } from './ui.js';
 import { COUNTERS } from './clients.js';
+import { messagesSection } from './messages.js';
 
 // The client object's keys, grouped; a key the broker adds later lands in
 // "Other", so every field is always shown.
@@ -45,7 +46,9 @@ export function render(main, rest) {
     h('table', { class: 'grid', id: 'client-subscriptions' },
       h('thead', null, h('tr', null, ['Topic', 'QoS', 'No local', 'Retain as published', 'Retain handling', ''].map((c) => h('th', null, c)))),
       subsBody));
-  main.append(title, actions, groups, subsSection);
+  const queue = messagesSection(id, 'mqueue_messages', 'Queued messages');
+  const inflight = messagesSection(id, 'inflight_messages', 'In-flight messages');
+  main.append(title, actions, groups, subsSection, h('div', { class: 'groups wide' }, queue.el, inflight.el));
   let stopped = false;
 
   const loadSubs = async () => {
@@ -76,6 +79,7 @@ export function render(main, rest) {
       fill(groups, h('p', { class: 'error', id: 'client-error' }, e.code === 'CLIENTID_NOT_FOUND' ? `No session for client ${id}.` : errorText(e)));
       clear(actions);
       subsSection.hidden = true;
+      queue.el.hidden = inflight.el.hidden = true;
       return;
     }
     if (stopped) return;
@@ -103,7 +107,8 @@ export function render(main, rest) {
       }, 'Kick'));
     }
     subsSection.hidden = false;
-    await loadSubs();
+    queue.el.hidden = inflight.el.hidden = false;
+    await Promise.all([loadSubs(), queue.load(), inflight.load()]);
   };
 
   if (admin) {
