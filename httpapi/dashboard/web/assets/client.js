@@ -21,6 +21,7 @@ const GROUPS = [
   ['Sent', COUNTERS.filter((c) => c.startsWith('send_'))],
   ['Runtime', ['mailbox_len', 'heap_size', 'reductions']],
 ];
+const TOP = new Set(['Connection', 'TLS and tenancy', 'Session']);
 const TIMES = new Set(['connected_at', 'disconnected_at', 'created_at']);
 const BYTES = new Set(['recv_oct', 'send_oct', 'heap_size']);
 
@@ -40,7 +41,10 @@ export function render(main, rest) {
   const admin = session.role === 'administrator';
   const title = h('h2', null, link('/dashboard/clients', 'Clients'), ' / ', h('span', { class: 'clientid', id: 'client-id' }, id));
   const actions = h('div', { class: 'actions' });
+  // The identity and session fields first, then the subscriptions and
+  // messages, then the traffic counters.
   const groups = h('div', { class: 'groups' });
+  const counters = h('div', { class: 'groups' });
   const subsBody = h('tbody');
   const subsSection = h('section', { class: 'card' }, h('h3', null, 'Subscriptions'),
     h('table', { class: 'grid', id: 'client-subscriptions' },
@@ -48,7 +52,7 @@ export function render(main, rest) {
       subsBody));
   const queue = messagesSection(id, 'mqueue_messages', 'Queued messages');
   const inflight = messagesSection(id, 'inflight_messages', 'In-flight messages');
-  main.append(title, actions, groups, subsSection, h('div', { class: 'groups wide' }, queue.el, inflight.el));
+  main.append(title, actions, groups, subsSection, h('div', { class: 'groups wide' }, queue.el, inflight.el), counters);
   let stopped = false;
 
   const loadSubs = async () => {
@@ -78,16 +82,18 @@ export function render(main, rest) {
       if (stopped) return;
       fill(groups, h('p', { class: 'error', id: 'client-error' }, e.code === 'CLIENTID_NOT_FOUND' ? `No session for client ${id}.` : errorText(e)));
       clear(actions);
+      clear(counters);
       subsSection.hidden = true;
       queue.el.hidden = inflight.el.hidden = true;
       return;
     }
     if (stopped) return;
     clear(groups);
+    clear(counters);
     for (const [name, keys] of [...GROUPS, ['Other', Object.keys(c).filter((k) => !GROUPS.some(([, ks]) => ks.includes(k)))]]) {
       const present = keys.filter((k) => k in c);
       if (present.length === 0) continue;
-      groups.append(h('section', { class: 'card group' }, h('h3', null, name),
+      (TOP.has(name) ? groups : counters).append(h('section', { class: 'card group' }, h('h3', null, name),
         h('dl', null, present.map((k) => [h('dt', null, k),
           h('dd', { dataset: { field: k }, title: TIMES.has(k) && c[k] ? c[k] : null }, show(k, c[k]))]))));
     }
