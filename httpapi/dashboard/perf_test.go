@@ -15,6 +15,9 @@ import (
 // catalogRows is the size of the catalog of the performance test.
 const catalogRows = 100_000
 
+// loads is how many times each filtered page is loaded; the median counts.
+const loads = 5
+
 // maxRenderMs is the budget from the request of a filtered page to the
 // table drawn with its total.
 const maxRenderMs = 300
@@ -64,7 +67,7 @@ func fill100k(t testing.TB) *catalog.Catalog {
 // catalog of 100,000 clients: from the request of a filtered page
 // (performance.now() before the fetch) to the table and its total drawn
 // (the next animation frame after the rows are in the DOM). Each filter is
-// loaded three times; the median must take at most 300 ms.
+// loaded five times; the median must take at most 300 ms.
 func TestBrowserClientsPage100k(t *testing.T) {
 	chromiumPath(t)
 	if raceEnabled {
@@ -126,12 +129,12 @@ func TestBrowserClientsPage100k(t *testing.T) {
 			}
 		}
 		wantTotal := commas(n)
-		// Three loads of the page (Search again), as the machine is
-		// shared: the median must fit the budget; all three are logged.
+		// Five loads of the page (Search again), as the machine is
+		// shared: the median must fit the budget; all five are logged.
 		var draws []float64
 		var total string
 		var rows int
-		for run := 0; run < 3; run++ {
+		for run := 0; run < loads; run++ {
 			if run > 0 {
 				b.do(t, "search again", chromedp.Click(chromedp.CSS(`#client-filters button[data-action=search]`)))
 			}
@@ -146,7 +149,7 @@ func TestBrowserClientsPage100k(t *testing.T) {
 			t.Errorf("%s: %d rows of %q, want %d of %s", c.name, rows, total, c.rows, wantTotal)
 		}
 		slices.Sort(draws)
-		ms := draws[1]
+		ms := draws[loads/2]
 		if ms > maxRenderMs {
 			t.Errorf("%s: median %.1f ms from request to table drawn (of %v), want at most %d ms", c.name, ms, draws, maxRenderMs)
 		}
@@ -160,7 +163,7 @@ func TestBrowserClientsPage100k(t *testing.T) {
 			}
 		}
 		worst = max(worst, ms)
-		slowest = max(slowest, draws[2])
+		slowest = max(slowest, draws[loads-1])
 	}
 	t.Logf("over %d clients, the worst median of %d filters: %.1f ms, the slowest single load: %.1f ms (budget %d ms)",
 		catalogRows, len(cases), worst, slowest, maxRenderMs)
