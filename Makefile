@@ -11,7 +11,7 @@ RACE_PKGS ?= ./netio/... ./shards/... ./catalog/... ./httpapi/... ./bench/... ./
 PLAIN_PKGS ?= ./mqtt/...
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run test race fuzz bench bench-full lint readme-check screenshots
+.PHONY: help deps build run test race fuzz soak bench bench-full lint readme-check screenshots
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -39,6 +39,10 @@ test: deps ## set up (deps), go vet, then every test (-race on the packages with
 
 race: ## every package under the race detector
 	$(GO) test -count=1 -race ./...
+
+SOAK_ROUNDS ?= 12
+soak: ## kill and restart the nodes of a 3-process cluster in turn, SOAK_ROUNDS rounds (about 15 s each)
+	SHARDMQ_SOAK=$(SOAK_ROUNDS) $(GO) test -count=1 -timeout 30m -run 'TestClusterSoak' -v ./cmd/shardmq/
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 	@set -e; for pkg in $$($(GO) list ./...); do \

@@ -54,6 +54,10 @@ type limitedBroker interface {
 type Instance struct {
 	// Addr is the MQTT listener, host:port.
 	Addr string
+	// PubAddrs, when not empty, are the listeners publishers of the
+	// message flows connect to in turn (publisher i to PubAddrs[i mod
+	// len]): other nodes of a cluster.
+	PubAddrs []string
 	// APIAddr is the HTTP API listener, or "" when the broker has none.
 	APIAddr string
 	// APIKey and APISecret are the API credentials the broker created, if

@@ -41,6 +41,10 @@ type Config struct {
 	// TargetAPI is the target's HTTP API, "http://HOST:PORT", for the API
 	// scenarios (with APIKey and APISecret). If empty, they are n/a.
 	TargetAPI string
+	// TargetPublish are URLs of other nodes of the Target's cluster that
+	// the flows' publishers connect to in turn ("tcp://HOST:PORT"), so
+	// that every message crosses nodes; empty: Target.
+	TargetPublish []string
 	// Username and Password go into every CONNECT when set. The sessions
 	// and catalog-churn scenarios log in with Username, or "bench" when it
 	// is empty: a user name is part of those scenarios.
@@ -263,6 +267,14 @@ func (c Config) Validate() error {
 	if c.Target != "" {
 		if _, err := targetAddr(c.Target); err != nil {
 			return bad("Target", err.Error())
+		}
+	}
+	for _, u := range c.TargetPublish {
+		if c.Target == "" {
+			return bad("TargetPublish", "needs Target")
+		}
+		if _, err := targetAddr(u); err != nil {
+			return bad("TargetPublish", err.Error())
 		}
 	}
 	if c.TargetAPI != "" {

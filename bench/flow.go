@@ -225,7 +225,11 @@ func (f *flow) connect(ctx context.Context) error {
 // a broker, or its key to the relay (relayKey).
 func (f *flow) dial(ctx context.Context, clientID string, i int, pub bool) (*client, error) {
 	if !f.in.Relay {
-		return dialMQTT(ctx, f.in.Addr, f.cfg.connectOptions(clientID, false), f.cfg.Version, setupTimeout)
+		addr := f.in.Addr
+		if pub && len(f.in.PubAddrs) > 0 {
+			addr = f.in.PubAddrs[i%len(f.in.PubAddrs)]
+		}
+		return dialMQTT(ctx, addr, f.cfg.connectOptions(clientID, false), f.cfg.Version, setupTimeout)
 	}
 	nc, err := dialRaw(ctx, f.in.Addr, setupTimeout)
 	if err != nil {

@@ -19,6 +19,10 @@ type Target struct {
 	PID int
 	// API is the broker's HTTP API, "http://HOST:PORT", or "".
 	API string
+	// Publish are the URLs ("tcp://HOST:PORT") publishers connect to in
+	// turn instead of URL: other nodes of a cluster, so that messages
+	// cross nodes. Empty: URL.
+	Publish []string
 }
 
 // Name returns the target's URL.
@@ -33,6 +37,13 @@ func (t Target) Start(context.Context, string) (*Instance, error) {
 		return nil, err
 	}
 	in := &Instance{Addr: addr, PID: t.PID}
+	for _, u := range t.Publish {
+		a, err := targetAddr(u)
+		if err != nil {
+			return nil, err
+		}
+		in.PubAddrs = append(in.PubAddrs, a)
+	}
 	if t.API != "" {
 		if in.APIAddr, err = apiHost(t.API); err != nil {
 			return nil, err

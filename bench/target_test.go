@@ -35,6 +35,18 @@ func TestTargetAddr(t *testing.T) {
 	}
 }
 
+// TestTargetPublish checks that a target's publish URLs become the
+// addresses its flows' publishers dial in turn.
+func TestTargetPublish(t *testing.T) {
+	in, err := Target{URL: "tcp://127.0.0.1:1881", Publish: []string{"tcp://127.0.0.1:1882", "tcp://127.0.0.1:1883"}}.Start(context.Background(), "")
+	if err != nil || in.Addr != "127.0.0.1:1881" || strings.Join(in.PubAddrs, " ") != "127.0.0.1:1882 127.0.0.1:1883" {
+		t.Fatalf("%+v %v", in, err)
+	}
+	if _, err := (Target{URL: "tcp://127.0.0.1:1881", Publish: []string{"http://x"}}).Start(context.Background(), ""); err == nil {
+		t.Fatal("an http:// publish URL was taken")
+	}
+}
+
 // TestTargetRun runs scenarios through Run against a broker the harness
 // did not start (a mosquitto this test starts on 127.0.0.1), with
 // credentials, prefixes and a connection rate, and checks the target's

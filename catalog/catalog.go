@@ -25,6 +25,9 @@ type Config struct {
 	ChunkBudget time.Duration
 	// Readers is the number of reader connections. If zero, 4 is used.
 	Readers int
+	// Node is the node every row of this catalog names; a Filter with
+	// another Node matches none of them.
+	Node string
 	// CursorKey is the HMAC key of cursor tokens. If empty, a random key
 	// is drawn (cursors then do not survive a restart).
 	CursorKey []byte

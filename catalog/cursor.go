@@ -207,6 +207,9 @@ func filterHash(f *Filter) []byte {
 		str(r.Column)
 		rng(r.Range)
 	}
+	if f.Node != "" {
+		str("node=" + f.Node)
+	}
 	str(f.orderColumn().Name)
 	if f.Desc {
 		str("desc")

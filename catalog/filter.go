@@ -81,6 +81,9 @@ type Filter struct {
 	LikeUsername string
 	// Ranges bound Rangeable numeric columns, all ANDed.
 	Ranges []ColumnRange
+	// Node keeps the clients of this node (every row of a catalog names
+	// its node, Config.Node: the filter keeps all of them or none).
+	Node string
 
 	// OrderBy is the API name of an Orderable column; empty means
 	// "clientid". Ties are broken by clientid in the same direction.

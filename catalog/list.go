@@ -25,6 +25,9 @@ func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 	if c.closed.Load() {
 		return Page{}, ErrClosed
 	}
+	if f.Node != "" && f.Node != c.cfg.Node {
+		return Page{Fields: f.Fields, Number: f.page()}, nil // every row is Config.Node's
+	}
 	// Read your writes: a connect, disconnect or kick handed in before
 	// this call is in the page (shards hand theirs in before the CONNACK
 	// or the command's answer goes out).

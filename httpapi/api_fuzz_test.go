@@ -60,6 +60,8 @@ func FuzzAPI(f *testing.F) {
 	add("PUT", "/api/v5/api_key/fuzzkey", "", `{"enable":false,"expired_at":1700000000}`)
 	add("DELETE", "/api/v5/api_key/fuzzkey", "", "")
 	add("PUT", "/api/v5/clients/c0002/keepalive", "", `{"interval":30}`)
+	add("GET", "/api/v5/clients/c0002/authorization/cache", "", "")
+	add("DELETE", "/api/v5/clients/c0002/authorization/cache", "", "")
 	add("GET", "/api/v5/clients/c0002/mqueue_messages", "position=1_0&limit=2&payload=plain&max_payload_bytes=1KB", "")
 	add("GET", "/api/v5/clients/c0002/inflight_messages", "position=7&payload=none", "")
 	add("GET", "/api/v5/nodes/shardmq@127.0.0.1", "", "")

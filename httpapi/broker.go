@@ -29,6 +29,10 @@ type Broker interface {
 	// from the first), and the position of the first one there (0 when
 	// there is none).
 	ClientMessages(ctx context.Context, clientid string, inflight bool, after uint64, limit int) ([]QueuedMessage, uint64, error)
+	// AuthzCache returns the authorization decisions the client's session
+	// keeps (none without an ACL); ClearAuthzCache forgets them.
+	AuthzCache(ctx context.Context, clientid string) ([]AuthzDecision, error)
+	ClearAuthzCache(ctx context.Context, clientid string) error
 	// SetKeepalive changes the keep alive of the client's connection to
 	// secs seconds (0: none) and returns its row; an offline session is an
 	// error wrapping ErrRejected.
@@ -55,6 +59,9 @@ type Broker interface {
 	Publish(ctx context.Context, msgs []PublishRequest) ([]PublishResult, error)
 	// Stats returns the broker's current counts.
 	Stats(ctx context.Context) (Stats, error)
+	// Listeners returns the MQTT listeners, in the order they are
+	// configured.
+	Listeners(ctx context.Context) ([]ListenerInfo, error)
 	// NodeInfo returns this node's information for GET /nodes.
 	NodeInfo(ctx context.Context) (NodeInfo, error)
 	// Monitor returns the current counts and per-second rates.

@@ -404,3 +404,27 @@ func (b *fakeBroker) ClientMessages(ctx context.Context, id string, inflight boo
 	}
 	return out, 1, nil
 }
+
+func (b *fakeBroker) AuthzCache(ctx context.Context, id string) ([]AuthzDecision, error) {
+	if err := b.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer b.mu.Unlock()
+	if _, ok := b.clients[id]; !ok {
+		return nil, fmt.Errorf("fakeBroker: %q: %w", id, ErrClientNotFound)
+	}
+	return []AuthzDecision{{Action: "publish", Topic: "t/1", Allow: true, At: time.Unix(1, 0)}}, nil
+}
+
+func (b *fakeBroker) ClearAuthzCache(ctx context.Context, id string) error {
+	_, err := b.AuthzCache(ctx, id)
+	return err
+}
+
+func (b *fakeBroker) Listeners(ctx context.Context) ([]ListenerInfo, error) {
+	if err := b.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer b.mu.Unlock()
+	return []ListenerInfo{{ID: "tcp:default", Kind: "tcp", Name: "default", Bind: "127.0.0.1:1883", Zone: "default", Running: true}}, nil
+}

@@ -43,7 +43,7 @@ func parseClientsQuery(raw string) (clientsQuery, *apiError) {
 			} else {
 				f.Usernames = vs
 			}
-		case "zone", "peersni", "cn", "listener", "like_clientid", "like_username", "cursor":
+		case "zone", "peersni", "cn", "listener", "like_clientid", "like_username", "cursor", "node":
 			var v string
 			if v, e = single(vals, key); e == nil {
 				v, e = parseStringParam(key, v)
@@ -60,6 +60,8 @@ func parseClientsQuery(raw string) (clientsQuery, *apiError) {
 				f.CN = v
 			case "listener":
 				f.Listener = v
+			case "node":
+				f.Node = v
 			case "like_clientid":
 				f.LikeClientID = v
 			case "like_username":

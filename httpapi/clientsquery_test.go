@@ -31,6 +31,7 @@ func TestParseClientsQueryValid(t *testing.T) {
 		{name: "repeated username", query: "username=u1&username=u2", want: catalog.Filter{Usernames: []string{"u1", "u2"}}, page: 1, limit: 100},
 		{name: "sql injection is a literal clientid", query: "clientid=" + url.QueryEscape("' OR 1=1 --"), want: catalog.Filter{ClientIDs: []string{"' OR 1=1 --"}}, page: 1, limit: 100},
 		{name: "zone", query: "zone=default", want: catalog.Filter{Zone: "default"}, page: 1, limit: 100},
+		{name: "node", query: "node=n2", want: catalog.Filter{Node: "n2"}, page: 1, limit: 100},
 		{name: "tls names and listener", query: "peersni=broker.example&cn=device-1&listener=ssl%3Adefault",
 			want: catalog.Filter{PeerSNI: "broker.example", CN: "device-1", Listener: "ssl:default"}, page: 1, limit: 100},
 		{name: "ipv4", query: "ip_address=115.236.21.86", want: catalog.Filter{IPAddress: "115.236.21.86"}, page: 1, limit: 100},
@@ -94,7 +95,7 @@ var badClientsQueries = []struct {
 }{
 	{"unknown parameter", "foo=1", "foo"},
 	{"unknown parameter case", "ClientID=a", "ClientID"},
-	{"node not supported", "node=x", "node"},
+	{"node repeated", "node=a&node=b", "node"},
 	{"page zero", "_page=0", "_page"},
 	{"page negative", "page=-1", "page"},
 	{"page not a number", "_page=a", "_page"},

@@ -2,179 +2,139 @@ package httpapi
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/julienschmidt/httprouter"
 )
 
-// The node and monitoring endpoints of EMQX 5 that a dashboard reads:
-// GET /nodes, /nodes/{node}, /monitor_current and /sessions_count. This
-// node is the only one (a cluster lists its peers when it has the seam
-// for it).
+// NodeView is what a broker that is one node of a cluster adds for GET
+// /nodes and GET /stats: every node's status and counts. A Broker that
+// does not implement it is a node alone, described by its own Stats.
+type NodeView interface {
+	// Nodes lists every node the cluster has seen, running or stopped.
+	Nodes(ctx context.Context) ([]Node, error)
+	// NodeStats returns the counts of every running node, asked of each
+	// now.
+	NodeStats(ctx context.Context) ([]NodeStats, error)
+}
 
-// NodeInfo is what the broker reports of its node for GET /nodes.
-type NodeInfo struct {
-	// Version is the broker's version.
+// Node is one node as GET /nodes shows it (EMQX 5's names).
+type Node struct {
+	Name    string
 	Version string
-	// Uptime is how long the broker has run.
-	Uptime time.Duration
-	// MemoryTotal is the machine's memory and MemoryUsed the bytes the
-	// process holds (resident set, or the Go runtime's total where the
-	// system does not say), in bytes; 0 when unknown.
-	MemoryTotal, MemoryUsed int64
-	// MaxFDs is the process's open-file limit; 0 when unknown.
-	MaxFDs int64
-	// Load1, Load5 and Load15 are the system's load averages.
-	Load1, Load5, Load15 float64
-	// Goroutines is the number of goroutines (EMQX: process_used).
-	Goroutines int64
-	// Connections and LiveConnections are as in Stats.
-	Connections, LiveConnections int64
-	// GoVersion is the Go runtime's version (EMQX: otp_release).
-	GoVersion string
+	// Running is false for a node that stopped answering ("stopped").
+	Running bool
+	// UptimeMillis is how long the node has run, as of its last word.
+	UptimeMillis int64
+	// Connections are its connected clients.
+	Connections int64
 }
 
-// Monitor is what GET /monitor_current reports: the current counts and
-// the per-second rates over the broker's last stats interval.
-type Monitor struct {
-	Connections, LiveConnections, Sessions            int64
-	Subscriptions, SharedSubscriptions, Topics        int64
-	Retained                                          int64
-	ReceivedMsgRate, SentMsgRate, DroppedMsgRate      int64
-	ReceivedBytesRate, SentBytesRate                  int64
-	ReceivedPacketRate, SentPacketRate, MqueueDropped int64
+// NodeStats are one node's counts.
+type NodeStats struct {
+	Node  string
+	Stats Stats
 }
 
-// nodeJSON is a node in EMQX 5's shape.
-type nodeJSON struct {
-	Node            string  `json:"node"`
-	NodeStatus      string  `json:"node_status"`
-	Version         string  `json:"version"`
-	Edition         string  `json:"edition"`
-	Role            string  `json:"role"`
-	Uptime          int64   `json:"uptime"`
-	Connections     int64   `json:"connections"`
-	LiveConnections int64   `json:"live_connections"`
-	MemoryTotal     int64   `json:"memory_total"`
-	MemoryUsed      int64   `json:"memory_used"`
-	MaxFDs          int64   `json:"max_fds"`
-	Load1           float64 `json:"load1"`
-	Load5           float64 `json:"load5"`
-	Load15          float64 `json:"load15"`
-	ProcessUsed     int64   `json:"process_used"`
-	OTPRelease      string  `json:"otp_release"`
-}
-
-func (a *API) nodeJSON(n NodeInfo) nodeJSON {
-	return nodeJSON{Node: a.cfg.Node, NodeStatus: "running", Version: n.Version, Edition: "shardmq", Role: "core",
-		Uptime: n.Uptime.Milliseconds(), Connections: n.Connections, LiveConnections: n.LiveConnections,
-		MemoryTotal: n.MemoryTotal, MemoryUsed: n.MemoryUsed, MaxFDs: n.MaxFDs,
-		Load1: n.Load1, Load5: n.Load5, Load15: n.Load15, ProcessUsed: n.Goroutines, OTPRelease: n.GoVersion}
-}
-
-// node asks the broker for this node's information.
-func (a *API) node(r *http.Request) (NodeInfo, *apiError) {
-	var n NodeInfo
-	if err := a.command(r.Context(), func(ctx context.Context) (err error) {
-		n, err = a.broker.NodeInfo(ctx)
-		return err
-	}); err != nil {
-		return n, a.brokerError(r, err)
-	}
-	return n, nil
-}
-
-// listNodes serves GET /nodes: this node, in an array.
-func (a *API) listNodes(w http.ResponseWriter, r *http.Request, _ httprouter.Params) *apiError {
+// nodes serves GET /nodes: every node of the cluster with its status,
+// version, uptime and connections, this one with its details; a node
+// alone lists itself.
+func (a *API) nodes(w http.ResponseWriter, r *http.Request, _ httprouter.Params) *apiError {
 	if e := noQuery(r); e != nil {
 		return e
 	}
-	n, e := a.node(r)
+	ns, local, e := a.nodeList(r)
 	if e != nil {
 		return e
 	}
-	writeJSON(w, http.StatusOK, []nodeJSON{a.nodeJSON(n)})
+	b := append(make([]byte, 0, 256*len(ns)), '[')
+	for i, n := range ns {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = a.appendNode(b, n, local)
+	}
+	writeBody(w, http.StatusOK, append(b, ']'))
 	return nil
 }
 
-// getNode serves GET /nodes/{node}; another name is a 404.
-func (a *API) getNode(w http.ResponseWriter, r *http.Request, ps httprouter.Params) *apiError {
-	raw := ps.ByName("node")
-	name, err := url.PathUnescape(raw)
-	if err != nil || validMQTTString(name) != nil {
-		return badRequest(fmt.Sprintf("node %s in the path is not a valid name", quoteShort(raw)))
-	}
-	if e := noQuery(r); e != nil {
-		return e
-	}
-	if name != a.cfg.Node {
-		// EMQX 5: 404 NOT_FOUND.
-		return &apiError{http.StatusNotFound, codeNotFound, fmt.Sprintf("no node named %s; this node is %s", quoteShort(name), quoteShort(a.cfg.Node))}
-	}
-	n, e := a.node(r)
-	if e != nil {
-		return e
-	}
-	writeJSON(w, http.StatusOK, a.nodeJSON(n))
-	return nil
-}
-
-// monitorCurrent serves GET /monitor_current: counts and per-second rates
-// in EMQX 5's names.
-func (a *API) monitorCurrent(w http.ResponseWriter, r *http.Request, _ httprouter.Params) *apiError {
-	if e := noQuery(r); e != nil {
-		return e
-	}
-	var m Monitor
-	if err := a.command(r.Context(), func(ctx context.Context) (err error) {
-		m, err = a.broker.Monitor(ctx)
+// nodeList returns the nodes of the cluster and this node's details.
+func (a *API) nodeList(r *http.Request) ([]Node, NodeInfo, *apiError) {
+	var ns []Node
+	var local NodeInfo
+	err := a.command(r.Context(), func(ctx context.Context) error {
+		var err error
+		if local, err = a.broker.NodeInfo(ctx); err != nil {
+			return err
+		}
+		if v, ok := a.broker.(NodeView); ok {
+			ns, err = v.Nodes(ctx)
+			return err
+		}
+		s, err := a.broker.Stats(ctx)
+		ns = []Node{{Name: a.cfg.Node, Running: true, Connections: s.LiveConnections}}
 		return err
-	}); err != nil {
-		return a.brokerError(r, err)
-	}
-	writeJSON(w, http.StatusOK, map[string]int64{
-		"connections": m.Connections, "live_connections": m.LiveConnections, "sessions": m.Sessions,
-		"subscriptions": m.Subscriptions, "shared_subscriptions": m.SharedSubscriptions, "topics": m.Topics,
-		"retained_msg_count": m.Retained, "received_msg_rate": m.ReceivedMsgRate, "sent_msg_rate": m.SentMsgRate,
-		"dropped_msg_rate": m.DroppedMsgRate, "received_bytes_rate": m.ReceivedBytesRate,
-		"sent_bytes_rate": m.SentBytesRate, "received_packets_rate": m.ReceivedPacketRate,
-		"sent_packets_rate": m.SentPacketRate, "mqueue_dropped_rate": m.MqueueDropped,
 	})
-	return nil
+	if err != nil {
+		return nil, local, a.brokerError(r, err)
+	}
+	return ns, local, nil
 }
 
-// sessionsCount serves GET /sessions_count: the number of sessions
-// (connected and offline). since (Unix seconds) is accepted as EMQX 5
-// takes it; every session the broker keeps is alive now, so it changes
-// nothing (ended sessions are not remembered).
-func (a *API) sessionsCount(w http.ResponseWriter, r *http.Request, _ httprouter.Params) *apiError {
-	vals, keys, e := parseQuery(r.URL.RawQuery)
-	if e != nil {
-		return e
+// appendNode appends node n as JSON; this node's entry carries the
+// details in local.
+func (a *API) appendNode(b []byte, n Node, local NodeInfo) []byte {
+	b = append(b, `{"node":`...)
+	b = appendJSONString(b, n.Name)
+	b = append(b, `,"node_status":`...)
+	if n.Running {
+		b = append(b, `"running"`...)
+	} else {
+		b = append(b, `"stopped"`...)
 	}
-	for _, k := range keys {
-		if k != "since" {
-			return unknownParam(k, "this endpoint takes only since")
-		}
-		v, e := single(vals, k)
-		if e != nil {
-			return e
-		}
-		if _, e := parseIntParam(k, v, 0, maxUnixSeconds); e != nil {
-			return e
-		}
+	b = append(b, `,"version":`...)
+	b = appendJSONString(b, n.Version)
+	b = append(b, `,"uptime":`...)
+	b = strconv.AppendInt(b, n.UptimeMillis, 10)
+	b = append(b, `,"connections":`...)
+	b = strconv.AppendInt(b, n.Connections, 10)
+	if n.Name == a.cfg.Node {
+		b = appendLocalNode(b, local)
 	}
-	var s Stats
-	if err := a.command(r.Context(), func(ctx context.Context) (err error) {
-		s, err = a.broker.Stats(ctx)
-		return err
-	}); err != nil {
-		return a.brokerError(r, err)
+	return append(b, '}')
+}
+
+// nodeStats returns every running node's counts (this node's alone when
+// the broker is not one of a cluster).
+func (a *API) nodeStats(ctx context.Context) ([]NodeStats, error) {
+	if v, ok := a.broker.(NodeView); ok {
+		return v.NodeStats(ctx)
 	}
-	writeBody(w, http.StatusOK, strconv.AppendInt(nil, s.Sessions, 10))
-	return nil
+	s, err := a.broker.Stats(ctx)
+	return []NodeStats{{Node: a.cfg.Node, Stats: s}}, err
+}
+
+// sumStats adds the counts of every node; each Max is the sum of the
+// nodes' high-water marks, as EMQX aggregates them.
+func sumStats(ns []NodeStats) Stats {
+	var t Stats
+	for _, n := range ns {
+		s := n.Stats
+		t.Connections += s.Connections
+		t.ConnectionsMax += s.ConnectionsMax
+		t.LiveConnections += s.LiveConnections
+		t.LiveConnectionsMax += s.LiveConnectionsMax
+		t.Sessions += s.Sessions
+		t.SessionsMax += s.SessionsMax
+		t.Subscriptions += s.Subscriptions
+		t.SubscriptionsMax += s.SubscriptionsMax
+		t.SubscriptionsShared += s.SubscriptionsShared
+		t.SubscriptionsSharedMax += s.SubscriptionsSharedMax
+		t.Topics += s.Topics
+		t.TopicsMax += s.TopicsMax
+		t.Retained += s.Retained
+		t.RetainedMax += s.RetainedMax
+	}
+	return t
 }

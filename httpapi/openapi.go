@@ -59,6 +59,7 @@ func clientsQueryParams() []param {
 		{name: "clientid", in: "query", typ: "string", desc: "exact client id; repeated values are ORed (at most 1000)", repeatable: true},
 		{name: "username", in: "query", typ: "string", desc: "exact username; repeated values are ORed (at most 1000); an empty value (username=) selects clients without a user name", repeatable: true},
 		{name: "zone", in: "query", typ: "string", desc: "zone name"},
+		{name: "node", in: "query", typ: "string", desc: "the node the client is connected to (its session's node)"},
 		{name: "ip_address", in: "query", typ: "string", desc: "client IPv4 or IPv6 address, without port"},
 		{name: "peersni", in: "query", typ: "string", desc: "exact TLS server name (SNI) the client asked for"},
 		{name: "cn", in: "query", typ: "string", desc: "exact subject common name of the client's TLS certificate"},
@@ -137,6 +138,10 @@ func opDocs() map[string]opDoc {
 				{name: "payload", in: "query", typ: "string", enum: []string{"base64", "plain", "none"}, desc: "payload encoding, default base64"},
 				{name: "max_payload_bytes", in: "query", typ: "string", desc: "stop adding messages past this many payload bytes (at least one is listed), default 1MB; bytes or KB/MB/GB"},
 			}, responses: with(clientErrs, 200, "MessagePage")},
+		"GET /clients/{clientid}/authorization/cache": {summary: "The authorization decisions the session keeps (publish first, by topic)",
+			params: []param{pathClientID}, responses: with(clientErrs, 200, "AuthzCache")},
+		"DELETE /clients/{clientid}/authorization/cache": {summary: "Forget the session's cached authorization decisions: the ACL decides anew",
+			params: []param{pathClientID}, responses: with(clientErrs, 204, "")},
 		"PUT /clients/{clientid}/keepalive": {summary: "Change the keep alive of the client's connection (seconds, 0: none); the timer runs with it from now",
 			params: []param{pathClientID}, body: "KeepaliveRequest", responses: with(clientErrs, 200, "Client")},
 		"POST /clients/{clientid}/subscribe": {summary: "Subscribe the client; in force when the response comes",
@@ -216,9 +221,11 @@ func opDocs() map[string]opDoc {
 		"DELETE /retainer/message/{topic}": {summary: "Remove the message retained at a topic",
 			params:    []param{pathTopic},
 			responses: map[int]string{204: "", 400: "Error", 404: "Error", 503: "Error"}},
-		"GET /nodes": {summary: "This node (EMQX 5's shape): status, version, uptime (ms), connections, memory, file limit, load",
+		"GET /listeners": {summary: "The MQTT listeners with their address, zone, limit and current connections (EMQX 5's shape)",
+			responses: map[int]string{200: "ListenerList", 400: "Error", 503: "Error"}},
+		"GET /nodes": {summary: "Every node of the cluster (EMQX 5's shape): name, node_status (running or stopped), version, uptime (ms), connections; this node's entry adds memory, file limit, load",
 			responses: map[int]string{200: "NodeList", 400: "Error", 503: "Error"}},
-		"GET /nodes/{node}": {summary: "One node by name; another name is a 404",
+		"GET /nodes/{node}": {summary: "One node of the cluster by name; an unknown name is a 404",
 			params:    []param{{name: "node", in: "path", typ: "string", desc: "node name, e.g. shardmq@127.0.0.1"}},
 			responses: map[int]string{200: "Node", 400: "Error", 404: "Error", 503: "Error"}},
 		"GET /monitor_current": {summary: "Current counts and per-second rates over the last stats interval (EMQX 5's names)",
@@ -452,8 +459,8 @@ func components() map[string]any {
 		"until": expiredAt})
 	return map[string]any{
 		"schemas": map[string]any{
-			"Node": obj([]string{"node", "node_status", "version", "uptime"}, map[string]any{
-				"node": str, "node_status": map[string]any{"type": "string", "enum": []string{"running"}}, "version": str,
+			"Node": obj([]string{"node", "node_status", "version", "uptime", "connections"}, map[string]any{
+				"node": str, "node_status": map[string]any{"type": "string", "enum": []string{"running", "stopped"}}, "version": str,
 				"edition": str, "role": str, "uptime": map[string]any{"type": "integer", "description": "milliseconds"},
 				"connections": integer, "live_connections": integer, "memory_total": integer, "memory_used": integer,
 				"max_fds": integer, "load1": map[string]any{"type": "number"}, "load5": map[string]any{"type": "number"},

@@ -47,9 +47,9 @@ func appendStats(b []byte, s Stats, node string) []byte {
 	return append(b, '}')
 }
 
-// stats serves GET /stats: a JSON array with one object per node (this
-// node), or with aggregate=true one object without the node name, as EMQX 5
-// does.
+// stats serves GET /stats: a JSON array with one object per running node,
+// or with aggregate=true one object without the node name summing them, as
+// EMQX 5 does.
 func (a *API) stats(w http.ResponseWriter, r *http.Request, _ httprouter.Params) *apiError {
 	vals, keys, e := parseQuery(r.URL.RawQuery)
 	if e != nil {
@@ -72,20 +72,25 @@ func (a *API) stats(w http.ResponseWriter, r *http.Request, _ httprouter.Params)
 			return paramError(k, "want true or false")
 		}
 	}
-	var s Stats
+	var ns []NodeStats
 	err := a.command(r.Context(), func(ctx context.Context) (err error) {
-		s, err = a.broker.Stats(ctx)
+		ns, err = a.nodeStats(ctx)
 		return err
 	})
 	if err != nil {
 		return a.brokerError(r, err)
 	}
-	b := make([]byte, 0, 512)
+	b := make([]byte, 0, 512*len(ns))
 	if aggregate {
-		b = appendStats(b, s, "")
+		b = appendStats(b, sumStats(ns), "")
 	} else {
 		b = append(b, '[')
-		b = appendStats(b, s, a.cfg.Node)
+		for i, n := range ns {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendStats(b, n.Stats, n.Node)
+		}
 		b = append(b, ']')
 	}
 	writeBody(w, http.StatusOK, b)

@@ -179,6 +179,9 @@ func reasonFor(err error) mqtt.ReasonCode {
 // OnClose implements netio.Handler.
 func (b *Broker) OnClose(c *netio.Conn, err error) {
 	cs, _ := c.Data.(*connState)
+	if !b.alone {
+		delete(b.shardOf(c.Loop()).acquiring, c)
+	}
 	if cs == nil {
 		return
 	}
@@ -196,6 +199,9 @@ func (b *Broker) OnTick(l *netio.Loop, now time.Time) { b.shardOf(l).tick(now) }
 func (b *Broker) OnFlush(l *netio.Loop) {
 	if sh, ok := l.Data.(*shard); ok {
 		sh.flushOutbox()
+		if sh.cout != nil {
+			sh.flushCluster()
+		}
 		sh.commitStore()
 		sh.snapshotLife(l.Now())
 	}

@@ -51,6 +51,9 @@ func (g *gauge) raise(v int64) {
 	}
 }
 
+// Uptime returns how long the broker has run.
+func (b *Broker) Uptime() time.Duration { return time.Since(b.started) }
+
 // Stats returns broker-wide counts. Safe from any goroutine; it visits
 // every shard to count distinct topic filters.
 func (b *Broker) Stats(ctx context.Context) (BrokerStats, error) {

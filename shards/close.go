@@ -82,4 +82,7 @@ func (s *session) end() {
 	s.dropMessages()
 	s.storeDiscarded()
 	delete(sh.peers, s)
+	if !sh.b.alone && sh.keepOwner != s {
+		sh.b.cluster.Release(s.id) // the other nodes may forget its owner
+	}
 }

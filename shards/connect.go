@@ -8,12 +8,14 @@ import (
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards/auth"
+	"github.com/shardmq/shardmq/shards/cluster"
 )
 
 // onConnect handles the first packet of a connection as a sequence of
 // steps: decode, find the client id, go to the session's owner, enhanced
 // authentication, the zone's packet size, password authentication, the
-// node that serves the client id (a cluster), build the CONNACK, take over or create the session, bind the connection, send
+// owner of the client id in a cluster (shard.acquire), build the CONNACK,
+// take over, adopt or create the session, bind the connection, send
 // the CONNACK. A step that refuses the CONNECT answers it through refuse;
 // a step that hands it on (to the owner's loop, an AUTH exchange, a
 // password check off the loop) stops here, and the CONNECT comes back.
@@ -41,7 +43,11 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 		return nil
 	}
 	authn, ok := sh.authenticateConnect(c, cs, l, p, id)
-	if !ok || !sh.atThisNode(c, cs, p.Version, id) {
+	if !ok {
+		return nil
+	}
+	moved, ok := sh.acquire(c, cs, p, id, authn)
+	if !ok {
 		return nil
 	}
 	var ack mqtt.Connack
@@ -54,7 +60,7 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 		return nil
 	}
 	now := sh.loop.Now()
-	s, present, ok := sh.sessionFor(c, p, id, now)
+	s, present, ok := sh.sessionFor(c, p, id, moved, now)
 	if !ok {
 		return nil
 	}
@@ -217,9 +223,11 @@ func (sh *shard) authenticateConnect(c *netio.Conn, cs *connState, l *listener, 
 
 // sessionFor returns the session CONNECT p of client id continues (present)
 // or starts. A connected session is taken over first; clean start ends the
-// old session and starts a new one. ok is false when another loop created
+// old session and starts a new one. moved is the state of the session
+// another node of the cluster gave up for this CONNECT (nil when none):
+// without clean start it is adopted. ok is false when another loop created
 // the session first: the connection has moved there.
-func (sh *shard) sessionFor(c *netio.Conn, p *mqtt.Connect, id string, now time.Time) (s *session, present, ok bool) {
+func (sh *shard) sessionFor(c *netio.Conn, p *mqtt.Connect, id string, moved *cluster.Session, now time.Time) (s *session, present, ok bool) {
 	if s = sh.sessions[id]; s != nil {
 		if s.conn != nil {
 			sh.takeover(s, p.CleanStart)
@@ -229,9 +237,13 @@ func (sh *shard) sessionFor(c *netio.Conn, p *mqtt.Connect, id string, now time.
 			s.expireAt = 0
 			return s, true, true
 		}
-		s.end()
+		s.endKeepingOwner() // the client id stays this node's
 	}
-	s = newSession(sh, id, now)
+	if moved != nil && !p.CleanStart {
+		s, present = sh.adopt(id, moved, now), true
+	} else {
+		s = newSession(sh, id, now)
+	}
 	if other, loaded := sh.b.registry.LoadOrStore(id, s); loaded {
 		if other.sh != sh {
 			sh.endIdle(c.Data.(*connState))
@@ -242,7 +254,7 @@ func (sh *shard) sessionFor(c *netio.Conn, p *mqtt.Connect, id string, now time.
 	}
 	sh.sessions[id] = s
 	sh.b.sessionsN.add(1)
-	return s, false, true
+	return s, present, true
 }
 
 // takeover closes the connection of s for a new CONNECT of the same client

@@ -6,6 +6,7 @@ import (
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards/auth"
+	"github.com/shardmq/shardmq/shards/cluster"
 	"github.com/shardmq/shardmq/shards/index"
 )
 
@@ -94,10 +95,10 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 	}
 	switch p.QoS {
 	case 1:
-		sh.ack(s, c, mqtt.TypePuback, p.PacketID, rc)
+		sh.ackPublish(s, c, mqtt.TypePuback, p.PacketID, rc)
 	case 2:
 		s.awaitRelease(p.PacketID, now.UnixNano())
-		sh.ack(s, c, mqtt.TypePubrec, p.PacketID, rc)
+		sh.ackPublish(s, c, mqtt.TypePubrec, p.PacketID, rc)
 	}
 	return nil
 }
@@ -166,18 +167,28 @@ func (s *session) onPubrel(id uint16) {
 func (sh *shard) publish(m *message) int {
 	m.mustLive()
 	remote := 0
-	if !sh.b.alone && sh.b.cluster.Remote(m.topic) {
-		sh.b.cluster.Forward(m.stored())
-		remote = 1
+	if !sh.b.alone {
+		sh.b.cluster.Route(m.topic, m.from, &sh.croute)
+		if sh.croute.Remote() {
+			sh.cout.Add(m.stored(), &sh.croute)
+			remote = 1
+			sh.acked.awaited = sh.acked.awaited || m.qos > 0
+		}
 	}
-	return remote + sh.route(m)
+	return remote + sh.route(m, false, nil)
 }
 
 // route delivers m to this node's matching sessions and returns how many
-// subscriptions matched.
-func (sh *shard) route(m *message) int {
+// subscriptions matched. In a cluster the shared groups another node
+// serves are left out: for a local publish the ones the cluster's Route
+// chose another node for, for a message forwarded by another node
+// (forwarded) all but the groups fwd names.
+func (sh *shard) route(m *message, forwarded bool, fwd []cluster.Group) int {
 	ix := sh.b.index
 	sh.hits = ix.Match(m.topic, sh.hits[:0])
+	if !sh.b.alone {
+		sh.keepGroups(forwarded, fwd)
+	}
 	sh.hits, sh.unserved = ix.Resolve(sh.hits, m.from, sessionOnline, sh.unserved[:0])
 	for _, g := range sh.unserved {
 		// No member online and within budget: one member's queue takes it.

@@ -7,6 +7,7 @@ import (
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/netio/deadline"
+	"github.com/shardmq/shardmq/shards/cluster"
 	"github.com/shardmq/shardmq/shards/index"
 	"github.com/shardmq/shardmq/shards/retained"
 	"github.com/shardmq/shardmq/shards/store"
@@ -58,6 +59,19 @@ type shard struct {
 	// idle holds the rows of connections whose CONNECT is under way
 	// (idle.go); nil until the first.
 	idle map[*connState]*idleConn
+	// croute and cout carry messages to other nodes; cout is nil when the
+	// node is alone.
+	croute cluster.Route
+	cout   cluster.Outbox
+	// acquiring holds the cluster's answers for CONNECTs held while
+	// Cluster.Acquire ran (shard.acquire); nil until the first.
+	acquiring map[*netio.Conn]acquired
+	// acked holds the PUBACKs and PUBRECs that wait for other nodes'
+	// acknowledgements (ackPublish).
+	acked heldAcks
+	// keepOwner is the session whose end must not release its client id
+	// in the cluster (endKeepingOwner); nil otherwise.
+	keepOwner *session
 }
 
 // newShard returns the shard of loop l, the one b.shardOf makes.
@@ -68,6 +82,9 @@ func newShard(b *Broker, l *netio.Loop) *shard {
 		sessions: make(map[string]*session),
 		outbox:   make(map[*shard]*mail),
 		fold:     index.Folder[*session]{PerSubscription: b.cfg.CopyPerSubscription},
+	}
+	if !b.alone {
+		sh.cout = b.cluster.NewOutbox()
 	}
 	if b.durable {
 		sh.rec = &recorder{batch: store.Batch{Shard: l.Index()}}

@@ -164,6 +164,10 @@ func (sh *shard) storeRetained(m *message) {
 	r := m.retained(sh.loop.Now())
 	if sh.b.retain.Set(r) == nil {
 		sh.storeRetainedOp(r)
+		if !sh.b.alone {
+			// Every node's store follows the cluster's (Broker.Retained).
+			sh.b.cluster.SetRetained(m.stored())
+		}
 	}
 }
 

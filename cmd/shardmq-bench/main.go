@@ -33,6 +33,14 @@ func main() {
 	flag.StringVar(&brokers, "brokers", "", "comma-separated brokers (default shardmq,mosquitto,mochi,nats,aedes; none with --target)")
 	flag.StringVar(&cfg.Target, "target", "", "URL of an already running broker to run the scenarios against: tcp://HOST:PORT")
 	flag.IntVar(&cfg.TargetPID, "target-pid", 0, "process id of the --target broker on this machine, to measure its CPU and memory")
+	flag.Func("target-publish", "comma-separated tcp://HOST:PORT of other nodes of the --target cluster that publishers connect to in turn, so messages cross nodes", func(v string) error {
+		for _, u := range strings.Split(v, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				cfg.TargetPublish = append(cfg.TargetPublish, u)
+			}
+		}
+		return nil
+	})
 	flag.StringVar(&cfg.TargetAPI, "target-api", "", "HTTP API of the --target broker for the API scenarios: http://HOST:PORT")
 	flag.StringVar(&cfg.Username, "username", "", "user name of every CONNECT (the sessions scenarios use \"bench\" when empty)")
 	flag.StringVar(&cfg.Password, "password", "", "password of every CONNECT")

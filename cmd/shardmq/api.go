@@ -10,16 +10,17 @@ import (
 	"path/filepath"
 
 	"github.com/shardmq/shardmq/catalog"
-	"github.com/shardmq/shardmq/cmd/shardmq/wire"
 	"github.com/shardmq/shardmq/httpapi"
 	"github.com/shardmq/shardmq/httpapi/dashboard"
+	"github.com/shardmq/shardmq/shards"
 )
 
-// startAPI loads (or creates) the API keys, serves the HTTP API over br and
-// cat on o.APIAddr, with /metrics and /status reading src, and returns the
+// startAPI loads (or creates) the API keys, serves the HTTP API over broker
+// and lister (this node's or the cluster's) on o.APIAddr, with /metrics and /status reading src, and returns the
 // function that stops it (requests in flight finish within the stop's
 // context).
-func startAPI(o *Options, br wire.Broker, cat *catalog.Catalog, src opsSources) (func(context.Context) error, error) {
+func startAPI(o *Options, b *shards.Broker, cat *catalog.Catalog, broker httpapi.Broker, lister httpapi.Lister,
+	src opsSources) (func(context.Context) error, error) {
 	path := o.APIKeys
 	var keys *httpapi.KeyStore
 	var created *httpapi.Credentials
@@ -41,11 +42,11 @@ func startAPI(o *Options, br wire.Broker, cat *catalog.Catalog, src opsSources) 
 		return nil, fmt.Errorf("API keys: %w", err)
 	}
 	api, err := httpapi.New(httpapi.Config{Base: o.APIBase, Node: o.Node, CORSOrigins: o.corsOrigins()},
-		cat, br, keys)
+		lister, broker, keys)
 	if err != nil {
 		return nil, err
 	}
-	configureOps(api, br.Broker, cat, src, o.MetricsAuth)
+	configureOps(api, b, cat, src, o.MetricsAuth)
 	if o.Dashboard {
 		d, err := dashboard.New(dashboard.Config{Keys: keys, UsersFile: o.DashboardUsers, APIBase: o.APIBase, Node: o.Node})
 		if err != nil {

@@ -54,7 +54,8 @@ func mosquittoPub(t *testing.T, addr, id string) (string, error) {
 	return string(out), err
 }
 
-// TestBannedRestart checks the binary's ban list: a ban made through
+// TestBannedRestart checks the binary's ban list (and that GET /listeners
+// names its listener): a ban made through
 // POST /banned refuses mosquitto_pub, is still in force after a restart
 // (the data dir's banned.json), and DELETE lifts it.
 func TestBannedRestart(t *testing.T) {
@@ -62,6 +63,13 @@ func TestBannedRestart(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	b := startOps(t, bin, "--data-dir", data)
 	base := b.url("/api/v5")
+	// GET /listeners names the listener the broker serves on.
+	code, out := apiCall(t, "GET", base+"/listeners", b.cred, "")
+	var ls []map[string]any
+	if code != http.StatusOK || json.Unmarshal([]byte(out), &ls) != nil || len(ls) != 1 || ls[0]["id"] != "tcp:default" ||
+		ls[0]["bind"] != b.mqtt || ls[0]["running"] != true || ls[0]["current_connections"] != 0.0 {
+		t.Fatalf("GET /listeners: %d %s", code, out)
+	}
 	if code, out := apiCall(t, "POST", base+"/banned", b.cred,
 		`{"as":"clientid","who":"dev-banned","reason":"stolen","until":"2999-01-01T00:00:00Z"}`); code != http.StatusOK {
 		t.Fatalf("POST /banned: %d %s", code, out)
@@ -75,7 +83,7 @@ func TestBannedRestart(t *testing.T) {
 	cred := b.cred
 	b = startOps(t, bin, "--data-dir", data)
 	base = b.url("/api/v5")
-	code, out := apiCall(t, "GET", base+"/banned", cred, "")
+	code, out = apiCall(t, "GET", base+"/banned", cred, "")
 	var list struct {
 		Data []map[string]string `json:"data"`
 	}

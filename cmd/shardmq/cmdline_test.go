@@ -87,6 +87,15 @@ func TestCommandLineErrors(t *testing.T) {
 			`flag --listener: key listeners: listener 127.0.0.1:1883: name "a.b": want letters, digits, _ and -`},
 		{"zone value", []string{"--zone", "a:inflight_max=70000"}, "flag --zone: key zones.a.inflight_max: 70000 is out of range"},
 		{"pprof on all interfaces", []string{"--pprof-addr", ":6060"}, `flag --pprof-addr: key pprof_addr: ":6060" must be a loopback address`},
+		{"cluster route address", []string{"--cluster-listen", "nohost"}, `key cluster_listen: address nohost: missing port`},
+		{"cluster seeds without a route address", []string{"--cluster-join", "127.0.0.1:6222"},
+			`key cluster_join: needs cluster_listen, this node's own route address`},
+		{"cluster seed", []string{"--cluster-listen", "127.0.0.1:6222", "--cluster-join", "127.0.0.1:6223,seed"},
+			`key cluster_join: address seed: missing port`},
+		{"external NATS URL", []string{"--cluster-nats", "http://127.0.0.1:4222"},
+			`key cluster_nats: "http://127.0.0.1:4222": want nats://HOST:PORT or tls://HOST:PORT`},
+		{"external NATS and a route address", []string{"--cluster-nats", "nats://127.0.0.1:4222", "--cluster-listen", "127.0.0.1:6222"},
+			`key cluster_nats: an external NATS excludes cluster_listen and cluster_join`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/shardmq/shardmq/httpapi"
 	"maps"
 	"net/url"
 	"slices"
@@ -332,4 +333,22 @@ func fileListeners(v any) ([]Listener, error) {
 		out = append(out, l)
 	}
 	return out, nil
+}
+
+// listenerInfo returns the function that describes ls for GET /listeners,
+// with the addresses srv bound (a port 0 resolved) once it serves.
+func listenerInfo(ls []Listener, srv *netio.Server) func() []httpapi.ListenerInfo {
+	return func() []httpapi.ListenerInfo {
+		addrs := srv.Addrs()
+		out := make([]httpapi.ListenerInfo, len(ls))
+		for i, l := range ls {
+			bind, running := l.Addr, false
+			if i < len(addrs) && addrs[i] != nil {
+				bind, running = addrs[i].String(), true
+			}
+			out[i] = httpapi.ListenerInfo{ID: l.rowName(), Kind: l.Kind, Name: l.Name, Bind: bind, Zone: l.Zone,
+				ProxyProtocol: l.ProxyProtocol, MaxConnections: l.MaxConnections, Running: running}
+		}
+		return out
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -53,6 +54,14 @@ type Options struct {
 	// AllowAnonymous, if nil, allows anonymous clients on loopback
 	// listeners only.
 	AllowAnonymous *bool
+
+	// ClusterListen, ClusterJoin and ClusterNATS make the node one of a
+	// cluster (docs/cluster.md): the embedded NATS server's route address
+	// and its seeds (comma-separated HOST:PORT), or the URLs of an
+	// external NATS (comma-separated). All empty: the node is alone.
+	ClusterListen string
+	ClusterJoin   string
+	ClusterNATS   string
 
 	SysInterval                time.Duration
 	SharedSubscriptionStrategy string
@@ -124,6 +133,9 @@ func (o *Options) Validate() error {
 	}
 	if err := (httpapi.Config{CORSOrigins: o.corsOrigins()}).Validate(); err != nil {
 		return bad("api_cors_origin", err)
+	}
+	if err := o.validateCluster(); err != nil {
+		return err
 	}
 	if err := checkPprofAddr(o.PprofAddr); err != nil {
 		return bad("pprof_addr", err)
@@ -200,6 +212,51 @@ func (o *Options) validateListeners() error {
 		}
 	}
 	return nil
+}
+
+// validateCluster checks the cluster keys: cluster_join needs
+// cluster_listen, cluster_nats excludes both, and every address and URL
+// parses.
+func (o *Options) validateCluster() error {
+	bad := func(key string, err error) error { return &keyError{key, err} }
+	if o.ClusterListen != "" {
+		if _, _, err := net.SplitHostPort(o.ClusterListen); err != nil {
+			return bad("cluster_listen", err)
+		}
+	}
+	for _, a := range splitList(o.ClusterJoin) {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return bad("cluster_join", err)
+		}
+	}
+	for _, u := range splitList(o.ClusterNATS) {
+		p, err := url.Parse(u)
+		if err != nil || p.Host == "" || p.Scheme != "nats" && p.Scheme != "tls" {
+			return bad("cluster_nats", fmt.Errorf("%q: want nats://HOST:PORT or tls://HOST:PORT", u))
+		}
+	}
+	switch {
+	case o.ClusterNATS != "" && (o.ClusterListen != "" || o.ClusterJoin != ""):
+		return bad("cluster_nats", errors.New("an external NATS excludes cluster_listen and cluster_join"))
+	case o.ClusterJoin != "" && o.ClusterListen == "":
+		return bad("cluster_join", errors.New("needs cluster_listen, this node's own route address"))
+	}
+	return nil
+}
+
+// clustered reports whether the node is one of a cluster.
+func (o *Options) clustered() bool { return o.ClusterListen != "" || o.ClusterNATS != "" }
+
+// splitList returns the comma-separated items of s, trimmed, nil when
+// none.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // corsOrigins returns APICORSOrigin split at commas, nil when empty.

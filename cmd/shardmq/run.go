@@ -11,9 +11,11 @@ import (
 
 	"github.com/shardmq/shardmq/catalog"
 	"github.com/shardmq/shardmq/cmd/shardmq/wire"
+	"github.com/shardmq/shardmq/httpapi"
 	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards"
 	"github.com/shardmq/shardmq/shards/banned"
+	"github.com/shardmq/shardmq/shards/cluster/natscluster"
 )
 
 // app is the running broker: the components start started, in order, and
@@ -60,7 +62,7 @@ func start(o Options) (_ *app, err error) {
 	}
 
 	// The catalog of client rows behind GET /clients.
-	cat, err := catalog.New(catalog.Config{StatsInterval: o.StatsInterval})
+	cat, err := catalog.New(catalog.Config{StatsInterval: o.StatsInterval, Node: o.Node})
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
@@ -75,9 +77,17 @@ func start(o Options) (_ *app, err error) {
 	// The broker, and the MQTT server whose loops run its shards (not
 	// listening yet).
 	listeners := o.mqttListeners()
-	bcfg := brokerConfig(&o, listeners, az, wire.Sink{Catalog: cat})
-	bcfg.Banned = bans
-	b, err := shards.New(bcfg)
+	bc := brokerConfig(&o, listeners, az, wire.Sink{Catalog: cat})
+	bc.Banned = bans
+	var node *natscluster.Node
+	handler := &wire.Handler{Catalog: cat}
+	if o.clustered() {
+		if node, err = newClusterNode(&o, handler); err != nil {
+			return nil, err
+		}
+		bc.Cluster = node
+	}
+	b, err := shards.New(bc)
 	if err != nil {
 		return nil, err
 	}
@@ -92,10 +102,25 @@ func start(o Options) (_ *app, err error) {
 		return nil, err
 	}
 
+	// The cluster, before the API and MQTT so that it stops after them: a
+	// node whose seeds do not answer starts alone and keeps trying them.
+	local := wire.Broker{Broker: b, Node: o.Node, Version: version(), BanList: bans,
+		ListenerList: listenerInfo(listeners, srv)}
+	apiBroker, lister := httpapi.Broker(local), httpapi.Lister(cat)
+	if node != nil {
+		handler.Broker, handler.Local = b.NodeHandler(), local
+		if err := node.Start(context.Background()); err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+		a.add("cluster", node.Shutdown)
+		apiBroker = wire.ClusterBroker{Broker: local, Cluster: node}
+		lister = wire.Lister{Cluster: node}
+	}
+
 	// The HTTP API, before MQTT so that it stops after MQTT has drained:
 	// GET /status answers 503 until the end of start.
 	mem := &memoryStats{}
-	stopAPI, err := startAPI(&o, wire.Broker{Broker: b, Node: o.Node, BanList: bans}, cat, opsSources{server: srv, auth: az, memory: mem, ready: a.ready.Load})
+	stopAPI, err := startAPI(&o, b, cat, apiBroker, lister, opsSources{server: srv, auth: az, memory: mem, ready: a.ready.Load})
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +169,27 @@ func (a *app) stop(ctx context.Context) error {
 	}
 	a.started = nil
 	return err
+}
+
+// newClusterNode returns the node of the cluster o describes, with h as
+// its handler; its JetStream data (retained messages, the client id
+// registry) lives in <data_dir>/cluster.
+func newClusterNode(o *Options, h *wire.Handler) (*natscluster.Node, error) {
+	n, err := natscluster.New(natscluster.Config{
+		Node:          o.Node,
+		ClusterListen: o.ClusterListen,
+		Join:          splitList(o.ClusterJoin),
+		ExternalURLs:  splitList(o.ClusterNATS),
+		StoreDir:      filepath.Join(o.DataDir, "cluster"),
+		Version:       version(),
+		ShareStrategy: o.SharedSubscriptionStrategy,
+		Handler:       h,
+		Logger:        slog.Default(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	return n, nil
 }
 
 // describeListeners names the listeners for an error message, each with

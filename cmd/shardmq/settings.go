@@ -28,8 +28,14 @@ const (
 // settings are the scalar settings, in the order --print-config and -h
 // show them.
 var settings = []setting{
-	{"node", "node name on client rows, in GET /stats and GET /status",
+	{"node", "node name on client rows, in GET /stats and GET /status; unique in a cluster",
 		func(o *Options) any { return &o.Node }},
+	{"cluster_listen", "join a cluster: this node's NATS route address (HOST:PORT) for the embedded NATS server; empty: no cluster",
+		func(o *Options) any { return &o.ClusterListen }},
+	{"cluster_join", "seed nodes' route addresses, comma-separated HOST:PORT (needs cluster_listen); a node whose seeds do not answer runs alone and keeps trying",
+		func(o *Options) any { return &o.ClusterJoin }},
+	{"cluster_nats", "join a cluster over an external NATS (with JetStream) instead of an embedded server: comma-separated nats://HOST:PORT URLs",
+		func(o *Options) any { return &o.ClusterNATS }},
 	{"data_dir", "directory for the broker's files (the API key file when api_keys is empty)",
 		func(o *Options) any { return &o.DataDir }},
 	{"mqtt_addr", "MQTT listener address (HOST:PORT); not used when any --listener is given",

@@ -15,6 +15,7 @@ import (
 	"github.com/shardmq/shardmq/httpapi"
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/shards"
+	"github.com/shardmq/shardmq/shards/auth"
 	"github.com/shardmq/shardmq/shards/banned"
 	"github.com/shardmq/shardmq/shards/retained"
 )
@@ -59,17 +60,44 @@ func (s Sink) UpdateStats(updates []shards.StatsUpdate) {
 // Remove deletes the rows of discarded or expired sessions.
 func (s Sink) Remove(ids []string) { s.Catalog.Remove(ids) }
 
-// Broker adapts *shards.Broker to httpapi.Broker. Node names this node on
-// subscription objects. Bans is the ban list the broker consults
+// Broker adapts *shards.Broker to httpapi.Broker (and httpapi.NodeView,
+// for a node alone). Node names this node on subscription objects and in
+// GET /nodes, with Version. BanList is the ban list the broker consults
 // (shards.Config.Banned); without one, the API lists no bans and refuses
 // to add any.
 type Broker struct {
 	Broker  *shards.Broker
 	Node    string
+	Version string
 	BanList *banned.List
+	// ListenerList returns the MQTT listeners (cmd knows them and their
+	// bound addresses); nil lists none.
+	ListenerList func() []httpapi.ListenerInfo
 }
 
-var _ httpapi.Broker = Broker{}
+var (
+	_ httpapi.Broker   = Broker{}
+	_ httpapi.NodeView = Broker{}
+)
+
+// Nodes lists this node, the only one.
+func (a Broker) Nodes(ctx context.Context) ([]httpapi.Node, error) {
+	st, err := a.Broker.Stats(ctx)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return []httpapi.Node{{Name: a.Node, Version: a.Version, Running: true,
+		UptimeMillis: a.Broker.Uptime().Milliseconds(), Connections: st.LiveConnections}}, nil
+}
+
+// NodeStats returns this node's counts, the only node's.
+func (a Broker) NodeStats(ctx context.Context) ([]httpapi.NodeStats, error) {
+	st, err := a.Stats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return []httpapi.NodeStats{{Node: a.Node, Stats: st}}, nil
+}
 
 // mapErr maps the broker's errors onto the API's sentinels.
 func mapErr(err error) error {
@@ -365,4 +393,34 @@ func (a Broker) ClientMessages(ctx context.Context, id string, inflight bool, af
 			PublishedAt: time.Unix(0, m.PublishedAt)}
 	}
 	return out, first, nil
+}
+
+// AuthzCache implements httpapi.Broker.
+func (a Broker) AuthzCache(ctx context.Context, id string) ([]httpapi.AuthzDecision, error) {
+	es, err := a.Broker.AuthzCache(ctx, id)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]httpapi.AuthzDecision, len(es))
+	for i, e := range es {
+		act := "subscribe"
+		if e.Action == auth.Publish {
+			act = "publish"
+		}
+		out[i] = httpapi.AuthzDecision{Action: act, Topic: e.Topic, Allow: e.Allow, At: time.UnixMilli(e.At)}
+	}
+	return out, nil
+}
+
+// ClearAuthzCache implements httpapi.Broker.
+func (a Broker) ClearAuthzCache(ctx context.Context, id string) error {
+	return mapErr(a.Broker.ClearAuthzCache(ctx, id))
+}
+
+// Listeners implements httpapi.Broker.
+func (a Broker) Listeners(ctx context.Context) ([]httpapi.ListenerInfo, error) {
+	if a.ListenerList == nil {
+		return nil, nil
+	}
+	return a.ListenerList(), nil
 }
