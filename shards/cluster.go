@@ -187,6 +187,7 @@ func (sh *shard) acquire(c *netio.Conn, cs *connState, p *mqtt.Connect, id strin
 		return a.state, true
 	}
 	c.Hold()
+	sh.beginIdle(c, cs, sh.b.listenerOf(c), p, id) // listed as idle until the CONNECT ends
 	b, loop, discard := sh.b, sh.loop, p.CleanStart
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), acquireTimeout)

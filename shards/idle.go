@@ -8,7 +8,8 @@ import (
 )
 
 // A connection whose CONNECT is under way (its password checked off the
-// loop) is idle: CLIENTS_API.md decision 12. It has no session of its own
+// loop, or, in a cluster, the client id acquired from the other nodes,
+// which may take the session over from one of them) is idle: CLIENTS_API.md decision 12. It has no session of its own
 // yet, but the API lists it (conn_state idle, connected false, with the
 // connection's address) and GET /clients/{id} finds it; an offline session
 // of the same client id is shown idle meanwhile. The shard that holds the
@@ -63,8 +64,10 @@ func (sh *shard) beginIdle(c *netio.Conn, cs *connState, l *listener, p *mqtt.Co
 	if sh.idle == nil {
 		sh.idle = make(map[*connState]*idleConn)
 	}
+	if _, ok := sh.idle[cs]; !ok {
+		sh.b.idleN.Add(1)
+	}
 	sh.idle[cs] = &idleConn{id: id, conn: c, row: r}
-	sh.b.idleN.Add(1)
 	if sink := sh.b.cfg.Sink; sink != nil {
 		sh.snapshotLife(now) // an older change of the same client goes first
 		sink.Upsert([]ClientRow{r})

@@ -45,15 +45,6 @@ func ParseKind(s string) (Kind, bool) {
 	return 0, false
 }
 
-// Kinds returns the kinds' names in order.
-func Kinds() []string {
-	out := make([]string, 0, len(kindNames)-1)
-	for k := ClientID; k <= PeerhostNet; k++ {
-		out = append(out, kindNames[k])
-	}
-	return out
-}
-
 // Limits on an entry's strings.
 const (
 	// MaxWho bounds who, in bytes (a client id or user name is at most
