@@ -41,6 +41,9 @@ type API struct {
 	ops ops
 	// corsAny is true when Config.CORSOrigins holds "*".
 	corsAny bool
+	// dash serves the web dashboard and its sessions; nil without one
+	// (session.go).
+	dash Dashboard
 }
 
 // New returns the API serving lister and broker, authenticating with keys.
@@ -155,6 +158,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, headersTooLarge(a.cfg.MaxHeaderBytes))
 		return
 	}
+	// The dashboard's pages and login come before the key check.
+	if a.serveDashboard(w, r) {
+		return
+	}
 	// /status, /api-docs and /metrics come before the key check, and so
 	// does OPTIONS: a browser's CORS preflight carries no credentials
 	// (the paths it reveals are in the public /api-docs anyway).
@@ -193,10 +200,14 @@ func (a *API) allowed(role Role, r *http.Request) bool {
 	return false
 }
 
-// authenticate checks the request's API key and secret (basic auth) and
-// returns the key's role; when they are missing or wrong it writes the 401
-// and returns false.
+// authenticate checks the request's API key and secret (basic auth), or
+// its dashboard session when it carries one and no key, and returns the
+// role; when they are missing or wrong it writes the 401 (or a session's
+// 403 for a missing CSRF token) and returns false.
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Role, bool) {
+	if role, ok, handled := a.sessionAuth(w, r); handled {
+		return role, ok
+	}
 	key, secret, ok := r.BasicAuth()
 	err := errBadSecret
 	if ok {

@@ -137,7 +137,9 @@ func writeUsage(w io.Writer) {
 	var b strings.Builder
 	b.WriteString(`Usage:
   shardmq [FLAGS]                       run the MQTT broker
-  shardmq passwd [-cost N] FILE USER    add USER to the password file FILE, or change their password
+  shardmq passwd [-cost N] [-role ROLE] FILE USER
+                                        add USER to the password file FILE, or change their password;
+                                        with -role (administrator, viewer), FILE is dashboard_users
 
 Settings: each flag is also a key of the --config file (TOML, with "_" for "-") and a SHARDMQ_<KEY>
 environment variable (SHARDMQ_MQTT_ADDR). Flags win over variables, variables over the file.

@@ -46,6 +46,11 @@ type Options struct {
 	// APICORSOrigin is a comma-separated list of origins whose pages may
 	// call the API cross-origin ("*": any); empty turns CORS off.
 	APICORSOrigin string
+	// Dashboard serves the web dashboard on the API listener.
+	Dashboard bool
+	// DashboardUsers is the dashboard's users file (username:role:bcrypt
+	// lines); empty: API keys only.
+	DashboardUsers string
 
 	StatsInterval   time.Duration
 	ShutdownTimeout time.Duration
@@ -92,6 +97,7 @@ func defaultOptions() Options {
 		MQTTAddr:                   "127.0.0.1:1883",
 		APIAddr:                    "127.0.0.1:18083",
 		APIBase:                    httpapi.DefaultBase,
+		Dashboard:                  true,
 		StatsInterval:              time.Second,
 		ShutdownTimeout:            10 * time.Second,
 		LogLevel:                   "info",
