@@ -159,6 +159,11 @@ func start(o Options) (_ *app, err error) {
 	}
 	a.add("API", stopAPI)
 
+	// SIGHUP reloads the password and ACL files and the TLS certificates;
+	// its handler is in place before a client can connect, so a SIGHUP
+	// sent once the port answers never meets the default action (exit).
+	a.add("SIGHUP reload", startReloader(az, srv))
+
 	// MQTT, and the gateways' timers (running from the bind).
 	for _, g := range gws {
 		a.add(g.conf.Kind+" gateway timers", func(context.Context) error { g.gw.Close(); return nil })
@@ -196,9 +201,6 @@ func start(o Options) (_ *app, err error) {
 		}
 		a.add("pprof", stop)
 	}
-
-	// SIGHUP reloads the password and ACL files and the TLS certificates.
-	a.add("SIGHUP reload", startReloader(az, srv))
 
 	// Ready: the first thing the stop takes back.
 	a.ready.Store(true)
