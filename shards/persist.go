@@ -49,7 +49,29 @@ type recorder struct {
 	// reused from batch to batch.
 	held  []*message
 	views []*store.Message
+
+	// hold is how long Ops of batch-durability sessions may wait for
+	// their Commit (store.HoldFor the store's flush interval; 0: commit
+	// every loop turn). Within it a delivery acknowledged before its
+	// Queued Op was committed cancels its Ops instead of adding an Acked.
+	hold time.Duration
+	// since is the Unix nanoseconds of the loop turn that left the
+	// pending batch uncommitted, 0 while nothing waits.
+	since int64
+	// now makes the end of this loop turn commit: an Op whose keys
+	// another shard may write (a session discarded, a retained message)
+	// or a shutdown.
+	now bool
+	// wake runs a loop turn once hold passed, for a loop with nothing
+	// else to do.
+	wake *time.Timer
+	// cancelled counts the pending Ops that acknowledgements cancelled.
+	cancelled int
 }
+
+// maxPending bounds the live Ops a shard holds across loop turns, and
+// four times it those cancelled among them.
+const maxPending = 16384
 
 // view returns m as the store keeps it without copying its bytes: the
 // recorder holds a reference to m until the batch is committed (Commit
@@ -153,6 +175,9 @@ func (s *session) storeDiscarded() {
 		return
 	}
 	s.record(store.Op{Kind: store.SessionDiscarded, ClientID: s.id})
+	// A session of this id created on another shard must not be older
+	// in the store than this discard.
+	s.sh.rec.now = true
 }
 
 // storeQueued gives d a sequence number and records it as queued for s,
@@ -176,12 +201,36 @@ func (s *session) storeQueued(d *delivery) {
 		op.SubIDs = d.ids(nil)
 	}
 	s.record(op)
+	d.recQ, d.recS = uint32(len(rec.batch.Ops)), 0
+}
+
+// pendingOp returns the position of the Op of kind k for d in the
+// pending batch, whose position plus one is at, or -1 when it was
+// committed.
+func (rec *recorder) pendingOp(at uint32, k store.Kind, seq uint64) int {
+	i := int(at) - 1
+	if i < 0 || i >= len(rec.batch.Ops) || rec.batch.Ops[i].Kind != k || rec.batch.Ops[i].Seq != seq {
+		return -1
+	}
+	return i
 }
 
 // storeAcked records that the queued delivery d left s (acknowledged,
 // sent at QoS 0, expired, dropped or refused).
 func (s *session) storeAcked(d *delivery) {
-	if s.sh.rec == nil || d.seq == 0 {
+	rec := s.sh.rec
+	if rec == nil || d.seq == 0 {
+		return
+	}
+	if q := rec.pendingOp(d.recQ, store.Queued, d.seq); q >= 0 {
+		// Not committed yet: the store never learns of it.
+		rec.batch.Ops[q] = store.Op{}
+		rec.cancelled++
+		if i := rec.pendingOp(d.recS, store.Sent, d.seq); i >= 0 {
+			rec.batch.Ops[i] = store.Op{}
+			rec.cancelled++
+		}
+		d.recQ, d.recS = 0, 0
 		return
 	}
 	s.record(store.Op{Kind: store.Acked, ClientID: s.id, Seq: d.seq})
@@ -197,8 +246,12 @@ func (s *session) storeSent(d *delivery, id uint16, released bool) {
 	k := store.Sent
 	if released {
 		k = store.Released
+		d.recQ = 0 // its Ops stay: the acknowledgement is an Acked
 	}
 	s.record(store.Op{Kind: k, ClientID: s.id, Seq: d.seq, PacketID: id})
+	if !released {
+		d.recS = uint32(len(s.sh.rec.batch.Ops))
+	}
 }
 
 // storeAwaitRel records that the inbound QoS 2 packet id of s awaits its
@@ -223,6 +276,7 @@ func (sh *shard) storeRetainedOp(r *retained.Message) {
 		return
 	}
 	rec.batch.Ops = append(rec.batch.Ops, retainedOp(r))
+	rec.now = true // another shard may set the topic next
 }
 
 // retainedOp returns the Op that stores r, or clears its topic when r has
@@ -263,23 +317,42 @@ func (s *session) stored() *store.Session {
 }
 
 // commitStore hands the batch's changes to the Store: a SessionSaved for
-// every persistent session changed this batch (after the other Ops, so
-// that a session saved and discarded in one batch ends discarded only if
-// it ended last), then one Commit. A failed Commit is counted
-// (Broker.StoreErrors). It runs on sh at the end of every batch.
+// every persistent session changed since the last Commit (after the
+// other Ops, so that a session saved and discarded in one batch ends
+// discarded only if it ended last), then one Commit. It runs on sh at
+// the end of every loop turn. Ops of batch-durability sessions may wait
+// up to rec.hold for a later turn (the store syncs them within the
+// flush interval all the same); a sync batch, one that releases
+// ackWaits, one that holds an Op another shard may also write, a
+// shutdown, a full pending batch or one waiting for hold Commits now. A
+// failed Commit is counted (Broker.StoreErrors).
 func (sh *shard) commitStore() {
 	rec := sh.rec
 	if rec == nil {
 		return
+	}
+	if len(rec.batch.Ops) == 0 && len(rec.dirty) == 0 {
+		rec.storeCommitted(nil)
+		return
+	}
+	if rec.hold > 0 && !rec.now && !rec.batch.Sync && len(rec.waits) == 0 &&
+		len(rec.batch.Ops)-rec.cancelled < maxPending && len(rec.batch.Ops) < 4*maxPending {
+		now := sh.loop.Now().UnixNano()
+		if rec.since == 0 {
+			rec.since = now
+			rec.armWake(sh)
+			return
+		}
+		if now-rec.since < int64(rec.hold) {
+			return
+		}
 	}
 	var err error
 	defer func() {
 		rec.releaseHeld()
 		rec.storeCommitted(err)
 	}()
-	if len(rec.batch.Ops) == 0 && len(rec.dirty) == 0 {
-		return
-	}
+	rec.since, rec.now, rec.cancelled = 0, false, 0
 	for i, s := range rec.dirty {
 		rec.dirty[i] = nil
 		s.storeDirty = false
@@ -288,17 +361,37 @@ func (sh *shard) commitStore() {
 		}
 	}
 	rec.dirty = rec.dirty[:0]
-	if len(rec.batch.Ops) == 0 {
-		rec.batch.Sync = false
-		return // every changed session ended or stopped being persistent
+	// Drop the Ops that acknowledgements cancelled.
+	ops := rec.batch.Ops
+	n := 0
+	for i := range ops {
+		if ops[i].Kind != 0 {
+			ops[n] = ops[i]
+			n++
+		}
 	}
-	if err = sh.b.store.Commit(&rec.batch); err != nil {
-		sh.b.storeErrors.Add(1)
+	clear(ops[n:])
+	rec.batch.Ops = ops[:n]
+	if n > 0 {
+		if err = sh.b.store.Commit(&rec.batch); err != nil {
+			sh.b.storeErrors.Add(1)
+		}
 	}
 	clear(rec.batch.Ops)
 	rec.batch.Ops = rec.batch.Ops[:0]
 	rec.batch.Sync = false
 	clear(rec.msgs)
+}
+
+// armWake makes sh's loop run a turn once rec.hold has passed, so that a
+// loop with nothing else to do commits what it holds.
+func (rec *recorder) armWake(sh *shard) {
+	if rec.wake == nil {
+		l := sh.loop
+		rec.wake = time.AfterFunc(rec.hold, func() { _ = l.Execute(func() {}) })
+		return
+	}
+	rec.wake.Reset(rec.hold)
 }
 
 // StoreErrors returns how many Commits of the Store failed; safe from any
