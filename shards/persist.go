@@ -2,6 +2,7 @@ package shards
 
 import (
 	"bytes"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -55,18 +56,35 @@ type recorder struct {
 	// every loop turn). Within it a delivery acknowledged before its
 	// Queued Op was committed cancels its Ops instead of adding an Acked.
 	hold time.Duration
-	// since is the Unix nanoseconds of the loop turn that left the
-	// pending batch uncommitted, 0 while nothing waits.
-	since int64
-	// now makes the end of this loop turn commit: an Op whose keys
-	// another shard may write (a session discarded, a retained message)
-	// or a shutdown.
+	// turns mark where each loop turn that deferred its Ops ended in
+	// batch.Ops and held, and when it started: the Ops of the turns older
+	// than hold are committed, the younger ones wait.
+	turns []turnMark
+	// base is the number of Ops recorded before batch.Ops[0]: a
+	// delivery's recQ and recS count from the first Op. batch.Ops[:head]
+	// and held[:hheld] were committed; they are dropped from the slices
+	// once they are half of them.
+	base        uint32
+	head, hheld int
+	// now makes the end of this loop turn commit everything: an Op whose
+	// keys another shard may write (a session discarded, a retained
+	// message) or a shutdown.
 	now bool
-	// wake runs a loop turn once hold passed, for a loop with nothing
-	// else to do.
-	wake *time.Timer
+	// wake runs a loop turn when the oldest deferred turn is due, for a
+	// loop with nothing else to do; wakeAt is when (Unix nanoseconds, 0
+	// when not armed).
+	wake   *time.Timer
+	wakeAt int64
 	// cancelled counts the pending Ops that acknowledgements cancelled.
 	cancelled int
+	// out is the Batch a Commit of part of the pending Ops is built in.
+	out store.Batch
+}
+
+// turnMark is the end of one deferred loop turn's Ops.
+type turnMark struct {
+	ops, held int
+	at        int64
 }
 
 // maxPending bounds the live Ops a shard holds across loop turns, and
@@ -98,16 +116,6 @@ func (rec *recorder) view(m *message) *store.Message {
 // bytesView returns b as a string without copying; b must not change
 // while the string is used.
 func bytesView(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
-// releaseHeld gives back the references of the committed batch's views.
-func (rec *recorder) releaseHeld() {
-	for i, m := range rec.held {
-		*rec.views[i] = store.Message{}
-		rec.held[i] = nil
-		m.release()
-	}
-	rec.held = rec.held[:0]
-}
 
 // kept reports whether the store keeps s: a persistent session of a zone
 // whose durability is not memory, while the store is durable.
@@ -201,19 +209,25 @@ func (s *session) storeQueued(d *delivery) {
 		op.SubIDs = d.ids(nil)
 	}
 	s.record(op)
-	d.recQ, d.recS = uint32(len(rec.batch.Ops)), 0
+	d.recQ, d.recS = rec.opNumber(), 0
 }
 
-// pendingOp returns the position of the Op of kind k for d in the
-// pending batch, whose position plus one is at, or -1 when it was
-// committed.
+// pendingOp returns the position in batch.Ops of the Op of kind k and
+// seq that was recorded as Op number at (one-based, counting the Ops
+// already committed), or -1 when it was committed.
 func (rec *recorder) pendingOp(at uint32, k store.Kind, seq uint64) int {
-	i := int(at) - 1
-	if i < 0 || i >= len(rec.batch.Ops) || rec.batch.Ops[i].Kind != k || rec.batch.Ops[i].Seq != seq {
+	if at == 0 {
 		return -1
 	}
-	return i
+	i := uint64(at - 1 - rec.base) // wraps to out of range once committed
+	if i < uint64(rec.head) || i >= uint64(len(rec.batch.Ops)) || rec.batch.Ops[i].Kind != k || rec.batch.Ops[i].Seq != seq {
+		return -1
+	}
+	return int(i)
 }
+
+// opNumber returns the number pendingOp takes for the last Op recorded.
+func (rec *recorder) opNumber() uint32 { return rec.base + uint32(len(rec.batch.Ops)) }
 
 // storeAcked records that the queued delivery d left s (acknowledged,
 // sent at QoS 0, expired, dropped or refused).
@@ -233,6 +247,10 @@ func (s *session) storeAcked(d *delivery) {
 		d.recQ, d.recS = 0, 0
 		return
 	}
+	if i := rec.pendingOp(d.recS, store.Sent, d.seq); i >= 0 {
+		rec.batch.Ops[i] = store.Op{} // the Acked below deletes its key anyway
+		rec.cancelled++
+	}
 	s.record(store.Op{Kind: store.Acked, ClientID: s.id, Seq: d.seq})
 }
 
@@ -250,7 +268,7 @@ func (s *session) storeSent(d *delivery, id uint16, released bool) {
 	}
 	s.record(store.Op{Kind: k, ClientID: s.id, Seq: d.seq, PacketID: id})
 	if !released {
-		d.recS = uint32(len(s.sh.rec.batch.Ops))
+		d.recS = s.sh.rec.opNumber()
 	}
 }
 
@@ -316,82 +334,152 @@ func (s *session) stored() *store.Session {
 	return r
 }
 
-// commitStore hands the batch's changes to the Store: a SessionSaved for
-// every persistent session changed since the last Commit (after the
-// other Ops, so that a session saved and discarded in one batch ends
-// discarded only if it ended last), then one Commit. It runs on sh at
-// the end of every loop turn. Ops of batch-durability sessions may wait
-// up to rec.hold for a later turn (the store syncs them within the
-// flush interval all the same); a sync batch, one that releases
-// ackWaits, one that holds an Op another shard may also write, a
-// shutdown, a full pending batch or one waiting for hold Commits now. A
+// commitStore hands the recorded changes to the Store: the Ops in the
+// order they were made, then a SessionSaved for every persistent session
+// changed since the last Commit (after the other Ops, so that a session
+// saved and discarded in one batch ends discarded only if it ended last),
+// in one Commit. It runs on sh at the end of every loop turn. The Ops of
+// a loop turn of batch-durability sessions wait rec.hold for a later
+// turn, which commits them with those of the turns as old (the store
+// syncs them within the flush interval all the same); a sync batch, one
+// that releases ackWaits, one that holds an Op another shard may also
+// write, a shutdown and a full pending batch commit everything now. A
 // failed Commit is counted (Broker.StoreErrors).
 func (sh *shard) commitStore() {
 	rec := sh.rec
 	if rec == nil {
 		return
 	}
-	if len(rec.batch.Ops) == 0 && len(rec.dirty) == 0 {
+	ops := rec.batch.Ops
+	if len(ops) == rec.head && len(rec.dirty) == 0 {
 		rec.storeCommitted(nil)
 		return
 	}
-	if rec.hold > 0 && !rec.now && !rec.batch.Sync && len(rec.waits) == 0 &&
-		len(rec.batch.Ops)-rec.cancelled < maxPending && len(rec.batch.Ops) < 4*maxPending {
-		now := sh.loop.Now().UnixNano()
-		if rec.since == 0 {
-			rec.since = now
-			rec.armWake(sh)
-			return
+	if rec.hold == 0 || rec.now || rec.batch.Sync || len(rec.waits) > 0 ||
+		len(ops)-rec.head-rec.cancelled >= maxPending || len(ops) >= 4*maxPending {
+		sh.commitOps(len(ops), len(rec.held), rec.batch.Sync)
+		rec.now = false
+		return
+	}
+	now := sh.loop.Now().UnixNano()
+	if t := len(rec.turns); t == 0 || rec.turns[t-1].ops < len(ops) || rec.turns[t-1].held < len(rec.held) {
+		rec.turns = append(rec.turns, turnMark{ops: len(ops), held: len(rec.held), at: now})
+	}
+	due := -1
+	for i := range rec.turns {
+		if now-rec.turns[i].at < int64(rec.hold) {
+			break
 		}
-		if now-rec.since < int64(rec.hold) {
-			return
+		due = i
+	}
+	if due >= 0 {
+		m := rec.turns[due]
+		rec.turns = rec.turns[:copy(rec.turns, rec.turns[due+1:])]
+		sh.commitOps(m.ops, m.held, false)
+	}
+	if len(rec.turns) > 0 {
+		rec.armWake(sh, rec.turns[0].at+int64(rec.hold))
+	}
+}
+
+// commitOps commits the pending Ops up to position n of batch.Ops (and
+// gives back the held messages up to position h), without those
+// cancelled, and the SessionSaved of the dirty sessions; the rest wait.
+// It releases the ackWaits when it commits everything.
+func (sh *shard) commitOps(n, h int, sync bool) {
+	rec := sh.rec
+	ops := rec.batch.Ops
+	rec.out.Shard, rec.out.Sync = rec.batch.Shard, sync
+	out := rec.out.Ops[:0]
+	for i := range ops[rec.head:n] {
+		if op := &ops[rec.head+i]; op.Kind != 0 {
+			out = append(out, *op)
+		} else {
+			rec.cancelled--
 		}
 	}
-	var err error
-	defer func() {
-		rec.releaseHeld()
-		rec.storeCommitted(err)
-	}()
-	rec.since, rec.now, rec.cancelled = 0, false, 0
 	for i, s := range rec.dirty {
 		rec.dirty[i] = nil
 		s.storeDirty = false
 		if !s.dead && s.kept() {
-			s.record(store.Op{Kind: store.SessionSaved, ClientID: s.id, Session: s.stored()})
+			out = append(out, store.Op{Kind: store.SessionSaved, ClientID: s.id, Session: s.stored()})
 		}
 	}
 	rec.dirty = rec.dirty[:0]
-	// Drop the Ops that acknowledgements cancelled.
-	ops := rec.batch.Ops
-	n := 0
-	for i := range ops {
-		if ops[i].Kind != 0 {
-			ops[n] = ops[i]
-			n++
-		}
-	}
-	clear(ops[n:])
-	rec.batch.Ops = ops[:n]
-	if n > 0 {
-		if err = sh.b.store.Commit(&rec.batch); err != nil {
+	rec.out.Ops = out
+	var err error
+	if len(out) > 0 {
+		if err = sh.b.store.Commit(&rec.out); err != nil {
 			sh.b.storeErrors.Add(1)
 		}
 	}
-	clear(rec.batch.Ops)
-	rec.batch.Ops = rec.batch.Ops[:0]
+	clear(out)
+	rec.out.Ops = out[:0]
+	clear(ops[rec.head:n])
+	rec.head = n
+	for i, m := range rec.held[rec.hheld:h] {
+		*rec.views[rec.hheld+i] = store.Message{}
+		rec.held[rec.hheld+i] = nil
+		m.release()
+	}
+	rec.hheld = h
+	clear(rec.msgs) // a later Queued of one of their messages gets its own view
 	rec.batch.Sync = false
-	clear(rec.msgs)
-}
-
-// armWake makes sh's loop run a turn once rec.hold has passed, so that a
-// loop with nothing else to do commits what it holds.
-func (rec *recorder) armWake(sh *shard) {
-	if rec.wake == nil {
-		l := sh.loop
-		rec.wake = time.AfterFunc(rec.hold, func() { _ = l.Execute(func() {}) })
+	if n == len(ops) {
+		rec.base += uint32(n)
+		rec.batch.Ops, rec.held = ops[:0], rec.held[:0]
+		rec.head, rec.hheld, rec.cancelled = 0, 0, 0
+		rec.turns = rec.turns[:0]
+		rec.storeCommitted(err)
+		if rec.wakeAt != 0 {
+			rec.wake.Stop()
+			rec.wakeAt = 0
+		}
 		return
 	}
-	rec.wake.Reset(rec.hold)
+	if rec.head > len(ops)/2 {
+		rec.compact()
+	}
+}
+
+// compact drops the committed Ops and held messages from the front of
+// their slices; the views of the pending ones keep their places in the
+// Ops, the others go to the end of views for reuse.
+func (rec *recorder) compact() {
+	k := copy(rec.batch.Ops, rec.batch.Ops[rec.head:])
+	clear(rec.batch.Ops[k:])
+	rec.batch.Ops = rec.batch.Ops[:k]
+	rec.base += uint32(rec.head)
+	for i := range rec.turns {
+		rec.turns[i].ops -= rec.head
+		rec.turns[i].held -= rec.hheld
+	}
+	if h := rec.hheld; h > 0 {
+		n := copy(rec.held, rec.held[h:])
+		clear(rec.held[n:])
+		rec.held = rec.held[:n]
+		v := rec.views // rotated left by h
+		slices.Reverse(v[:h])
+		slices.Reverse(v[h:])
+		slices.Reverse(v)
+	}
+	rec.head, rec.hheld = 0, 0
+}
+
+// armWake makes sh's loop run a turn at at (Unix nanoseconds), so that a
+// loop with nothing else to do commits what is due.
+func (rec *recorder) armWake(sh *shard, at int64) {
+	if rec.wakeAt == at {
+		return
+	}
+	rec.wakeAt = at
+	d := time.Duration(at - sh.loop.Now().UnixNano())
+	if rec.wake == nil {
+		l := sh.loop
+		rec.wake = time.AfterFunc(d, func() { _ = l.Execute(func() {}) })
+		return
+	}
+	rec.wake.Reset(d)
 }
 
 // StoreErrors returns how many Commits of the Store failed; safe from any
