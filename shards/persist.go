@@ -40,7 +40,9 @@ type recorder struct {
 	// SessionSaved records are built at commit, once each.
 	dirty []*session
 	// msgs shares one store.Message between the Ops of one message
-	// queued for several sessions in the batch.
+	// queued for several sessions in one loop turn. It is emptied at the
+	// end of every turn: a view is given back when its turn's Ops are
+	// committed, and a later turn's Op must not point at it.
 	msgs map[*message]*store.Message
 	// waits are the ackWaits of mail delivered in the batch: its commit
 	// releases them (syncack.go).
@@ -350,6 +352,9 @@ func (sh *shard) commitStore() {
 	if rec == nil {
 		return
 	}
+	if len(rec.msgs) > 0 {
+		clear(rec.msgs)
+	}
 	ops := rec.batch.Ops
 	if len(ops) == rec.head && len(rec.dirty) == 0 {
 		rec.storeCommitted(nil)
@@ -423,7 +428,6 @@ func (sh *shard) commitOps(n, h int, sync bool) {
 		m.release()
 	}
 	rec.hheld = h
-	clear(rec.msgs) // a later Queued of one of their messages gets its own view
 	rec.batch.Sync = false
 	if n == len(ops) {
 		rec.base += uint32(n)
