@@ -176,6 +176,9 @@ func (s *session) markStore() {
 	}
 	s.storeDirty = true
 	rec.dirty = append(rec.dirty, s)
+	if s.cfg.Durability == store.DurabilitySync {
+		rec.batch.Sync = true // its SessionSaved is synced at the end of this turn
+	}
 }
 
 // storeDiscarded records that s ended: the store drops it with its
@@ -408,6 +411,7 @@ func (sh *shard) commitOps(n, h int, sync bool) {
 		s.storeDirty = false
 		if !s.dead && s.kept() {
 			out = append(out, store.Op{Kind: store.SessionSaved, ClientID: s.id, Session: s.stored()})
+			rec.out.Sync = rec.out.Sync || s.cfg.Durability == store.DurabilitySync
 		}
 	}
 	rec.dirty = rec.dirty[:0]

@@ -254,3 +254,51 @@ func TestStoreHold(t *testing.T) {
 		t.Fatalf("the message queued for the offline session reached the store %v after its PUBACK, flush interval %v", took, flush)
 	}
 }
+
+// syncedSaves is a modelStore that records, per client id, whether each
+// SessionSaved came in a synced Batch.
+type syncedSaves struct {
+	*modelStore
+	mu    sync.Mutex
+	saves map[string][]bool
+}
+
+func (s *syncedSaves) Commit(b *store.Batch) error {
+	s.mu.Lock()
+	for _, op := range b.Ops {
+		if op.Kind == store.SessionSaved {
+			s.saves[op.ClientID] = append(s.saves[op.ClientID], b.Sync)
+		}
+	}
+	s.mu.Unlock()
+	return s.modelStore.Commit(b)
+}
+
+// TestStoreHoldSync checks that the hold of batch durability leaves a
+// sync zone alone: beside a batch zone (so the shards hold Ops), a sync
+// session's subscription is committed, synced, by the loop turn that
+// made it, before its SUBACK.
+func TestStoreHoldSync(t *testing.T) {
+	ss := &syncedSaves{modelStore: newModelStore(), saves: map[string][]bool{}}
+	batchAddr, syncAddr := freeAddr(t), freeAddr(t)
+	// A long flush interval: a held Op would be seconds late.
+	startListeners(t, Config{Store: ss, Durability: store.DurabilityBatch, FlushInterval: time.Minute,
+		Zones:     map[string]ZoneConfig{"durable": {Durability: store.DurabilitySync}},
+		Listeners: []ListenerConfig{{Addr: batchAddr}, {Addr: syncAddr, Zone: "durable"}}})
+	c, _ := connectRaw(t, syncAddr, conn311("sync-sub", false))
+	c.subscribe(1, sub("sync/t", 1)) // returns with the SUBACK
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	saves := ss.saves["sync-sub"]
+	if len(saves) == 0 {
+		t.Fatal("no SessionSaved committed by the time of the SUBACK")
+	}
+	for i, synced := range saves {
+		if !synced {
+			t.Fatalf("SessionSaved %d of %d committed without sync", i+1, len(saves))
+		}
+	}
+	if s := ss.session("sync-sub"); s == nil || len(s.Subscriptions) != 1 {
+		t.Fatalf("the session as committed by the SUBACK: %+v", s)
+	}
+}
