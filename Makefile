@@ -11,12 +11,12 @@ RACE_PKGS ?= ./netio/... ./shards/... ./catalog/... ./httpapi/... ./bench/... ./
 PLAIN_PKGS ?= ./mqtt/...
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run test race fuzz soak bench bench-full lint readme-check
+.PHONY: help deps build run test race fuzz soak bench bench-full lint readme-check screenshots
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-deps: ## install what tests and benchmarks use when missing: mosquitto, its clients, curl, MQTT.js, the peers (root then; silent when all are there)
+deps: ## install what tests and benchmarks use when missing: mosquitto, its clients, curl, coap-client (libcoap3-bin), chromium, MQTT.js, the peers (root then; silent when all are there)
 	@bash .ci/deps
 	@bash .ci/deps-node
 	@bash bench/peers/deps.sh
@@ -35,6 +35,7 @@ test: deps ## set up (deps), go vet, then every test (-race on the packages with
 	$(GO) test -count=1 -timeout 5m $(PLAIN_PKGS)
 	$(GO) test -count=1 -timeout 10m -race $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 2m -run 'Allocs' ./shards/... ./netio/
+	$(GO) test -count=1 -timeout 5m -run 'TestBrowserClientsPage100k' -v ./httpapi/dashboard/
 
 race: ## every package under the race detector
 	$(GO) test -count=1 -race ./...
@@ -67,6 +68,11 @@ lint: ## go vet, gofmt and staticcheck (installed through the Go module proxy)
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+screenshots: ## write PNGs of each dashboard page (1366x768) to docs/img/, from the broker binary driven in chromium
+	@bash .ci/deps
+	@mkdir -p docs/img
+	SHARDMQ_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run '^TestDashboardBinary$$' -v ./cmd/shardmq/
 
 readme-check: build ## run the README's `make run` for real and check the broker answers (used by CI)
 	bash .ci/readme-check

@@ -77,6 +77,8 @@ type Instance struct {
 	// its certificate chains to.
 	TLSAddr, WSAddr string
 	caFile          string
+	// SNAddr is the broker's MQTT-SN gateway (UDP), "" when it has none.
+	SNAddr string
 	// transport is what this instance's Addr speaks (runSecure's copy).
 	transport transportSpec
 
@@ -106,6 +108,17 @@ func (in *Instance) Stop() error {
 	s := in.stop
 	in.stop = nil
 	return s()
+}
+
+// freeUDPAddr returns a 127.0.0.1 address with a UDP port that was free
+// a moment ago.
+func freeUDPAddr() (string, error) {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	return c.LocalAddr().String(), nil
 }
 
 // freeAddr returns a 127.0.0.1 address with a port that was free a moment

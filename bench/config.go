@@ -77,6 +77,9 @@ type Config struct {
 	PayloadSize int
 	// FanInPublishers publish to one wildcard subscriber. If zero, 50.
 	FanInPublishers int
+	// SNPublishers are the MQTT-SN clients of fanin-qos0-mqttsn. If zero,
+	// 1000.
+	SNPublishers int
 	// FanOutSubscribers receive every message of one publisher. If zero, 100.
 	FanOutSubscribers int
 	// Pairs is the number of point-to-point pairs. If zero, 100.
@@ -216,6 +219,7 @@ func (c Config) withDefaults() Config {
 	}
 	setInt(&c.PayloadSize, 64)
 	setInt(&c.FanInPublishers, 50)
+	setInt(&c.SNPublishers, 1000)
 	setInt(&c.FanOutSubscribers, 100)
 	setInt(&c.Pairs, 100)
 	setInt(&c.Window, 32)
@@ -306,6 +310,8 @@ func (c Config) Validate() error {
 		return bad("PayloadSize", fmt.Sprintf("must be %d..1048576", payloadHeader))
 	case c.FanInPublishers < 1 || c.FanInPublishers > 65535:
 		return bad("FanInPublishers", "must be 1..65535")
+	case c.SNPublishers < 1 || c.SNPublishers > 65535:
+		return bad("SNPublishers", "must be 1..65535")
 	case c.FanOutSubscribers < 1 || c.Pairs < 1 || c.Pairs > 65535 || c.FixedRatePairs < 1 || c.FixedRatePairs > 65535:
 		return bad("Pairs", "subscriber and pair counts must be 1..65535")
 	case c.Window < 1 || c.Window > 65535 || c.QoS0Window < 1:

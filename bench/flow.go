@@ -40,6 +40,9 @@ type flowSpec struct {
 	// rate is the total publication rate per second (QoS 0 only: a paced
 	// publisher has no window); 0 publishes as fast as the window allows.
 	rate float64
+	// sn makes the publishers MQTT-SN clients of the broker's gateway
+	// (QoS 0, one datagram per message).
+	sn bool
 }
 
 // flowResult is what one flow run measured.
@@ -87,8 +90,14 @@ func runFlow(ctx context.Context, cfg Config, in *Instance, spec flowSpec, durin
 			f.wg.Add(1)
 			go f.readPublisherAcks(p)
 		}
+		if spec.sn {
+			continue // publishGroups below
+		}
 		f.wg.Add(1)
 		go f.publish(p)
+	}
+	if spec.sn {
+		f.publishGroups()
 	}
 
 	if !sleepCtx(ctx, cfg.Warmup) {
@@ -182,6 +191,12 @@ func (f *flow) close() {
 		s.c.close()
 	}
 	for _, p := range f.pubs {
+		if p == nil {
+			continue
+		}
+		if f.spec.sn {
+			snDisconnect(p.c)
+		}
 		p.c.close()
 	}
 	f.wg.Wait()
@@ -207,12 +222,20 @@ func (f *flow) connect(ctx context.Context) error {
 	}
 	f.pubs = make([]*publisher, len(f.spec.pubTopics))
 	return parallel(ctx, len(f.pubs), 16, 0, func(i int) error {
-		c, err := f.dial(ctx, fmt.Sprintf("%sp%d", f.cfg.ClientPrefix, i), i, true)
+		id := fmt.Sprintf("%sp%d", f.cfg.ClientPrefix, i)
+		var c *client
+		var tid uint16
+		var err error
+		if f.spec.sn {
+			c, tid, err = dialSN(ctx, f.in.SNAddr, id, f.spec.pubTopics[i], 600, setupTimeout)
+		} else {
+			c, err = f.dial(ctx, id, i, true)
+		}
 		if err != nil {
 			return err
 		}
 		p := &publisher{c: c, topic: []byte(f.spec.pubTopics[i]), idx: i, wake: make(chan struct{}, 1),
-			resume: int64(f.spec.window) * int64(f.spec.fanout) / 2}
+			resume: int64(f.spec.window) * int64(f.spec.fanout) / 2, snTopic: tid}
 		if f.spec.qos > 0 {
 			p.sem = make(chan struct{}, f.spec.window)
 		}

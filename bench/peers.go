@@ -153,7 +153,11 @@ func (s Shardmq) Start(ctx context.Context, dir string) (*Instance, error) {
 	if err := os.RemoveAll(data); err != nil {
 		return nil, err
 	}
-	args := []string{"--mqtt-addr", addr, "--api-addr", api, "--data-dir", data}
+	sn, err := freeUDPAddr()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"--mqtt-addr", addr, "--api-addr", api, "--data-dir", data, "--gateway", "mqttsn://" + sn}
 	var tlsAddr, wsAddr string
 	if s.TLS != nil {
 		if tlsAddr, err = freeAddr(); err != nil {
@@ -173,7 +177,7 @@ func (s Shardmq) Start(ctx context.Context, dir string) (*Instance, error) {
 	if s.TLS != nil {
 		in.TLSAddr, in.WSAddr, in.caFile = tlsAddr, wsAddr, s.TLS.CAFile
 	}
-	in.APIAddr = api
+	in.APIAddr, in.SNAddr = api, sn
 	in.awaitAPI = func(ctx context.Context) error {
 		if err := waitListening(ctx, api, nil, apiWait); err != nil {
 			return fmt.Errorf("shardmq's HTTP API did not listen on %s within %v (not wired into cmd/shardmq yet?)", api, apiWait)

@@ -33,6 +33,8 @@ type publisher struct {
 	wake    chan struct{}
 	// sem holds one token per unacknowledged QoS 1/2 PUBLISH.
 	sem chan struct{}
+	// snTopic is the topic id of an MQTT-SN publisher.
+	snTopic uint16
 	// owned by the publishing goroutine, read after it exits
 	sent, stalls int64
 	err          error
@@ -104,6 +106,14 @@ func (f *flow) publish(p *publisher) {
 				ts = t0 + int64(float64(paced+int64(j))*1e9/rate)
 			}
 			binary.BigEndian.PutUint64(msg.Payload, uint64(ts))
+			if f.spec.sn {
+				// One datagram per message.
+				if err := p.c.write(snPublish(buf[:0], p.snTopic, msg.Payload)); err != nil {
+					p.err = err
+					return
+				}
+				continue
+			}
 			buf = mqtt.AppendPublish(buf, &msg, f.cfg.Version)
 		}
 		if f.spec.qos == 0 && rate == 0 {
@@ -111,6 +121,9 @@ func (f *flow) publish(p *publisher) {
 		}
 		if measuring {
 			p.sent += int64(n)
+		}
+		if f.spec.sn {
+			continue
 		}
 		if err := p.c.write(buf); err != nil {
 			p.err = err

@@ -86,7 +86,7 @@ func Metrics() []Metric {
 	apiP99 := func(r Result) (float64, bool) { return float64(r.API.P99), r.API.Count > 0 }
 	dur := func(v float64) string { return fmtDur(int64(v)) }
 	var ms []Metric
-	for _, s := range []string{ScenarioFanIn, ScenarioFanOut, ScenarioP2P0, ScenarioP2P1, ScenarioP2P2, ScenarioP2P0TLS, ScenarioP2P0WS} {
+	for _, s := range []string{ScenarioFanIn, ScenarioFanOut, ScenarioP2P0, ScenarioP2P1, ScenarioP2P2, ScenarioP2P0TLS, ScenarioP2P0WS, ScenarioFanInSN} {
 		ms = append(ms, Metric{Row: s, Scenario: s, Name: "deliveries/s", HigherIsBetter: true,
 			Value: rate, Format: fmtCount})
 	}
@@ -96,6 +96,7 @@ func Metrics() []Metric {
 	// Each storm gives two rows: its connect rate and the idle memory.
 	for _, s := range []struct{ scenario, idleRow string }{
 		{ScenarioStorm, "idle-mem"}, {ScenarioStormMax, "idle-mem-max"}, {ScenarioStormTLS, "idle-mem-tls"},
+		{ScenarioStormSN, "idle-mem-mqttsn"},
 	} {
 		ms = append(ms,
 			Metric{Row: s.scenario, Scenario: s.scenario, Name: "connects/s", HigherIsBetter: true,
@@ -381,7 +382,7 @@ func (rep *Report) Markdown() string {
 			}
 			rate := fmtCount(r.Rate)
 			switch s {
-			case ScenarioStorm, ScenarioStormMax, ScenarioStormTLS:
+			case ScenarioStorm, ScenarioStormMax, ScenarioStormTLS, ScenarioStormSN:
 				rate = fmt.Sprintf("%d conns at %s/s", r.Conns, fmtCount(r.ConnectRate))
 			case ScenarioAPICatalog:
 				rate = fmt.Sprintf("%d sessions at %s/s", r.Conns, fmtCount(r.ConnectRate))

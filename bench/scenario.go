@@ -55,13 +55,20 @@ const (
 	ScenarioStormTLS = "conn-storm-tls"
 	// ScenarioP2P0WS is p2p-qos0 over WebSocket.
 	ScenarioP2P0WS = "p2p-qos0-ws"
+	// ScenarioFanInSN: SNPublishers MQTT-SN clients publish at QoS 0 over
+	// UDP → one MQTT subscriber on a wildcard filter; only brokers with an
+	// MQTT-SN gateway.
+	ScenarioFanInSN = "fanin-qos0-mqttsn"
+	// ScenarioStormSN is conn-storm with MQTT-SN clients: the connect rate
+	// and the broker's resident memory per idle MQTT-SN client.
+	ScenarioStormSN = "conn-storm-mqttsn"
 )
 
 // Scenarios returns every scenario name in report order.
 func Scenarios() []string {
 	return []string{ScenarioFanIn, ScenarioFanOut, ScenarioP2P0, ScenarioP2P1, ScenarioP2P2,
 		ScenarioFixedRate, ScenarioStorm, ScenarioStormMax, ScenarioSessions, ScenarioAPI, ScenarioAPICatalog,
-		ScenarioCatalogChurn, ScenarioP2P0TLS, ScenarioStormTLS, ScenarioP2P0WS}
+		ScenarioCatalogChurn, ScenarioP2P0TLS, ScenarioStormTLS, ScenarioP2P0WS, ScenarioFanInSN, ScenarioStormSN}
 }
 
 // relayScenarios are the scenarios the Relay carries: every message
@@ -136,6 +143,14 @@ func flowFor(cfg Config, scenario string) (flowSpec, bool) {
 	case ScenarioFanIn, ScenarioAPI:
 		return flowSpec{pubTopics: pairs(cfg.FanInPublishers, cfg.TopicPrefix+"/fanin"),
 			subFilters: []string{cfg.TopicPrefix + "/fanin/+"}, fanout: 1, window: cfg.QoS0Window}, true
+	case ScenarioFanInSN:
+		// The messages in flight are fanin-qos0's, spread over more
+		// publishers: a window of 64 each for 1000 publishers would pass
+		// the subscriber's outbound soft limit, and the broker would drop
+		// QoS 0 by design.
+		w := max(2, cfg.QoS0Window*cfg.FanInPublishers/cfg.SNPublishers)
+		return flowSpec{pubTopics: pairs(cfg.SNPublishers, cfg.TopicPrefix+"/fanin-sn"),
+			subFilters: []string{cfg.TopicPrefix + "/fanin-sn/+"}, fanout: 1, window: w, sn: true}, true
 	case ScenarioFanOut:
 		subs := make([]string, cfg.FanOutSubscribers)
 		for i := range subs {
@@ -179,6 +194,13 @@ func RunScenario(ctx context.Context, cfg Config, in *Instance, scenario string)
 	case ScenarioStormMax:
 		cfg.StormConns = cfg.StormConnsMax
 		return runStorm(ctx, cfg, in, r)
+	case ScenarioStormSN:
+		return runStormSN(ctx, cfg, in, r)
+	case ScenarioFanInSN:
+		if in.SNAddr == "" {
+			r.Skipped = "broker has no MQTT-SN gateway"
+			return r
+		}
 	case ScenarioSessions:
 		return runSessions(ctx, cfg, in, r)
 	case ScenarioAPICatalog:

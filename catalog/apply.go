@@ -17,8 +17,12 @@ import (
 // segment first (each client is in one segment only, so the order between
 // segments does not matter; see inbox.life).
 func (w *writer) applyLife() {
-	segs, since := w.c.in.takeLife()
+	segs, since, seq := w.c.in.takeLife()
+	w.lifeTaken = max(w.lifeTaken, seq)
 	if len(segs) == 0 {
+		if w.lifeDepth == 0 {
+			w.c.publishLife(w.lifeTaken)
+		}
 		return
 	}
 	prev := w.c.lifeFrom.Load()
@@ -34,6 +38,14 @@ func (w *writer) applyLife() {
 		w.applySeg(segs[k], outer)
 	}
 	w.commit()
+	if w.lifeDepth == 1 {
+		// Outermost: every segment taken, here and by the nested
+		// calls, is committed.
+		if w.c.lifeWaiters.Load() > 0 {
+			w.flushDeferred() // the mirror too, for a List waiting on it
+		}
+		w.c.publishLife(w.lifeTaken)
+	}
 }
 
 // applySeg applies one segment of lifecycle changes. outer are the

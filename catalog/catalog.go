@@ -35,6 +35,13 @@ type Config struct {
 	// run only after the row count changed by more than 10%. If zero,
 	// 10 s is used.
 	AnalyzeInterval time.Duration
+	// SyncWait bounds how long List waits for the lifecycle changes
+	// (Upsert, Remove) handed in before it to be applied: read your
+	// writes, unless the writer is that far behind (a connect storm
+	// beyond its pace), when List answers from what is applied and
+	// Stats().Staleness says how old it is. If zero, 1 s is used;
+	// negative turns the wait off.
+	SyncWait time.Duration
 }
 
 // Validate reports a negative or unusable field, wrapping ErrInvalidConfig.
@@ -64,6 +71,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AnalyzeInterval == 0 {
 		c.AnalyzeInterval = 10 * time.Second
+	}
+	if c.SyncWait == 0 {
+		c.SyncWait = time.Second
 	}
 	return c
 }
@@ -148,6 +158,15 @@ type Catalog struct {
 	errs         atomic.Uint64
 	lastErr      atomic.Pointer[string]
 
+	// lifeApplied is the number of the last Upsert or Remove call whose
+	// change readers see; lifeCh is closed and replaced when it grows
+	// (under lifeMu); lifeWaiters counts Lists waiting for it.
+	lifeApplied  atomic.Uint64
+	lifeWaiters  atomic.Int64
+	syncTimeouts atomic.Uint64 // Lists that stopped waiting at SyncWait
+	lifeMu       sync.Mutex
+	lifeCh       chan struct{}
+
 	flushReq  chan chan struct{}
 	quit      chan struct{}
 	done      chan struct{}
@@ -203,6 +222,7 @@ func New(cfg Config) (*Catalog, error) {
 		tupleIDs:    make(map[tupleKey]uint16),
 		tupleCounts: make([]int64, maxTuples),
 		flushReq:    make(chan chan struct{}),
+		lifeCh:      make(chan struct{}),
 		quit:        make(chan struct{}),
 		done:        make(chan struct{}),
 	}
@@ -274,6 +294,7 @@ func (c *Catalog) Stats() Stats {
 		LastSnapshotRows: int(c.lastSnapRows.Load()),
 		MaxChunkHold:     time.Duration(c.maxHold.Load()),
 		Errors:           c.errs.Load(),
+		SyncTimeouts:     c.syncTimeouts.Load(),
 	}
 	if p := c.lastErr.Load(); p != nil {
 		s.LastError = *p

@@ -29,6 +29,9 @@ type inbox struct {
 	lifeSince  time.Time      // arrival of the oldest change in life
 	stats      map[string]Counters
 	statsSince time.Time // arrival of the oldest entry in stats
+	// lifeSeq numbers the Upsert and Remove calls; takeLife reports the
+	// number of the last call it took.
+	lifeSeq uint64
 }
 
 func (in *inbox) init() {
@@ -96,6 +99,7 @@ func (c *Catalog) Upsert(rows []Row) {
 		// The full row carries newer counters than any pending update.
 		delete(in.stats, r.ClientID)
 	}
+	in.lifeSeq++
 	in.lifePending.Store(true)
 	in.mu.Unlock()
 	in.signal()
@@ -115,6 +119,7 @@ func (c *Catalog) Remove(clientIDs []string) {
 		in.putLifeLocked(id, nil)
 		delete(in.stats, id)
 	}
+	in.lifeSeq++
 	in.lifePending.Store(true)
 	in.mu.Unlock()
 	in.signal()
@@ -154,18 +159,26 @@ func (c *Catalog) UpdateStats(updates []StatsUpdate) {
 }
 
 // takeLife returns the pending lifecycle segments (oldest first; each
-// client in at most one) and the oldest arrival.
-func (in *inbox) takeLife() ([]map[string]*Row, time.Time) {
+// client in at most one), the oldest arrival and the number of the last
+// call they hold.
+func (in *inbox) takeLife() ([]map[string]*Row, time.Time, uint64) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if len(in.lifeAt) == 0 {
-		return nil, time.Time{}
+		return nil, time.Time{}, in.lifeSeq
 	}
 	segs, since := in.life, in.lifeSince
 	in.life = nil
 	in.lifeAt = make(map[string]int)
 	in.lifePending.Store(false)
-	return segs, since
+	return segs, since, in.lifeSeq
+}
+
+// handedLife returns the number of the last Upsert or Remove call.
+func (in *inbox) handedLife() uint64 {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.lifeSeq
 }
 
 // takeStats returns the pending counter updates and their oldest arrival.

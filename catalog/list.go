@@ -13,9 +13,11 @@ import (
 // Counter values may be newer than the last complete stats application
 // (they are written beside readers; see Catalog). It validates f first
 // (errors wrap ErrInvalidFilter or ErrInvalidCursor and carry a
-// *FieldError). Safe for concurrent use; it waits at most for one
-// lifecycle chunk (about Config.ChunkBudget) or one hand-over of counters
-// to the Go mirror.
+// *FieldError). Safe for concurrent use. It first waits until every
+// Upsert and Remove made before the call is applied (read your writes:
+// the shards hand a change in before the CONNACK or the API's answer goes
+// out), then at most for one lifecycle chunk (about Config.ChunkBudget)
+// or one hand-over of counters to the Go mirror.
 func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 	if err := f.Validate(); err != nil {
 		return Page{}, err
@@ -25,6 +27,12 @@ func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 	}
 	if f.Node != "" && f.Node != c.cfg.Node {
 		return Page{Fields: f.Fields, Number: f.page()}, nil // every row is Config.Node's
+	}
+	// Read your writes: a connect, disconnect or kick handed in before
+	// this call is in the page (shards hand theirs in before the CONNACK
+	// or the command's answer goes out).
+	if err := c.syncLife(ctx); err != nil {
+		return Page{}, err
 	}
 	var cur *cursor
 	if f.Cursor != "" {

@@ -48,6 +48,9 @@ type Stats struct {
 	// PendingLifecycle and PendingStats are the changes waiting for the
 	// writer (coalesced per client).
 	PendingLifecycle, PendingStats int
+	// SyncTimeouts counts the Lists that answered before the lifecycle
+	// changes handed in ahead of them were applied (Config.SyncWait).
+	SyncTimeouts uint64
 	// Errors counts failed write chunks; LastError is the latest one.
 	Errors    uint64
 	LastError string

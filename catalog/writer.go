@@ -43,6 +43,7 @@ type writer struct {
 	skipStat  map[string]struct{} // ids changed by lifecycle during a stats batch
 	lifeStack []map[string]*Row   // lifecycle segments being applied, outermost first
 	lifeDepth int                 // nesting of applyLife
+	lifeTaken uint64              // the last Upsert/Remove call taken from the inbox
 
 	nextStats    time.Time
 	lastAnalyze  time.Time
@@ -106,6 +107,52 @@ func (c *Catalog) run() {
 		}
 		if _, _, n := c.in.pending(); n > 0 {
 			timer.Reset(max(time.Until(w.nextStats), 0))
+		}
+	}
+}
+
+// publishLife makes the lifecycle calls up to number seq visible to
+// syncLife: they are committed. Writer goroutine only.
+func (c *Catalog) publishLife(seq uint64) {
+	if seq <= c.lifeApplied.Load() {
+		return
+	}
+	c.lifeMu.Lock()
+	c.lifeApplied.Store(seq)
+	close(c.lifeCh)
+	c.lifeCh = make(chan struct{})
+	c.lifeMu.Unlock()
+}
+
+// syncLife waits until every Upsert and Remove call made before it is
+// visible to readers, or Config.SyncWait passes (nil then: List answers
+// from what is applied), or ctx ends, or the catalog closes.
+func (c *Catalog) syncLife(ctx context.Context) error {
+	want := c.in.handedLife()
+	if c.lifeApplied.Load() >= want || c.cfg.SyncWait < 0 {
+		return nil
+	}
+	limit := time.NewTimer(c.cfg.SyncWait)
+	defer limit.Stop()
+	c.lifeWaiters.Add(1)
+	defer c.lifeWaiters.Add(-1)
+	c.in.signal() // the writer may be idle with the change just handed in
+	for {
+		c.lifeMu.Lock()
+		ch := c.lifeCh
+		c.lifeMu.Unlock()
+		if c.lifeApplied.Load() >= want {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-limit.C:
+			c.syncTimeouts.Add(1)
+			return nil
+		case <-c.done:
+			return ErrClosed
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }

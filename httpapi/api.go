@@ -41,6 +41,9 @@ type API struct {
 	ops ops
 	// corsAny is true when Config.CORSOrigins holds "*".
 	corsAny bool
+	// dash serves the web dashboard and its sessions; nil without one
+	// (session.go).
+	dash Dashboard
 }
 
 // New returns the API serving lister and broker, authenticating with keys.
@@ -85,6 +88,11 @@ func New(cfg Config, lister Lister, broker Broker, keys *KeyStore) (*API, error)
 	a.route(r, http.MethodGet, "/clients/:clientid", "", a.getClient)
 	a.route(r, http.MethodDelete, "/clients/:clientid", "", a.kickClient)
 	a.route(r, http.MethodGet, "/clients/:clientid/subscriptions", "", a.clientSubscriptions)
+	a.route(r, http.MethodPut, "/clients/:clientid/keepalive", "", a.setKeepalive)
+	a.route(r, http.MethodGet, "/clients/:clientid/authorization/cache", "", a.getAuthzCache)
+	a.route(r, http.MethodDelete, "/clients/:clientid/authorization/cache", "", a.clearAuthzCache)
+	a.route(r, http.MethodGet, "/clients/:clientid/mqueue_messages", "", a.clientMessages(false))
+	a.route(r, http.MethodGet, "/clients/:clientid/inflight_messages", "", a.clientMessages(true))
 	a.route(r, http.MethodPost, "/clients/:clientid/subscribe", "", a.subscribe)
 	a.route(r, http.MethodPost, "/clients/:clientid/subscribe/bulk", "", a.subscribeBulk)
 	a.route(r, http.MethodPost, "/clients/:clientid/unsubscribe", "", a.unsubscribe)
@@ -97,7 +105,20 @@ func New(cfg Config, lister Lister, broker Broker, keys *KeyStore) (*API, error)
 	a.route(r, http.MethodPost, "/publish", "", a.publish)
 	a.route(r, http.MethodPost, "/publish/bulk", "", a.publishBulk)
 	a.route(r, http.MethodGet, "/stats", "", a.stats)
+	a.route(r, http.MethodGet, "/topics", "", a.listTopics)
+	a.route(r, http.MethodGet, "/retainer/messages", "", a.listRetained)
+	a.route(r, http.MethodGet, "/retainer/message/:topic", "", a.getRetained)
+	a.route(r, http.MethodDelete, "/retainer/message/:topic", "", a.deleteRetained)
 	a.route(r, http.MethodGet, "/nodes", "", a.nodes)
+	a.route(r, http.MethodGet, "/listeners", "", a.listListeners)
+	a.route(r, http.MethodGet, "/nodes/:node", "", a.getNode)
+	a.route(r, http.MethodGet, "/monitor_current", "", a.monitorCurrent)
+	a.route(r, http.MethodGet, "/sessions_count", "", a.sessionsCount)
+	a.route(r, http.MethodGet, "/clients_v2", "", a.listClientsV2)
+	a.route(r, http.MethodGet, "/banned", "", a.listBanned)
+	a.route(r, http.MethodPost, "/banned", "", a.createBan)
+	a.route(r, http.MethodDelete, "/banned", "", a.clearBanned)
+	a.route(r, http.MethodDelete, "/banned/:as/:who", "", a.deleteBan)
 	a.route(r, http.MethodGet, "/api_key", "", a.listKeys)
 	a.route(r, http.MethodPost, "/api_key", "", a.createKey)
 	a.route(r, http.MethodGet, "/api_key/:name", "", a.getKey)
@@ -135,6 +156,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if headerBytes(r) > a.cfg.MaxHeaderBytes {
 		w.Header().Set("Connection", "close")
 		writeError(w, headersTooLarge(a.cfg.MaxHeaderBytes))
+		return
+	}
+	// The dashboard's pages and login come before the key check.
+	if a.serveDashboard(w, r) {
 		return
 	}
 	// /status, /api-docs and /metrics come before the key check, and so
@@ -175,10 +200,14 @@ func (a *API) allowed(role Role, r *http.Request) bool {
 	return false
 }
 
-// authenticate checks the request's API key and secret (basic auth) and
-// returns the key's role; when they are missing or wrong it writes the 401
-// and returns false.
+// authenticate checks the request's API key and secret (basic auth), or
+// its dashboard session when it carries one and no key, and returns the
+// role; when they are missing or wrong it writes the 401 (or a session's
+// 403 for a missing CSRF token) and returns false.
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Role, bool) {
+	if role, ok, handled := a.sessionAuth(w, r); handled {
+		return role, ok
+	}
 	key, secret, ok := r.BasicAuth()
 	err := errBadSecret
 	if ok {

@@ -17,8 +17,8 @@ import (
 // API keys as EMQX 5 manages them: GET/POST /api_key and
 // GET/PUT/DELETE /api_key/{name}, with the same JSON shapes. The secret is
 // shown once, in the answer to POST; the store keeps its salted hash only.
-// EMQX lets only dashboard users (not API keys) manage keys; shardmq has no
-// dashboard login, so administrator keys do.
+// EMQX lets only dashboard users (not API keys) manage keys; in shardmq
+// administrator keys and administrator dashboard sessions do.
 
 // apiKeyJSON is a key in EMQX 5's shape.
 type apiKeyJSON struct {

@@ -35,6 +35,8 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 		"/publish/bulk":                        `[{"topic":"t","payload":"x","properties":{"content_type":"` + long + `"}}]`,
 		"/api_key":                             `{"name":"` + long + `"}`,
 		"/api_key/{name}":                      `{"desc":"` + long + `"}`,
+		"/banned":                              `{"as":"clientid","who":"` + long + `"}`,
+		"/clients/{clientid}/keepalive":        `{"interval":"` + long + `"}`,
 	}
 	// Lenient on purpose: load balancers' and scrapers' probes.
 	takesAnyQuery := map[string]bool{StatusPath: true, "/api/v5" + StatusPath: true, MetricsPath: true}
@@ -55,7 +57,8 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 	n := 0
 	for _, rt := range env.api.ops.routes {
 		rel := strings.TrimPrefix(rt.pattern, "/api/v5")
-		sample := strings.NewReplacer("{clientid}", "c0001", "{name}", bootstrapName("viewer")).Replace(rt.pattern)
+		sample := strings.NewReplacer("{clientid}", "c0001", "{name}", bootstrapName("viewer"),
+			"{as}", "clientid", "{who}", "c0001", "{node}", "shardmq@127.0.0.1", "{topic}", "r%2F1").Replace(rt.pattern)
 		name := rt.method + " " + rt.pattern
 		n++
 		if !takesAnyQuery[rt.pattern] {
@@ -70,12 +73,16 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 				t.Fatal("405 without Allow")
 			}
 		})
-		if strings.Contains(rt.pattern, "{clientid}") || strings.Contains(rt.pattern, "{name}") {
-			unknown := strings.NewReplacer("{clientid}", "nobody", "{name}", "nobody").Replace(rel)
-			overlong := strings.NewReplacer("{clientid}", long, "{name}", strings.Repeat("n", 257)).Replace(rel)
+		if strings.Contains(rt.pattern, "{clientid}") || strings.Contains(rt.pattern, "{name}") || strings.Contains(rt.pattern, "{who}") ||
+			strings.Contains(rt.pattern, "{node}") || strings.Contains(rt.pattern, "{topic}") {
+			unknown := strings.NewReplacer("{clientid}", "nobody", "{name}", "nobody", "{as}", "clientid", "{who}", "nobody", "{node}", "nobody@127.0.0.1", "{topic}", "no%2Fsuch").Replace(rel)
+			overlong := strings.NewReplacer("{clientid}", long, "{name}", strings.Repeat("n", 257), "{as}", "clientid", "{who}", long, "{node}", long, "{topic}", long).Replace(rel)
 			body := map[string]any{http.MethodPost: `{"topic":"t"}`, http.MethodPut: `{}`}[rt.method]
 			if strings.HasSuffix(rt.pattern, "/bulk") {
 				body = `[{"topic":"t"}]`
+			}
+			if strings.HasSuffix(rt.pattern, "/keepalive") {
+				body = `{"interval":30}`
 			}
 			t.Run(name+"/unknown id", func(t *testing.T) {
 				check(t, env.do(t, rt.method, unknown, adminUser, body), rt.method, 404)
@@ -110,6 +117,59 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 			check(t, env.do(t, "GET", "/subscriptions?"+q, adminUser, nil), "GET", 400)
 		})
 	}
+	for _, q := range []string{"clientid=" + long, "like_username=" + long, "peerhost=" + long, "page=0", "limit=10001",
+		"peerhost=10.0.0.1:80", "clientid=a&username=b", "zz=1"} {
+		t.Run("GET /banned?"+q[:min(len(q), 24)], func(t *testing.T) {
+			check(t, env.do(t, "GET", "/banned?"+q, adminUser, nil), "GET", 400)
+		})
+	}
+	for _, b := range []string{`{"who":"x"}`, `{"as":"nope","who":"x"}`, `{"as":"clientid"}`, `{"as":"clientid","who":""}`,
+		`{"as":"peerhost","who":"10.0.0.1:80"}`, `{"as":"peerhost_net","who":"10.0.0.0"}`, `{"as":"clientid_re","who":"a("}`,
+		`{"as":"clientid","who":"x","until":1}`, `{"as":"clientid","who":"x","until":"soon"}`, `{"as":"clientid","who":"x","at":"infinity"}`,
+		`{"as":"clientid","who":"x","reason":"` + long + `"}`, `{"as":"clientid","who":"x\u0000"}`} {
+		t.Run("POST /banned "+b[:min(len(b), 40)], func(t *testing.T) {
+			check(t, env.do(t, "POST", "/banned", adminUser, b), "POST", 400)
+		})
+	}
+	for _, b := range []string{`{}`, `{"interval":-1}`, `{"interval":65536}`, `{"interval":1.5}`, `{"interval":null}`} {
+		t.Run("PUT keepalive "+b, func(t *testing.T) {
+			check(t, env.do(t, "PUT", "/clients/c0001/keepalive", adminUser, b), "PUT", 400)
+		})
+	}
+	for _, q := range []string{"page=2", "_page=1", "cursor=zz", "zz=1"} {
+		t.Run("GET /clients_v2?"+q, func(t *testing.T) {
+			check(t, env.do(t, "GET", "/clients_v2?"+q, adminUser, nil), "GET", 400)
+		})
+	}
+	for _, q := range []string{"topic=a/%23/b", "topic=%24share/g/t", "topic=" + long, "node=" + long, "zz=1", "limit=0"} {
+		t.Run("GET /topics?"+q[:min(len(q), 24)], func(t *testing.T) {
+			check(t, env.do(t, "GET", "/topics?"+q, adminUser, nil), "GET", 400)
+		})
+		if !strings.HasPrefix(q, "node=") {
+			t.Run("GET /retainer/messages?"+q[:min(len(q), 24)], func(t *testing.T) {
+				check(t, env.do(t, "GET", "/retainer/messages?"+q, adminUser, nil), "GET", 400)
+			})
+		}
+	}
+	t.Run("GET /retainer/message/{wildcard}", func(t *testing.T) {
+		check(t, env.do(t, "GET", "/retainer/message/a%2F%2B", adminUser, nil), "GET", 400)
+	})
+	for _, q := range []string{"position=x", "position=-1", "limit=0", "limit=1001", "payload=hex", "max_payload_bytes=0",
+		"max_payload_bytes=1TB", "max_payload_bytes=x", "zz=1", "limit=1&limit=2"} {
+		for _, which := range []string{"mqueue_messages", "inflight_messages"} {
+			t.Run("GET /clients/c0001/"+which+"?"+q, func(t *testing.T) {
+				check(t, env.do(t, "GET", "/clients/c0001/"+which+"?"+q, adminUser, nil), "GET", 400)
+			})
+		}
+	}
+	for _, q := range []string{"since=-1", "since=x", "since=1&since=2", "until=1"} {
+		t.Run("GET /sessions_count?"+q, func(t *testing.T) {
+			check(t, env.do(t, "GET", "/sessions_count?"+q, adminUser, nil), "GET", 400)
+		})
+	}
+	t.Run("DELETE /banned/{as} unknown kind", func(t *testing.T) {
+		check(t, env.do(t, "DELETE", "/banned/nope/x", adminUser, nil), "DELETE", 400)
+	})
 	if n < 30 {
 		t.Fatalf("only %d routes", n)
 	}

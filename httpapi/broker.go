@@ -24,6 +24,19 @@ type Broker interface {
 	// Kick closes the client's connection (MQTT 5: DISCONNECT 0x98) and
 	// discards its session.
 	Kick(ctx context.Context, clientid string) error
+	// ClientMessages returns up to limit messages of the client's queue
+	// (or, with inflight, its inflight window) after position after (0:
+	// from the first), and the position of the first one there (0 when
+	// there is none).
+	ClientMessages(ctx context.Context, clientid string, inflight bool, after uint64, limit int) ([]QueuedMessage, uint64, error)
+	// AuthzCache returns the authorization decisions the client's session
+	// keeps (none without an ACL); ClearAuthzCache forgets them.
+	AuthzCache(ctx context.Context, clientid string) ([]AuthzDecision, error)
+	ClearAuthzCache(ctx context.Context, clientid string) error
+	// SetKeepalive changes the keep alive of the client's connection to
+	// secs seconds (0: none) and returns its row; an offline session is an
+	// error wrapping ErrRejected.
+	SetKeepalive(ctx context.Context, clientid string, secs uint16) (catalog.Row, error)
 	// Subscribe applies subs to the client's session, all or nothing, before
 	// it returns: a message published afterwards to a matching topic reaches
 	// the client (or its offline queue). subs are already validated. It
@@ -46,6 +59,43 @@ type Broker interface {
 	Publish(ctx context.Context, msgs []PublishRequest) ([]PublishResult, error)
 	// Stats returns the broker's current counts.
 	Stats(ctx context.Context) (Stats, error)
+	// Listeners returns the MQTT listeners, in the order they are
+	// configured.
+	Listeners(ctx context.Context) ([]ListenerInfo, error)
+	// NodeInfo returns this node's information for GET /nodes.
+	NodeInfo(ctx context.Context) (NodeInfo, error)
+	// Monitor returns the current counts and per-second rates.
+	Monitor(ctx context.Context) (Monitor, error)
+
+	// Topics returns the topic filters subscribed to on this node, each
+	// once, shared ones without their $share/{group}/ prefix.
+	Topics(ctx context.Context) ([]string, error)
+	// RetainedMessages returns the retained messages (not expired) whose
+	// topic filter matches, or all of them for "", in any order.
+	RetainedMessages(ctx context.Context, filter string) ([]RetainedMessage, error)
+	// RetainedMessage returns the message retained at topic, if any.
+	RetainedMessage(ctx context.Context, topic string) (RetainedMessage, bool, error)
+	// DeleteRetained removes the message retained at topic and reports
+	// whether there was one.
+	DeleteRetained(ctx context.Context, topic string) (bool, error)
+
+	// Bans returns the bans in force, ordered by As (in the order
+	// clientid, username, peerhost, clientid_re, username_re,
+	// peerhost_net), then Who.
+	Bans(ctx context.Context) ([]Ban, error)
+	// AddBan puts b on the ban list and applies it before it returns: a
+	// CONNECT it bans is refused, and the connected clients it bans are
+	// kicked. It returns the ban as kept (Who in canonical form, At and
+	// By filled in when zero). An active ban of the same As and Who is a
+	// *BanExistsError; a Who that does not parse for its As (an address,
+	// a network, an expression) is an error wrapping ErrRejected whose
+	// text says why.
+	AddBan(ctx context.Context, b Ban) (Ban, error)
+	// DeleteBan lifts the ban of as and who (in any form AddBan takes);
+	// ErrBanNotFound when there is none in force.
+	DeleteBan(ctx context.Context, as, who string) error
+	// ClearBans lifts every ban.
+	ClearBans(ctx context.Context) error
 }
 
 // SubscribeRequest is one subscription to make on behalf of a client. Topic

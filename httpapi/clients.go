@@ -28,7 +28,7 @@ func noQuery(r *http.Request) *apiError {
 }
 
 // listClients serves GET /clients from the catalog.
-func (a *API) listClients(w http.ResponseWriter, r *http.Request, _ httprouter.Params) *apiError {
+func (a *API) listClients(w http.ResponseWriter, r *http.Request, ps httprouter.Params) *apiError {
 	q, e := parseClientsQuery(r.URL.RawQuery)
 	if e != nil {
 		return e
@@ -170,4 +170,69 @@ func (a *API) checkBulk(n int) *apiError {
 		return badRequest(fmt.Sprintf("the array has %d items; at most %d are allowed in one request", n, a.cfg.MaxBulk))
 	}
 	return nil
+}
+
+// keepaliveBody is the JSON of PUT /clients/{clientid}/keepalive.
+type keepaliveBody struct {
+	Interval *int64 `json:"interval"`
+}
+
+// UnmarshalJSON decodes strictly: exact field names, no unknown field.
+func (b *keepaliveBody) UnmarshalJSON(data []byte) error {
+	type plain keepaliveBody
+	return strictObject(data, (*plain)(b))
+}
+
+// setKeepalive serves PUT /clients/{clientid}/keepalive (EMQX 5):
+// {"interval": seconds, 0..65535}; the connection's keep alive timer runs
+// with it from now on. It answers the client object.
+func (a *API) setKeepalive(w http.ResponseWriter, r *http.Request, ps httprouter.Params) *apiError {
+	id, e := clientIDParam(ps)
+	if e != nil {
+		return e
+	}
+	if e := noQuery(r); e != nil {
+		return e
+	}
+	body, e := readBody(w, r, a.cfg.MaxBodyBytes)
+	if e != nil {
+		return e
+	}
+	var b keepaliveBody
+	if e := decodeJSON(body, &b); e != nil {
+		return e
+	}
+	if b.Interval == nil {
+		return badRequest(`field "interval": required, seconds 0..65535`)
+	}
+	if *b.Interval < 0 || *b.Interval > 65535 {
+		return badRequest(fmt.Sprintf(`field "interval": want seconds in 0..65535, got %d`, *b.Interval))
+	}
+	var row catalog.Row
+	err := a.command(r.Context(), func(ctx context.Context) (err error) {
+		row, err = a.broker.SetKeepalive(ctx, id, uint16(*b.Interval))
+		return err
+	})
+	if err != nil {
+		return a.brokerError(r, err)
+	}
+	writeBody(w, http.StatusOK, appendClient(make([]byte, 0, 1400), &row, nil))
+	return nil
+}
+
+// listClientsV2 serves GET /clients_v2, EMQX 5.7's cursor endpoint: the
+// parameters and answer of GET /clients, paged by cursor only (a page
+// number is a 400): the first request gives none, the next ones the
+// previous answer's meta.cursor, until meta.hasnext is false.
+func (a *API) listClientsV2(w http.ResponseWriter, r *http.Request, ps httprouter.Params) *apiError {
+	vals, _, e := parseQuery(r.URL.RawQuery, "username")
+	if e != nil {
+		return e
+	}
+	for _, k := range []string{"page", "_page"} {
+		if _, ok := vals[k]; ok {
+			return paramError(k, "GET /clients_v2 pages by cursor only; pass meta.cursor of the previous answer as cursor")
+		}
+	}
+	return a.listClients(w, r, ps)
 }

@@ -15,6 +15,11 @@ var (
 	// example a subscription quota): 400 BAD_REQUEST whose message is the
 	// error's text, so a Broker must keep internals out of it.
 	ErrRejected = errors.New("httpapi: request rejected")
+	// ErrBanExists means an active ban of the same kind and who exists:
+	// 400 ALREADY_EXISTS. A Broker returns it wrapped in *BanExistsError.
+	ErrBanExists = errors.New("httpapi: already banned")
+	// ErrBanNotFound means DeleteBan found no such ban: 404 NOT_FOUND.
+	ErrBanNotFound = errors.New("httpapi: ban not found")
 	// ErrBadKeyFile reports a malformed API key file; the error names the
 	// line.
 	ErrBadKeyFile = errors.New("httpapi: bad API key file")

@@ -269,6 +269,17 @@ func (s *KeyStore) Check(key, secret string) (Role, bool) {
 	return role, err == nil
 }
 
+// Active returns the role of key when it exists, is enabled and has not
+// expired: a dashboard session opened with the key lasts only as long as
+// the key does.
+func (s *KeyStore) Active(key string) (Role, bool) {
+	e, ok := s.keys.Load().byKey[key]
+	if !ok || !e.enable || e.expired(time.Now().Unix()) {
+		return 0, false
+	}
+	return e.role, true
+}
+
 // authenticate is Check saying why it refuses: errBadSecret, or, only to
 // a caller who knows the secret, errKeyDisabled or errKeyExpired.
 func (s *KeyStore) authenticate(key, secret string, now int64) (Role, error) {

@@ -41,13 +41,15 @@ func (e *testEnv) rawHeaders(t *testing.T, method, path, user string, hdr map[st
 func TestHead(t *testing.T) {
 	e := newTestEnv(t, Config{}, testRows(5))
 	e.api.EnableMetrics(prometheus.NewRegistry(), false)
+	e.broker.published = append(e.broker.published, PublishRequest{Topic: "r/1", Payload: []byte("kept"), Retain: true})
 	n := 0
 	for _, rt := range e.api.ops.routes {
 		if rt.method != http.MethodGet {
 			continue
 		}
 		n++
-		path := strings.NewReplacer("{clientid}", "c0001", "{name}", bootstrapName("admin")).Replace(rt.pattern)
+		path := strings.NewReplacer("{clientid}", "c0001", "{name}", bootstrapName("admin"), "{node}", "shardmq@127.0.0.1",
+			"{topic}", "r%2F1").Replace(rt.pattern)
 		for _, user := range []string{adminUser, viewerUser} {
 			t.Run(path+" as "+user[:strings.IndexByte(user, ':')], func(t *testing.T) {
 				get := e.raw(t, "GET", path, user)

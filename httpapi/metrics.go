@@ -131,7 +131,8 @@ func (a *API) EnableMetrics(g prometheus.Gatherer, requireKey bool) {
 // opsRoutes records the operational endpoints: they are not in the router
 // (they sit outside the base) but are in the document.
 func (a *API) opsRoutes() {
-	for _, p := range []string{StatusPath, a.cfg.Base + StatusPath, DocsPath, a.cfg.Base + DocsPath, SwaggerPath, MetricsPath} {
+	for _, p := range []string{StatusPath, a.cfg.Base + StatusPath, DocsPath, a.cfg.Base + DocsPath, SwaggerPath, MetricsPath,
+		ExplorerPath, ExplorerScriptPath} {
 		a.ops.routes = append(a.ops.routes, route{method: http.MethodGet, pattern: p}, route{method: http.MethodHead, pattern: p})
 	}
 }
@@ -147,6 +148,8 @@ func (a *API) serveOps(w http.ResponseWriter, r *http.Request) bool {
 		h = a.serveStatus
 	case p == DocsPath || p == base+DocsPath || p == SwaggerPath:
 		h = a.serveDocs
+	case p == ExplorerPath || p == ExplorerScriptPath:
+		h = a.serveExplorer
 	case p == MetricsPath && a.ops.metrics != nil:
 		h = a.serveMetrics
 	default:

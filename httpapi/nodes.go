@@ -38,15 +38,37 @@ type NodeStats struct {
 }
 
 // nodes serves GET /nodes: every node of the cluster with its status,
-// version, uptime and connections; a node alone lists itself.
+// version, uptime and connections, this one with its details; a node
+// alone lists itself.
 func (a *API) nodes(w http.ResponseWriter, r *http.Request, _ httprouter.Params) *apiError {
 	if e := noQuery(r); e != nil {
 		return e
 	}
+	ns, local, e := a.nodeList(r)
+	if e != nil {
+		return e
+	}
+	b := append(make([]byte, 0, 256*len(ns)), '[')
+	for i, n := range ns {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = a.appendNode(b, n, local)
+	}
+	writeBody(w, http.StatusOK, append(b, ']'))
+	return nil
+}
+
+// nodeList returns the nodes of the cluster and this node's details.
+func (a *API) nodeList(r *http.Request) ([]Node, NodeInfo, *apiError) {
 	var ns []Node
+	var local NodeInfo
 	err := a.command(r.Context(), func(ctx context.Context) error {
+		var err error
+		if local, err = a.broker.NodeInfo(ctx); err != nil {
+			return err
+		}
 		if v, ok := a.broker.(NodeView); ok {
-			var err error
 			ns, err = v.Nodes(ctx)
 			return err
 		}
@@ -55,31 +77,32 @@ func (a *API) nodes(w http.ResponseWriter, r *http.Request, _ httprouter.Params)
 		return err
 	})
 	if err != nil {
-		return a.brokerError(r, err)
+		return nil, local, a.brokerError(r, err)
 	}
-	b := append(make([]byte, 0, 128*len(ns)), '[')
-	for i, n := range ns {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"node":`...)
-		b = appendJSONString(b, n.Name)
-		b = append(b, `,"node_status":`...)
-		if n.Running {
-			b = append(b, `"running"`...)
-		} else {
-			b = append(b, `"stopped"`...)
-		}
-		b = append(b, `,"version":`...)
-		b = appendJSONString(b, n.Version)
-		b = append(b, `,"uptime":`...)
-		b = strconv.AppendInt(b, n.UptimeMillis, 10)
-		b = append(b, `,"connections":`...)
-		b = strconv.AppendInt(b, n.Connections, 10)
-		b = append(b, '}')
+	return ns, local, nil
+}
+
+// appendNode appends node n as JSON; this node's entry carries the
+// details in local.
+func (a *API) appendNode(b []byte, n Node, local NodeInfo) []byte {
+	b = append(b, `{"node":`...)
+	b = appendJSONString(b, n.Name)
+	b = append(b, `,"node_status":`...)
+	if n.Running {
+		b = append(b, `"running"`...)
+	} else {
+		b = append(b, `"stopped"`...)
 	}
-	writeBody(w, http.StatusOK, append(b, ']'))
-	return nil
+	b = append(b, `,"version":`...)
+	b = appendJSONString(b, n.Version)
+	b = append(b, `,"uptime":`...)
+	b = strconv.AppendInt(b, n.UptimeMillis, 10)
+	b = append(b, `,"connections":`...)
+	b = strconv.AppendInt(b, n.Connections, 10)
+	if n.Name == a.cfg.Node {
+		b = appendLocalNode(b, local)
+	}
+	return append(b, '}')
 }
 
 // nodeStats returns every running node's counts (this node's alone when

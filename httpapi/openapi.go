@@ -40,6 +40,10 @@ type opDoc struct {
 var pathClientID = param{name: "clientid", in: "path", typ: "string",
 	desc: "client id, percent-encoded when it holds / or other reserved characters"}
 
+// pathTopic is the path parameter of the /retainer/message/{topic} routes.
+var pathTopic = param{name: "topic", in: "path", typ: "string",
+	desc: "topic name, percent-encoded: a/b is a%2Fb"}
+
 // pathKeyName is the path parameter of the /api_key/{name} routes.
 var pathKeyName = param{name: "name", in: "path", typ: "string",
 	desc: "the key's name: a letter, then letters, digits, _ and -, at most 256"}
@@ -90,6 +94,17 @@ func clientsQueryParams() []param {
 	return ps
 }
 
+// clientsV2Params are GET /clients' parameters without the page number.
+func clientsV2Params() []param {
+	var out []param
+	for _, p := range clientsQueryParams() {
+		if p.name != "page" && p.name != "_page" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // opDocs documents every route.
 func opDocs() map[string]opDoc {
 	clientErrs := map[int]string{400: "Error", 404: "Error", 503: "Error"}
@@ -109,6 +124,26 @@ func opDocs() map[string]opDoc {
 			params: []param{pathClientID}, responses: with(clientErrs, 204, "")},
 		"GET /clients/{clientid}/subscriptions": {summary: "One client's subscriptions, ordered by topic",
 			params: []param{pathClientID}, responses: with(clientErrs, 200, "SubscriptionList")},
+		"GET /clients/{clientid}/mqueue_messages": {summary: "The session's queued messages, oldest first, paged by position",
+			params: []param{pathClientID,
+				{name: "position", in: "query", typ: "string", desc: "meta.position of the previous page: list what comes after it"},
+				{name: "limit", in: "query", typ: "integer", desc: "messages per page, 1..1000, default 100"},
+				{name: "payload", in: "query", typ: "string", enum: []string{"base64", "plain", "none"}, desc: "payload encoding, default base64"},
+				{name: "max_payload_bytes", in: "query", typ: "string", desc: "stop adding messages past this many payload bytes (at least one is listed), default 1MB; bytes or KB/MB/GB"},
+			}, responses: with(clientErrs, 200, "MessagePage")},
+		"GET /clients/{clientid}/inflight_messages": {summary: "The session's inflight window (sent, not acknowledged), in send order, paged by position (packet id)",
+			params: []param{pathClientID,
+				{name: "position", in: "query", typ: "string", desc: "meta.position of the previous page: list what comes after it"},
+				{name: "limit", in: "query", typ: "integer", desc: "messages per page, 1..1000, default 100"},
+				{name: "payload", in: "query", typ: "string", enum: []string{"base64", "plain", "none"}, desc: "payload encoding, default base64"},
+				{name: "max_payload_bytes", in: "query", typ: "string", desc: "stop adding messages past this many payload bytes (at least one is listed), default 1MB; bytes or KB/MB/GB"},
+			}, responses: with(clientErrs, 200, "MessagePage")},
+		"GET /clients/{clientid}/authorization/cache": {summary: "The authorization decisions the session keeps (publish first, by topic)",
+			params: []param{pathClientID}, responses: with(clientErrs, 200, "AuthzCache")},
+		"DELETE /clients/{clientid}/authorization/cache": {summary: "Forget the session's cached authorization decisions: the ACL decides anew",
+			params: []param{pathClientID}, responses: with(clientErrs, 204, "")},
+		"PUT /clients/{clientid}/keepalive": {summary: "Change the keep alive of the client's connection (seconds, 0: none); the timer runs with it from now",
+			params: []param{pathClientID}, body: "KeepaliveRequest", responses: with(clientErrs, 200, "Client")},
 		"POST /clients/{clientid}/subscribe": {summary: "Subscribe the client; in force when the response comes",
 			params: []param{pathClientID}, body: "SubscribeRequest", responses: with(clientErrs, 200, "Subscription")},
 		"POST /clients/{clientid}/subscribe/bulk": {summary: "Subscribe the client to several filters, all or nothing",
@@ -140,8 +175,66 @@ func opDocs() map[string]opDoc {
 		"GET /stats": {summary: "Broker-wide counts and their high-water marks (EMQX 5's names)",
 			params:    []param{{name: "aggregate", in: "query", typ: "boolean", desc: "one object without the node name instead of one per node"}},
 			responses: map[int]string{200: "StatsList", 400: "Error", 503: "Error"}},
-		"GET /nodes": {summary: "Every node of the cluster: name, node_status (running or stopped), version, uptime (ms), connections",
+		"GET /banned": {summary: "The bans in force, by kind then who, paged (EMQX 5's shape); at most one filter",
+			params: []param{
+				{name: "page", in: "query", typ: "integer", desc: "page number, default 1"},
+				{name: "_page", in: "query", typ: "integer", desc: "page (the seed's spelling)"},
+				{name: "limit", in: "query", typ: "integer", desc: "page size, 1..10000, default 100"},
+				{name: "_limit", in: "query", typ: "integer", desc: "limit (the seed's spelling)"},
+				{name: "clientid", in: "query", typ: "string", desc: "the ban of this exact client id"},
+				{name: "username", in: "query", typ: "string", desc: "the ban of this exact user name"},
+				{name: "peerhost", in: "query", typ: "string", desc: "the ban of this exact address"},
+				{name: "like_clientid", in: "query", typ: "string", desc: "clientid and clientid_re bans whose who contains this (case-sensitive)"},
+				{name: "like_username", in: "query", typ: "string", desc: "username and username_re bans whose who contains this"},
+				{name: "like_peerhost", in: "query", typ: "string", desc: "peerhost bans whose address contains this"},
+				{name: "like_peerhost_net", in: "query", typ: "string", desc: "peerhost_net bans whose network contains this text"},
+			}, responses: map[int]string{200: "BanPage", 400: "Error", 503: "Error"}},
+		"POST /banned": {summary: "Ban clients; refused at CONNECT (0x8A, MQTT 3: 5) and kicked when connected, from the answer on",
+			body: "BanCreate", responses: map[int]string{200: "Ban", 400: "Error", 503: "Error"}},
+		"DELETE /banned": {summary: "Lift every ban",
+			responses: map[int]string{204: "", 400: "Error", 503: "Error"}},
+		"DELETE /banned/{as}/{who}": {summary: "Lift one ban; who percent-encoded (a network: 10.0.0.0%2F8)",
+			params: []param{
+				{name: "as", in: "path", typ: "string", enum: banKinds, desc: "the ban's kind"},
+				{name: "who", in: "path", typ: "string", desc: "the ban's who, percent-encoded"},
+			}, responses: map[int]string{204: "", 400: "Error", 404: "Error", 503: "Error"}},
+		"GET /topics": {summary: "The topic filters subscribed to (routes), each once with its node, by filter, paged",
+			params: []param{
+				{name: "page", in: "query", typ: "integer", desc: "page number, default 1"},
+				{name: "_page", in: "query", typ: "integer", desc: "page (the seed's spelling)"},
+				{name: "limit", in: "query", typ: "integer", desc: "page size, 1..10000, default 100"},
+				{name: "_limit", in: "query", typ: "integer", desc: "limit (the seed's spelling)"},
+				{name: "topic", in: "query", typ: "string", desc: "exact filter (shared subscriptions without $share/{group}/)"},
+				{name: "node", in: "query", typ: "string", desc: "exact node name"},
+			}, responses: map[int]string{200: "TopicPage", 400: "Error", 503: "Error"}},
+		"GET /retainer/messages": {summary: "Retained messages by topic, paged, without payloads",
+			params: []param{
+				{name: "page", in: "query", typ: "integer", desc: "page number, default 1"},
+				{name: "_page", in: "query", typ: "integer", desc: "page (the seed's spelling)"},
+				{name: "limit", in: "query", typ: "integer", desc: "page size, 1..10000, default 100"},
+				{name: "_limit", in: "query", typ: "integer", desc: "limit (the seed's spelling)"},
+				{name: "topic", in: "query", typ: "string", desc: "a topic filter (wildcards allowed) the topics must match"},
+			}, responses: map[int]string{200: "RetainedPage", 400: "Error", 503: "Error"}},
+		"GET /retainer/message/{topic}": {summary: "The message retained at a topic, payload in base64",
+			params:    []param{pathTopic},
+			responses: map[int]string{200: "RetainedMessage", 400: "Error", 404: "Error", 503: "Error"}},
+		"DELETE /retainer/message/{topic}": {summary: "Remove the message retained at a topic",
+			params:    []param{pathTopic},
+			responses: map[int]string{204: "", 400: "Error", 404: "Error", 503: "Error"}},
+		"GET /listeners": {summary: "The MQTT listeners with their address, zone, limit and current connections (EMQX 5's shape)",
+			responses: map[int]string{200: "ListenerList", 400: "Error", 503: "Error"}},
+		"GET /nodes": {summary: "Every node of the cluster (EMQX 5's shape): name, node_status (running or stopped), version, uptime (ms), connections; this node's entry adds memory, file limit, load",
 			responses: map[int]string{200: "NodeList", 400: "Error", 503: "Error"}},
+		"GET /nodes/{node}": {summary: "One node of the cluster by name; an unknown name is a 404",
+			params:    []param{{name: "node", in: "path", typ: "string", desc: "node name, e.g. shardmq@127.0.0.1"}},
+			responses: map[int]string{200: "Node", 400: "Error", 404: "Error", 503: "Error"}},
+		"GET /monitor_current": {summary: "Current counts and per-second rates over the last stats interval (EMQX 5's names)",
+			responses: map[int]string{200: "MonitorCurrent", 400: "Error", 503: "Error"}},
+		"GET /sessions_count": {summary: "The number of sessions, connected and offline (a JSON integer)",
+			params:    []param{{name: "since", in: "query", typ: "integer", desc: "Unix seconds (EMQX 5); every session kept is alive now, so it changes nothing"}},
+			responses: map[int]string{200: "Count", 400: "Error", 503: "Error"}},
+		"GET /clients_v2": {summary: "GET /clients paged by cursor only (EMQX 5.7): pass meta.cursor back until hasnext is false",
+			params: clientsV2Params(), responses: map[int]string{200: "ClientPage", 400: "Error", 503: "Error"}},
 		"GET /api_key": {summary: "Every API key, without secrets, by name (EMQX 5's shape)",
 			responses: map[int]string{200: "ApiKeyList", 400: "Error"}},
 		"POST /api_key": {summary: "Create an API key with a random api_key and api_secret; the secret is in this answer only",
@@ -162,6 +255,10 @@ func opDocs() map[string]opDoc {
 			responses: map[int]string{200: "document"}, public: true},
 		"GET " + SwaggerPath: {summary: "This OpenAPI 3 document, where EMQX 5 serves its own",
 			responses: map[int]string{200: "document"}, public: true},
+		"GET " + ExplorerPath: {summary: "The API explorer: a page that lists these operations and sends them with a key typed in it",
+			responses: map[int]string{200: "html"}, public: true},
+		"GET " + ExplorerScriptPath: {summary: "The API explorer's script",
+			responses: map[int]string{200: "javascript"}, public: true},
 		"GET " + MetricsPath: {summary: "Prometheus metrics (text exposition format); needs an administrator or viewer key when the broker is configured so",
 			responses: map[int]string{200: "metrics", 401: "Error", 403: "Error"}, public: true},
 	}
@@ -236,6 +333,10 @@ func (a *API) buildDocs() ([]byte, error) {
 					"example": "Node " + a.cfg.Node + " is started\nshardmq is running"}}
 			case "metrics":
 				r["content"] = map[string]any{"text/plain; version=0.0.4": map[string]any{"schema": map[string]any{"type": "string"}}}
+			case "html":
+				r["content"] = map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}
+			case "javascript":
+				r["content"] = map[string]any{"text/javascript": map[string]any{"schema": map[string]any{"type": "string"}}}
 			case "document":
 				r["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}
 			default:
@@ -342,8 +443,41 @@ func components() map[string]any {
 	withSecret["api_secret"] = str
 	createProps := keyProps(false)
 	createProps["name"] = map[string]any{"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_-]*$", "maxLength": maxNameLen}
+	banAs := map[string]any{"type": "string", "enum": banKinds}
+	banProps := map[string]any{"as": banAs, "who": str, "by": str, "reason": str,
+		"at": map[string]any{"type": "string", "format": "date-time"},
+		"until": map[string]any{"oneOf": []any{
+			map[string]any{"type": "string", "enum": []string{"infinity"}},
+			map[string]any{"type": "string", "format": "date-time"}}}}
+	ban := obj([]string{"as", "who", "by", "reason", "at", "until"}, banProps)
+	banCreate := obj([]string{"as", "who"}, map[string]any{"as": banAs,
+		"who":    map[string]any{"type": "string", "minLength": 1, "maxLength": maxBanWho},
+		"by":     map[string]any{"type": "string", "maxLength": maxBanText, "description": "default mgmt_api"},
+		"reason": map[string]any{"type": "string", "maxLength": maxBanText},
+		"at": map[string]any{"oneOf": []any{map[string]any{"type": "string", "format": "date-time"},
+			map[string]any{"type": "integer", "description": "Unix seconds"}}, "description": "default now"},
+		"until": expiredAt})
 	return map[string]any{
 		"schemas": map[string]any{
+			"Node": obj([]string{"node", "node_status", "version", "uptime", "connections"}, map[string]any{
+				"node": str, "node_status": map[string]any{"type": "string", "enum": []string{"running", "stopped"}}, "version": str,
+				"edition": str, "role": str, "uptime": map[string]any{"type": "integer", "description": "milliseconds"},
+				"connections": integer, "live_connections": integer, "memory_total": integer, "memory_used": integer,
+				"max_fds": integer, "load1": map[string]any{"type": "number"}, "load5": map[string]any{"type": "number"},
+				"load15": map[string]any{"type": "number"}, "process_used": map[string]any{"type": "integer", "description": "goroutines"},
+				"otp_release": map[string]any{"type": "string", "description": "the Go runtime's version"}}),
+			"NodeList": arr(ref("Node")),
+			"MonitorCurrent": obj(nil, map[string]any{"connections": integer, "live_connections": integer, "sessions": integer,
+				"subscriptions": integer, "shared_subscriptions": integer, "topics": integer, "retained_msg_count": integer,
+				"received_msg_rate": integer, "sent_msg_rate": integer, "dropped_msg_rate": integer,
+				"received_bytes_rate": integer, "sent_bytes_rate": integer, "received_packets_rate": integer,
+				"sent_packets_rate": integer, "mqueue_dropped_rate": integer}),
+			"Count":            integer,
+			"KeepaliveRequest": obj([]string{"interval"}, map[string]any{"interval": map[string]any{"type": "integer", "minimum": 0, "maximum": 65535}}),
+			"Ban":              ban,
+			"BanCreate":        banCreate,
+			"BanPage": obj([]string{"meta", "data"}, map[string]any{"meta": meta,
+				"data": arr(ref("Ban"))}),
 			"Error":  obj([]string{"code", "message"}, map[string]any{"code": str, "message": str}),
 			"Client": clientSchema(),
 			"ClientPage": obj([]string{"meta", "data"}, map[string]any{"meta": meta,
@@ -363,12 +497,8 @@ func components() map[string]any {
 			"PublishResultList":      arr(ref("PublishResult")),
 			"Stats":                  obj(nil, stats),
 			"StatsList":              map[string]any{"oneOf": []any{arr(ref("Stats")), ref("Stats")}},
-			"Node": obj([]string{"node", "node_status", "version", "uptime", "connections"}, map[string]any{
-				"node": str, "node_status": map[string]any{"type": "string", "enum": []string{"running", "stopped"}},
-				"version": str, "uptime": integer, "connections": integer}),
-			"NodeList":   arr(ref("Node")),
-			"ApiKey":     apiKey,
-			"ApiKeyList": arr(ref("ApiKey")),
+			"ApiKey":                 apiKey,
+			"ApiKeyList":             arr(ref("ApiKey")),
 			"ApiKeyWithSecret": obj([]string{"name", "api_key", "api_secret", "expired_at", "created_at", "desc", "enable", "expired", "role"},
 				withSecret),
 			"ApiKeyCreate": obj([]string{"name"}, createProps),

@@ -16,6 +16,7 @@ const (
 	codeBadKey           = "BAD_API_KEY_OR_SECRET"
 	codeUnauthorizedRole = "UNAUTHORIZED_ROLE"
 	codeNotFound         = "NOT_FOUND"
+	codeAlreadyExists    = "ALREADY_EXISTS"
 	codeMethodNotAllowed = "METHOD_NOT_ALLOWED"
 	codeTooLarge         = "PAYLOAD_TOO_LARGE"
 	codeUnsupportedMedia = "UNSUPPORTED_MEDIA_TYPE"
@@ -81,6 +82,16 @@ func rejectedMessage(err error) string {
 		return "the broker refused the request"
 	}
 	return "the broker refused the request: " + text
+}
+
+// pageMeta is the meta object of a paged list (EMQX 5's shape, with an
+// exact count and, where the endpoint has one, a cursor).
+type pageMeta struct {
+	Page    int    `json:"page"`
+	Limit   int    `json:"limit"`
+	HasNext bool   `json:"hasnext"`
+	Count   int    `json:"count"`
+	Cursor  string `json:"cursor,omitempty"`
 }
 
 // writeError sends e as the JSON error body.

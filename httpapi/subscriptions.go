@@ -217,19 +217,12 @@ func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request, _ httpro
 	for _, s := range h[from:] {
 		data = append(data, a.subscriptionJSON(s))
 	}
-	type meta struct {
-		Page    int    `json:"page"`
-		Limit   int    `json:"limit"`
-		HasNext bool   `json:"hasnext"`
-		Count   int    `json:"count"`
-		Cursor  string `json:"cursor,omitempty"`
-	}
-	m := meta{Page: q.page, Limit: q.limit, HasNext: int64(beyond) > keep, Count: count}
+	m := pageMeta{Page: q.page, Limit: q.limit, HasNext: int64(beyond) > keep, Count: count}
 	if m.HasNext && len(h) > 0 {
 		m.Cursor = encodeSubCursor(h[len(h)-1])
 	}
 	writeJSON(w, http.StatusOK, struct {
-		Meta meta               `json:"meta"`
+		Meta pageMeta           `json:"meta"`
 		Data []subscriptionJSON `json:"data"`
 	}{m, data})
 	return nil

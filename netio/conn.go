@@ -58,6 +58,7 @@ type connRare struct {
 	held      []byte     // input kept while holding, the holding frame first
 	peer      *Peer      // what the transport learned beyond the socket; nil for plain TCP
 	tr        *transport // the layers of an ssl, ws or wss connection, or of a PROXY header
+	v         *virtual   // the Gateway end of a virtual connection
 }
 
 // closeErr returns the error Close was called with, if any.
@@ -107,6 +108,9 @@ func (c *Conn) RemoteAddr() netip.AddrPort {
 	if c.closed {
 		return netip.AddrPort{}
 	}
+	if v := c.virtualOf(); v != nil {
+		return v.addr
+	}
 	return addrPort(c.gc.RemoteAddr())
 }
 
@@ -137,6 +141,9 @@ func (c *Conn) ClientAddr() netip.AddrPort {
 func (c *Conn) LocalAddr() netip.AddrPort {
 	if c.closed {
 		return netip.AddrPort{}
+	}
+	if v := c.virtualOf(); v != nil {
+		return v.ep.addr
 	}
 	return addrPort(c.gc.LocalAddr())
 }
@@ -187,6 +194,9 @@ func (c *Conn) Write(b []byte) {
 func (c *Conn) Outbound() int {
 	if c.closed {
 		return 0
+	}
+	if c.gc == nil {
+		return c.outN // a virtual connection's Gateway sends at once
 	}
 	return c.outN + c.gc.OutboundBuffered()
 }

@@ -53,6 +53,9 @@ type Listener struct {
 	// MaxConnections caps the listener's open connections; further ones are
 	// closed at once. If zero, only Config.MaxConnections applies.
 	MaxConnections int
+	// Gateway serves a udp listener's datagrams; required for KindUDP,
+	// refused for the others.
+	Gateway Gateway
 }
 
 // layered reports whether connections of l pass through a layer before
@@ -78,6 +81,10 @@ func (l *Listener) validate() error {
 		return bad("negative limit")
 	case l.ProxyProtocol && !bound(l.Kind):
 		return bad("the PROXY protocol is only for the kinds the server binds")
+	case l.Kind == KindUDP && l.Gateway == nil:
+		return bad("a udp listener needs a Gateway")
+	case l.Kind != KindUDP && l.Gateway != nil:
+		return bad("a Gateway is only for udp listeners")
 	}
 	if l.TLS != nil {
 		if err := l.TLS.validate(); err != nil {
@@ -136,10 +143,14 @@ func resolveListeners(ls []Listener) ([]Listener, error) {
 		if seen[l.ID()] {
 			return nil, fmt.Errorf("%w: listener %s given twice", ErrInvalidConfig, l.ID())
 		}
-		if addrs[l.Addr] {
+		key := l.Addr // TCP and UDP ports are apart
+		if l.Kind == KindUDP {
+			key = "udp " + key
+		}
+		if addrs[key] {
 			return nil, fmt.Errorf("%w: address %s given to two listeners", ErrInvalidConfig, l.Addr)
 		}
-		seen[l.ID()], addrs[l.Addr] = true, true
+		seen[l.ID()], addrs[key] = true, true
 		if err := l.validate(); err != nil {
 			return nil, err
 		}

@@ -103,6 +103,10 @@ func (l *Loop) exit(cur *Conn) bool {
 			if c.closed {
 				continue
 			}
+			if c.virtualOf() != nil {
+				l.srv.closeVirtual(c)
+				continue
+			}
 			if tr := c.transport(); tr != nil && !c.movedAway {
 				tr.goodbye(c, c.closeErr())
 			}
@@ -133,10 +137,24 @@ func (l *Loop) flushWrites() {
 		}
 		var n int
 		var err error
+		if v := c.virtualOf(); v != nil {
+			// The sink may hand the Handler packets whose answers are
+			// written to c during Send: they go in a list of their own.
+			out := c.out
+			c.out, c.outN = nil, 0
+			n = v.sink.Send(c, out)
+			clear(out)
+			if c.out == nil {
+				c.out = out[:0]
+			}
+			c.bytesOut += uint64(n)
+			c.writes++
+			continue
+		}
 		if tr := c.transport(); tr != nil {
 			n, err = tr.writeLayers(c, c.out)
 		} else {
-			n, err = c.gc.Writev(c.out)
+			n, err = writev(c, c.out)
 		}
 		c.resetOut()
 		if err != nil {
@@ -152,6 +170,27 @@ func (l *Loop) flushWrites() {
 	rest := copy(l.writers, l.writers[n:])
 	clear(l.writers[rest:])
 	l.writers = l.writers[:rest]
+}
+
+// maxIovecs is the most slices one writev takes (Linux's IOV_MAX); gnet
+// passes a longer list to the kernel as is, which refuses it (EINVAL).
+const maxIovecs = 1024
+
+// writev writes bufs to c's socket in writevs of at most maxIovecs slices
+// and returns the bytes handed to the socket (gnet buffers what the socket
+// does not take, in order).
+func writev(c *Conn, bufs [][]byte) (int, error) {
+	total := 0
+	for len(bufs) > 0 {
+		k := min(len(bufs), maxIovecs)
+		n, err := c.gc.Writev(bufs[:k])
+		total += n
+		if err != nil {
+			return total, err
+		}
+		bufs = bufs[k:]
+	}
+	return total, nil
 }
 
 // tick runs the loop's timers and the Handler's OnTick.

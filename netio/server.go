@@ -45,6 +45,8 @@ type Server struct {
 	// addresses of its connections.
 	probing atomic.Bool
 	probes  sync.Map // netip.AddrPort → struct{}
+	// udp is the engine of the udp listeners; nil without any.
+	udp *udpEngine
 
 	// lst holds each listener's counters and certificates, in
 	// cfg.Listeners order; the slice is fixed at New.
@@ -139,6 +141,12 @@ func (s *Server) Start() error {
 	default:
 	}
 	s.discover()
+	// The gateways place their clients on the loops discover made known.
+	if len(s.udpListeners()) > 0 {
+		if err := s.startUDP(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -265,6 +273,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			s.stopErr = ctx.Err()
 			return
 		}
+		// The udp engine stops alongside the loops (each takes gnet's
+		// half-second poll); its sockets close once nothing sends.
+		udpDone := make(chan error, 1)
+		go func() { udpDone <- s.stopUDP(ctx) }()
+		defer func() {
+			if err := <-udpDone; err != nil && s.stopErr == nil {
+				s.stopErr = err
+			}
+			s.closeUDP()
+		}()
 		select {
 		case <-s.done:
 			return
@@ -481,6 +499,10 @@ func (s *Server) feed(c *Conn, buf []byte, more ...[]byte) {
 // enrolled on the target loop, and this side closes without telling the
 // Handler.
 func (s *Server) migrate(c *Conn, rest []byte) {
+	if c.rare.v != nil {
+		s.migrateVirtual(c, rest)
+		return
+	}
 	target := c.rare.migrateTo
 	c.rare.migrateTo = nil
 	ho := &handoff{rest: rest, openedAt: c.openedAt, lst: c.lst, peer: c.rare.peer, tr: c.rare.tr,

@@ -254,7 +254,7 @@ func (tr *transport) writeLayers(c *Conn, bufs [][]byte) (int, error) {
 	if tr.tls != nil {
 		return tr.tls.seal(c, recordTypeApplicationData, bufs)
 	}
-	return c.gc.Writev(bufs)
+	return writev(c, bufs)
 }
 
 // writeWire sends b through c's layers below WebSocket framing (TLS, if

@@ -1,6 +1,7 @@
 package shards
 
 import (
+	"context"
 	"errors"
 
 	"github.com/shardmq/shardmq/mqtt"
@@ -57,11 +58,35 @@ func (sh *shard) denyPublish(s *session, p *mqtt.Publish, v mqtt.Version, now in
 	s.drops().RecvMsgDropped++
 	switch p.QoS {
 	case 1:
-		sh.ack(s, s.conn, mqtt.TypePuback, p.PacketID, mqtt.NotAuthorized)
+		sh.ackPublish(s, s.conn, mqtt.TypePuback, p.PacketID, mqtt.NotAuthorized, false)
 	case 2:
 		if v != mqtt.V5 {
 			s.awaitRelease(p.PacketID, now)
 		}
-		sh.ack(s, s.conn, mqtt.TypePubrec, p.PacketID, mqtt.NotAuthorized)
+		sh.ackPublish(s, s.conn, mqtt.TypePubrec, p.PacketID, mqtt.NotAuthorized, false)
 	}
+}
+
+// AuthzCache returns the authorization decisions clientid's session has
+// cached (EMQX's authorization cache): publish first, each by topic; none
+// without an ACL. Safe from any goroutine.
+func (b *Broker) AuthzCache(ctx context.Context, clientid string) ([]auth.CacheEntry, error) {
+	var out []auth.CacheEntry
+	err := b.onOwnerCounted(ctx, clientid, false, func(s *session) {
+		if a := b.cfg.Auth; a != nil {
+			out = a.CacheEntries(s.acl)
+		}
+	})
+	return out, err
+}
+
+// ClearAuthzCache forgets the decisions clientid's session has cached:
+// the next PUBLISH or SUBSCRIBE of each topic runs the rules again. Safe
+// from any goroutine.
+func (b *Broker) ClearAuthzCache(ctx context.Context, clientid string) error {
+	return b.onOwner(ctx, clientid, func(s *session) {
+		if s.acl != nil {
+			s.acl.Reset()
+		}
+	})
 }

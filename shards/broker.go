@@ -55,6 +55,8 @@ type Broker struct {
 	// pwdChecks counts password checks running off the loops
 	// (authenticateAsync).
 	pwdChecks atomic.Int64
+	// idleN counts connections whose CONNECT is under way (idle.go).
+	idleN atomic.Int64
 
 	// broker-wide gauges for Stats
 	liveN, sessionsN, subsN, sharedSubs, topics, retainedN gauge
@@ -201,7 +203,11 @@ func (b *Broker) OnClose(c *netio.Conn, err error) {
 	if !b.alone {
 		delete(b.shardOf(c.Loop()).acquiring, c)
 	}
-	if cs == nil || cs.sess == nil {
+	if cs == nil {
+		return
+	}
+	if cs.sess == nil {
+		b.shardOf(c.Loop()).endIdle(cs) // closed while its CONNECT was under way
 		return
 	}
 	b.shardOf(c.Loop()).detach(cs.sess, c, cs, err)
@@ -218,6 +224,7 @@ func (b *Broker) OnFlush(l *netio.Loop) {
 			sh.flushCluster()
 		}
 		sh.commitStore()
+		sh.snapshotLife(l.Now())
 	}
 }
 

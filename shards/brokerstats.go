@@ -79,3 +79,10 @@ func (b *Broker) Stats(ctx context.Context) (BrokerStats, error) {
 	st.Topics, st.TopicsMax = b.topics.n.Load(), b.topics.max.Load()
 	return st, nil
 }
+
+// Started returns when the broker was created. Safe from any goroutine.
+func (b *Broker) Started() time.Time { return b.started }
+
+// Version returns the broker version (Config.Version). Safe from any
+// goroutine.
+func (b *Broker) Version() string { return b.cfg.Version }

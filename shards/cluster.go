@@ -79,11 +79,10 @@ type heldAck struct {
 }
 
 // ackPublish sends the PUBACK or PUBREC of an inbound PUBLISH, or holds it
-// (heldAcks) when the message went to another node at QoS 1 or 2 (the
-// route of the message just published is in sh.croute) or when an earlier
-// acknowledgement of the session is held.
-func (sh *shard) ackPublish(s *session, c *netio.Conn, t mqtt.PacketType, id uint16, rc mqtt.ReasonCode) {
-	if sh.b.alone || !sh.croute.Remote() && sh.acked.per[s] == 0 {
+// (heldAcks) when the message went to another node (forwarded) or when an
+// earlier acknowledgement of the session is held.
+func (sh *shard) ackPublish(s *session, c *netio.Conn, t mqtt.PacketType, id uint16, rc mqtt.ReasonCode, forwarded bool) {
+	if sh.b.alone || !forwarded && sh.acked.per[s] == 0 {
 		sh.ack(s, c, t, id, rc)
 		return
 	}
@@ -207,6 +206,7 @@ func (sh *shard) acquire(c *netio.Conn, cs *connState, p *mqtt.Connect, id strin
 		return a.state, true
 	}
 	c.Hold()
+	sh.beginIdle(c, cs, sh.b.listenerOf(c), p, id) // listed as idle until the CONNECT ends
 	b, loop, discard := sh.b, sh.loop, p.CleanStart
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), acquireTimeout)
@@ -280,6 +280,7 @@ func (sh *shard) adopt(id string, st *cluster.Session, now time.Time) *session {
 			x.nextID = max(x.nextID, d.PacketID)
 		} else {
 			x.queue = append(x.queue, dl)
+			s.notePositions()
 		}
 		x.heap += int64(m.size)
 	}
@@ -325,7 +326,7 @@ func (s *session) export() *cluster.Session {
 		om := &x.inflight[i]
 		add(&om.d, om.id, om.rel)
 	}
-	for i := x.queueHead; i < len(x.queue); i++ {
+	for i := int(x.queueHead); i < len(x.queue); i++ {
 		add(&x.queue[i], 0, false)
 	}
 	for id := range x.awaitRel {

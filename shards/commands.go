@@ -3,6 +3,8 @@ package shards
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/shardmq/shardmq/mqtt"
@@ -69,6 +71,8 @@ func (b *Broker) onOwnerCounted(ctx context.Context, clientid string, count bool
 				s.markStats()
 			}
 			fn(s)
+			// The change is in the catalog's hands before the answer.
+			s.sh.snapshotLife(s.sh.loop.Now())
 			done <- true
 		})
 		if err != nil {
@@ -89,17 +93,36 @@ func (b *Broker) onOwnerCounted(ctx context.Context, clientid string, count bool
 
 // ClientInfo returns the live row of clientid's session. Safe from any
 // goroutine; it waits for the owning shard.
+// A client whose CONNECT is under way is found too, idle (idle.go).
 func (b *Broker) ClientInfo(ctx context.Context, clientid string) (ClientRow, error) {
 	var row ClientRow
-	err := b.onOwnerCounted(ctx, clientid, false, func(s *session) { row = s.row(s.sh.loop.Now()) })
+	err := b.onOwnerCounted(ctx, clientid, false, func(s *session) {
+		row = s.row(s.sh.loop.Now())
+		if r, ok := s.sh.idleRow(clientid); ok {
+			row = r
+		}
+	})
+	if errors.Is(err, ErrClientNotFound) {
+		if r, ok, ierr := b.idleClient(ctx, clientid); ierr != nil {
+			return ClientRow{}, ierr
+		} else if ok {
+			return r, nil
+		}
+	}
 	return row, err
 }
 
 // Kick closes clientid's connection (MQTT 5: DISCONNECT 0x98), publishes
 // its will, and discards its session. Safe from any goroutine; the session
 // is gone when Kick returns nil.
+// A connection whose CONNECT is under way (idle) is refused instead,
+// and its offline session, if any, discarded.
 func (b *Broker) Kick(ctx context.Context, clientid string) error {
-	return b.onOwner(ctx, clientid, func(s *session) {
+	idle, err := b.kickIdle(ctx, clientid)
+	if err != nil {
+		return err
+	}
+	err = b.onOwner(ctx, clientid, func(s *session) {
 		if c := s.conn; c != nil {
 			cs := s.cstate()
 			s.sh.closeConn(c, cs, ErrKicked)
@@ -108,6 +131,40 @@ func (b *Broker) Kick(ctx context.Context, clientid string) error {
 		}
 		s.end()
 	})
+	if idle && errors.Is(err, ErrClientNotFound) {
+		return nil
+	}
+	return err
+}
+
+// SetKeepalive changes the keep alive of clientid's connection to secs
+// seconds (0: none), as EMQX's PUT /clients/{id}/keepalive: the
+// connection is closed when nothing arrives for KeepaliveFactor times
+// that (MQTT 5: DISCONNECT 0x8D), counted from now. It returns the
+// client's row. An offline session has no keep alive to change:
+// ErrNotConnected. Safe from any goroutine.
+func (b *Broker) SetKeepalive(ctx context.Context, clientid string, secs uint16) (ClientRow, error) {
+	var row ClientRow
+	var ferr error
+	err := b.onOwner(ctx, clientid, func(s *session) {
+		c := s.conn
+		if c == nil {
+			ferr = ErrNotConnected
+			return
+		}
+		s.keepalive = secs
+		if secs > 0 {
+			c.SetIdleTimeout(time.Duration(float64(secs) * s.cfg.KeepaliveFactor * float64(time.Second)))
+		} else {
+			c.SetIdleTimeout(0)
+		}
+		s.markLife()
+		row = s.row(s.sh.loop.Now())
+	})
+	if err != nil {
+		return ClientRow{}, err
+	}
+	return row, ferr
 }
 
 // Subscribe applies reqs to clientid's session (online or offline), all or
@@ -260,4 +317,58 @@ func (b *Broker) ListSubscriptions(ctx context.Context, yield func(Subscription)
 		}
 	}
 	return nil
+}
+
+// Topics returns the topic filters subscribed to on this node, each once,
+// a shared subscription's without its "$share/{group}/" (or "$queue/")
+// prefix, sorted. Safe from any goroutine; it visits every shard.
+func (b *Broker) Topics(ctx context.Context) ([]string, error) {
+	seen := make(map[string]struct{})
+	err := b.eachShard(ctx, func(sh *shard) {
+		for _, s := range sh.sessions {
+			for f := range s.subs {
+				seen[routeOf(f)] = struct{}{}
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(seen))
+	for f := range seen {
+		out = append(out, f)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// routeOf returns the filter a subscription routes by: without the
+// "$share/{group}/" or "$queue/" prefix.
+func routeOf(f string) string {
+	if rest, ok := strings.CutPrefix(f, "$queue/"); ok {
+		return rest
+	}
+	if rest, ok := strings.CutPrefix(f, "$share/"); ok {
+		if _, filter, ok := strings.Cut(rest, "/"); ok {
+			return filter
+		}
+	}
+	return f
+}
+
+// DeleteRetained removes the message retained under topic and reports
+// whether there was one; a durable store forgets it too. Safe from any
+// goroutine.
+func (b *Broker) DeleteRetained(ctx context.Context, topic string) (bool, error) {
+	sh := b.firstShard()
+	if sh == nil {
+		return b.retain.Delete(topic), nil
+	}
+	var found bool
+	err := sh.run(ctx, func() {
+		if found = b.retain.Delete(topic); found {
+			sh.storeRetainedOp(&retained.Message{Topic: topic})
+		}
+	})
+	return found, err
 }

@@ -21,6 +21,10 @@ type Config struct {
 	// Zone is the zone of listeners that name none (and of every client
 	// when Listeners is empty). If empty, "default" is used.
 	Zone string
+	// protoName and protoVer are a gateway listener's protocol on its
+	// clients' rows (ListenerConfig.Protocol); empty for MQTT.
+	protoName string
+	protoVer  int
 	// InflightMax bounds unacknowledged outbound QoS 1/2 messages per
 	// session (further bounded by the client's Receive Maximum). If zero,
 	// 32 is used.
@@ -117,6 +121,10 @@ type Config struct {
 	// Authentication Method; a CONNECT naming another method is refused
 	// with 0x8C.
 	Authenticators []Authenticator
+	// Banned refuses the CONNECT of the clients it bans, with 0x8A Banned
+	// (MQTT 3: 0x05 not authorized); *banned.List implements it. If nil,
+	// no client is banned.
+	Banned BanList
 	// ResponseInformation is sent in CONNACK to MQTT 5 clients that ask for
 	// it (Request Response Information 1), as the base of their response
 	// topics; empty sends nothing.

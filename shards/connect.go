@@ -29,7 +29,7 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 	l := sh.b.listenerOf(c) // the zone, the anonymous policy, the certificate's names
 	fromCertificate(l, c.Peer(), p)
 	id, assigned := sh.clientID(cs, p)
-	if !sh.atOwner(c, cs, id) {
+	if sh.banned(c, cs, p, id) || !sh.atOwner(c, cs, id) {
 		return nil
 	}
 	if p.Version == mqtt.V5 && p.Properties.Present.Has(mqtt.PropAuthMethod) &&
@@ -42,7 +42,7 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 		sh.refuse(c, cs, v5Only(p.Version), mqtt.PacketTooLarge, mqtt.ErrPacketTooLarge)
 		return nil
 	}
-	authn, ok := sh.authenticateConnect(c, cs, l, p)
+	authn, ok := sh.authenticateConnect(c, cs, l, p, id)
 	if !ok {
 		return nil
 	}
@@ -82,14 +82,9 @@ func (sh *shard) onConnect(c *netio.Conn, cs *connState, h mqtt.FixedHeader, bod
 // no code in the client's form or no CONNACK to send. The close sends no
 // DISCONNECT (cs.version is cleared).
 func (sh *shard) refuse(c *netio.Conn, cs *connState, form mqtt.Version, rc mqtt.ReasonCode, err error) {
-	sh.refuseWith(c, cs, form, &mqtt.Connack{ReasonCode: rc}, err)
-}
-
-// refuseWith is refuse with a CONNACK of its own (one that carries
-// properties, such as a Server Reference).
-func (sh *shard) refuseWith(c *netio.Conn, cs *connState, form mqtt.Version, ack *mqtt.Connack, err error) {
+	sh.endIdle(cs)
 	if form != 0 {
-		sh.writeConnack(c, form, ack)
+		sh.writeConnack(c, form, &mqtt.Connack{ReasonCode: rc})
 	}
 	cs.version = 0
 	c.Close(err)
@@ -149,6 +144,29 @@ func (sh *shard) clientID(cs *connState, p *mqtt.Connect) (id string, assigned b
 	return sh.b.assignID(), true
 }
 
+// banned refuses CONNECT p of client id with 0x8A Banned (MQTT 3: 0x05
+// not authorized) and reports true when Config.Banned bans the client by
+// its id, user name or address (the PROXY protocol's, when the listener
+// takes one). The check runs before the session's owner is looked for and
+// before authentication, so a banned client costs neither a migration nor
+// a password check; it runs again when a CONNECT comes back from a check
+// off the loop, so a ban made meanwhile holds.
+func (sh *shard) banned(c *netio.Conn, cs *connState, p *mqtt.Connect, id string) bool {
+	bl := sh.b.cfg.Banned
+	if bl == nil {
+		return false
+	}
+	var user string
+	if p.HasUsername {
+		user = string(p.Username)
+	}
+	if !bl.Banned(id, user, c.ClientAddr().Addr()) {
+		return false
+	}
+	sh.refuse(c, cs, p.Version, mqtt.Banned, ErrBanned)
+	return true
+}
+
 // atOwner reports whether the session of id, if there is one, lives on
 // sh. Otherwise the connection moves to the owner's loop, where the
 // CONNECT runs again; a connection that has answered an AUTH cannot move
@@ -169,6 +187,7 @@ func (sh *shard) atOwner(c *netio.Conn, cs *connState, id string) bool {
 		sh.refuse(c, cs, cs.version, mqtt.ServerUnavailable, mqtt.ServerUnavailable)
 		return false
 	}
+	sh.endIdle(cs) // the owner's loop lists it while it runs the CONNECT again
 	c.MigrateTo(s.sh.loop)
 	return false
 }
@@ -179,7 +198,7 @@ func (sh *shard) atOwner(c *netio.Conn, cs *connState, id string) bool {
 // with a password, and ok when the CONNECT goes on: a refusal has answered
 // it, and a bcrypt check runs off the loop (authenticateAsync), after
 // which the CONNECT comes back with the result in cs.pwd.
-func (sh *shard) authenticateConnect(c *netio.Conn, cs *connState, l *listener, p *mqtt.Connect) (authn, ok bool) {
+func (sh *shard) authenticateConnect(c *netio.Conn, cs *connState, l *listener, p *mqtt.Connect, id string) (authn, ok bool) {
 	if cs.auth != nil && cs.auth.done {
 		return true, true
 	}
@@ -190,6 +209,7 @@ func (sh *shard) authenticateConnect(c *netio.Conn, cs *connState, l *listener, 
 		cs.pwd = nil
 	case sh.b.cfg.Auth != nil && sh.b.cfg.Auth.Expensive(p.Username, p.Password, p.HasUsername):
 		sh.authenticateAsync(c, cs, l, p)
+		sh.beginIdle(c, cs, l, p, id) // listed as idle until the CONNECT ends
 		return false, false
 	default:
 		authn, rc = sh.b.authenticate(l, p)
@@ -226,6 +246,7 @@ func (sh *shard) sessionFor(c *netio.Conn, p *mqtt.Connect, id string, moved *cl
 	}
 	if other, loaded := sh.b.registry.LoadOrStore(id, s); loaded {
 		if other.sh != sh {
+			sh.endIdle(c.Data.(*connState))
 			c.MigrateTo(other.sh.loop) // another loop created it first
 			return nil, false, false
 		}
@@ -344,6 +365,7 @@ func (b *Broker) assignID() string {
 // CONNECT p; authn says whether the client authenticated with a password.
 // The CONNECT counts as the session's first packet.
 func (sh *shard) attach(s *session, c *netio.Conn, cs *connState, p *mqtt.Connect, l *listener, authn bool, now time.Time) {
+	sh.endIdle(cs) // the session's row replaces the idle one
 	wasKept := s.kept()
 	s.cfg, s.authn = &l.cfg, authn
 	cfg := s.cfg

@@ -71,10 +71,11 @@ func (s *session) updateBusy() {
 func (s *session) enqueue(d delivery) {
 	d.msg.ref()
 	x := s.extra()
-	if len(x.queue)-x.queueHead >= s.cfg.MqueueMax {
+	if len(x.queue)-int(x.queueHead) >= s.cfg.MqueueMax {
 		old := x.queue[x.queueHead]
 		x.queue[x.queueHead] = delivery{}
 		x.queueHead++
+		x.qfirst++
 		x.heap -= int64(old.msg.size)
 		s.storeAcked(&old)
 		old.msg.release()
@@ -83,7 +84,7 @@ func (s *session) enqueue(d delivery) {
 		dr.SendMsgDropped++
 		dr.SendMsgDroppedQueueFull++
 	}
-	if x.queueHead > 0 && x.queueHead >= len(x.queue)/2 {
+	if x.queueHead > 0 && int(x.queueHead) >= len(x.queue)/2 {
 		n := copy(x.queue, x.queue[x.queueHead:])
 		clear(x.queue[n:])
 		x.queue = x.queue[:n]
@@ -91,6 +92,15 @@ func (s *session) enqueue(d delivery) {
 	}
 	x.queue = append(x.queue, d)
 	x.heap += int64(d.msg.size)
+	s.notePositions()
+}
+
+// notePositions raises the shard's highest queue position to the last of
+// s's queue, so that a fresh extra never gives s a position it gave
+// before.
+func (s *session) notePositions() {
+	x := s.x
+	s.sh.qpos = max(s.sh.qpos, x.qfirst+uint64(len(x.queue)-int(x.queueHead))-1)
 }
 
 // dequeue removes and returns the oldest queued delivery with the queue's
@@ -101,7 +111,8 @@ func (s *session) dequeue() delivery {
 	d := x.queue[x.queueHead]
 	x.queue[x.queueHead] = delivery{}
 	x.queueHead++
-	if x.queueHead == len(x.queue) {
+	x.qfirst++
+	if int(x.queueHead) == len(x.queue) {
 		x.queue = x.queue[:0]
 		x.queueHead = 0
 		if cap(x.queue) > 64 {
@@ -368,7 +379,7 @@ func (s *session) dropMessages() {
 	if x == nil {
 		return
 	}
-	for i := x.queueHead; i < len(x.queue); i++ {
+	for i := int(x.queueHead); i < len(x.queue); i++ {
 		x.queue[i].msg.release()
 	}
 	for i := range x.inflight {

@@ -73,7 +73,7 @@ func TestDeps(t *testing.T) {
 		t.Skip("go tool not in PATH")
 	}
 	deps := goListShards(t, `{{.ImportPath}} {{join .Deps " "}}`)
-	for _, want := range []string{"", "/auth", "/index", "/retained"} {
+	for _, want := range []string{"", "/auth", "/index", "/retained", "/gateway/mqttsn", "/gateway/coap"} {
 		if _, ok := deps[module+"/shards"+want]; !ok {
 			t.Fatalf("go list found %d packages without shards%s; expected all of shards/...", len(deps), want)
 		}

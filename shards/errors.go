@@ -16,11 +16,16 @@ var (
 	// ErrTooManySubscriptions reports a subscription beyond
 	// Config.SubscriptionsMax.
 	ErrTooManySubscriptions = errors.New("shards: too many subscriptions")
+	// ErrNotConnected reports a command that needs the client's
+	// connection (SetKeepalive) for an offline session.
+	ErrNotConnected = errors.New("shards: client not connected")
 	// ErrProtocol reports a packet that breaks the protocol in a way the
 	// codec cannot see (a second CONNECT, a packet before CONNECT).
 	ErrProtocol = errors.New("shards: protocol violation")
 	// ErrKicked is the close reason of a connection kicked by command.
 	ErrKicked = errors.New("shards: kicked by administrator")
+	// ErrBanned is the close reason of a CONNECT refused by Config.Banned.
+	ErrBanned = errors.New("shards: client banned")
 	// ErrTakenOver is the close reason of a connection whose client id
 	// connected again.
 	ErrTakenOver = errors.New("shards: session taken over")

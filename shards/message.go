@@ -56,6 +56,8 @@ type message struct {
 	// pooled classes its capacity is the class size and it stays with the
 	// message across reuse.
 	buf []byte
+	// at is when the message was published, Unix nanoseconds.
+	at int64
 	// expiry is the Message Expiry Interval in seconds (0: none) and
 	// expireAt the Unix nanoseconds it ends at.
 	expiry   uint32
@@ -140,6 +142,7 @@ func (b *Broker) newMessage(p *mqtt.Publish, topic []byte, from []byte, sender *
 		b.msgLive.Add(1)
 	}
 	m.qos, m.retain, m.sender = p.QoS, p.Retain, sender
+	m.at = now.UnixNano()
 	m.topic = m.take(topic)
 	m.payload = m.take(p.Payload)
 	if len(m.payload) == 0 {

@@ -69,7 +69,7 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 		if s.awaitingRel(p.PacketID) {
 			// A resent QoS 2 PUBLISH is acknowledged, not routed again
 			// [MQTT-4.3.3-10].
-			sh.ack(s, c, mqtt.TypePubrec, p.PacketID, mqtt.Success)
+			sh.ackPublish(s, c, mqtt.TypePubrec, p.PacketID, mqtt.Success, false)
 			return nil
 		}
 		if s.awaitRelLen() >= s.cfg.AwaitingRelMax {
@@ -99,6 +99,7 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 	if matched == 0 && v == mqtt.V5 {
 		rc = mqtt.NoMatchingSubscribers
 	}
+	forwarded := !sh.b.alone && sh.croute.Remote() // sh.croute is m's route
 	t := mqtt.TypePuback
 	switch p.QoS {
 	case 0:
@@ -111,7 +112,7 @@ func (sh *shard) onPublish(s *session, c *netio.Conn, cs *connState, h mqtt.Fixe
 		sh.syncAck(s, c, t, p.PacketID, rc, sh.posts != posts)
 		return nil
 	}
-	sh.ackPublish(s, c, t, p.PacketID, rc)
+	sh.ackPublish(s, c, t, p.PacketID, rc, forwarded)
 	return nil
 }
 
@@ -130,7 +131,7 @@ func (sh *shard) refuseFull(s *session, c *netio.Conn, v mqtt.Version, p *mqtt.P
 	if p.QoS == 2 {
 		t = mqtt.TypePubrec
 	}
-	sh.ack(s, c, t, p.PacketID, mqtt.QuotaExceeded)
+	sh.ackPublish(s, c, t, p.PacketID, mqtt.QuotaExceeded, false)
 	return nil
 }
 

@@ -253,6 +253,7 @@ func (rc *recovery) session(ss *store.SessionState) error {
 			x.nextID = max(x.nextID, d.PacketID)
 		} else {
 			x.queue = append(x.queue, dl)
+			s.notePositions()
 		}
 	}
 	for _, id := range ss.AwaitRel {

@@ -90,9 +90,14 @@ type sessExtra struct {
 	// outbound QoS 1/2
 	inflight  []outMsg // in send order
 	queue     []delivery
-	queueHead int
-	heap      int64  // bytes held by queue and inflight
+	queueHead int32  // index of the oldest queued delivery (the queue is at most MqueueMax long)
 	nextID    uint16 // the last packet id used; ids are unique among inflight only
+	heap      int64  // bytes held by queue and inflight
+	// qfirst is the position of queue[queueHead] for the API
+	// (mqueue_messages): positions number a session's queued deliveries
+	// in order and are never used twice by the session (a fresh extra
+	// starts above every position its shard gave, sh.qpos).
+	qfirst uint64
 
 	// inbound QoS 2: packet id → arrival (Unix ns)
 	awaitRel map[uint16]int64
@@ -173,7 +178,7 @@ func (s *session) queueLen() int {
 	if s.x == nil {
 		return 0
 	}
-	return len(s.x.queue) - s.x.queueHead
+	return len(s.x.queue) - int(s.x.queueHead)
 }
 
 // cstate returns the broker's state of s's connection, nil when s is
@@ -229,6 +234,7 @@ func (s *session) extra() *sessExtra {
 	} else {
 		s.x = new(sessExtra)
 	}
+	s.x.qfirst = sh.qpos + 1
 	return s.x
 }
 
@@ -239,7 +245,7 @@ func (s *session) extra() *sessExtra {
 // else of s: the packet ids start again from 1. It runs on s's shard.
 func (s *session) releaseExtra() {
 	x := s.x
-	if x == nil || len(x.inflight) > 0 || len(x.queue) > x.queueHead || len(x.awaitRel) > 0 ||
+	if x == nil || len(x.inflight) > 0 || len(x.queue) > int(x.queueHead) || len(x.awaitRel) > 0 ||
 		x.drops != (sessDrops{}) || x.high != nil {
 		return
 	}

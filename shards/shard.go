@@ -73,6 +73,12 @@ type shard struct {
 	// peers holds the TLS identity of sessions whose transport learned one
 	// (setPeer); nil until the first.
 	peers map[*session]*peerIdentity
+	// qpos is the highest queue position any session of the shard has
+	// given (sessExtra.qfirst).
+	qpos uint64
+	// idle holds the rows of connections whose CONNECT is under way
+	// (idle.go); nil until the first.
+	idle map[*connState]*idleConn
 	// croute and cout carry messages to other nodes; cout is nil when the
 	// node is alone.
 	croute cluster.Route

@@ -93,7 +93,8 @@ type StatsUpdate struct {
 type SnapshotSink interface {
 	// Upsert receives whole rows of clients whose lifecycle changed
 	// (connected, disconnected, session created or resumed, subscription
-	// count), within about 100 ms of the change.
+	// count), at the end of the loop's batch that made the change: before
+	// the CONNACK goes out, and before an API command answers.
 	Upsert(rows []ClientRow)
 	// UpdateStats receives the counters of clients whose counters changed,
 	// once per Config.StatsInterval.
@@ -102,8 +103,8 @@ type SnapshotSink interface {
 	Remove(clientIDs []string)
 }
 
-// snapshot sends changed rows to the sink: lifecycle changes every tick,
-// counters every StatsInterval.
+// snapshot sends changed rows to the sink: lifecycle changes (also sent
+// at the end of every batch, snapshotLife), counters every StatsInterval.
 func (sh *shard) snapshot(now time.Time) {
 	sink := sh.b.cfg.Sink
 	if sink == nil {
@@ -117,29 +118,7 @@ func (sh *shard) snapshot(now time.Time) {
 		sh.lifeDirty, sh.statDirty, sh.removed = sh.lifeDirty[:0], sh.statDirty[:0], sh.removed[:0]
 		return
 	}
-	if len(sh.removed) > 0 {
-		sink.Remove(sh.removed)
-		sh.removed = nil
-	}
-	if len(sh.lifeDirty) > 0 {
-		// Sized once: the sink keeps the batch, and growing it by
-		// doubling would allocate about twice its size in a storm.
-		rows := make([]ClientRow, 0, len(sh.lifeDirty))
-		for _, s := range sh.lifeDirty {
-			s.lifeDirty = false
-			if !s.dead {
-				rows = append(rows, s.row(now))
-				// The row carries the current counters: no stats
-				// update until they change again (a connect storm
-				// would otherwise send every counter twice).
-				s.statDirty = false
-			}
-		}
-		sh.lifeDirty = sh.lifeDirty[:0]
-		if len(rows) > 0 {
-			sink.Upsert(rows)
-		}
-	}
+	sh.snapshotLife(now)
 	if now.Sub(sh.lastStats) < sh.b.cfg.StatsInterval || len(sh.statDirty) == 0 {
 		return
 	}
@@ -167,5 +146,41 @@ func (sh *shard) snapshot(now time.Time) {
 	sh.statDirty = sh.statDirty[:0]
 	if len(ups) > 0 {
 		sink.UpdateStats(ups)
+	}
+}
+
+// snapshotLife sends the lifecycle changes (connects, disconnects, ended
+// sessions, subscription counts) made since the last call. It runs at the
+// end of every batch (OnFlush), before the batch's writes go out, and at
+// the end of every API command, before the command answers: once a client
+// has its CONNACK, or the API caller its answer, the sink holds the
+// change (read your writes: catalog.List waits for what it was handed).
+func (sh *shard) snapshotLife(now time.Time) {
+	sink := sh.b.cfg.Sink
+	if sink == nil || len(sh.removed) == 0 && len(sh.lifeDirty) == 0 {
+		return
+	}
+	if len(sh.removed) > 0 {
+		sink.Remove(sh.removed)
+		sh.removed = nil
+	}
+	if len(sh.lifeDirty) > 0 {
+		// Sized once: the sink keeps the batch, and growing it by
+		// doubling would allocate about twice its size in a storm.
+		rows := make([]ClientRow, 0, len(sh.lifeDirty))
+		for _, s := range sh.lifeDirty {
+			s.lifeDirty = false
+			if !s.dead {
+				rows = append(rows, s.row(now))
+				// The row carries the current counters: no stats
+				// update until they change again (a connect storm
+				// would otherwise send every counter twice).
+				s.statDirty = false
+			}
+		}
+		sh.lifeDirty = sh.lifeDirty[:0]
+		if len(rows) > 0 {
+			sink.Upsert(rows)
+		}
 	}
 }

@@ -59,6 +59,9 @@ func (s *session) row(now time.Time) ClientRow {
 	if s.version == mqtt.V31 {
 		r.ProtoName = "MQIsdp"
 	}
+	if cfg.protoName != "" {
+		r.ProtoName, r.ProtoVer = cfg.protoName, int64(cfg.protoVer)
+	}
 	s.rowIdentity(&r)
 	if s.conn == nil {
 		r.ConnState = "disconnected"

@@ -176,7 +176,7 @@ func (sh *shard) storeRetained(m *message) {
 func (m *message) retained(stored time.Time) *retained.Message {
 	m.mustLive()
 	r := &retained.Message{Topic: string(m.topic), Payload: bytes.Clone(m.payload), QoS: m.qos,
-		Stored: stored, ExpiryInterval: m.expiry}
+		Stored: stored, ExpiryInterval: m.expiry, From: string(m.from)}
 	if len(m.payload) > 0 {
 		r.Properties = encodeProps(m.props)
 	}

@@ -21,6 +21,10 @@ type shardTotals struct {
 	// published is the latest sum, read by Broker.Totals from any
 	// goroutine; a published value is never modified.
 	published atomic.Pointer[Counters]
+	// rate is the growth per second of the cumulative counters between
+	// the last two sums, read by Broker.Rates; never modified once
+	// published.
+	rate atomic.Pointer[Counters]
 }
 
 // retire folds the cumulative counters of s, which is ending, into the
@@ -38,6 +42,7 @@ func (sh *shard) maybePublishTotals(now time.Time) {
 	if now.Sub(t.last) < max(t.every, sh.b.cfg.StatsInterval) && t.published.Load() != nil {
 		return
 	}
+	prevAt, prev := t.last, t.published.Load()
 	t.last = now
 	sum := t.ended
 	for _, s := range sh.sessions {
@@ -46,7 +51,54 @@ func (sh *shard) maybePublishTotals(now time.Time) {
 		sum.addGauges(&c)
 	}
 	t.published.Store(&sum)
+	if dt := now.Sub(prevAt).Seconds(); prev != nil && dt > 0 {
+		r := sum.perSecond(prev, dt)
+		t.rate.Store(&r)
+	}
 	t.every = 100 * time.Since(now)
+}
+
+// perSecond returns how fast the cumulative counters grew from prev to c
+// over dt seconds, rounded down.
+func (c *Counters) perSecond(prev *Counters, dt float64) Counters {
+	d := *c
+	neg := *prev
+	neg.negateCumulative()
+	d.addCumulative(&neg)
+	var r Counters
+	for _, f := range []struct{ dst, v *int64 }{
+		{&r.RecvOct, &d.RecvOct}, {&r.RecvCnt, &d.RecvCnt}, {&r.RecvPkt, &d.RecvPkt}, {&r.RecvMsg, &d.RecvMsg},
+		{&r.RecvMsgDropped, &d.RecvMsgDropped}, {&r.SendOct, &d.SendOct}, {&r.SendCnt, &d.SendCnt},
+		{&r.SendPkt, &d.SendPkt}, {&r.SendMsg, &d.SendMsg}, {&r.SendMsgDropped, &d.SendMsgDropped},
+		{&r.MqueueDropped, &d.MqueueDropped},
+	} {
+		*f.dst = int64(float64(max(*f.v, 0)) / dt)
+	}
+	return r
+}
+
+// negateCumulative negates the counters addCumulative adds.
+func (c *Counters) negateCumulative() {
+	for _, p := range []*int64{&c.MqueueDropped, &c.RecvOct, &c.RecvCnt, &c.RecvPkt, &c.RecvMsg, &c.RecvMsgQoS0,
+		&c.RecvMsgQoS1, &c.RecvMsgQoS2, &c.RecvMsgDropped, &c.RecvMsgDroppedAwaitPubrelTimeout, &c.SendOct,
+		&c.SendCnt, &c.SendPkt, &c.SendMsg, &c.SendMsgQoS0, &c.SendMsgQoS1, &c.SendMsgQoS2, &c.SendMsgDropped,
+		&c.SendMsgDroppedExpired, &c.SendMsgDroppedQueueFull, &c.SendMsgDroppedTooLarge} {
+		*p = -*p
+	}
+}
+
+// Rates returns how fast the broker's traffic counters grow, per second,
+// over each shard's last stats interval (see Totals): messages and bytes
+// received and sent, packets, drops (RecvMsgDropped, SendMsgDropped,
+// MqueueDropped). The other fields are zero. Safe from any goroutine.
+func (b *Broker) Rates() Counters {
+	var sum Counters
+	for _, sh := range b.shardList() {
+		if p := sh.totals.rate.Load(); p != nil {
+			sum.addCumulative(p)
+		}
+	}
+	return sum
 }
 
 // addCumulative adds the counters of o that only grow.

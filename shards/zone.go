@@ -145,6 +145,11 @@ type ListenerConfig struct {
 	// TenantFrom is "peersni" to report the client's tenant as taken from
 	// its TLS server name (tenant_id_from on client rows); empty: none.
 	TenantFrom string
+	// Protocol and ProtoVer are what a gateway listener's clients speak,
+	// as their rows show it (proto_name "MQTT-SN", proto_ver 1); empty
+	// for an MQTT listener, whose rows show the CONNECT's.
+	Protocol string
+	ProtoVer int
 }
 
 // listener is a resolved ListenerConfig: its zone's settings applied.
@@ -214,6 +219,7 @@ func resolveListeners(c Config) []*listener {
 		}
 		l.cfg.Zone = zone
 		l.cfg.Listener = lc.Name
+		l.cfg.protoName, l.cfg.protoVer = lc.Protocol, lc.ProtoVer
 		if lc.Name == "" {
 			l.cfg.Listener = "tcp:default"
 			if i > 0 {

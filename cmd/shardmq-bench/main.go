@@ -55,6 +55,7 @@ func main() {
 	flag.IntVar(&version, "mqtt-version", 4, "MQTT protocol level of the generator: 3, 4 (3.1.1) or 5")
 	flag.IntVar(&cfg.PayloadSize, "payload", 0, "payload bytes, at least 16 (default 64)")
 	flag.IntVar(&cfg.FanInPublishers, "fanin-publishers", 0, "fan-in publishers (default 50)")
+	flag.IntVar(&cfg.SNPublishers, "mqttsn-publishers", 0, "MQTT-SN publishers of fanin-qos0-mqttsn (default 1000)")
 	flag.IntVar(&cfg.FanOutSubscribers, "fanout-subscribers", 0, "fan-out subscribers (default 100)")
 	flag.IntVar(&cfg.Pairs, "pairs", 0, "point-to-point pairs (default 100)")
 	flag.IntVar(&cfg.Window, "window", 0, "QoS 1/2 inflight window (default 32)")

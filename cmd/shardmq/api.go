@@ -11,6 +11,7 @@ import (
 
 	"github.com/shardmq/shardmq/catalog"
 	"github.com/shardmq/shardmq/httpapi"
+	"github.com/shardmq/shardmq/httpapi/dashboard"
 	"github.com/shardmq/shardmq/shards"
 )
 
@@ -46,6 +47,13 @@ func startAPI(o *Options, b *shards.Broker, cat *catalog.Catalog, broker httpapi
 		return nil, err
 	}
 	configureOps(api, b, cat, src, o.MetricsAuth)
+	if o.Dashboard {
+		d, err := dashboard.New(dashboard.Config{Keys: keys, UsersFile: o.DashboardUsers, APIBase: o.APIBase, Node: o.Node})
+		if err != nil {
+			return nil, err
+		}
+		api.SetDashboard(d)
+	}
 	ln, err := net.Listen("tcp", o.APIAddr)
 	if err != nil {
 		return nil, fmt.Errorf("API listener: %w", err)
@@ -62,6 +70,16 @@ func startAPI(o *Options, b *shards.Broker, cat *catalog.Catalog, broker httpapi
 		slog.Info("shardmq: try: " + created.CurlExample(root+o.APIBase))
 	} else {
 		slog.Info("shardmq: API keys loaded", "file", path, "keys", keys.Len())
+	}
+	if o.Dashboard {
+		login := "an administrator or viewer API key of " + path + " as user and its secret as password"
+		if created != nil {
+			login = "user " + created.Key + ", password " + created.Secret
+		}
+		if o.DashboardUsers != "" {
+			login += ", or a user of " + o.DashboardUsers
+		}
+		slog.Info("shardmq: dashboard on " + root + httpapi.DashboardPath + " (log in with " + login + ")")
 	}
 	return stop, nil
 }

@@ -30,7 +30,7 @@ func brokerConfig(o *Options, listeners []Listener, az *auth.Auth, sink shards.S
 	for _, l := range listeners {
 		c.Listeners = append(c.Listeners, shards.ListenerConfig{Addr: l.Addr, Name: l.rowName(), Zone: l.Zone,
 			AllowAnonymous: o.AllowAnonymous, PeerCertAsUsername: l.PeerCertAsUsername,
-			PeerCertAsClientID: l.PeerCertAsClientID, TenantFrom: l.TenantFrom})
+			PeerCertAsClientID: l.PeerCertAsClientID, TenantFrom: l.TenantFrom, Protocol: l.protocol, ProtoVer: l.protoVer})
 	}
 	return c
 }

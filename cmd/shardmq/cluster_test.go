@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 	pahov3 "github.com/eclipse/paho.mqtt.golang"
+	"github.com/nats-io/nats-server/v2/server"
 )
 
 // clusterNode is one broker process of a test cluster.
@@ -139,11 +141,24 @@ func (tc *testCluster) kill(nd *clusterNode) {
 // returns the status.
 func (tc *testCluster) call(nd *clusterNode, method, path string, out any) int {
 	tc.t.Helper()
-	req, err := http.NewRequest(method, "http://"+nd.api+"/api/v5"+path, nil)
+	return tc.send(nd, method, path, "", out)
+}
+
+// send is call with a JSON body.
+func (tc *testCluster) send(nd *clusterNode, method, path, body string, out any) int {
+	tc.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, "http://"+nd.api+"/api/v5"+path, rd)
 	if err != nil {
 		tc.t.Fatal(err)
 	}
 	req.SetBasicAuth("ops", "secret")
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tc.t.Fatal(err)
@@ -530,6 +545,24 @@ func TestCluster(t *testing.T) {
 		if code := tc.call(n1, "GET", "/clients/lc-02", &row); code != 200 || row.Node != "n3" {
 			t.Fatalf("GET /clients/lc-02 on n1: %d node %q, want 200 from n3", code, row.Node)
 		}
+		// A subscription made through n1 for lc-02 (on n3), listed from n2.
+		if code := tc.send(n1, "POST", "/clients/lc-02/subscribe", `{"topic":"cmd/lc-02","qos":1}`, nil); code != 200 {
+			t.Fatalf("POST /clients/lc-02/subscribe through n1: %d, want 200", code)
+		}
+		var subs struct {
+			Data []struct {
+				Node     string `json:"node"`
+				ClientID string `json:"clientid"`
+				Topic    string `json:"topic"`
+			} `json:"data"`
+		}
+		if code := tc.call(n2, "GET", "/subscriptions?topic=cmd/lc-02", &subs); code != 200 || len(subs.Data) != 1 ||
+			subs.Data[0].Node != "n3" || subs.Data[0].ClientID != "lc-02" {
+			t.Fatalf("GET /subscriptions?topic=cmd/lc-02 on n2: %d %+v, want lc-02's on n3", code, subs.Data)
+		}
+		if code := tc.call(n1, "GET", "/clients/lc-02/subscriptions", &subs.Data); code != 200 || len(subs.Data) != 1 {
+			t.Fatalf("GET /clients/lc-02/subscriptions on n1: %d %+v", code, subs.Data)
+		}
 		if code := tc.call(n1, "DELETE", "/clients/lc-05", nil); code != 204 {
 			t.Fatalf("DELETE /clients/lc-05 (on n3) through n1: %d, want 204", code)
 		}
@@ -589,4 +622,184 @@ func ids(p clientsPage) []string {
 		out[i] = r.ClientID
 	}
 	return out
+}
+
+// docBlocks returns the ```sh blocks of section heading in the Markdown
+// file path.
+func docBlocks(t *testing.T, path, heading string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "\n"+heading+"\n")
+	if !ok {
+		t.Fatalf("%s has no %q", path, heading)
+	}
+	if i := strings.Index(section, "\n## "); i >= 0 {
+		section = section[:i]
+	}
+	var blocks []string
+	for {
+		_, rest, ok := strings.Cut(section, "```sh\n")
+		if !ok {
+			return blocks
+		}
+		block, after, ok := strings.Cut(rest, "```\n")
+		if !ok {
+			t.Fatal("unterminated code block")
+		}
+		blocks = append(blocks, block)
+		section = after
+	}
+}
+
+// TestClusterQuickStart runs docs/cluster.md's three-node quick start as
+// it is written, but for its ports, each replaced by a free one (other
+// brokers may run on this machine): the setup block, each node command of
+// the second block as a process of its own (stopped by its PID at the
+// end), then each command of the third block (within a minute), whose
+// output must be the "# " lines under it (a curl is retried for up to
+// 5 s: the listing lags the nodes).
+func TestClusterQuickStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three broker processes")
+	}
+	needTools(t, "bash", "mosquitto_pub", "mosquitto_sub", "curl")
+	blocks := docBlocks(t, "../../docs/cluster.md", "## Starting a cluster")
+	if len(blocks) != 3 {
+		t.Fatalf("want 3 sh blocks (setup, nodes, clients), got %d", len(blocks))
+	}
+	var ports []string
+	for _, base := range []int{21880, 28080, 26220} {
+		for i := 1; i <= 3; i++ {
+			old := strconv.Itoa(base + i)
+			_, port, _ := net.SplitHostPort(freePort(t))
+			ports = append(ports, old, port)
+		}
+	}
+	swap := strings.NewReplacer(ports...)
+	for i := range blocks {
+		blocks[i] = swap.Replace(blocks[i])
+	}
+	binDir, _ := buildBroker(t)
+	work := t.TempDir()
+	env := append(os.Environ(), "PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	setup := exec.Command("bash", "-euo", "pipefail", "-c", blocks[0]+"\npwd\n")
+	setup.Dir, setup.Env = work, env
+	out, err := setup.CombinedOutput()
+	if err != nil {
+		t.Fatalf("setup block: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	dir := lines[len(lines)-1]
+	var logs []string
+	for _, line := range strings.Split(strings.TrimSpace(blocks[1]), "\n") {
+		cmd := strings.TrimSuffix(strings.TrimSpace(line), " &")
+		if !strings.HasPrefix(cmd, "shardmq ") {
+			t.Fatalf("node block line %q: want shardmq ... &", line)
+		}
+		node := exec.Command("bash", "-c", "exec "+cmd)
+		node.Dir, node.Env = dir, env
+		logs = append(logs, startProcess(t, node))
+	}
+	type step struct {
+		cmd  string
+		want []string
+	}
+	var steps []step
+	for _, line := range strings.Split(strings.TrimRight(blocks[2], "\n"), "\n") {
+		if w, ok := strings.CutPrefix(line, "# "); ok {
+			steps[len(steps)-1].want = append(steps[len(steps)-1].want, w)
+			continue
+		}
+		steps = append(steps, step{cmd: line})
+	}
+	for _, s := range steps {
+		want := strings.Join(s.want, "\n")
+		var got string
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			c := exec.CommandContext(ctx, "bash", "-c", s.cmd)
+			c.Dir, c.Env = dir, env
+			out, _ := c.CombinedOutput()
+			cancel()
+			got = strings.TrimRight(string(out), "\n")
+			if got == want || !strings.HasPrefix(s.cmd, "curl ") || time.Now().After(deadline) {
+				break
+			}
+		}
+		if got != want {
+			for _, p := range logs {
+				b, _ := os.ReadFile(p)
+				t.Logf("%s:\n%s", p, b)
+			}
+			t.Fatalf("%s\ngot:\n%s\nwant:\n%s", s.cmd, got, want)
+		}
+	}
+}
+
+// TestClusterExternalNATS runs two broker processes on an external NATS
+// server (with JetStream, one server: --cluster-replicas 1) instead of
+// embedded ones: a message crosses from one node to the other, a retained
+// message set on one reaches a subscriber of the other, and each node
+// lists both nodes' clients.
+func TestClusterExternalNATS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two broker processes")
+	}
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true,
+		JetStream: true, StoreDir: t.TempDir(), MaxPayload: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("the external NATS server did not start")
+	}
+	_, bin := buildBroker(t)
+	root := t.TempDir()
+	tc := &testCluster{t: t, bin: bin, keys: filepath.Join(root, "api_keys")}
+	if err := os.WriteFile(tc.keys, []byte("ops:secret:administrator\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		nd := &clusterNode{name: fmt.Sprintf("x%d", i+1), dir: filepath.Join(root, fmt.Sprintf("x%d", i+1)),
+			mqtt: freePort(t), api: freePort(t)}
+		nd.args = []string{"--node", nd.name, "--data-dir", nd.dir, "--mqtt-addr", nd.mqtt, "--api-addr", nd.api,
+			"--api-keys", tc.keys, "--sys-interval", "0", "--stats-interval", "200ms",
+			"--cluster-nats", ns.ClientURL(), "--cluster-replicas", "1"}
+		tc.nodes = append(tc.nodes, nd)
+		tc.start(nd)
+	}
+	t.Cleanup(func() {
+		for _, nd := range tc.nodes {
+			tc.stop(nd)
+		}
+	})
+	x1, x2 := tc.nodes[0], tc.nodes[1]
+	for _, nd := range tc.nodes {
+		waitListening(t, nd.mqtt, nd.cmd)
+	}
+	rec := &inbox{}
+	sub := v3Tries(t, x2, "ext-sub", true, rec, 20)
+	done(t, sub.Subscribe("ext/#", 1, nil))
+	pub := v3Tries(t, x1, "ext-pub", true, nil, 20)
+	routed(t, pub, "ext/p", rec)
+	done(t, pub.Publish("ext/r", 1, true, "kept"))
+	until(t, 10*time.Second, "the retained message on x2", func() bool {
+		r := &inbox{}
+		c := v3(t, x2, "ext-late", true, r)
+		done(t, c.Subscribe("ext/r", 1, nil))
+		time.Sleep(100 * time.Millisecond)
+		c.Disconnect(10)
+		return slices.Contains(r.all(), "ext/r 1 kept")
+	})
+	for _, nd := range tc.nodes {
+		until(t, 10*time.Second, nd.name+" lists both nodes' clients", func() bool {
+			var p clientsPage
+			return tc.call(nd, "GET", "/clients?like_clientid=ext-&_limit=10", &p) == 200 && p.Meta.Count == 2
+		})
+	}
 }

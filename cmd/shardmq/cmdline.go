@@ -54,6 +54,7 @@ func newFlagSet(cl *commandLine) *flag.FlagSet {
 	}
 	fs.Var(&zoneFlag{cl: cl}, "zone", "")
 	fs.Var(&listenerFlag{cl: cl}, "listener", "")
+	fs.Var(&gatewayFlag{cl: cl}, "gateway", "")
 	fs.StringVar(&cl.configFile, "config", "", "")
 	fs.BoolVar(&cl.printConfig, "print-config", false, "")
 	fs.BoolVar(&cl.version, "version", false, "")
@@ -136,7 +137,9 @@ func writeUsage(w io.Writer) {
 	var b strings.Builder
 	b.WriteString(`Usage:
   shardmq [FLAGS]                       run the MQTT broker
-  shardmq passwd [-cost N] FILE USER    add USER to the password file FILE, or change their password
+  shardmq passwd [-cost N] [-role ROLE] FILE USER
+                                        add USER to the password file FILE, or change their password;
+                                        with -role (administrator, viewer), FILE is dashboard_users
 
 Settings: each flag is also a key of the --config file (TOML, with "_" for "-") and a SHARDMQ_<KEY>
 environment variable (SHARDMQ_MQTT_ADDR). Flags win over variables, variables over the file.
@@ -157,6 +160,11 @@ environment variable (SHARDMQ_MQTT_ADDR). Flags win over variables, variables ov
     	an MQTT listener, repeatable, replacing mqtt_addr (SHARDMQ_LISTENERS="addr@zone,...",
     	[[listeners]] tables with kind, addr and the same keys); KIND is tcp (default), ssl, ws or wss;
     	keys: %s; its clients' rows say listener "KIND:NAME"
+  --gateway KIND://HOST[:PORT][@ZONE][?KEY=VALUE&...]
+    	a gateway for constrained devices on UDP, repeatable (SHARDMQ_GATEWAYS="spec spec",
+    	[[gateway]] tables with kind, addr and the same keys); KIND is mqttsn (MQTT-SN 1.2, port 1884)
+    	or coap (CoAP, EMQX's publish-subscribe model, port 5683);
+    	keys: %s; its clients' rows say listener "udp:NAME"
 
 Other flags:
   --config FILE
@@ -167,6 +175,6 @@ Other flags:
     	print the version and exit
   -h, --help
     	print this and exit
-`, strings.Join(zoneKeys(), ", "), strings.Join(strings.Split(listenerKeyNames(), ", ")[2:], ", "))
+`, strings.Join(zoneKeys(), ", "), strings.Join(strings.Split(listenerKeyNames(), ", ")[2:], ", "), gatewayKeyNames())
 	_, _ = io.WriteString(w, b.String())
 }

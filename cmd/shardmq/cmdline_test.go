@@ -33,7 +33,7 @@ func TestUsage(t *testing.T) {
 		if code != 0 || errOut != "" {
 			t.Fatalf("%s: exit %d, stderr %q", arg, code, errOut)
 		}
-		want := []string{"shardmq passwd [-cost N] FILE USER", "--zone NAME:KEY=VALUE,...",
+		want := []string{"shardmq passwd [-cost N] [-role ROLE] FILE USER", "--zone NAME:KEY=VALUE,...",
 			"--listener [KIND://]HOST:PORT[@ZONE][?KEY=VALUE&...]", "--config FILE", "--print-config", "--version",
 			`--node STRING`, `(default "shardmq@127.0.0.1")`, "--metrics-auth\n", "--memory-limit SIZE", "--allow-anonymous true|false"}
 		for _, s := range settings {

@@ -124,6 +124,12 @@ func readConfigFile(path string) ([]change, error) {
 				return nil, from(src, err)
 			}
 			out = append(out, change{k, src, func(o *Options) { o.Listeners = ls }})
+		case gatewaysKey:
+			gs, err := fileGateways(v)
+			if err != nil {
+				return nil, from(src, err)
+			}
+			out = append(out, change{k, src, func(o *Options) { o.Gateways = gs }})
 		default:
 			s, ok := settingByKey(k)
 			if !ok {
@@ -181,6 +187,18 @@ func readEnvironment(lookupEnv func(string) (string, bool)) ([]change, error) {
 			ls = append(ls, l)
 		}
 		out = append(out, change{listenersKey, src, func(o *Options) { o.Listeners = ls }})
+	}
+	if v, ok := lookupEnv("SHARDMQ_GATEWAYS"); ok {
+		const src = "environment SHARDMQ_GATEWAYS"
+		var gs []Gateway
+		for _, spec := range strings.Fields(v) {
+			g, err := parseGateway(spec)
+			if err != nil {
+				return nil, &configError{src, gatewaysKey, err}
+			}
+			gs = append(gs, g)
+		}
+		out = append(out, change{gatewaysKey, src, func(o *Options) { o.Gateways = gs }})
 	}
 	return out, nil
 }

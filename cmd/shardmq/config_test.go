@@ -70,6 +70,18 @@ func TestExampleNamesEverySetting(t *testing.T) {
 			t.Errorf("listener key %s is in no example listener of %s", k, exampleFile)
 		}
 	}
+	gs, _ := full[gatewaysKey].([]map[string]any)
+	shownGW := map[string]bool{}
+	for _, g := range gs {
+		for k := range g {
+			shownGW[k] = true
+		}
+	}
+	for _, k := range append([]string{"kind", "addr"}, strings.Split(gatewayKeyNames(), ", ")...) {
+		if !shownGW[k] {
+			t.Errorf("gateway key %s is in no example gateway of %s", k, exampleFile)
+		}
+	}
 	// Both forms are valid configurations.
 	enabled := filepath.Join(t.TempDir(), "full.toml")
 	if err := os.WriteFile(enabled, []byte(uncommented(t)), 0o600); err != nil {
@@ -82,7 +94,7 @@ func TestExampleNamesEverySetting(t *testing.T) {
 		}
 	}
 	// Every flag is a setting, a table or an action.
-	actions := []string{"config", "print-config", "version", "zone", "listener"}
+	actions := []string{"config", "print-config", "version", "zone", "listener", "gateway"}
 	newFlagSet(&commandLine{}).VisitAll(func(f *flag.Flag) {
 		if !slices.Contains(actions, f.Name) && !slices.ContainsFunc(settings, func(s setting) bool { return s.flag() == f.Name }) {
 			t.Errorf("flag --%s is not a setting of the configuration file", f.Name)

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/shardmq/shardmq/httpapi"
 	"maps"
 	"net/url"
 	"slices"
@@ -59,6 +60,10 @@ type Listener struct {
 	ProxyProtocolTimeout time.Duration
 	// MaxConnections caps the listener's connections; 0: no cap of its own.
 	MaxConnections int
+
+	// protocol and protoVer are a gateway's protocol on its clients' rows.
+	protocol string
+	protoVer int
 }
 
 // The listener kinds, with EMQX's names.
@@ -332,4 +337,22 @@ func fileListeners(v any) ([]Listener, error) {
 		out = append(out, l)
 	}
 	return out, nil
+}
+
+// listenerInfo returns the function that describes ls for GET /listeners,
+// with the addresses srv bound (a port 0 resolved) once it serves.
+func listenerInfo(ls []Listener, srv *netio.Server) func() []httpapi.ListenerInfo {
+	return func() []httpapi.ListenerInfo {
+		addrs := srv.Addrs()
+		out := make([]httpapi.ListenerInfo, len(ls))
+		for i, l := range ls {
+			bind, running := l.Addr, false
+			if i < len(addrs) && addrs[i] != nil {
+				bind, running = addrs[i].String(), true
+			}
+			out[i] = httpapi.ListenerInfo{ID: l.rowName(), Kind: l.Kind, Name: l.Name, Bind: bind, Zone: l.Zone,
+				ProxyProtocol: l.ProxyProtocol, MaxConnections: l.MaxConnections, Running: running}
+		}
+		return out
+	}
 }

@@ -24,6 +24,8 @@ type opsSources struct {
 	// otherwise (before the start completed, and from the stop on, so
 	// that load balancers move away first).
 	ready func() bool
+	// gateways are the gateways for constrained devices.
+	gateways []gatewayRun
 }
 
 // configureOps gives the API its operational endpoints: /metrics over a
@@ -36,6 +38,7 @@ func configureOps(api *httpapi.API, b *shards.Broker, cat *catalog.Catalog, src 
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		api.Collector(),
 		&brokerCollector{b: b, cat: cat, src: src},
+		gatewayCollector{src.gateways},
 	)
 	api.EnableMetrics(reg, metricsAuth)
 	api.SetReady(src.ready)

@@ -35,6 +35,8 @@ type Options struct {
 	Listeners []Listener
 	// Zones are the named zones listeners may name.
 	Zones map[string]shards.ZoneConfig
+	// Gateways serve constrained devices (MQTT-SN) on UDP.
+	Gateways []Gateway
 
 	APIAddr     string
 	APIBase     string
@@ -44,6 +46,11 @@ type Options struct {
 	// APICORSOrigin is a comma-separated list of origins whose pages may
 	// call the API cross-origin ("*": any); empty turns CORS off.
 	APICORSOrigin string
+	// Dashboard serves the web dashboard on the API listener.
+	Dashboard bool
+	// DashboardUsers is the dashboard's users file (username:role:bcrypt
+	// lines); empty: API keys only.
+	DashboardUsers string
 
 	StatsInterval   time.Duration
 	ShutdownTimeout time.Duration
@@ -64,6 +71,10 @@ type Options struct {
 	ClusterListen string
 	ClusterJoin   string
 	ClusterNATS   string
+	// ClusterReplicas is the number of copies JetStream keeps of the
+	// retained messages and the client id registry; 0: min(3, the seeds
+	// + 1), or 3 on an external NATS.
+	ClusterReplicas int
 
 	SysInterval                time.Duration
 	SharedSubscriptionStrategy string
@@ -86,6 +97,7 @@ func defaultOptions() Options {
 		MQTTAddr:                   "127.0.0.1:1883",
 		APIAddr:                    "127.0.0.1:18083",
 		APIBase:                    httpapi.DefaultBase,
+		Dashboard:                  true,
 		StatsInterval:              time.Second,
 		ShutdownTimeout:            10 * time.Second,
 		LogLevel:                   "info",
@@ -192,7 +204,10 @@ func (o *Options) Validate() error {
 			return bad(zonesKey+"."+name+".durability", err)
 		}
 	}
-	return o.validateListeners()
+	if err := o.validateListeners(); err != nil {
+		return err
+	}
+	return o.validateGateways()
 }
 
 // checkDurability checks a durability setting: memory, batch or sync (or
@@ -275,6 +290,9 @@ func (o *Options) validateCluster() error {
 		if err != nil || p.Host == "" || p.Scheme != "nats" && p.Scheme != "tls" {
 			return bad("cluster_nats", fmt.Errorf("%q: want nats://HOST:PORT or tls://HOST:PORT", u))
 		}
+	}
+	if o.ClusterReplicas < 0 || o.ClusterReplicas > 5 {
+		return bad("cluster_replicas", fmt.Errorf("%d: want 0 (the default) to 5", o.ClusterReplicas))
 	}
 	switch {
 	case o.ClusterNATS != "" && (o.ClusterListen != "" || o.ClusterJoin != ""):

@@ -42,6 +42,43 @@ func checkPassword(t *testing.T, file, user, pw string) bool {
 	return ok
 }
 
+// TestPasswdRole checks -role: the dashboard's users file gets
+// username:role:hash lines, a publisher or unknown role is refused, and the
+// MQTT password file and the users file refuse each other's command.
+func TestPasswdRole(t *testing.T) {
+	dir := t.TempDir()
+	users, mqttFile := filepath.Join(dir, "users"), filepath.Join(dir, "passwd")
+	run := func(stdin string, args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := passwdMain(args, stdinFile(t, stdin), &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	if code, out, _ := run("pw\n", "-cost", "4", "-role", "viewer", users, "ops"); code != 0 || !strings.Contains(out, "added dashboard user ops (viewer)") {
+		t.Fatalf("add: %d %q", code, out)
+	}
+	if code, out, _ := run("pw2\n", "-cost", "4", "-role", "administrator", users, "ops"); code != 0 || !strings.Contains(out, "changed the password and role of dashboard user ops (administrator)") {
+		t.Fatalf("change: %d %q", code, out)
+	}
+	data, _ := os.ReadFile(users)
+	if !strings.HasPrefix(string(data), "ops:administrator:$2") || strings.Count(string(data), "\n") != 1 {
+		t.Errorf("users file %q", data)
+	}
+	for _, role := range []string{"publisher", "root"} {
+		if code, _, errOut := run("pw\n", "-role", role, users, "x"); code != 1 || !strings.Contains(errOut, "administrator or viewer") {
+			t.Errorf("-role %s: %d %q", role, code, errOut)
+		}
+	}
+	if code, _, _ := run("pw\n", "-cost", "4", users, "alice"); code != 1 {
+		t.Error("passwd without -role rewrote the users file")
+	}
+	if code, _, _ := run("pw\n", "-cost", "4", mqttFile, "dev"); code != 0 {
+		t.Fatal("MQTT password file")
+	}
+	if code, _, errOut := run("pw\n", "-cost", "4", "-role", "viewer", mqttFile, "ops"); code != 1 || !strings.Contains(errOut, "line 1") {
+		t.Errorf("passwd -role on the MQTT password file: %d %q", code, errOut)
+	}
+}
+
 func TestPasswdStdin(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "passwd")
 	tests := []struct {

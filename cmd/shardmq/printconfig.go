@@ -46,6 +46,14 @@ func writeConfig(w io.Writer, o *Options) error {
 			}
 		}
 	}
+	for _, g := range o.Gateways {
+		fmt.Fprintf(&b, "\n[[%s]]\nkind = %s\naddr = %s\n", gatewaysKey, tomlQuote(g.Kind), tomlQuote(g.Addr))
+		for _, k := range gatewayKeys {
+			if v, set := k.get(&g); set {
+				fmt.Fprintf(&b, "%s = %s\n", k.name, v)
+			}
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

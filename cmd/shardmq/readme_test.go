@@ -9,35 +9,6 @@ import (
 	"time"
 )
 
-// readmeBlocks returns the ```sh blocks of README.md's section heading.
-func readmeBlocks(t *testing.T, heading string) []string {
-	t.Helper()
-	data, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(data), "\n"+heading+"\n")
-	if !ok {
-		t.Fatalf("README.md has no %q", heading)
-	}
-	if i := strings.Index(section, "\n## "); i >= 0 {
-		section = section[:i]
-	}
-	var blocks []string
-	for {
-		_, rest, ok := strings.Cut(section, "```sh\n")
-		if !ok {
-			return blocks
-		}
-		block, after, ok := strings.Cut(rest, "```\n")
-		if !ok {
-			t.Fatal("unterminated code block")
-		}
-		blocks = append(blocks, block)
-		section = after
-	}
-}
-
 // readmeRun runs a README section of three sh blocks exactly: the setup
 // block (in a fresh directory; it may cd), the broker command, which must
 // listen on listen, then each client command, whose output must be the
@@ -46,8 +17,15 @@ func readmeBlocks(t *testing.T, heading string) []string {
 // and the directory the setup ended in.
 func readmeRun(t *testing.T, heading, listen string, tools ...string) (setupOut, dir string) {
 	t.Helper()
+	return docRun(t, "../../README.md", heading, listen, tools...)
+}
+
+// docRun is readmeRun for the section heading of the Markdown file at
+// path.
+func docRun(t *testing.T, path, heading, listen string, tools ...string) (setupOut, dir string) {
+	t.Helper()
 	needTools(t, append(tools, "bash")...)
-	blocks := readmeBlocks(t, heading)
+	blocks := docBlocks(t, path, heading)
 	if len(blocks) != 3 {
 		t.Fatalf("want 3 sh blocks (setup, broker, clients), got %d", len(blocks))
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/shardmq/shardmq/httpapi"
 	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards"
+	"github.com/shardmq/shardmq/shards/banned"
 	"github.com/shardmq/shardmq/shards/cluster/natscluster"
 )
 
@@ -68,9 +70,24 @@ func start(o Options) (_ *app, err error) {
 	}
 	a.add("catalog", func(context.Context) error { return cat.Close() })
 
+	// The ban list, kept in the data directory: a ban survives a restart.
+	bans := banned.New()
+	if err := bans.Persist(filepath.Join(o.DataDir, "banned.json")); err != nil {
+		return nil, fmt.Errorf("ban list: %w", err)
+	}
+
 	// The store of what outlives the process, when a zone keeps anything.
+	// The gateways' listeners are the broker's too (zone, protocol).
 	listeners := o.mqttListeners()
-	bcfg := brokerConfig(&o, listeners, az, wire.Sink{Catalog: cat})
+	gws, err := newGateways(&o)
+	if err != nil {
+		return nil, err
+	}
+	all := slices.Clone(listeners)
+	for _, g := range gws {
+		all = append(all, g.conf.listener())
+	}
+	bcfg := brokerConfig(&o, all, az, wire.Sink{Catalog: cat})
 	db, err := openStore(&o, &bcfg)
 	if err != nil {
 		return nil, err
@@ -82,6 +99,7 @@ func start(o Options) (_ *app, err error) {
 
 	// The broker, and the MQTT server whose loops run its shards (not
 	// listening yet).
+	bcfg.Banned = bans
 	var node *natscluster.Node
 	handler := &wire.Handler{Catalog: cat}
 	if o.clustered() {
@@ -97,6 +115,9 @@ func start(o Options) (_ *app, err error) {
 	addrs := make([]netio.Listener, len(listeners))
 	for i, l := range listeners {
 		addrs[i] = l.netio()
+	}
+	for _, g := range gws {
+		addrs = append(addrs, g.netio())
 	}
 	// netio takes the largest packet any zone accepts; smaller zone limits
 	// are the broker's to enforce.
@@ -116,7 +137,8 @@ func start(o Options) (_ *app, err error) {
 
 	// The cluster, before the API and MQTT so that it stops after them: a
 	// node whose seeds do not answer starts alone and keeps trying them.
-	local := wire.Broker{Broker: b, Node: o.Node, Version: version()}
+	local := wire.Broker{Broker: b, Node: o.Node, Version: version(), BanList: bans,
+		ListenerList: listenerInfo(listeners, srv)}
 	apiBroker, lister := httpapi.Broker(local), httpapi.Lister(cat)
 	if node != nil {
 		handler.Broker, handler.Local = b.NodeHandler(), local
@@ -131,13 +153,16 @@ func start(o Options) (_ *app, err error) {
 	// The HTTP API, before MQTT so that it stops after MQTT has drained:
 	// GET /status answers 503 until the end of start.
 	mem := &memoryStats{}
-	stopAPI, err := startAPI(&o, b, cat, apiBroker, lister, opsSources{server: srv, auth: az, memory: mem, ready: a.ready.Load, store: db})
+	stopAPI, err := startAPI(&o, b, cat, apiBroker, lister, opsSources{server: srv, auth: az, memory: mem, ready: a.ready.Load, store: db, gateways: gws})
 	if err != nil {
 		return nil, err
 	}
 	a.add("API", stopAPI)
 
-	// MQTT.
+	// MQTT, and the gateways' timers (running from the bind).
+	for _, g := range gws {
+		a.add(g.conf.Kind+" gateway timers", func(context.Context) error { g.gw.Close(); return nil })
+	}
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("MQTT %s: %w", describeListeners(listeners), err)
 	}
@@ -154,6 +179,10 @@ func start(o Options) (_ *app, err error) {
 	}
 	for i, l := range listeners {
 		slog.Info("shardmq "+o.Node+": MQTT on "+srv.Addrs()[i].String(), "listener", l.rowName(), "zone", l.Zone)
+	}
+	for i, g := range gws {
+		slog.Info("shardmq "+o.Node+": "+g.conf.Kind+" gateway on "+srv.UDPAddrs()[i].String(),
+			"listener", g.conf.listener().rowName(), "zone", g.conf.listener().Zone)
 	}
 
 	// Returning memory to the OS after bursts.
@@ -201,6 +230,7 @@ func newClusterNode(o *Options, h *wire.Handler) (*natscluster.Node, error) {
 		ClusterListen: o.ClusterListen,
 		Join:          splitList(o.ClusterJoin),
 		ExternalURLs:  splitList(o.ClusterNATS),
+		Replicas:      o.ClusterReplicas,
 		StoreDir:      filepath.Join(o.DataDir, "cluster"),
 		Version:       version(),
 		ShareStrategy: o.SharedSubscriptionStrategy,

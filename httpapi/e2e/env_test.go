@@ -17,6 +17,7 @@ import (
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards"
+	"github.com/shardmq/shardmq/shards/banned"
 )
 
 const (
@@ -44,6 +45,8 @@ func start(t testing.TB, bcfg shards.Config) *env {
 	if bcfg.StatsInterval == 0 {
 		bcfg.StatsInterval = 50 * time.Millisecond
 	}
+	bans := banned.New()
+	bcfg.Banned = bans
 	b, err := shards.New(bcfg)
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +67,7 @@ func start(t testing.TB, bcfg shards.Config) *env {
 	if err := keys.Add(adminKey, adminSecret, httpapi.RoleAdministrator); err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.Config{Node: node}, cat, wire.Broker{Broker: b, Node: node}, keys)
+	api, err := httpapi.New(httpapi.Config{Node: node}, cat, wire.Broker{Broker: b, Node: node, BanList: bans}, keys)
 	if err != nil {
 		t.Fatal(err)
 	}

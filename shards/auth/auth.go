@@ -6,8 +6,11 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/shardmq/shardmq/mqtt"
 	"golang.org/x/crypto/bcrypt"
@@ -226,11 +229,11 @@ func (a *Auth) Authorize(c *Client, cache *Cache, act Action, topic []byte) bool
 			topic = f
 		}
 	}
-	var m map[string]bool
+	var m map[string]cached
 	if cache != nil && a.cfg.CacheMax > 0 {
 		m = cache.forAction(st.gen, act)
-		if allow, ok := m[string(topic)]; ok {
-			return a.count(act, allow)
+		if d, ok := m[string(topic)]; ok {
+			return a.count(act, d.allow)
 		}
 	}
 	allow := st.decide(c, act, topic)
@@ -238,7 +241,7 @@ func (a *Auth) Authorize(c *Client, cache *Cache, act Action, topic []byte) bool
 		if len(m) >= a.cfg.CacheMax {
 			clear(m)
 		}
-		m[string(topic)] = allow
+		m[string(topic)] = cached{allow: allow, at: time.Now().UnixMilli()}
 	}
 	return a.count(act, allow)
 }
@@ -299,7 +302,45 @@ func (a *Auth) Stats() Stats {
 // the session, owned by its shard goroutine).
 type Cache struct {
 	gen      uint64
-	pub, sub map[string]bool
+	pub, sub map[string]cached
+}
+
+// cached is one decision and when it was made (Unix milliseconds).
+type cached struct {
+	allow bool
+	at    int64
+}
+
+// CacheEntry is one decision a Cache holds.
+type CacheEntry struct {
+	Action Action
+	// Topic is the topic name (Publish) or filter (Subscribe, without a
+	// $share/{group}/ prefix).
+	Topic string
+	Allow bool
+	// At is when the decision was made, Unix milliseconds.
+	At int64
+}
+
+// CacheEntries returns the decisions c holds that are still in force (a
+// Reload voids the older ones), publish first, each by topic. It must run
+// where c is used.
+func (a *Auth) CacheEntries(c *Cache) []CacheEntry {
+	if c == nil || c.gen != a.state.Load().gen {
+		return nil
+	}
+	var out []CacheEntry
+	for _, part := range []struct {
+		act Action
+		m   map[string]cached
+	}{{Publish, c.pub}, {Subscribe, c.sub}} {
+		start := len(out)
+		for t, d := range part.m {
+			out = append(out, CacheEntry{Action: part.act, Topic: t, Allow: d.allow, At: d.at})
+		}
+		slices.SortFunc(out[start:], func(x, y CacheEntry) int { return strings.Compare(x.Topic, y.Topic) })
+	}
+	return out
 }
 
 // Reset forgets every decision (the client's identity changed: a new
@@ -313,19 +354,19 @@ func (c *Cache) Reset() {
 func (c *Cache) Len() int { return len(c.pub) + len(c.sub) }
 
 // forAction returns the map for act, emptied first if gen is newer.
-func (c *Cache) forAction(gen uint64, act Action) map[string]bool {
+func (c *Cache) forAction(gen uint64, act Action) map[string]cached {
 	if c.gen != gen {
 		c.gen = gen
 		c.Reset()
 	}
 	if act == Publish {
 		if c.pub == nil {
-			c.pub = make(map[string]bool)
+			c.pub = make(map[string]cached)
 		}
 		return c.pub
 	}
 	if c.sub == nil {
-		c.sub = make(map[string]bool)
+		c.sub = make(map[string]cached)
 	}
 	return c.sub
 }

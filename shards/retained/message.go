@@ -18,6 +18,8 @@ type Message struct {
 	Stored time.Time
 	// ExpiryInterval is the Message Expiry Interval in seconds; 0 means the message never expires.
 	ExpiryInterval uint32
+	// From is the client id of the publisher; empty for the broker's own (the API's) messages.
+	From string
 }
 
 // Size returns the bytes the message accounts for in the store: topic, payload and properties.

@@ -146,6 +146,19 @@ func (s *Store) Match(filter string, now time.Time, dst []*Message) []*Message {
 	return s.root.match(filter, true, now, dst)
 }
 
+// All appends to dst every retained message not expired at now ('$' topics included) and returns
+// the extended slice, in no particular order.
+func (s *Store) All(now time.Time, dst []*Message) []*Message {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	s.root.walk(func(n *node) {
+		if keep(n.msg, now) {
+			dst = append(dst, n.msg)
+		}
+	})
+	return dst
+}
+
 // DeleteExpired removes every message expired at now and returns how many it removed. It visits
 // the whole store; call it from a periodic timer.
 func (s *Store) DeleteExpired(now time.Time) int {

@@ -55,13 +55,15 @@ const (
 	callUnsubscribe   = "unsubscribe"
 	callSubscriptions = "subscriptions"
 	callStats         = "stats"
+	callListSubs      = "listsubs"
 )
 
 // callRequest and callReply are a routed command and its answer, in JSON.
 type callRequest struct {
-	ClientID string                     `json:"clientid"`
-	Subs     []httpapi.SubscribeRequest `json:"subs,omitempty"`
-	Topics   []string                   `json:"topics,omitempty"`
+	ClientID string                      `json:"clientid"`
+	SubsOf   *httpapi.SubscriptionFilter `json:"subs_of,omitempty"`
+	Subs     []httpapi.SubscribeRequest  `json:"subs,omitempty"`
+	Topics   []string                    `json:"topics,omitempty"`
 }
 
 type callReply struct {
@@ -94,6 +96,15 @@ func (h *Handler) Call(ctx context.Context, kind string, body []byte) ([]byte, e
 		err = h.Local.Unsubscribe(ctx, req.ClientID, req.Topics)
 	case callSubscriptions:
 		rep.Subs, err = h.Local.Subscriptions(ctx, req.ClientID)
+	case callListSubs:
+		if req.SubsOf == nil {
+			return nil, fmt.Errorf("wire: call %s without a filter", kind)
+		}
+		rep.Subs = []httpapi.Subscription{}
+		err = h.Local.ListSubscriptions(ctx, *req.SubsOf, func(sub httpapi.Subscription) bool {
+			rep.Subs = append(rep.Subs, sub)
+			return true
+		})
 	case callStats:
 		var st httpapi.Stats
 		if st, err = h.Local.Stats(ctx); err == nil {
@@ -152,9 +163,7 @@ func (h *Handler) List(ctx context.Context, q cluster.Query) (cluster.Page, erro
 			r := &p.Rows[i]
 			row := cluster.Row{Key: f.RowKey(r)}
 			if !q.KeysOnly {
-				if row.Data, err = json.Marshal(r); err != nil {
-					return cluster.Page{}, err
-				}
+				row.Data = catalog.AppendRow(nil, r)
 			}
 			out.Rows = append(out.Rows, row)
 			left--
@@ -219,7 +228,7 @@ func (l Lister) List(ctx context.Context, f catalog.Filter) (catalog.Page, error
 	}
 	out := catalog.Page{Fields: f.Fields, Count: p.Count, Number: number, Rows: make([]catalog.Row, len(p.Rows))}
 	for i, r := range p.Rows {
-		if err := json.Unmarshal(r.Data, &out.Rows[i]); err != nil {
+		if err := catalog.DecodeRow(r.Data, &out.Rows[i]); err != nil {
 			return catalog.Page{}, fmt.Errorf("wire: listing row: %w", err)
 		}
 	}
@@ -356,6 +365,60 @@ func (c ClusterBroker) Subscriptions(ctx context.Context, id string) ([]httpapi.
 	}
 	rep, err := c.remote(ctx, callSubscriptions, callRequest{ClientID: id})
 	return rep.Subs, err
+}
+
+// ListSubscriptions lists the subscriptions f selects on every running
+// node: this node's, then each other node's in turn (its whole answer in
+// one reply); with a client id, only the node that holds the session.
+func (c ClusterBroker) ListSubscriptions(ctx context.Context, f httpapi.SubscriptionFilter, yield func(httpapi.Subscription) bool) error {
+	if f.ClientID != "" {
+		subs, err := c.Subscriptions(ctx, f.ClientID)
+		if errors.Is(err, httpapi.ErrClientNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, s := range subs {
+			if !yield(s) {
+				return nil
+			}
+		}
+		return nil
+	}
+	more := true
+	if err := c.Broker.ListSubscriptions(ctx, f, func(s httpapi.Subscription) bool {
+		more = yield(s)
+		return more
+	}); err != nil || !more {
+		return err
+	}
+	body, err := json.Marshal(&callRequest{SubsOf: &f})
+	if err != nil {
+		return err
+	}
+	for _, n := range c.Cluster.Nodes() {
+		if !n.Running || n.Name == c.Node {
+			continue
+		}
+		out, err := c.Cluster.Call(ctx, n.Name, callListSubs, body)
+		if errors.Is(err, cluster.ErrNodeStopped) {
+			continue // its subscriptions went with it
+		}
+		if err != nil {
+			return err
+		}
+		var rep callReply
+		if err := json.Unmarshal(out, &rep); err != nil {
+			return err
+		}
+		for _, s := range rep.Subs {
+			if !yield(s) {
+				return nil
+			}
+		}
+	}
+	return nil
 }
 
 // Nodes lists every node the cluster has seen, this one first.

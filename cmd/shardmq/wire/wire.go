@@ -8,11 +8,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/shardmq/shardmq/catalog"
 	"github.com/shardmq/shardmq/httpapi"
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/shards"
+	"github.com/shardmq/shardmq/shards/auth"
+	"github.com/shardmq/shardmq/shards/banned"
+	"github.com/shardmq/shardmq/shards/retained"
 )
 
 // ConvertRow turns a broker row into a catalog row; the two mirror each
@@ -57,11 +62,17 @@ func (s Sink) Remove(ids []string) { s.Catalog.Remove(ids) }
 
 // Broker adapts *shards.Broker to httpapi.Broker (and httpapi.NodeView,
 // for a node alone). Node names this node on subscription objects and in
-// GET /nodes, with Version.
+// GET /nodes, with Version. BanList is the ban list the broker consults
+// (shards.Config.Banned); without one, the API lists no bans and refuses
+// to add any.
 type Broker struct {
 	Broker  *shards.Broker
 	Node    string
 	Version string
+	BanList *banned.List
+	// ListenerList returns the MQTT listeners (cmd knows them and their
+	// bound addresses); nil lists none.
+	ListenerList func() []httpapi.ListenerInfo
 }
 
 var (
@@ -97,6 +108,8 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %w", httpapi.ErrClientNotFound, err)
 	case errors.Is(err, shards.ErrTooManySubscriptions):
 		return fmt.Errorf("%w: subscriptions_max reached", httpapi.ErrRejected)
+	case errors.Is(err, shards.ErrNotConnected):
+		return fmt.Errorf("%w: the client is not connected; keep alive belongs to a connection", httpapi.ErrRejected)
 	case errors.Is(err, shards.ErrNotServing):
 		return fmt.Errorf("%w: %w", httpapi.ErrTimeout, err)
 	}
@@ -245,4 +258,169 @@ func (a Broker) Stats(ctx context.Context) (httpapi.Stats, error) {
 		Topics: bs.Topics, TopicsMax: bs.TopicsMax,
 		Retained: bs.Retained, RetainedMax: bs.RetainedMax,
 	}, nil
+}
+
+// fromBanEntry converts a ban list entry to the API's.
+func fromBanEntry(e banned.Entry) httpapi.Ban {
+	return httpapi.Ban{As: e.As.String(), Who: e.Who, By: e.By, Reason: e.Reason, At: e.At, Until: e.Until}
+}
+
+// errNoBanList is AddBan's error when the broker runs without a list.
+var errNoBanList = fmt.Errorf("%w: the broker runs without a ban list", httpapi.ErrRejected)
+
+// Bans implements httpapi.Broker.
+func (b Broker) Bans(ctx context.Context) ([]httpapi.Ban, error) {
+	if b.BanList == nil {
+		return nil, nil
+	}
+	entries := b.BanList.Entries()
+	out := make([]httpapi.Ban, len(entries))
+	for i, e := range entries {
+		out[i] = fromBanEntry(e)
+	}
+	return out, nil
+}
+
+// AddBan implements httpapi.Broker: the entry goes on the list (and into
+// its file) first, so that no CONNECT it bans gets through from then on,
+// then the clients it bans that are connected are kicked.
+func (b Broker) AddBan(ctx context.Context, ban httpapi.Ban) (httpapi.Ban, error) {
+	if b.BanList == nil {
+		return httpapi.Ban{}, errNoBanList
+	}
+	as, ok := banned.ParseKind(ban.As)
+	if !ok {
+		return httpapi.Ban{}, fmt.Errorf("%w: %q is not a kind of ban", httpapi.ErrRejected, ban.As)
+	}
+	e, err := b.BanList.Add(banned.Entry{As: as, Who: ban.Who, By: ban.By, Reason: ban.Reason, At: ban.At, Until: ban.Until})
+	var ex *banned.ExistsError
+	switch {
+	case errors.As(err, &ex):
+		return httpapi.Ban{}, &httpapi.BanExistsError{Existing: fromBanEntry(ex.Entry)}
+	case errors.Is(err, banned.ErrInvalid):
+		return httpapi.Ban{}, fmt.Errorf("%w: %s", httpapi.ErrRejected, strings.TrimPrefix(err.Error(), banned.ErrInvalid.Error()+": "))
+	case err != nil:
+		return httpapi.Ban{}, err
+	}
+	if _, err := b.Broker.KickMatching(ctx, e.Matches); err != nil {
+		return httpapi.Ban{}, mapErr(err)
+	}
+	return fromBanEntry(e), nil
+}
+
+// DeleteBan implements httpapi.Broker.
+func (b Broker) DeleteBan(ctx context.Context, as, who string) error {
+	k, ok := banned.ParseKind(as)
+	if b.BanList == nil || !ok {
+		return httpapi.ErrBanNotFound
+	}
+	if err := b.BanList.Delete(k, who); err != nil {
+		if errors.Is(err, banned.ErrNotFound) {
+			return fmt.Errorf("%w: %w", httpapi.ErrBanNotFound, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// ClearBans implements httpapi.Broker.
+func (b Broker) ClearBans(ctx context.Context) error {
+	if b.BanList == nil {
+		return nil
+	}
+	return b.BanList.Clear()
+}
+
+// SetKeepalive implements httpapi.Broker.
+func (a Broker) SetKeepalive(ctx context.Context, id string, secs uint16) (catalog.Row, error) {
+	r, err := a.Broker.SetKeepalive(ctx, id, secs)
+	if err != nil {
+		return catalog.Row{}, mapErr(err)
+	}
+	return ConvertRow(&r), nil
+}
+
+// Topics implements httpapi.Broker.
+func (b Broker) Topics(ctx context.Context) ([]string, error) {
+	t, err := b.Broker.Topics(ctx)
+	return t, mapErr(err)
+}
+
+func toRetained(m *retained.Message) httpapi.RetainedMessage {
+	return httpapi.RetainedMessage{Topic: m.Topic, Payload: m.Payload, QoS: m.QoS, From: m.From, Stored: m.Stored}
+}
+
+// RetainedMessages implements httpapi.Broker: the store's matches of
+// filter (every message for "").
+func (b Broker) RetainedMessages(ctx context.Context, filter string) ([]httpapi.RetainedMessage, error) {
+	var ms []*retained.Message
+	if filter == "" {
+		ms = b.Broker.Retained().All(time.Now(), nil)
+	} else {
+		ms = b.Broker.Retained().Match(filter, time.Now(), nil)
+	}
+	out := make([]httpapi.RetainedMessage, len(ms))
+	for i, m := range ms {
+		out[i] = toRetained(m)
+	}
+	return out, nil
+}
+
+// RetainedMessage implements httpapi.Broker.
+func (b Broker) RetainedMessage(ctx context.Context, topic string) (httpapi.RetainedMessage, bool, error) {
+	m := b.Broker.Retained().Get(topic)
+	if m == nil || m.Expired(time.Now()) {
+		return httpapi.RetainedMessage{}, false, nil
+	}
+	return toRetained(m), true, nil
+}
+
+// DeleteRetained implements httpapi.Broker.
+func (b Broker) DeleteRetained(ctx context.Context, topic string) (bool, error) {
+	found, err := b.Broker.DeleteRetained(ctx, topic)
+	return found, mapErr(err)
+}
+
+// ClientMessages implements httpapi.Broker.
+func (a Broker) ClientMessages(ctx context.Context, id string, inflight bool, after uint64, limit int) ([]httpapi.QueuedMessage, uint64, error) {
+	ms, first, err := a.Broker.QueuedMessages(ctx, id, after, limit, inflight)
+	if err != nil {
+		return nil, 0, mapErr(err)
+	}
+	out := make([]httpapi.QueuedMessage, len(ms))
+	for i, m := range ms {
+		out[i] = httpapi.QueuedMessage{Pos: m.Pos, Topic: m.Topic, Payload: m.Payload, QoS: m.QoS, From: m.From,
+			PublishedAt: time.Unix(0, m.PublishedAt)}
+	}
+	return out, first, nil
+}
+
+// AuthzCache implements httpapi.Broker.
+func (a Broker) AuthzCache(ctx context.Context, id string) ([]httpapi.AuthzDecision, error) {
+	es, err := a.Broker.AuthzCache(ctx, id)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]httpapi.AuthzDecision, len(es))
+	for i, e := range es {
+		act := "subscribe"
+		if e.Action == auth.Publish {
+			act = "publish"
+		}
+		out[i] = httpapi.AuthzDecision{Action: act, Topic: e.Topic, Allow: e.Allow, At: time.UnixMilli(e.At)}
+	}
+	return out, nil
+}
+
+// ClearAuthzCache implements httpapi.Broker.
+func (a Broker) ClearAuthzCache(ctx context.Context, id string) error {
+	return mapErr(a.Broker.ClearAuthzCache(ctx, id))
+}
+
+// Listeners implements httpapi.Broker.
+func (a Broker) Listeners(ctx context.Context) ([]httpapi.ListenerInfo, error) {
+	if a.ListenerList == nil {
+		return nil, nil
+	}
+	return a.ListenerList(), nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -32,6 +33,9 @@ type registryState struct {
 	kv      atomic.Pointer[kvHandle]
 	ready   chan struct{} // closed once kv is set
 	release chan string
+	// warned is when a failed Acquire was last logged (Unix ns): at most
+	// one line a second.
+	warned atomic.Int64
 }
 
 // Owner returns the node that owns clientID's session ("" when none): a
@@ -83,6 +87,18 @@ func (n *Node) registryKV(ctx context.Context) (*kvHandle, error) {
 // the node is alone and Acquire returns nil at once without recording the
 // claim.
 func (n *Node) Acquire(ctx context.Context, clientID string, discard bool) (*cluster.Session, error) {
+	s, err := n.acquire(ctx, clientID, discard)
+	if err != nil {
+		now := time.Now().UnixNano()
+		if last := n.registry.warned.Load(); now-last > int64(time.Second) && n.registry.warned.CompareAndSwap(last, now) {
+			n.log.Warn("cluster: a client id could not be acquired (its CONNECT is refused: server unavailable)",
+				"clientid", clientID, "err", err)
+		}
+	}
+	return s, err
+}
+
+func (n *Node) acquire(ctx context.Context, clientID string, discard bool) (*cluster.Session, error) {
 	ctx, cancel := n.requestCtx(ctx)
 	defer cancel()
 	kv, err := n.registryKV(ctx)
@@ -112,7 +128,10 @@ func (n *Node) Acquire(ctx context.Context, clientID string, discard bool) (*clu
 			return nil, fmt.Errorf("natscluster: registry: %w", err)
 		}
 		if e.owner != n.cfg.Node {
-			if _, up := n.runningMember(e.owner); up {
+			// A running owner is asked; so is one not heard from yet (this
+			// node just started): if it is gone, nobody answers and its
+			// session went with it. One marked stopped is not asked.
+			if m, up := n.runningMember(e.owner); up || m == nil {
 				s, err := n.takeover(ctx, e.owner, clientID, discard)
 				if err != nil {
 					return nil, err

@@ -2,6 +2,7 @@ package natscluster
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -184,8 +185,32 @@ func (n *Node) putRetained(kv *kvHandle, batch map[string]*store.Message) map[st
 }
 
 // watchRetained hands every change of the bucket to Handler.Retained until
-// the node shuts down.
+// the node shuts down. A watch that cannot start (JetStream busy or
+// electing a leader) or that ends is started again a second later; its
+// initial values set every local retained message again.
 func (n *Node) watchRetained(kv jetstream.KeyValue) {
+	loaded := false
+	for {
+		err := n.watchRetainedOnce(kv, &loaded)
+		if n.closed.Load() {
+			return
+		}
+		n.log.Warn("cluster: watching the retained messages stopped; starting it again", "err", err)
+		select {
+		case <-n.quit:
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// errWatchEnded is returned when the watch's updates end without a
+// shutdown.
+var errWatchEnded = errors.New("natscluster: the retained messages' watch ended")
+
+// watchRetainedOnce runs one watch of the bucket; *loaded records that
+// the initial load was complete once (retained.loaded is closed then).
+func (n *Node) watchRetainedOnce(kv jetstream.KeyValue, loaded *bool) error {
 	ctx, cancel := n.untilQuit(0)
 	defer cancel()
 	// The watch's consumer may read a replica that is still catching up
@@ -193,24 +218,22 @@ func (n *Node) watchRetained(kv jetstream.KeyValue) {
 	// only once it reached the last revision the stream's leader had.
 	last, err := n.lastRevision(ctx, kv)
 	if err != nil {
-		n.log.Error("cluster: cannot read the retained messages", "err", err)
-		return
+		return err
 	}
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
-		n.log.Error("cluster: cannot watch the retained messages", "err", err)
-		return
+		return err
 	}
 	defer func() { _ = w.Stop() }()
-	initial, loaded := true, false
+	initial := true
 	var seen uint64
 	for {
 		select {
 		case <-n.quit:
-			return
+			return nil
 		case e, ok := <-w.Updates():
 			if !ok {
-				return
+				return errWatchEnded
 			}
 			if e == nil {
 				initial = false
@@ -218,8 +241,8 @@ func (n *Node) watchRetained(kv jetstream.KeyValue) {
 				seen = max(seen, e.Revision())
 				n.applyRetained(e)
 			}
-			if !loaded && !initial && seen >= last {
-				loaded = true
+			if !*loaded && !initial && seen >= last {
+				*loaded = true
 				close(n.retained.loaded)
 			}
 		}
