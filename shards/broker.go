@@ -240,6 +240,13 @@ func (b *Broker) OnWritten(l *netio.Loop) {
 // them (not persisted: the broker keeps sessions in memory only).
 func (b *Broker) OnShutdown(l *netio.Loop) {
 	sh := b.shardOf(l)
+	if rec := sh.rec; rec != nil {
+		// From now on every loop turn commits what it changed.
+		rec.hold, rec.now = 0, true
+		if rec.wake != nil {
+			rec.wake.Stop()
+		}
+	}
 	for _, s := range sh.sessions {
 		if s.conn != nil {
 			cs := s.cstate()

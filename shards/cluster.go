@@ -275,9 +275,9 @@ func (sh *shard) adopt(id string, st *cluster.Session, now time.Time) *session {
 		s.storeQueued(&dl)
 		x := s.extra()
 		if d.PacketID != 0 && d.QoS > 0 {
+			s.storeSent(&dl, d.PacketID, d.Released) // before dl is copied: it notes its Op
 			x.inflight = append(x.inflight, outMsg{d: dl, id: d.PacketID, rel: d.Released})
 			x.nextID = max(x.nextID, d.PacketID)
-			s.storeSent(&dl, d.PacketID, d.Released)
 		} else {
 			x.queue = append(x.queue, dl)
 			s.notePositions()

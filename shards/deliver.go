@@ -154,10 +154,10 @@ func (s *session) sendNew(d delivery, now int64) {
 		s.releaseExtra()
 		return
 	}
+	s.storeSent(&d, id, false) // before d is copied into the window: it notes its Op
 	d.msg.ref()
 	x.inflight = append(x.inflight, outMsg{d: d, id: id})
 	x.heap += int64(d.msg.size)
-	s.storeSent(&d, id, false)
 }
 
 // allocID returns a packet id not used by an inflight message; x is s's

@@ -323,6 +323,11 @@ type delivery struct {
 	qos     byte
 	retain  bool
 	moreIDs []uint32
+	// recQ and recS are the positions (plus one) of the delivery's Queued
+	// and Sent Ops in its shard's pending store batch, so that an
+	// acknowledgement before that batch's Commit cancels them (persist.go);
+	// stale once the batch is committed, which the Ops' Seq tells.
+	recQ, recS uint32
 }
 
 // hasIDs reports whether d carries subscription identifiers.

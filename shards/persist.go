@@ -2,6 +2,7 @@ package shards
 
 import (
 	"bytes"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -39,7 +40,9 @@ type recorder struct {
 	// SessionSaved records are built at commit, once each.
 	dirty []*session
 	// msgs shares one store.Message between the Ops of one message
-	// queued for several sessions in the batch.
+	// queued for several sessions in one loop turn. It is emptied at the
+	// end of every turn: a view is given back when its turn's Ops are
+	// committed, and a later turn's Op must not point at it.
 	msgs map[*message]*store.Message
 	// waits are the ackWaits of mail delivered in the batch: its commit
 	// releases them (syncack.go).
@@ -49,7 +52,46 @@ type recorder struct {
 	// reused from batch to batch.
 	held  []*message
 	views []*store.Message
+
+	// hold is how long Ops of batch-durability sessions may wait for
+	// their Commit (store.HoldFor the store's flush interval; 0: commit
+	// every loop turn). Within it a delivery acknowledged before its
+	// Queued Op was committed cancels its Ops instead of adding an Acked.
+	hold time.Duration
+	// turns mark where each loop turn that deferred its Ops ended in
+	// batch.Ops and held, and when it started: the Ops of the turns older
+	// than hold are committed, the younger ones wait.
+	turns []turnMark
+	// base is the number of Ops recorded before batch.Ops[0]: a
+	// delivery's recQ and recS count from the first Op. batch.Ops[:head]
+	// and held[:hheld] were committed; they are dropped from the slices
+	// once they are half of them.
+	base        uint32
+	head, hheld int
+	// now makes the end of this loop turn commit everything: an Op whose
+	// keys another shard may write (a session discarded, a retained
+	// message) or a shutdown.
+	now bool
+	// wake runs a loop turn when the oldest deferred turn is due, for a
+	// loop with nothing else to do; wakeAt is when (Unix nanoseconds, 0
+	// when not armed).
+	wake   *time.Timer
+	wakeAt int64
+	// cancelled counts the pending Ops that acknowledgements cancelled.
+	cancelled int
+	// out is the Batch a Commit of part of the pending Ops is built in.
+	out store.Batch
 }
+
+// turnMark is the end of one deferred loop turn's Ops.
+type turnMark struct {
+	ops, held int
+	at        int64
+}
+
+// maxPending bounds the live Ops a shard holds across loop turns, and
+// four times it those cancelled among them.
+const maxPending = 16384
 
 // view returns m as the store keeps it without copying its bytes: the
 // recorder holds a reference to m until the batch is committed (Commit
@@ -76,16 +118,6 @@ func (rec *recorder) view(m *message) *store.Message {
 // bytesView returns b as a string without copying; b must not change
 // while the string is used.
 func bytesView(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
-// releaseHeld gives back the references of the committed batch's views.
-func (rec *recorder) releaseHeld() {
-	for i, m := range rec.held {
-		*rec.views[i] = store.Message{}
-		rec.held[i] = nil
-		m.release()
-	}
-	rec.held = rec.held[:0]
-}
 
 // kept reports whether the store keeps s: a persistent session of a zone
 // whose durability is not memory, while the store is durable.
@@ -144,6 +176,9 @@ func (s *session) markStore() {
 	}
 	s.storeDirty = true
 	rec.dirty = append(rec.dirty, s)
+	if s.cfg.Durability == store.DurabilitySync {
+		rec.batch.Sync = true // its SessionSaved is synced at the end of this turn
+	}
 }
 
 // storeDiscarded records that s ended: the store drops it with its
@@ -153,6 +188,9 @@ func (s *session) storeDiscarded() {
 		return
 	}
 	s.record(store.Op{Kind: store.SessionDiscarded, ClientID: s.id})
+	// A session of this id created on another shard must not be older
+	// in the store than this discard.
+	s.sh.rec.now = true
 }
 
 // storeQueued gives d a sequence number and records it as queued for s,
@@ -176,13 +214,47 @@ func (s *session) storeQueued(d *delivery) {
 		op.SubIDs = d.ids(nil)
 	}
 	s.record(op)
+	d.recQ, d.recS = rec.opNumber(), 0
 }
+
+// pendingOp returns the position in batch.Ops of the Op of kind k and
+// seq that was recorded as Op number at (one-based, counting the Ops
+// already committed), or -1 when it was committed.
+func (rec *recorder) pendingOp(at uint32, k store.Kind, seq uint64) int {
+	if at == 0 {
+		return -1
+	}
+	i := uint64(at - 1 - rec.base) // wraps to out of range once committed
+	if i < uint64(rec.head) || i >= uint64(len(rec.batch.Ops)) || rec.batch.Ops[i].Kind != k || rec.batch.Ops[i].Seq != seq {
+		return -1
+	}
+	return int(i)
+}
+
+// opNumber returns the number pendingOp takes for the last Op recorded.
+func (rec *recorder) opNumber() uint32 { return rec.base + uint32(len(rec.batch.Ops)) }
 
 // storeAcked records that the queued delivery d left s (acknowledged,
 // sent at QoS 0, expired, dropped or refused).
 func (s *session) storeAcked(d *delivery) {
-	if s.sh.rec == nil || d.seq == 0 {
+	rec := s.sh.rec
+	if rec == nil || d.seq == 0 {
 		return
+	}
+	if q := rec.pendingOp(d.recQ, store.Queued, d.seq); q >= 0 {
+		// Not committed yet: the store never learns of it.
+		rec.batch.Ops[q] = store.Op{}
+		rec.cancelled++
+		if i := rec.pendingOp(d.recS, store.Sent, d.seq); i >= 0 {
+			rec.batch.Ops[i] = store.Op{}
+			rec.cancelled++
+		}
+		d.recQ, d.recS = 0, 0
+		return
+	}
+	if i := rec.pendingOp(d.recS, store.Sent, d.seq); i >= 0 {
+		rec.batch.Ops[i] = store.Op{} // the Acked below deletes its key anyway
+		rec.cancelled++
 	}
 	s.record(store.Op{Kind: store.Acked, ClientID: s.id, Seq: d.seq})
 }
@@ -197,8 +269,12 @@ func (s *session) storeSent(d *delivery, id uint16, released bool) {
 	k := store.Sent
 	if released {
 		k = store.Released
+		d.recQ = 0 // its Ops stay: the acknowledgement is an Acked
 	}
 	s.record(store.Op{Kind: k, ClientID: s.id, Seq: d.seq, PacketID: id})
+	if !released {
+		d.recS = s.sh.rec.opNumber()
+	}
 }
 
 // storeAwaitRel records that the inbound QoS 2 packet id of s awaits its
@@ -223,6 +299,7 @@ func (sh *shard) storeRetainedOp(r *retained.Message) {
 		return
 	}
 	rec.batch.Ops = append(rec.batch.Ops, retainedOp(r))
+	rec.now = true // another shard may set the topic next
 }
 
 // retainedOp returns the Op that stores r, or clears its topic when r has
@@ -262,43 +339,155 @@ func (s *session) stored() *store.Session {
 	return r
 }
 
-// commitStore hands the batch's changes to the Store: a SessionSaved for
-// every persistent session changed this batch (after the other Ops, so
-// that a session saved and discarded in one batch ends discarded only if
-// it ended last), then one Commit. A failed Commit is counted
-// (Broker.StoreErrors). It runs on sh at the end of every batch.
+// commitStore hands the recorded changes to the Store: the Ops in the
+// order they were made, then a SessionSaved for every persistent session
+// changed since the last Commit (after the other Ops, so that a session
+// saved and discarded in one batch ends discarded only if it ended last),
+// in one Commit. It runs on sh at the end of every loop turn. The Ops of
+// a loop turn of batch-durability sessions wait rec.hold for a later
+// turn, which commits them with those of the turns as old (the store
+// syncs them within the flush interval all the same); a sync batch, one
+// that releases ackWaits, one that holds an Op another shard may also
+// write, a shutdown and a full pending batch commit everything now. A
+// failed Commit is counted (Broker.StoreErrors).
 func (sh *shard) commitStore() {
 	rec := sh.rec
 	if rec == nil {
 		return
 	}
-	var err error
-	defer func() {
-		rec.releaseHeld()
-		rec.storeCommitted(err)
-	}()
-	if len(rec.batch.Ops) == 0 && len(rec.dirty) == 0 {
+	if len(rec.msgs) > 0 {
+		clear(rec.msgs)
+	}
+	ops := rec.batch.Ops
+	if len(ops) == rec.head && len(rec.dirty) == 0 {
+		rec.storeCommitted(nil)
 		return
+	}
+	if rec.hold == 0 || rec.now || rec.batch.Sync || len(rec.waits) > 0 ||
+		len(ops)-rec.head-rec.cancelled >= maxPending || len(ops) >= 4*maxPending {
+		sh.commitOps(len(ops), len(rec.held), rec.batch.Sync)
+		rec.now = false
+		return
+	}
+	now := sh.loop.Now().UnixNano()
+	if t := len(rec.turns); t == 0 || rec.turns[t-1].ops < len(ops) || rec.turns[t-1].held < len(rec.held) {
+		rec.turns = append(rec.turns, turnMark{ops: len(ops), held: len(rec.held), at: now})
+	}
+	due := -1
+	for i := range rec.turns {
+		if now-rec.turns[i].at < int64(rec.hold) {
+			break
+		}
+		due = i
+	}
+	if due >= 0 {
+		m := rec.turns[due]
+		rec.turns = rec.turns[:copy(rec.turns, rec.turns[due+1:])]
+		sh.commitOps(m.ops, m.held, false)
+	}
+	if len(rec.turns) > 0 {
+		rec.armWake(sh, rec.turns[0].at+int64(rec.hold))
+	}
+}
+
+// commitOps commits the pending Ops up to position n of batch.Ops (and
+// gives back the held messages up to position h), without those
+// cancelled, and the SessionSaved of the dirty sessions; the rest wait.
+// It releases the ackWaits when it commits everything.
+func (sh *shard) commitOps(n, h int, sync bool) {
+	rec := sh.rec
+	ops := rec.batch.Ops
+	rec.out.Shard, rec.out.Sync = rec.batch.Shard, sync
+	out := rec.out.Ops[:0]
+	for i := range ops[rec.head:n] {
+		if op := &ops[rec.head+i]; op.Kind != 0 {
+			out = append(out, *op)
+		} else {
+			rec.cancelled--
+		}
 	}
 	for i, s := range rec.dirty {
 		rec.dirty[i] = nil
 		s.storeDirty = false
 		if !s.dead && s.kept() {
-			s.record(store.Op{Kind: store.SessionSaved, ClientID: s.id, Session: s.stored()})
+			out = append(out, store.Op{Kind: store.SessionSaved, ClientID: s.id, Session: s.stored()})
+			rec.out.Sync = rec.out.Sync || s.cfg.Durability == store.DurabilitySync
 		}
 	}
 	rec.dirty = rec.dirty[:0]
-	if len(rec.batch.Ops) == 0 {
-		rec.batch.Sync = false
-		return // every changed session ended or stopped being persistent
+	rec.out.Ops = out
+	var err error
+	if len(out) > 0 {
+		if err = sh.b.store.Commit(&rec.out); err != nil {
+			sh.b.storeErrors.Add(1)
+		}
 	}
-	if err = sh.b.store.Commit(&rec.batch); err != nil {
-		sh.b.storeErrors.Add(1)
+	clear(out)
+	rec.out.Ops = out[:0]
+	clear(ops[rec.head:n])
+	rec.head = n
+	for i, m := range rec.held[rec.hheld:h] {
+		*rec.views[rec.hheld+i] = store.Message{}
+		rec.held[rec.hheld+i] = nil
+		m.release()
 	}
-	clear(rec.batch.Ops)
-	rec.batch.Ops = rec.batch.Ops[:0]
+	rec.hheld = h
 	rec.batch.Sync = false
-	clear(rec.msgs)
+	if n == len(ops) {
+		rec.base += uint32(n)
+		rec.batch.Ops, rec.held = ops[:0], rec.held[:0]
+		rec.head, rec.hheld, rec.cancelled = 0, 0, 0
+		rec.turns = rec.turns[:0]
+		rec.storeCommitted(err)
+		if rec.wakeAt != 0 {
+			rec.wake.Stop()
+			rec.wakeAt = 0
+		}
+		return
+	}
+	if rec.head > len(ops)/2 {
+		rec.compact()
+	}
+}
+
+// compact drops the committed Ops and held messages from the front of
+// their slices; the views of the pending ones keep their places in the
+// Ops, the others go to the end of views for reuse.
+func (rec *recorder) compact() {
+	k := copy(rec.batch.Ops, rec.batch.Ops[rec.head:])
+	clear(rec.batch.Ops[k:])
+	rec.batch.Ops = rec.batch.Ops[:k]
+	rec.base += uint32(rec.head)
+	for i := range rec.turns {
+		rec.turns[i].ops -= rec.head
+		rec.turns[i].held -= rec.hheld
+	}
+	if h := rec.hheld; h > 0 {
+		n := copy(rec.held, rec.held[h:])
+		clear(rec.held[n:])
+		rec.held = rec.held[:n]
+		v := rec.views // rotated left by h
+		slices.Reverse(v[:h])
+		slices.Reverse(v[h:])
+		slices.Reverse(v)
+	}
+	rec.head, rec.hheld = 0, 0
+}
+
+// armWake makes sh's loop run a turn at at (Unix nanoseconds), so that a
+// loop with nothing else to do commits what is due.
+func (rec *recorder) armWake(sh *shard, at int64) {
+	if rec.wakeAt == at {
+		return
+	}
+	rec.wakeAt = at
+	d := time.Duration(at - sh.loop.Now().UnixNano())
+	if rec.wake == nil {
+		l := sh.loop
+		rec.wake = time.AfterFunc(d, func() { _ = l.Execute(func() {}) })
+		return
+	}
+	rec.wake.Reset(d)
 }
 
 // StoreErrors returns how many Commits of the Store failed; safe from any

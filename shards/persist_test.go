@@ -209,3 +209,96 @@ func TestStoreSeamExpiryDropped(t *testing.T) {
 	waitFor(t, "the store dropping the session", func() bool { return ms.session("v5-keep") == nil })
 	back.c.Close()
 }
+
+// TestStoreHold checks the hold of batch durability: deliveries to a
+// persistent subscriber acknowledged within store.HoldFor(flush_interval)
+// never reach the store, while a message queued for an offline session
+// reaches it within the flush interval though its loop has nothing else
+// to do.
+func TestStoreHold(t *testing.T) {
+	const flush = time.Second
+	ms := newModelStore()
+	tb := startBroker(t, Config{Store: ms, Durability: store.DurabilityBatch, FlushInterval: flush}, netio.Config{})
+
+	s, _ := connectRaw(t, tb.addr, conn311("hold-sub", false))
+	s.subscribe(1, sub("hold/t", 1))
+	waitFor(t, "the session saved", func() bool { return ms.session("hold-sub") != nil })
+	pub, _ := connectRaw(t, tb.addr, conn311("hold-pub", true))
+	const n = 50
+	for i := range n {
+		pub.publish("hold/t", "m", 1, false, uint16(i+1))
+		if h, _ := pub.read(); h.Type != mqtt.TypePuback {
+			t.Fatalf("got %v, want PUBACK", h.Type)
+		}
+		p := s.readPublish()
+		s.write(mqtt.AppendPuback(nil, &mqtt.Puback{PacketID: p.PacketID}, mqtt.V311))
+	}
+	s.write(mqtt.AppendDisconnect(nil, &mqtt.Disconnect{}, mqtt.V311))
+	waitFor(t, "the offline session saved", func() bool {
+		ss := ms.session("hold-sub")
+		return ss != nil && ss.ExpireAt != 0
+	})
+	for _, k := range ms.kinds("hold-sub") {
+		if k == store.Queued || k == store.Sent || k == store.Acked {
+			t.Fatalf("a delivery acknowledged within the hold reached the store: %v", ms.kinds("hold-sub"))
+		}
+	}
+
+	pub.publish("hold/t", "offline", 1, false, 1)
+	if h, _ := pub.read(); h.Type != mqtt.TypePuback {
+		t.Fatalf("got %v, want PUBACK", h.Type)
+	}
+	acked := time.Now()
+	waitFor(t, "the offline message committed", func() bool { return len(ms.queue("hold-sub")) == 1 })
+	if took := time.Since(acked); took >= flush {
+		t.Fatalf("the message queued for the offline session reached the store %v after its PUBACK, flush interval %v", took, flush)
+	}
+}
+
+// syncedSaves is a modelStore that records, per client id, whether each
+// SessionSaved came in a synced Batch.
+type syncedSaves struct {
+	*modelStore
+	mu    sync.Mutex
+	saves map[string][]bool
+}
+
+func (s *syncedSaves) Commit(b *store.Batch) error {
+	s.mu.Lock()
+	for _, op := range b.Ops {
+		if op.Kind == store.SessionSaved {
+			s.saves[op.ClientID] = append(s.saves[op.ClientID], b.Sync)
+		}
+	}
+	s.mu.Unlock()
+	return s.modelStore.Commit(b)
+}
+
+// TestStoreHoldSync checks that the hold of batch durability leaves a
+// sync zone alone: beside a batch zone (so the shards hold Ops), a sync
+// session's subscription is committed, synced, by the loop turn that
+// made it, before its SUBACK.
+func TestStoreHoldSync(t *testing.T) {
+	ss := &syncedSaves{modelStore: newModelStore(), saves: map[string][]bool{}}
+	batchAddr, syncAddr := freeAddr(t), freeAddr(t)
+	// A long flush interval: a held Op would be seconds late.
+	startListeners(t, Config{Store: ss, Durability: store.DurabilityBatch, FlushInterval: time.Minute,
+		Zones:     map[string]ZoneConfig{"durable": {Durability: store.DurabilitySync}},
+		Listeners: []ListenerConfig{{Addr: batchAddr}, {Addr: syncAddr, Zone: "durable"}}})
+	c, _ := connectRaw(t, syncAddr, conn311("sync-sub", false))
+	c.subscribe(1, sub("sync/t", 1)) // returns with the SUBACK
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	saves := ss.saves["sync-sub"]
+	if len(saves) == 0 {
+		t.Fatal("no SessionSaved committed by the time of the SUBACK")
+	}
+	for i, synced := range saves {
+		if !synced {
+			t.Fatalf("SessionSaved %d of %d committed without sync", i+1, len(saves))
+		}
+	}
+	if s := ss.session("sync-sub"); s == nil || len(s.Subscriptions) != 1 {
+		t.Fatalf("the session as committed by the SUBACK: %+v", s)
+	}
+}

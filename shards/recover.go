@@ -19,10 +19,6 @@ type Loader interface {
 	Load(now time.Time, l store.Loader) (store.LoadStats, error)
 }
 
-// recoverGCPercent is the collector's headroom (GOGC) while Recover
-// loads, when the process runs with less.
-const recoverGCPercent = 400
-
 // Recovered is what Recover rebuilt and what it dropped.
 type Recovered struct {
 	store.LoadStats
@@ -39,8 +35,8 @@ type Recovered struct {
 // (FNV-1a(client id) mod loops): loops must be netio's number of event
 // loops, and Bind must follow the server's start, which hands every loop
 // the shard holding its sessions. Call it once, on a Broker no loop has
-// run yet. It runs the collector with at least recoverGCPercent headroom
-// meanwhile.
+// run yet. It turns the collector off meanwhile (a memory limit, GOMEMLIMIT,
+// still bounds the heap) and restores its setting when it returns.
 func (b *Broker) Recover(st Loader, loops int) (Recovered, error) {
 	if loops < 1 {
 		return Recovered{}, fmt.Errorf("%w: Recover needs at least one loop", ErrInvalidConfig)
@@ -55,17 +51,16 @@ func (b *Broker) Recover(st Loader, loops int) (Recovered, error) {
 	for i := range pend {
 		pend[i] = newShard(b, nil, i)
 	}
-	// What Load hands over stays live: collecting at the usual headroom
-	// would scan the growing heap again and again (about 40% of the CPU
-	// at 1M sessions). A memory limit still bounds the heap.
-	if prev := debug.SetGCPercent(recoverGCPercent); prev < 0 || prev > recoverGCPercent {
-		debug.SetGCPercent(prev)
-	} else {
-		defer debug.SetGCPercent(prev)
-	}
+	// What Load hands over stays live: collecting while it grows would
+	// scan the growing heap again and again, for little garbage (at 1M
+	// sessions the collector took a fifth of the CPU at 400% headroom;
+	// off, the RSS after is ~200 MiB more). The runtime still collects
+	// when the heap nears a memory limit (GOMEMLIMIT).
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	now := time.Now()
 	rc := recovery{b: b, pend: pend, now: now}
-	stats, err := st.Load(now, store.Loader{Session: rc.session, Retained: rc.retained, Expired: rc.expired})
+	stats, err := st.Load(now, store.Loader{Session: rc.session, Retained: rc.retained, Expired: rc.expired,
+		Sessions: rc.sessions})
 	rec := Recovered{LoadStats: stats, Wills: rc.wills}
 	if err != nil {
 		return rec, err
@@ -183,6 +178,17 @@ func decodeProps(b []byte, pr *mqtt.Properties) {
 	var q mqtt.Publish
 	if q.Decode(h, body, mqtt.V5) == nil {
 		*pr = q.Properties
+	}
+}
+
+// sessions sizes the registry and the shards' session maps for the n
+// sessions Load is about to hand over.
+func (rc *recovery) sessions(n int) {
+	rc.b.registry.reserve(n)
+	for _, sh := range rc.pend {
+		if len(sh.sessions) == 0 {
+			sh.sessions = make(map[string]*session, n/len(rc.pend)+n/(8*len(rc.pend)))
+		}
 	}
 }
 

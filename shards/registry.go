@@ -94,3 +94,17 @@ func (r *registry) Len() int {
 	}
 	return n
 }
+
+// reserve sizes r's stripes for n sessions in all; it runs before r holds
+// any (Recover).
+func (r *registry) reserve(n int) {
+	per := n/registryStripes + n/(8*registryStripes) // FNV spreads them within ~1/8
+	for i := range r.stripes {
+		st := &r.stripes[i]
+		st.mu.Lock()
+		if len(st.m) == 0 {
+			st.m = make(map[string]*session, per)
+		}
+		st.mu.Unlock()
+	}
+}

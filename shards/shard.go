@@ -108,7 +108,7 @@ func newShard(b *Broker, l *netio.Loop, idx int) *shard {
 		sh.cout = b.cluster.NewOutbox()
 	}
 	if b.durable {
-		sh.rec = &recorder{batch: store.Batch{Shard: idx}}
+		sh.rec = &recorder{batch: store.Batch{Shard: idx}, hold: store.HoldFor(b.cfg.StoreFlushInterval())}
 	}
 	sh.bound.Store(l != nil)
 	return sh

@@ -86,3 +86,14 @@ func (c Config) WithDefaults() Config {
 	}
 	return c
 }
+
+// HoldFor returns how long a shard may keep the Ops of batch-durability
+// sessions before it Commits them, for a store that syncs every flush:
+// half of it. A message queued and acknowledged within that time
+// never reaches the store (its Ops cancel); SyncEvery leaves the rest of
+// flush for the sync, so that what was recorded is on disk within flush.
+func HoldFor(flush time.Duration) time.Duration { return flush / 2 }
+
+// SyncEvery returns how often a durable store in DurabilityBatch syncs for
+// a FlushInterval of flush: flush less HoldFor(flush).
+func SyncEvery(flush time.Duration) time.Duration { return flush - HoldFor(flush) }

@@ -15,6 +15,11 @@ type Loader struct {
 	// Retained receives each surviving retained message, the callee's to
 	// keep. A non-nil error stops Load, which returns it.
 	Retained func(*Message) error
+	// Sessions, if not nil, receives the number of session records in the
+	// store before the first call of Session: a hint for sizing what the
+	// callee builds (expired ones among them are dropped, not handed
+	// over).
+	Sessions func(n int)
 	// Expired, if not nil, receives each session that Load drops because
 	// its expiry passed while the broker was down, before it is deleted:
 	// its will (Session.Will) is due.

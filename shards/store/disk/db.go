@@ -390,11 +390,13 @@ func (sc *scratch) apply(refs *bodyRefs, pb *pebble.Batch, op *store.Op) error {
 	return fmt.Errorf("%w: kind %d", store.ErrInvalidOp, op.Kind)
 }
 
-// flusher syncs the log every FlushInterval when batch durability left
-// something unsynced, and watches the free space. It runs until Close.
+// flusher syncs the log every store.SyncEvery(FlushInterval) when batch
+// durability left something unsynced (the shards hold their Ops up to
+// store.HoldFor(FlushInterval) before they Commit: both together stay
+// within FlushInterval), and watches the free space. It runs until Close.
 func (db *DB) flusher() {
 	defer close(db.done)
-	t := time.NewTicker(db.cfg.FlushInterval)
+	t := time.NewTicker(store.SyncEvery(db.cfg.FlushInterval))
 	defer t.Stop()
 	for {
 		select {

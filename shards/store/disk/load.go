@@ -218,6 +218,22 @@ func (ld *loader) clients() error {
 	if err != nil {
 		return fmt.Errorf("store: load %s: %w", ld.db.cfg.Dir, err)
 	}
+	if ld.l.Sessions != nil {
+		// One pass over the keys first: the callee sizes its maps once
+		// instead of growing them a million times.
+		n := 0
+		for ok := it.First(); ok; ok = it.Next() {
+			if k := it.Key(); len(k) > 0 && k[len(k)-1] == subSession {
+				if ck, ok := parseClientKey(k); ok && ck.sub == subSession {
+					n++
+				}
+			}
+		}
+		if it.Error() != nil {
+			return ld.iterError(it)
+		}
+		ld.l.Sessions(n)
+	}
 	for ok := it.First(); ok; ok = it.Next() {
 		if err := ld.clientKey(it.Key(), it.Value()); err != nil {
 			it.Close()

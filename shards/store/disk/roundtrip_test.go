@@ -292,3 +292,32 @@ func TestClose(t *testing.T) {
 		t.Fatalf("Load after Close: %v", err)
 	}
 }
+
+// TestLoadSessionsHint checks that Load tells Loader.Sessions how many
+// session records the store holds before it hands over the first one:
+// keys of messages, in-flight marks and QoS 2 ids (whose last byte may
+// equal a session key's) are not counted.
+func TestLoadSessionsHint(t *testing.T) {
+	db := open(t, t.TempDir())
+	commit(t, db, saved(session("a", "x")), queued("a", 1, msg("t", "m")), sent("a", 1, 1),
+		saved(session("b")), queued("orphan", 2, msg("t", "o")),
+		store.Op{Kind: store.AwaitRel, ClientID: "b", PacketID: 0x0101})
+	hint, calls := -1, 0
+	_, err := db.Load(now, store.Loader{
+		Sessions: func(n int) { hint = n },
+		Session: func(*store.SessionState) error {
+			if hint < 0 {
+				t.Error("a session came before the hint")
+			}
+			calls++
+			return nil
+		},
+		Retained: func(*store.Message) error { return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hint != 2 || calls != 2 {
+		t.Fatalf("hint %d, %d sessions handed over; want 2 and 2", hint, calls)
+	}
+}
