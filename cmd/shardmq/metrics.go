@@ -101,10 +101,12 @@ var (
 	descStoreExpired   = desc("store_expired_total", "What the start dropped from the store because it expired while the broker was down, by kind.", "kind")
 	descStoreCommits   = desc("store_commits_total", "Batches written to the store (one per loop turn that changed persistent state).")
 	descStoreSyncs     = desc("store_syncs_total", "fsyncs of the store's files.")
+	descStoreSyncSecs  = desc("store_sync_seconds_total", "Time the store's fsyncs took.")
+	descStoreSyncMax   = desc("store_sync_seconds_max", "The longest fsync of the store's files since the start; batch durability's loss window grows by it.")
 	descStoreErrors    = desc("store_commit_errors_total", "Batches the store did not write (disk full included).")
 	descStoreDiskFull  = desc("store_disk_full_total", "Batches the store refused because the disk is (nearly) full.")
 	descStoreRefused   = desc("store_refused_publishes_total", "QoS 1/2 PUBLISHes refused (0x97 on MQTT 5, a close on MQTT 3) because they would reach a persistent session while the store's disk is full.")
-	brokerCollectors   = []*prometheus.Desc{descStoreRecovered, descStoreExpired, descStoreCommits, descStoreSyncs,
+	brokerCollectors   = []*prometheus.Desc{descStoreRecovered, descStoreExpired, descStoreCommits, descStoreSyncs, descStoreSyncSecs, descStoreSyncMax,
 		descStoreErrors, descStoreDiskFull, descStoreRefused, descConnections, descLive, descLiveMax, descSessions, descSessionsMax,
 		descSubs, descSubsMax, descRetained, descRetainedMax, descInflight, descQueued, descAwaitingRel,
 		descMsgIn, descMsgOut, descBytesIn, descBytesOut, descPktIn, descPktOut, descDropped, descAuthn,
@@ -202,6 +204,8 @@ func (c *brokerCollector) Collect(ch chan<- prometheus.Metric) {
 		ds := db.Stats()
 		counter(descStoreCommits, int64(ds.Commits))
 		counter(descStoreSyncs, int64(ds.Syncs))
+		ch <- prometheus.MustNewConstMetric(descStoreSyncSecs, prometheus.CounterValue, ds.SyncTime.Seconds())
+		gauge(descStoreSyncMax, ds.SyncMax.Seconds())
 		counter(descStoreErrors, b.StoreErrors())
 		counter(descStoreDiskFull, int64(ds.DiskFull))
 		counter(descStoreRefused, b.DiskFullRefused())

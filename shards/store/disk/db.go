@@ -71,6 +71,9 @@ type Stats struct {
 	// Syncs are the fsyncs of the store's files (write-ahead log, tables,
 	// manifest, directory).
 	Syncs uint64
+	// SyncTime is the time the fsyncs took, SyncMax the longest one: batch
+	// durability's loss window grows by it.
+	SyncTime, SyncMax time.Duration
 	// Flushes are the syncs of DurabilityBatch's flusher.
 	Flushes uint64
 	// DiskFull are the Commits refused with store.ErrDiskFull.
@@ -443,6 +446,8 @@ func (db *DB) Stats() Stats {
 		Commits:  db.commits.Load(),
 		Bytes:    db.bytes.Load(),
 		Syncs:    db.fs.syncs.Load(),
+		SyncTime: time.Duration(db.fs.syncNanos.Load()),
+		SyncMax:  time.Duration(db.fs.syncMax.Load()),
 		Flushes:  db.flushes.Load(),
 		DiskFull: db.refused.Load(),
 	}

@@ -2,14 +2,30 @@ package disk
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/vfs"
 )
 
-// countingFS counts the fsyncs of the files pebble writes (Stats.Syncs).
+// countingFS counts the fsyncs of the files pebble writes and their time
+// (Stats.Syncs, SyncTime, SyncMax).
 type countingFS struct {
 	vfs.FS
-	syncs atomic.Uint64
+	syncs     atomic.Uint64
+	syncNanos atomic.Int64
+	syncMax   atomic.Int64 // the longest one, in nanoseconds
+}
+
+// timed runs one fsync and counts it.
+func (fs *countingFS) timed(sync func() error) error {
+	t0 := time.Now()
+	err := sync()
+	d := int64(time.Since(t0))
+	fs.syncs.Add(1)
+	fs.syncNanos.Add(d)
+	for m := fs.syncMax.Load(); d > m && !fs.syncMax.CompareAndSwap(m, d); m = fs.syncMax.Load() {
+	}
+	return err
 }
 
 func (fs *countingFS) wrap(f vfs.File, err error) (vfs.File, error) {
@@ -36,12 +52,6 @@ type countingFile struct {
 	fs *countingFS
 }
 
-func (f *countingFile) Sync() error {
-	f.fs.syncs.Add(1)
-	return f.File.Sync()
-}
+func (f *countingFile) Sync() error { return f.fs.timed(f.File.Sync) }
 
-func (f *countingFile) SyncData() error {
-	f.fs.syncs.Add(1)
-	return f.File.SyncData()
-}
+func (f *countingFile) SyncData() error { return f.fs.timed(f.File.SyncData) }
