@@ -61,6 +61,11 @@ func startMemoryRelease(o *Options, st *memoryStats) func(context.Context) error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		// What the start left behind (a recovery runs with the collector
+		// off, the dashboard compresses its assets) goes back to the OS
+		// first, so that the policy's baseline is the broker's live heap
+		// and a later burst is measured against that.
+		debug.FreeOSMemory()
 		watchMemory(ctx, p, func() releaseResult { return releaseMemory(st) })
 	}()
 	return func(context.Context) error { cancel(); <-done; return nil }
