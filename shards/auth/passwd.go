@@ -8,8 +8,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/shardmq/shardmq/internal/atomicfile"
+	"github.com/shardmq/shardmq/internal/userfile"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -81,49 +83,6 @@ func SetPassword(path, user string, password []byte, cost int) (added bool, err 
 		return false, fmt.Errorf("auth: hashing the password: %w", err)
 	}
 	entry := user + ":" + string(hash)
-	var out strings.Builder
-	added = true
-	for _, line := range strings.SplitAfter(string(old), "\n") {
-		if line == "" {
-			continue
-		}
-		if u, _, ok := strings.Cut(strings.TrimRight(line, "\r\n"), ":"); ok && u == user &&
-			!strings.HasPrefix(strings.TrimSpace(line), "#") {
-			line, added = entry+"\n", false
-		} else if !strings.HasSuffix(line, "\n") {
-			line += "\n"
-		}
-		out.WriteString(line)
-	}
-	if added {
-		out.WriteString(entry + "\n")
-	}
-	return added, writeFileAtomic(path, []byte(out.String()), 0o600)
-}
-
-// writeFileAtomic writes data to a temporary file in path's directory with
-// mode perm, syncs it and renames it to path.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // fails harmlessly after the rename
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	out, added := userfile.Set(old, user, entry)
+	return added, atomicfile.WriteFile(path, out)
 }
