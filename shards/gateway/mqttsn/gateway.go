@@ -161,6 +161,12 @@ type Gateway struct {
 
 	predefined map[string]uint16 // Config.Predefined by name
 
+	// sleepersMu guards the following field.
+	sleepersMu sync.Mutex
+	// sleepers are the sleeping clients by client id: one may wake from
+	// another address (section 6.14).
+	sleepers map[string]*client
+
 	loops sync.Map // *netio.Loop → *loopState
 	stop  chan struct{}
 	// bursts gather the datagrams of one read burst per loop; owned by
@@ -169,10 +175,18 @@ type Gateway struct {
 	ticker sync.WaitGroup
 }
 
-// stripe is one lock's share of the clients by address.
+// stripe is one lock's share of the clients by peer.
 type stripe struct {
 	mu sync.RWMutex
-	m  map[netip.AddrPort]*client
+	m  map[peer]*client
+}
+
+// peer is where a client is: its UDP address, and for a client behind a
+// forwarder (section 5.5) the forwarder's address and the client's
+// Wireless Node Id.
+type peer struct {
+	addr netip.AddrPort
+	node string // empty for a client that talks to the gateway directly
 }
 
 // New returns a Gateway for cfg; give it to a netio udp listener.
@@ -181,9 +195,9 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg.withDefaults(), seed: maphash.MakeSeed(), stop: make(chan struct{}),
-		bursts: map[*netio.Loop]*burst{}}
+		bursts: map[*netio.Loop]*burst{}, sleepers: map[string]*client{}}
 	for i := range g.stripes {
-		g.stripes[i].m = map[netip.AddrPort]*client{}
+		g.stripes[i].m = map[peer]*client{}
 	}
 	g.predefined = make(map[string]uint16, len(cfg.Predefined))
 	for id, name := range cfg.Predefined {
@@ -234,42 +248,56 @@ func (g *Gateway) Stats() Stats {
 
 func (g *Gateway) drop(why int) { g.drops[why].Add(1) }
 
-func (g *Gateway) stripeOf(a netip.AddrPort) *stripe {
+// stripeOf returns the stripe of a peer's address: the nodes behind one
+// forwarder share it.
+func (g *Gateway) stripeOf(a netip.AddrPort) *stripe { return &g.stripes[g.stripeIndex(a)] }
+
+func (g *Gateway) stripeIndex(a netip.AddrPort) int {
 	var h maphash.Hash
 	h.SetSeed(g.seed)
 	b := a.Addr().As16()
 	h.Write(b[:])
 	h.WriteByte(byte(a.Port()))
 	h.WriteByte(byte(a.Port() >> 8))
-	return &g.stripes[h.Sum64()&63]
+	return int(h.Sum64() & 63)
 }
 
-func (g *Gateway) lookup(a netip.AddrPort) *client {
-	st := g.stripeOf(a)
+func (g *Gateway) lookup(p peer) *client {
+	st := g.stripeOf(p.addr)
 	st.mu.RLock()
-	c := st.m[a]
+	c := st.m[p]
 	st.mu.RUnlock()
 	return c
 }
 
-// forget removes c from the address table (if it is still the entry).
+// forget removes c from the peer table (if it is still the entry) and
+// from the sleepers.
 func (g *Gateway) forget(c *client) {
-	st := g.stripeOf(c.addr)
+	st := g.stripeOf(c.peer.addr)
 	st.mu.Lock()
-	if st.m[c.addr] == c {
-		delete(st.m, c.addr)
+	if st.m[c.peer] == c {
+		delete(st.m, c.peer)
 		g.clients.Add(-1)
 	}
 	st.mu.Unlock()
+	g.awake(c)
 }
 
-// send sends one datagram to a.
-func (g *Gateway) send(b []byte, a netip.AddrPort) bool {
+// send sends one datagram to p, encapsulated for a client behind a
+// forwarder (Ctrl 0: a unicast).
+func (g *Gateway) send(b []byte, p peer) bool { return g.sendCtrl(b, p, 0) }
+
+// sendCtrl sends one datagram to p, encapsulated with Ctrl ctrl for a
+// client behind a forwarder.
+func (g *Gateway) sendCtrl(b []byte, p peer, ctrl byte) bool {
+	if p.node != "" {
+		b = appendEncapsulated(make([]byte, 0, 3+len(p.node)+len(b)), ctrl, p.node, b)
+	}
 	if len(b) > g.cfg.MaxDatagram {
 		g.drop(dropTooLarge)
 		return false
 	}
-	if g.ep.SendTo(b, a) != nil {
+	if g.ep.SendTo(b, p.addr) != nil {
 		return false
 	}
 	g.sent.Add(1)
@@ -279,18 +307,34 @@ func (g *Gateway) send(b []byte, a netip.AddrPort) bool {
 // OnDatagram implements netio.Gateway; it runs on the listener's reader
 // loop. It answers SEARCHGW itself, and hands everything else to the loop
 // that owns the peer's client, creating one for a CONNECT.
+//
+// A datagram of a forwarder (Forwarder Encapsulation, section 5.5) is
+// taken as the message it carries from the peer of the forwarder's
+// address and the Wireless Node Id: each node behind a forwarder is a
+// client of its own, and what the gateway sends it goes through the
+// forwarder, encapsulated.
 func (g *Gateway) OnDatagram(from netip.AddrPort, b []byte) {
 	g.recv.Add(1)
 	if len(b) > g.cfg.MaxDatagram {
 		g.drop(dropOversized)
 		return
 	}
+	p := peer{addr: from}
+	var ctrl byte
+	if len(b) >= 2 && b[1] == tEncapsulated {
+		enc, inner, err := unwrap(b)
+		if err != nil {
+			g.drop(dropMalformed)
+			return
+		}
+		p.node, ctrl, b = string(enc.node), enc.ctrl, inner
+	}
 	typ, body, err := frame(b)
 	if err != nil {
 		g.drop(dropMalformed)
 		return
 	}
-	if c := g.lookup(from); c != nil {
+	if c := g.lookup(p); c != nil {
 		g.post(c, b)
 		return
 	}
@@ -300,39 +344,62 @@ func (g *Gateway) OnDatagram(from netip.AddrPort, b []byte) {
 			g.drop(dropMalformed)
 			return
 		}
-		g.send([]byte{3, tGWInfo, g.cfg.GatewayID}, from)
+		// Through a forwarder, GWINFO goes back with the radius of
+		// SEARCHGW's broadcast (section 5.5: Ctrl's radius is for the
+		// forwarder's broadcast).
+		g.sendCtrl([]byte{3, tGWInfo, g.cfg.GatewayID}, p, ctrl&radiusMask)
 	case tConnect:
 		if len(body) < 4 {
 			g.drop(dropMalformed)
 			return
 		}
+		if body[0]&(flagWill|flagCleanSession) == 0 {
+			if c := g.sleeper(body[4:]); c != nil {
+				// A sleeping client back to active from another
+				// address (section 6.14).
+				g.postMoved(c, p, b)
+				return
+			}
+		}
 		if g.pending.Load() >= int64(g.cfg.MaxPending) {
 			g.drop(dropPendingFull)
-			g.send([]byte{3, tConnack, rcCongestion}, from)
+			g.send([]byte{3, tConnack, rcCongestion}, p)
 			return
 		}
-		c := g.admit(from, body[4:])
+		c := g.admit(p, body[4:])
 		if c == nil {
 			g.drop(dropPendingFull)
-			g.send([]byte{3, tConnack, rcCongestion}, from)
+			g.send([]byte{3, tConnack, rcCongestion}, p)
 			return
 		}
 		g.post(c, b)
 	case tPublish:
 		if len(body) >= 5 && (body[0]&flagQoSMask)>>5 == qosMinus1 {
-			g.publishMinus1(from, b)
+			g.publishMinus1(p, b)
 			return
 		}
 		g.drop(dropUnknownPeer)
-		g.sendDisconnect(from)
+		g.sendDisconnect(p)
 	case tAdvertise, tGWInfo:
 		// Another gateway's: nothing to do.
-	case tPingreq, tRegister, tSubscribe, tUnsubscribe, tPuback, tPubrec, tPubrel, tPubcomp, tRegack,
+	case tPingreq:
+		// A PINGREQ with a client id wakes that sleeping client wherever
+		// it now is (section 6.14): its address may have changed while it
+		// slept.
+		if len(body) > 0 {
+			if c := g.sleeper(body); c != nil {
+				g.postMoved(c, p, b)
+				return
+			}
+		}
+		g.drop(dropUnknownPeer)
+		g.sendDisconnect(p)
+	case tRegister, tSubscribe, tUnsubscribe, tPuback, tPubrec, tPubrel, tPubcomp, tRegack,
 		tWillTopicUpd, tWillMsgUpd, tWillTopic, tWillMsg:
 		// A client the gateway does not know (it expired, or the gateway
 		// restarted): DISCONNECT tells it to connect again.
 		g.drop(dropUnknownPeer)
-		g.sendDisconnect(from)
+		g.sendDisconnect(p)
 	case tDisconnect:
 		g.drop(dropUnknownPeer)
 	default:
@@ -340,19 +407,19 @@ func (g *Gateway) OnDatagram(from netip.AddrPort, b []byte) {
 	}
 }
 
-func (g *Gateway) sendDisconnect(to netip.AddrPort) { g.send([]byte{2, tDisconnect}, to) }
+func (g *Gateway) sendDisconnect(to peer) { g.send([]byte{2, tDisconnect}, to) }
 
 // admit creates the client of a peer's first CONNECT, on the loop its
 // client id hashes to; nil when there is no loop yet.
-func (g *Gateway) admit(from netip.AddrPort, clientID []byte) *client {
+func (g *Gateway) admit(from peer, clientID []byte) *client {
 	loops := g.ep.Loops()
 	if len(loops) == 0 {
 		return nil
 	}
 	l := loops[maphash.Bytes(g.seed, clientID)%uint64(len(loops))]
-	c := &client{gw: g, addr: from, pendingSince: time.Now().UnixNano(), idx: -1}
+	c := &client{gw: g, peer: from, pendingSince: time.Now().UnixNano(), idx: -1}
 	c.loop.Store(l)
-	st := g.stripeOf(from)
+	st := g.stripeOf(from.addr)
 	st.mu.Lock()
 	if old := st.m[from]; old != nil {
 		st.mu.Unlock()
@@ -380,10 +447,12 @@ type loopState struct {
 	dg      []byte    // an MQTT-SN message built on the loop, sent at once
 }
 
-// inbound is a datagram waiting for its client's loop.
+// inbound is a datagram waiting for its client's loop: for c, or a
+// QoS −1 PUBLISH of from when c is nil. A datagram for c with from set
+// comes from a sleeping client's new peer.
 type inbound struct {
 	c    *client
-	from netip.AddrPort
+	from peer
 	b    []byte
 }
 
@@ -407,6 +476,12 @@ type burst struct {
 // other datagrams of the read burst (Flush); only the reader loop calls
 // it.
 func (g *Gateway) post(c *client, b []byte) { g.queue(c.loop.Load(), inbound{c: c}, b) }
+
+// postMoved hands c's loop datagram b of c from peer p, where c has not
+// been seen before.
+func (g *Gateway) postMoved(c *client, p peer, b []byte) {
+	g.queue(c.loop.Load(), inbound{c: c, from: p}, b)
+}
 
 func (g *Gateway) queue(l *netio.Loop, in inbound, b []byte) {
 	bu := g.bursts[l]
@@ -474,6 +549,9 @@ func (g *Gateway) drain(ls *loopState) {
 			g.postTo(owner, it) // the client moved on
 			continue
 		}
+		if it.from.addr.IsValid() && !it.c.moveTo(ls, it.from) {
+			continue
+		}
 		it.c.handle(ls, it.b)
 	}
 	ls.mu.Lock()
@@ -498,7 +576,7 @@ func (g *Gateway) tick() {
 			if g.cfg.AdvertiseInterval > 0 && now.Sub(advertised) >= g.cfg.AdvertiseInterval {
 				advertised = now
 				d := uint16(min(g.cfg.AdvertiseInterval/time.Second, 0xFFFF))
-				g.send([]byte{5, tAdvertise, g.cfg.GatewayID, byte(d >> 8), byte(d)}, g.cfg.AdvertiseTo)
+				g.send([]byte{5, tAdvertise, g.cfg.GatewayID, byte(d >> 8), byte(d)}, peer{addr: g.cfg.AdvertiseTo})
 			}
 			g.loops.Range(func(_, v any) bool {
 				ls := v.(*loopState)
@@ -544,12 +622,12 @@ func (g *Gateway) predefinedID(topic string) (uint16, bool) {
 
 // publishMinus1 takes a PUBLISH with QoS −1 from a peer without a
 // connection (section 6.8): on a loop chosen by the peer's address.
-func (g *Gateway) publishMinus1(from netip.AddrPort, b []byte) {
+func (g *Gateway) publishMinus1(from peer, b []byte) {
 	loops := g.ep.Loops()
 	if len(loops) == 0 {
 		return
 	}
-	h := maphash.Comparable(g.seed, from)
+	h := maphash.Comparable(g.seed, from.addr)
 	g.queue(loops[h%uint64(len(loops))], inbound{from: from}, b)
 }
 
@@ -558,7 +636,7 @@ func (g *Gateway) publishMinus1(from netip.AddrPort, b []byte) {
 // and clean session, so that authentication and the ACL decide as for any
 // client. Only predefined and short topic ids are possible without a
 // connection.
-func (g *Gateway) handleMinus1(ls *loopState, from netip.AddrPort, b []byte) {
+func (g *Gateway) handleMinus1(ls *loopState, from peer, b []byte) {
 	_, body, _ := frame(b)
 	flags := body[0]
 	tid := binary.BigEndian.Uint16(body[1:3])
@@ -577,7 +655,7 @@ func (g *Gateway) handleMinus1(ls *loopState, from netip.AddrPort, b []byte) {
 		g.drop(dropInvalidTopic)
 		return
 	}
-	conn, err := ls.l.OpenVirtual(g.ep, from, transient{})
+	conn, err := ls.l.OpenVirtual(g.ep, from.addr, transient{})
 	if err != nil {
 		g.drop(dropPendingFull)
 		return

@@ -30,7 +30,7 @@ func TestMalformed(t *testing.T) {
 	c.send([]byte{0x01, 0x00, 0x10, 0x0C}) // three-octet length 16, datagram 4
 	waitFor(t, "4 malformed", func() bool { return dropped(e.gw, "malformed") == 4 })
 	c.send(encode(0x03)) // reserved type
-	c.send(encode(0xFE, []byte{0}))
+	c.send(encode(0xFD, []byte{0}))
 	waitFor(t, "2 unknown types", func() bool { return dropped(e.gw, "unknown_type") == 2 })
 	c.send(encode(PUBLISH, make([]byte, 600)))
 	waitFor(t, "1 oversized", func() bool { return dropped(e.gw, "oversized") == 1 })

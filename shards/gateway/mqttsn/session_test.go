@@ -85,6 +85,23 @@ func TestWillUpdate(t *testing.T) {
 	}
 }
 
+// recvWoken receives, after a wake-up PINGREQ, what the sleep tests
+// buffer (home/a "m0" at QoS 0, home/b "m1" at QoS 1, acknowledged) and
+// then PINGRESP.
+func (c *snclient) recvWoken(names map[uint16]string) {
+	c.t.Helper()
+	m := c.recvPublish(names)
+	if names[m.topicID] != "home/a" || m.data != "m0" {
+		c.t.Fatalf("first %+v %v", m, names)
+	}
+	m = c.recvPublish(names)
+	if names[m.topicID] != "home/b" || m.data != "m1" || m.qos() != 1 {
+		c.t.Fatalf("second %+v %v", m, names)
+	}
+	c.send(encode(PUBACK, be16(m.topicID), be16(m.msgID), []byte{0}))
+	c.expect(PINGRESP)
+}
+
 // TestSleep: a sleeping client's messages wait for its PINGREQ, which
 // gets them and then PINGRESP; it sleeps again after.
 func TestSleep(t *testing.T) {
@@ -106,16 +123,7 @@ func TestSleep(t *testing.T) {
 
 	c.send(encode(PINGREQ, []byte("sn-sleep")))
 	names := map[uint16]string{}
-	m := c.recvPublish(names)
-	if names[m.topicID] != "home/a" || m.data != "m0" {
-		t.Fatalf("first %+v %v", m, names)
-	}
-	m = c.recvPublish(names)
-	if names[m.topicID] != "home/b" || m.data != "m1" || m.qos() != 1 {
-		t.Fatalf("second %+v %v", m, names)
-	}
-	c.send(encode(PUBACK, be16(m.topicID), be16(m.msgID), []byte{0}))
-	c.expect(PINGRESP)
+	c.recvWoken(names)
 
 	// Asleep again.
 	ok(t, pub.Publish("home/a", 0, false, "later"))
@@ -123,7 +131,7 @@ func TestSleep(t *testing.T) {
 	// CONNECT without clean session or will: awake for good.
 	c.connect("sn-sleep", 0, 30)
 	c.expect(CONNACK)
-	m = c.recvPublish(names)
+	m := c.recvPublish(names)
 	if m.data != "later" {
 		t.Fatalf("after CONNECT %+v", m)
 	}
