@@ -944,7 +944,7 @@ func (c *client) resend(r *retry, now time.Time) {
 	}
 	r.tries++
 	r.sent = now
-	c.gw.retrans.Add(1)
+	c.gw.base.Retransmitted.Add(1)
 	c.reply(r.b)
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardmq/shardmq/internal/gatewaytest"
 	"github.com/shardmq/shardmq/shards/gateway/mqttsn"
 )
 
@@ -144,7 +145,7 @@ func TestForwarder(t *testing.T) {
 	if p := a.expect(PUBACK); p.u16(2) != 8 || p.Body[4] != 0 {
 		t.Fatalf("PUBACK %v", p)
 	}
-	if got := rec.wait(t, 1); got[0] != "fwd/out 1 from-a" {
+	if got := rec.Wait(t, 1); got[0] != "fwd/out 1 from-a" {
 		t.Fatalf("MQTT got %q", got)
 	}
 
@@ -167,7 +168,7 @@ func TestForwarder(t *testing.T) {
 	a.expect(PINGRESP)
 	a.send(encode(DISCONNECT))
 	a.expect(DISCONNECT)
-	waitFor(t, "node a gone", func() bool { return e.gw.Stats().Clients == 2 })
+	gatewaytest.WaitFor(t, "node a gone", func() bool { return e.gw.Stats().Clients == 2 })
 	b.send(encode(PINGREQ))
 	b.expect(PINGRESP)
 	direct.send(encode(PINGREQ))
@@ -187,7 +188,7 @@ func TestForwarderMalformed(t *testing.T) {
 	f.sn.send(encapsulate(0, "n", []byte{0x05, PINGREQ}))                            // inner Length 5 of 2 octets
 	f.sn.send(encapsulate(0, "n", encapsulate(0, "m", encode(SEARCHGW, []byte{0})))) // nested
 	f.sn.send([]byte{0x04, ENCAPSULATED})                                            // cut in the header
-	waitFor(t, "5 malformed", func() bool { return dropped(e.gw, "malformed") == 5 })
+	gatewaytest.WaitFor(t, "5 malformed", func() bool { return dropped(e.gw, "malformed") == 5 })
 	n := f.node("n")
 	n.send(encode(SEARCHGW, []byte{0}))
 	n.expect(GWINFO)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
+	"github.com/shardmq/shardmq/shards/gateway"
 )
 
 // Config configures a Gateway.
@@ -129,35 +130,19 @@ const (
 var dropNames = [numDrops]string{"malformed", "unknown_type", "oversized", "unknown_peer", "invalid_topic_id",
 	"pending_full", "expired", "lost", "sleep_buffer", "too_large", "send_failed"}
 
-// DropReasons returns the reasons Stats.Dropped counts, in order.
+// DropReasons returns the reasons Stats' Dropped counts, in order.
 func DropReasons() []string { return dropNames[:] }
-
-// Stats are a gateway's counters.
-type Stats struct {
-	// Received and Sent count datagrams.
-	Received, Sent int64
-	// Retransmitted counts messages sent again for want of an ack.
-	Retransmitted int64
-	// Clients is the number of clients the gateway knows (connected,
-	// asleep or in the middle of a CONNECT).
-	Clients int64
-	// Dropped counts datagrams and messages dropped, by DropReasons.
-	Dropped [numDrops]int64
-}
 
 // Gateway is an MQTT-SN gateway; a netio.Gateway for one udp listener.
 type Gateway struct {
-	cfg Config
-	ep  *netio.Endpoint
+	cfg  Config
+	base gateway.Base    // Stats' Clients: connected, asleep or in the middle of a CONNECT
+	ep   *netio.Endpoint // set by Bind
 
 	seed    maphash.Seed
 	stripes [64]stripe
 
 	pending atomic.Int64 // half-open clients
-	clients atomic.Int64
-
-	recv, sent, retrans atomic.Int64
-	drops               [numDrops]atomic.Int64
 
 	predefined map[string]uint16 // Config.Predefined by name
 
@@ -168,11 +153,11 @@ type Gateway struct {
 	sleepers map[string]*client
 
 	loops sync.Map // *netio.Loop → *loopState
-	stop  chan struct{}
 	// bursts gather the datagrams of one read burst per loop; owned by
 	// the listener's reader loop (OnDatagram, Flush).
 	bursts map[*netio.Loop]*burst
-	ticker sync.WaitGroup
+	// advertised is when ADVERTISE last went out; owned by the ticker.
+	advertised time.Time
 }
 
 // stripe is one lock's share of the clients by peer.
@@ -194,8 +179,9 @@ func New(cfg Config) (*Gateway, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg.withDefaults(), seed: maphash.MakeSeed(), stop: make(chan struct{}),
+	g := &Gateway{cfg: cfg.withDefaults(), seed: maphash.MakeSeed(),
 		bursts: map[*netio.Loop]*burst{}, sleepers: map[string]*client{}}
+	g.base.Init(dropNames[:])
 	for i := range g.stripes {
 		g.stripes[i].m = map[peer]*client{}
 	}
@@ -211,42 +197,27 @@ var _ netio.Gateway = (*Gateway)(nil)
 // Bind implements netio.Gateway: it starts the gateway's timers.
 func (g *Gateway) Bind(ep *netio.Endpoint) {
 	g.ep = ep
-	g.ticker.Add(1)
-	go g.tick()
+	g.base.Bind(ep, g.tick)
 }
 
 // Close stops the gateway's timers; the connections close with the
-// netio Server.
-func (g *Gateway) Close() {
-	select {
-	case <-g.stop:
-	default:
-		close(g.stop)
-	}
-	g.ticker.Wait()
-}
+// netio Server. Safe to call twice.
+func (g *Gateway) Close() { g.base.Close() }
 
 // Addr returns the bound address; the zero AddrPort before Bind.
-func (g *Gateway) Addr() netip.AddrPort {
-	if g.ep == nil {
-		return netip.AddrPort{}
-	}
-	return g.ep.Addr()
-}
+func (g *Gateway) Addr() netip.AddrPort { return g.base.Addr() }
 
-// Stats returns the gateway's counters; safe from any goroutine.
-func (g *Gateway) Stats() Stats {
-	s := Stats{Received: g.recv.Load(), Sent: g.sent.Load(), Retransmitted: g.retrans.Load(), Clients: g.clients.Load()}
-	for i := range s.Dropped {
-		s.Dropped[i] = g.drops[i].Load()
-	}
+// Stats returns the gateway's counters, dropped by DropReasons; safe
+// from any goroutine.
+func (g *Gateway) Stats() gateway.Stats {
+	s := g.base.Stats()
 	if g.ep != nil {
 		s.Dropped[dropSend] += g.ep.SendErrors()
 	}
 	return s
 }
 
-func (g *Gateway) drop(why int) { g.drops[why].Add(1) }
+func (g *Gateway) drop(why int) { g.base.Drop(why) }
 
 // stripeOf returns the stripe of a peer's address: the nodes behind one
 // forwarder share it.
@@ -277,7 +248,7 @@ func (g *Gateway) forget(c *client) {
 	st.mu.Lock()
 	if st.m[c.peer] == c {
 		delete(st.m, c.peer)
-		g.clients.Add(-1)
+		g.base.Clients.Add(-1)
 	}
 	st.mu.Unlock()
 	g.awake(c)
@@ -300,7 +271,7 @@ func (g *Gateway) sendCtrl(b []byte, p peer, ctrl byte) bool {
 	if g.ep.SendTo(b, p.addr) != nil {
 		return false
 	}
-	g.sent.Add(1)
+	g.base.Sent.Add(1)
 	return true
 }
 
@@ -314,7 +285,7 @@ func (g *Gateway) sendCtrl(b []byte, p peer, ctrl byte) bool {
 // client of its own, and what the gateway sends it goes through the
 // forwarder, encapsulated.
 func (g *Gateway) OnDatagram(from netip.AddrPort, b []byte) {
-	g.recv.Add(1)
+	g.base.Received.Add(1)
 	if len(b) > g.cfg.MaxDatagram {
 		g.drop(dropOversized)
 		return
@@ -427,7 +398,7 @@ func (g *Gateway) admit(from peer, clientID []byte) *client {
 	}
 	st.m[from] = c
 	st.mu.Unlock()
-	g.clients.Add(1)
+	g.base.Clients.Add(1)
 	g.pending.Add(1)
 	c.half = true
 	return c
@@ -561,30 +532,20 @@ func (g *Gateway) drain(ls *loopState) {
 	ls.mu.Unlock()
 }
 
-// tick runs the gateway's timers: every 250 ms, on each loop, the
-// retransmissions and expiries of its clients; ADVERTISE when asked for.
-func (g *Gateway) tick() {
-	defer g.ticker.Done()
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
-	var advertised time.Time
-	for {
-		select {
-		case <-g.stop:
-			return
-		case now := <-t.C:
-			if g.cfg.AdvertiseInterval > 0 && now.Sub(advertised) >= g.cfg.AdvertiseInterval {
-				advertised = now
-				d := uint16(min(g.cfg.AdvertiseInterval/time.Second, 0xFFFF))
-				g.send([]byte{5, tAdvertise, g.cfg.GatewayID, byte(d >> 8), byte(d)}, peer{addr: g.cfg.AdvertiseTo})
-			}
-			g.loops.Range(func(_, v any) bool {
-				ls := v.(*loopState)
-				_ = ls.l.Execute(func() { g.sweep(ls, now) })
-				return true
-			})
-		}
+// tick runs the gateway's timers (every gateway.TickInterval, on the
+// base's goroutine): on each loop, the retransmissions and expiries of
+// its clients; ADVERTISE when asked for.
+func (g *Gateway) tick(now time.Time) {
+	if g.cfg.AdvertiseInterval > 0 && now.Sub(g.advertised) >= g.cfg.AdvertiseInterval {
+		g.advertised = now
+		d := uint16(min(g.cfg.AdvertiseInterval/time.Second, 0xFFFF))
+		g.send([]byte{5, tAdvertise, g.cfg.GatewayID, byte(d >> 8), byte(d)}, peer{addr: g.cfg.AdvertiseTo})
 	}
+	g.loops.Range(func(_, v any) bool {
+		ls := v.(*loopState)
+		_ = ls.l.Execute(func() { g.sweep(ls, now) })
+		return true
+	})
 }
 
 // sweep expires half-open clients and retransmits, on ls's loop.

@@ -51,7 +51,7 @@ func (g *Gateway) move(c *client, p peer) bool {
 	if from.m[c.peer] == c {
 		delete(from.m, c.peer)
 	} else {
-		g.clients.Add(1) // forgotten meanwhile: it is back
+		g.base.Clients.Add(1) // forgotten meanwhile: it is back
 	}
 	to.m[p] = c
 	c.peer = p

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardmq/shardmq/internal/gatewaytest"
 	"github.com/shardmq/shardmq/shards/gateway/mqttsn"
 )
 
@@ -41,7 +42,7 @@ func TestSleepWakeElsewhere(t *testing.T) {
 	moved.recvWoken(names)
 	c.silent(100 * time.Millisecond) // the old address hears nothing more
 
-	waitFor(t, "the row at the new port", func() bool {
+	gatewaytest.WaitFor(t, "the row at the new port", func() bool {
 		row, err := e.b.ClientInfo(context.Background(), "sn-roam")
 		return err == nil && row.Connected && row.Port == int64(moved.port())
 	})
