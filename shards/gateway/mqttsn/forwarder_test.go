@@ -204,3 +204,37 @@ func TestForwarderMalformed(t *testing.T) {
 		t.Fatalf("test codec: encapsulation % x, want % x", got, want)
 	}
 }
+
+// TestForwardedSleeperWakesDirect: a node that slept behind a forwarder
+// and wakes talking to the gateway directly gets what waited there,
+// unencapsulated, and the forwarder hears nothing more for it.
+func TestForwardedSleeperWakesDirect(t *testing.T) {
+	e := start(t, mqttsn.Config{}, nil)
+	f := &forwarder{t: t, sn: dialSN(t, e.udp)}
+	n := f.node("n1")
+	n.send(encode(CONNECT, []byte{0, 0x01}, be16(30), []byte("fwd-sleep")))
+	if p := n.expect(CONNACK); p.Body[0] != 0 {
+		t.Fatalf("CONNACK %v", p)
+	}
+	n.send(encode(SUBSCRIBE, []byte{qosBits(0) | tidNormal}, be16(1), []byte("fs/+")))
+	n.expect(SUBACK)
+	n.send(encode(DISCONNECT, be16(60)))
+	n.expect(DISCONNECT)
+
+	pub := mqttClient(t, e.tcp, "pub", nil)
+	ok(t, pub.Publish("fs/a", 0, false, "waited"))
+	direct := dialSN(t, e.udp)
+	direct.send(encode(PINGREQ, []byte("fwd-sleep")))
+	names := map[uint16]string{}
+	if m := direct.recvPublish(names); names[m.topicID] != "fs/a" || m.data != "waited" {
+		t.Fatalf("woken directly: %+v %v", m, names)
+	}
+	direct.expect(PINGRESP)
+	f.sn.silent(100 * time.Millisecond)
+	// The node's old place is nobody's now.
+	n.send(encode(PINGREQ))
+	n.expect(DISCONNECT)
+	if c := e.gw.Stats().Clients; c != 1 {
+		t.Fatalf("gateway clients = %d, want 1", c)
+	}
+}

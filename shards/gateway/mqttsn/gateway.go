@@ -160,10 +160,47 @@ type Gateway struct {
 	advertised time.Time
 }
 
-// stripe is one lock's share of the clients by peer.
+// stripe is one lock's share of the clients by peer: m holds those that
+// talk to the gateway directly, fwd (nil until one comes) those behind a
+// forwarder, so that a direct client's entry stays an address.
 type stripe struct {
-	mu sync.RWMutex
-	m  map[peer]*client
+	mu  sync.RWMutex
+	m   map[netip.AddrPort]*client
+	fwd map[peer]*client
+}
+
+// getLocked returns the client of p; st.mu is held.
+func (st *stripe) getLocked(p peer) *client {
+	if p.node == "" {
+		return st.m[p.addr]
+	}
+	return st.fwd[p]
+}
+
+// putLocked makes c the client of p; st.mu is held for writing.
+func (st *stripe) putLocked(p peer, c *client) {
+	if p.node == "" {
+		st.m[p.addr] = c
+		return
+	}
+	if st.fwd == nil {
+		st.fwd = map[peer]*client{}
+	}
+	st.fwd[p] = c
+}
+
+// deleteLocked removes p's entry if it is c's, and reports whether it
+// was; st.mu is held for writing.
+func (st *stripe) deleteLocked(p peer, c *client) bool {
+	if st.getLocked(p) != c {
+		return false
+	}
+	if p.node == "" {
+		delete(st.m, p.addr)
+	} else {
+		delete(st.fwd, p)
+	}
+	return true
 }
 
 // peer is where a client is: its UDP address, and for a client behind a
@@ -183,7 +220,7 @@ func New(cfg Config) (*Gateway, error) {
 		bursts: map[*netio.Loop]*burst{}, sleepers: map[string]*client{}}
 	g.base.Init(dropNames[:])
 	for i := range g.stripes {
-		g.stripes[i].m = map[peer]*client{}
+		g.stripes[i].m = map[netip.AddrPort]*client{}
 	}
 	g.predefined = make(map[string]uint16, len(cfg.Predefined))
 	for id, name := range cfg.Predefined {
@@ -236,7 +273,7 @@ func (g *Gateway) stripeIndex(a netip.AddrPort) int {
 func (g *Gateway) lookup(p peer) *client {
 	st := g.stripeOf(p.addr)
 	st.mu.RLock()
-	c := st.m[p]
+	c := st.getLocked(p)
 	st.mu.RUnlock()
 	return c
 }
@@ -244,10 +281,9 @@ func (g *Gateway) lookup(p peer) *client {
 // forget removes c from the peer table (if it is still the entry) and
 // from the sleepers.
 func (g *Gateway) forget(c *client) {
-	st := g.stripeOf(c.peer.addr)
+	st := g.stripeOf(c.addr)
 	st.mu.Lock()
-	if st.m[c.peer] == c {
-		delete(st.m, c.peer)
+	if st.deleteLocked(c.peer(), c) {
 		g.base.Clients.Add(-1)
 	}
 	st.mu.Unlock()
@@ -388,15 +424,18 @@ func (g *Gateway) admit(from peer, clientID []byte) *client {
 		return nil
 	}
 	l := loops[maphash.Bytes(g.seed, clientID)%uint64(len(loops))]
-	c := &client{gw: g, peer: from, pendingSince: time.Now().UnixNano(), idx: -1}
+	c := &client{gw: g, addr: from.addr, pendingSince: time.Now().UnixNano(), idx: -1}
+	if from.node != "" {
+		c.ext().node = from.node
+	}
 	c.loop.Store(l)
 	st := g.stripeOf(from.addr)
 	st.mu.Lock()
-	if old := st.m[from]; old != nil {
+	if old := st.getLocked(from); old != nil {
 		st.mu.Unlock()
 		return old
 	}
-	st.m[from] = c
+	st.putLocked(from, c)
 	st.mu.Unlock()
 	g.base.Clients.Add(1)
 	g.pending.Add(1)

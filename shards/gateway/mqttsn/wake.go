@@ -29,9 +29,9 @@ func (g *Gateway) sleeper(id []byte) *client {
 
 // move moves c's entry in the peer table from its peer to p; false when
 // p belongs to another client. It runs on c's loop, which alone changes
-// c.peer.
+// c.addr and its node.
 func (g *Gateway) move(c *client, p peer) bool {
-	fi, ti := g.stripeIndex(c.peer.addr), g.stripeIndex(p.addr)
+	fi, ti := g.stripeIndex(c.addr), g.stripeIndex(p.addr)
 	from, to := &g.stripes[fi], &g.stripes[ti]
 	// Two stripes are locked in index order, so that two moves never
 	// wait on each other.
@@ -45,16 +45,17 @@ func (g *Gateway) move(c *client, p peer) bool {
 		defer second.mu.Unlock()
 	}
 	defer first.mu.Unlock()
-	if other := to.m[p]; other != nil && other != c {
+	if other := to.getLocked(p); other != nil && other != c {
 		return false
 	}
-	if from.m[c.peer] == c {
-		delete(from.m, c.peer)
-	} else {
+	if !from.deleteLocked(c.peer(), c) {
 		g.base.Clients.Add(1) // forgotten meanwhile: it is back
 	}
-	to.m[p] = c
-	c.peer = p
+	to.putLocked(p, c)
+	c.addr = p.addr
+	if p.node != "" || c.x != nil {
+		c.ext().node = p.node
+	}
 	return true
 }
 
@@ -69,7 +70,7 @@ func (c *client) moveTo(ls *loopState, p peer) bool {
 		c.gw.sendDisconnect(p)
 		return false
 	}
-	if p == c.peer {
+	if p == c.peer() {
 		return true
 	}
 	if !c.gw.move(c, p) {
