@@ -223,6 +223,7 @@ func TestForwardedSleeperWakesDirect(t *testing.T) {
 
 	pub := mqttClient(t, e.tcp, "pub", nil)
 	ok(t, pub.Publish("fs/a", 0, false, "waited"))
+	sentTo(t, e, "fwd-sleep", 1)
 	direct := dialSN(t, e.udp)
 	direct.send(encode(PINGREQ, []byte("fwd-sleep")))
 	names := map[uint16]string{}
@@ -237,4 +238,14 @@ func TestForwardedSleeperWakesDirect(t *testing.T) {
 	if c := e.gw.Stats().Clients; c != 1 {
 		t.Fatalf("gateway clients = %d, want 1", c)
 	}
+}
+
+// sentTo waits until the broker has sent the session of client id id n
+// messages (the gateway holds them while the client sleeps).
+func sentTo(t *testing.T, e *env, id string, n int64) {
+	t.Helper()
+	gatewaytest.WaitFor(t, fmt.Sprintf("%d messages sent to %s", n, id), func() bool {
+		row, err := e.b.ClientInfo(context.Background(), id)
+		return err == nil && row.Counters.SendMsg >= n
+	})
 }

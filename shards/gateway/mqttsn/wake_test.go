@@ -27,7 +27,8 @@ func TestSleepWakeElsewhere(t *testing.T) {
 	pub := mqttClient(t, e.tcp, "pub", nil)
 	ok(t, pub.Publish("home/a", 0, false, "m0"))
 	ok(t, pub.Publish("home/b", 1, false, "m1"))
-	c.silent(300 * time.Millisecond)
+	sentTo(t, e, "sn-roam", 2)
+	c.silent(100 * time.Millisecond)
 
 	// Not asleep, or unknown: DISCONNECT to the new address.
 	stranger := dialSN(t, e.udp)
@@ -53,7 +54,8 @@ func TestSleepWakeElsewhere(t *testing.T) {
 	// Asleep again; CONNECT (no clean session, no will) from a third
 	// address: active there, with what waited.
 	ok(t, pub.Publish("home/a", 0, false, "later"))
-	moved.silent(300 * time.Millisecond)
+	sentTo(t, e, "sn-roam", 3)
+	moved.silent(100 * time.Millisecond)
 	third := dialSN(t, e.udp)
 	third.connect("sn-roam", 0, 30)
 	if p := third.expect(CONNACK); p.Body[0] != 0 {
