@@ -20,8 +20,8 @@ import (
 // through the loop. Once the handshake is done, the connection's traffic
 // keys are taken from it (see records.go) and the goroutine and
 // crypto/tls's connection are gone: records are decrypted and encrypted on
-// the loop, and an idle connection keeps its keys (a 416-byte allocation
-// with its transport), not crypto/tls's state (about 4 KiB,
+// the loop, and an idle connection keeps its keys (a 288-byte allocation
+// with its transport and rare fields), not crypto/tls's state (about 4 KiB,
 // docs/architecture.md).
 //
 // The keys come from crypto/tls's key log (Config.KeyLogWriter, the NSS
