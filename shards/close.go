@@ -69,10 +69,10 @@ func (s *session) end() {
 	s.dead = true
 	s.online.Store(false)
 	s.keptMirror.Store(false)
-	for f := range s.subs {
+	for f := range s.subs.All() {
 		_, _ = s.sh.b.index.Unsubscribe(s, f)
 	}
-	s.subs = nil
+	s.subs.Clear()
 	sh := s.sh
 	sh.totals.retire(s)
 	delete(sh.sessions, s.id)
