@@ -188,6 +188,9 @@ func cutShort(ctx context.Context) bool {
 func (f *flow) close() {
 	f.stop.Store(true)
 	for _, s := range f.subs {
+		if s == nil {
+			continue // its dial failed
+		}
 		s.c.close()
 	}
 	for _, p := range f.pubs {

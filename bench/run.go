@@ -154,7 +154,7 @@ func prepareBrokers(ctx context.Context, cfg Config, outDir string, rep *Report)
 		rep.Brokers = append(rep.Brokers, name)
 	}
 	if cfg.Target != "" {
-		out = append(out, Target{URL: cfg.Target, PID: cfg.TargetPID, API: cfg.TargetAPI, Publish: cfg.TargetPublish})
+		out = append(out, Target{URL: cfg.Target, CAFile: cfg.TargetCA, ServerName: cfg.TargetServerName, PID: cfg.TargetPID, API: cfg.TargetAPI, Publish: cfg.TargetPublish})
 		rep.Brokers = append(rep.Brokers, cfg.Target)
 	}
 	if !cfg.NoRelay {

@@ -181,6 +181,8 @@ func flowFor(cfg Config, scenario string) (flowSpec, bool) {
 func RunScenario(ctx context.Context, cfg Config, in *Instance, scenario string) Result {
 	cfg = cfg.withDefaults()
 	r := Result{Scenario: scenario}
+	// A --target on ssl://, ws:// or wss:// runs every scenario over it.
+	ctx = withTransport(ctx, in.transport)
 	if in.Relay && !relayScenarios[scenario] {
 		r.Skipped = "the relay carries message scenarios only"
 		return r
