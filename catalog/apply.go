@@ -81,7 +81,7 @@ func (w *writer) applySeg(m map[string]*Row, outer []map[string]*Row) {
 		if !w.open(false) {
 			return
 		}
-		args := append(lifeArgs(w.args[:0], r, 0), int64(i)+1)
+		args := append(lifeArgs(w.args[:0], r, 0, w.c.cfg.Node), int64(i)+1)
 		_, err := w.lifeStmts[0].ExecContext(ctx, args...)
 		w.args = args
 		if err != nil {
@@ -114,13 +114,13 @@ func (w *writer) applySeg(m map[string]*Row, outer []map[string]*Row) {
 			w.effects = append(w.effects, effect{op: effDelete, id: id})
 		case exists:
 			mask := w.changedIndexed(i, r)
-			args := append(lifeArgs(w.args[:0], r, mask), int64(i)+1)
+			args := append(lifeArgs(w.args[:0], r, mask, w.c.cfg.Node), int64(i)+1)
 			_, err = w.lifeStmts[mask].ExecContext(ctx, args...)
 			w.args = args
 			w.effects = append(w.effects, effect{op: effUpdate, id: id, row: r})
 		default:
 			rowid := int64(w.takeSlot()) + 1
-			args := rowArgs(append(w.args[:0], rowid), r)
+			args := rowArgs(append(w.args[:0], rowid), r, w.c.cfg.Node)
 			_, err = w.insert.ExecContext(ctx, args...)
 			w.args = args
 			w.effects = append(w.effects, effect{op: effInsert, id: id, rowid: rowid, row: r})

@@ -26,7 +26,8 @@ type Config struct {
 	// Readers is the number of reader connections. If zero, 4 is used.
 	Readers int
 	// Node is the node every row of this catalog names; a Filter with
-	// another Node matches none of them.
+	// another Node matches none of them. SQLite stores it as the empty
+	// string, so a row whose Node is empty reads back as Node.
 	Node string
 	// CursorKey is the HMAC key of cursor tokens. If empty, a random key
 	// is drawn (cursors then do not survive a restart).

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // List returns one page of the clients matching f, its exact count and
@@ -167,7 +168,11 @@ func (c *Catalog) List(ctx context.Context, f Filter) (Page, error) {
 		return Page{}, fmt.Errorf("catalog: list rows: %d of %d rows found", len(rows), len(ids))
 	}
 	p.Rows = make([]Row, len(rows))
+	node := len(f.Fields) == 0 || slices.Contains(f.Fields, "node")
 	for i := range rows {
+		if node {
+			c.nodeOf(&rows[i].Row)
+		}
 		p.Rows[pos[rows[i].ID]] = rows[i].Row
 	}
 	if p.HasNext {
@@ -202,5 +207,14 @@ func (c *Catalog) Get(ctx context.Context, clientID string) (Row, error) {
 	if err != nil {
 		return Row{}, fmt.Errorf("catalog: get: %w", err)
 	}
+	c.nodeOf(&r)
 	return r, nil
+}
+
+// nodeOf puts back the node name of a row read from SQLite, which stores
+// the empty string for Config.Node (storedValue).
+func (c *Catalog) nodeOf(r *Row) {
+	if r.Node == "" {
+		r.Node = c.cfg.Node
+	}
 }

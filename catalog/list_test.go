@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -289,5 +290,57 @@ func TestCursorPageNumber(t *testing.T) {
 			!strings.Contains(fe.Reason, "leads to page 2, not page "+strconv.Itoa(page)) {
 			t.Fatalf("page %d with page 2's cursor: %v", page, err)
 		}
+	}
+}
+
+// TestNodeStoredEmpty checks that SQLite stores the catalog's own node
+// name as the empty string and that every read puts it back: List with
+// every column, List projected with and without node, and Get. A row of
+// another node (only tests write one) keeps its name.
+func TestNodeStoredEmpty(t *testing.T) {
+	ctx := context.Background()
+	c := newTestCatalog(t, Config{Node: "shardmq@10.0.0.1"})
+	c.Upsert([]Row{
+		{Node: "shardmq@10.0.0.1", ClientID: "a", ConnState: Connected, Connected: true},
+		{Node: "other@10.0.0.2", ClientID: "b", ConnState: Connected, Connected: true},
+	})
+	flush(t, c)
+	var stored []string
+	if err := c.rdb.SelectContext(ctx, &stored, "SELECT node FROM clients ORDER BY clientid"); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"", "other@10.0.0.2"}; !slices.Equal(stored, want) {
+		t.Fatalf("node column holds %q, want %q", stored, want)
+	}
+	tests := []struct {
+		name   string
+		fields []string
+		want   []string // Node of a, b
+	}{
+		{name: "every column", want: []string{"shardmq@10.0.0.1", "other@10.0.0.2"}},
+		{name: "projected with node", fields: []string{"clientid", "node"}, want: []string{"shardmq@10.0.0.1", "other@10.0.0.2"}},
+		{name: "projected without node", fields: []string{"clientid"}, want: []string{"", ""}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := c.List(ctx, Filter{Fields: tc.fields})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range p.Rows {
+				got = append(got, r.Node)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("nodes %q, want %q", got, tc.want)
+			}
+		})
+	}
+	r, err := c.Get(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Node != "shardmq@10.0.0.1" {
+		t.Fatalf("Get: node %q", r.Node)
 	}
 }

@@ -21,7 +21,7 @@ package catalog
 type family struct {
 	column string // SQL column
 	index  string // (column, clientid) index
-	scan   string // (clientid, column) index, if any
+	scan   string // index on clientid that holds column, if any
 	share  float64
 }
 
@@ -45,10 +45,10 @@ func indexedFamily(f *Filter) (family, bool) {
 		fams = append(fams, family{"cn", "clients_cn", "", 0.9})
 	}
 	if f.CreatedAt.set() {
-		fams = append(fams, family{"created_at", "clients_created_at", "clients_clientid_created_at", 0.4})
+		fams = append(fams, family{"created_at", "clients_created_at", "clients_clientid", 0.4})
 	}
 	if f.ConnectedAt.set() {
-		fams = append(fams, family{"connected_at", "clients_connected_at", "clients_clientid_connected_at", 0.4})
+		fams = append(fams, family{"connected_at", "clients_connected_at", "clients_clientid", 0.4})
 	}
 	if len(fams) != 1 {
 		return family{}, false

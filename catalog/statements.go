@@ -110,13 +110,14 @@ func lifeSets(name string, mask int) bool {
 	return true
 }
 
-// lifeArgs appends r's values for lifeUpdateSQL(mask), in its order.
-func lifeArgs(dst []any, r *Row, mask int) []any {
+// lifeArgs appends r's values for lifeUpdateSQL(mask), in its order; node
+// is the catalog's Config.Node (see storedValue).
+func lifeArgs(dst []any, r *Row, mask int, node string) []any {
 	for i := range Columns {
 		if !lifeSets(Columns[i].Name, mask) {
 			continue
 		}
-		dst = appendValue(dst, Columns[i].ptr(r))
+		dst = storedValue(dst, r, i, node)
 	}
 	return dst
 }
@@ -131,12 +132,28 @@ var statColumn0 = func() int {
 	panic("catalog: no counter columns")
 }()
 
-// rowArgs appends r's column values in Columns order.
-func rowArgs(dst []any, r *Row) []any {
+// rowArgs appends r's column values in Columns order; node is the
+// catalog's Config.Node (see storedValue).
+func rowArgs(dst []any, r *Row, node string) []any {
 	for i := range Columns {
-		dst = appendValue(dst, Columns[i].ptr(r))
+		dst = storedValue(dst, r, i, node)
 	}
 	return dst
+}
+
+// nodeColumn is the index in Columns of node.
+var nodeColumn = slices.IndexFunc(Columns, func(c Column) bool { return c.Name == "node" })
+
+// storedValue appends the value SQLite stores for column i of r. Every
+// row names the catalog's node (Config.Node), so the node column stores
+// the empty string for it (a 17-byte name such as "shardmq@127.0.0.1" is
+// a tenth of a connected client's row) and readers put it back
+// (Catalog.nodeOf).
+func storedValue(dst []any, r *Row, i int, node string) []any {
+	if i == nodeColumn && r.Node == node {
+		return append(dst, "")
+	}
+	return appendValue(dst, Columns[i].ptr(r))
 }
 
 // appendValue appends the value behind a Column.ptr pointer as a bound

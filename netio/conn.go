@@ -184,6 +184,13 @@ func (c *Conn) Write(b []byte) {
 	if c.closing || c.closed || len(b) == 0 {
 		return
 	}
+	if c.out == nil {
+		if n := len(c.loop.spareOut); n > 0 {
+			c.out = c.loop.spareOut[n-1]
+			c.loop.spareOut[n-1] = nil
+			c.loop.spareOut = c.loop.spareOut[:n-1]
+		}
+	}
 	c.out = append(c.out, b)
 	c.outN += len(b)
 	if !c.queued {
@@ -335,17 +342,33 @@ func (connTimes) SetIndex(c *Conn, i int) { c.heapIdx = i }
 // grow again each time, 4.6% of the broker's CPU in the fan-in scenario)
 // and dropped after a batch that used under a quarter of it, so a
 // connection whose traffic falls off does not keep a busy spell's list.
-// It runs only after a batch that wrote: a connection that stops writing
-// altogether keeps its list (24 B per entry) until its next write.
+// A list of at most outKeep entries goes back to the loop (Loop.spareOut)
+// for the next connection that writes, so a connection that stops writing
+// holds none; Write takes one from there.
 func (c *Conn) resetOut() {
 	n := len(c.out)
 	clear(c.out)
-	if cap(c.out) > 64 && n < cap(c.out)/4 {
+	switch {
+	case cap(c.out) <= outKeep:
+		c.loop.putOut(c.out)
 		c.out = nil
-	} else {
+	case n < cap(c.out)/4:
+		c.out = nil
+	default:
 		c.out = c.out[:0]
 	}
 	c.outN = 0
+}
+
+// outKeep is the largest write list (Conn.out) that goes back to its loop
+// after a batch; a longer one stays with its connection while it is used.
+const outKeep = 64
+
+// putOut keeps out, emptied, for the next connection that writes.
+func (l *Loop) putOut(out [][]byte) {
+	if cap(out) > 0 {
+		l.spareOut = append(l.spareOut, out[:0])
+	}
 }
 
 func addrPort(a net.Addr) netip.AddrPort {

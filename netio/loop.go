@@ -26,9 +26,14 @@ type Loop struct {
 	depth   int     // nesting of netio callbacks on this loop
 	cur     *Conn   // the connection whose OnTraffic/OnOpen is running
 	writers []*Conn // connections with pending writes this batch
-	closers []*Conn // connections to close at the end of this batch
-	timers  deadline.Heap[*Conn, connTimes]
-	now     time.Time
+	// spareOut are write lists (Conn.out) of at most outKeep entries that
+	// connections gave back after their batch was written, for the next
+	// connection that writes: an idle connection holds none (24 B each),
+	// and a loop holds at most as many as it once wrote in one batch.
+	spareOut [][][]byte
+	closers  []*Conn // connections to close at the end of this batch
+	timers   deadline.Heap[*Conn, connTimes]
+	now      time.Time
 
 	// Scratch of the transport layers, owned by the loop goroutine.
 	iov     [][]byte // a batch's writes behind a WebSocket header
@@ -144,7 +149,10 @@ func (l *Loop) flushWrites() {
 			c.out, c.outN = nil, 0
 			n = v.sink.Send(c, out)
 			clear(out)
-			if c.out == nil {
+			switch {
+			case cap(out) <= outKeep:
+				l.putOut(out)
+			case c.out == nil:
 				c.out = out[:0]
 			}
 			c.bytesOut += uint64(n)

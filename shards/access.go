@@ -34,13 +34,15 @@ func (b *Broker) authenticate(l *listener, p *mqtt.Connect) (authn bool, refuse 
 // publish, a filter to subscribe). Decisions are cached in s.acl, which
 // the Auth empties after a reload; the cache is allocated on first use,
 // so a broker without an Auth (or a client that never publishes or
-// subscribes) holds none. It runs on s's shard.
+// subscribes) holds none. A decision for an offline session is not
+// cached: its cache went with its connection (detachConn), and the next
+// CONNECT would empty it anyway. It runs on s's shard.
 func (s *session) allowed(act auth.Action, topic []byte) bool {
 	a := s.sh.b.cfg.Auth
 	if a == nil {
 		return true
 	}
-	if s.acl == nil {
+	if s.acl == nil && s.conn != nil {
 		s.acl = new(auth.Cache)
 	}
 	c := auth.Client{ClientID: s.id, Username: s.username, IP: s.remoteIP}

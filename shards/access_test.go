@@ -575,3 +575,41 @@ func TestZoneConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestACLCacheOffline checks that a session's ACL decisions go with its
+// connection: cached while it is connected, none kept while it is offline,
+// also after the API changed the offline session's subscriptions.
+func TestACLCacheOffline(t *testing.T) {
+	tb, _, _ := securedBroker(t, accessACL)
+	ctx := context.Background()
+	rc, ack := connectRaw(t, tb.addr, withCreds(conn311("acl-offline", false), "alice", "wonderland"))
+	if ack.ReasonCode != 0 {
+		t.Fatalf("connect %#x", byte(ack.ReasonCode))
+	}
+	if codes := rc.subscribe(1, sub("public/ok", 1)); codes[0] != 1 {
+		t.Fatalf("SUBACK %v", codes)
+	}
+	entries, err := tb.AuthzCache(ctx, "acl-offline")
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("connected: cache %v, %v; want one decision", entries, err)
+	}
+	rc.write(mqtt.AppendDisconnect(nil, &mqtt.Disconnect{}, mqtt.V311))
+	rc.c.Close()
+	waitFor(t, "the session offline", func() bool {
+		r, err := tb.ClientInfo(ctx, "acl-offline")
+		return err == nil && !r.Connected
+	})
+	if _, err := tb.Subscribe(ctx, "acl-offline", []SubscribeRequest{{Topic: "public/api", Options: SubOptions{QoS: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	var held bool
+	if err := tb.onOwner(ctx, "acl-offline", func(s *session) { held = s.acl != nil }); err != nil {
+		t.Fatal(err)
+	}
+	if held {
+		t.Fatal("the offline session holds an ACL cache")
+	}
+	if entries, err := tb.AuthzCache(ctx, "acl-offline"); err != nil || len(entries) != 0 {
+		t.Fatalf("offline: cache %v, %v; want none", entries, err)
+	}
+}

@@ -61,7 +61,7 @@ func (b *Broker) Stats(ctx context.Context) (BrokerStats, error) {
 	topics := make(map[string]struct{})
 	err := b.eachShard(ctx, func(sh *shard) {
 		for _, s := range sh.sessions {
-			for f := range s.subs {
+			for f := range s.subs.All() {
 				if strings.HasPrefix(f, "$share/") || strings.HasPrefix(f, "$queue/") {
 					shared++
 				}

@@ -20,6 +20,10 @@ func (sh *shard) detachConn(s *session) {
 	s.countN(cSendCnt, uint64(c.Writes()))
 	s.cstate().sess = nil
 	s.conn = nil
+	// The ACL decisions were made for this connection's identity, and
+	// attach empties them at the next CONNECT: an offline session keeps
+	// none (24 B, plus a map per action when an ACL is loaded).
+	s.acl = nil
 	sh.b.liveN.add(-1)
 	s.updateBusy()
 	s.online.Store(false)
@@ -69,10 +73,10 @@ func (s *session) end() {
 	s.dead = true
 	s.online.Store(false)
 	s.keptMirror.Store(false)
-	for f := range s.subs {
+	for f := range s.subs.All() {
 		_, _ = s.sh.b.index.Unsubscribe(s, f)
 	}
-	s.subs = nil
+	s.subs.Clear()
 	sh := s.sh
 	sh.totals.retire(s)
 	delete(sh.sessions, s.id)

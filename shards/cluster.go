@@ -249,10 +249,7 @@ func (sh *shard) adopt(id string, st *cluster.Session, now time.Time) *session {
 			if _, err := sh.b.index.Subscribe(s, sub.Filter, opts); err != nil {
 				continue // a filter the other node took is valid here too
 			}
-			if s.subs == nil {
-				s.subs = make(map[string]SubOptions, len(r.Subscriptions))
-			}
-			s.subs[sub.Filter] = opts
+			s.subs.Set(sub.Filter, opts)
 		}
 		sh.b.subsN.set(int64(sh.b.index.Len()))
 		if r.Will != nil {

@@ -178,11 +178,11 @@ func (b *Broker) Subscribe(ctx context.Context, clientid string, reqs []Subscrib
 		if max > 0 {
 			added := 0
 			for _, r := range reqs {
-				if _, ok := s.subs[r.Topic]; !ok {
+				if _, ok := s.subs.Get(r.Topic); !ok {
 					added++
 				}
 			}
-			if len(s.subs)+added > max {
+			if s.subs.Len()+added > max {
 				ferr = ErrTooManySubscriptions
 				return
 			}
@@ -220,7 +220,7 @@ func (b *Broker) Unsubscribe(ctx context.Context, clientid string, filters []str
 func (b *Broker) Subscriptions(ctx context.Context, clientid string) ([]Subscription, error) {
 	var out []Subscription
 	err := b.onOwnerCounted(ctx, clientid, false, func(s *session) {
-		for f, o := range s.subs {
+		for f, o := range s.subs.All() {
 			out = append(out, Subscription{ClientID: s.id, Topic: f, Options: o})
 		}
 	})
@@ -303,7 +303,7 @@ func (b *Broker) ListSubscriptions(ctx context.Context, yield func(Subscription)
 		var subs []Subscription
 		if err := sh.run(ctx, func() {
 			for _, s := range sh.sessions {
-				for f, o := range s.subs {
+				for f, o := range s.subs.All() {
 					subs = append(subs, Subscription{ClientID: s.id, Topic: f, Options: o})
 				}
 			}
@@ -326,7 +326,7 @@ func (b *Broker) Topics(ctx context.Context) ([]string, error) {
 	seen := make(map[string]struct{})
 	err := b.eachShard(ctx, func(sh *shard) {
 		for _, s := range sh.sessions {
-			for f := range s.subs {
+			for f := range s.subs.All() {
 				seen[routeOf(f)] = struct{}{}
 			}
 		}

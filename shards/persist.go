@@ -359,8 +359,8 @@ func (m *message) stored() *store.Message {
 func (s *session) stored() *store.Session {
 	r := &store.Session{ClientID: s.id, Username: s.username, Version: byte(s.version),
 		CreatedAt: s.createdAt, Expiry: s.expiry, ExpireAt: s.expireAt, Zone: s.cfg.Zone}
-	r.Subscriptions = make([]store.Subscription, 0, len(s.subs))
-	for f, o := range s.subs {
+	r.Subscriptions = make([]store.Subscription, 0, s.subs.Len())
+	for f, o := range s.subs.All() {
 		r.Subscriptions = append(r.Subscriptions, store.Subscription{Filter: f, QoS: o.QoS, NoLocal: o.NoLocal,
 			RetainAsPublished: o.RetainAsPublished, RetainHandling: o.RetainHandling, ID: o.ID})
 	}

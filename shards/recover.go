@@ -223,10 +223,7 @@ func (rc *recovery) session(ss *store.SessionState) error {
 		if _, err := b.index.Subscribe(s, sub.Filter, opts); err != nil {
 			return fmt.Errorf("session %q: subscription %q: %w", r.ClientID, sub.Filter, err)
 		}
-		if s.subs == nil {
-			s.subs = make(map[string]SubOptions, len(r.Subscriptions))
-		}
-		s.subs[sub.Filter] = opts
+		s.subs.Set(sub.Filter, opts)
 	}
 	if r.Will != nil {
 		m := rc.message(r.Will)

@@ -53,7 +53,7 @@ type session struct {
 	expireAt int64    // Unix ns an offline session ends; 0 when none
 	wakeAt   int64    // the deadline in the shard's timer heap; 0 when none
 
-	subs map[string]SubOptions // filter as subscribed → options
+	subs subSet // filter as subscribed → options
 
 	// x holds what only some sessions need, some of the time (see
 	// sessExtra); nil while there is none of it.

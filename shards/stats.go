@@ -12,7 +12,7 @@ func (s *session) stats() Counters {
 	var c Counters
 	s.readCounters(&c)
 	cfg := s.cfg
-	c.SubscriptionsCnt = int64(len(s.subs))
+	c.SubscriptionsCnt = int64(s.subs.Len())
 	c.SubscriptionsMax = int64(cfg.SubscriptionsMax)
 	c.InflightCnt = int64(s.inflightLen())
 	c.InflightMax = int64(s.window)

@@ -98,17 +98,14 @@ func failureCode(err error) mqtt.ReasonCode {
 // subscribe adds filter with opts to s.
 func (s *session) subscribe(filter string, opts SubOptions) (index.SubscribeResult, error) {
 	max := s.cfg.SubscriptionsMax
-	if _, ok := s.subs[filter]; !ok && max > 0 && len(s.subs) >= max {
+	if _, ok := s.subs.Get(filter); !ok && max > 0 && s.subs.Len() >= max {
 		return index.SubscribeResult{}, ErrTooManySubscriptions
 	}
 	res, err := s.sh.b.index.Subscribe(s, filter, opts)
 	if err != nil {
 		return res, err
 	}
-	if s.subs == nil {
-		s.subs = make(map[string]SubOptions)
-	}
-	s.subs[filter] = opts
+	s.subs.Set(filter, opts)
 	s.sh.b.subsN.set(int64(s.sh.b.index.Len()))
 	s.markLife()
 	return res, nil
@@ -116,10 +113,9 @@ func (s *session) subscribe(filter string, opts SubOptions) (index.SubscribeResu
 
 // unsubscribe removes filter from s and reports whether it was there.
 func (s *session) unsubscribe(filter string) bool {
-	if _, ok := s.subs[filter]; !ok {
+	if !s.subs.Delete(filter) {
 		return false
 	}
-	delete(s.subs, filter)
 	_, _ = s.sh.b.index.Unsubscribe(s, filter)
 	s.markLife()
 	return true
