@@ -230,6 +230,7 @@ func newClusterNode(o *Options, h *wire.Handler) (*natscluster.Node, error) {
 	n, err := natscluster.New(natscluster.Config{
 		Node:          o.Node,
 		ClusterListen: o.ClusterListen,
+		Advertise:     o.ClusterAdvertise,
 		Join:          splitList(o.ClusterJoin),
 		ExternalURLs:  splitList(o.ClusterNATS),
 		Replicas:      o.ClusterReplicas,

@@ -32,6 +32,8 @@ var settings = []setting{
 		func(o *Options) any { return &o.Node }},
 	{"cluster_listen", "join a cluster: this node's NATS route address (HOST:PORT) for the embedded NATS server; empty: no cluster",
 		func(o *Options) any { return &o.ClusterListen }},
+	{"cluster_advertise", "this node's route address as the other nodes reach it (HOST:PORT), when it is not cluster_listen (NAT, port mapping, a TCP proxy in front of the node); needs cluster_listen",
+		func(o *Options) any { return &o.ClusterAdvertise }},
 	{"cluster_join", "seed nodes' route addresses, comma-separated HOST:PORT (needs cluster_listen); a node whose seeds do not answer runs alone and keeps trying",
 		func(o *Options) any { return &o.ClusterJoin }},
 	{"cluster_nats", "join a cluster over an external NATS (with JetStream) instead of an embedded server: comma-separated nats://HOST:PORT URLs",

@@ -17,6 +17,12 @@ type Config struct {
 	// ClusterListen is the HOST:PORT the embedded NATS server accepts
 	// routes from the other nodes on. Required unless ExternalURLs is set.
 	ClusterListen string
+	// Advertise is the HOST:PORT the other nodes reach this node's route
+	// listener at, when it differs from ClusterListen (a NAT, a container
+	// port mapping, a TCP proxy in front of the node). NATS tells it to the
+	// nodes that learn of this one from a third, and a seed listing this
+	// address is known as this node. If empty, ClusterListen.
+	Advertise string
 	// Join are the HOST:PORT route addresses of seed nodes. A node whose
 	// seeds do not answer runs alone and keeps trying them.
 	Join []string
@@ -93,8 +99,13 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.ClusterListen); err != nil {
 			return fmt.Errorf("%w: ClusterListen %q: %v", ErrConfig, c.ClusterListen, err)
 		}
-	} else if c.ClusterListen != "" || len(c.Join) > 0 {
-		return fmt.Errorf("%w: ExternalURLs excludes ClusterListen and Join", ErrConfig)
+	} else if c.ClusterListen != "" || len(c.Join) > 0 || c.Advertise != "" {
+		return fmt.Errorf("%w: ExternalURLs excludes ClusterListen, Advertise and Join", ErrConfig)
+	}
+	if c.Advertise != "" {
+		if _, _, err := net.SplitHostPort(c.Advertise); err != nil {
+			return fmt.Errorf("%w: Advertise %q: %v", ErrConfig, c.Advertise, err)
+		}
 	}
 	for _, j := range c.Join {
 		if _, _, err := net.SplitHostPort(j); err != nil {
