@@ -41,8 +41,8 @@ race: ## every package under the race detector
 	$(GO) test -count=1 -race ./...
 
 SOAK_ROUNDS ?= 12
-soak: ## long fault tests: the nodes of a 3-process cluster killed in turn (SOAK_ROUNDS rounds, about 15 s each); 40 SIGKILLs per durability of the store and of the broker with real clients; recovery of 1M sessions + 1M retained
-	SHARDMQ_SOAK=$(SOAK_ROUNDS) $(GO) test -count=1 -timeout 30m -run 'TestClusterSoak' -v ./cmd/shardmq/
+soak: ## long fault tests: the nodes of a 3-process cluster killed in turn, then cut off at their routes and healed in turn (SOAK_ROUNDS rounds each, about 15 s and 30 s); 40 SIGKILLs per durability of the store and of the broker with real clients; recovery of 1M sessions + 1M retained
+	SHARDMQ_SOAK=$(SOAK_ROUNDS) $(GO) test -count=1 -timeout 30m -run 'TestClusterSoak|TestClusterPartitionSoak' -v ./cmd/shardmq/
 	SHARDMQ_SOAK=1 $(GO) test -count=1 -timeout 20m -run TestCrash ./shards/store/disk/
 	SHARDMQ_SOAK=1 $(GO) test -count=1 -timeout 20m -run '^TestCrash$$' -v ./cmd/shardmq/
 	$(GO) test -count=1 -timeout 20m -run '^$$' -bench 'BenchmarkRecover/sessions=1000000/' -benchtime=1x ./shards/
