@@ -96,6 +96,7 @@ func TestCommandLineErrors(t *testing.T) {
 			`key cluster_advertise: address proxy: missing port`},
 		{"cluster advertised address without a route address", []string{"--cluster-advertise", "127.0.0.1:7222"},
 			`key cluster_advertise: needs cluster_listen, the address it stands for`},
+		{"registry buckets", []string{"--cluster-registry-buckets", "65"}, `key cluster_registry_buckets: 65: want 0 (1) to 64`},
 		{"external NATS URL", []string{"--cluster-nats", "http://127.0.0.1:4222"},
 			`key cluster_nats: "http://127.0.0.1:4222": want nats://HOST:PORT or tls://HOST:PORT`},
 		{"external NATS and a route address", []string{"--cluster-nats", "nats://127.0.0.1:4222", "--cluster-listen", "127.0.0.1:6222"},

@@ -78,6 +78,9 @@ type Options struct {
 	// retained messages and the client id registry; 0: min(3, the seeds
 	// + 1), or 3 on an external NATS.
 	ClusterReplicas int
+	// ClusterRegistryBuckets is the number of key-value buckets the client
+	// id registry is split over; 0: 1. The same on every node.
+	ClusterRegistryBuckets int
 
 	SysInterval                time.Duration
 	SharedSubscriptionStrategy string
@@ -301,6 +304,9 @@ func (o *Options) validateCluster() error {
 	}
 	if o.ClusterReplicas < 0 || o.ClusterReplicas > 5 {
 		return bad("cluster_replicas", fmt.Errorf("%d: want 0 (the default) to 5", o.ClusterReplicas))
+	}
+	if o.ClusterRegistryBuckets < 0 || o.ClusterRegistryBuckets > 64 {
+		return bad("cluster_registry_buckets", fmt.Errorf("%d: want 0 (1) to 64", o.ClusterRegistryBuckets))
 	}
 	switch {
 	case o.ClusterNATS != "" && (o.ClusterListen != "" || o.ClusterJoin != ""):

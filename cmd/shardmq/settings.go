@@ -40,6 +40,8 @@ var settings = []setting{
 		func(o *Options) any { return &o.ClusterNATS }},
 	{"cluster_replicas", "copies JetStream keeps of the retained messages and the client id registry (1 to 5); 0: min(3, seeds + 1), or 3 with cluster_nats",
 		func(o *Options) any { return &o.ClusterReplicas }},
+	{"cluster_registry_buckets", "key-value buckets the client id registry is split over by a hash of the client id, each with its own raft leader (1 to 64); the same on every node; 0: 1",
+		func(o *Options) any { return &o.ClusterRegistryBuckets }},
 	{"data_dir", "directory for the broker's files (the API key file when api_keys is empty)",
 		func(o *Options) any { return &o.DataDir }},
 	{"durability", "what the store in <data_dir>/store keeps of persistent sessions, their queues and retained messages across a restart or crash: " +

@@ -42,6 +42,13 @@ type Config struct {
 	// messages and the session registry. If zero, min(3, 1+len(Join)) is
 	// used with an embedded server, 3 with ExternalURLs.
 	Replicas int
+	// RegistryBuckets is the number of key-value buckets the client id
+	// registry is split over, by a hash of the client id: each is a stream
+	// with its own leader, so more buckets spread a connect storm's
+	// claims. Every node of a cluster must have the same (a node logs an
+	// error for a peer whose heartbeat says otherwise). 1 to 64; if zero,
+	// 1 (the bucket {Name}_sessions).
+	RegistryBuckets int
 	// Version is reported in this node's heartbeats.
 	Version string
 	// ShareStrategy chooses the node that serves a shared group for each
@@ -84,6 +91,10 @@ var (
 // lifetime: interest is a 64-bit mask of slots.
 const maxNodes = 64
 
+// maxRegistryBuckets bounds Config.RegistryBuckets: each bucket is a
+// stream and a raft group on every replica.
+const maxRegistryBuckets = 64
+
 // Validate reports the first error in c, wrapping ErrConfig.
 func (c *Config) Validate() error {
 	if c.Node == "" {
@@ -115,6 +126,9 @@ func (c *Config) Validate() error {
 	if _, err := cluster.ParseShareStrategy(c.ShareStrategy); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	if c.RegistryBuckets < 0 || c.RegistryBuckets > maxRegistryBuckets {
+		return fmt.Errorf("%w: RegistryBuckets %d: want 0 (1) to %d", ErrConfig, c.RegistryBuckets, maxRegistryBuckets)
+	}
 	if c.Replicas < 0 || c.Heartbeat < 0 || c.DeadAfter < 0 || c.AckTimeout < 0 || c.RequestTimeout < 0 {
 		return fmt.Errorf("%w: negative Replicas or duration", ErrConfig)
 	}
@@ -125,6 +139,9 @@ func (c *Config) Validate() error {
 func (c Config) withDefaults() Config {
 	if c.Name == "" {
 		c.Name = "shardmq"
+	}
+	if c.RegistryBuckets == 0 {
+		c.RegistryBuckets = 1
 	}
 	if c.Replicas == 0 {
 		c.Replicas = min(3, 1+len(c.Join))
