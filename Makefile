@@ -11,7 +11,7 @@ RACE_PKGS ?= ./netio/... ./shards/... ./catalog/... ./httpapi/... ./bench/... ./
 PLAIN_PKGS ?= ./mqtt/...
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build run test race fuzz soak bench bench-full lint readme-check screenshots
+.PHONY: help deps build run test race fuzz soak bench bench-full bench-cluster lint readme-check screenshots
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -63,6 +63,9 @@ bench: build ## short side-by-side benchmark: shardmq vs mosquitto, mochi, nats 
 bench-full: build ## long side-by-side benchmark with repeats, 1M persistent sessions and a 1M-session catalog under churn
 	bash bench/peers/deps.sh
 	$(BIN)/shardmq-bench --profile full
+
+bench-cluster: build ## cluster scenarios on shardmq processes (docs/cluster.md): p2p QoS 0 across nodes against one node alone, fan-in over 3 nodes, GET /clients page 1 over 3 x 15,000 offline sessions (about 2 minutes)
+	bash bench/cluster.sh
 
 lint: ## go vet, gofmt and staticcheck (installed through the Go module proxy)
 	$(GO) vet ./...
