@@ -181,6 +181,12 @@ func start(o Options) (_ *app, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
+		if node != nil {
+			// The recovered sessions, owned by this node in the cluster's
+			// registry (or ended, when a client took one elsewhere
+			// while this node was down).
+			a.add("recovered sessions' registry claim", startClaim(node, b.NodeHandler()))
+		}
 	}
 	for i, l := range listeners {
 		slog.Info("shardmq "+o.Node+": MQTT on "+srv.Addrs()[i].String(), "listener", l.rowName(), "zone", l.Zone)
