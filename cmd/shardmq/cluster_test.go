@@ -38,9 +38,19 @@ type testCluster struct {
 	bin   string
 	keys  string
 	nodes []*clusterNode
+	// pids names the node of each running process (for routeNet).
+	pids sync.Map
 }
 
 func startCluster(t *testing.T, n int) *testCluster {
+	t.Helper()
+	return startClusterOn(t, n, nil)
+}
+
+// startClusterOn is startCluster with the routes between the nodes
+// through rn when it is not nil: each node listens for routes on a port
+// of its own, advertises and is joined at its proxy on rn.
+func startClusterOn(t *testing.T, n int, rn *routeNet) *testCluster {
 	t.Helper()
 	_, bin := buildBroker(t)
 	root := t.TempDir()
@@ -49,16 +59,25 @@ func startCluster(t *testing.T, n int) *testCluster {
 		t.Fatal(err)
 	}
 	var routes []string
+	advertised := map[*clusterNode]string{}
 	for i := range n {
 		nd := &clusterNode{name: fmt.Sprintf("n%d", i+1), dir: filepath.Join(root, fmt.Sprintf("n%d", i+1)),
 			mqtt: freePort(t), api: freePort(t), route: freePort(t)}
-		routes = append(routes, nd.route)
+		at := nd.route
+		if rn != nil {
+			at = rn.front(t, nd.name, nd.route, tc.socketOwner)
+			advertised[nd] = at
+		}
+		routes = append(routes, at)
 		tc.nodes = append(tc.nodes, nd)
 	}
 	for _, nd := range tc.nodes {
 		nd.args = []string{"--node", nd.name, "--data-dir", nd.dir, "--mqtt-addr", nd.mqtt, "--api-addr", nd.api,
 			"--api-keys", tc.keys, "--sys-interval", "0", "--stats-interval", "200ms",
 			"--cluster-listen", nd.route, "--cluster-join", strings.Join(routes, ",")}
+		if at, ok := advertised[nd]; ok {
+			nd.args = append(nd.args, "--cluster-advertise", at)
+		}
 		tc.start(nd)
 	}
 	t.Cleanup(func() {
@@ -107,6 +126,7 @@ func (tc *testCluster) start(nd *clusterNode) {
 	if err := nd.cmd.Start(); err != nil {
 		tc.t.Fatal(err)
 	}
+	tc.pids.Store(nd.cmd.Process.Pid, nd.name)
 }
 
 // stop stops nd's process by its PID (SIGTERM, SIGKILL after 15 s); a
@@ -115,6 +135,7 @@ func (tc *testCluster) stop(nd *clusterNode) {
 	if nd.cmd == nil {
 		return
 	}
+	tc.pids.Delete(nd.cmd.Process.Pid)
 	_ = nd.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { _ = nd.cmd.Wait(); close(done) }()
@@ -131,6 +152,7 @@ func (tc *testCluster) stop(nd *clusterNode) {
 
 // kill ends nd's process with SIGKILL, as a crash would.
 func (tc *testCluster) kill(nd *clusterNode) {
+	tc.pids.Delete(nd.cmd.Process.Pid)
 	_ = nd.cmd.Process.Signal(syscall.SIGKILL)
 	_ = nd.cmd.Wait()
 	nd.cmd = nil
@@ -221,7 +243,7 @@ func v3Tries(t *testing.T, nd *clusterNode, id string, clean bool, rec *inbox, t
 		// A node refuses with server unavailable while the cluster's
 		// registry does not answer in time (a loaded machine, a JetStream
 		// election); a client tries again, as MQTT clients do.
-		if try == tries || !strings.Contains(fmt.Sprint(tok.Error()), "unavailable") {
+		if try == tries || !strings.Contains(strings.ToLower(fmt.Sprint(tok.Error())), "unavailable") {
 			t.Fatalf("connect %s to %s: %v", id, nd.name, tok.Error())
 		}
 		if try == 1 {

@@ -69,12 +69,18 @@ type Options struct {
 	// and its seeds (comma-separated HOST:PORT), or the URLs of an
 	// external NATS (comma-separated). All empty: the node is alone.
 	ClusterListen string
-	ClusterJoin   string
-	ClusterNATS   string
+	// ClusterAdvertise is the route address the other nodes reach this
+	// node at when it is not ClusterListen; empty: ClusterListen.
+	ClusterAdvertise string
+	ClusterJoin      string
+	ClusterNATS      string
 	// ClusterReplicas is the number of copies JetStream keeps of the
 	// retained messages and the client id registry; 0: min(3, the seeds
 	// + 1), or 3 on an external NATS.
 	ClusterReplicas int
+	// ClusterRegistryBuckets is the number of key-value buckets the client
+	// id registry is split over; 0: 1. The same on every node.
+	ClusterRegistryBuckets int
 
 	SysInterval                time.Duration
 	SharedSubscriptionStrategy string
@@ -280,6 +286,11 @@ func (o *Options) validateCluster() error {
 			return bad("cluster_listen", err)
 		}
 	}
+	if o.ClusterAdvertise != "" {
+		if _, _, err := net.SplitHostPort(o.ClusterAdvertise); err != nil {
+			return bad("cluster_advertise", err)
+		}
+	}
 	for _, a := range splitList(o.ClusterJoin) {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			return bad("cluster_join", err)
@@ -294,11 +305,16 @@ func (o *Options) validateCluster() error {
 	if o.ClusterReplicas < 0 || o.ClusterReplicas > 5 {
 		return bad("cluster_replicas", fmt.Errorf("%d: want 0 (the default) to 5", o.ClusterReplicas))
 	}
+	if o.ClusterRegistryBuckets < 0 || o.ClusterRegistryBuckets > 64 {
+		return bad("cluster_registry_buckets", fmt.Errorf("%d: want 0 (1) to 64", o.ClusterRegistryBuckets))
+	}
 	switch {
 	case o.ClusterNATS != "" && (o.ClusterListen != "" || o.ClusterJoin != ""):
 		return bad("cluster_nats", errors.New("an external NATS excludes cluster_listen and cluster_join"))
 	case o.ClusterJoin != "" && o.ClusterListen == "":
 		return bad("cluster_join", errors.New("needs cluster_listen, this node's own route address"))
+	case o.ClusterAdvertise != "" && o.ClusterListen == "":
+		return bad("cluster_advertise", errors.New("needs cluster_listen, the address it stands for"))
 	}
 	return nil
 }

@@ -234,16 +234,18 @@ func (a *app) stop(ctx context.Context) error {
 // registry) lives in <data_dir>/cluster.
 func newClusterNode(o *Options, h *wire.Handler) (*natscluster.Node, error) {
 	n, err := natscluster.New(natscluster.Config{
-		Node:          o.Node,
-		ClusterListen: o.ClusterListen,
-		Join:          splitList(o.ClusterJoin),
-		ExternalURLs:  splitList(o.ClusterNATS),
-		Replicas:      o.ClusterReplicas,
-		StoreDir:      filepath.Join(o.DataDir, "cluster"),
-		Version:       version(),
-		ShareStrategy: o.SharedSubscriptionStrategy,
-		Handler:       h,
-		Logger:        slog.Default(),
+		Node:            o.Node,
+		ClusterListen:   o.ClusterListen,
+		Advertise:       o.ClusterAdvertise,
+		Join:            splitList(o.ClusterJoin),
+		ExternalURLs:    splitList(o.ClusterNATS),
+		Replicas:        o.ClusterReplicas,
+		RegistryBuckets: o.ClusterRegistryBuckets,
+		StoreDir:        filepath.Join(o.DataDir, "cluster"),
+		Version:         version(),
+		ShareStrategy:   o.SharedSubscriptionStrategy,
+		Handler:         h,
+		Logger:          slog.Default(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)

@@ -42,7 +42,7 @@ func (n *Node) Claim(ctx context.Context, clientIDs []string) (ClaimResult, erro
 	case <-n.quit:
 		return ClaimResult{}, ErrClosed
 	}
-	kv := n.registry.kv.Load()
+	rbs := n.registry.kv.Load()
 	self := []byte(n.cfg.Node)
 	var (
 		owned, claimed atomic.Int64
@@ -54,9 +54,10 @@ func (n *Node) Claim(ctx context.Context, clientIDs []string) (ClaimResult, erro
 	)
 	one := func(id string) error {
 		key := token(id)
+		rb := rbs.of(id)
 		for range 8 {
 			rctx, cancel := n.requestCtx(ctx)
-			e, err := n.leaderGet(rctx, key)
+			e, err := n.leaderGet(rctx, rb, key)
 			if err != nil {
 				cancel()
 				return fmt.Errorf("natscluster: registry: %w", err)
@@ -67,7 +68,7 @@ func (n *Node) Claim(ctx context.Context, clientIDs []string) (ClaimResult, erro
 				owned.Add(1)
 				return nil
 			case e.owner == "" && e.rev == 0:
-				_, err = kv.Create(rctx, key, self)
+				_, err = rb.kv.Create(rctx, key, self)
 				cancel()
 				if err == nil {
 					claimed.Add(1)

@@ -17,6 +17,12 @@ type Config struct {
 	// ClusterListen is the HOST:PORT the embedded NATS server accepts
 	// routes from the other nodes on. Required unless ExternalURLs is set.
 	ClusterListen string
+	// Advertise is the HOST:PORT the other nodes reach this node's route
+	// listener at, when it differs from ClusterListen (a NAT, a container
+	// port mapping, a TCP proxy in front of the node). NATS tells it to the
+	// nodes that learn of this one from a third, and a seed listing this
+	// address is known as this node. If empty, ClusterListen.
+	Advertise string
 	// Join are the HOST:PORT route addresses of seed nodes. A node whose
 	// seeds do not answer runs alone and keeps trying them.
 	Join []string
@@ -36,6 +42,13 @@ type Config struct {
 	// messages and the session registry. If zero, min(3, 1+len(Join)) is
 	// used with an embedded server, 3 with ExternalURLs.
 	Replicas int
+	// RegistryBuckets is the number of key-value buckets the client id
+	// registry is split over, by a hash of the client id: each is a stream
+	// with its own leader, so more buckets spread a connect storm's
+	// claims. Every node of a cluster must have the same (a node logs an
+	// error for a peer whose heartbeat says otherwise). 1 to 64; if zero,
+	// 1 (the bucket {Name}_sessions).
+	RegistryBuckets int
 	// Version is reported in this node's heartbeats.
 	Version string
 	// ShareStrategy chooses the node that serves a shared group for each
@@ -78,6 +91,10 @@ var (
 // lifetime: interest is a 64-bit mask of slots.
 const maxNodes = 64
 
+// maxRegistryBuckets bounds Config.RegistryBuckets: each bucket is a
+// stream and a raft group on every replica.
+const maxRegistryBuckets = 64
+
 // Validate reports the first error in c, wrapping ErrConfig.
 func (c *Config) Validate() error {
 	if c.Node == "" {
@@ -93,8 +110,13 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.ClusterListen); err != nil {
 			return fmt.Errorf("%w: ClusterListen %q: %v", ErrConfig, c.ClusterListen, err)
 		}
-	} else if c.ClusterListen != "" || len(c.Join) > 0 {
-		return fmt.Errorf("%w: ExternalURLs excludes ClusterListen and Join", ErrConfig)
+	} else if c.ClusterListen != "" || len(c.Join) > 0 || c.Advertise != "" {
+		return fmt.Errorf("%w: ExternalURLs excludes ClusterListen, Advertise and Join", ErrConfig)
+	}
+	if c.Advertise != "" {
+		if _, _, err := net.SplitHostPort(c.Advertise); err != nil {
+			return fmt.Errorf("%w: Advertise %q: %v", ErrConfig, c.Advertise, err)
+		}
 	}
 	for _, j := range c.Join {
 		if _, _, err := net.SplitHostPort(j); err != nil {
@@ -103,6 +125,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := cluster.ParseShareStrategy(c.ShareStrategy); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if c.RegistryBuckets < 0 || c.RegistryBuckets > maxRegistryBuckets {
+		return fmt.Errorf("%w: RegistryBuckets %d: want 0 (1) to %d", ErrConfig, c.RegistryBuckets, maxRegistryBuckets)
 	}
 	if c.Replicas < 0 || c.Heartbeat < 0 || c.DeadAfter < 0 || c.AckTimeout < 0 || c.RequestTimeout < 0 {
 		return fmt.Errorf("%w: negative Replicas or duration", ErrConfig)
@@ -114,6 +139,9 @@ func (c *Config) Validate() error {
 func (c Config) withDefaults() Config {
 	if c.Name == "" {
 		c.Name = "shardmq"
+	}
+	if c.RegistryBuckets == 0 {
+		c.RegistryBuckets = 1
 	}
 	if c.Replicas == 0 {
 		c.Replicas = min(3, 1+len(c.Join))

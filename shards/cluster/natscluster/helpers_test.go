@@ -228,6 +228,13 @@ func (tn *testNode) shutdown(t testing.TB) {
 // waits until each sees all the others running and JetStream is up.
 func startCluster(t testing.TB, n int) []*testNode {
 	t.Helper()
+	return startClusterWith(t, n, nil)
+}
+
+// startClusterWith is startCluster with cfg applied to every node's
+// configuration.
+func startClusterWith(t testing.TB, n int, cfg func(*Config)) []*testNode {
+	t.Helper()
 	addrs := make([]string, n)
 	for i := range addrs {
 		addrs[i] = freeAddr(t)
@@ -240,7 +247,7 @@ func startCluster(t testing.TB, n int) []*testNode {
 				join = append(join, a)
 			}
 		}
-		nodes[i] = startNode(t, fmt.Sprintf("n%d", i+1), addrs[i], join, t.TempDir(), nil)
+		nodes[i] = startNode(t, fmt.Sprintf("n%d", i+1), addrs[i], join, t.TempDir(), cfg)
 	}
 	waitMesh(t, nodes)
 	for _, tn := range nodes {

@@ -7,21 +7,25 @@ import (
 )
 
 // jetStream binds (creating them if needed) the key-value buckets of the
-// retained messages and of the session registry, retrying every second
+// retained messages and of the session registry (RegistryBuckets of them), retrying every second
 // until JetStream answers: a clustered JetStream needs a quorum of its
 // servers, so a node alone waits for its seeds. It then starts the watch
 // of the retained messages.
 func (n *Node) jetStream() {
 	warned := false
 	for {
-		ret, err := n.bucket("_retained")
-		var sess jetstream.KeyValue
-		if err == nil {
-			sess, err = n.bucket("_sessions")
+		ret, err := n.bucket(n.cfg.Name + "_retained")
+		rbs := make(registryBuckets, n.cfg.RegistryBuckets)
+		for i := range rbs {
+			if err != nil {
+				break
+			}
+			rbs[i].name = n.cfg.registryBucketName(i)
+			rbs[i].kv, err = n.bucket(rbs[i].name)
 		}
 		if err == nil {
 			n.retained.kv.Store(&kvHandle{ret})
-			n.registry.kv.Store(&kvHandle{sess})
+			n.registry.kv.Store(&rbs)
 			close(n.registry.ready)
 			if warned {
 				n.log.Info("cluster: JetStream available")
@@ -45,12 +49,12 @@ func (n *Node) jetStream() {
 	}
 }
 
-// bucket creates or binds the bucket {name}{suffix}.
-func (n *Node) bucket(suffix string) (jetstream.KeyValue, error) {
+// bucket creates or binds the bucket name.
+func (n *Node) bucket(name string) (jetstream.KeyValue, error) {
 	ctx, cancel := n.untilQuit(2 * time.Second)
 	defer cancel()
 	return n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:   n.cfg.Name + suffix,
+		Bucket:   name,
 		History:  1,
 		Storage:  jetstream.FileStorage,
 		Replicas: n.cfg.Replicas,

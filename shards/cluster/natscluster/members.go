@@ -48,6 +48,8 @@ type heartbeatMsg struct {
 	Stats   map[string]int64 `json:"stats,omitempty"`
 	// Seq is the number of the node's last interest change.
 	Seq uint64 `json:"seq"`
+	// Buckets is the node's Config.RegistryBuckets.
+	Buckets int `json:"registry_buckets"`
 }
 
 // heartbeats publishes this node's heartbeat and marks stopped the nodes
@@ -73,7 +75,7 @@ func (n *Node) heartbeat() {
 	n.lmu.Unlock()
 	b, _ := json.Marshal(heartbeatMsg{
 		Name: n.cfg.Node, Version: n.cfg.Version, Boot: n.boot, Started: n.started.UnixMilli(),
-		Conns: st.Connections, Stats: st.Stats, Seq: seq,
+		Conns: st.Connections, Stats: st.Stats, Seq: seq, Buckets: n.cfg.RegistryBuckets,
 	})
 	_ = n.nc.Publish(n.subj.of("hb", n.cfg.Node), b)
 }
@@ -133,6 +135,12 @@ func (n *Node) onHeartbeat(msg *nats.Msg) {
 		m.lagging = 0
 	}
 	if resync {
+		if hb.Buckets != n.cfg.RegistryBuckets {
+			// Its claims go to other buckets than this node's: a client id
+			// could be owned on both nodes at once.
+			n.log.Error("cluster: a node splits the client id registry over another number of buckets; give every node the same",
+				"peer", m.name, "its_buckets", hb.Buckets, "buckets", n.cfg.RegistryBuckets)
+		}
 		m.boot = hb.Boot
 		n.resyncLocked(m)
 	}

@@ -244,6 +244,9 @@ func (n *Node) startServer() error {
 			Name: n.cfg.Name,
 			Host: host,
 			Port: port,
+			// What the other nodes dial; NATS gossips it to the nodes that
+			// learn of this one through a third.
+			Advertise: n.cfg.Advertise,
 			// A route whose peer vanished without closing TCP (a partition)
 			// is found dead within 3 missed pings, and reconnected.
 			PingInterval: time.Second,

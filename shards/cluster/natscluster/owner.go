@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -15,8 +17,12 @@ import (
 	"github.com/shardmq/shardmq/shards/cluster"
 )
 
-// The session registry is the JetStream key-value bucket {name}_sessions:
-// key token(client id), value the owning node's name. A node claims a
+// The session registry is the JetStream key-value bucket {name}_sessions,
+// or with Config.RegistryBuckets = B > 1 the buckets {name}_sessions_0 to
+// {name}_sessions_{B-1}, a client id in bucket FNV-1a(client id) mod B:
+// key token(client id), value the owning node's name. Each bucket is a
+// stream with its own raft group and leader, so B buckets spread the
+// claims of a connect storm over B leaders instead of one. A node claims a
 // client id with a compare-and-set on the entry's revision, so of two
 // nodes racing for one client id exactly one wins and the other asks the
 // winner. Acquire reads the entry from the stream's leader, which also
@@ -30,7 +36,7 @@ const releaseQueue = 1 << 16
 
 // registryState is the node's side of the registry.
 type registryState struct {
-	kv      atomic.Pointer[kvHandle]
+	kv      atomic.Pointer[registryBuckets]
 	ready   chan struct{} // closed once kv is set
 	release chan string
 	// warned is when a failed Acquire was last logged (Unix ns): at most
@@ -38,16 +44,46 @@ type registryState struct {
 	warned atomic.Int64
 }
 
+// registryBucket is one bucket of the registry.
+type registryBucket struct {
+	kv jetstream.KeyValue
+	// name is the bucket's name; its stream is KV_{name}.
+	name string
+}
+
+// registryBuckets are the registry's buckets, in the order of their
+// number.
+type registryBuckets []registryBucket
+
+// of returns the bucket of clientID.
+func (rb registryBuckets) of(clientID string) *registryBucket {
+	if len(rb) == 1 {
+		return &rb[0]
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(clientID))
+	return &rb[h.Sum32()%uint32(len(rb))]
+}
+
+// registryBucketName returns the name of bucket i of the registry: with
+// one bucket {name}_sessions, else {name}_sessions_{i}.
+func (c *Config) registryBucketName(i int) string {
+	if c.RegistryBuckets == 1 {
+		return c.Name + "_sessions"
+	}
+	return c.Name + "_sessions_" + strconv.Itoa(i)
+}
+
 // Owner returns the node that owns clientID's session ("" when none): a
 // read of the registry from any replica, so it may miss a claim made
 // milliseconds before. It waits on the network: call it off the event
 // loops.
 func (n *Node) Owner(ctx context.Context, clientID string) (string, error) {
-	kv, err := n.registryKV(ctx)
+	kv, err := n.registryKV(ctx, clientID)
 	if err != nil || kv == nil {
 		return "", err
 	}
-	e, err := kv.Get(ctx, token(clientID))
+	e, err := kv.kv.Get(ctx, token(clientID))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return "", nil
 	}
@@ -57,19 +93,19 @@ func (n *Node) Owner(ctx context.Context, clientID string) (string, error) {
 	return string(e.Value()), nil
 }
 
-// registryKV returns the registry, waiting for JetStream within ctx. It
-// returns nil and no error when JetStream is not up and no other node
-// runs: this node is alone, so it owns every session.
-func (n *Node) registryKV(ctx context.Context) (*kvHandle, error) {
-	if kv := n.registry.kv.Load(); kv != nil {
-		return kv, nil
+// registryKV returns the registry's bucket of clientID, waiting for
+// JetStream within ctx. It returns nil and no error when JetStream is not
+// up and no other node runs: this node is alone, so it owns every session.
+func (n *Node) registryKV(ctx context.Context, clientID string) (*registryBucket, error) {
+	if rb := n.registry.kv.Load(); rb != nil {
+		return rb.of(clientID), nil
 	}
 	if len(n.running()) == 0 {
 		return nil, nil
 	}
 	select {
 	case <-n.registry.ready:
-		return n.registry.kv.Load(), nil
+		return n.registry.kv.Load().of(clientID), nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
 	case <-n.quit:
@@ -101,15 +137,16 @@ func (n *Node) Acquire(ctx context.Context, clientID string, discard bool) (*clu
 func (n *Node) acquire(ctx context.Context, clientID string, discard bool) (*cluster.Session, error) {
 	ctx, cancel := n.requestCtx(ctx)
 	defer cancel()
-	kv, err := n.registryKV(ctx)
-	if err != nil || kv == nil {
+	rb, err := n.registryKV(ctx, clientID)
+	if err != nil || rb == nil {
 		return nil, err
 	}
+	kv := rb.kv
 	key := token(clientID)
 	self := []byte(n.cfg.Node)
 	var adopted *cluster.Session
 	for range 8 {
-		e, err := n.leaderGet(ctx, key)
+		e, err := n.leaderGet(ctx, rb, key)
 		if err != nil {
 			return nil, fmt.Errorf("natscluster: registry: %w", err)
 		}
@@ -163,8 +200,8 @@ type registryEntry struct {
 // leaderGet reads key's entry from the stream's leader (not a direct get,
 // which any replica may answer from behind), so that the compare-and-set
 // that follows uses the latest revision.
-func (n *Node) leaderGet(ctx context.Context, key string) (registryEntry, error) {
-	bucket := n.cfg.Name + "_sessions"
+func (n *Node) leaderGet(ctx context.Context, rb *registryBucket, key string) (registryEntry, error) {
+	bucket := rb.name
 	req, _ := json.Marshal(struct {
 		LastBySubject string `json:"last_by_subj"`
 	}{"$KV." + bucket + "." + key})
@@ -287,7 +324,7 @@ func (n *Node) releases() {
 	case <-n.quit:
 		return
 	}
-	kv := n.registry.kv.Load()
+	rbs := n.registry.kv.Load()
 	for {
 		select {
 		case <-n.quit:
@@ -295,8 +332,9 @@ func (n *Node) releases() {
 		case id := <-n.registry.release:
 			ctx, cancel := n.requestCtx(context.Background())
 			key := token(id)
-			if e, err := n.leaderGet(ctx, key); err == nil && e.owner == n.cfg.Node {
-				_ = kv.Delete(ctx, key, jetstream.LastRevision(e.rev))
+			rb := rbs.of(id)
+			if e, err := n.leaderGet(ctx, rb, key); err == nil && e.owner == n.cfg.Node {
+				_ = rb.kv.Delete(ctx, key, jetstream.LastRevision(e.rev))
 			}
 			cancel()
 		}
