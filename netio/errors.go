@@ -21,6 +21,16 @@ var (
 	ErrServerClosed = errors.New("netio: server closed")
 	// ErrInvalidConfig reports a Config that failed Validate.
 	ErrInvalidConfig = errors.New("netio: invalid config")
+	// ErrUnknownListener reports a listener id (KIND:NAME) that no
+	// listener of the Config has.
+	ErrUnknownListener = errors.New("netio: unknown listener")
+	// ErrNotStoppable reports a listener that StopListener and
+	// StartListener do not handle: a udp listener, whose socket its
+	// Gateway's clients share with the Server's lifetime.
+	ErrNotStoppable = errors.New("netio: listener cannot be stopped")
+	// ErrListenerStopped reports a connection closed because its listener
+	// was stopped (StopListener, RestartListener).
+	ErrListenerStopped = errors.New("netio: listener stopped")
 )
 
 // Errors of the transport layers (TLS, WebSocket, PROXY protocol), as the

@@ -27,6 +27,7 @@ type Loop struct {
 	cur     *Conn   // the connection whose OnTraffic/OnOpen is running
 	writers []*Conn // connections with pending writes this batch
 	closers []*Conn // connections to close at the end of this batch
+	conns   []*Conn // the loop's socket connections, in no order (acceptor.go)
 	timers  deadline.Heap[*Conn, connTimes]
 	now     time.Time
 
@@ -202,15 +203,15 @@ func (l *Loop) tick() {
 		c := l.timers.Min()
 		next, why := c.nextDeadline()
 		if next == 0 {
-			l.timers.Remove(c.heapIdx)
+			l.timers.Remove(int(c.heapIdx))
 			continue
 		}
 		if next > now {
 			c.deadline = next
-			l.timers.Fix(c.heapIdx)
+			l.timers.Fix(int(c.heapIdx))
 			continue
 		}
-		l.timers.Remove(c.heapIdx)
+		l.timers.Remove(int(c.heapIdx))
 		if c.closing || c.closed {
 			continue
 		}
