@@ -138,7 +138,7 @@ func start(o Options) (_ *app, err error) {
 	// The cluster, before the API and MQTT so that it stops after them: a
 	// node whose seeds do not answer starts alone and keeps trying them.
 	local := wire.Broker{Broker: b, Node: o.Node, Version: version(), BanList: bans,
-		ListenerList: listenerInfo(listeners, srv)}
+		ListenerList: listenerInfo(listeners, srv), ListenerControl: listenerControl(srv)}
 	apiBroker, lister := httpapi.Broker(local), httpapi.Lister(cat)
 	if node != nil {
 		handler.Broker, handler.Local = b.NodeHandler(), local
