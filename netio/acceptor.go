@@ -186,6 +186,19 @@ func (s *Server) listener(id string) (int, *acceptor, error) {
 // once the socket is closed and every loop has closed the listener's
 // connections. Safe from any goroutine, after Start.
 func (s *Server) StopListener(id string) error {
+	return s.withListener(id, func(i uint16, a *acceptor) error {
+		if a.ln == nil {
+			return nil
+		}
+		a.close()
+		s.closeListenerConns(i)
+		return nil
+	})
+}
+
+// withListener runs fn on the stream listener id with its acceptor
+// locked, unless the Server is stopping.
+func (s *Server) withListener(id string, fn func(i uint16, a *acceptor) error) error {
 	i, a, err := s.listener(id)
 	if err != nil {
 		return err
@@ -195,16 +208,12 @@ func (s *Server) StopListener(id string) error {
 	if s.stopping.Load() {
 		return ErrServerClosed
 	}
-	if a.ln == nil {
-		return nil
-	}
-	a.close()
-	return s.closeListenerConns(uint16(i))
+	return fn(uint16(i), a)
 }
 
 // closeListenerConns closes, on every loop, the connections of listener i,
 // and waits until each loop has.
-func (s *Server) closeListenerConns(i uint16) error {
+func (s *Server) closeListenerConns(i uint16) {
 	var wg sync.WaitGroup
 	for _, l := range s.Loops() {
 		wg.Add(1)
@@ -221,7 +230,6 @@ func (s *Server) closeListenerConns(i uint16) error {
 		}
 	}
 	wg.Wait()
-	return nil
 }
 
 // StartListener binds the stopped stream listener id again on the address
@@ -230,30 +238,23 @@ func (s *Server) closeListenerConns(i uint16) error {
 // Starting a running listener does nothing. Safe from any goroutine, after
 // Start.
 func (s *Server) StartListener(id string) error {
-	i, a, err := s.listener(id)
-	if err != nil {
-		return err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if s.stopping.Load() {
-		return ErrServerClosed
-	}
-	if a.ln != nil {
-		return nil
-	}
-	if t := s.lst[i].tls; t != nil {
-		if err := t.load(); err != nil {
+	return s.withListener(id, func(i uint16, a *acceptor) error {
+		if a.ln != nil {
+			return nil
+		}
+		if t := s.lst[i].tls; t != nil {
+			if err := t.load(); err != nil {
+				return fmt.Errorf("netio: listener %s: %w", id, err)
+			}
+		}
+		ln, err := listenTCP(a.addr.String())
+		if err != nil {
 			return fmt.Errorf("netio: listener %s: %w", id, err)
 		}
-	}
-	ln, err := listenTCP(a.addr.String())
-	if err != nil {
-		return fmt.Errorf("netio: listener %s: %w", id, err)
-	}
-	a.ln = ln
-	s.serveListener(a)
-	return nil
+		a.ln = ln
+		s.serveListener(a)
+		return nil
+	})
 }
 
 // RestartListener stops the stream listener id, closing its connections,
