@@ -57,6 +57,17 @@ func (s *Server) bindAll() error {
 		}
 		a := &acceptor{ctx: gnet.NewContext(context.Background(), &accepted{lst: uint16(i)})}
 		a.stopped.Store(true)
+		s.acc[i] = a
+		if l.Stopped {
+			addr, err := net.ResolveTCPAddr("tcp", l.Addr)
+			if err != nil {
+				s.closeAll()
+				return err
+			}
+			a.addr = addr
+			s.addrs = append(s.addrs, addr)
+			continue
+		}
 		ln, err := listenTCP(l.Addr)
 		if err != nil {
 			s.closeAll()
@@ -64,7 +75,6 @@ func (s *Server) bindAll() error {
 		}
 		a.ln = ln
 		a.addr = ln.Addr().(*net.TCPAddr)
-		s.acc[i] = a
 		s.addrs = append(s.addrs, a.addr)
 	}
 	return nil
@@ -233,7 +243,8 @@ func (s *Server) closeListenerConns(i uint16) {
 }
 
 // StartListener binds the stopped stream listener id again on the address
-// it had (a configured port 0 keeps the port it got first), with the same
+// it had (a configured port 0 keeps the port it got first; a listener
+// configured Stopped binds its configured address), with the same
 // settings; an ssl or wss listener reads its certificate files again.
 // Starting a running listener does nothing. Safe from any goroutine, after
 // Start.
@@ -252,6 +263,7 @@ func (s *Server) StartListener(id string) error {
 			return fmt.Errorf("netio: listener %s: %w", id, err)
 		}
 		a.ln = ln
+		a.addr = ln.Addr().(*net.TCPAddr)
 		s.serveListener(a)
 		return nil
 	})

@@ -202,3 +202,21 @@ type nopGateway struct{}
 func (nopGateway) Bind(*Endpoint)                    {}
 func (nopGateway) OnDatagram(netip.AddrPort, []byte) {}
 func (nopGateway) Flush()                            {}
+
+// TestListenerStartsStopped configures a listener Stopped: Start leaves
+// its port closed, StartListener opens it on its configured address.
+func TestListenerStartsStopped(t *testing.T) {
+	addr := freeAddr(t)
+	s := startListeners(t, Config{Listeners: []Listener{{Addr: freeAddr(t)}, {Name: "later", Addr: addr, Stopped: true}}}, &echoHandler{})
+	expectRefused(t, addr)
+	if on, _ := s.ListenerRunning("tcp:later"); on {
+		t.Fatal("a listener configured stopped runs")
+	}
+	if err := s.StartListener("tcp:later"); err != nil {
+		t.Fatal(err)
+	}
+	dialAddr(t, addr)
+	if s.Addrs()[1].String() != addr {
+		t.Fatalf("address %v, want %s", s.Addrs()[1], addr)
+	}
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"maps"
 	"net/url"
 	"slices"
@@ -356,35 +355,5 @@ func listenerInfo(ls []Listener, srv *netio.Server) func() []httpapi.ListenerInf
 				ProxyProtocol: l.ProxyProtocol, MaxConnections: l.MaxConnections, Running: running}
 		}
 		return out
-	}
-}
-
-// listenerControl returns the function that runs the API's listener
-// actions on srv's listeners, with netio's errors as httpapi's.
-func listenerControl(srv *netio.Server) func(id, action string) error {
-	return func(id, action string) error {
-		var err error
-		switch action {
-		case httpapi.ActionStop:
-			err = srv.StopListener(id)
-		case httpapi.ActionStart:
-			err = srv.StartListener(id)
-		case httpapi.ActionRestart:
-			err = srv.RestartListener(id)
-		default:
-			return fmt.Errorf("%w: unknown listener action %q", httpapi.ErrRejected, action)
-		}
-		switch {
-		case err == nil:
-			slog.Info("shardmq: listener "+id+": "+action, "listener", id)
-			return nil
-		case errors.Is(err, netio.ErrUnknownListener):
-			return fmt.Errorf("%w: %s", httpapi.ErrListenerNotFound, id)
-		case errors.Is(err, netio.ErrNotStoppable):
-			return fmt.Errorf("%w: %s is a gateway's udp listener, whose socket all the gateway's clients share: it runs as long as the broker", httpapi.ErrRejected, id)
-		case errors.Is(err, netio.ErrServerClosed):
-			return fmt.Errorf("%w: the broker is starting or stopping", httpapi.ErrRejected)
-		}
-		return fmt.Errorf("%w: listener %s: %v", httpapi.ErrRejected, id, strings.TrimPrefix(err.Error(), "netio: listener "+id+": "))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,13 +39,16 @@ func brokerFDs(t *testing.T, b *opsBroker) int {
 // mosquitto_sub reconnects by itself and receives again; a restart
 // disconnects it once more and leaves the other listener's client alone.
 // GET /listeners shows running and the connection counts at each step,
-// bad ids and methods answer JSON errors, and the broker ends with the
-// descriptors it had.
+// bad ids and methods answer JSON errors, the broker ends with the
+// descriptors it had, and a stopped listener stays stopped across a
+// restart of the broker until a start.
 func TestListenerStopStartBinary(t *testing.T) {
 	needTools(t, "mosquitto_sub", "mosquitto_pub")
 	_, bin := buildBroker(t)
 	def, other := freePort(t), freePort(t)
-	b := startOps(t, bin, "--listener", "tcp://"+def, "--listener", "tcp://"+other+"?name=other")
+	data := filepath.Join(t.TempDir(), "data")
+	args := []string{"--data-dir", data, "--listener", "tcp://" + def, "--listener", "tcp://" + other + "?name=other"}
+	b := startOps(t, bin, args...)
 	base := b.url("/api/v5")
 	host, defPort, _ := strings.Cut(def, ":")
 	_, otherPort, _ := strings.Cut(other, ":")
@@ -224,6 +228,38 @@ func TestListenerStopStartBinary(t *testing.T) {
 	}
 	if ls := listeners(); !ls["tcp:default"].Running || !ls["tcp:other"].Running {
 		t.Fatalf("listeners after the bad requests: %+v", ls)
+	}
+
+	// A stop outlives a restart of the broker (the data directory's
+	// listeners.json), as in EMQX; a start through the API ends it.
+	action("PUT", "tcp:other", "stop")
+	_ = pc.Disconnect(&paho.Disconnect{})
+	if code := b.stop(t); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	cred := b.cred // printed at the first start only
+	b = startOps(t, bin, args...)
+	b.cred, base = cred, b.url("/api/v5")
+	if ls := listeners(); !ls["tcp:default"].Running || ls["tcp:other"].Running {
+		t.Fatalf("listeners after a restart: %+v, want tcp:other still stopped", ls)
+	}
+	if c, err := net.DialTimeout("tcp", other, 2*time.Second); err == nil || !errors.Is(err, syscall.ECONNREFUSED) {
+		if c != nil {
+			c.Close()
+		}
+		t.Fatalf("connect to the listener stopped before the restart: %v, want refused", err)
+	}
+	action("PUT", "tcp:other", "start")
+	if err := publish(otherPort, "reopened"); err != nil {
+		t.Fatal(err)
+	}
+	if code := b.stop(t); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	b = startOps(t, bin, args...)
+	b.cred, base = cred, b.url("/api/v5")
+	if ls := listeners(); !ls["tcp:default"].Running || !ls["tcp:other"].Running {
+		t.Fatalf("listeners after a start and a restart: %+v, want both running", ls)
 	}
 	if code := b.stop(t); code != 0 {
 		t.Fatalf("exit code %d", code)
