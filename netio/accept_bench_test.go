@@ -1,6 +1,7 @@
 package netio
 
 import (
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -8,12 +9,19 @@ import (
 	"time"
 )
 
-// BenchmarkAccept measures the connect rate of the accept path: 8 clients
-// on 127.0.0.1 each dial, send a PINGREQ, read its echo and close, b.N
-// times in all; connects/s is the rate. The clients run on the same cores
-// as the server.
+// BenchmarkAccept measures the connect rate of the accept path, gnet's
+// (control=false) and the Server's own with ListenerControl
+// (control=true): 8 clients on 127.0.0.1 each dial, send a PINGREQ, read
+// its echo and close, b.N times in all; connects/s is the rate. The
+// clients run on the same cores as the server.
 func BenchmarkAccept(b *testing.B) {
-	s := startListeners(b, Config{Listeners: []Listener{{Addr: "127.0.0.1:0"}}}, &echoHandler{})
+	for _, control := range []bool{false, true} {
+		b.Run(fmt.Sprintf("control=%v", control), func(b *testing.B) { benchAccept(b, control) })
+	}
+}
+
+func benchAccept(b *testing.B, control bool) {
+	s := startListeners(b, Config{ListenerControl: control, Listeners: []Listener{{Addr: "127.0.0.1:0"}}}, &echoHandler{})
 	addr := s.Addr().String()
 	var next atomic.Int64
 	var failed atomic.Value

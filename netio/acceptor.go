@@ -12,15 +12,16 @@ import (
 	"github.com/panjf2000/gnet/v2"
 )
 
-// The stream listeners (tcp, ssl, ws, wss, with or without the PROXY
-// protocol) are sockets the Server owns, not the gnet engine's: gnet binds
-// all its listeners together and cannot close one of them, while an
-// operator stops, starts and restarts one listener at a time (EMQX's
-// PUT /listeners/{id}/stop). Each listener has an accept goroutine; it
-// enrolls every accepted socket on the next loop in turn
+// With Config.ListenerControl the stream listeners (tcp, ssl, ws, wss,
+// with or without the PROXY protocol) are sockets the Server owns, not the
+// gnet engine's: gnet binds all its listeners together and cannot close
+// one of them, while an operator stops, starts and restarts one listener
+// at a time (EMQX's PUT /listeners/{id}/stop). Each listener has an accept
+// goroutine; it enrolls every accepted socket on the next loop in turn
 // (gnet.EventLoop.Enroll), which then serves it as one gnet accepted
 // itself. The gnet engine keeps one listener of its own on 127.0.0.1:0,
-// which only discover's probes use.
+// which only discover's probes use. Without ListenerControl the engine
+// binds and accepts the stream listeners (server.go).
 
 // internalAddr is the gnet engine's own listener: discover's probes reach
 // the loops through it; any other connection to it is closed at once.
@@ -183,6 +184,9 @@ func (s *Server) listener(id string) (int, *acceptor, error) {
 		if l.Kind == KindUDP {
 			return i, nil, fmt.Errorf("%w: %s is a gateway's udp listener", ErrNotStoppable, id)
 		}
+		if !s.cfg.ListenerControl {
+			return i, nil, ErrNoListenerControl
+		}
 		return i, s.acc[i], nil
 	}
 	return 0, nil, fmt.Errorf("%w: %s", ErrUnknownListener, id)
@@ -284,7 +288,7 @@ func (s *Server) RestartListener(id string) error {
 func (s *Server) ListenerRunning(id string) (bool, error) {
 	_, a, err := s.listener(id)
 	switch {
-	case errors.Is(err, ErrNotStoppable):
+	case errors.Is(err, ErrNotStoppable), errors.Is(err, ErrNoListenerControl):
 		return !s.stopping.Load(), nil
 	case errors.Is(err, ErrServerClosed):
 		return false, nil

@@ -52,7 +52,7 @@ func ping(t *testing.T, c net.Conn) {
 // refused; stopping twice and starting twice do nothing.
 func TestStopStartListener(t *testing.T) {
 	h := &echoHandler{}
-	s := startListeners(t, Config{Listeners: []Listener{
+	s := startListeners(t, Config{ListenerControl: true, Listeners: []Listener{
 		{Addr: freeAddr(t)}, {Name: "other", Addr: freeAddr(t)}}}, h)
 	def, other := s.Addrs()[0].String(), s.Addrs()[1].String()
 	c1 := dialAddr(t, def)
@@ -119,7 +119,7 @@ func TestStopStartListener(t *testing.T) {
 // sockets and the enrolled duplicates are all gone).
 func TestListenerCyclesLeakNothing(t *testing.T) {
 	h := &echoHandler{}
-	s := startListeners(t, Config{Listeners: []Listener{{Addr: freeAddr(t)}, {Name: "other", Addr: freeAddr(t)}}}, h)
+	s := startListeners(t, Config{ListenerControl: true, Listeners: []Listener{{Addr: freeAddr(t)}, {Name: "other", Addr: freeAddr(t)}}}, h)
 	addr := s.Addrs()[0].String()
 	keep := dialAddr(t, s.Addrs()[1].String())
 	fds, gs := openFDs(t), runtime.NumGoroutine()
@@ -149,7 +149,7 @@ func TestListenerCyclesLeakNothing(t *testing.T) {
 func TestRestartTLSListener(t *testing.T) {
 	pki := newPKI(t)
 	conf := pki.serverTLS(t, false)
-	s := startListeners(t, Config{Listeners: []Listener{{Kind: KindSSL, Addr: "127.0.0.1:0", TLS: conf}}}, &echoHandler{})
+	s := startListeners(t, Config{ListenerControl: true, Listeners: []Listener{{Kind: KindSSL, Addr: "127.0.0.1:0", TLS: conf}}}, &echoHandler{})
 	addr := s.Addr().String()
 	dialTLS := func() *tls.Conn {
 		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pki.pool, ServerName: "localhost"})
@@ -184,7 +184,7 @@ func TestRestartTLSListener(t *testing.T) {
 // TestUDPListenerNotStoppable checks that a gateway's udp listener is
 // refused by name.
 func TestUDPListenerNotStoppable(t *testing.T) {
-	s := startListeners(t, Config{Listeners: []Listener{{Addr: "127.0.0.1:0"},
+	s := startListeners(t, Config{ListenerControl: true, Listeners: []Listener{{Addr: "127.0.0.1:0"},
 		{Kind: KindUDP, Name: "sn", Addr: "127.0.0.1:0", Gateway: nopGateway{}}}}, &echoHandler{})
 	for _, f := range []func(string) error{s.StopListener, s.StartListener, s.RestartListener} {
 		if err := f("udp:sn"); !errors.Is(err, ErrNotStoppable) {
@@ -207,7 +207,7 @@ func (nopGateway) Flush()                            {}
 // its port closed, StartListener opens it on its configured address.
 func TestListenerStartsStopped(t *testing.T) {
 	addr := freeAddr(t)
-	s := startListeners(t, Config{Listeners: []Listener{{Addr: freeAddr(t)}, {Name: "later", Addr: addr, Stopped: true}}}, &echoHandler{})
+	s := startListeners(t, Config{ListenerControl: true, Listeners: []Listener{{Addr: freeAddr(t)}, {Name: "later", Addr: addr, Stopped: true}}}, &echoHandler{})
 	expectRefused(t, addr)
 	if on, _ := s.ListenerRunning("tcp:later"); on {
 		t.Fatal("a listener configured stopped runs")
@@ -218,5 +218,26 @@ func TestListenerStartsStopped(t *testing.T) {
 	dialAddr(t, addr)
 	if s.Addrs()[1].String() != addr {
 		t.Fatalf("address %v, want %s", s.Addrs()[1], addr)
+	}
+}
+
+// TestNoListenerControl checks a Server without ListenerControl: gnet
+// accepts on the listeners, which run, and the listener methods refuse.
+func TestNoListenerControl(t *testing.T) {
+	s := startListeners(t, Config{Listeners: []Listener{{Addr: "127.0.0.1:0"}}}, &echoHandler{})
+	dialAddr(t, s.Addr().String())
+	for _, f := range []func(string) error{s.StopListener, s.StartListener, s.RestartListener} {
+		if err := f("tcp:default"); !errors.Is(err, ErrNoListenerControl) {
+			t.Fatalf("%v, want ErrNoListenerControl", err)
+		}
+	}
+	if err := s.StopListener("tcp:nobody"); !errors.Is(err, ErrUnknownListener) {
+		t.Fatalf("unknown id: %v", err)
+	}
+	if on, err := s.ListenerRunning("tcp:default"); !on || err != nil {
+		t.Fatalf("running %v, %v", on, err)
+	}
+	if _, err := New(Config{Listeners: []Listener{{Addr: "127.0.0.1:0", Stopped: true}}}, &echoHandler{}); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("a listener configured stopped without ListenerControl: %v", err)
 	}
 }

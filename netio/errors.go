@@ -28,6 +28,9 @@ var (
 	// StartListener do not handle: a udp listener, whose socket its
 	// Gateway's clients share with the Server's lifetime.
 	ErrNotStoppable = errors.New("netio: listener cannot be stopped")
+	// ErrNoListenerControl reports a listener method called on a Server
+	// whose Config has no ListenerControl.
+	ErrNoListenerControl = errors.New("netio: listener control is off")
 	// ErrListenerStopped reports a connection closed because its listener
 	// was stopped (StopListener, RestartListener).
 	ErrListenerStopped = errors.New("netio: listener stopped")

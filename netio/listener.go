@@ -163,3 +163,34 @@ func resolveListeners(ls []Listener) ([]Listener, error) {
 	}
 	return out, nil
 }
+
+// boundListener is a bound listener's configured address, resolved, its
+// bound address and its position in Config.Listeners.
+type boundListener struct {
+	conf, addr netip.AddrPort
+	index      uint16
+}
+
+// listenerOf returns the position of the bound listener that accepted a
+// connection whose gnet local address is local: the listener whose
+// configured or bound address it is, else a wildcard listener on the same
+// port, else the first bound listener.
+func (s *Server) listenerOf(local netip.AddrPort) uint16 {
+	ip := local.Addr().Unmap()
+	wild := -1
+	for _, b := range s.bound {
+		if local == b.conf || (b.addr.Port() == local.Port() && b.addr.Addr().Unmap() == ip) {
+			return b.index
+		}
+		if wild < 0 && b.addr.Port() == local.Port() && b.addr.Addr().IsUnspecified() {
+			wild = int(b.index)
+		}
+	}
+	if wild >= 0 {
+		return uint16(wild)
+	}
+	if len(s.bound) > 0 {
+		return s.bound[0].index
+	}
+	return 0
+}

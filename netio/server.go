@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -33,8 +34,12 @@ type Server struct {
 	// acc holds each stream listener's socket, in cfg.Listeners order
 	// (nil for the udp ones); the slice is fixed at serve (acceptor.go).
 	acc []*acceptor
+	// bound maps a gnet-bound listener's address to its position in
+	// cfg.Listeners (without ListenerControl); set in OnBoot, read-only
+	// after.
+	bound []boundListener
 	// internal is the bound address of the engine's own listener, which
-	// discover's probes connect to; set in OnBoot.
+	// discover's probes connect to (with ListenerControl); set in OnBoot.
 	internal *net.TCPAddr
 	// ready holds the loops the acceptors hand connections to, in turn
 	// (turn); set once discover has made them known.
@@ -50,6 +55,11 @@ type Server struct {
 	stopErr   error
 
 	rejected atomic.Int64
+
+	// probing is set while discover runs; probes holds the source
+	// addresses of its connections.
+	probing atomic.Bool
+	probes  sync.Map // netip.AddrPort → struct{}
 
 	// udp is the engine of the udp listeners; nil without any.
 	udp *udpEngine
@@ -100,13 +110,23 @@ func New(cfg Config, h Handler) (*Server, error) {
 // serve binds the stream listeners, runs the engine and blocks until
 // Shutdown (returning ErrServerClosed) or a failure to listen.
 func (s *Server) serve() error {
-	if err := s.bindAll(); err != nil {
-		close(s.booted)
-		s.serveErr = err
-		close(s.done)
-		return err
+	addrs := []string{internalAddr}
+	if s.cfg.ListenerControl {
+		if err := s.bindAll(); err != nil {
+			close(s.booted)
+			s.serveErr = err
+			close(s.done)
+			return err
+		}
+	} else {
+		addrs = nil
+		for _, l := range s.cfg.Listeners {
+			if bound(l.Kind) {
+				addrs = append(addrs, "tcp://"+l.Addr)
+			}
+		}
 	}
-	err := gnet.Rotate(s, []string{internalAddr},
+	err := gnet.Rotate(s, addrs,
 		gnet.WithMulticore(true),
 		gnet.WithNumEventLoop(s.cfg.Loops),
 		gnet.WithTicker(true),
@@ -166,25 +186,62 @@ func (s *Server) Start() error {
 // not only those that have served a connection, so that a Handler that
 // placed state on loops before they ran (the sessions a broker recovers)
 // reaches all of them, and the acceptors hand connections to all of them.
-// It connects to the engine's own listener from 127.0.0.1 until every loop
-// has accepted one of its connections, at most 4×Loops times; the engine
+// It connects from 127.0.0.1 (or ::1) to the engine's own listener (with
+// ListenerControl) or else to the first listener, until every loop has
+// accepted one of its connections, at most 4×Loops times; the engine
 // hands accepted connections to its loops in turn. A loop closes such a
-// probe at once, as every connection to that listener.
+// probe at once, before any transport layer, limit or Handler sees it: it
+// is recognised by its source address, which discover binds before it
+// connects.
 func (s *Server) discover() {
-	if s.internal == nil {
+	target := s.internal
+	if !s.cfg.ListenerControl && len(s.addrs) > 0 {
+		target = s.addrs[0].(*net.TCPAddr)
+	}
+	if target == nil {
 		return
 	}
-	dst := s.internal
+	host := net.IPv4(127, 0, 0, 1)
+	if target.IP.To4() == nil {
+		host = net.IPv6loopback
+	}
+	dst := &net.TCPAddr{IP: target.IP, Port: target.Port}
+	if target.IP.IsUnspecified() {
+		dst.IP = host
+	}
+	s.probing.Store(true)
+	defer s.probing.Store(false)
 	for try := 0; try < 4*s.cfg.Loops && len(s.Loops()) < s.cfg.Loops; try++ {
-		c, err := net.DialTimeout("tcp", dst.String(), time.Second)
+		// A free source port: bound by a listener for a moment, then by
+		// the probe's own socket.
+		ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: host})
 		if err != nil {
+			return
+		}
+		src := ln.Addr().(*net.TCPAddr)
+		_ = ln.Close()
+		s.probes.Store(src.AddrPort(), struct{}{})
+		d := net.Dialer{LocalAddr: src, Timeout: time.Second}
+		c, err := d.Dial("tcp", dst.String())
+		if err != nil {
+			s.probes.Delete(src.AddrPort())
 			continue
 		}
 		// The loop that accepts it closes it: the read ends then.
 		_ = c.SetReadDeadline(time.Now().Add(time.Second))
 		_, _ = c.Read(make([]byte, 1))
 		_ = c.Close()
+		s.probes.Delete(src.AddrPort())
 	}
+}
+
+// isProbe reports whether gc is one of discover's connections.
+func (s *Server) isProbe(gc gnet.Conn) bool {
+	if !s.probing.Load() {
+		return false
+	}
+	_, ok := s.probes.Load(addrPort(gc.RemoteAddr()))
+	return ok
 }
 
 // Addr returns the first stream listener's address (useful with port 0);
@@ -299,16 +356,55 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // OnBoot implements gnet.EventHandler.
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.eng = eng
-	if fd, err := eng.DupListener("tcp", strings.TrimPrefix(internalAddr, "tcp://")); err == nil {
+	if s.cfg.ListenerControl {
+		if fd, err := eng.DupListener("tcp", strings.TrimPrefix(internalAddr, "tcp://")); err == nil {
+			if sa, err := unix.Getsockname(fd); err == nil {
+				if sa, ok := sa.(*unix.SockaddrInet4); ok {
+					s.internal = &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
+				}
+			}
+			_ = unix.Close(fd)
+		}
+		close(s.booted)
+		return gnet.None
+	}
+	s.bindGnet(eng)
+	close(s.booted)
+	return gnet.None
+}
+
+// bindGnet records the addresses the engine bound for the stream
+// listeners (without ListenerControl).
+func (s *Server) bindGnet(eng gnet.Engine) {
+	for i, l := range s.cfg.Listeners {
+		if !bound(l.Kind) {
+			continue
+		}
+		fd, err := eng.DupListener("tcp", l.Addr)
+		if err != nil {
+			continue
+		}
 		if sa, err := unix.Getsockname(fd); err == nil {
-			if sa, ok := sa.(*unix.SockaddrInet4); ok {
-				s.internal = &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
+			var a *net.TCPAddr
+			switch sa := sa.(type) {
+			case *unix.SockaddrInet4:
+				a = &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
+			case *unix.SockaddrInet6:
+				a = &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
+			}
+			if a != nil {
+				s.addrs = append(s.addrs, a)
+				// gnet reports a connection's local address as its
+				// listener's configured one (port 0 included).
+				var conf netip.AddrPort
+				if ra, err := net.ResolveTCPAddr("tcp", l.Addr); err == nil {
+					conf = ra.AddrPort()
+				}
+				s.bound = append(s.bound, boundListener{conf: conf, addr: a.AddrPort(), index: uint16(i)})
 			}
 		}
 		_ = unix.Close(fd)
 	}
-	close(s.booted)
-	return gnet.None
 }
 
 // loopOf returns the Loop of el, discovering it on first sight.
@@ -327,9 +423,9 @@ func (s *Server) loopOf(el gnet.EventLoop) *Loop {
 // OnOpen implements gnet.EventHandler.
 func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l := s.loopOf(gc.EventLoop())
-	if gc.Context() == nil {
-		// The engine's own listener: discover's probe (the loop is
-		// known now), or a stranger that found the port.
+	if gc.Context() == nil && (s.cfg.ListenerControl || s.isProbe(gc)) {
+		// discover's probe (the loop is known now), or a stranger on
+		// the engine's own listener.
 		return nil, gnet.Close
 	}
 	c := &Conn{gc: gc, loop: l, heapIdx: -1, listIdx: -1}
@@ -348,6 +444,9 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	case *accepted:
 		c.lst = v.lst
 		fresh = true
+	default: // accepted by gnet
+		c.lst = s.listenerOf(addrPort(gc.LocalAddr()))
+		fresh = true
 	}
 	gc.SetContext(c)
 	l.track(c)
@@ -364,7 +463,7 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		if ho.tr != nil && ho.tr.tls != nil {
 			ho.tr.tls.moved(c)
 		}
-	} else if s.stopping.Load() || s.acc[c.lst].stopped.Load() ||
+	} else if s.stopping.Load() || s.cfg.ListenerControl && s.acc[c.lst].stopped.Load() ||
 		int(s.conns.Load()) > s.cfg.MaxConnections || !s.admit(l.now) {
 		s.rejected.Add(1)
 		c.rejected = true

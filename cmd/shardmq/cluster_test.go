@@ -59,7 +59,7 @@ func startCluster(t *testing.T, n int) *testCluster {
 	for _, nd := range tc.nodes {
 		nd.args = []string{"--node", nd.name, "--data-dir", nd.dir, "--mqtt-addr", nd.mqtt, "--api-addr", nd.api,
 			"--api-keys", tc.keys, "--sys-interval", "0", "--stats-interval", "200ms",
-			"--cluster-listen", nd.route, "--cluster-join", strings.Join(routes, ",")}
+			"--cluster-listen", nd.route, "--cluster-join", strings.Join(routes, ","), "--listener-control"}
 		tc.start(nd)
 	}
 	t.Cleanup(func() {

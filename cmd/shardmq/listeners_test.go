@@ -47,7 +47,7 @@ func TestListenerStopStartBinary(t *testing.T) {
 	_, bin := buildBroker(t)
 	def, other := freePort(t), freePort(t)
 	data := filepath.Join(t.TempDir(), "data")
-	args := []string{"--data-dir", data, "--listener", "tcp://" + def, "--listener", "tcp://" + other + "?name=other"}
+	args := []string{"--data-dir", data, "--listener-control", "--listener", "tcp://" + def, "--listener", "tcp://" + other + "?name=other"}
 	b := startOps(t, bin, args...)
 	base := b.url("/api/v5")
 	host, defPort, _ := strings.Cut(def, ":")
@@ -261,6 +261,31 @@ func TestListenerStopStartBinary(t *testing.T) {
 	if ls := listeners(); !ls["tcp:default"].Running || !ls["tcp:other"].Running {
 		t.Fatalf("listeners after a start and a restart: %+v, want both running", ls)
 	}
+	if code := b.stop(t); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+}
+
+// TestListenerControlOff checks that without --listener-control the
+// listener commands answer a 400 that says how to turn them on, and the
+// listener keeps serving.
+func TestListenerControlOff(t *testing.T) {
+	_, bin := buildBroker(t)
+	b := startOps(t, bin)
+	code, out := apiCall(t, "PUT", b.url("/api/v5/listeners/tcp:default/stop"), b.cred, "")
+	var e struct{ Code, Message string }
+	if code != http.StatusBadRequest || json.Unmarshal([]byte(out), &e) != nil || e.Code != "BAD_REQUEST" ||
+		!strings.Contains(e.Message, "--listener-control") {
+		t.Fatalf("stop without listener control: %d %s", code, out)
+	}
+	if code, out := apiCall(t, "PUT", b.url("/api/v5/listeners/tcp:nobody/stop"), b.cred, ""); code != http.StatusNotFound {
+		t.Fatalf("unknown listener without listener control: %d %s", code, out)
+	}
+	c, err := net.Dial("tcp", b.mqtt)
+	if err != nil {
+		t.Fatalf("the listener after a refused stop: %v", err)
+	}
+	c.Close()
 	if code := b.stop(t); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}

@@ -130,6 +130,9 @@ func listenerControl(srv *netio.Server, st *stoppedListeners) func(id, action st
 			return fmt.Errorf("%w: %s", httpapi.ErrListenerNotFound, id)
 		case errors.Is(err, netio.ErrNotStoppable):
 			return fmt.Errorf("%w: %s is a gateway's udp listener, whose socket all the gateway's clients share: it runs as long as the broker", httpapi.ErrRejected, id)
+		case errors.Is(err, netio.ErrNoListenerControl):
+			return fmt.Errorf("%w: listener control is off: start the broker with --listener-control (listener_control = true) "+
+				"to stop, start and restart listeners", httpapi.ErrRejected)
 		case errors.Is(err, netio.ErrServerClosed):
 			return fmt.Errorf("%w: the broker is starting or stopping", httpapi.ErrRejected)
 		}

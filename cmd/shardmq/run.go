@@ -124,7 +124,14 @@ func start(o Options) (_ *app, err error) {
 	addrs := make([]netio.Listener, len(listeners))
 	for i, l := range listeners {
 		addrs[i] = l.netio()
-		addrs[i].Stopped = stopped.has(l.rowName())
+		if stopped.has(l.rowName()) {
+			if o.ListenerControl {
+				addrs[i].Stopped = true
+			} else {
+				slog.Warn("shardmq: listener "+l.rowName()+" was stopped through the API; without listener_control it opens",
+					"listener", l.rowName())
+			}
+		}
 	}
 	for _, g := range gws {
 		addrs = append(addrs, g.netio())
@@ -132,7 +139,8 @@ func start(o Options) (_ *app, err error) {
 	// netio takes the largest packet any zone accepts; smaller zone limits
 	// are the broker's to enforce.
 	loops := runtime.NumCPU()
-	srv, err := netio.New(netio.Config{Listeners: addrs, MaxPacketSize: b.MaxPacketSize(), Loops: loops}, b)
+	srv, err := netio.New(netio.Config{Listeners: addrs, MaxPacketSize: b.MaxPacketSize(), Loops: loops,
+		ListenerControl: o.ListenerControl}, b)
 	if err != nil {
 		return nil, err
 	}
