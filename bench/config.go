@@ -31,9 +31,16 @@ type Config struct {
 	// relay ceiling is added unless NoRelay.
 	Brokers []string
 	// Target is the URL of an already running broker to run the scenarios
-	// against, besides Brokers: "tcp://HOST:PORT". Reports name it by its
-	// URL. ssl:// and ws:// are refused until shardmq has those listeners.
+	// against, besides Brokers: "tcp://HOST:PORT", "ssl://HOST:PORT",
+	// "ws://HOST:PORT/PATH" or "wss://HOST:PORT/PATH" (Target.URL); every
+	// scenario then runs over that transport. Reports name it by its URL.
 	Target string
+	// TargetCA is the PEM file of the CA an ssl:// or wss:// Target's
+	// certificate chains to; empty: the system's roots.
+	TargetCA string
+	// TargetServerName is the TLS server name (SNI, verified) of an
+	// ssl:// or wss:// Target; empty: the URL's host.
+	TargetServerName string
 	// TargetPID is the target's process id when it runs on this machine:
 	// its CPU and resident memory are then read from /proc. If zero, they
 	// are not measured (and the memory rows show no figure for it).
@@ -284,6 +291,14 @@ func (c Config) Validate() error {
 	if c.TargetAPI != "" {
 		if _, err := apiHost(c.TargetAPI); err != nil {
 			return bad("TargetAPI", err.Error())
+		}
+	}
+	if (c.TargetCA != "" || c.TargetServerName != "") && c.Target == "" {
+		return bad("TargetCA", "needs Target")
+	}
+	if c.TargetCA != "" {
+		if _, err := os.Stat(c.TargetCA); err != nil {
+			return bad("TargetCA", err.Error())
 		}
 	}
 	if c.TargetPID < 0 {

@@ -40,6 +40,9 @@ type flowSpec struct {
 	// rate is the total publication rate per second (QoS 0 only: a paced
 	// publisher has no window); 0 publishes as fast as the window allows.
 	rate float64
+	// persistent makes the subscribers' sessions persistent (clean
+	// session 0; on MQTT 5 a session expiry interval).
+	persistent bool
 	// sn makes the publishers MQTT-SN clients of the broker's gateway
 	// (QoS 0, one datagram per message).
 	sn bool
@@ -188,6 +191,9 @@ func cutShort(ctx context.Context) bool {
 func (f *flow) close() {
 	f.stop.Store(true)
 	for _, s := range f.subs {
+		if s == nil {
+			continue // its dial failed
+		}
 		s.c.close()
 	}
 	for _, p := range f.pubs {
@@ -252,7 +258,7 @@ func (f *flow) dial(ctx context.Context, clientID string, i int, pub bool) (*cli
 		if pub && len(f.in.PubAddrs) > 0 {
 			addr = f.in.PubAddrs[i%len(f.in.PubAddrs)]
 		}
-		return dialMQTT(ctx, addr, f.cfg.connectOptions(clientID, false), f.cfg.Version, setupTimeout)
+		return dialMQTT(ctx, addr, f.cfg.connectOptions(clientID, !pub && f.spec.persistent), f.cfg.Version, setupTimeout)
 	}
 	nc, err := dialRaw(ctx, f.in.Addr, setupTimeout)
 	if err != nil {

@@ -13,24 +13,29 @@ import (
 )
 
 // Mosquitto starts Debian's mosquitto with a configuration file the harness
-// writes: one listener on 127.0.0.1, anonymous access, no persistence, and
-// inflight and queue limits as generous as the other brokers get.
+// writes: one listener on 127.0.0.1, anonymous access, no persistence (or,
+// with Persistence, mosquitto.db in a fresh directory with the default
+// autosave), and inflight and queue limits as generous as the other
+// brokers get.
 type Mosquitto struct {
 	// Path is the mosquitto binary. If empty, "mosquitto" is looked up in
 	// PATH and then /usr/sbin/mosquitto is tried.
 	Path string
 	// TLS, if set, adds a TLS listener with this certificate.
 	TLS *PeerTLS
+	// Persistence turns mosquitto's persistence on.
+	Persistence bool
 }
 
 // Name returns "mosquitto".
 func (Mosquitto) Name() string { return BrokerMosquitto }
 
-// mosquittoConf is the configuration for one run; %s is the port.
+// mosquittoConf is the configuration for one run; the verbs are the port
+// and the persistence lines.
 const mosquittoConf = `# written by shardmq-bench
 listener %s 127.0.0.1
 allow_anonymous true
-persistence false
+%s
 max_inflight_messages 0
 max_queued_messages 1000000
 max_queued_bytes 0
@@ -53,7 +58,23 @@ func (m Mosquitto) Start(ctx context.Context, dir string) (*Instance, error) {
 	}
 	_, port, _ := net.SplitHostPort(addr)
 	conf := filepath.Join(dir, "mosquitto.conf")
-	text := fmt.Sprintf(mosquittoConf, port)
+	persist := "persistence false"
+	if m.Persistence {
+		db := filepath.Join(dir, "mosquitto-db")
+		if err := os.RemoveAll(db); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(db, 0o755); err != nil {
+			return nil, err
+		}
+		// Started as root, mosquitto drops to its own user, which must
+		// be able to write the database there.
+		if err := os.Chmod(db, 0o777); err != nil {
+			return nil, err
+		}
+		persist = "persistence true\npersistence_location " + db + "/"
+	}
+	text := fmt.Sprintf(mosquittoConf, port, persist)
 	var tlsAddr string
 	if m.TLS != nil {
 		if tlsAddr, err = freeAddr(); err != nil {
@@ -92,6 +113,8 @@ func findBinary(path string, candidates ...string) (string, error) {
 type Mochi struct {
 	// Binary is the built peer (see BuildMochi).
 	Binary string
+	// Store adds mochi's pebble storage hook, in a fresh directory.
+	Store bool
 }
 
 // Name returns "mochi".
@@ -103,7 +126,15 @@ func (m Mochi) Start(ctx context.Context, dir string) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	return startProcess(ctx, dir, "mochi.log", addr, m.Binary, "-addr", addr)
+	args := []string{"-addr", addr}
+	if m.Store {
+		store := filepath.Join(dir, "mochi-store")
+		if err := os.RemoveAll(store); err != nil {
+			return nil, err
+		}
+		args = append(args, "-store", store)
+	}
+	return startProcess(ctx, dir, "mochi.log", addr, m.Binary, args...)
 }
 
 // BuildMochi builds bench/peers/mochi of the repository at repo into

@@ -86,7 +86,8 @@ func Metrics() []Metric {
 	apiP99 := func(r Result) (float64, bool) { return float64(r.API.P99), r.API.Count > 0 }
 	dur := func(v float64) string { return fmtDur(int64(v)) }
 	var ms []Metric
-	for _, s := range []string{ScenarioFanIn, ScenarioFanOut, ScenarioP2P0, ScenarioP2P1, ScenarioP2P2, ScenarioP2P0TLS, ScenarioP2P0WS, ScenarioFanInSN} {
+	for _, s := range []string{ScenarioFanIn, ScenarioFanOut, ScenarioP2P0, ScenarioP2P1, ScenarioP2P2,
+		ScenarioP2P1PersistMemory, ScenarioP2P1Persist, ScenarioP2P1PersistSync, ScenarioP2P0TLS, ScenarioP2P0WS, ScenarioFanInSN} {
 		ms = append(ms, Metric{Row: s, Scenario: s, Name: "deliveries/s", HigherIsBetter: true,
 			Value: rate, Format: fmtCount})
 	}
@@ -404,6 +405,7 @@ func (rep *Report) Markdown() string {
 				lat, fmtCPU(r), gen, fmtRSS(r), r.Stalls, ok, len(rs))
 		}
 	}
+	rep.writePersistTable(&b)
 	rep.writeFilterTable(&b)
 	if notes := rep.allNotes(); len(notes) > 0 {
 		b.WriteString("\n### Notes\n\n")

@@ -79,6 +79,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 // runOne starts a fresh broker, runs one scenario on it and stops it.
 func runOne(ctx context.Context, cfg Config, outDir string, b Broker, scenario string) Result {
+	if why := persistUnsupported(b.Name(), scenario); why != "" {
+		return Result{Scenario: scenario, Skipped: why}
+	}
+	if sb, ok := b.(scenarioBroker); ok {
+		b = sb.forScenario(scenario)
+	}
 	if lb, ok := b.(limitedBroker); ok {
 		if why := lb.unsupported(cfg, scenario); why != "" {
 			return Result{Scenario: scenario, Skipped: why}
@@ -154,7 +160,7 @@ func prepareBrokers(ctx context.Context, cfg Config, outDir string, rep *Report)
 		rep.Brokers = append(rep.Brokers, name)
 	}
 	if cfg.Target != "" {
-		out = append(out, Target{URL: cfg.Target, PID: cfg.TargetPID, API: cfg.TargetAPI, Publish: cfg.TargetPublish})
+		out = append(out, Target{URL: cfg.Target, CAFile: cfg.TargetCA, ServerName: cfg.TargetServerName, PID: cfg.TargetPID, API: cfg.TargetAPI, Publish: cfg.TargetPublish})
 		rep.Brokers = append(rep.Brokers, cfg.Target)
 	}
 	if !cfg.NoRelay {

@@ -19,6 +19,17 @@ const (
 	ScenarioP2P1 = "p2p-qos1"
 	// ScenarioP2P2: Pairs pairs at QoS 2, Window packets inflight.
 	ScenarioP2P2 = "p2p-qos2"
+	// ScenarioP2P1Persist is p2p-qos1 to persistent sessions (subscribers
+	// connect with clean session 0) on brokers that keep them on disk:
+	// shardmq with durability batch, mosquitto with persistence true,
+	// mochi with its pebble storage hook, NATS in JetStream (persist.go).
+	ScenarioP2P1Persist = "p2p-qos1-persist"
+	// ScenarioP2P1PersistMemory is p2p-qos1-persist on shardmq with
+	// durability memory: the figure batch is measured against.
+	ScenarioP2P1PersistMemory = "p2p-qos1-persist-memory"
+	// ScenarioP2P1PersistSync is p2p-qos1-persist on shardmq with
+	// durability sync, with the store's fsyncs per second.
+	ScenarioP2P1PersistSync = "p2p-qos1-persist-sync"
 	// ScenarioFixedRate: FixedRate messages/s over FixedRatePairs pairs at
 	// QoS 0; the metric is the p99 latency.
 	ScenarioFixedRate = "fixed-rate"
@@ -67,7 +78,7 @@ const (
 // Scenarios returns every scenario name in report order.
 func Scenarios() []string {
 	return []string{ScenarioFanIn, ScenarioFanOut, ScenarioP2P0, ScenarioP2P1, ScenarioP2P2,
-		ScenarioFixedRate, ScenarioStorm, ScenarioStormMax, ScenarioSessions, ScenarioAPI, ScenarioAPICatalog,
+		ScenarioP2P1PersistMemory, ScenarioP2P1Persist, ScenarioP2P1PersistSync, ScenarioFixedRate, ScenarioStorm, ScenarioStormMax, ScenarioSessions, ScenarioAPI, ScenarioAPICatalog,
 		ScenarioCatalogChurn, ScenarioP2P0TLS, ScenarioStormTLS, ScenarioP2P0WS, ScenarioFanInSN, ScenarioStormSN}
 }
 
@@ -109,6 +120,12 @@ type Result struct {
 	// measurement and its peak, in bytes (0 in-process).
 	RSS     int64 `json:"broker_rss_bytes"`
 	PeakRSS int64 `json:"broker_peak_rss_bytes"`
+	// Fsyncs and Commits are the store's fsyncs and batch commits per
+	// second while measuring, read from the broker's /metrics
+	// (shardmq_store_syncs_total, shardmq_store_commits_total); nil when
+	// the broker exposes no such counters.
+	Fsyncs  *float64 `json:"store_fsyncs_per_sec,omitempty"`
+	Commits *float64 `json:"store_commits_per_sec,omitempty"`
 	// Conns, ConnectRate and BytesPerConn belong to the connection storm.
 	Conns        int     `json:"conns,omitempty"`
 	ConnectRate  float64 `json:"connects_per_sec,omitempty"`
@@ -168,6 +185,9 @@ func flowFor(cfg Config, scenario string) (flowSpec, bool) {
 			}
 		}
 		return s, true
+	case ScenarioP2P1Persist, ScenarioP2P1PersistMemory, ScenarioP2P1PersistSync:
+		t := pairs(cfg.Pairs, cfg.TopicPrefix+"/persist")
+		return flowSpec{pubTopics: t, subFilters: t, fanout: 1, qos: 1, window: cfg.Window, persistent: true}, true
 	case ScenarioFixedRate:
 		t := pairs(cfg.FixedRatePairs, cfg.TopicPrefix+"/rate")
 		return flowSpec{pubTopics: t, subFilters: t, fanout: 1, window: cfg.QoS0Window,
@@ -181,6 +201,8 @@ func flowFor(cfg Config, scenario string) (flowSpec, bool) {
 func RunScenario(ctx context.Context, cfg Config, in *Instance, scenario string) Result {
 	cfg = cfg.withDefaults()
 	r := Result{Scenario: scenario}
+	// A --target on ssl://, ws:// or wss:// runs every scenario over it.
+	ctx = withTransport(ctx, in.transport)
 	if in.Relay && !relayScenarios[scenario] {
 		r.Skipped = "the relay carries message scenarios only"
 		return r
@@ -218,10 +240,15 @@ func RunScenario(ctx context.Context, cfg Config, in *Instance, scenario string)
 		return r
 	}
 	var api *apiProbe
+	var syncs *storeProbe
 	var during func(context.Context)
-	if scenario == ScenarioAPI {
+	switch {
+	case scenario == ScenarioAPI:
 		api = newAPIProbe(cfg, in)
 		during = api.run
+	case spec.persistent && in.APIAddr != "":
+		syncs = &storeProbe{addr: in.APIAddr}
+		during = syncs.run
 	}
 	fr, err := runFlow(ctx, cfg, in, spec, during)
 	if err != nil {
@@ -235,6 +262,9 @@ func RunScenario(ctx context.Context, cfg Config, in *Instance, scenario string)
 	}
 	r.Latency = fr.latency.Summary()
 	r.CPU, r.GenCPU, r.RSS, r.PeakRSS = fr.cpu, fr.genCPU, fr.rss, fr.peakRSS
+	if syncs != nil {
+		r.Fsyncs, r.Commits = syncs.rates()
+	}
 	if api != nil {
 		r.API, r.APIErrors = api.hist.Summary(), api.errors
 		r.Err = api.failure(cfg.APIPath)

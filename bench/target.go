@@ -12,16 +12,25 @@ import (
 // an EMQX, a shardmq cluster, a broker on another machine. Reports name it
 // by its URL.
 type Target struct {
-	// URL is "tcp://HOST:PORT".
+	// URL is the listener the generator connects to:
+	// "tcp://HOST:PORT" (or mqtt://), "ssl://HOST:PORT" (or mqtts://,
+	// tls://), "ws://HOST:PORT/PATH" or "wss://HOST:PORT/PATH" (PATH
+	// defaults to /mqtt). Every scenario then runs over that transport.
 	URL string
+	// CAFile is the PEM file of the CA that an ssl:// or wss:// target's
+	// certificate chains to; empty: the system's roots.
+	CAFile string
+	// ServerName is the name the TLS handshake asks for (SNI) and
+	// verifies; empty: the URL's host.
+	ServerName string
 	// PID is the broker's process id on this machine, or 0: its CPU and
 	// memory are measured only when it is known.
 	PID int
 	// API is the broker's HTTP API, "http://HOST:PORT", or "".
 	API string
-	// Publish are the URLs ("tcp://HOST:PORT") publishers connect to in
-	// turn instead of URL: other nodes of a cluster, so that messages
-	// cross nodes. Empty: URL.
+	// Publish are the URLs publishers connect to in turn instead of URL:
+	// other nodes of a cluster, so that messages cross nodes. They speak
+	// URL's transport. Empty: URL.
 	Publish []string
 }
 
@@ -32,17 +41,26 @@ func (t Target) Name() string { return t.URL }
 // running. Unlike a started broker it carries the state of earlier runs:
 // the scenarios use fresh client ids per run only where they must.
 func (t Target) Start(context.Context, string) (*Instance, error) {
-	addr, err := targetAddr(t.URL)
+	ep, err := parseTarget(t.URL)
 	if err != nil {
 		return nil, err
 	}
-	in := &Instance{Addr: addr, PID: t.PID}
+	in := &Instance{Addr: ep.addr, PID: t.PID, transport: ep.transport(t.CAFile, t.ServerName)}
+	switch ep.kind {
+	case transportTLS:
+		in.TLSAddr, in.caFile = ep.addr, t.CAFile
+	case transportWS:
+		in.WSAddr = ep.addr
+	}
 	for _, u := range t.Publish {
-		a, err := targetAddr(u)
+		p, err := parseTarget(u)
 		if err != nil {
 			return nil, err
 		}
-		in.PubAddrs = append(in.PubAddrs, a)
+		if p.kind != ep.kind || p.tls != ep.tls {
+			return nil, fmt.Errorf("%q: a publish node must speak %s's transport", u, t.URL)
+		}
+		in.PubAddrs = append(in.PubAddrs, p.addr)
 	}
 	if t.API != "" {
 		if in.APIAddr, err = apiHost(t.API); err != nil {
@@ -52,24 +70,72 @@ func (t Target) Start(context.Context, string) (*Instance, error) {
 	return in, nil
 }
 
-// targetAddr returns the host:port of a target URL. Only tcp:// is served
-// today; ssl:// and ws:// are named so that the message says what to do.
+// endpoint is a parsed target URL.
+type endpoint struct {
+	addr string // host:port
+	kind string // "", transportTLS or transportWS
+	tls  bool   // WebSocket over TLS (wss)
+	path string // WebSocket path
+}
+
+// transport returns the transport the generator speaks to e, with the CA
+// file and server name of an ssl:// or wss:// target.
+func (e endpoint) transport(caFile, serverName string) transportSpec {
+	if e.kind == "" {
+		return transportSpec{}
+	}
+	t := transportSpec{Kind: e.kind, Path: e.path}
+	if e.kind == transportTLS || e.tls {
+		host, _, _ := net.SplitHostPort(e.addr)
+		if serverName == "" {
+			serverName = host
+		}
+		t.CAFile, t.ServerName, t.SystemRoots, t.TLS = caFile, serverName, caFile == "", e.tls
+	}
+	return t
+}
+
+// targetAddr returns the host:port of a target URL.
 func targetAddr(raw string) (string, error) {
+	e, err := parseTarget(raw)
+	return e.addr, err
+}
+
+// parseTarget parses a target URL: tcp://, mqtt://, ssl://, mqtts://,
+// tls://, ws:// or wss://, HOST:PORT with a path only for WebSocket.
+func parseTarget(raw string) (endpoint, error) {
+	const want = "want tcp://, ssl://, ws:// or wss://HOST:PORT"
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("%q: %v", raw, err)
+		return endpoint{}, fmt.Errorf("%q: %v", raw, err)
 	}
+	var e endpoint
 	switch u.Scheme {
 	case "tcp", "mqtt":
-	case "ssl", "tls", "mqtts", "ws", "wss":
-		return "", fmt.Errorf("%q: %s:// targets are not supported yet (the generator speaks plain TCP until shardmq has ssl and ws listeners); use tcp://HOST:PORT", raw, u.Scheme)
+	case "ssl", "mqtts", "tls":
+		e.kind = transportTLS
+	case "ws":
+		e.kind = transportWS
+	case "wss":
+		e.kind, e.tls = transportWS, true
 	default:
-		return "", fmt.Errorf("%q: want tcp://HOST:PORT", raw)
+		return endpoint{}, fmt.Errorf("%q: %s", raw, want)
 	}
-	if u.Path != "" && u.Path != "/" || u.User != nil || u.RawQuery != "" {
-		return "", fmt.Errorf("%q: want tcp://HOST:PORT, nothing more", raw)
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return endpoint{}, fmt.Errorf("%q: %s, nothing more", raw, want)
 	}
-	return hostPort(raw, u.Host)
+	if e.kind == transportWS {
+		e.path = u.Path
+		if e.path == "" {
+			e.path = "/mqtt"
+		}
+	} else if u.Path != "" && u.Path != "/" {
+		return endpoint{}, fmt.Errorf("%q: a path is for ws:// and wss:// only", raw)
+	}
+	if e.addr, err = hostPort(raw, u.Host); err != nil {
+		return endpoint{}, err
+	}
+	return e, nil
 }
 
 // apiHost returns the host:port of an http:// API base URL.

@@ -15,9 +15,13 @@ func TestTargetAddr(t *testing.T) {
 	}{
 		{"tcp", "tcp://127.0.0.1:1883", "127.0.0.1:1883", ""},
 		{"ipv6", "tcp://[::1]:1883", "[::1]:1883", ""},
-		{"ssl later", "ssl://127.0.0.1:8883", "", "not supported yet"},
-		{"wss later", "wss://127.0.0.1:8084", "", "not supported yet"},
-		{"http is no broker", "http://127.0.0.1:18083", "", "want tcp://HOST:PORT"},
+		{"ssl", "ssl://127.0.0.1:8883", "127.0.0.1:8883", ""},
+		{"mqtts", "mqtts://127.0.0.1:8883", "127.0.0.1:8883", ""},
+		{"ws", "ws://127.0.0.1:8083/mqtt", "127.0.0.1:8083", ""},
+		{"wss without path", "wss://127.0.0.1:8084", "127.0.0.1:8084", ""},
+		{"path on ssl", "ssl://127.0.0.1:8883/mqtt", "", "a path is for ws:// and wss:// only"},
+		{"query", "tcp://127.0.0.1:1883?x=1", "", "nothing more"},
+		{"http is no broker", "http://127.0.0.1:18083", "", "want tcp://, ssl://, ws:// or wss://HOST:PORT"},
 		{"no port", "tcp://127.0.0.1", "", "HOST:PORT"},
 	}
 	for _, tc := range tests {
@@ -45,6 +49,75 @@ func TestTargetPublish(t *testing.T) {
 	if _, err := (Target{URL: "tcp://127.0.0.1:1881", Publish: []string{"http://x"}}).Start(context.Background(), ""); err == nil {
 		t.Fatal("an http:// publish URL was taken")
 	}
+	if _, err := (Target{URL: "tcp://127.0.0.1:1881", Publish: []string{"ssl://127.0.0.1:8883"}}).Start(context.Background(), ""); err == nil {
+		t.Fatal("a publish node on another transport was taken")
+	}
+	in, err = Target{URL: "wss://127.0.0.1:8084/ws", CAFile: "ca.pem"}.Start(context.Background(), "")
+	want := transportSpec{Kind: transportWS, TLS: true, Path: "/ws", CAFile: "ca.pem", ServerName: "127.0.0.1"}
+	if err != nil || in.transport != want || in.WSAddr != "127.0.0.1:8084" {
+		t.Fatalf("wss target: %+v %v; want transport %+v", in, err, want)
+	}
+}
+
+// TestTargetTransports runs p2p-qos0 and conn-storm against a running
+// shardmq through each of its ssl, ws and wss listeners as a --target,
+// and checks that a target whose certificate the given CA did not sign
+// fails instead of measuring anything.
+func TestTargetTransports(t *testing.T) {
+	sm, ok := testBroker(t, BrokerShardmq).(Shardmq)
+	if !ok {
+		t.Fatalf("shardmq broker is %T", testBroker(t, BrokerShardmq))
+	}
+	pki, err := makePeerTLS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wss, err := freeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm.TLS = pki
+	sm.ExtraArgs = []string{"--listener", "wss://" + wss + "?certfile=" + pki.CertFile + "&keyfile=" + pki.KeyFile + "&path=/mqtt-wss"}
+	in := startTest(t, sm)
+	other, err := makePeerTLS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(t *testing.T, url, ca string) []Result {
+		cfg := tinyConfig()
+		cfg.Brokers, cfg.NoRelay, cfg.OutDir = nil, true, t.TempDir()
+		cfg.Target, cfg.TargetCA, cfg.TargetServerName, cfg.TargetPID = url, ca, "localhost", in.PID
+		cfg.Scenarios = []string{ScenarioP2P0, ScenarioStorm}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		rep, err := Run(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Results
+	}
+	for _, url := range []string{"ssl://" + in.TLSAddr, "ws://" + in.WSAddr + "/mqtt", "wss://" + wss + "/mqtt-wss"} {
+		t.Run(url[:strings.Index(url, ":")], func(t *testing.T) {
+			var p2p, storm bool
+			for _, r := range run(t, url, pki.CAFile) {
+				if r.Err != "" || r.Skipped != "" {
+					t.Fatalf("%s: err %q skipped %q", r.Scenario, r.Err, r.Skipped)
+				}
+				p2p = p2p || r.Scenario == ScenarioP2P0 && r.Delivered > 0
+				storm = storm || r.Scenario == ScenarioStorm && r.Conns == tinyConfig().StormConns
+			}
+			if !p2p || !storm {
+				t.Fatalf("p2p delivered: %v, storm connected all: %v", p2p, storm)
+			}
+		})
+	}
+	t.Run("untrusted", func(t *testing.T) {
+		for _, r := range run(t, "ssl://"+in.TLSAddr, other.CAFile) {
+			if r.Err == "" {
+				t.Errorf("%s measured against a certificate of another CA: %+v", r.Scenario, r)
+			}
+		}
+	})
 }
 
 // TestTargetRun runs scenarios through Run against a broker the harness

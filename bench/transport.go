@@ -39,6 +39,16 @@ type transportSpec struct {
 	Kind string `json:"kind,omitempty"`
 	// CAFile is the PEM file of the CA the broker's certificate chains to.
 	CAFile string `json:"ca_file,omitempty"`
+	// SystemRoots verifies the broker's certificate against the system's
+	// roots instead of CAFile (a --target without a CA file).
+	SystemRoots bool `json:"system_roots,omitempty"`
+	// ServerName is sent (SNI) and verified; empty: "localhost", the name
+	// of the harness's own certificate.
+	ServerName string `json:"server_name,omitempty"`
+	// TLS runs WebSocket over TLS (wss).
+	TLS bool `json:"tls,omitempty"`
+	// Path is the WebSocket path; empty: /mqtt.
+	Path string `json:"path,omitempty"`
 }
 
 type transportKey struct{}
@@ -58,29 +68,40 @@ func withTransport(ctx context.Context, t transportSpec) context.Context {
 // (pinnedLeaf), so the generator's cost per connection is the key exchange
 // and the handshake signature, as a device that pins its broker's
 // certificate pays: more of the two cores are left to the broker measured.
-var clientTLS sync.Map // CA file → *tls.Config
+var clientTLS sync.Map // transportSpec's kind, CA, roots and name → *tls.Config
 
-func tlsConfigFor(caFile string) (*tls.Config, error) {
-	if c, ok := clientTLS.Load(caFile); ok {
+func tlsConfigFor(t transportSpec) (*tls.Config, error) {
+	name := t.ServerName
+	if name == "" {
+		name = "localhost"
+	}
+	key := transportSpec{Kind: t.Kind, CAFile: t.CAFile, SystemRoots: t.SystemRoots, ServerName: name}
+	if c, ok := clientTLS.Load(key); ok {
 		return c.(*tls.Config), nil
 	}
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, err
+	var pool *x509.CertPool // nil: the system's roots
+	if !t.SystemRoots {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		pool = x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no certificate", t.CAFile)
+		}
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s: no certificate", caFile)
-	}
-	pin := &pinnedLeaf{roots: pool, name: "localhost"}
+	pin := &pinnedLeaf{roots: pool, name: name}
 	// InsecureSkipVerify only turns off the library's chain check, which
 	// VerifyConnection does instead; the handshake signature is checked
 	// either way.
-	c := &tls.Config{ServerName: "localhost", CurvePreferences: []tls.CurveID{tls.X25519},
+	c := &tls.Config{ServerName: name, CurvePreferences: []tls.CurveID{tls.X25519},
 		NextProtos: []string{"mqtt"}, SessionTicketsDisabled: true,
 		InsecureSkipVerify: true, VerifyConnection: pin.verify}
-	clientTLS.Store(caFile, c)
-	return c, nil
+	if t.Kind == transportWS {
+		c.NextProtos = []string{"http/1.1"}
+	}
+	actual, _ := clientTLS.LoadOrStore(key, c)
+	return actual.(*tls.Config), nil
 }
 
 // pinnedLeaf verifies a server's chain against roots once and then
@@ -119,9 +140,8 @@ func overTransport(ctx context.Context, nc net.Conn, addr string, timeout time.D
 	if !ok {
 		return nc, nil
 	}
-	switch t.Kind {
-	case transportTLS:
-		cfg, err := tlsConfigFor(t.CAFile)
+	if t.Kind == transportTLS || t.TLS {
+		cfg, err := tlsConfigFor(t)
 		if err != nil {
 			return nil, err
 		}
@@ -131,11 +151,21 @@ func overTransport(ctx context.Context, nc net.Conn, addr string, timeout time.D
 		if err := tc.HandshakeContext(hctx); err != nil {
 			return nil, err
 		}
-		return tc, nil
+		nc = tc
+	}
+	switch t.Kind {
+	case transportTLS:
+		return nc, nil
 	case transportWS:
+		path := t.Path
+		if path == "" {
+			path = "/mqtt"
+		}
+		// The connection is already TLS for wss; the dialer only speaks
+		// HTTP over it.
 		d := websocket.Dialer{NetDial: func(string, string) (net.Conn, error) { return nc, nil },
 			Subprotocols: []string{"mqtt"}, HandshakeTimeout: timeout, ReadBufferSize: 16 << 10, WriteBufferSize: 16 << 10}
-		ws, resp, err := d.DialContext(ctx, "ws://"+addr+"/mqtt", http.Header{})
+		ws, resp, err := d.DialContext(ctx, "ws://"+addr+path, http.Header{})
 		if err != nil {
 			return nil, err
 		}
@@ -245,7 +275,11 @@ func runSecure(ctx context.Context, cfg Config, in *Instance, scenario string) R
 		return Result{Scenario: scenario, Skipped: "broker has no " + v.kind + " listener here"}
 	}
 	sec := *in
-	sec.Addr, sec.transport = addr, transportSpec{Kind: v.kind, CAFile: in.caFile}
+	sec.Addr = addr
+	if in.transport.Kind != v.kind {
+		// A target speaking this transport keeps its own (CA, name, path).
+		sec.transport = transportSpec{Kind: v.kind, CAFile: in.caFile}
+	}
 	if v.base == ScenarioStorm && cfg.IdleHold < tlsIdleHold {
 		// Idle TLS connections drop their ciphers after 0.5–1 s (shardmq)
 		// and a broker may return memory later still; every broker gets

@@ -42,7 +42,7 @@ func TestPinnedLeaf(t *testing.T) {
 		}
 		return c.TLS
 	}
-	cfg, err := tlsConfigFor(good.File)
+	cfg, err := tlsConfigFor(transportSpec{Kind: transportTLS, CAFile: good.File})
 	if err != nil {
 		t.Fatal(err)
 	}

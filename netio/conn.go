@@ -89,10 +89,13 @@ func (c *Conn) migrateTarget() *Loop {
 
 // handoff carries a migrating connection's state to its new loop.
 type handoff struct {
-	rest     []byte
-	lst      uint16
-	peer     *Peer
-	tr       *transport
+	rest []byte
+	lst  uint16
+	peer *Peer
+	tr   *transport
+	// rare is the rare fields allocated with an ssl or wss transport
+	// (secureTransport), which the connection takes along; nil otherwise.
+	rare     *connRare
 	openedAt int64
 	bytesIn  uint64
 	bytesOut uint64
@@ -287,9 +290,9 @@ func (c *Conn) keep(buf []byte) error {
 func (c *Conn) nextDeadline() (int64, error) {
 	if tr := c.transport(); tr != nil && tr.stage != stageOpen {
 		if tr.stage == stageProxy {
-			return tr.deadline, ErrProxyTimeout
+			return tr.setup.deadline, ErrProxyTimeout
 		}
-		return tr.deadline, ErrHandshakeTimeout
+		return tr.setup.deadline, ErrHandshakeTimeout
 	}
 	if !c.accepted {
 		return c.openedAt + int64(c.loop.srv.cfg.ConnectTimeout), ErrConnectTimeout

@@ -20,8 +20,8 @@ import (
 // through the loop. Once the handshake is done, the connection's traffic
 // keys are taken from it (see records.go) and the goroutine and
 // crypto/tls's connection are gone: records are decrypted and encrypted on
-// the loop, and an idle connection keeps its keys (a 416-byte allocation
-// with its transport), not crypto/tls's state (about 4 KiB,
+// the loop, and an idle connection keeps its keys (a 288-byte allocation
+// with its transport and rare fields), not crypto/tls's state (about 4 KiB,
 // docs/architecture.md).
 //
 // The keys come from crypto/tls's key log (Config.KeyLogWriter, the NSS
@@ -90,17 +90,17 @@ func (s *Server) handshakeInput(c *Conn, tr *transport, raw []byte) error {
 	if len(raw) == 0 {
 		return nil
 	}
-	if tr.hs == nil {
+	if tr.setup.hs == nil {
 		if raw[0] != recordTypeHandshake {
 			return fmt.Errorf("%w: first byte 0x%02x", ErrNotTLS, raw[0])
 		}
 		hs := &handshake{srv: s, loop: c.loop, c: c, tl: s.lst[c.lst].tls,
 			local: net.TCPAddrFromAddrPort(c.LocalAddr()), remote: net.TCPAddrFromAddrPort(c.RemoteAddr())}
 		hs.cond.L = &hs.mu
-		tr.hs = hs
+		tr.setup.hs = hs
 		go hs.run()
 	}
-	return tr.hs.feed(raw)
+	return tr.setup.hs.feed(raw)
 }
 
 // feed appends client bytes for crypto/tls; called on the loop.
@@ -235,7 +235,7 @@ func (s *Server) handshakeDone(hs *handshake, res handshakeResult) {
 		return
 	}
 	tr := c.transport()
-	if tr == nil || tr.hs != hs {
+	if tr == nil || tr.setup == nil || tr.setup.hs != hs {
 		return
 	}
 	if res.err != nil {
@@ -247,11 +247,10 @@ func (s *Server) handshakeDone(hs *handshake, res handshakeResult) {
 	if res.resumed {
 		st.resumed.Add(1)
 	}
-	tr.hs = nil
-	*tr.slot = *res.rec
-	tr.tls = tr.slot
+	tr.setup.hs = nil
+	*tr.tls = *res.rec
 	tr.tls.moved(c)
-	tr.peer.SNI, tr.peer.CN, tr.peer.DN = res.sni, res.cn, res.dn
+	tr.setup.sni, tr.setup.cn, tr.setup.dn = res.sni, res.cn, res.dn
 	rest := hs.rest()
 	s.next(c, tr)
 	if len(rest) > 0 && !c.closing {

@@ -112,28 +112,28 @@ func parseProxyV2(b []byte) (addr netip.AddrPort, n int, err error) {
 }
 
 // proxyInput takes c's PROXY header from raw (after what earlier reads
-// left in tr.pending) and returns the bytes after it; tr stays in
+// left in tr.setup.pending) and returns the bytes after it; tr stays in
 // stageProxy while the header is incomplete.
 func (s *Server) proxyInput(c *Conn, tr *transport, raw []byte) ([]byte, error) {
 	b := raw
-	if len(tr.pending) > 0 {
-		tr.pending = append(tr.pending, raw...)
-		b = tr.pending
+	if len(tr.setup.pending) > 0 {
+		tr.setup.pending = append(tr.setup.pending, raw...)
+		b = tr.setup.pending
 	}
 	addr, n, err := parseProxy(b)
 	if err != nil {
 		return nil, err
 	}
 	if n == 0 {
-		if len(tr.pending) == 0 {
-			tr.pending = append([]byte(nil), raw...)
+		if len(tr.setup.pending) == 0 {
+			tr.setup.pending = append([]byte(nil), raw...)
 		}
 		return nil, nil
 	}
 	rest := b[n:]
-	tr.pending = nil
+	tr.setup.pending = nil
 	if addr.IsValid() {
-		tr.peer.Addr = addr
+		tr.setup.addr = addr
 	}
 	s.next(c, tr)
 	return rest, nil

@@ -82,9 +82,8 @@ func suiteOf(id uint16) (*suite, bool) {
 
 // half is one direction's keys.
 type half struct {
-	aead cipher.AEAD // nil until used, dropped when idle
-	seq  uint64
-	iv   [12]byte
+	seq uint64
+	iv  [12]byte
 	// secret is TLS 1.3's traffic secret, from which the key is derived
 	// when the cipher is built and the next secret at a KeyUpdate; in TLS
 	// 1.2 it holds the key itself.
@@ -93,12 +92,24 @@ type half struct {
 
 // records is a connection's TLS record layer; owned by its loop.
 type records struct {
-	suite  *suite
+	suite *suite
+	// live holds the ciphers while the connection has traffic; nil when
+	// idle (built on use, dropped by the sweep).
+	live   *ciphers
+	rd, wr half
+	carry  *recordCarry // nil while no record straddles reads
 	vers   uint16
 	used   bool // read or written since the last sweep
 	listed bool // in its loop's ciphered list
-	rd, wr half
-	carry  *recordCarry // nil while no record straddles reads
+}
+
+// ciphers are a record layer's working state: each direction's AEAD (nil
+// until used) and the scratch of a record's nonce and additional data.
+// An idle connection drops them (records.idle) and keeps only its
+// secrets and sequence numbers: about 800 B a direction of expanded keys
+// less.
+type ciphers struct {
+	rd, wr cipher.AEAD
 	nonce  [12]byte
 	aad    [13]byte
 }
@@ -112,19 +123,40 @@ type recordCarry struct {
 
 // cipher returns h's AEAD, building it on first use.
 func (r *records) cipher(h *half) cipher.AEAD {
-	if h.aead == nil {
+	if r.live == nil {
+		r.live = &ciphers{}
+	}
+	a := r.aeadOf(h)
+	if *a == nil {
 		key := h.secret[:r.suite.keyLen]
 		if r.vers == tls.VersionTLS13 {
 			key = expandLabel(r.suite.hash, h.secret[:r.suite.hash.Size()], "key", r.suite.keyLen)
 		}
 		if r.suite.chacha {
-			h.aead, _ = chacha20poly1305.New(key)
+			*a, _ = chacha20poly1305.New(key)
 		} else {
 			block, _ := aes.NewCipher(key)
-			h.aead, _ = cipher.NewGCM(block)
+			*a, _ = cipher.NewGCM(block)
 		}
 	}
-	return h.aead
+	return *a
+}
+
+// aeadOf returns where h's AEAD is kept; r.live must be set.
+func (r *records) aeadOf(h *half) *cipher.AEAD {
+	if h == &r.wr {
+		return &r.live.wr
+	}
+	return &r.live.rd
+}
+
+// rekey moves h to its next TLS 1.3 traffic secret (KeyUpdate); its
+// cipher is built anew on next use.
+func (r *records) rekey(h *half) {
+	h.update(r.suite)
+	if r.live != nil {
+		*r.aeadOf(h) = nil
+	}
 }
 
 // expandLabel is TLS 1.3's HKDF-Expand-Label (RFC 8446 section 7.1) with
@@ -144,7 +176,6 @@ func expandLabel(h crypto.Hash, secret []byte, label string, n int) []byte {
 func (h *half) setSecret(s *suite, secret []byte) {
 	copy(h.secret[:], secret)
 	copy(h.iv[:], expandLabel(s.hash, secret, "iv", 12))
-	h.aead = nil
 	h.seq = 0
 }
 
@@ -184,23 +215,34 @@ func prf12(h crypto.Hash, secret, seed []byte, n int) []byte {
 	return out[:n]
 }
 
-// xorNonce sets r.nonce to h's IV xor its sequence number (TLS 1.3, and
-// ChaCha20-Poly1305 in TLS 1.2).
+// xorNonce sets the nonce scratch to h's IV xor its sequence number (TLS
+// 1.3, and ChaCha20-Poly1305 in TLS 1.2); call it after r.cipher.
 func (r *records) xorNonce(h *half) []byte {
-	r.nonce = h.iv
+	n := &r.live.nonce
+	*n = h.iv
 	for i := 0; i < 8; i++ {
-		r.nonce[4+i] ^= byte(h.seq >> (56 - 8*i))
+		n[4+i] ^= byte(h.seq >> (56 - 8*i))
 	}
-	return r.nonce[:]
+	return n[:]
 }
 
-// aad12 sets r.aad to TLS 1.2's additional data: seq, type, version,
-// plaintext length.
+// nonce12 sets the nonce scratch to AES-GCM's TLS 1.2 nonce: h's implicit
+// IV and the explicit part; call it after r.cipher.
+func (r *records) nonce12(h *half, explicit []byte) []byte {
+	n := &r.live.nonce
+	copy(n[:4], h.iv[:4])
+	copy(n[4:], explicit)
+	return n[:]
+}
+
+// aad12 sets the additional data scratch to TLS 1.2's: seq, type,
+// version, plaintext length; call it after r.cipher.
 func (r *records) aad12(h *half, typ byte, n int) []byte {
-	binary.BigEndian.PutUint64(r.aad[:8], h.seq)
-	r.aad[8], r.aad[9], r.aad[10] = typ, 3, 3
-	binary.BigEndian.PutUint16(r.aad[11:], uint16(n))
-	return r.aad[:]
+	a := &r.live.aad
+	binary.BigEndian.PutUint64(a[:8], h.seq)
+	a[8], a[9], a[10] = typ, 3, 3
+	binary.BigEndian.PutUint16(a[11:], uint16(n))
+	return a[:]
 }
 
 // errRecord is a record that does not open.
@@ -243,10 +285,8 @@ func (r *records) openRecord(h *half, rec []byte) ([]byte, byte, error) {
 		if len(body) < 8+aead.Overhead() {
 			return nil, 0, errRecord
 		}
-		copy(r.nonce[:4], h.iv[:4])
-		copy(r.nonce[4:], body[:8])
 		ct := body[8:]
-		pt, err := aead.Open(ct[:0], r.nonce[:], ct, r.aad12(h, typ, len(ct)-aead.Overhead()))
+		pt, err := aead.Open(ct[:0], r.nonce12(h, body[:8]), ct, r.aad12(h, typ, len(ct)-aead.Overhead()))
 		if err != nil {
 			return nil, 0, errRecord
 		}
@@ -273,7 +313,7 @@ func (r *records) touch(c *Conn) {
 // end of the handshake).
 func (r *records) moved(c *Conn) {
 	r.listed = false
-	if r.rd.aead != nil || r.wr.aead != nil || r.carry != nil {
+	if r.live != nil || r.carry != nil {
 		r.touch(c)
 	}
 }
@@ -281,7 +321,7 @@ func (r *records) moved(c *Conn) {
 // idle drops what an idle connection does not need: its ciphers and
 // empty buffers.
 func (r *records) idle() {
-	r.rd.aead, r.wr.aead = nil, nil
+	r.live = nil
 	if r.carry != nil && len(r.carry.partial) == 0 {
 		r.carry = nil
 	} else if r.carry != nil {
@@ -430,7 +470,7 @@ func (r *records) control(c *Conn, typ byte, pt []byte) error {
 			if len(pt) < 5 || pt[0] != 24 || pt[1] != 0 || pt[2] != 0 || pt[3] != 1 || pt[4] > 1 {
 				return fmt.Errorf("%w: unexpected handshake message after the handshake", ErrTLSRecord)
 			}
-			r.rd.update(r.suite)
+			r.rekey(&r.rd)
 			if pt[4] == 1 {
 				r.sendKeyUpdate(c)
 			}
@@ -448,7 +488,7 @@ var keyUpdate = []byte{24, 0, 0, 1, 0}
 func (r *records) sendKeyUpdate(c *Conn) {
 	n, _ := r.seal(c, recordTypeHandshake, [][]byte{keyUpdate})
 	c.bytesOut += uint64(n)
-	r.wr.update(r.suite)
+	r.rekey(&r.wr)
 }
 
 // seal writes bufs to c's socket as records of type typ and returns the
@@ -468,7 +508,7 @@ func (r *records) seal(c *Conn, typ byte, bufs [][]byte) (int, error) {
 		}
 		if r.vers == tls.VersionTLS13 && r.wr.seq >= keyUpdateAfter && typ == recordTypeApplicationData {
 			out = r.sealRecord(out, recordTypeHandshake, keyUpdate)
-			r.wr.update(r.suite)
+			r.rekey(&r.wr)
 		}
 		start := len(out)
 		out = slices.Grow(out, recordHeaderLen+8+maxPlaintext+1+16)
@@ -537,10 +577,13 @@ func (r *records) sealAt(out []byte, start, ptStart int, typ byte) []byte {
 		n := len(out) - ptStart
 		aad := r.aad12(h, typ, n)
 		binary.BigEndian.PutUint16(hdr[3:], uint16(len(out)-start-recordHeaderLen+aead.Overhead()))
-		nonce := r.xorNonce(h)
-		if !r.suite.chacha {
-			copy(r.nonce[:4], h.iv[:4])
-			binary.BigEndian.PutUint64(r.nonce[4:], h.seq)
+		var nonce []byte
+		if r.suite.chacha {
+			nonce = r.xorNonce(h)
+		} else {
+			var seq [8]byte
+			binary.BigEndian.PutUint64(seq[:], h.seq)
+			nonce = r.nonce12(h, seq[:])
 		}
 		sealed = aead.Seal(out[ptStart:ptStart], nonce, out[ptStart:], aad)
 	}

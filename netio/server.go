@@ -435,6 +435,10 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	case *handoff:
 		ho = v
 		c.lst = v.lst
+		if v.rare != nil {
+			*v.rare = connRare{}
+			c.rare = v.rare
+		}
 		if v.peer != nil {
 			c.rareFields().peer = v.peer
 		}
@@ -479,9 +483,12 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.Close
 	}
 	if fresh {
-		if tr := s.newTransport(c.lst, l.now); tr != nil {
+		if tr, rare := s.newLayers(c.lst, l.now); tr != nil {
 			// The Handler gets the connection once its layers are up
 			// (transport.go).
+			if rare != nil {
+				c.rare = rare
+			}
 			c.rareFields().tr = tr
 			c.schedule()
 			l.exit(nil)
@@ -572,6 +579,13 @@ func (s *Server) migrate(c *Conn, rest []byte) {
 	c.rare.migrateTo = nil
 	ho := &handoff{rest: rest, openedAt: c.openedAt, lst: c.lst, peer: c.rare.peer, tr: c.rare.tr,
 		bytesIn: c.bytesIn, bytesOut: c.bytesOut, reads: c.reads, writes: c.writes}
+	if tr := c.rare.tr; tr != nil && tr.tls != nil {
+		// An ssl or wss connection's rare fields came with its transport
+		// and go with it; what closes here keeps a copy of its own.
+		ho.rare = c.rare
+		left := *c.rare
+		c.rare = &left
+	}
 	fd, err := c.gc.Dup()
 	if err == nil {
 		f := os.NewFile(uintptr(fd), "")
@@ -621,8 +635,8 @@ func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
 	}
 	c.carry = nil
 	opened := c.opened()
-	if tr := c.transport(); tr != nil && !c.movedAway && tr.hs != nil {
-		tr.hs.abort()
+	if tr := c.transport(); tr != nil && !c.movedAway && tr.setup != nil && tr.setup.hs != nil {
+		tr.setup.hs.abort()
 	}
 	if !c.rejected && !c.movedAway && opened {
 		s.h.OnClose(c, err)

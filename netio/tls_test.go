@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -297,4 +298,61 @@ func TestTLSReload(t *testing.T) {
 		t.Fatal("a reload of a broken key file succeeded")
 	}
 	roundTrip(t, dial(), []byte{0xc0, 0x00}, 2) // the last good certificate stays
+}
+
+// TestTLSSharedPeer checks that connections which told only a server name
+// share one Peer per name (an idle TLS connection holds no copy of its
+// own), that a client certificate gets a Peer of its own, and that the
+// shared table stops growing at maxSharedPeers.
+func TestTLSSharedPeer(t *testing.T) {
+	pki := newPKI(t)
+	_, _, clientCert := pki.issue(t, certOpts{name: "device", cn: "device-1", org: "Fleet"})
+	h := &peerHandler{}
+	conf := pki.serverTLS(t, false)
+	conf.VerifyPeer = true // a certificate is verified when given, not required
+	s := startListeners(t, Config{Listeners: []Listener{{Kind: KindSSL, Addr: "127.0.0.1:0", TLS: conf}}}, h)
+	for _, c := range []struct {
+		sni  string
+		cert bool
+	}{{"broker.example", false}, {"broker.example", false}, {"localhost", false}, {"broker.example", true}} {
+		conf := &tls.Config{RootCAs: pki.pool, ServerName: c.sni}
+		if c.cert {
+			conf.Certificates = []tls.Certificate{clientCert}
+		}
+		conn, err := tls.Dial("tcp", s.Addr().String(), conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roundTrip(t, conn, []byte{0xc0, 0x00}, 2)
+		conn.Close()
+	}
+	peers, _ := h.seen()
+	if len(peers) != 4 {
+		t.Fatalf("%d connections opened, want 4", len(peers))
+	}
+	for i, want := range []string{"broker.example", "broker.example", "localhost", "broker.example"} {
+		if peers[i].SNI != want || peers[i].Listener.ID() != "ssl:default" {
+			t.Fatalf("connection %d: peer %+v, want SNI %q", i, peers[i], want)
+		}
+	}
+	if peers[3].CN != "device-1" || peers[0].CN != "" {
+		t.Fatalf("certificate names %q and %q, want device-1 and none", peers[3].CN, peers[0].CN)
+	}
+	tl := s.lst[0].tls
+	tl.peersMu.Lock()
+	shared := len(tl.peers)
+	tl.peersMu.Unlock()
+	if shared != 2 {
+		t.Fatalf("%d shared peers, want 2 (broker.example, localhost)", shared)
+	}
+	l := &s.cfg.Listeners[0]
+	if a, b := tl.sharedPeer(l, "fleet.example"), tl.sharedPeer(l, "fleet.example"); a != b {
+		t.Fatal("one server name, two Peers")
+	}
+	for i := 0; len(tl.peers) < maxSharedPeers; i++ {
+		tl.sharedPeer(l, fmt.Sprintf("n%d.example", i))
+	}
+	if a, b := tl.sharedPeer(l, "late.example"), tl.sharedPeer(l, "late.example"); a == b || len(tl.peers) != maxSharedPeers {
+		t.Fatalf("past the bound: shared %v, table %d", a == b, len(tl.peers))
+	}
 }

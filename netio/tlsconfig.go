@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -77,6 +78,37 @@ type tlsListener struct {
 	alpn []string
 	base *tls.Config
 	cur  atomic.Pointer[tls.Config]
+
+	// peersMu guards the following field.
+	peersMu sync.Mutex
+	// peers are the Peers of connections that told nothing but a server
+	// name (SNI), by name: a fleet asks for a few names, and every idle
+	// connection would otherwise hold its own Peer. At most
+	// maxSharedPeers; names beyond get a Peer each.
+	peers map[string]*Peer
+}
+
+// maxSharedPeers bounds a listener's shared Peers: a client chooses its
+// SNI, so the table must not grow with what clients send.
+const maxSharedPeers = 1024
+
+// sharedPeer returns the Peer of a connection of listener l that told its
+// server name sni and nothing else. The Peer is shared: nobody may modify
+// it. Safe from any goroutine.
+func (t *tlsListener) sharedPeer(l *Listener, sni string) *Peer {
+	t.peersMu.Lock()
+	defer t.peersMu.Unlock()
+	if p, ok := t.peers[sni]; ok {
+		return p
+	}
+	p := &Peer{Listener: l, SNI: sni}
+	if len(t.peers) < maxSharedPeers {
+		if t.peers == nil {
+			t.peers = make(map[string]*Peer)
+		}
+		t.peers[sni] = p
+	}
+	return p
 }
 
 // newTLSListener reads l's certificate files.

@@ -2,6 +2,7 @@ package netio
 
 import (
 	"errors"
+	"net/netip"
 	"time"
 )
 
@@ -32,25 +33,36 @@ const (
 // connection when it migrates.
 type transport struct {
 	stage stage
-	// deadline ends the current stage before stageOpen (Unix ns).
+	// setup is what the stages before stageOpen keep; nil once open.
+	setup *transportSetup
+	// tls is the TLS record layer of an ssl or wss connection; it holds
+	// keys once the handshake is done (stage past stageTLS).
+	tls *records
+	ws  *wsConn // WebSocket state, ws and wss only
+}
+
+// transportSetup is a connection's state while its layers come up: it is
+// dropped when the Handler gets the connection, so that an idle
+// connection keeps only what it needs to read and write.
+type transportSetup struct {
+	// deadline ends the current stage (Unix ns).
 	deadline int64
 	// pending is the input the current stage keeps until it is complete
 	// (the PROXY header).
 	pending []byte
 	hs      *handshake // the running TLS handshake, in stageTLS
-	tls     *records   // the TLS record layer once the handshake is done
-	// slot is where an ssl or wss transport's record layer goes, allocated
-	// with it (secureTransport).
-	slot *records
-	ws   *wsConn // WebSocket state, ws and wss only
-	peer Peer    // what the layers learned; Conn.Peer returns it once open
+	// What the layers learned; Conn.Peer returns it once open.
+	addr        netip.AddrPort
+	sni, cn, dn string
 }
 
-// secureTransport is the transport of an ssl or wss connection and its
-// record layer in one allocation (an idle TLS connection's whole cost).
+// secureTransport is the transport of an ssl or wss connection, its
+// record layer and the connection's rare fields in one allocation (an
+// idle TLS connection's whole cost beyond a plain one, docs/architecture.md).
 type secureTransport struct {
 	transport
-	rec records
+	rec  records
+	rare connRare
 }
 
 // errPeerClosed ends a connection whose client closed its layer cleanly
@@ -74,24 +86,33 @@ func (c *Conn) opened() bool {
 // newTransport returns the layers of a connection accepted by listener i,
 // or nil when it has none.
 func (s *Server) newTransport(i uint16, now time.Time) *transport {
+	tr, _ := s.newLayers(i, now)
+	return tr
+}
+
+// newLayers returns the layers of a connection accepted by listener i and,
+// for an ssl or wss listener, the connection's rare fields allocated with
+// them; nil, nil when it has none.
+func (s *Server) newLayers(i uint16, now time.Time) (*transport, *connRare) {
 	l := &s.cfg.Listeners[i]
 	if !l.layered() {
-		return nil
+		return nil, nil
 	}
-	tr := &transport{stage: stageNew}
+	var rare *connRare
+	tr := &transport{stage: stageNew, setup: &transportSetup{}}
 	if l.TLS != nil {
 		st := &secureTransport{}
 		tr = &st.transport
-		tr.slot = &st.rec
+		tr.setup, tr.tls = &transportSetup{}, &st.rec
+		rare = &st.rare
 	}
-	tr.peer.Listener = l
 	if l.Kind == KindWS || l.Kind == KindWSS {
 		tr.ws = newWSConn(l.WebSocket, s.cfg.MaxPacketSize)
 	}
 	if s.advance(tr, l, now) {
-		return nil
+		return nil, nil
 	}
-	return tr
+	return tr, rare
 }
 
 // advance moves tr to its next stage and sets the stage's deadline. It
@@ -105,20 +126,19 @@ func (s *Server) advance(tr *transport, l *Listener, now time.Time) bool {
 		if timeout == 0 {
 			timeout = 3 * time.Second
 		}
-		tr.deadline = now.Add(timeout).UnixNano()
+		tr.setup.deadline = now.Add(timeout).UnixNano()
 	case tr.stage < stageTLS && secure:
 		tr.stage = stageTLS
-		tr.deadline = now.Add(l.TLS.handshakeTimeout()).UnixNano()
+		tr.setup.deadline = now.Add(l.TLS.handshakeTimeout()).UnixNano()
 	case tr.stage < stageUpgrade && tr.ws != nil:
 		tr.stage = stageUpgrade
 		timeout := s.cfg.ConnectTimeout
 		if l.TLS != nil {
 			timeout = l.TLS.handshakeTimeout()
 		}
-		tr.deadline = now.Add(timeout).UnixNano()
+		tr.setup.deadline = now.Add(timeout).UnixNano()
 	default:
 		tr.stage = stageOpen
-		tr.deadline = 0
 		return true
 	}
 	return false
@@ -132,15 +152,29 @@ func (s *Server) next(c *Conn, tr *transport) {
 		c.schedule()
 		return
 	}
-	if tr.peer.Addr.IsValid() || tr.peer.SNI != "" || tr.peer.CN != "" || tr.peer.DN != "" {
-		c.rare.peer = &tr.peer
-	}
+	c.rare.peer = s.peerOf(c, tr.setup)
+	tr.setup = nil
 	if tr.tls == nil && tr.ws == nil {
 		c.rare.tr = nil // a PROXY header was all: plain from here on
 	}
 	c.openedAt = l.now.UnixNano()
 	c.schedule()
 	s.h.OnOpen(c)
+}
+
+// peerOf returns what c's layers learned (su), nil when nothing beyond
+// the socket: a Peer shared by the listener's connections when it is a
+// server name alone (tlsListener.sharedPeer), else c's own.
+func (s *Server) peerOf(c *Conn, su *transportSetup) *Peer {
+	if !su.addr.IsValid() && su.cn == "" && su.dn == "" {
+		if su.sni == "" {
+			return nil
+		}
+		if t := s.lst[c.lst].tls; t != nil {
+			return t.sharedPeer(c.Listener(), su.sni)
+		}
+	}
+	return &Peer{Listener: c.Listener(), Addr: su.addr, SNI: su.sni, CN: su.cn, DN: su.dn}
 }
 
 // feedLayers passes raw, just read from c's socket, through its layers

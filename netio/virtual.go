@@ -198,3 +198,26 @@ func (c *Conn) UpdateWill(w *mqtt.Will) bool {
 	wu, ok := c.loop.srv.h.(WillUpdater)
 	return ok && !c.closing && wu.UpdateWill(c, w)
 }
+
+// AddrUpdater is implemented by a Handler that learns when a virtual
+// connection's client moves to another address (an MQTT-SN client that
+// wakes from sleep elsewhere).
+type AddrUpdater interface {
+	// UpdateAddr tells the Handler that c's RemoteAddr changed. It runs
+	// on c's loop.
+	UpdateAddr(c *Conn)
+}
+
+// SetRemoteAddr moves a virtual connection's client to addr, its
+// RemoteAddr from now on, and tells the Handler (see AddrUpdater). It
+// does nothing for a socket connection. Call it on c's loop.
+func (c *Conn) SetRemoteAddr(addr netip.AddrPort) {
+	v := c.virtualOf()
+	if v == nil || c.closing || v.addr == addr {
+		return
+	}
+	v.addr = addr
+	if au, ok := c.loop.srv.h.(AddrUpdater); ok {
+		au.UpdateAddr(c)
+	}
+}

@@ -159,7 +159,7 @@ func (s *Server) wsUpgrade(c *Conn, tr *transport, b []byte) ([]byte, error) {
 		return nil, err
 	}
 	if u.addr.IsValid() {
-		tr.peer.Addr = u.addr
+		tr.setup.addr = u.addr
 	}
 	resp := make([]byte, 0, 160)
 	resp = append(resp, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)

@@ -348,3 +348,51 @@ func unsubscribe5(id uint16, filter string) []byte {
 	body = append(body, filter...)
 	return append([]byte{byte(mqtt.TypeUnsubscribe)<<4 | 0x02, byte(len(body))}, body...)
 }
+
+// TestDiscardStale checks NodeHandler.DiscardStale: an offline session
+// ends without a release to the cluster and without its will; a connected
+// one and an unknown id are left alone; SessionIDs lists what is there.
+func TestDiscardStale(t *testing.T) {
+	fc := &fakeCluster{}
+	tb := startBroker(t, Config{Cluster: fc}, netio.Config{})
+	h := tb.NodeHandler()
+	persistent := func(id string) *mqtt.Connect {
+		p := conn5(id)
+		p.CleanStart = false
+		p.Properties.Present.Add(mqtt.PropSessionExpiry)
+		p.Properties.SessionExpiry = 60
+		return p
+	}
+	off, _ := connectRaw(t, tb.addr, persistent("stale"))
+	off.subscribe(1, sub("stale/t", 1))
+	on, _ := connectRaw(t, tb.addr, persistent("live"))
+	if ids := h.SessionIDs(); !slices.Contains(ids, "stale") || !slices.Contains(ids, "live") {
+		t.Fatalf("SessionIDs %q", ids)
+	}
+	if n, err := h.DiscardStale(context.Background(), []string{"live", "nobody"}); err != nil || n != 0 {
+		t.Fatalf("DiscardStale of a connected session and an unknown id: %d, %v; want none ended", n, err)
+	}
+	off.write(mqtt.AppendDisconnect(nil, &mqtt.Disconnect{}, mqtt.V5))
+	// Once its connection is gone (the loop's close may follow the
+	// client's view of it), the offline session ends.
+	waitFor(t, "the offline session ended", func() bool {
+		n, err := h.DiscardStale(context.Background(), []string{"stale"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	})
+	if _, ok := tb.registry.Load("stale"); ok {
+		t.Fatal("the stale session is still here")
+	}
+	if _, ok := tb.registry.Load("live"); !ok {
+		t.Fatal("the connected session was ended")
+	}
+	on.expectSilence(100 * time.Millisecond)
+	if _, rel := fc.owners(); slices.Contains(rel, "stale") {
+		t.Fatal("the stale session's id was released: the cluster's owner is another node's")
+	}
+	if _, err := tb.Subscriptions(context.Background(), "stale"); !errors.Is(err, ErrClientNotFound) {
+		t.Fatalf("the stale session's subscriptions: %v, want ErrClientNotFound", err)
+	}
+}

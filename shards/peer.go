@@ -34,8 +34,34 @@ func (sh *shard) setPeer(s *session, c *netio.Conn, l *listener) {
 	if sh.peers == nil {
 		sh.peers = make(map[*session]*peerIdentity)
 	}
-	sh.peers[s] = &peerIdentity{sni: p.SNI, cn: p.CN, dn: p.DN, tenant: l.tenant == "peersni" && p.SNI != ""}
+	sh.peers[s] = sh.identity(peerIdentity{sni: p.SNI, cn: p.CN, dn: p.DN, tenant: l.tenant == "peersni" && p.SNI != ""})
 }
+
+// identity returns id on the heap, shared with the shard's other sessions
+// when it carries no certificate: a fleet's devices that verify the
+// broker but present no certificate of their own ask for the same few
+// server names, and each idle connection would otherwise hold a copy. The
+// shared ones are at most maxSharedIdentities (a client chooses its SNI).
+// It runs on the shard.
+func (sh *shard) identity(id peerIdentity) *peerIdentity {
+	if id.cn != "" || id.dn != "" {
+		return &id
+	}
+	if p, ok := sh.identities[id]; ok {
+		return p
+	}
+	p := &id
+	if len(sh.identities) < maxSharedIdentities {
+		if sh.identities == nil {
+			sh.identities = make(map[peerIdentity]*peerIdentity)
+		}
+		sh.identities[id] = p
+	}
+	return p
+}
+
+// maxSharedIdentities bounds a shard's shared identities.
+const maxSharedIdentities = 1024
 
 // peerIdentity is the TLS identity of a session's last connection.
 type peerIdentity struct {

@@ -39,11 +39,20 @@ type recorder struct {
 	// dirty are the persistent sessions changed this batch; their
 	// SessionSaved records are built at commit, once each.
 	dirty []*session
-	// msgs shares one store.Message between the Ops of one message
-	// queued for several sessions in one loop turn. It is emptied at the
-	// end of every turn: a view is given back when its turn's Ops are
-	// committed, and a later turn's Op must not point at it.
-	msgs map[*message]*store.Message
+	// recent shares one store.Message between the Ops of one message
+	// queued for several sessions in one loop turn: the last messages
+	// queued this turn with their views, recent[(nrecent-1)%len] the
+	// newest. A publish reaches its subscribers one after the other (the
+	// route and the mail from other shards go message by message), so a
+	// message queued again is found among the last few; one queued again
+	// after recentViews others gets a second view (its body written
+	// twice: correct, only more bytes). A map did the same at a hash, an
+	// insert and a clear proportional to its largest turn per message. It
+	// is emptied at the end of every turn: a view is given back when its
+	// turn's Ops are committed, and a later turn's Op must not point at
+	// it.
+	recent  [recentViews]recentView
+	nrecent int
 	// waits are the ackWaits of mail delivered in the batch: its commit
 	// releases them (syncack.go).
 	waits []*ackWait
@@ -81,6 +90,31 @@ type recorder struct {
 	cancelled int
 	// out is the Batch a Commit of part of the pending Ops is built in.
 	out store.Batch
+}
+
+// recentViews is the number of messages recorder.recent remembers.
+const recentViews = 8
+
+// recentView is a message queued this loop turn and its view.
+type recentView struct {
+	m *message
+	v *store.Message
+}
+
+// sharedView returns the view of m made earlier this loop turn, or nil.
+func (rec *recorder) sharedView(m *message) *store.Message {
+	for i := rec.nrecent - 1; i >= max(0, rec.nrecent-recentViews); i-- {
+		if r := &rec.recent[i%recentViews]; r.m == m {
+			return r.v
+		}
+	}
+	return nil
+}
+
+// forgetViews empties recent at the end of a loop turn.
+func (rec *recorder) forgetViews() {
+	clear(rec.recent[:min(rec.nrecent, recentViews)])
+	rec.nrecent = 0
 }
 
 // turnMark is the end of one deferred loop turn's Ops.
@@ -201,13 +235,11 @@ func (s *session) storeQueued(d *delivery) {
 		return
 	}
 	d.seq = s.sh.b.storeSeq.Add(1)
-	m := rec.msgs[d.msg]
+	m := rec.sharedView(d.msg)
 	if m == nil {
 		m = rec.view(d.msg)
-		if rec.msgs == nil {
-			rec.msgs = make(map[*message]*store.Message)
-		}
-		rec.msgs[d.msg] = m
+		rec.recent[rec.nrecent%recentViews] = recentView{d.msg, m}
+		rec.nrecent++
 	}
 	op := store.Op{Kind: store.Queued, ClientID: s.id, Seq: d.seq, Message: m, QoS: d.qos, Retain: d.retain}
 	if d.hasIDs() {
@@ -355,8 +387,8 @@ func (sh *shard) commitStore() {
 	if rec == nil {
 		return
 	}
-	if len(rec.msgs) > 0 {
-		clear(rec.msgs)
+	if rec.nrecent > 0 {
+		rec.forgetViews()
 	}
 	ops := rec.batch.Ops
 	if len(ops) == rec.head && len(rec.dirty) == 0 {

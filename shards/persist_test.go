@@ -302,3 +302,74 @@ func TestStoreHoldSync(t *testing.T) {
 		t.Fatalf("the session as committed by the SUBACK: %+v", s)
 	}
 }
+
+// sharedBodies is a modelStore that checks, in every Batch, that the
+// Queued Ops of one message share one *store.Message (the disk store then
+// writes its body once), and counts the Ops that did.
+type sharedBodies struct {
+	*modelStore
+	mu     sync.Mutex
+	shared int
+	split  []string // payloads with two views in one Batch
+}
+
+func (s *sharedBodies) Commit(b *store.Batch) error {
+	s.mu.Lock()
+	views := map[string]*store.Message{}
+	for _, op := range b.Ops {
+		if op.Kind != store.Queued {
+			continue
+		}
+		p := string(op.Message.Payload)
+		switch v, ok := views[p]; {
+		case !ok:
+			views[p] = op.Message
+		case v == op.Message:
+			s.shared++
+		default:
+			s.split = append(s.split, p)
+		}
+	}
+	s.mu.Unlock()
+	return s.modelStore.Commit(b)
+}
+
+// TestStoreSharedViews publishes, in one write, messages to three
+// offline persistent sessions of one shard: each message's three Queued
+// Ops share one view.
+func TestStoreSharedViews(t *testing.T) {
+	ss := &sharedBodies{modelStore: newModelStore()}
+	tb := startBroker(t, Config{Store: ss}, netio.Config{Loops: 1})
+	ids := []string{"fan-a", "fan-b", "fan-c"}
+	for _, id := range ids {
+		c, _ := connectRaw(t, tb.addr, conn311(id, false))
+		c.subscribe(1, sub("fan/t", 1))
+		c.write(mqtt.AppendDisconnect(nil, &mqtt.Disconnect{}, mqtt.V311))
+		waitFor(t, "the offline session saved", func() bool {
+			s := ss.session(id)
+			return s != nil && s.ExpireAt != 0
+		})
+	}
+	pub, _ := connectRaw(t, tb.addr, conn311("fan-pub", true))
+	const n = 2 * recentViews
+	var burst []byte
+	for i := range n {
+		burst = mqtt.AppendPublish(burst, &mqtt.Publish{QoS: 1, PacketID: uint16(i + 1), Topic: []byte("fan/t"),
+			Payload: []byte{'m', byte('a' + i)}}, mqtt.V311)
+	}
+	pub.write(burst)
+	waitFor(t, "every message queued for every session", func() bool {
+		for _, id := range ids {
+			if len(ss.queue(id)) != n {
+				return false
+			}
+		}
+		return true
+	})
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if len(ss.split) > 0 || ss.shared != n*(len(ids)-1) {
+		t.Fatalf("%d Queued Ops shared a view (want %d); payloads with two views in one Batch: %q",
+			ss.shared, n*(len(ids)-1), ss.split)
+	}
+}

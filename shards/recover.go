@@ -274,7 +274,9 @@ func (rc *recovery) session(ss *store.SessionState) error {
 }
 
 // retained restores one retained message; its expiry counts on from the
-// deadline the store kept.
+// deadline the store kept. Load may call it from a goroutine of its own,
+// concurrently with session: it reads rc.now and writes the retained
+// store (locked), nothing else of rc.
 func (rc *recovery) retained(m *store.Message) error {
 	r := &retained.Message{Topic: m.Topic, Payload: m.Payload, QoS: m.QoS, Properties: m.Properties, Stored: rc.now}
 	if m.ExpireAt != 0 {

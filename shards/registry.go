@@ -95,6 +95,22 @@ func (r *registry) Len() int {
 	return n
 }
 
+// IDs returns the client ids r holds, stripe by stripe (each stripe read
+// under its lock: an id stored or deleted meanwhile may or may not be in
+// the list).
+func (r *registry) IDs() []string {
+	ids := make([]string, 0, r.Len())
+	for i := range r.stripes {
+		st := &r.stripes[i]
+		st.mu.RLock()
+		for id := range st.m {
+			ids = append(ids, id)
+		}
+		st.mu.RUnlock()
+	}
+	return ids
+}
+
 // reserve sizes r's stripes for n sessions in all; it runs before r holds
 // any (Recover).
 func (r *registry) reserve(n int) {

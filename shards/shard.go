@@ -73,6 +73,9 @@ type shard struct {
 	// peers holds the TLS identity of sessions whose transport learned one
 	// (setPeer); nil until the first.
 	peers map[*session]*peerIdentity
+	// identities are the shared identities without a certificate
+	// (identity); nil until the first.
+	identities map[peerIdentity]*peerIdentity
 	// qpos is the highest queue position any session of the shard has
 	// given (sessExtra.qfirst).
 	qpos uint64

@@ -31,9 +31,11 @@ func main() {
 	var version int
 	flag.StringVar(&cfg.Profile, "profile", bench.ProfileShort, "short (about 8 minutes) or full")
 	flag.StringVar(&brokers, "brokers", "", "comma-separated brokers (default shardmq,mosquitto,mochi,nats,aedes; none with --target)")
-	flag.StringVar(&cfg.Target, "target", "", "URL of an already running broker to run the scenarios against: tcp://HOST:PORT")
+	flag.StringVar(&cfg.Target, "target", "", "URL of an already running broker to run the scenarios against, over its transport: tcp://HOST:PORT, ssl://HOST:PORT, ws://HOST:PORT/PATH or wss://HOST:PORT/PATH (PATH default /mqtt)")
+	flag.StringVar(&cfg.TargetCA, "target-ca", "", "PEM file of the CA an ssl:// or wss:// --target's certificate chains to (default: the system's roots)")
+	flag.StringVar(&cfg.TargetServerName, "target-servername", "", "TLS server name sent and verified for an ssl:// or wss:// --target (default: the URL's host)")
 	flag.IntVar(&cfg.TargetPID, "target-pid", 0, "process id of the --target broker on this machine, to measure its CPU and memory")
-	flag.Func("target-publish", "comma-separated tcp://HOST:PORT of other nodes of the --target cluster that publishers connect to in turn, so messages cross nodes", func(v string) error {
+	flag.Func("target-publish", "comma-separated URLs of other nodes of the --target cluster (same transport as --target) that publishers connect to in turn, so messages cross nodes", func(v string) error {
 		for _, u := range strings.Split(v, ",") {
 			if u = strings.TrimSpace(u); u != "" {
 				cfg.TargetPublish = append(cfg.TargetPublish, u)

@@ -455,6 +455,80 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("recovered_session_taken_over", func(t *testing.T) {
+		// A persistent session with a queued QoS 1 message on n3, which
+		// restarts and recovers both from its store; a connect on n2 then
+		// takes the session over from n3, which owns it in the registry.
+		rec := &inbox{}
+		dev := v3(t, n3, "rec-dev", false, rec)
+		done(t, dev.Subscribe("rec/dev", 1, nil))
+		pub := v3(t, n1, "rec-pub", true, nil)
+		routed(t, pub, "rec/dev", rec)
+		dev.Disconnect(10)
+		done(t, pub.Publish("rec/dev", 1, false, "queued-before-restart"))
+		until(t, 10*time.Second, "the message queued on n3", func() bool {
+			var c struct {
+				MqueueLen int `json:"mqueue_len"`
+			}
+			return tc.call(n3, "GET", "/clients/rec-dev", &c) == 200 && c.MqueueLen == 1
+		})
+		tc.stop(n3)
+		tc.start(n3)
+		waitListening(t, n3.mqtt, n3.cmd)
+		until(t, 20*time.Second, "n3 owns the recovered rec-dev in the registry", func() bool {
+			var c struct {
+				Node string `json:"node"`
+			}
+			return tc.call(n1, "GET", "/clients/rec-dev", &c) == 200 && c.Node == n3.name
+		})
+		rec = &inbox{}
+		moved := v3Tries(t, n2, "rec-dev", false, rec, 10)
+		until(t, 10*time.Second, "the queued message followed the session from the restarted n3 to n2", func() bool {
+			return slices.Contains(rec.all(), "rec/dev 1 queued-before-restart")
+		})
+		moved.Disconnect(10)
+		var c struct {
+			Node string `json:"node"`
+		}
+		if code := tc.call(n1, "GET", "/clients/rec-dev", &c); code != 200 || c.Node != n2.name {
+			t.Fatalf("GET /clients/rec-dev on n1: %d, node %q, want %s", code, c.Node, n2.name)
+		}
+	})
+
+	t.Run("recovered_stale_session_ended", func(t *testing.T) {
+		// A persistent session on n3, which is killed; while it is down
+		// the client connects to n2 with clean start and leaves, ending
+		// its session there. The restarted n3 recovers its copy from its
+		// store, finds the registry's entry deleted after its own claim,
+		// and ends the copy: no node lists the client.
+		// listed is the cluster-wide count, -1 while a node does not
+		// answer (503).
+		listed := func() int {
+			var p clientsPage
+			if code := tc.call(n1, "GET", "/clients?like_clientid=rec-stale", &p); code != 200 {
+				return -1
+			}
+			return p.Meta.Count
+		}
+		dev := v3(t, n3, "rec-stale", false, nil)
+		done(t, dev.Subscribe("rec/stale", 1, nil))
+		dev.Disconnect(10)
+		until(t, 10*time.Second, "the offline session listed", func() bool { return listed() == 1 })
+		time.Sleep(500 * time.Millisecond) // past batch durability's flush interval: on n3's disk
+		tc.kill(n3)
+		fresh := v3Tries(t, n2, "rec-stale", true, nil, 10)
+		fresh.Disconnect(10)
+		until(t, 10*time.Second, "the clean session on n2 ended", func() bool { return listed() == 0 })
+		tc.start(n3)
+		waitListening(t, n3.mqtt, n3.cmd)
+		until(t, 20*time.Second, "n3's stale copy of rec-stale ended", func() bool { return listed() == 0 })
+		time.Sleep(time.Second)
+		until(t, 10*time.Second, "every node answering", func() bool { return listed() >= 0 })
+		if n := listed(); n != 0 {
+			t.Fatalf("rec-stale listed %d times after n3's restart, want 0", n)
+		}
+	})
+
 	t.Run("clients_on_any_node", func(t *testing.T) {
 		want := map[string]string{}
 		for i := range 30 {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards"
+	"github.com/shardmq/shardmq/shards/gateway"
 	"github.com/shardmq/shardmq/shards/gateway/coap"
 	"github.com/shardmq/shardmq/shards/gateway/mqttsn"
 )
@@ -408,31 +409,9 @@ type gatewayRun struct {
 type runningGateway interface {
 	netio.Gateway
 	Close()
-	// counters returns the datagrams in and out, the retransmissions, the
+	// Stats returns the datagrams in and out, the retransmissions, the
 	// clients and the drops by reason.
-	counters() (in, out, retrans, clients int64, drops map[string]int64)
-}
-
-type snGateway struct{ *mqttsn.Gateway }
-
-func (g snGateway) counters() (int64, int64, int64, int64, map[string]int64) {
-	s := g.Stats()
-	drops := map[string]int64{}
-	for i, r := range mqttsn.DropReasons() {
-		drops[r] = s.Dropped[i]
-	}
-	return s.Received, s.Sent, s.Retransmitted, s.Clients, drops
-}
-
-type coapGateway struct{ *coap.Gateway }
-
-func (g coapGateway) counters() (int64, int64, int64, int64, map[string]int64) {
-	s := g.Stats()
-	drops := map[string]int64{}
-	for i, r := range coap.DropReasons() {
-		drops[r] = s.Dropped[i]
-	}
-	return s.Received, s.Sent, s.Retransmitted, s.Clients, drops
+	Stats() gateway.Stats
 }
 
 // newGateways builds the configured gateways (not serving yet).
@@ -447,7 +426,7 @@ func newGateways(o *Options) ([]gatewayRun, error) {
 			if err != nil {
 				return nil, err
 			}
-			gw = coapGateway{c}
+			gw = c
 		default:
 			c, err := g.mqttsn()
 			if err != nil {
@@ -457,7 +436,7 @@ func newGateways(o *Options) ([]gatewayRun, error) {
 			if err != nil {
 				return nil, err
 			}
-			gw = snGateway{sn}
+			gw = sn
 		}
 		out = append(out, gatewayRun{conf: g, gw: gw})
 	}
@@ -491,13 +470,13 @@ func (c gatewayCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c gatewayCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, g := range c.gws {
 		id := g.conf.listener().rowName()
-		in, out, retrans, clients, drops := g.gw.counters()
-		ch <- prometheus.MustNewConstMetric(descGwDatagrams, prometheus.CounterValue, float64(in), id, "in")
-		ch <- prometheus.MustNewConstMetric(descGwDatagrams, prometheus.CounterValue, float64(out), id, "out")
-		ch <- prometheus.MustNewConstMetric(descGwRetrans, prometheus.CounterValue, float64(retrans), id)
-		ch <- prometheus.MustNewConstMetric(descGwClients, prometheus.GaugeValue, float64(clients), id)
-		for _, r := range slices.Sorted(maps.Keys(drops)) {
-			ch <- prometheus.MustNewConstMetric(descGwDropped, prometheus.CounterValue, float64(drops[r]), id, r)
+		s := g.gw.Stats()
+		ch <- prometheus.MustNewConstMetric(descGwDatagrams, prometheus.CounterValue, float64(s.Received), id, "in")
+		ch <- prometheus.MustNewConstMetric(descGwDatagrams, prometheus.CounterValue, float64(s.Sent), id, "out")
+		ch <- prometheus.MustNewConstMetric(descGwRetrans, prometheus.CounterValue, float64(s.Retransmitted), id)
+		ch <- prometheus.MustNewConstMetric(descGwClients, prometheus.GaugeValue, float64(s.Clients), id)
+		for _, r := range slices.Sorted(slices.Values(s.Reasons)) {
+			ch <- prometheus.MustNewConstMetric(descGwDropped, prometheus.CounterValue, float64(s.Drops(r)), id, r)
 		}
 	}
 }

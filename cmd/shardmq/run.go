@@ -199,6 +199,12 @@ func start(o Options) (_ *app, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
+		if node != nil {
+			// The recovered sessions, owned by this node in the cluster's
+			// registry (or ended, when a client took one elsewhere
+			// while this node was down).
+			a.add("recovered sessions' registry claim", startClaim(node, b.NodeHandler()))
+		}
 	}
 	for i, l := range listeners {
 		if addrs[i].Stopped {

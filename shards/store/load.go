@@ -2,8 +2,10 @@ package store
 
 import "time"
 
-// Loader receives what Load finds. Its functions are called from the
-// goroutine that called Load, one at a time.
+// Loader receives what Load finds. Session, Sessions and Expired are
+// called from the goroutine that called Load, one at a time; Retained may
+// be called from another goroutine, one at a time, concurrently with
+// them: it must not share unguarded state with them.
 type Loader struct {
 	// Session receives each surviving persistent session with its
 	// messages. The SessionState and its slices are valid only during the

@@ -285,7 +285,9 @@ var _ httpapi.Broker = ClusterBroker{}
 func (c ClusterBroker) remote(ctx context.Context, kind string, req callRequest) (callReply, error) {
 	owner, err := c.Cluster.Owner(ctx, req.ClientID)
 	if err != nil {
-		return callReply{}, err
+		// The registry did not answer (a node restarting, the
+		// cluster regaining its quorum): the API says 503, not 500.
+		return callReply{}, fmt.Errorf("%w: who owns %s: %w", httpapi.ErrTimeout, req.ClientID, err)
 	}
 	if owner == "" || owner == c.Node {
 		return callReply{}, fmt.Errorf("%w: %s", httpapi.ErrClientNotFound, req.ClientID)
@@ -299,7 +301,7 @@ func (c ClusterBroker) remote(ctx context.Context, kind string, req callRequest)
 		return callReply{}, fmt.Errorf("%w: %s (its node %s is stopped)", httpapi.ErrClientNotFound, req.ClientID, owner)
 	}
 	if err != nil {
-		return callReply{}, err
+		return callReply{}, fmt.Errorf("%w: %s on node %s: %w", httpapi.ErrTimeout, kind, owner, err)
 	}
 	var rep callReply
 	if err := json.Unmarshal(out, &rep); err != nil {

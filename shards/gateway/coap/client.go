@@ -654,8 +654,8 @@ func (c *client) timers(ls *loopState, now time.Time) {
 		cn.tries++
 		cn.next = now.Add(g.cfg.AckTimeout << cn.tries)
 		if g.ep.SendTo(cn.b, cn.to) == nil {
-			g.sent.Add(1)
-			g.retrans.Add(1)
+			g.base.Sent.Add(1)
+			g.base.Retransmitted.Add(1)
 			c.sent(cn.b)
 		}
 	}

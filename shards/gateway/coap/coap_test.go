@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +19,7 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message/pool"
 	"github.com/plgd-dev/go-coap/v3/udp"
 	"github.com/plgd-dev/go-coap/v3/udp/coder"
-	"github.com/shardmq/shardmq/netio"
+	"github.com/shardmq/shardmq/internal/gatewaytest"
 	"github.com/shardmq/shardmq/shards"
 	"github.com/shardmq/shardmq/shards/auth"
 	"github.com/shardmq/shardmq/shards/gateway/coap"
@@ -33,75 +32,23 @@ type env struct {
 	udp string
 }
 
-var yes = true
-
 func start(t *testing.T, gcfg coap.Config, mut func(*shards.Config)) *env {
 	t.Helper()
 	gw, err := coap.New(gcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := shards.Config{SysInterval: -1, Listeners: []shards.ListenerConfig{
-		{Name: "tcp:default", Addr: "127.0.0.1:0", AllowAnonymous: &yes},
-		{Name: "udp:coap", Addr: "127.0.0.1:0", AllowAnonymous: &yes, Protocol: "CoAP", ProtoVer: 1},
-	}}
-	if mut != nil {
-		mut(&cfg)
-	}
-	b, err := shards.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := netio.New(netio.Config{Loops: 2, Listeners: []netio.Listener{
-		{Addr: "127.0.0.1:0"},
-		{Kind: netio.KindUDP, Name: "coap", Addr: "127.0.0.1:0", Gateway: gw},
-	}}, b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		gw.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	return &env{b: b, gw: gw, tcp: srv.Addr().String(), udp: srv.UDPAddrs()[0].String()}
+	e := gatewaytest.Start(t, gw, "coap", "CoAP", mut)
+	return &env{b: e.Broker, gw: gw, tcp: e.TCP, udp: e.UDP}
 }
 
-type received struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (r *received) wait(t *testing.T, n int) []string {
-	t.Helper()
-	waitFor(t, fmt.Sprintf("%d messages", n), func() bool { r.mu.Lock(); defer r.mu.Unlock(); return len(r.msgs) >= n })
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.msgs...)
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
+type received = gatewaytest.Received
 
 func mqttSub(t *testing.T, addr, filter string) *received {
 	t.Helper()
 	rec := &received{}
 	o := pahov3.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("sub-" + filter).SetAutoReconnect(false).
-		SetDefaultPublishHandler(func(_ pahov3.Client, m pahov3.Message) {
-			rec.mu.Lock()
-			rec.msgs = append(rec.msgs, fmt.Sprintf("%s %d %s", m.Topic(), m.Qos(), m.Payload()))
-			rec.mu.Unlock()
-		})
+		SetDefaultPublishHandler(rec.Add)
 	c := pahov3.NewClient(o)
 	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())
@@ -155,7 +102,7 @@ func TestCoapClientPublish(t *testing.T) {
 		t.Fatalf("token %q", token)
 	}
 	coapClient(t, "-m", "post", "-e", "on", base+"/ps/sensors/t2?clientid=dev2&token="+token)
-	got := rec.wait(t, 2)
+	got := rec.Wait(t, 2)
 	if got[0] != "sensors/t1 1 21.5" || got[1] != "sensors/t2 0 on" {
 		t.Fatalf("MQTT got %q", got)
 	}
@@ -171,7 +118,7 @@ func TestCoapClientPublish(t *testing.T) {
 		t.Fatalf("row %+v %v", row, err)
 	}
 	coapClient(t, "-m", "delete", base+"/mqtt/connection?clientid=dev2&token="+token)
-	waitFor(t, "the session gone", func() bool {
+	gatewaytest.WaitFor(t, "the session gone", func() bool {
 		_, err := e.b.ClientInfo(context.Background(), "dev2")
 		return err != nil
 	})
@@ -202,7 +149,7 @@ func TestObserve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the subscription", func() bool {
+	gatewaytest.WaitFor(t, "the subscription", func() bool {
 		subs, err := e.b.Subscriptions(context.Background(), "watcher")
 		return err == nil && len(subs) == 1 && subs[0].Topic == "alerts/+"
 	})
@@ -228,7 +175,7 @@ func TestObserve(t *testing.T) {
 	if err := obs.Cancel(ctx, message.Option{ID: message.URIQuery, Value: []byte("clientid=watcher")}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the unsubscription", func() bool {
+	gatewaytest.WaitFor(t, "the unsubscription", func() bool {
 		subs, err := e.b.Subscriptions(context.Background(), "watcher")
 		return err == nil && len(subs) == 0
 	})
@@ -245,7 +192,7 @@ func TestBlock1(t *testing.T) {
 		t.Fatal(err)
 	}
 	coapClient(t, "-m", "post", "-b", "64", "-f", file, "coap://"+e.udp+"/ps/fw/image?clientid=up1")
-	got := rec.wait(t, 1)
+	got := rec.Wait(t, 1)
 	if got[0] != "fw/image 0 "+string(body) {
 		t.Fatalf("got %d bytes", len(got[0]))
 	}
@@ -326,7 +273,7 @@ func TestDuplicateAndErrors(t *testing.T) {
 		t.Fatalf("answers %v / %v", first, second)
 	}
 	time.Sleep(200 * time.Millisecond)
-	if got := rec.wait(t, 1); len(got) != 1 {
+	if got := rec.Wait(t, 1); len(got) != 1 {
 		t.Fatalf("a duplicate was published again: %q", got)
 	}
 	for _, tc := range []struct {
@@ -453,7 +400,7 @@ func TestConfirmableNotifications(t *testing.T) {
 	readRaw(t, c)
 	readRaw(t, c)
 	readRaw(t, c) // the first send and MaxRetransmit (2) more, then the observation ends
-	waitFor(t, "the observation ended", func() bool { return subs("obs") == 0 })
+	gatewaytest.WaitFor(t, "the observation ended", func() bool { return subs("obs") == 0 })
 	if s := e.gw.Stats(); s.Retransmitted != 3 || s.Dropped[4] != 1 {
 		t.Fatalf("stats %+v", s)
 	}
@@ -465,7 +412,7 @@ func TestConfirmableNotifications(t *testing.T) {
 	n = readRaw(t, c)
 	rst, _ := encode(&message.Message{Type: message.Reset, Code: codes.Empty, MessageID: n.MessageID})
 	c.Write(rst)
-	waitFor(t, "the observation ended by RST", func() bool { return subs("obs") == 0 })
+	gatewaytest.WaitFor(t, "the observation ended by RST", func() bool { return subs("obs") == 0 })
 
 	if r := raw(t, c, observeReq(3, 9, "ps/dev/#", 0, "clientid=obs")); r.Code != codes.Content {
 		t.Fatalf("observe: %v", r)
@@ -473,7 +420,7 @@ func TestConfirmableNotifications(t *testing.T) {
 	if r := raw(t, c, observeReq(4, 9, "ps/dev/#", 1, "clientid=obs")); r.Code != codes.Content {
 		t.Fatalf("cancel: %v", r)
 	}
-	waitFor(t, "the observation cancelled", func() bool { return subs("obs") == 0 })
+	gatewaytest.WaitFor(t, "the observation cancelled", func() bool { return subs("obs") == 0 })
 }
 
 // TestHeartbeat: a connectionless client silent past 1.5 × the heartbeat
@@ -529,7 +476,7 @@ func TestClientBound(t *testing.T) {
 	big.Payload = make([]byte, 600)
 	b, _ := encode(big)
 	c.Write(b)
-	waitFor(t, "the oversized datagram counted", func() bool { return e.gw.Stats().Dropped[1] == 1 })
+	gatewaytest.WaitFor(t, "the oversized datagram counted", func() bool { return e.gw.Stats().Dropped[1] == 1 })
 	if s := e.gw.Stats(); s.Dropped[6] != 2 || s.Clients != 3 {
 		t.Fatalf("stats %+v", s)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 	"github.com/plgd-dev/go-coap/v3/udp/coder"
 	"github.com/shardmq/shardmq/netio"
+	"github.com/shardmq/shardmq/shards/gateway"
 )
 
 // Config configures a Gateway.
@@ -108,40 +109,23 @@ const (
 
 var dropNames = [numDrops]string{"malformed", "oversized", "duplicate", "unexpected", "lost", "too_large", "clients_full"}
 
-// DropReasons returns the reasons Stats.Dropped counts, in order.
+// DropReasons returns the reasons Stats' Dropped counts, in order.
 func DropReasons() []string { return dropNames[:] }
-
-// Stats are a gateway's counters.
-type Stats struct {
-	// Received and Sent count datagrams.
-	Received, Sent int64
-	// Retransmitted counts confirmable notifications sent again.
-	Retransmitted int64
-	// Clients is the number of clients the gateway knows.
-	Clients int64
-	// Dropped counts datagrams and messages dropped, by DropReasons.
-	Dropped [numDrops]int64
-}
 
 // Gateway is a CoAP gateway; a netio.Gateway for one udp listener.
 type Gateway struct {
 	cfg  Config
-	ep   *netio.Endpoint
+	base gateway.Base    // Stats' Retransmitted: confirmable notifications sent again
+	ep   *netio.Endpoint // set by Bind
 	seed maphash.Seed
 
-	byID    [64]idStripe // clients by client id
-	clients atomic.Int64
-	mid     atomic.Uint32 // message ids of the gateway's own messages
-	cons    sync.Map      // message id → *client awaiting its ACK or RST
-	dedup   dedupCache
-
-	recv, sent, retrans atomic.Int64
-	drops               [numDrops]atomic.Int64
+	byID  [64]idStripe  // clients by client id
+	mid   atomic.Uint32 // message ids of the gateway's own messages
+	cons  sync.Map      // message id → *client awaiting its ACK or RST
+	dedup dedupCache
 
 	loops  sync.Map // *netio.Loop → *loopState
 	bursts map[*netio.Loop][]inbound
-	stop   chan struct{}
-	ticker sync.WaitGroup
 }
 
 type idStripe struct {
@@ -154,8 +138,8 @@ func New(cfg Config) (*Gateway, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg.withDefaults(), seed: maphash.MakeSeed(), stop: make(chan struct{}),
-		bursts: map[*netio.Loop][]inbound{}}
+	g := &Gateway{cfg: cfg.withDefaults(), seed: maphash.MakeSeed(), bursts: map[*netio.Loop][]inbound{}}
+	g.base.Init(dropNames[:])
 	for i := range g.byID {
 		g.byID[i].m = map[string]*client{}
 	}
@@ -165,41 +149,24 @@ func New(cfg Config) (*Gateway, error) {
 
 var _ netio.Gateway = (*Gateway)(nil)
 
-// Bind implements netio.Gateway.
+// Bind implements netio.Gateway: it starts the gateway's timers.
 func (g *Gateway) Bind(ep *netio.Endpoint) {
 	g.ep = ep
-	g.ticker.Add(1)
-	go g.tick()
+	g.base.Bind(ep, g.tick)
 }
 
-// Close stops the gateway's timers.
-func (g *Gateway) Close() {
-	select {
-	case <-g.stop:
-	default:
-		close(g.stop)
-	}
-	g.ticker.Wait()
-}
+// Close stops the gateway's timers; the connections close with the
+// netio Server. Safe to call twice.
+func (g *Gateway) Close() { g.base.Close() }
 
 // Addr returns the bound address; the zero AddrPort before Bind.
-func (g *Gateway) Addr() netip.AddrPort {
-	if g.ep == nil {
-		return netip.AddrPort{}
-	}
-	return g.ep.Addr()
-}
+func (g *Gateway) Addr() netip.AddrPort { return g.base.Addr() }
 
-// Stats returns the gateway's counters; safe from any goroutine.
-func (g *Gateway) Stats() Stats {
-	s := Stats{Received: g.recv.Load(), Sent: g.sent.Load(), Retransmitted: g.retrans.Load(), Clients: g.clients.Load()}
-	for i := range s.Dropped {
-		s.Dropped[i] = g.drops[i].Load()
-	}
-	return s
-}
+// Stats returns the gateway's counters, dropped by DropReasons; safe
+// from any goroutine.
+func (g *Gateway) Stats() gateway.Stats { return g.base.Stats() }
 
-func (g *Gateway) drop(why int) { g.drops[why].Add(1) }
+func (g *Gateway) drop(why int) { g.base.Drop(why) }
 
 // send encodes m and sends it to a; it returns the datagram (for the
 // duplicate cache and retransmissions), nil when it could not be encoded.
@@ -209,7 +176,7 @@ func (g *Gateway) send(m *message.Message, a netip.AddrPort) []byte {
 		return nil
 	}
 	if g.ep.SendTo(b, a) == nil {
-		g.sent.Add(1)
+		g.base.Sent.Add(1)
 	}
 	return b
 }
@@ -263,7 +230,7 @@ type inbound struct {
 // malformed requests itself and hands the rest to the loop of the client
 // the request names.
 func (g *Gateway) OnDatagram(from netip.AddrPort, b []byte) {
-	g.recv.Add(1)
+	g.base.Received.Add(1)
 	if len(b) > g.cfg.MaxDatagram {
 		g.drop(dropOversized)
 		return
@@ -307,7 +274,7 @@ func (g *Gateway) OnDatagram(from netip.AddrPort, b []byte) {
 			g.drop(dropDuplicate)
 			if resp != nil {
 				if g.ep.SendTo(resp, from) == nil {
-					g.sent.Add(1)
+					g.base.Sent.Add(1)
 				}
 			}
 			return
@@ -378,7 +345,7 @@ func (g *Gateway) reply(req *request, code codes.Code, payload []byte, opts ...m
 		g.dedup.answer(req.from, req.mid, b)
 	}
 	if g.ep.SendTo(b, req.from) == nil {
-		g.sent.Add(1)
+		g.base.Sent.Add(1)
 	}
 	return b
 }
@@ -407,7 +374,7 @@ func (g *Gateway) route(req *request, reader bool) {
 	c := st.m[id]
 	switch {
 	case c == nil && (op == opConnect || (!g.cfg.ConnectionRequired && req.query["token"] == "" && op != opClose && op != opHeartbeat)):
-		if g.clients.Load() >= int64(g.cfg.MaxClients) {
+		if g.base.Clients.Load() >= int64(g.cfg.MaxClients) {
 			st.mu.Unlock()
 			g.drop(dropClients)
 			g.reply(req, codes.ServiceUnavailable, nil)
@@ -422,7 +389,7 @@ func (g *Gateway) route(req *request, reader bool) {
 		c = newClient(g, id)
 		c.loop.Store(loops[maphash.String(g.seed, id)%uint64(len(loops))])
 		st.m[id] = c
-		g.clients.Add(1)
+		g.base.Clients.Add(1)
 	case c == nil:
 		st.mu.Unlock()
 		g.reply(req, codes.Unauthorized, []byte("not connected"))
@@ -442,7 +409,7 @@ func (g *Gateway) forget(c *client) {
 	st.mu.Lock()
 	if st.m[c.id] == c {
 		delete(st.m, c.id)
-		g.clients.Add(-1)
+		g.base.Clients.Add(-1)
 	}
 	st.mu.Unlock()
 }
@@ -524,30 +491,21 @@ func (ls *loopState) untrack(c *client) {
 	c.idx = -1
 }
 
-// tick runs each loop's retransmissions every 250 ms.
-func (g *Gateway) tick() {
-	defer g.ticker.Done()
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-g.stop:
-			return
-		case now := <-t.C:
-			g.dedup.expire(now)
-			g.loops.Range(func(_, v any) bool {
-				ls := v.(*loopState)
-				_ = ls.l.Execute(func() {
-					for i := len(ls.clients) - 1; i >= 0; i-- {
-						if i < len(ls.clients) {
-							ls.clients[i].timers(ls, now)
-						}
-					}
-				})
-				return true
-			})
-		}
-	}
+// tick runs the dedup cache's expiry and each loop's retransmissions
+// (every gateway.TickInterval, on the base's goroutine).
+func (g *Gateway) tick(now time.Time) {
+	g.dedup.expire(now)
+	g.loops.Range(func(_, v any) bool {
+		ls := v.(*loopState)
+		_ = ls.l.Execute(func() {
+			for i := len(ls.clients) - 1; i >= 0; i-- {
+				if i < len(ls.clients) {
+					ls.clients[i].timers(ls, now)
+				}
+			}
+		})
+		return true
+	})
 }
 
 // dedupCache remembers the confirmable requests of the last

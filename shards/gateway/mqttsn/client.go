@@ -38,7 +38,7 @@ const (
 // lives in x (clientExtra), allocated on first use.
 type client struct {
 	gw   *Gateway
-	addr netip.AddrPort
+	addr netip.AddrPort // changed on the loop alone (moveTo)
 	loop atomic.Pointer[netio.Loop]
 	ls   *loopState
 	conn *netio.Conn
@@ -63,8 +63,10 @@ type client struct {
 type clientExtra struct {
 	// restart is a CONNECT that replaces the connection once it closes.
 	restart []byte
-	will    *mqtt.Will
-	sleep   time.Duration
+	// node is the Wireless Node Id of a client behind a forwarder.
+	node  string
+	will  *mqtt.Will
+	sleep time.Duration
 	// pingresp is set while the PINGRESP of a wake-up waits for the
 	// buffered messages' REGACKs.
 	pingresp bool
@@ -84,6 +86,14 @@ type clientExtra struct {
 	retry    []*retry          // sent, awaiting an acknowledgement
 	asleep   []outMsg          // kept while asleep
 	early    [][]byte          // datagrams that arrived while the connection moved
+}
+
+// peer returns where c is; on c's loop.
+func (c *client) peer() peer {
+	if c.x != nil && c.x.node != "" {
+		return peer{addr: c.addr, node: c.x.node}
+	}
+	return peer{addr: c.addr}
 }
 
 // ext returns c's extra state, allocating it on first use.
@@ -150,7 +160,7 @@ func (c *client) handle(ls *loopState, b []byte) {
 	case tWillMsg:
 		c.onWillMsg(ls, b, body)
 	case tSearchGW:
-		c.gw.send([]byte{3, tGWInfo, c.gw.cfg.GatewayID}, c.addr)
+		c.gw.send([]byte{3, tGWInfo, c.gw.cfg.GatewayID}, c.peer())
 	case tAdvertise, tGWInfo:
 	default:
 		if c.conn == nil || c.state < stActive {
@@ -173,10 +183,10 @@ func (c *client) onConnect(ls *loopState, b, body []byte) {
 	flags := body[0]
 	switch c.state {
 	case stWillTopic:
-		c.gw.send([]byte{2, tWillTopicReq}, c.addr)
+		c.gw.send([]byte{2, tWillTopicReq}, c.peer())
 		return
 	case stWillMsg:
-		c.gw.send([]byte{2, tWillMsgReq}, c.addr)
+		c.gw.send([]byte{2, tWillMsgReq}, c.peer())
 		return
 	case stConnecting:
 		return // the broker's answer is on its way
@@ -187,7 +197,8 @@ func (c *client) onConnect(ls *loopState, b, body []byte) {
 			c.keepAlive = binary.BigEndian.Uint16(body[2:4])
 			c.setIdle(time.Duration(c.keepAlive) * time.Second)
 			c.state = stActive
-			c.gw.send([]byte{3, tConnack, rcAccepted}, c.addr)
+			c.gw.awake(c)
+			c.gw.send([]byte{3, tConnack, rcAccepted}, c.peer())
 			c.wake(ls)
 			return
 		}
@@ -196,7 +207,7 @@ func (c *client) onConnect(ls *loopState, b, body []byte) {
 		return
 	}
 	if body[1] != protocolID {
-		c.gw.send([]byte{3, tConnack, rcNotSupported}, c.addr)
+		c.gw.send([]byte{3, tConnack, rcNotSupported}, c.peer())
 		c.remove(ls)
 		return
 	}
@@ -206,7 +217,7 @@ func (c *client) onConnect(ls *loopState, b, body []byte) {
 	c.wire += len(b)
 	if flags&flagWill != 0 {
 		c.state = stWillTopic
-		c.gw.send([]byte{2, tWillTopicReq}, c.addr)
+		c.gw.send([]byte{2, tWillTopicReq}, c.peer())
 		return
 	}
 	c.open(ls)
@@ -224,14 +235,14 @@ func (c *client) onWillTopic(ls *loopState, b, body []byte) {
 	}
 	w, ok := parseWillTopic(body)
 	if !ok {
-		c.gw.send([]byte{3, tConnack, rcNotSupported}, c.addr)
+		c.gw.send([]byte{3, tConnack, rcNotSupported}, c.peer())
 		c.gw.drop(dropMalformed)
 		c.remove(ls)
 		return
 	}
 	c.ext().will = w
 	c.state = stWillMsg
-	c.gw.send([]byte{2, tWillMsgReq}, c.addr)
+	c.gw.send([]byte{2, tWillMsgReq}, c.peer())
 }
 
 // parseWillTopic reads the Flags and WillTopic of WILLTOPIC and
@@ -260,7 +271,7 @@ func (c *client) onWillMsg(ls *loopState, b, body []byte) {
 func (c *client) open(ls *loopState) {
 	conn, err := ls.l.OpenVirtual(c.gw.ep, c.addr, c)
 	if err != nil {
-		c.gw.send([]byte{3, tConnack, rcCongestion}, c.addr)
+		c.gw.send([]byte{3, tConnack, rcCongestion}, c.peer())
 		c.remove(ls)
 		return
 	}
@@ -352,8 +363,9 @@ func (c *client) onMessage(ls *loopState, typ byte, body []byte, wire int) {
 			// Asleep (section 6.14): the session stays and what the
 			// broker sends waits for the next PINGREQ.
 			c.state, c.ext().sleep = stAsleep, d
+			c.gw.asleep(c)
 			c.setIdle(d)
-			c.gw.send([]byte{2, tDisconnect}, c.addr)
+			c.gw.send([]byte{2, tDisconnect}, c.peer())
 			c.conn.Sent(2)
 		default:
 			g.drop(dropMalformed)
@@ -398,7 +410,7 @@ func (c *client) updateWill(w *mqtt.Will, resp byte) {
 
 // reply sends b to the client, counted on its connection.
 func (c *client) reply(b []byte) {
-	if c.gw.send(b, c.addr) && c.conn != nil {
+	if c.gw.send(b, c.peer()) && c.conn != nil {
 		c.conn.Sent(len(b))
 	}
 }
@@ -713,7 +725,7 @@ func (c *client) Send(conn *netio.Conn, packets [][]byte) int {
 
 // out sends a message to the client, counted as the Send's wire bytes.
 func (c *client) out(b []byte) bool {
-	if c.gw.send(b, c.addr) {
+	if c.gw.send(b, c.peer()) {
 		c.wire += len(b)
 		return true
 	}
@@ -943,7 +955,7 @@ func (c *client) resend(r *retry, now time.Time) {
 	}
 	r.tries++
 	r.sent = now
-	c.gw.retrans.Add(1)
+	c.gw.base.Retransmitted.Add(1)
 	c.reply(r.b)
 }
 
@@ -1007,6 +1019,7 @@ func (c *client) Moving(conn *netio.Conn, to *netio.Loop) {
 func (c *client) Moved(nc *netio.Conn) {
 	ls := c.gw.stateOf(nc.Loop())
 	c.ls, c.conn, c.moving = ls, nc, false
+	nc.SetRemoteAddr(c.addr) // if it woke elsewhere meanwhile
 	if c.idx < 0 {
 		ls.track(c)
 	}
@@ -1029,7 +1042,7 @@ func (c *client) Closed(conn *netio.Conn, err error) {
 		restart = c.x.restart
 	}
 	if !c.refused && (restart == nil || err != nil) {
-		c.gw.send([]byte{2, tDisconnect}, c.addr)
+		c.gw.send([]byte{2, tDisconnect}, c.peer())
 	}
 	c.remove(ls)
 	if restart == nil || err != nil {
@@ -1037,7 +1050,7 @@ func (c *client) Closed(conn *netio.Conn, err error) {
 	}
 	// A new CONNECT replaces the connection: a fresh client takes it.
 	_, body, _ := frame(restart)
-	nc := c.gw.admit(c.addr, body[4:])
+	nc := c.gw.admit(c.peer(), body[4:])
 	if nc != nil {
 		c.gw.postTo(nc.loop.Load(), inbound{c: nc, b: restart})
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardmq/shardmq/internal/gatewaytest"
 	"github.com/shardmq/shardmq/shards/gateway/mqttsn"
 )
 
@@ -27,7 +28,7 @@ func TestRegackRefused(t *testing.T) {
 		t.Fatalf("got %+v %v", m, names)
 	}
 	c.send(encode(PUBACK, be16(m.topicID), be16(m.msgID), []byte{0}))
-	waitFor(t, "the refused message acknowledged", func() bool {
+	gatewaytest.WaitFor(t, "the refused message acknowledged", func() bool {
 		row, err := e.b.ClientInfo(context.Background(), "sn-picky")
 		return err == nil && row.Counters.InflightCnt == 0
 	})
@@ -47,7 +48,7 @@ func TestSleepBufferBound(t *testing.T) {
 	for _, m := range []string{"1", "2", "3"} {
 		ok(t, pub.Publish("zz", 0, false, m))
 	}
-	waitFor(t, "one message dropped", func() bool { return dropped(e.gw, "sleep_buffer") == 1 })
+	gatewaytest.WaitFor(t, "one message dropped", func() bool { return dropped(e.gw, "sleep_buffer") == 1 })
 	c.send(encode(PINGREQ, []byte("sn-nap")))
 	for _, want := range []string{"2", "3"} {
 		if m := c.expect(PUBLISH).publish(); m.data != want {
@@ -73,8 +74,8 @@ func TestDisconnectAndReconnect(t *testing.T) {
 	}
 	c.send(encode(DISCONNECT))
 	c.expect(DISCONNECT)
-	waitFor(t, "the client forgotten", func() bool { return e.gw.Stats().Clients == 0 })
-	waitFor(t, "the session offline", func() bool {
+	gatewaytest.WaitFor(t, "the client forgotten", func() bool { return e.gw.Stats().Clients == 0 })
+	gatewaytest.WaitFor(t, "the session offline", func() bool {
 		row, err := e.b.ClientInfo(context.Background(), "sn-again")
 		return err == nil && !row.Connected
 	})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/shardmq/shardmq/mqtt"
 	"github.com/shardmq/shardmq/netio"
+	"github.com/shardmq/shardmq/shards/gateway"
 )
 
 // Config configures a Gateway.
@@ -129,50 +130,85 @@ const (
 var dropNames = [numDrops]string{"malformed", "unknown_type", "oversized", "unknown_peer", "invalid_topic_id",
 	"pending_full", "expired", "lost", "sleep_buffer", "too_large", "send_failed"}
 
-// DropReasons returns the reasons Stats.Dropped counts, in order.
+// DropReasons returns the reasons Stats' Dropped counts, in order.
 func DropReasons() []string { return dropNames[:] }
-
-// Stats are a gateway's counters.
-type Stats struct {
-	// Received and Sent count datagrams.
-	Received, Sent int64
-	// Retransmitted counts messages sent again for want of an ack.
-	Retransmitted int64
-	// Clients is the number of clients the gateway knows (connected,
-	// asleep or in the middle of a CONNECT).
-	Clients int64
-	// Dropped counts datagrams and messages dropped, by DropReasons.
-	Dropped [numDrops]int64
-}
 
 // Gateway is an MQTT-SN gateway; a netio.Gateway for one udp listener.
 type Gateway struct {
-	cfg Config
-	ep  *netio.Endpoint
+	cfg  Config
+	base gateway.Base    // Stats' Clients: connected, asleep or in the middle of a CONNECT
+	ep   *netio.Endpoint // set by Bind
 
 	seed    maphash.Seed
 	stripes [64]stripe
 
 	pending atomic.Int64 // half-open clients
-	clients atomic.Int64
-
-	recv, sent, retrans atomic.Int64
-	drops               [numDrops]atomic.Int64
 
 	predefined map[string]uint16 // Config.Predefined by name
 
+	// sleepersMu guards the following field.
+	sleepersMu sync.Mutex
+	// sleepers are the sleeping clients by client id: one may wake from
+	// another address (section 6.14).
+	sleepers map[string]*client
+
 	loops sync.Map // *netio.Loop → *loopState
-	stop  chan struct{}
 	// bursts gather the datagrams of one read burst per loop; owned by
 	// the listener's reader loop (OnDatagram, Flush).
 	bursts map[*netio.Loop]*burst
-	ticker sync.WaitGroup
+	// advertised is when ADVERTISE last went out; owned by the ticker.
+	advertised time.Time
 }
 
-// stripe is one lock's share of the clients by address.
+// stripe is one lock's share of the clients by peer: m holds those that
+// talk to the gateway directly, fwd (nil until one comes) those behind a
+// forwarder, so that a direct client's entry stays an address.
 type stripe struct {
-	mu sync.RWMutex
-	m  map[netip.AddrPort]*client
+	mu  sync.RWMutex
+	m   map[netip.AddrPort]*client
+	fwd map[peer]*client
+}
+
+// getLocked returns the client of p; st.mu is held.
+func (st *stripe) getLocked(p peer) *client {
+	if p.node == "" {
+		return st.m[p.addr]
+	}
+	return st.fwd[p]
+}
+
+// putLocked makes c the client of p; st.mu is held for writing.
+func (st *stripe) putLocked(p peer, c *client) {
+	if p.node == "" {
+		st.m[p.addr] = c
+		return
+	}
+	if st.fwd == nil {
+		st.fwd = map[peer]*client{}
+	}
+	st.fwd[p] = c
+}
+
+// deleteLocked removes p's entry if it is c's, and reports whether it
+// was; st.mu is held for writing.
+func (st *stripe) deleteLocked(p peer, c *client) bool {
+	if st.getLocked(p) != c {
+		return false
+	}
+	if p.node == "" {
+		delete(st.m, p.addr)
+	} else {
+		delete(st.fwd, p)
+	}
+	return true
+}
+
+// peer is where a client is: its UDP address, and for a client behind a
+// forwarder (section 5.5) the forwarder's address and the client's
+// Wireless Node Id.
+type peer struct {
+	addr netip.AddrPort
+	node string // empty for a client that talks to the gateway directly
 }
 
 // New returns a Gateway for cfg; give it to a netio udp listener.
@@ -180,8 +216,9 @@ func New(cfg Config) (*Gateway, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg.withDefaults(), seed: maphash.MakeSeed(), stop: make(chan struct{}),
-		bursts: map[*netio.Loop]*burst{}}
+	g := &Gateway{cfg: cfg.withDefaults(), seed: maphash.MakeSeed(),
+		bursts: map[*netio.Loop]*burst{}, sleepers: map[string]*client{}}
+	g.base.Init(dropNames[:])
 	for i := range g.stripes {
 		g.stripes[i].m = map[netip.AddrPort]*client{}
 	}
@@ -197,100 +234,114 @@ var _ netio.Gateway = (*Gateway)(nil)
 // Bind implements netio.Gateway: it starts the gateway's timers.
 func (g *Gateway) Bind(ep *netio.Endpoint) {
 	g.ep = ep
-	g.ticker.Add(1)
-	go g.tick()
+	g.base.Bind(ep, g.tick)
 }
 
 // Close stops the gateway's timers; the connections close with the
-// netio Server.
-func (g *Gateway) Close() {
-	select {
-	case <-g.stop:
-	default:
-		close(g.stop)
-	}
-	g.ticker.Wait()
-}
+// netio Server. Safe to call twice.
+func (g *Gateway) Close() { g.base.Close() }
 
 // Addr returns the bound address; the zero AddrPort before Bind.
-func (g *Gateway) Addr() netip.AddrPort {
-	if g.ep == nil {
-		return netip.AddrPort{}
-	}
-	return g.ep.Addr()
-}
+func (g *Gateway) Addr() netip.AddrPort { return g.base.Addr() }
 
-// Stats returns the gateway's counters; safe from any goroutine.
-func (g *Gateway) Stats() Stats {
-	s := Stats{Received: g.recv.Load(), Sent: g.sent.Load(), Retransmitted: g.retrans.Load(), Clients: g.clients.Load()}
-	for i := range s.Dropped {
-		s.Dropped[i] = g.drops[i].Load()
-	}
+// Stats returns the gateway's counters, dropped by DropReasons; safe
+// from any goroutine.
+func (g *Gateway) Stats() gateway.Stats {
+	s := g.base.Stats()
 	if g.ep != nil {
 		s.Dropped[dropSend] += g.ep.SendErrors()
 	}
 	return s
 }
 
-func (g *Gateway) drop(why int) { g.drops[why].Add(1) }
+func (g *Gateway) drop(why int) { g.base.Drop(why) }
 
-func (g *Gateway) stripeOf(a netip.AddrPort) *stripe {
+// stripeOf returns the stripe of a peer's address: the nodes behind one
+// forwarder share it.
+func (g *Gateway) stripeOf(a netip.AddrPort) *stripe { return &g.stripes[g.stripeIndex(a)] }
+
+func (g *Gateway) stripeIndex(a netip.AddrPort) int {
 	var h maphash.Hash
 	h.SetSeed(g.seed)
 	b := a.Addr().As16()
 	h.Write(b[:])
 	h.WriteByte(byte(a.Port()))
 	h.WriteByte(byte(a.Port() >> 8))
-	return &g.stripes[h.Sum64()&63]
+	return int(h.Sum64() & 63)
 }
 
-func (g *Gateway) lookup(a netip.AddrPort) *client {
-	st := g.stripeOf(a)
+func (g *Gateway) lookup(p peer) *client {
+	st := g.stripeOf(p.addr)
 	st.mu.RLock()
-	c := st.m[a]
+	c := st.getLocked(p)
 	st.mu.RUnlock()
 	return c
 }
 
-// forget removes c from the address table (if it is still the entry).
+// forget removes c from the peer table (if it is still the entry) and
+// from the sleepers.
 func (g *Gateway) forget(c *client) {
 	st := g.stripeOf(c.addr)
 	st.mu.Lock()
-	if st.m[c.addr] == c {
-		delete(st.m, c.addr)
-		g.clients.Add(-1)
+	if st.deleteLocked(c.peer(), c) {
+		g.base.Clients.Add(-1)
 	}
 	st.mu.Unlock()
+	g.awake(c)
 }
 
-// send sends one datagram to a.
-func (g *Gateway) send(b []byte, a netip.AddrPort) bool {
+// send sends one datagram to p, encapsulated for a client behind a
+// forwarder (Ctrl 0: a unicast).
+func (g *Gateway) send(b []byte, p peer) bool { return g.sendCtrl(b, p, 0) }
+
+// sendCtrl sends one datagram to p, encapsulated with Ctrl ctrl for a
+// client behind a forwarder.
+func (g *Gateway) sendCtrl(b []byte, p peer, ctrl byte) bool {
+	if p.node != "" {
+		b = appendEncapsulated(make([]byte, 0, 3+len(p.node)+len(b)), ctrl, p.node, b)
+	}
 	if len(b) > g.cfg.MaxDatagram {
 		g.drop(dropTooLarge)
 		return false
 	}
-	if g.ep.SendTo(b, a) != nil {
+	if g.ep.SendTo(b, p.addr) != nil {
 		return false
 	}
-	g.sent.Add(1)
+	g.base.Sent.Add(1)
 	return true
 }
 
 // OnDatagram implements netio.Gateway; it runs on the listener's reader
 // loop. It answers SEARCHGW itself, and hands everything else to the loop
 // that owns the peer's client, creating one for a CONNECT.
+//
+// A datagram of a forwarder (Forwarder Encapsulation, section 5.5) is
+// taken as the message it carries from the peer of the forwarder's
+// address and the Wireless Node Id: each node behind a forwarder is a
+// client of its own, and what the gateway sends it goes through the
+// forwarder, encapsulated.
 func (g *Gateway) OnDatagram(from netip.AddrPort, b []byte) {
-	g.recv.Add(1)
+	g.base.Received.Add(1)
 	if len(b) > g.cfg.MaxDatagram {
 		g.drop(dropOversized)
 		return
+	}
+	p := peer{addr: from}
+	var ctrl byte
+	if len(b) >= 2 && b[1] == tEncapsulated {
+		enc, inner, err := unwrap(b)
+		if err != nil {
+			g.drop(dropMalformed)
+			return
+		}
+		p.node, ctrl, b = string(enc.node), enc.ctrl, inner
 	}
 	typ, body, err := frame(b)
 	if err != nil {
 		g.drop(dropMalformed)
 		return
 	}
-	if c := g.lookup(from); c != nil {
+	if c := g.lookup(p); c != nil {
 		g.post(c, b)
 		return
 	}
@@ -300,39 +351,62 @@ func (g *Gateway) OnDatagram(from netip.AddrPort, b []byte) {
 			g.drop(dropMalformed)
 			return
 		}
-		g.send([]byte{3, tGWInfo, g.cfg.GatewayID}, from)
+		// Through a forwarder, GWINFO goes back with the radius of
+		// SEARCHGW's broadcast (section 5.5: Ctrl's radius is for the
+		// forwarder's broadcast).
+		g.sendCtrl([]byte{3, tGWInfo, g.cfg.GatewayID}, p, ctrl&radiusMask)
 	case tConnect:
 		if len(body) < 4 {
 			g.drop(dropMalformed)
 			return
 		}
+		if body[0]&(flagWill|flagCleanSession) == 0 {
+			if c := g.sleeper(body[4:]); c != nil {
+				// A sleeping client back to active from another
+				// address (section 6.14).
+				g.postMoved(c, p, b)
+				return
+			}
+		}
 		if g.pending.Load() >= int64(g.cfg.MaxPending) {
 			g.drop(dropPendingFull)
-			g.send([]byte{3, tConnack, rcCongestion}, from)
+			g.send([]byte{3, tConnack, rcCongestion}, p)
 			return
 		}
-		c := g.admit(from, body[4:])
+		c := g.admit(p, body[4:])
 		if c == nil {
 			g.drop(dropPendingFull)
-			g.send([]byte{3, tConnack, rcCongestion}, from)
+			g.send([]byte{3, tConnack, rcCongestion}, p)
 			return
 		}
 		g.post(c, b)
 	case tPublish:
 		if len(body) >= 5 && (body[0]&flagQoSMask)>>5 == qosMinus1 {
-			g.publishMinus1(from, b)
+			g.publishMinus1(p, b)
 			return
 		}
 		g.drop(dropUnknownPeer)
-		g.sendDisconnect(from)
+		g.sendDisconnect(p)
 	case tAdvertise, tGWInfo:
 		// Another gateway's: nothing to do.
-	case tPingreq, tRegister, tSubscribe, tUnsubscribe, tPuback, tPubrec, tPubrel, tPubcomp, tRegack,
+	case tPingreq:
+		// A PINGREQ with a client id wakes that sleeping client wherever
+		// it now is (section 6.14): its address may have changed while it
+		// slept.
+		if len(body) > 0 {
+			if c := g.sleeper(body); c != nil {
+				g.postMoved(c, p, b)
+				return
+			}
+		}
+		g.drop(dropUnknownPeer)
+		g.sendDisconnect(p)
+	case tRegister, tSubscribe, tUnsubscribe, tPuback, tPubrec, tPubrel, tPubcomp, tRegack,
 		tWillTopicUpd, tWillMsgUpd, tWillTopic, tWillMsg:
 		// A client the gateway does not know (it expired, or the gateway
 		// restarted): DISCONNECT tells it to connect again.
 		g.drop(dropUnknownPeer)
-		g.sendDisconnect(from)
+		g.sendDisconnect(p)
 	case tDisconnect:
 		g.drop(dropUnknownPeer)
 	default:
@@ -340,27 +414,30 @@ func (g *Gateway) OnDatagram(from netip.AddrPort, b []byte) {
 	}
 }
 
-func (g *Gateway) sendDisconnect(to netip.AddrPort) { g.send([]byte{2, tDisconnect}, to) }
+func (g *Gateway) sendDisconnect(to peer) { g.send([]byte{2, tDisconnect}, to) }
 
 // admit creates the client of a peer's first CONNECT, on the loop its
 // client id hashes to; nil when there is no loop yet.
-func (g *Gateway) admit(from netip.AddrPort, clientID []byte) *client {
+func (g *Gateway) admit(from peer, clientID []byte) *client {
 	loops := g.ep.Loops()
 	if len(loops) == 0 {
 		return nil
 	}
 	l := loops[maphash.Bytes(g.seed, clientID)%uint64(len(loops))]
-	c := &client{gw: g, addr: from, pendingSince: time.Now().UnixNano(), idx: -1}
+	c := &client{gw: g, addr: from.addr, pendingSince: time.Now().UnixNano(), idx: -1}
+	if from.node != "" {
+		c.ext().node = from.node
+	}
 	c.loop.Store(l)
-	st := g.stripeOf(from)
+	st := g.stripeOf(from.addr)
 	st.mu.Lock()
-	if old := st.m[from]; old != nil {
+	if old := st.getLocked(from); old != nil {
 		st.mu.Unlock()
 		return old
 	}
-	st.m[from] = c
+	st.putLocked(from, c)
 	st.mu.Unlock()
-	g.clients.Add(1)
+	g.base.Clients.Add(1)
 	g.pending.Add(1)
 	c.half = true
 	return c
@@ -380,10 +457,12 @@ type loopState struct {
 	dg      []byte    // an MQTT-SN message built on the loop, sent at once
 }
 
-// inbound is a datagram waiting for its client's loop.
+// inbound is a datagram waiting for its client's loop: for c, or a
+// QoS −1 PUBLISH of from when c is nil. A datagram for c with from set
+// comes from a sleeping client's new peer.
 type inbound struct {
 	c    *client
-	from netip.AddrPort
+	from peer
 	b    []byte
 }
 
@@ -407,6 +486,12 @@ type burst struct {
 // other datagrams of the read burst (Flush); only the reader loop calls
 // it.
 func (g *Gateway) post(c *client, b []byte) { g.queue(c.loop.Load(), inbound{c: c}, b) }
+
+// postMoved hands c's loop datagram b of c from peer p, where c has not
+// been seen before.
+func (g *Gateway) postMoved(c *client, p peer, b []byte) {
+	g.queue(c.loop.Load(), inbound{c: c, from: p}, b)
+}
 
 func (g *Gateway) queue(l *netio.Loop, in inbound, b []byte) {
 	bu := g.bursts[l]
@@ -474,6 +559,9 @@ func (g *Gateway) drain(ls *loopState) {
 			g.postTo(owner, it) // the client moved on
 			continue
 		}
+		if it.from.addr.IsValid() && !it.c.moveTo(ls, it.from) {
+			continue
+		}
 		it.c.handle(ls, it.b)
 	}
 	ls.mu.Lock()
@@ -483,30 +571,20 @@ func (g *Gateway) drain(ls *loopState) {
 	ls.mu.Unlock()
 }
 
-// tick runs the gateway's timers: every 250 ms, on each loop, the
-// retransmissions and expiries of its clients; ADVERTISE when asked for.
-func (g *Gateway) tick() {
-	defer g.ticker.Done()
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
-	var advertised time.Time
-	for {
-		select {
-		case <-g.stop:
-			return
-		case now := <-t.C:
-			if g.cfg.AdvertiseInterval > 0 && now.Sub(advertised) >= g.cfg.AdvertiseInterval {
-				advertised = now
-				d := uint16(min(g.cfg.AdvertiseInterval/time.Second, 0xFFFF))
-				g.send([]byte{5, tAdvertise, g.cfg.GatewayID, byte(d >> 8), byte(d)}, g.cfg.AdvertiseTo)
-			}
-			g.loops.Range(func(_, v any) bool {
-				ls := v.(*loopState)
-				_ = ls.l.Execute(func() { g.sweep(ls, now) })
-				return true
-			})
-		}
+// tick runs the gateway's timers (every gateway.TickInterval, on the
+// base's goroutine): on each loop, the retransmissions and expiries of
+// its clients; ADVERTISE when asked for.
+func (g *Gateway) tick(now time.Time) {
+	if g.cfg.AdvertiseInterval > 0 && now.Sub(g.advertised) >= g.cfg.AdvertiseInterval {
+		g.advertised = now
+		d := uint16(min(g.cfg.AdvertiseInterval/time.Second, 0xFFFF))
+		g.send([]byte{5, tAdvertise, g.cfg.GatewayID, byte(d >> 8), byte(d)}, peer{addr: g.cfg.AdvertiseTo})
 	}
+	g.loops.Range(func(_, v any) bool {
+		ls := v.(*loopState)
+		_ = ls.l.Execute(func() { g.sweep(ls, now) })
+		return true
+	})
 }
 
 // sweep expires half-open clients and retransmits, on ls's loop.
@@ -544,12 +622,12 @@ func (g *Gateway) predefinedID(topic string) (uint16, bool) {
 
 // publishMinus1 takes a PUBLISH with QoS −1 from a peer without a
 // connection (section 6.8): on a loop chosen by the peer's address.
-func (g *Gateway) publishMinus1(from netip.AddrPort, b []byte) {
+func (g *Gateway) publishMinus1(from peer, b []byte) {
 	loops := g.ep.Loops()
 	if len(loops) == 0 {
 		return
 	}
-	h := maphash.Comparable(g.seed, from)
+	h := maphash.Comparable(g.seed, from.addr)
 	g.queue(loops[h%uint64(len(loops))], inbound{from: from}, b)
 }
 
@@ -558,7 +636,7 @@ func (g *Gateway) publishMinus1(from netip.AddrPort, b []byte) {
 // and clean session, so that authentication and the ACL decide as for any
 // client. Only predefined and short topic ids are possible without a
 // connection.
-func (g *Gateway) handleMinus1(ls *loopState, from netip.AddrPort, b []byte) {
+func (g *Gateway) handleMinus1(ls *loopState, from peer, b []byte) {
 	_, body, _ := frame(b)
 	flags := body[0]
 	tid := binary.BigEndian.Uint16(body[1:3])
@@ -577,7 +655,7 @@ func (g *Gateway) handleMinus1(ls *loopState, from netip.AddrPort, b []byte) {
 		g.drop(dropInvalidTopic)
 		return
 	}
-	conn, err := ls.l.OpenVirtual(g.ep, from, transient{})
+	conn, err := ls.l.OpenVirtual(g.ep, from.addr, transient{})
 	if err != nil {
 		g.drop(dropPendingFull)
 		return

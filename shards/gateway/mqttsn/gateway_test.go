@@ -2,13 +2,12 @@ package mqttsn_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	pahov3 "github.com/eclipse/paho.mqtt.golang"
+	"github.com/shardmq/shardmq/internal/gatewaytest"
 	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards"
 	"github.com/shardmq/shardmq/shards/gateway/mqttsn"
@@ -23,78 +22,18 @@ type env struct {
 	udp string // MQTT-SN address
 }
 
-var yes = true
-
 func start(t testing.TB, gcfg mqttsn.Config, mut func(*shards.Config)) *env {
 	t.Helper()
 	gw, err := mqttsn.New(gcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := shards.Config{SysInterval: -1, Listeners: []shards.ListenerConfig{
-		{Name: "tcp:default", Addr: "127.0.0.1:0", AllowAnonymous: &yes},
-		{Name: "udp:sn", Addr: "127.0.0.1:0", AllowAnonymous: &yes, Protocol: "MQTT-SN", ProtoVer: 1},
-	}}
-	if mut != nil {
-		mut(&cfg)
-	}
-	b, err := shards.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := netio.New(netio.Config{Loops: 2, Listeners: []netio.Listener{
-		{Addr: "127.0.0.1:0"},
-		{Kind: netio.KindUDP, Name: "sn", Addr: "127.0.0.1:0", Gateway: gw},
-	}}, b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		gw.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	return &env{b: b, srv: srv, gw: gw, tcp: srv.Addr().String(), udp: srv.UDPAddrs()[0].String()}
+	e := gatewaytest.Start(t, gw, "sn", "MQTT-SN", mut)
+	return &env{b: e.Broker, srv: e.Server, gw: gw, tcp: e.TCP, udp: e.UDP}
 }
 
 // received collects an MQTT client's messages.
-type received struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (r *received) add(m pahov3.Message) {
-	r.mu.Lock()
-	r.msgs = append(r.msgs, fmt.Sprintf("%s %d %s", m.Topic(), m.Qos(), m.Payload()))
-	r.mu.Unlock()
-}
-
-func (r *received) wait(t *testing.T, n int) []string {
-	t.Helper()
-	waitFor(t, fmt.Sprintf("%d messages", n), func() bool {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		return len(r.msgs) >= n
-	})
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.msgs...)
-}
-
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+type received = gatewaytest.Received
 
 // mqttClient connects a paho.mqtt.golang (MQTT 3.1.1) client; rec, when
 // not nil, collects what it receives.
@@ -103,7 +42,7 @@ func mqttClient(t *testing.T, addr, id string, rec *received) pahov3.Client {
 	o := pahov3.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).SetCleanSession(true).
 		SetAutoReconnect(false).SetOrderMatters(true)
 	if rec != nil {
-		o.SetDefaultPublishHandler(func(_ pahov3.Client, m pahov3.Message) { rec.add(m) })
+		o.SetDefaultPublishHandler(rec.Add)
 	}
 	c := pahov3.NewClient(o)
 	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
@@ -179,7 +118,7 @@ func TestPublishToMQTT(t *testing.T) {
 	c.publish(qosBits(0)|tidShort, uint16('a')<<8|'b', 0, "short")
 	c.publish(qosBits(1)|tidPre, 5, 4, "pre")
 	c.expect(PUBACK)
-	got := rec.wait(t, 5)
+	got := rec.Wait(t, 5)
 	want := []string{"sensors/1/temp 0 q0", "sensors/1/temp 1 q1", "sensors/1/temp 2 q2", "ab 0 short", "pre/defined 1 pre"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("MQTT subscriber got %q, want %q", got, want)

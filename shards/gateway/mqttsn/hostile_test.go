@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardmq/shardmq/internal/gatewaytest"
 	"github.com/shardmq/shardmq/shards/gateway/mqttsn"
 )
 
@@ -28,12 +29,12 @@ func TestMalformed(t *testing.T) {
 	c.send([]byte{0x09, PUBLISH, 0, 0})    // length says 9, datagram is 4
 	c.send([]byte{0x01, 0x00})             // three-octet length cut short
 	c.send([]byte{0x01, 0x00, 0x10, 0x0C}) // three-octet length 16, datagram 4
-	waitFor(t, "4 malformed", func() bool { return dropped(e.gw, "malformed") == 4 })
+	gatewaytest.WaitFor(t, "4 malformed", func() bool { return dropped(e.gw, "malformed") == 4 })
 	c.send(encode(0x03)) // reserved type
-	c.send(encode(0xFE, []byte{0}))
-	waitFor(t, "2 unknown types", func() bool { return dropped(e.gw, "unknown_type") == 2 })
+	c.send(encode(0xFD, []byte{0}))
+	gatewaytest.WaitFor(t, "2 unknown types", func() bool { return dropped(e.gw, "unknown_type") == 2 })
 	c.send(encode(PUBLISH, make([]byte, 600)))
-	waitFor(t, "1 oversized", func() bool { return dropped(e.gw, "oversized") == 1 })
+	gatewaytest.WaitFor(t, "1 oversized", func() bool { return dropped(e.gw, "oversized") == 1 })
 	// Messages that need a connection, from a peer without one: DISCONNECT.
 	c.send(encode(PINGREQ))
 	c.expect(DISCONNECT)
@@ -104,7 +105,7 @@ func TestConnectFlood(t *testing.T) {
 	if n := e.gw.Stats().Clients; n != 50 {
 		t.Fatalf("%d clients held, want 50", n)
 	}
-	waitFor(t, "half-open clients expired", func() bool { return e.gw.Stats().Clients == 0 })
+	gatewaytest.WaitFor(t, "half-open clients expired", func() bool { return e.gw.Stats().Clients == 0 })
 	if n := dropped(e.gw, "expired"); n != 50 {
 		t.Fatalf("expired %d, want 50", n)
 	}

@@ -34,6 +34,9 @@ const (
 	tWillTopicRes byte = 0x1B
 	tWillMsgUpd   byte = 0x1C
 	tWillMsgResp  byte = 0x1D
+	// tEncapsulated is the Forwarder Encapsulation (section 5.4.19): a
+	// forwarder relays its wireless nodes' messages inside it.
+	tEncapsulated byte = 0xFE
 )
 
 // Return codes (section 5.3.10).
@@ -70,6 +73,9 @@ const qosMinus1 = 3
 var (
 	errTruncated = errors.New("mqttsn: truncated message")
 	errLength    = errors.New("mqttsn: length field does not match the datagram")
+	errNodeID    = errors.New("mqttsn: encapsulation without a wireless node id")
+	errNested    = errors.New("mqttsn: encapsulation inside an encapsulation")
+	errNotEncap  = errors.New("mqttsn: not an encapsulated message")
 )
 
 // frame splits a datagram into its message type and body: the Length
@@ -147,3 +153,47 @@ func idMsg(dst []byte, typ byte, msgID uint16) []byte {
 
 // shortTopic returns the two-character topic name of a short topic id.
 func shortTopic(id uint16) string { return string([]byte{byte(id >> 8), byte(id)}) }
+
+// encapsulation is the header a forwarder puts before a wireless node's
+// message (section 5.5): Length (one octet, counting the header alone),
+// MsgType 0xFE, Ctrl, Wireless Node Id.
+type encapsulation struct {
+	ctrl byte   // bits 1..0: the broadcast radius, gateway to forwarder
+	node []byte // the Wireless Node Id, aliasing the datagram
+}
+
+// radiusMask is the Ctrl octet's Radius field.
+const radiusMask = 0x03
+
+// unwrap splits an encapsulated datagram into its header and the message
+// it carries; the Wireless Node Id must not be empty (it tells the
+// forwarder's nodes apart), and the message must not be encapsulated
+// again.
+func unwrap(b []byte) (encapsulation, []byte, error) {
+	if len(b) < 3 {
+		return encapsulation{}, nil, errTruncated
+	}
+	if b[1] != tEncapsulated {
+		return encapsulation{}, nil, errNotEncap
+	}
+	n := int(b[0])
+	switch {
+	case n > len(b):
+		return encapsulation{}, nil, errLength
+	case n < 4:
+		return encapsulation{}, nil, errNodeID
+	}
+	inner := b[n:]
+	if len(inner) >= 2 && inner[1] == tEncapsulated {
+		return encapsulation{}, nil, errNested
+	}
+	return encapsulation{ctrl: b[2], node: b[3:n]}, inner, nil
+}
+
+// appendEncapsulated appends message m encapsulated for wireless node
+// node with Ctrl ctrl.
+func appendEncapsulated(dst []byte, ctrl byte, node string, m []byte) []byte {
+	dst = append(dst, byte(3+len(node)), tEncapsulated, ctrl)
+	dst = append(dst, node...)
+	return append(dst, m...)
+}

@@ -61,3 +61,62 @@ func TestAppendPublish(t *testing.T) {
 		}
 	}
 }
+
+// TestEncapsulationVectors checks the Forwarder Encapsulation of section
+// 5.5 both ways: Length counts the header alone (itself, MsgType, Ctrl
+// and the Wireless Node Id), the message follows unchanged.
+func TestEncapsulationVectors(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		in    []byte
+		ctrl  byte
+		node  string
+		inner []byte
+		err   error
+	}{
+		{"PINGREQ of node 0x0001, radius 3", []byte{0x05, 0xFE, 0x03, 0x00, 0x01, 0x02, 0x16}, 3, "\x00\x01", []byte{0x02, 0x16}, nil},
+		{"one-octet node id", []byte{0x04, 0xFE, 0x00, 0x09, 0x03, 0x01, 0x00}, 0, "\x09", []byte{0x03, 0x01, 0x00}, nil},
+		{"no message", []byte{0x04, 0xFE, 0x00, 0x09}, 0, "\x09", []byte{}, nil},
+		{"empty node id", []byte{0x03, 0xFE, 0x00, 0x02, 0x16}, 0, "", nil, errNodeID},
+		{"Length past the datagram", []byte{0x08, 0xFE, 0x00, 0x01}, 0, "", nil, errLength},
+		{"cut in the header", []byte{0x04, 0xFE}, 0, "", nil, errTruncated},
+		{"nested", []byte{0x04, 0xFE, 0x00, 0x01, 0x04, 0xFE, 0x00, 0x02}, 0, "", nil, errNested},
+	} {
+		enc, inner, err := unwrap(tc.in)
+		if err != tc.err || enc.ctrl != tc.ctrl || string(enc.node) != tc.node || !bytes.Equal(inner, tc.inner) {
+			t.Errorf("%s: unwrap = %x %q % x %v, want %x %q % x %v", tc.name, enc.ctrl, enc.node, inner, err,
+				tc.ctrl, tc.node, tc.inner, tc.err)
+		}
+		if tc.err == nil {
+			if got := appendEncapsulated(nil, tc.ctrl, tc.node, tc.inner); !bytes.Equal(got, tc.in) {
+				t.Errorf("%s: appendEncapsulated = % x, want % x", tc.name, got, tc.in)
+			}
+		}
+	}
+}
+
+// FuzzUnwrap: any datagram either fails to unwrap or gives a node id and
+// message that encapsulate back to the same octets.
+func FuzzUnwrap(f *testing.F) {
+	for _, seed := range [][]byte{
+		{0x05, 0xFE, 0x03, 0x00, 0x01, 0x02, 0x16},
+		{0x04, 0xFE, 0x00, 0x09, 0x03, 0x01, 0x00},
+		{0x04, 0xFE, 0x00, 0x01, 0x04, 0xFE, 0x00, 0x02},
+	} {
+		for i := 0; i <= len(seed); i++ {
+			f.Add(seed[:i])
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		enc, inner, err := unwrap(b)
+		if err != nil {
+			return
+		}
+		if len(enc.node) == 0 {
+			t.Fatalf("% x: empty node id accepted", b)
+		}
+		if got := appendEncapsulated(nil, enc.ctrl, string(enc.node), inner); !bytes.Equal(got, b) {
+			t.Fatalf("% x: encapsulates back to % x", b, got)
+		}
+	})
+}

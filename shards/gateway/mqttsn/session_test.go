@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardmq/shardmq/internal/gatewaytest"
 	"github.com/shardmq/shardmq/shards"
 	"github.com/shardmq/shardmq/shards/auth"
 	"github.com/shardmq/shardmq/shards/gateway/mqttsn"
@@ -39,10 +40,10 @@ func TestWillOnKick(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.expect(DISCONNECT)
-	if got := rec.wait(t, 1); got[0] != "will/sn 1 gone" {
+	if got := rec.Wait(t, 1); got[0] != "will/sn 1 gone" {
 		t.Fatalf("will %q", got)
 	}
-	waitFor(t, "the client forgotten", func() bool { return e.gw.Stats().Clients == 0 })
+	gatewaytest.WaitFor(t, "the client forgotten", func() bool { return e.gw.Stats().Clients == 0 })
 }
 
 // TestWillUpdate: WILLTOPICUPD and WILLMSGUPD replace the will; a normal
@@ -64,13 +65,13 @@ func TestWillUpdate(t *testing.T) {
 	if err := e.b.Kick(context.Background(), "sn-upd"); err != nil {
 		t.Fatal(err)
 	}
-	if got := rec.wait(t, 1); got[0] != "will/new 1 new" {
+	if got := rec.Wait(t, 1); got[0] != "will/new 1 new" {
 		t.Fatalf("will %q", got)
 	}
 	// The will was retained: a new subscriber gets it.
 	rec2 := &received{}
 	subscribe(t, mqttClient(t, e.tcp, "late", rec2), "will/new", 0)
-	rec2.wait(t, 1)
+	rec2.Wait(t, 1)
 
 	// A normal DISCONNECT: no will.
 	c2 := dialSN(t, e.udp)
@@ -80,9 +81,26 @@ func TestWillUpdate(t *testing.T) {
 	c2.send(encode(DISCONNECT))
 	c2.expect(DISCONNECT)
 	time.Sleep(200 * time.Millisecond)
-	if got := rec.wait(t, 1); len(got) != 1 {
+	if got := rec.Wait(t, 1); len(got) != 1 {
 		t.Fatalf("got %q after a normal DISCONNECT", got)
 	}
+}
+
+// recvWoken receives, after a wake-up PINGREQ, what the sleep tests
+// buffer (home/a "m0" at QoS 0, home/b "m1" at QoS 1, acknowledged) and
+// then PINGRESP.
+func (c *snclient) recvWoken(names map[uint16]string) {
+	c.t.Helper()
+	m := c.recvPublish(names)
+	if names[m.topicID] != "home/a" || m.data != "m0" {
+		c.t.Fatalf("first %+v %v", m, names)
+	}
+	m = c.recvPublish(names)
+	if names[m.topicID] != "home/b" || m.data != "m1" || m.qos() != 1 {
+		c.t.Fatalf("second %+v %v", m, names)
+	}
+	c.send(encode(PUBACK, be16(m.topicID), be16(m.msgID), []byte{0}))
+	c.expect(PINGRESP)
 }
 
 // TestSleep: a sleeping client's messages wait for its PINGREQ, which
@@ -106,16 +124,7 @@ func TestSleep(t *testing.T) {
 
 	c.send(encode(PINGREQ, []byte("sn-sleep")))
 	names := map[uint16]string{}
-	m := c.recvPublish(names)
-	if names[m.topicID] != "home/a" || m.data != "m0" {
-		t.Fatalf("first %+v %v", m, names)
-	}
-	m = c.recvPublish(names)
-	if names[m.topicID] != "home/b" || m.data != "m1" || m.qos() != 1 {
-		t.Fatalf("second %+v %v", m, names)
-	}
-	c.send(encode(PUBACK, be16(m.topicID), be16(m.msgID), []byte{0}))
-	c.expect(PINGRESP)
+	c.recvWoken(names)
 
 	// Asleep again.
 	ok(t, pub.Publish("home/a", 0, false, "later"))
@@ -123,7 +132,7 @@ func TestSleep(t *testing.T) {
 	// CONNECT without clean session or will: awake for good.
 	c.connect("sn-sleep", 0, 30)
 	c.expect(CONNACK)
-	m = c.recvPublish(names)
+	m := c.recvPublish(names)
 	if m.data != "later" {
 		t.Fatalf("after CONNECT %+v", m)
 	}
@@ -143,7 +152,7 @@ func TestSleepExpiry(t *testing.T) {
 	c.connectWill("sn-nap", "will/nap", "overslept", 0, 30)
 	c.send(encode(DISCONNECT, be16(1)))
 	c.expect(DISCONNECT)
-	if got := rec.wait(t, 1); got[0] != "will/nap 0 overslept" {
+	if got := rec.Wait(t, 1); got[0] != "will/nap 0 overslept" {
 		t.Fatalf("will %q", got)
 	}
 }
@@ -156,7 +165,7 @@ func TestKeepAlive(t *testing.T) {
 	c := dialSN(t, e.udp)
 	c.connectWill("sn-ka", "will/ka", "silent", 0, 1)
 	start := time.Now()
-	if got := rec.wait(t, 1); got[0] != "will/ka 0 silent" {
+	if got := rec.Wait(t, 1); got[0] != "will/ka 0 silent" {
 		t.Fatalf("will %q", got)
 	}
 	if d := time.Since(start); d < time.Second {
@@ -187,7 +196,7 @@ func TestRetransmission(t *testing.T) {
 			t.Fatalf("retransmission %d: %+v", i, again)
 		}
 	}
-	if got := rec.wait(t, 1); got[0] != "will/deaf 0 lost" {
+	if got := rec.Wait(t, 1); got[0] != "will/deaf 0 lost" {
 		t.Fatalf("will %q", got)
 	}
 	if s := e.gw.Stats(); s.Retransmitted != 2 || s.Dropped[7] != 1 {
@@ -204,12 +213,12 @@ func TestQoSMinus1(t *testing.T) {
 	c := dialSN(t, e.udp)
 	c.publish(qosBits(-1)|tidPre, 1, 0, "42")
 	c.publish(qosBits(-1)|tidShort, uint16('q')<<8|'m', 0, "short")
-	got := rec.wait(t, 2)
+	got := rec.Wait(t, 2)
 	if got[0] != "meter/reading 0 42" || got[1] != "qm 0 short" {
 		t.Fatalf("got %q", got)
 	}
 	c.publish(qosBits(-1)|tidNormal, 1, 0, "no") // a normal id needs a connection
-	waitFor(t, "the refused QoS -1", func() bool { return e.gw.Stats().Dropped[4] == 1 })
+	gatewaytest.WaitFor(t, "the refused QoS -1", func() bool { return e.gw.Stats().Dropped[4] == 1 })
 }
 
 // TestAPISubscribe subscribes a gateway client through the broker's API.
@@ -284,7 +293,7 @@ func TestAuthAndACL(t *testing.T) {
 	open := c.register("open/x", 2)
 	c.publish(qosBits(0)|tidNormal, closed, 0, "denied")
 	c.publish(qosBits(0)|tidNormal, open, 0, "allowed")
-	if got := rec.wait(t, 1); len(got) != 1 || got[0] != "open/x 0 allowed" {
+	if got := rec.Wait(t, 1); len(got) != 1 || got[0] != "open/x 0 allowed" {
 		t.Fatalf("got %q", got)
 	}
 	if p := c.subscribe("closed/#", 0, 3); p.Body[5] != 0x03 {
@@ -298,5 +307,5 @@ func TestAuthAndACL(t *testing.T) {
 	if p := c2.expect(CONNACK); p.Body[0] != 0x03 {
 		t.Fatalf("CONNACK %v, want 0x03 (refused)", p)
 	}
-	waitFor(t, "the refused client forgotten", func() bool { return e2.gw.Stats().Clients == 0 })
+	gatewaytest.WaitFor(t, "the refused client forgotten", func() bool { return e2.gw.Stats().Clients == 0 })
 }
