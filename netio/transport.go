@@ -83,13 +83,6 @@ func (c *Conn) opened() bool {
 	return tr == nil || tr.stage == stageOpen
 }
 
-// newTransport returns the layers of a connection accepted by listener i,
-// or nil when it has none.
-func (s *Server) newTransport(i uint16, now time.Time) *transport {
-	tr, _ := s.newLayers(i, now)
-	return tr
-}
-
 // newLayers returns the layers of a connection accepted by listener i and,
 // for an ssl or wss listener, the connection's rare fields allocated with
 // them; nil, nil when it has none.
