@@ -111,6 +111,11 @@ func New(cfg Config, lister Lister, broker Broker, keys *KeyStore) (*API, error)
 	a.route(r, http.MethodDelete, "/retainer/message/:topic", "", a.deleteRetained)
 	a.route(r, http.MethodGet, "/nodes", "", a.nodes)
 	a.route(r, http.MethodGet, "/listeners", "", a.listListeners)
+	for _, act := range []string{ActionStop, ActionStart, ActionRestart} {
+		// EMQX 5.0 takes PUT, EMQX 5.1 and later POST.
+		a.route(r, http.MethodPut, "/listeners/:id/"+act, "", a.listenerAction(act))
+		a.route(r, http.MethodPost, "/listeners/:id/"+act, "", a.listenerAction(act))
+	}
 	a.route(r, http.MethodGet, "/nodes/:node", "", a.getNode)
 	a.route(r, http.MethodGet, "/monitor_current", "", a.monitorCurrent)
 	a.route(r, http.MethodGet, "/sessions_count", "", a.sessionsCount)

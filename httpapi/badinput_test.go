@@ -37,6 +37,9 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 		"/api_key/{name}":                      `{"desc":"` + long + `"}`,
 		"/banned":                              `{"as":"clientid","who":"` + long + `"}`,
 		"/clients/{clientid}/keepalive":        `{"interval":"` + long + `"}`,
+		"/listeners/{id}/stop":                 `{"id":"` + long + `"}`,
+		"/listeners/{id}/start":                `{"id":"` + long + `"}`,
+		"/listeners/{id}/restart":              `{"id":"` + long + `"}`,
 	}
 	// Lenient on purpose: load balancers' and scrapers' probes.
 	takesAnyQuery := map[string]bool{StatusPath: true, "/api/v5" + StatusPath: true, MetricsPath: true}
@@ -58,7 +61,8 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 	for _, rt := range env.api.ops.routes {
 		rel := strings.TrimPrefix(rt.pattern, "/api/v5")
 		sample := strings.NewReplacer("{clientid}", "c0001", "{name}", bootstrapName("viewer"),
-			"{as}", "clientid", "{who}", "c0001", "{node}", "shardmq@127.0.0.1", "{topic}", "r%2F1").Replace(rt.pattern)
+			"{as}", "clientid", "{who}", "c0001", "{node}", "shardmq@127.0.0.1", "{topic}", "r%2F1",
+			"{id}", "tcp:default").Replace(rt.pattern)
 		name := rt.method + " " + rt.pattern
 		n++
 		if !takesAnyQuery[rt.pattern] {
@@ -74,10 +78,15 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 			}
 		})
 		if strings.Contains(rt.pattern, "{clientid}") || strings.Contains(rt.pattern, "{name}") || strings.Contains(rt.pattern, "{who}") ||
-			strings.Contains(rt.pattern, "{node}") || strings.Contains(rt.pattern, "{topic}") {
-			unknown := strings.NewReplacer("{clientid}", "nobody", "{name}", "nobody", "{as}", "clientid", "{who}", "nobody", "{node}", "nobody@127.0.0.1", "{topic}", "no%2Fsuch").Replace(rel)
-			overlong := strings.NewReplacer("{clientid}", long, "{name}", strings.Repeat("n", 257), "{as}", "clientid", "{who}", long, "{node}", long, "{topic}", long).Replace(rel)
+			strings.Contains(rt.pattern, "{node}") || strings.Contains(rt.pattern, "{topic}") || strings.Contains(rt.pattern, "{id}") {
+			unknown := strings.NewReplacer("{clientid}", "nobody", "{name}", "nobody", "{as}", "clientid", "{who}", "nobody", "{node}", "nobody@127.0.0.1", "{topic}", "no%2Fsuch",
+				"{id}", "tcp:nobody").Replace(rel)
+			overlong := strings.NewReplacer("{clientid}", long, "{name}", strings.Repeat("n", 257), "{as}", "clientid", "{who}", long, "{node}", long, "{topic}", long,
+				"{id}", "tcp:"+long).Replace(rel)
 			body := map[string]any{http.MethodPost: `{"topic":"t"}`, http.MethodPut: `{}`}[rt.method]
+			if strings.HasPrefix(rt.pattern, "/api/v5/listeners/") {
+				body = nil
+			}
 			if strings.HasSuffix(rt.pattern, "/bulk") {
 				body = `[{"topic":"t"}]`
 			}

@@ -62,6 +62,12 @@ type Broker interface {
 	// Listeners returns the MQTT listeners, in the order they are
 	// configured.
 	Listeners(ctx context.Context) ([]ListenerInfo, error)
+	// ListenerAction runs action (ActionStop, ActionStart or
+	// ActionRestart) on this node's MQTT listener id (KIND:NAME), and
+	// returns once it is done: ErrListenerNotFound when no listener has
+	// the id, ErrRejected (its text shown) when the listener cannot do it
+	// (a gateway's, a port taken on start).
+	ListenerAction(ctx context.Context, id, action string) error
 	// NodeInfo returns this node's information for GET /nodes.
 	NodeInfo(ctx context.Context) (NodeInfo, error)
 	// Monitor returns the current counts and per-second rates.

@@ -26,6 +26,8 @@ type fakeBroker struct {
 	subs      map[string]map[string]Subscription // clientid → topic → sub
 	published []PublishRequest
 	kicked    []string
+	// stopped holds the listeners stopped by ListenerAction.
+	stopped map[string]bool
 	// bans is a real ban list; AddBan kicks the connected rows it bans.
 	bans *banned.List
 	// mode: "" answers; "block" waits for ctx; "hang" ignores ctx until
@@ -426,5 +428,27 @@ func (b *fakeBroker) Listeners(ctx context.Context) ([]ListenerInfo, error) {
 		return nil, err
 	}
 	defer b.mu.Unlock()
-	return []ListenerInfo{{ID: "tcp:default", Kind: "tcp", Name: "default", Bind: "127.0.0.1:1883", Zone: "default", Running: true}}, nil
+	return []ListenerInfo{{ID: "tcp:default", Kind: "tcp", Name: "default", Bind: "127.0.0.1:1883", Zone: "default",
+		Running: !b.stopped["tcp:default"]}}, nil
+}
+
+// ListenerAction knows tcp:default, which it stops and starts, and
+// udp:mqttsn, a gateway's listener it refuses to.
+func (b *fakeBroker) ListenerAction(ctx context.Context, id, action string) error {
+	if err := b.enter(ctx); err != nil {
+		return err
+	}
+	defer b.mu.Unlock()
+	switch id {
+	case "tcp:default":
+	case "udp:mqttsn":
+		return fmt.Errorf("%w: udp:mqttsn is a gateway's listener", ErrRejected)
+	default:
+		return fmt.Errorf("%w: %s", ErrListenerNotFound, id)
+	}
+	if b.stopped == nil {
+		b.stopped = map[string]bool{}
+	}
+	b.stopped[id] = action == ActionStop
+	return nil
 }

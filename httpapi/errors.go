@@ -20,6 +20,9 @@ var (
 	ErrBanExists = errors.New("httpapi: already banned")
 	// ErrBanNotFound means DeleteBan found no such ban: 404 NOT_FOUND.
 	ErrBanNotFound = errors.New("httpapi: ban not found")
+	// ErrListenerNotFound means ListenerAction found no listener with the
+	// id: 404 BAD_LISTENER_ID.
+	ErrListenerNotFound = errors.New("httpapi: listener not found")
 	// ErrBadKeyFile reports a malformed API key file; the error names the
 	// line.
 	ErrBadKeyFile = errors.New("httpapi: bad API key file")

@@ -1,15 +1,32 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/shardmq/shardmq/catalog"
 )
 
 // GET /listeners, EMQX 5's list of the MQTT listeners with their state and
-// connections.
+// connections, and PUT (EMQX 5.0) or POST (EMQX 5.1 on)
+// /listeners/{id}/stop|start|restart.
+
+// The actions of ListenerAction, the last segment of their paths.
+const (
+	// ActionStop closes the listener's socket and its connections.
+	ActionStop = "stop"
+	// ActionStart binds the listener again.
+	ActionStart = "start"
+	// ActionRestart is ActionStop, then ActionStart.
+	ActionRestart = "restart"
+)
 
 // ListenerInfo describes one MQTT listener.
 type ListenerInfo struct {
@@ -86,5 +103,70 @@ func (a *API) listListeners(w http.ResponseWriter, r *http.Request, _ httprouter
 			CurrentConnections: page.Count, Status: st, NodeStatus: []nodeStatus{{Node: a.cfg.Node, Status: st}}})
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// listenerAction serves PUT and POST /listeners/{id}/{action}. It answers
+// 200 without a body once the broker has done it, as EMQX 5 does.
+func (a *API) listenerAction(action string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) *apiError {
+		if e := noQuery(r); e != nil {
+			return e
+		}
+		if e := noBody(r); e != nil {
+			return e
+		}
+		raw := ps.ByName("id")
+		id, err := url.PathUnescape(raw)
+		if err != nil || !validListenerID(id) {
+			return &apiError{http.StatusBadRequest, codeBadListenerID,
+				fmt.Sprintf("listener id %s: want TYPE:NAME, as tcp:default (GET /listeners lists them)", quoteShort(raw))}
+		}
+		err = a.command(r.Context(), func(ctx context.Context) error {
+			return a.broker.ListenerAction(ctx, id, action)
+		})
+		if errors.Is(err, ErrListenerNotFound) {
+			return &apiError{http.StatusNotFound, codeBadListenerID,
+				fmt.Sprintf("no listener %s on this node; GET /listeners lists them", quoteShort(id))}
+		}
+		if err != nil {
+			return a.brokerError(r, err)
+		}
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+}
+
+// validListenerID reports whether id is written TYPE:NAME, each part
+// letters, digits, _ and -, at most 64 bytes in all.
+func validListenerID(id string) bool {
+	if len(id) > 64 {
+		return false
+	}
+	kind, name, ok := strings.Cut(id, ":")
+	return ok && listenerWord(kind) && listenerWord(name)
+}
+
+// listenerWord reports whether s is a non-empty run of letters, digits, _
+// and -.
+func listenerWord(s string) bool {
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// noBody checks that a request that takes no body has none: nothing but
+// white space, or an empty JSON object (as some clients send).
+func noBody(r *http.Request) *apiError {
+	b, err := io.ReadAll(io.LimitReader(r.Body, 256))
+	if err != nil {
+		return badRequest("reading the body: " + err.Error())
+	}
+	if t := bytes.TrimSpace(b); len(t) > 0 && string(t) != "{}" {
+		return badRequest("this endpoint takes no body (or {})")
+	}
 	return nil
 }

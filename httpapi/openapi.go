@@ -115,7 +115,7 @@ func opDocs() map[string]opDoc {
 		}
 		return out
 	}
-	return map[string]opDoc{
+	docs := map[string]opDoc{
 		"GET /clients": {summary: "List clients (connected and offline sessions), filtered and paged, from the catalog",
 			params: clientsQueryParams(), responses: map[int]string{200: "ClientPage", 400: "Error", 503: "Error"}},
 		"GET /clients/{clientid}": {summary: "One client's info object, read live from its session",
@@ -262,6 +262,19 @@ func opDocs() map[string]opDoc {
 		"GET " + MetricsPath: {summary: "Prometheus metrics (text exposition format); needs an administrator or viewer key when the broker is configured so",
 			responses: map[int]string{200: "metrics", 401: "Error", 403: "Error"}, public: true},
 	}
+	// The listener actions, under PUT (EMQX 5.0) and POST (EMQX 5.1 on).
+	id := param{name: "id", in: "path", typ: "string", desc: "listener id TYPE:NAME, as tcp:default (GET /listeners lists them)"}
+	for act, what := range map[string]string{
+		ActionStop:    "Stop an MQTT listener on this node: its port closes (connects are refused) and its connections are closed; stopping a stopped one does nothing",
+		ActionStart:   "Start a stopped MQTT listener on this node again on the address and with the settings it had (an ssl or wss listener reads its certificate files again); starting a running one does nothing",
+		ActionRestart: "Stop an MQTT listener on this node, closing its connections, and start it again",
+	} {
+		for _, m := range []string{http.MethodPut, http.MethodPost} {
+			docs[m+" /listeners/{id}/"+act] = opDoc{summary: what, params: []param{id},
+				responses: map[int]string{200: "", 400: "Error", 404: "Error", 503: "Error"}}
+		}
+	}
+	return docs
 }
 
 // headDoc documents HEAD from the GET operation d: the same parameters and

@@ -17,6 +17,7 @@ const (
 	codeUnauthorizedRole = "UNAUTHORIZED_ROLE"
 	codeNotFound         = "NOT_FOUND"
 	codeAlreadyExists    = "ALREADY_EXISTS"
+	codeBadListenerID    = "BAD_LISTENER_ID"
 	codeMethodNotAllowed = "METHOD_NOT_ALLOWED"
 	codeTooLarge         = "PAYLOAD_TOO_LARGE"
 	codeUnsupportedMedia = "UNSUPPORTED_MEDIA_TYPE"

@@ -13,6 +13,13 @@ type Config struct {
 	// one of a kind the Server binds (tcp, ssl, ws, wss) is required; ids
 	// and addresses must be unique.
 	Listeners []Listener
+	// ListenerControl makes the stream listeners sockets of the Server's
+	// own, accepted by a goroutine each and enrolled on the loops, so
+	// that StopListener, StartListener and RestartListener work.
+	// Without it the gnet engine binds and accepts them itself, which
+	// costs fewer hand-offs per connection (docs/architecture.md,
+	// "Listeners"), and those methods answer ErrNoListenerControl.
+	ListenerControl bool
 	// Loops is the number of event loops. If zero, runtime.NumCPU() is used.
 	Loops int
 	// MaxPacketSize is the largest inbound MQTT packet accepted, whole frame
@@ -52,6 +59,9 @@ func (c *Config) Validate() error {
 	}
 	served := 0
 	for _, l := range ls {
+		if l.Stopped && !c.ListenerControl {
+			return fmt.Errorf("%w: listener %s: only a Server with ListenerControl starts a listener stopped", ErrInvalidConfig, l.ID())
+		}
 		if bound(l.Kind) {
 			served++
 		}

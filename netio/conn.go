@@ -29,7 +29,9 @@ type Conn struct {
 	idle     time.Duration // 0: no idle timeout
 	lastRead int64         // Unix nanoseconds
 	deadline int64         // in the loop's timer heap (connTimes)
-	heapIdx  int           // in the loop's timer heap; -1 when not in it
+	heapIdx  int32         // in the loop's timer heap; -1 when not in it
+	// listIdx is c's position in its loop's conns; -1 when not in it.
+	listIdx int32
 
 	bytesIn, bytesOut uint64
 	reads, writes     uint64
@@ -314,13 +316,13 @@ func (c *Conn) schedule() {
 	h := &c.loop.timers
 	switch {
 	case d == 0 && c.heapIdx >= 0:
-		h.Remove(c.heapIdx)
+		h.Remove(int(c.heapIdx))
 	case d != 0 && c.heapIdx < 0:
 		c.deadline = d
 		h.Push(c)
 	case d != 0:
 		c.deadline = d
-		h.Fix(c.heapIdx)
+		h.Fix(int(c.heapIdx))
 	}
 }
 
@@ -334,7 +336,7 @@ type connTimes struct{}
 func (connTimes) Deadline(c *Conn) int64 { return c.deadline }
 
 // SetIndex records c's index in the heap.
-func (connTimes) SetIndex(c *Conn, i int) { c.heapIdx = i }
+func (connTimes) SetIndex(c *Conn, i int) { c.heapIdx = int32(i) }
 
 // resetOut empties the write list after a batch. A list longer than 64
 // is kept while it is used (a subscriber fed by many publishers queues

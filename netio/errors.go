@@ -21,6 +21,19 @@ var (
 	ErrServerClosed = errors.New("netio: server closed")
 	// ErrInvalidConfig reports a Config that failed Validate.
 	ErrInvalidConfig = errors.New("netio: invalid config")
+	// ErrUnknownListener reports a listener id (KIND:NAME) that no
+	// listener of the Config has.
+	ErrUnknownListener = errors.New("netio: unknown listener")
+	// ErrNotStoppable reports a listener that StopListener and
+	// StartListener do not handle: a udp listener, whose socket its
+	// Gateway's clients share with the Server's lifetime.
+	ErrNotStoppable = errors.New("netio: listener cannot be stopped")
+	// ErrNoListenerControl reports a listener method called on a Server
+	// whose Config has no ListenerControl.
+	ErrNoListenerControl = errors.New("netio: listener control is off")
+	// ErrListenerStopped reports a connection closed because its listener
+	// was stopped (StopListener, RestartListener).
+	ErrListenerStopped = errors.New("netio: listener stopped")
 )
 
 // Errors of the transport layers (TLS, WebSocket, PROXY protocol), as the

@@ -56,6 +56,9 @@ type Listener struct {
 	// Gateway serves a udp listener's datagrams; required for KindUDP,
 	// refused for the others.
 	Gateway Gateway
+	// Stopped starts a stream listener stopped: Start does not bind it,
+	// StartListener does.
+	Stopped bool
 }
 
 // layered reports whether connections of l pass through a layer before
@@ -79,6 +82,8 @@ func (l *Listener) validate() error {
 		return bad("WebSocket settings are only for ws and wss listeners")
 	case l.ProxyProtocolTimeout < 0 || l.MaxConnections < 0:
 		return bad("negative limit")
+	case l.Stopped && !bound(l.Kind):
+		return bad("only the kinds the server binds start stopped")
 	case l.ProxyProtocol && !bound(l.Kind):
 		return bad("the PROXY protocol is only for the kinds the server binds")
 	case l.Kind == KindUDP && l.Gateway == nil:

@@ -32,6 +32,7 @@ type Loop struct {
 	// and a loop holds at most as many as it once wrote in one batch.
 	spareOut [][][]byte
 	closers  []*Conn // connections to close at the end of this batch
+	conns    []*Conn // the loop's socket connections, in no order (acceptor.go)
 	timers   deadline.Heap[*Conn, connTimes]
 	now      time.Time
 
@@ -210,15 +211,15 @@ func (l *Loop) tick() {
 		c := l.timers.Min()
 		next, why := c.nextDeadline()
 		if next == 0 {
-			l.timers.Remove(c.heapIdx)
+			l.timers.Remove(int(c.heapIdx))
 			continue
 		}
 		if next > now {
 			c.deadline = next
-			l.timers.Fix(c.heapIdx)
+			l.timers.Fix(int(c.heapIdx))
 			continue
 		}
-		l.timers.Remove(c.heapIdx)
+		l.timers.Remove(int(c.heapIdx))
 		if c.closing || c.closed {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,15 +30,29 @@ type Server struct {
 	done     chan struct{}
 	serveErr error
 	eng      gnet.Engine
-	addrs    []net.Addr // bound addresses of the tcp listeners, in order
-	// bound maps a tcp listener's bound address to its position in
-	// cfg.Listeners; set in OnBoot, read-only after.
-	bound    []boundListener
-	conns    atomic.Int64
-	moves    atomic.Int64
-	stopping atomic.Bool
-	stopOnce sync.Once
-	stopErr  error
+	addrs    []net.Addr // bound addresses of the stream listeners, in order
+	// acc holds each stream listener's socket, in cfg.Listeners order
+	// (nil for the udp ones); the slice is fixed at serve (acceptor.go).
+	acc []*acceptor
+	// bound maps a gnet-bound listener's address to its position in
+	// cfg.Listeners (without ListenerControl); set in OnBoot, read-only
+	// after.
+	bound []boundListener
+	// internal is the bound address of the engine's own listener, which
+	// discover's probes connect to (with ListenerControl); set in OnBoot.
+	internal *net.TCPAddr
+	// ready holds the loops the acceptors hand connections to, in turn
+	// (turn); set once discover has made them known.
+	ready atomic.Pointer[[]*Loop]
+	turn  atomic.Uint64
+	// accepting is set once Start has started the acceptors: the
+	// listener methods work from then on.
+	accepting atomic.Bool
+	conns     atomic.Int64
+	moves     atomic.Int64
+	stopping  atomic.Bool
+	stopOnce  sync.Once
+	stopErr   error
 
 	rejected atomic.Int64
 
@@ -45,6 +60,7 @@ type Server struct {
 	// addresses of its connections.
 	probing atomic.Bool
 	probes  sync.Map // netip.AddrPort → struct{}
+
 	// udp is the engine of the udp listeners; nil without any.
 	udp *udpEngine
 
@@ -91,13 +107,23 @@ func New(cfg Config, h Handler) (*Server, error) {
 	return s, nil
 }
 
-// Serve runs the engine and blocks until Shutdown (returning
-// ErrServerClosed) or a failure to listen.
-func (s *Server) Serve() error {
-	var addrs []string
-	for _, l := range s.cfg.Listeners {
-		if bound(l.Kind) {
-			addrs = append(addrs, "tcp://"+l.Addr)
+// serve binds the stream listeners, runs the engine and blocks until
+// Shutdown (returning ErrServerClosed) or a failure to listen.
+func (s *Server) serve() error {
+	addrs := []string{internalAddr}
+	if s.cfg.ListenerControl {
+		if err := s.bindAll(); err != nil {
+			close(s.booted)
+			s.serveErr = err
+			close(s.done)
+			return err
+		}
+	} else {
+		addrs = nil
+		for _, l := range s.cfg.Listeners {
+			if bound(l.Kind) {
+				addrs = append(addrs, "tcp://"+l.Addr)
+			}
 		}
 	}
 	err := gnet.Rotate(s, addrs,
@@ -115,6 +141,7 @@ func (s *Server) Serve() error {
 	default:
 		close(s.booted)
 	}
+	s.closeAll()
 	s.serveErr = err
 	close(s.done)
 	if err == nil || s.stopping.Load() {
@@ -123,10 +150,11 @@ func (s *Server) Serve() error {
 	return err
 }
 
-// Start runs Serve in a goroutine and returns once the listeners accept
-// connections and every loop runs (or Serve failed).
+// Start binds the listeners, runs the engine in a goroutine and returns
+// once the listeners accept connections and every loop runs (or binding
+// failed); Shutdown stops it.
 func (s *Server) Start() error {
-	go func() { _ = s.Serve() }()
+	go func() { _ = s.serve() }()
 	<-s.booted
 	select {
 	case <-s.running:
@@ -141,6 +169,10 @@ func (s *Server) Start() error {
 	default:
 	}
 	s.discover()
+	loops := s.Loops()
+	s.ready.Store(&loops)
+	s.acceptAll()
+	s.accepting.Store(true)
 	// The gateways place their clients on the loops discover made known.
 	if len(s.udpListeners()) > 0 {
 		if err := s.startUDP(); err != nil {
@@ -153,17 +185,22 @@ func (s *Server) Start() error {
 // discover makes every event loop known (Loops) before Start returns,
 // not only those that have served a connection, so that a Handler that
 // placed state on loops before they ran (the sessions a broker recovers)
-// reaches all of them. It connects to the first bound listener from
-// 127.0.0.1 (or ::1) until every loop has accepted one of its
-// connections, at most 4×Loops times; the engine hands accepted
-// connections to its loops in turn. A loop closes such a probe at once,
-// before any transport layer, limit or Handler sees it: it is recognised
-// by its source address, which discover binds before it connects.
+// reaches all of them, and the acceptors hand connections to all of them.
+// It connects from 127.0.0.1 (or ::1) to the engine's own listener (with
+// ListenerControl) or else to the first listener, until every loop has
+// accepted one of its connections, at most 4×Loops times; the engine
+// hands accepted connections to its loops in turn. A loop closes such a
+// probe at once, before any transport layer, limit or Handler sees it: it
+// is recognised by its source address, which discover binds before it
+// connects.
 func (s *Server) discover() {
-	if len(s.addrs) == 0 {
+	target := s.internal
+	if !s.cfg.ListenerControl && len(s.addrs) > 0 {
+		target = s.addrs[0].(*net.TCPAddr)
+	}
+	if target == nil {
 		return
 	}
-	target := s.addrs[0].(*net.TCPAddr)
 	host := net.IPv4(127, 0, 0, 1)
 	if target.IP.To4() == nil {
 		host = net.IPv6loopback
@@ -207,7 +244,7 @@ func (s *Server) isProbe(gc gnet.Conn) bool {
 	return ok
 }
 
-// Addr returns the first bound listener's address (useful with port 0);
+// Addr returns the first stream listener's address (useful with port 0);
 // nil before Start.
 func (s *Server) Addr() net.Addr {
 	if len(s.addrs) == 0 {
@@ -216,8 +253,9 @@ func (s *Server) Addr() net.Addr {
 	return s.addrs[0]
 }
 
-// Addrs returns the bound address of every listener the Server binds
-// (tcp, ssl, ws, wss), in Config.Listeners order; nil before Start.
+// Addrs returns the bound address of every stream listener (tcp, ssl, ws,
+// wss), in Config.Listeners order, a stopped one's included (the address
+// StartListener binds again); nil before Start.
 func (s *Server) Addrs() []net.Addr { return s.addrs }
 
 // Connections returns the number of open connections; safe from any
@@ -273,6 +311,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			s.stopErr = ctx.Err()
 			return
 		}
+		// No connection is accepted from here on.
+		s.closeAll()
 		// The udp engine stops alongside the loops (each takes gnet's
 		// half-second poll); its sockets close once nothing sends.
 		udpDone := make(chan error, 1)
@@ -316,6 +356,26 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // OnBoot implements gnet.EventHandler.
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.eng = eng
+	if s.cfg.ListenerControl {
+		if fd, err := eng.DupListener("tcp", strings.TrimPrefix(internalAddr, "tcp://")); err == nil {
+			if sa, err := unix.Getsockname(fd); err == nil {
+				if sa, ok := sa.(*unix.SockaddrInet4); ok {
+					s.internal = &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
+				}
+			}
+			_ = unix.Close(fd)
+		}
+		close(s.booted)
+		return gnet.None
+	}
+	s.bindGnet(eng)
+	close(s.booted)
+	return gnet.None
+}
+
+// bindGnet records the addresses the engine bound for the stream
+// listeners (without ListenerControl).
+func (s *Server) bindGnet(eng gnet.Engine) {
 	for i, l := range s.cfg.Listeners {
 		if !bound(l.Kind) {
 			continue
@@ -345,8 +405,6 @@ func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 		}
 		_ = unix.Close(fd)
 	}
-	close(s.booted)
-	return gnet.None
 }
 
 // loopOf returns the Loop of el, discovering it on first sight.
@@ -365,12 +423,14 @@ func (s *Server) loopOf(el gnet.EventLoop) *Loop {
 // OnOpen implements gnet.EventHandler.
 func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l := s.loopOf(gc.EventLoop())
-	if gc.Context() == nil && s.isProbe(gc) {
-		return nil, gnet.Close // discover's: the loop is known now
+	if gc.Context() == nil && (s.cfg.ListenerControl || s.isProbe(gc)) {
+		// discover's probe (the loop is known now), or a stranger on
+		// the engine's own listener.
+		return nil, gnet.Close
 	}
-	c := &Conn{gc: gc, loop: l, heapIdx: -1}
+	c := &Conn{gc: gc, loop: l, heapIdx: -1, listIdx: -1}
 	var ho *handoff
-	accepted := false
+	fresh := false
 	switch v := gc.Context().(type) {
 	case *handoff:
 		ho = v
@@ -385,11 +445,15 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		if v.tr != nil {
 			c.rareFields().tr = v.tr
 		}
-	default:
+	case *accepted:
+		c.lst = v.lst
+		fresh = true
+	default: // accepted by gnet
 		c.lst = s.listenerOf(addrPort(gc.LocalAddr()))
-		accepted = true
+		fresh = true
 	}
 	gc.SetContext(c)
+	l.track(c)
 	s.conns.Add(1)
 	ls := &s.lst[c.lst]
 	n := ls.conns.Add(1)
@@ -403,7 +467,8 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		if ho.tr != nil && ho.tr.tls != nil {
 			ho.tr.tls.moved(c)
 		}
-	} else if s.stopping.Load() || int(s.conns.Load()) > s.cfg.MaxConnections || !s.admit(l.now) {
+	} else if s.stopping.Load() || s.cfg.ListenerControl && s.acc[c.lst].stopped.Load() ||
+		int(s.conns.Load()) > s.cfg.MaxConnections || !s.admit(l.now) {
 		s.rejected.Add(1)
 		c.rejected = true
 		c.closing = true
@@ -417,7 +482,7 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		l.exit(nil)
 		return nil, gnet.Close
 	}
-	if accepted {
+	if fresh {
 		if tr, rare := s.newLayers(c.lst, l.now); tr != nil {
 			// The Handler gets the connection once its layers are up
 			// (transport.go).
@@ -555,11 +620,12 @@ func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
 	s.conns.Add(-1)
 	s.lst[c.lst].conns.Add(-1)
 	l := c.loop
+	l.untrack(c)
 	l.enter()
 	c.closed = true
 	c.closing = true
 	if c.heapIdx >= 0 {
-		l.timers.Remove(c.heapIdx)
+		l.timers.Remove(int(c.heapIdx))
 	}
 	if c.rare != nil && c.rare.closeErr != nil {
 		err = c.rare.closeErr

@@ -136,7 +136,7 @@ func (s *Server) closeVirtual(c *Conn) {
 	s.lst[c.lst].conns.Add(-1)
 	c.closed, c.closing = true, true
 	if c.heapIdx >= 0 {
-		c.loop.timers.Remove(c.heapIdx)
+		c.loop.timers.Remove(int(c.heapIdx))
 	}
 	c.carry = nil
 	if c.movedAway {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -74,7 +75,7 @@ func startClusterOn(t *testing.T, n int, rn *routeNet) *testCluster {
 	for _, nd := range tc.nodes {
 		nd.args = []string{"--node", nd.name, "--data-dir", nd.dir, "--mqtt-addr", nd.mqtt, "--api-addr", nd.api,
 			"--api-keys", tc.keys, "--sys-interval", "0", "--stats-interval", "200ms",
-			"--cluster-listen", nd.route, "--cluster-join", strings.Join(routes, ",")}
+			"--cluster-listen", nd.route, "--cluster-join", strings.Join(routes, ","), "--listener-control"}
 		if at, ok := advertised[nd]; ok {
 			nd.args = append(nd.args, "--cluster-advertise", at)
 		}
@@ -709,6 +710,50 @@ func TestCluster(t *testing.T) {
 		routed(t, pub, "ak/x", rec)
 		done(t, pub.Publish("ak/x", 1, false, "still-routed"))
 		until(t, 5*time.Second, "n1 to n2 after n3 died", func() bool { return slices.Contains(rec.all(), "ak/x 1 still-routed") })
+	})
+
+	// A listener command acts on the node asked, as GET /listeners lists
+	// that node's listeners: n1's port closes, n2's clients and port go
+	// on.
+	t.Run("listener_commands_per_node", func(t *testing.T) {
+		running := func(nd *clusterNode) bool {
+			var ls []struct {
+				ID      string `json:"id"`
+				Running bool   `json:"running"`
+			}
+			if code := tc.call(nd, "GET", "/listeners", &ls); code != 200 || len(ls) != 1 || ls[0].ID != "tcp:default" {
+				t.Fatalf("GET /listeners on %s: %d %+v", nd.name, code, ls)
+			}
+			return ls[0].Running
+		}
+		rec := &inbox{}
+		sub := v3(t, n2, "lk-sub", true, rec)
+		done(t, sub.Subscribe("lk/#", 1, nil))
+		if code := tc.call(n1, "PUT", "/listeners/tcp:default/stop", nil); code != 200 {
+			t.Fatalf("stop on n1: %d", code)
+		}
+		if c, err := net.DialTimeout("tcp", n1.mqtt, 2*time.Second); err == nil || !errors.Is(err, syscall.ECONNREFUSED) {
+			if c != nil {
+				c.Close()
+			}
+			t.Fatalf("n1's stopped listener: %v, want connection refused", err)
+		}
+		if running(n1) || !running(n2) {
+			t.Fatalf("running: n1 %v n2 %v, want false true", running(n1), running(n2))
+		}
+		pub := v3(t, n2, "lk-pub", true, nil)
+		done(t, pub.Publish("lk/x", 1, false, "n2-still-serves"))
+		until(t, 5*time.Second, "n2's subscriber served while n1's listener is stopped", func() bool {
+			return slices.Contains(rec.all(), "lk/x 1 n2-still-serves")
+		})
+		if code := tc.call(n1, "POST", "/listeners/tcp:default/start", nil); code != 200 {
+			t.Fatalf("start on n1: %d", code)
+		}
+		pub1 := v3(t, n1, "lk-pub1", true, nil)
+		routed(t, pub1, "lk/y", rec)
+		if !running(n1) {
+			t.Fatal("n1's listener not running after start")
+		}
 	})
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/shardmq/shardmq/httpapi"
 	"maps"
 	"net/url"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shardmq/shardmq/httpapi"
 	"github.com/shardmq/shardmq/netio"
 	"github.com/shardmq/shardmq/shards"
 )
@@ -348,7 +348,8 @@ func listenerInfo(ls []Listener, srv *netio.Server) func() []httpapi.ListenerInf
 		for i, l := range ls {
 			bind, running := l.Addr, false
 			if i < len(addrs) && addrs[i] != nil {
-				bind, running = addrs[i].String(), true
+				bind = addrs[i].String()
+				running, _ = srv.ListenerRunning(l.rowName())
 			}
 			out[i] = httpapi.ListenerInfo{ID: l.rowName(), Kind: l.Kind, Name: l.Name, Bind: bind, Zone: l.Zone,
 				ProxyProtocol: l.ProxyProtocol, MaxConnections: l.MaxConnections, Running: running}

@@ -37,6 +37,9 @@ type Options struct {
 	Zones map[string]shards.ZoneConfig
 	// Gateways serve constrained devices (MQTT-SN) on UDP.
 	Gateways []Gateway
+	// ListenerControl lets the API stop, start and restart the MQTT
+	// listeners (netio.Config.ListenerControl).
+	ListenerControl bool
 
 	APIAddr     string
 	APIBase     string

@@ -112,9 +112,26 @@ func start(o Options) (_ *app, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// The listeners stopped through the API stay stopped.
+	ids := make([]string, len(listeners))
+	for i, l := range listeners {
+		ids[i] = l.rowName()
+	}
+	stopped, err := loadStoppedListeners(filepath.Join(o.DataDir, listenersFile), ids)
+	if err != nil {
+		return nil, fmt.Errorf("stopped listeners: %w", err)
+	}
 	addrs := make([]netio.Listener, len(listeners))
 	for i, l := range listeners {
 		addrs[i] = l.netio()
+		if stopped.has(l.rowName()) {
+			if o.ListenerControl {
+				addrs[i].Stopped = true
+			} else {
+				slog.Warn("shardmq: listener "+l.rowName()+" was stopped through the API; without listener_control it opens",
+					"listener", l.rowName())
+			}
+		}
 	}
 	for _, g := range gws {
 		addrs = append(addrs, g.netio())
@@ -122,7 +139,8 @@ func start(o Options) (_ *app, err error) {
 	// netio takes the largest packet any zone accepts; smaller zone limits
 	// are the broker's to enforce.
 	loops := runtime.NumCPU()
-	srv, err := netio.New(netio.Config{Listeners: addrs, MaxPacketSize: b.MaxPacketSize(), Loops: loops}, b)
+	srv, err := netio.New(netio.Config{Listeners: addrs, MaxPacketSize: b.MaxPacketSize(), Loops: loops,
+		ListenerControl: o.ListenerControl}, b)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +156,7 @@ func start(o Options) (_ *app, err error) {
 	// The cluster, before the API and MQTT so that it stops after them: a
 	// node whose seeds do not answer starts alone and keeps trying them.
 	local := wire.Broker{Broker: b, Node: o.Node, Version: version(), BanList: bans,
-		ListenerList: listenerInfo(listeners, srv)}
+		ListenerList: listenerInfo(listeners, srv), ListenerControl: listenerControl(srv, stopped)}
 	apiBroker, lister := httpapi.Broker(local), httpapi.Lister(cat)
 	if node != nil {
 		handler.Broker, handler.Local = b.NodeHandler(), local
@@ -189,6 +207,11 @@ func start(o Options) (_ *app, err error) {
 		}
 	}
 	for i, l := range listeners {
+		if addrs[i].Stopped {
+			slog.Info("shardmq "+o.Node+": MQTT listener stopped through the API stays stopped (PUT /api/v5/listeners/"+
+				l.rowName()+"/start opens it) on "+srv.Addrs()[i].String(), "listener", l.rowName(), "zone", l.Zone)
+			continue
+		}
 		slog.Info("shardmq "+o.Node+": MQTT on "+srv.Addrs()[i].String(), "listener", l.rowName(), "zone", l.Zone)
 	}
 	for i, g := range gws {

@@ -65,6 +65,9 @@ var settings = []setting{
 		func(o *Options) any { return &o.Dashboard }},
 	{"dashboard_users", "dashboard users file of username:role:bcrypt lines (roles administrator, viewer; add users with `shardmq passwd -role ROLE FILE USER`); read at every login",
 		func(o *Options) any { return &o.DashboardUsers }},
+	{"listener_control", "let the API stop, start and restart the MQTT listeners (PUT /api/v5/listeners/{id}/stop|start|restart): the broker " +
+		"accepts their connections itself instead of gnet, one hand-off more per connection",
+		func(o *Options) any { return &o.ListenerControl }},
 	{"metrics_auth", "require an API key (administrator or viewer) for GET /metrics; by default it is open, as EMQX's Prometheus endpoint",
 		func(o *Options) any { return &o.MetricsAuth }},
 	{"stats_interval", "how often changed client counters reach the catalog behind GET /clients",

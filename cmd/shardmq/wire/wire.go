@@ -73,6 +73,10 @@ type Broker struct {
 	// ListenerList returns the MQTT listeners (cmd knows them and their
 	// bound addresses); nil lists none.
 	ListenerList func() []httpapi.ListenerInfo
+	// ListenerControl runs an httpapi listener action (ActionStop,
+	// ActionStart, ActionRestart) on a listener of this node, answering
+	// httpapi's errors; nil knows no listener.
+	ListenerControl func(id, action string) error
 }
 
 var (
@@ -415,6 +419,15 @@ func (a Broker) AuthzCache(ctx context.Context, id string) ([]httpapi.AuthzDecis
 // ClearAuthzCache implements httpapi.Broker.
 func (a Broker) ClearAuthzCache(ctx context.Context, id string) error {
 	return mapErr(a.Broker.ClearAuthzCache(ctx, id))
+}
+
+// ListenerAction implements httpapi.Broker: on this node only, as GET
+// /listeners lists this node's listeners.
+func (a Broker) ListenerAction(_ context.Context, id, action string) error {
+	if a.ListenerControl == nil {
+		return fmt.Errorf("%w: %s", httpapi.ErrListenerNotFound, id)
+	}
+	return a.ListenerControl(id, action)
 }
 
 // Listeners implements httpapi.Broker.
