@@ -109,9 +109,6 @@ const (
 
 var dropNames = [numDrops]string{"malformed", "oversized", "duplicate", "unexpected", "lost", "too_large", "clients_full"}
 
-// DropReasons returns the reasons Stats' Dropped counts, in order.
-func DropReasons() []string { return dropNames[:] }
-
 // Gateway is a CoAP gateway; a netio.Gateway for one udp listener.
 type Gateway struct {
 	cfg  Config
@@ -162,7 +159,7 @@ func (g *Gateway) Close() { g.base.Close() }
 // Addr returns the bound address; the zero AddrPort before Bind.
 func (g *Gateway) Addr() netip.AddrPort { return g.base.Addr() }
 
-// Stats returns the gateway's counters, dropped by DropReasons; safe
+// Stats returns the gateway's counters, dropped by the reasons of dropNames; safe
 // from any goroutine.
 func (g *Gateway) Stats() gateway.Stats { return g.base.Stats() }
 
