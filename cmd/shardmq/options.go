@@ -117,7 +117,7 @@ func defaultOptions() Options {
 		GCPercent:                  100,
 		MemoryRelease:              true,
 		MemoryReleaseGrowth:        16 << 20,
-		MemoryReleaseQuiet:         time.Second,
+		MemoryReleaseQuiet:         2 * time.Second,
 		MemoryReleaseMinInterval:   time.Minute,
 	}
 }
