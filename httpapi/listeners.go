@@ -98,7 +98,7 @@ func (a *API) listListeners(w http.ResponseWriter, r *http.Request, _ httprouter
 			max = l.MaxConnections
 		}
 		st := listenerStatus{Running: l.Running, CurrentConnections: page.Count, MaxConnections: max}
-		out = append(out, listenerJSON{ID: l.ID, Type: l.Kind, Name: l.Name, Enable: true, Running: l.Running,
+		out = append(out, listenerJSON{ID: l.ID, Type: l.Kind, Name: l.Name, Enable: l.Running, Running: l.Running,
 			Bind: l.Bind, Zone: l.Zone, ProxyProtocol: l.ProxyProtocol, MaxConnections: max,
 			CurrentConnections: page.Count, Status: st, NodeStatus: []nodeStatus{{Node: a.cfg.Node, Status: st}}})
 	}

@@ -127,6 +127,7 @@ func TestListenerStopStartBinary(t *testing.T) {
 
 	type listenerRow struct {
 		ID      string `json:"id"`
+		Enable  bool   `json:"enable"`
 		Running bool   `json:"running"`
 		Current int    `json:"current_connections"`
 		Status  struct {
@@ -174,8 +175,8 @@ func TestListenerStopStartBinary(t *testing.T) {
 	receive("while-stopped")
 	waitUntil(t, "GET /listeners after stop", func() bool {
 		ls := listeners()
-		return !ls["tcp:default"].Running && !ls["tcp:default"].Status.Running && ls["tcp:default"].Current == 0 &&
-			ls["tcp:other"].Running && ls["tcp:other"].Current == 1
+		return !ls["tcp:default"].Running && !ls["tcp:default"].Status.Running && !ls["tcp:default"].Enable &&
+			ls["tcp:default"].Current == 0 && ls["tcp:other"].Running && ls["tcp:other"].Enable && ls["tcp:other"].Current == 1
 	})
 	action("POST", "tcp:default", "stop") // already stopped: nothing to do, as EMQX
 
