@@ -298,8 +298,13 @@ func (s *Server) ListenerRunning(id string) (bool, error) {
 	return !a.stopped.Load(), nil
 }
 
-// track adds c to the loop's connections; on the loop.
+// track adds c to the loop's connections, which only a listener stop
+// reads (closeListenerConns): without ListenerControl no list is kept, and
+// an idle connection costs no slot in it. On the loop.
 func (l *Loop) track(c *Conn) {
+	if !l.srv.cfg.ListenerControl {
+		return
+	}
 	c.listIdx = int32(len(l.conns))
 	l.conns = append(l.conns, c)
 }

@@ -67,7 +67,7 @@ func (l *Loop) OpenVirtual(ep *Endpoint, addr netip.AddrPort, sink VirtualSink) 
 		}
 		return nil, ErrRejected
 	}
-	c := &Conn{loop: l, heapIdx: -1, lst: ep.lst}
+	c := &Conn{loop: l, heapIdx: -1, listIdx: -1, lst: ep.lst}
 	c.rare = &connRare{v: &virtual{ep: ep, addr: addr, sink: sink}}
 	s.conns.Add(1)
 	s.lst[ep.lst].conns.Add(1)
@@ -159,7 +159,7 @@ func (s *Server) migrateVirtual(c *Conn, rest []byte) {
 	v.sink.Moving(c, target)
 	s.moves.Add(1)
 	err := target.Execute(func() {
-		nc := &Conn{loop: target, heapIdx: -1, lst: old.lst, migrated: true, openedAt: old.openedAt,
+		nc := &Conn{loop: target, heapIdx: -1, listIdx: -1, lst: old.lst, migrated: true, openedAt: old.openedAt,
 			bytesIn: old.bytesIn, bytesOut: old.bytesOut, reads: old.reads, writes: old.writes}
 		nc.rare = &connRare{v: v}
 		s.conns.Add(1)
